@@ -1,0 +1,222 @@
+//! The closed vocabularies stored in the database as strings.
+//!
+//! Each enum is stored under its `snake_case` name, serialised the same way in JSON, and
+//! documented in the OpenAPI schema.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What the data subject asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// A copy of the person's data (GDPR Art. 15/20, CCPA right to know).
+    #[sea_orm(string_value = "access")]
+    Access,
+    /// Deletion of the person's data (GDPR Art. 17, CCPA delete).
+    #[sea_orm(string_value = "erasure")]
+    Erasure,
+    /// Correction of inaccurate data (GDPR Art. 16); routed to operators.
+    #[sea_orm(string_value = "rectification")]
+    Rectification,
+    /// Restriction of processing (GDPR Art. 18); routed to operators.
+    #[sea_orm(string_value = "restriction")]
+    Restriction,
+    /// Objection to processing (GDPR Art. 21); routed to operators.
+    #[sea_orm(string_value = "objection")]
+    Objection,
+    /// Opt-out of sale or sharing (CCPA); routed to operators.
+    #[sea_orm(string_value = "opt_out")]
+    OptOut,
+}
+
+impl RequestKind {
+    /// Whether the engine fulfils this kind itself (locate, then export or erase), as opposed
+    /// to recording it and routing it to an operator.
+    pub fn is_automated(self) -> bool {
+        matches!(self, Self::Access | Self::Erasure)
+    }
+}
+
+/// The law under which a request is handled; it sets the deadline rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    /// EU GDPR: one calendar month, extendable once by two months.
+    #[sea_orm(string_value = "gdpr")]
+    Gdpr,
+    /// UK GDPR: as the EU GDPR.
+    #[sea_orm(string_value = "uk_gdpr")]
+    UkGdpr,
+    /// California CCPA/CPRA: 45 days, extendable once by 45; acknowledgement within 10 business days.
+    #[sea_orm(string_value = "ccpa")]
+    Ccpa,
+    /// Brazil LGPD: 15 days, no extension.
+    #[sea_orm(string_value = "lgpd")]
+    Lgpd,
+    /// Virginia VCDPA: 45 days, extendable once by 45.
+    #[sea_orm(string_value = "vcdpa")]
+    Vcdpa,
+    /// Any other law or a voluntary request: the organization's default deadline.
+    #[sea_orm(string_value = "other")]
+    Other,
+}
+
+/// Where a request is in its lifecycle. Transitions live in [`crate::domain::lifecycle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    /// Submitted; the requester has not yet proven control of the e-mail address.
+    #[sea_orm(string_value = "identity_unverified")]
+    IdentityUnverified,
+    /// Verified; waiting for an operator to approve or deny.
+    #[sea_orm(string_value = "pending_approval")]
+    PendingApproval,
+    /// Approved; the fulfilment job will pick it up.
+    #[sea_orm(string_value = "approved")]
+    Approved,
+    /// Fulfilment is running (store tasks are being worked).
+    #[sea_orm(string_value = "in_progress")]
+    InProgress,
+    /// Fulfilled.
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    /// Refused, with a reason given to the requester.
+    #[sea_orm(string_value = "denied")]
+    Denied,
+    /// Withdrawn by the requester or canceled by an operator.
+    #[sea_orm(string_value = "canceled")]
+    Canceled,
+    /// Fulfilment failed and needs attention; it can be retried.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Paused by an operator.
+    #[sea_orm(string_value = "on_hold")]
+    OnHold,
+}
+
+impl RequestState {
+    /// The state's stable name, as stored and as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IdentityUnverified => "identity_unverified",
+            Self::PendingApproval => "pending_approval",
+            Self::Approved => "approved",
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
+            Self::Denied => "denied",
+            Self::Canceled => "canceled",
+            Self::Failed => "failed",
+            Self::OnHold => "on_hold",
+        }
+    }
+
+    /// Terminal states accept no further transition and no extension.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Denied | Self::Canceled)
+    }
+}
+
+/// An operator's role. Permissions per role are defined in the API's authorization module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including operators, API keys and settings.
+    #[sea_orm(string_value = "admin")]
+    Admin,
+    /// Works requests: read, approve, deny, extend, cancel, retry.
+    #[sea_orm(string_value = "operator")]
+    Operator,
+    /// Reads requests and their timelines; changes nothing.
+    #[sea_orm(string_value = "auditor")]
+    Auditor,
+}
+
+/// Kinds of identity a data subject can be known by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    /// An e-mail address (normalised: trimmed, lower-case).
+    #[sea_orm(string_value = "email")]
+    Email,
+    /// A phone number in E.164 form.
+    #[sea_orm(string_value = "phone")]
+    Phone,
+    /// The company's own customer identifier (case-sensitive).
+    #[sea_orm(string_value = "customer_id")]
+    CustomerId,
+}
+
+/// Who caused a timeline event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// The engine itself (jobs, deadlines).
+    #[sea_orm(string_value = "system")]
+    System,
+    /// The data subject, proven by the status token.
+    #[sea_orm(string_value = "subject")]
+    Subject,
+    /// A signed-in operator.
+    #[sea_orm(string_value = "operator")]
+    Operator,
+    /// An integration using an API key.
+    #[sea_orm(string_value = "api_key")]
+    ApiKey,
+}
+
+/// What happened, in a request's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The request was received.
+    #[sea_orm(string_value = "submitted")]
+    Submitted,
+    /// A verification code was e-mailed.
+    #[sea_orm(string_value = "verification_sent")]
+    VerificationSent,
+    /// A wrong or expired verification code was entered.
+    #[sea_orm(string_value = "verification_failed")]
+    VerificationFailed,
+    /// The requester proved control of the e-mail address.
+    #[sea_orm(string_value = "verified")]
+    Verified,
+    /// The request was approved (by an operator or by the organization's auto-approval).
+    #[sea_orm(string_value = "approved")]
+    Approved,
+    /// The request was denied.
+    #[sea_orm(string_value = "denied")]
+    Denied,
+    /// The deadline was extended.
+    #[sea_orm(string_value = "extended")]
+    Extended,
+    /// The request was canceled.
+    #[sea_orm(string_value = "canceled")]
+    Canceled,
+    /// Fulfilment started.
+    #[sea_orm(string_value = "started")]
+    Started,
+    /// A failed request was retried.
+    #[sea_orm(string_value = "retried")]
+    Retried,
+    /// The request was put on hold.
+    #[sea_orm(string_value = "held")]
+    Held,
+    /// A held request was resumed.
+    #[sea_orm(string_value = "resumed")]
+    Resumed,
+    /// Fulfilment finished.
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    /// Fulfilment failed.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}

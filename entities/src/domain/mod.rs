@@ -1,0 +1,7 @@
+//! Domain rules that do not depend on any I/O.
+
+pub mod crypto;
+pub mod deadline;
+pub mod enums;
+pub mod identity;
+pub mod lifecycle;

@@ -1,0 +1,53 @@
+//! Operators: the privacy team's accounts.
+
+use sea_orm::entity::prelude::*;
+
+use crate::domain::enums::Role;
+
+/// An operator. The password is stored only as an argon2id PHC string.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "operators")]
+pub struct Model {
+    /// Primary key.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// The organization the operator works for.
+    pub organization_id: Uuid,
+    /// Sign-in address, lower-cased; unique across the installation.
+    #[sea_orm(unique)]
+    pub email: String,
+    /// argon2id hash in PHC format.
+    pub password_hash: String,
+    /// What the operator may do.
+    pub role: Role,
+    /// A disabled operator cannot sign in, and their tokens stop working.
+    pub disabled: bool,
+    /// Bumped on password change or disabling; access tokens carry it, so older ones stop working.
+    pub token_version: i32,
+    /// Consecutive failed sign-ins.
+    pub failed_logins: i32,
+    /// Sign-in refused until then, after repeated failures.
+    pub locked_until: Option<TimeDateTimeWithTimeZone>,
+    /// Creation time.
+    pub created_at: TimeDateTimeWithTimeZone,
+    /// Last change.
+    pub updated_at: TimeDateTimeWithTimeZone,
+}
+
+/// Relations of an operator.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// Finds an operator of `organization` by id.
+    pub async fn find_in_org(db: &impl ConnectionTrait, organization: Uuid, id: Uuid) -> Result<Option<Self>, DbErr> {
+        Entity::find().filter(Column::OrganizationId.eq(organization)).filter(Column::Id.eq(id)).one(db).await
+    }
+
+    /// Finds an operator by sign-in address (already normalised).
+    pub async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<Self>, DbErr> {
+        Entity::find().filter(Column::Email.eq(email)).one(db).await
+    }
+}

@@ -1,0 +1,83 @@
+//! Data-subject requests, their lifecycle operations and listing.
+
+mod list;
+mod transition;
+
+use sea_orm::entity::prelude::*;
+
+use crate::domain::enums::{Regime, RequestKind, RequestState};
+
+pub use list::{ListFilter, Page};
+pub use transition::{Actor, LifecycleError};
+
+/// A data-subject request. Personal data lives only in `subject_identities` (encrypted) and
+/// `message_ciphertext`; the rest of the row is safe to show to any operator of the tenant.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "requests")]
+pub struct Model {
+    /// Primary key (UUID v7: sortable by creation).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Tenant.
+    pub organization_id: Uuid,
+    /// What is asked for.
+    pub kind: RequestKind,
+    /// The law that sets the deadlines.
+    pub regime: Regime,
+    /// Current lifecycle state.
+    pub state: RequestState,
+    /// While on hold: the state to resume into.
+    pub held_from: Option<RequestState>,
+    /// Blind index of the requester's e-mail, for lookups and duplicate detection.
+    pub email_index: String,
+    /// Keyed digest of the status token handed to the requester.
+    pub status_token_digest: String,
+    /// When the request was received: the legal clock starts here.
+    pub received_at: TimeDateTimeWithTimeZone,
+    /// When the answer is due (after any extension).
+    pub due_at: TimeDateTimeWithTimeZone,
+    /// The due date before any extension.
+    pub original_due_at: TimeDateTimeWithTimeZone,
+    /// When the acknowledgement is due (CCPA).
+    pub acknowledgement_due_at: Option<TimeDateTimeWithTimeZone>,
+    /// When the deadline was extended (at most once).
+    pub extended_at: Option<TimeDateTimeWithTimeZone>,
+    /// Why the deadline was extended.
+    pub extension_reason: Option<String>,
+    /// When the requester proved control of the e-mail address.
+    pub verified_at: Option<TimeDateTimeWithTimeZone>,
+    /// Why the request was denied.
+    pub denial_reason: Option<String>,
+    /// When the request reached a terminal state.
+    pub closed_at: Option<TimeDateTimeWithTimeZone>,
+    /// The requester's optional message, encrypted like identities.
+    pub message_ciphertext: Option<Vec<u8>>,
+    /// Last change.
+    pub updated_at: TimeDateTimeWithTimeZone,
+}
+
+/// Relations of a request.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// Finds a request of `organization` by id.
+    pub async fn find_in_org(db: &impl ConnectionTrait, organization: Uuid, id: Uuid) -> Result<Option<Self>, DbErr> {
+        Entity::find().filter(Column::OrganizationId.eq(organization)).filter(Column::Id.eq(id)).one(db).await
+    }
+
+    /// Whether the deadline has passed without the request being closed.
+    pub fn is_overdue(&self, now: TimeDateTimeWithTimeZone) -> bool {
+        !self.state.is_terminal() && self.due_at < now
+    }
+
+    /// The associated data the optional message is encrypted under.
+    pub fn message_context(organization: Uuid, request: Uuid) -> Vec<u8> {
+        let mut ctx = b"request-message\0".to_vec();
+        ctx.extend_from_slice(organization.as_bytes());
+        ctx.extend_from_slice(request.as_bytes());
+        ctx
+    }
+}

@@ -1,0 +1,183 @@
+//! Applying state transitions and extensions to stored requests, with their timeline events.
+//!
+//! Every change is a compare-and-set on the current state (`UPDATE ... WHERE state = <seen>`),
+//! so two operators (or an operator and a job) acting at once cannot both win, and the event is
+//! inserted in the same transaction as the change.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, TransactionTrait};
+use time::OffsetDateTime;
+
+use super::{Column, Entity, Model};
+use crate::domain::deadline::{DeadlineRules, ExtensionError};
+use crate::domain::enums::{ActorKind, EventKind, RequestState};
+use crate::domain::lifecycle::{Action, TransitionError, next_state};
+use crate::entity::{organization, request_event};
+
+/// Who acts on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The kind of actor.
+    pub kind: ActorKind,
+    /// The operator's or API key's id, when there is one.
+    pub id: Option<Uuid>,
+}
+
+impl Actor {
+    /// The engine itself.
+    pub const SYSTEM: Self = Self { kind: ActorKind::System, id: None };
+    /// The data subject.
+    pub const SUBJECT: Self = Self { kind: ActorKind::Subject, id: None };
+}
+
+/// Why a lifecycle operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    /// No such request in this organization.
+    #[error("request not found")]
+    NotFound,
+    /// The state machine refuses the transition.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The deadline cannot be extended.
+    #[error(transparent)]
+    Extension(#[from] ExtensionError),
+    /// Someone else changed the request at the same moment; reload and try again.
+    #[error("the request was changed concurrently")]
+    Concurrent,
+    /// A database failure.
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl Model {
+    /// Applies `action` to the request, records the event with `reason`, and returns the updated
+    /// request. Runs in its own transaction.
+    pub async fn apply(
+        db: &DatabaseConnection,
+        organization: Uuid,
+        id: Uuid,
+        action: Action,
+        actor: Actor,
+        reason: Option<String>,
+    ) -> Result<Model, LifecycleError> {
+        let txn = db.begin().await?;
+        let current = Model::find_in_org(&txn, organization, id).await?.ok_or(LifecycleError::NotFound)?;
+        let action = match action {
+            Action::Resume { .. } => {
+                Action::Resume { held_from: current.held_from.unwrap_or(RequestState::PendingApproval) }
+            }
+            other => other,
+        };
+        let to = next_state(current.state, action)?;
+        let now = OffsetDateTime::now_utc();
+
+        let mut update = Entity::update_many()
+            .col_expr(Column::State, Expr::value(to))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                Column::HeldFrom,
+                Expr::value(if to == RequestState::OnHold { Some(current.state) } else { None }),
+            );
+        if to.is_terminal() {
+            update = update.col_expr(Column::ClosedAt, Expr::value(Some(now)));
+        }
+        match action {
+            Action::Verify { .. } => update = update.col_expr(Column::VerifiedAt, Expr::value(Some(now))),
+            Action::Deny => update = update.col_expr(Column::DenialReason, Expr::value(reason.clone())),
+            _ => {}
+        }
+        let result = update
+            .filter(Column::OrganizationId.eq(organization))
+            .filter(Column::Id.eq(id))
+            .filter(Column::State.eq(current.state))
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            return Err(LifecycleError::Concurrent);
+        }
+        request_event::ActiveModel::record(
+            organization,
+            id,
+            actor,
+            action.event_kind(),
+            Some((current.state, to)),
+            reason,
+            None,
+        )
+        .insert(&txn)
+        .await?;
+        let updated = Model::find_in_org(&txn, organization, id).await?.ok_or(LifecycleError::NotFound)?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// Extends the deadline once, as the request's regime allows, and records why.
+    pub async fn extend(
+        db: &DatabaseConnection,
+        org: &organization::Model,
+        id: Uuid,
+        actor: Actor,
+        reason: String,
+    ) -> Result<Model, LifecycleError> {
+        let txn = db.begin().await?;
+        let current = Model::find_in_org(&txn, org.id, id).await?.ok_or(LifecycleError::NotFound)?;
+        if current.state.is_terminal() {
+            return Err(TransitionError { from: current.state, action: "extend" }.into());
+        }
+        let rules = DeadlineRules::for_regime(current.regime, org.deadline_defaults());
+        let new_due = rules.extended_due(current.received_at, current.extended_at.is_some())?;
+        let now = OffsetDateTime::now_utc();
+        let result = Entity::update_many()
+            .col_expr(Column::DueAt, Expr::value(new_due))
+            .col_expr(Column::ExtendedAt, Expr::value(Some(now)))
+            .col_expr(Column::ExtensionReason, Expr::value(Some(reason.clone())))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::OrganizationId.eq(org.id))
+            .filter(Column::Id.eq(id))
+            .filter(Column::ExtendedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            return Err(ExtensionError::AlreadyExtended.into());
+        }
+        let detail = serde_json::json!({
+            "previous_due_at": current.due_at.unix_timestamp(),
+            "new_due_at": new_due.unix_timestamp(),
+        });
+        request_event::ActiveModel::record(org.id, id, actor, EventKind::Extended, None, Some(reason), Some(detail))
+            .insert(&txn)
+            .await?;
+        let updated = Model::find_in_org(&txn, org.id, id).await?.ok_or(LifecycleError::NotFound)?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+}
+
+impl request_event::ActiveModel {
+    /// A new timeline event, ready to insert.
+    pub fn record(
+        organization: Uuid,
+        request: Uuid,
+        actor: Actor,
+        kind: EventKind,
+        states: Option<(RequestState, RequestState)>,
+        reason: Option<String>,
+        detail: Option<serde_json::Value>,
+    ) -> Self {
+        Self {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization),
+            request_id: Set(request),
+            at: Set(OffsetDateTime::now_utc()),
+            actor_kind: Set(actor.kind),
+            actor_id: Set(actor.id),
+            kind: Set(kind),
+            from_state: Set(states.map(|s| s.0)),
+            to_state: Set(states.map(|s| s.1)),
+            reason: Set(reason),
+            detail: Set(detail),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Lethe's vocabulary: the sea-orm entities and the domain rules that belong to them.
+//!
+//! * [`entity`] holds one module per table. Every table carries an `organization_id`
+//!   and every finder in this crate takes the organization as an argument, so no query
+//!   written through these helpers can cross tenants.
+//! * [`domain`] holds the rules: the request state machine, legal deadlines per regime,
+//!   identity normalisation, and the keyring that encrypts identities at rest.
+//!
+//! This crate does no I/O beyond the database.
+
+pub mod domain;
+pub mod entity;
+
+pub use domain::crypto::{Keyring, MasterKey};
+pub use domain::enums::{ActorKind, EventKind, IdentityKind, Regime, RequestKind, RequestState, Role};

@@ -1,0 +1,26 @@
+//! Lethe's schema as sea-orm migrations. Every migration runs on SQLite and PostgreSQL.
+//!
+//! One file per migration, named `mYYYYMMDD_NNNNNN_what`; never edit one that has shipped,
+//! add a new one. [`SCHEMA_FINGERPRINT`] changes whenever any migration file changes, so test
+//! harnesses can cache a migrated template database safely.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_tenancy;
+mod m20261122_000002_create_requests;
+
+/// A hash of every migration source file, computed at build time.
+pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
+
+/// All migrations, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_tenancy::Migration),
+            Box::new(m20261122_000002_create_requests::Migration),
+        ]
+    }
+}
