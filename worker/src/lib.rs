@@ -1,1 +1,17 @@
-//! placeholder
+//! Lethe's background work: the job queue (apalis on SQLite or PostgreSQL), the jobs themselves,
+//! mail delivery, and the reconciler that makes sure no request is ever left without its next job.
+//!
+//! Jobs are small and idempotent: each one re-reads the request and does nothing when the
+//! request is no longer in the state the job was meant for, so running a job twice (after a crash,
+//! a retry or a duplicate enqueue) is harmless.
+
+pub mod context;
+pub mod database;
+pub mod jobs;
+pub mod mail;
+pub mod queue;
+pub mod reconcile;
+pub mod runner;
+
+pub use context::{JobContext, VerificationSettings};
+pub use queue::JobQueue;

@@ -1,0 +1,116 @@
+//! Generates a fresh verification code for a request and e-mails it to the requester.
+//!
+//! The code is generated here, not in the HTTP handler, so it never sits in clear text in the
+//! queue. Each run supersedes any earlier open code of the request; running twice sends two
+//! messages of which only the newer code works, which is safe.
+
+use apalis::prelude::{BoxDynError, Data};
+use lethe_entities::domain::enums::{EventKind, IdentityKind, RequestState};
+use lethe_entities::entity::request::Actor;
+use lethe_entities::entity::{organization, request, request_event, subject_identity, verification_challenge};
+use rand::Rng;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::JobError;
+use crate::context::JobContext;
+use crate::mail::VerificationCodeMail;
+use crate::queue::Job;
+
+/// Send a (new) verification code for one request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendVerificationCode {
+    /// Tenant.
+    pub organization_id: Uuid,
+    /// The request to verify.
+    pub request_id: Uuid,
+}
+
+impl Job for SendVerificationCode {
+    const QUEUE: &'static str = "lethe.send_verification_code";
+    const MAX_ATTEMPTS: usize = 8;
+}
+
+/// The scope under which a request's codes are digested.
+pub fn code_scope(request_id: Uuid) -> String {
+    format!("verification-code:{request_id}")
+}
+
+/// apalis entry point.
+pub async fn handle(job: SendVerificationCode, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    run(&job, &ctx).await.map_err(JobError::into_apalis)
+}
+
+/// Does the work; separate from [`handle`] so tests can call it directly.
+pub async fn run(job: &SendVerificationCode, ctx: &JobContext) -> Result<(), JobError> {
+    let Some(req) = request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await? else {
+        return Err(JobError::Permanent("request not found".into()));
+    };
+    if req.state != RequestState::IdentityUnverified {
+        tracing::info!(request_id = %req.id, state = req.state.as_str(), "no code sent: request is already past verification");
+        return Ok(());
+    }
+    let org = organization::Entity::find_by_id(req.organization_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
+    let email = subject_identity::Model::of_request(&ctx.db, req.organization_id, req.id)
+        .await?
+        .into_iter()
+        .find(|i| i.kind == IdentityKind::Email)
+        .ok_or_else(|| JobError::Permanent("request has no e-mail identity".into()))?
+        .open(&ctx.keyring)
+        .map_err(|_| JobError::Crypto)?;
+
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
+    let now = OffsetDateTime::now_utc();
+    let expires_at = now + ctx.verification.code_ttl;
+    let txn = ctx.db.begin().await?;
+    verification_challenge::Entity::update_many()
+        .col_expr(verification_challenge::Column::ConsumedAt, Expr::value(Some(now)))
+        .filter(verification_challenge::Column::OrganizationId.eq(req.organization_id))
+        .filter(verification_challenge::Column::RequestId.eq(req.id))
+        .filter(verification_challenge::Column::ConsumedAt.is_null())
+        .exec(&txn)
+        .await?;
+    verification_challenge::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(req.organization_id),
+        request_id: Set(req.id),
+        code_digest: Set(ctx.keyring.token_digest(&code_scope(req.id), &code)),
+        expires_at: Set(expires_at),
+        attempts: Set(0),
+        max_attempts: Set(ctx.verification.max_attempts),
+        consumed_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+
+    let mail = VerificationCodeMail {
+        organization: org.name.clone(),
+        code,
+        ttl_minutes: ctx.verification.code_ttl.as_secs().div_ceil(60),
+    };
+    ctx.mailer.send(&email, &mail).await?;
+    request_event::ActiveModel::record(
+        req.organization_id,
+        req.id,
+        Actor::SYSTEM,
+        EventKind::VerificationSent,
+        None,
+        None,
+        Some(
+            serde_json::json!({ "expires_at": expires_at.unix_timestamp(), "transport": ctx.mailer.transport_name() }),
+        ),
+    )
+    .insert(&ctx.db)
+    .await?;
+    tracing::info!(request_id = %req.id, transport = ctx.mailer.transport_name(), "verification code sent");
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! The job queue: apalis storage in Lethe's own database (SQLite or PostgreSQL).
+//!
+//! Queue names are set explicitly per job (never the Rust type name, which changes with a
+//! rename). Enqueueing takes an idempotency key: enqueueing the same key twice creates one job,
+//! on both backends, so the API and the reconciler can both enqueue without coordination.
+
+use apalis::prelude::{TaskBuilder, TaskSink, TaskSinkError};
+use apalis_postgres::PostgresStorage;
+use apalis_sqlite::SqliteStorage;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A job type: its payload and the queue it runs on.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
+    /// The queue name, stable across renames.
+    const QUEUE: &'static str;
+    /// How many times the job is attempted before it is left failed.
+    const MAX_ATTEMPTS: usize;
+}
+
+/// Queue failures.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue's tables could not be created or migrated.
+    #[error("job queue setup failed: {0}")]
+    Setup(String),
+    /// A job could not be stored.
+    #[error("job could not be enqueued: {0}")]
+    Push(String),
+    /// Reading queue statistics failed.
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// A handle to enqueue jobs, bound to one database.
+#[derive(Clone, Debug)]
+pub enum JobQueue {
+    /// Jobs live in the SQLite database (`Jobs` table).
+    Sqlite(apalis_sqlite::SqlitePool),
+    /// Jobs live in PostgreSQL (`apalis.jobs`), shared by every worker process.
+    Postgres(apalis_postgres::PgPool),
+}
+
+/// Number of jobs of one queue in one status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStat {
+    /// Queue name.
+    pub queue: String,
+    /// apalis status (`Pending`, `Queued`, `Running`, `Done`, `Failed`, `Killed`).
+    pub status: String,
+    /// How many.
+    pub count: i64,
+}
+
+impl JobQueue {
+    /// The queue stored in the same database as `db`, sharing its connection pool.
+    pub fn for_database(db: &DatabaseConnection) -> Self {
+        match db.get_database_backend() {
+            DatabaseBackend::Postgres => Self::Postgres(db.get_postgres_connection_pool().clone()),
+            _ => Self::Sqlite(db.get_sqlite_connection_pool().clone()),
+        }
+    }
+
+    /// Creates or migrates the queue's tables. Idempotent.
+    pub async fn setup(&self) -> Result<(), QueueError> {
+        let result = match self {
+            Self::Sqlite(pool) => SqliteStorage::<()>::migrations().run(pool).await,
+            Self::Postgres(pool) => PostgresStorage::<()>::migrations().run(pool).await,
+        };
+        result.map_err(|e| QueueError::Setup(e.to_string()))
+    }
+
+    /// Enqueues `job` once per `idempotency_key`.
+    pub async fn enqueue<J: Job>(&self, job: J, idempotency_key: &str) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(job).idempotency_key(idempotency_key).max_attempts(J::MAX_ATTEMPTS).build();
+        match self {
+            Self::Sqlite(pool) => {
+                let mut storage =
+                    SqliteStorage::<J>::new(pool).with_config(apalis_sqlite::Config::default().queue(J::QUEUE));
+                storage.push_task(task).await.map_err(|e| QueueError::Push(e.to_string()))
+            }
+            Self::Postgres(pool) => {
+                let mut storage =
+                    PostgresStorage::<J>::new(pool).with_config(apalis_postgres::Config::default().queue(J::QUEUE));
+                match storage.push_task(task).await {
+                    Ok(()) => Ok(()),
+                    // The same idempotency key again: the job already exists, which is the point.
+                    Err(TaskSinkError::PushError(apalis_postgres::Error::Database(e)))
+                        if e.as_database_error().is_some_and(|d| d.is_unique_violation()) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(QueueError::Push(e.to_string())),
+                }
+            }
+        }
+    }
+
+    /// Job counts per queue and status, for metrics.
+    pub async fn stats(&self, db: &DatabaseConnection) -> Result<Vec<QueueStat>, QueueError> {
+        let (backend, table) = match self {
+            Self::Sqlite(_) => (DatabaseBackend::Sqlite, "Jobs"),
+            Self::Postgres(_) => (DatabaseBackend::Postgres, "apalis.jobs"),
+        };
+        let sql = format!("SELECT job_type, status, COUNT(*) AS n FROM {table} GROUP BY job_type, status");
+        let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(QueueStat {
+                    queue: row.try_get("", "job_type")?,
+                    status: row.try_get("", "status")?,
+                    count: row.try_get("", "n")?,
+                })
+            })
+            .collect::<Result<_, sea_orm::DbErr>>()
+            .map_err(QueueError::from)
+    }
+}

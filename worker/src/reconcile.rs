@@ -1,0 +1,72 @@
+//! The reconciler: makes sure every request that needs a job has one.
+//!
+//! The API enqueues jobs right after committing a change. If the process dies between the
+//! commit and the enqueue, the request would wait forever; the reconciler closes that gap. It
+//! runs in every worker process, periodically, and enqueues with the same idempotency keys the
+//! API uses, so a job that already exists is never duplicated, even with several workers.
+
+use std::time::Duration;
+
+use lethe_entities::domain::enums::RequestState;
+use lethe_entities::entity::{request, verification_challenge};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use time::OffsetDateTime;
+
+use crate::jobs::{SendVerificationCode, StartFulfilment};
+use crate::queue::{JobQueue, QueueError};
+
+/// How old a request must be before the reconciler steps in (the API enqueues within this time).
+pub const GRACE: Duration = Duration::from_secs(30);
+
+/// What one pass found and enqueued.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Verification-code jobs enqueued (or found already queued).
+    pub verification: usize,
+    /// Fulfilment jobs enqueued (or found already queued).
+    pub fulfilment: usize,
+}
+
+/// The idempotency key of the first verification code of a request.
+pub fn first_code_key(request_id: uuid::Uuid) -> String {
+    format!("send-code:{request_id}:first")
+}
+
+/// One pass over all organizations. Runs only bounded, indexed queries.
+pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace: Duration) -> Result<Pass, QueueError> {
+    let cutoff = OffsetDateTime::now_utc() - grace;
+    let mut pass = Pass::default();
+
+    // Unverified requests that never got a code.
+    let with_code = Query::select()
+        .column(verification_challenge::Column::RequestId)
+        .from(verification_challenge::Entity)
+        .to_owned();
+    let unverified = request::Entity::find()
+        .filter(request::Column::State.eq(RequestState::IdentityUnverified))
+        .filter(request::Column::ReceivedAt.lt(cutoff))
+        .filter(request::Column::Id.not_in_subquery(with_code))
+        .limit(500)
+        .all(db)
+        .await?;
+    for req in unverified {
+        let job = SendVerificationCode { organization_id: req.organization_id, request_id: req.id };
+        queue.enqueue(job, &first_code_key(req.id)).await?;
+        pass.verification += 1;
+    }
+
+    // Approved requests whose fulfilment job may be missing.
+    let approved = request::Entity::find()
+        .filter(request::Column::State.eq(RequestState::Approved))
+        .filter(request::Column::UpdatedAt.lt(cutoff))
+        .limit(500)
+        .all(db)
+        .await?;
+    for req in approved {
+        let key = StartFulfilment::idempotency_key(&req);
+        queue.enqueue(StartFulfilment { organization_id: req.organization_id, request_id: req.id }, &key).await?;
+        pass.fulfilment += 1;
+    }
+    Ok(pass)
+}
