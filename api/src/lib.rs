@@ -1,1 +1,15 @@
-//! placeholder
+//! Lethe's HTTP API and the `lethe` binary's commands.
+//!
+//! Dependencies point one way: `entities` <- `worker` <- `api`.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod rate_limit;
+pub mod routes;
+pub mod state;

@@ -1,0 +1,15 @@
+//! Authentication and authorization.
+//!
+//! * Operators sign in with e-mail and password (argon2id) and get a short-lived HS512 JWT.
+//!   Each token carries the operator's `token_version`; changing the password, disabling the
+//!   operator or changing their role bumps it, which invalidates every older token at once.
+//! * Integrations use API keys (`lethe_<prefix>_<secret>`), sent the same way as a bearer
+//!   token; only a keyed digest of the secret is stored.
+//! * [`Principal`] is the authenticated caller; [`Permission`]s are checked on every route.
+
+pub mod api_key;
+pub mod jwt;
+pub mod password;
+pub mod principal;
+
+pub use principal::{Permission, Principal};

@@ -1,0 +1,200 @@
+//! The `lethe` command line.
+
+use std::io::Read;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lethe_entities::domain::enums::Role;
+
+use crate::accounts::{create_operator, ensure_organization};
+use crate::config::{ConfigArgs, LogFormat, Settings, redact_url};
+use crate::engine::{self, Engine, Mode};
+
+const ENV_HELP: &str = "\
+Environment variables (flags win over them, they win over the --config TOML file):
+  LETHE_DATABASE_URL  LETHE_LISTEN  LETHE_DATA_DIR  LETHE_ENV  LETHE_SMTP_URL  LETHE_MAIL_FROM
+  LETHE_MASTER_KEY (base64, 32 bytes; or LETHE_MASTER_KEY_FILE)  LETHE_TOKEN_TTL_SECS
+  LETHE_PUBLIC_RATE_PER_MINUTE  LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR  LETHE_MAX_BODY_BYTES
+  LETHE_RESEND_COOLDOWN_SECS  LETHE_QUEUE_POLL_MS  LETHE_LOG_FORMAT  LETHE_CONFIG
+  LETHE_LOG (log filter, default \"info\")
+Generate a master key with: openssl rand -base64 32";
+
+/// Lethe: data-subject requests and retention, with deadlines and an audit trail.
+#[derive(Debug, Parser)]
+#[command(name = "lethe", version, after_help = ENV_HELP)]
+pub struct Cli {
+    /// What to run (default: `all`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// API and job workers in one process (the default).
+    All,
+    /// The HTTP API only.
+    Serve,
+    /// The job workers only (several may share one PostgreSQL database).
+    Worker,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage operators.
+    Operator {
+        /// What to do.
+        #[command(subcommand)]
+        action: OperatorCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+/// Operator management.
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator (and its organization, if new). Prints a one-time password unless
+    /// `--password-stdin` is given.
+    Create {
+        /// Sign-in address.
+        #[arg(long)]
+        email: String,
+        /// Role.
+        #[arg(long, value_enum, default_value = "admin")]
+        role: CliRole,
+        /// Organization slug; created if it does not exist.
+        #[arg(long, default_value = "default")]
+        org: String,
+        /// Organization display name, when it is created.
+        #[arg(long)]
+        org_name: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Roles on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CliRole {
+    /// Everything.
+    Admin,
+    /// Works requests.
+    Operator,
+    /// Reads only.
+    Auditor,
+}
+
+impl From<CliRole> for Role {
+    fn from(r: CliRole) -> Self {
+        match r {
+            CliRole::Admin => Role::Admin,
+            CliRole::Operator => Role::Operator,
+            CliRole::Auditor => Role::Auditor,
+        }
+    }
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Openapi) = cli.command {
+        let doc = crate::routes::openapi_document().to_pretty_json()?;
+        println!("{doc}");
+        return Ok(());
+    }
+    let settings = cli.config.resolve()?;
+    init_logging(settings.log_format);
+    match cli.command.unwrap_or(Command::All) {
+        Command::All => start(settings, Mode::All).await,
+        Command::Serve => start(settings, Mode::Serve).await,
+        Command::Worker => start(settings, Mode::Worker).await,
+        Command::Migrate => {
+            engine::connect_and_migrate(&settings.database_url).await?;
+            println!("Migrations applied to {}", redact_url(&settings.database_url));
+            Ok(())
+        }
+        Command::Operator { action: OperatorCommand::Create { email, role, org, org_name, password_stdin } } => {
+            let db = engine::connect_and_migrate(&settings.database_url).await?;
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text).context("reading the password from stdin")?;
+                Some(text.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let name = org_name.unwrap_or_else(|| org.clone());
+            let (organization, created) = ensure_organization(&db, &org, &name).await.map_err(api_error)?;
+            if created {
+                println!("Created organization '{}'.", organization.slug);
+            }
+            let made = create_operator(&db, organization.id, &email, role.into(), password).await.map_err(api_error)?;
+            println!(
+                "Created {:?} operator {} in organization '{}'.",
+                made.operator.role, made.operator.id, organization.slug
+            );
+            if let Some(p) = made.generated_password {
+                println!("One-time password (shown only now; change it after signing in): {p}");
+            }
+            Ok(())
+        }
+        Command::Openapi => unreachable!("handled above"),
+    }
+}
+
+fn api_error(e: crate::error::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({})", e.code(), e.status())
+}
+
+async fn start(settings: Settings, mode: Mode) -> anyhow::Result<()> {
+    let mailer = engine::mailer(&settings)?;
+    let mail_line = match mailer.outbox() {
+        Some(dir) => format!("file transport, written to {}", dir.display()),
+        None => format!(
+            "{} transport ({})",
+            mailer.transport_name(),
+            settings.smtp_url.as_deref().map(redact_url).unwrap_or_default()
+        ),
+    };
+    let engine = Engine::build(&settings, mailer).await?;
+    let listener = match mode {
+        Mode::Worker => None,
+        _ => Some(
+            tokio::net::TcpListener::bind(settings.listen)
+                .await
+                .with_context(|| format!("listening on {}", settings.listen))?,
+        ),
+    };
+    let base =
+        format!("http://{}", listener.as_ref().map_or(settings.listen, |l| l.local_addr().unwrap_or(settings.listen)));
+    let parts = match mode {
+        Mode::All => "API + job workers",
+        Mode::Serve => "API",
+        Mode::Worker => "job workers",
+    };
+    println!("Lethe {} is running ({parts}, {:?}).", env!("CARGO_PKG_VERSION"), settings.env);
+    if listener.is_some() {
+        println!("  API:       {base}/v1");
+        println!("  API docs:  {base}/docs");
+        println!("  OpenAPI:   {base}/openapi.json");
+        println!("  Health:    {base}/healthz   Metrics: {base}/metrics");
+    }
+    println!("  Database:  {}", redact_url(&settings.database_url));
+    println!("  Mail:      {mail_line}");
+    println!("  Keys:      master key from {}", settings.master_key_source);
+    println!("First time? Create the first admin (prints a one-time password):");
+    println!("  cargo run --release -- operator create --email you@example.com --role admin");
+    println!("Stop with Ctrl-C: in-flight requests and jobs are allowed to finish.");
+    engine.run(mode, listener, engine::shutdown_signal()).await
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LETHE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,266 @@
+//! Configuration: command-line flags, environment variables (`LETHE_*`) and an optional TOML
+//! file, in that order of precedence, then defaults. Secrets (master key, SMTP URL) are never
+//! printed: `Debug` redacts them and `--help` hides their values.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use lethe_entities::MasterKey;
+use serde::Deserialize;
+
+/// Where Lethe runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// Local use: mail goes to files, a master key is generated on first start.
+    #[default]
+    Development,
+    /// Real use: SMTP and an explicit master key are required.
+    Production,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options shared by every subcommand. Each can also be set in the TOML file given by
+/// `--config`, under the same name with underscores (e.g. `database_url = "..."`).
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "LETHE_CONFIG", global = true)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Database URL: `sqlite://path/to/lethe.db` or `postgres://user:pass@host/db` [default: sqlite in the data dir].
+    #[arg(long, env = "LETHE_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Address the HTTP server listens on [default: 127.0.0.1:8080].
+    #[arg(long, env = "LETHE_LISTEN", global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the SQLite database, the development master key and the mail outbox [default: ./lethe-data].
+    #[arg(long, env = "LETHE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `development` or `production` [default: development].
+    #[arg(long, env = "LETHE_ENV", global = true, value_enum)]
+    pub env: Option<Environment>,
+    /// File holding the base64 master key (alternative to LETHE_MASTER_KEY).
+    #[arg(long, env = "LETHE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// SMTP URL, e.g. `smtps://user:pass@mail.example.com` or `smtp://host:587?tls=required`; without it mail is written to <data dir>/outbox.
+    #[arg(long, env = "LETHE_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of outgoing mail [default: "Lethe <privacy@localhost>"].
+    #[arg(long, env = "LETHE_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// Lifetime of operator access tokens, in seconds [default: 900].
+    #[arg(long, env = "LETHE_TOKEN_TTL_SECS", global = true)]
+    pub token_ttl_secs: Option<u64>,
+    /// Requests per minute per client IP on public endpoints [default: 60].
+    #[arg(long, env = "LETHE_PUBLIC_RATE_PER_MINUTE", global = true)]
+    pub public_rate_per_minute: Option<u32>,
+    /// Submissions per hour per e-mail address [default: 5].
+    #[arg(long, env = "LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR", global = true)]
+    pub submissions_per_email_per_hour: Option<u32>,
+    /// Largest accepted request body in bytes [default: 65536].
+    #[arg(long, env = "LETHE_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<usize>,
+    /// Seconds before a new verification code may be requested [default: 60].
+    #[arg(long, env = "LETHE_RESEND_COOLDOWN_SECS", global = true)]
+    pub resend_cooldown_secs: Option<u64>,
+    /// How often idle SQLite workers look for jobs, in milliseconds [default: 250].
+    #[arg(long, env = "LETHE_QUEUE_POLL_MS", global = true)]
+    pub queue_poll_ms: Option<u64>,
+    /// `text` or `json` [default: text].
+    #[arg(long, env = "LETHE_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Fully resolved settings.
+pub struct Settings {
+    /// Development or production.
+    pub env: Environment,
+    /// Database URL.
+    pub database_url: String,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// The master key.
+    pub master_key: MasterKey,
+    /// Where the master key came from, for the start-up banner.
+    pub master_key_source: String,
+    /// SMTP URL, if mail is delivered.
+    pub smtp_url: Option<String>,
+    /// Sender mailbox.
+    pub mail_from: String,
+    /// Access-token lifetime.
+    pub token_ttl: Duration,
+    /// Public requests per minute per IP.
+    pub public_rate_per_minute: u32,
+    /// Submissions per hour per e-mail.
+    pub submissions_per_email_per_hour: u32,
+    /// Body limit.
+    pub max_body_bytes: usize,
+    /// Verification-code resend cool-down.
+    pub resend_cooldown: Duration,
+    /// SQLite queue polling interval.
+    pub queue_poll: Duration,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("env", &self.env)
+            .field("database", &redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("master_key", &"<redacted>")
+            .field("smtp", &self.smtp_url.as_deref().map(redact_url))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URL with any user info removed, for display.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}***@{}", &url[..scheme_end + 3], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+impl ConfigArgs {
+    /// Reads the TOML file (if any), fills gaps from it, applies defaults and loads the master key.
+    pub fn resolve(self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<ConfigArgs>(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => ConfigArgs::default(),
+        };
+        let env = self.env.or(file.env).unwrap_or_default();
+        let data_dir = self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("lethe-data"));
+        let database_url = match self.database_url.or(file.database_url) {
+            Some(url) => url,
+            None => {
+                std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+                format!("sqlite://{}?mode=rwc", data_dir.join("lethe.db").display())
+            }
+        };
+        let (master_key, master_key_source) =
+            load_master_key(env, &data_dir, self.master_key_file.or(file.master_key_file))?;
+        let smtp_url = self.smtp_url.or(file.smtp_url);
+        let mail_from = self.mail_from.or(file.mail_from);
+        if env == Environment::Production {
+            if smtp_url.is_none() {
+                bail!("LETHE_ENV=production requires LETHE_SMTP_URL: the file transport does not deliver mail");
+            }
+            if mail_from.is_none() {
+                bail!("LETHE_ENV=production requires LETHE_MAIL_FROM");
+            }
+        }
+        Ok(Settings {
+            env,
+            database_url,
+            listen: self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir,
+            master_key,
+            master_key_source,
+            smtp_url,
+            mail_from: mail_from.unwrap_or_else(|| "Lethe <privacy@localhost>".into()),
+            token_ttl: Duration::from_secs(self.token_ttl_secs.or(file.token_ttl_secs).unwrap_or(900)),
+            public_rate_per_minute: self.public_rate_per_minute.or(file.public_rate_per_minute).unwrap_or(60),
+            submissions_per_email_per_hour: self
+                .submissions_per_email_per_hour
+                .or(file.submissions_per_email_per_hour)
+                .unwrap_or(5),
+            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 * 1024),
+            resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.or(file.resend_cooldown_secs).unwrap_or(60)),
+            queue_poll: Duration::from_millis(self.queue_poll_ms.or(file.queue_poll_ms).unwrap_or(250)),
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+        })
+    }
+}
+
+/// The master key from `LETHE_MASTER_KEY`, a key file, or (development only) a key generated
+/// on first start into `<data dir>/master.key` with owner-only permissions.
+fn load_master_key(env: Environment, data_dir: &Path, file: Option<PathBuf>) -> anyhow::Result<(MasterKey, String)> {
+    if let Ok(encoded) = std::env::var("LETHE_MASTER_KEY") {
+        let key = MasterKey::from_base64(&encoded).context("LETHE_MASTER_KEY")?;
+        return Ok((key, "LETHE_MASTER_KEY".into()));
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok((
+            MasterKey::from_base64(&text).with_context(|| path.display().to_string())?,
+            path.display().to_string(),
+        ));
+    }
+    if env == Environment::Production {
+        bail!("LETHE_ENV=production requires LETHE_MASTER_KEY or LETHE_MASTER_KEY_FILE (32 random bytes, base64)");
+    }
+    let path = data_dir.join("master.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok((
+            MasterKey::from_base64(&text).with_context(|| path.display().to_string())?,
+            path.display().to_string(),
+        ));
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let key = MasterKey::generate();
+    write_owner_only(&path, key.to_base64().as_bytes())?;
+    eprintln!(
+        "Generated a development master key in {} . Back it up: without it, stored identities cannot be decrypted.",
+        path.display()
+    );
+    Ok((key, path.display().to_string()))
+}
+
+#[cfg(unix)]
+fn write_owner_only(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_owner_only(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("creating {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://lethe:s3cret@db:5432/lethe"), "postgres://***@db:5432/lethe");
+        assert_eq!(redact_url("sqlite://lethe-data/lethe.db"), "sqlite://lethe-data/lethe.db");
+    }
+
+    #[test]
+    fn toml_rejects_unknown_keys() {
+        assert!(toml::from_str::<ConfigArgs>("listen = \"127.0.0.1:9000\"").is_ok());
+        assert!(toml::from_str::<ConfigArgs>("lisen = \"127.0.0.1:9000\"").is_err());
+    }
+}

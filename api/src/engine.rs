@@ -1,0 +1,167 @@
+//! Starting and stopping Lethe: database, migrations, keys, mail, HTTP server and job workers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use lethe_entities::Keyring;
+use lethe_migrations::{Migrator, MigratorTrait};
+use lethe_worker::mail::Mailer;
+use lethe_worker::runner::{self, RunnerSettings};
+use lethe_worker::{JobContext, JobQueue, VerificationSettings};
+use sea_orm::{DatabaseBackend, DatabaseConnection};
+
+use crate::auth::jwt::TokenIssuer;
+use crate::config::{Environment, Settings};
+use crate::rate_limit::{RateLimitSettings, RateLimits};
+use crate::state::{ApiSettings, AppState};
+
+/// Which parts run in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// HTTP API and job workers.
+    All,
+    /// HTTP API only.
+    Serve,
+    /// Job workers only.
+    Worker,
+}
+
+/// A connected, migrated engine, ready to serve and work.
+pub struct Engine {
+    /// State for the HTTP handlers.
+    pub state: AppState,
+    /// State for the jobs.
+    pub jobs: JobContext,
+    /// Runner settings (worker names, polling).
+    pub runner: RunnerSettings,
+}
+
+/// Connects to the database and applies Lethe's and the queue's migrations. On PostgreSQL an
+/// advisory lock serialises concurrent starts.
+pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let db = lethe_worker::database::connect(url).await.context("connecting to the database")?;
+    let lock = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let mut conn = db.get_postgres_connection_pool().acquire().await?;
+            sea_orm::sqlx::query("SELECT pg_advisory_lock(727165)").execute(&mut *conn).await?;
+            Some(conn)
+        }
+        _ => None,
+    };
+    let result = async {
+        Migrator::up(&db, None).await.context("applying migrations")?;
+        JobQueue::for_database(&db).setup().await.context("setting up the job queue")
+    }
+    .await;
+    if let Some(mut conn) = lock {
+        sea_orm::sqlx::query("SELECT pg_advisory_unlock(727165)").execute(&mut *conn).await?;
+    }
+    result?;
+    Ok(db)
+}
+
+/// Builds the mailer the settings ask for: SMTP, or the file outbox in development.
+pub fn mailer(settings: &Settings) -> anyhow::Result<Mailer> {
+    let mailer = match &settings.smtp_url {
+        Some(url) => Mailer::smtp(url, &settings.mail_from)?,
+        None => Mailer::file(&settings.data_dir.join("outbox"), &settings.mail_from)?,
+    };
+    if settings.env == Environment::Production && !mailer.delivers() {
+        anyhow::bail!("refusing to start in production with the {} mail transport", mailer.transport_name());
+    }
+    Ok(mailer)
+}
+
+impl Engine {
+    /// Connects, migrates and assembles the shared state.
+    pub async fn build(settings: &Settings, mailer: Mailer) -> anyhow::Result<Self> {
+        let db = connect_and_migrate(&settings.database_url).await?;
+        let keyring = Keyring::derive(&settings.master_key);
+        let queue = JobQueue::for_database(&db);
+        let limits = Arc::new(RateLimits::new(RateLimitSettings {
+            public_per_minute: settings.public_rate_per_minute,
+            submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
+        }));
+        let state = AppState {
+            db: db.clone(),
+            keyring: keyring.clone(),
+            queue: queue.clone(),
+            tokens: Arc::new(TokenIssuer::new(keyring.jwt_secret(), settings.token_ttl)),
+            limits,
+            settings: Arc::new(ApiSettings {
+                max_body_bytes: settings.max_body_bytes,
+                resend_cooldown: settings.resend_cooldown,
+                submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
+            }),
+        };
+        let jobs =
+            JobContext { db, keyring, mailer: Arc::new(mailer), queue, verification: VerificationSettings::default() };
+        let mut runner = RunnerSettings::with_unique_name();
+        runner.poll_interval = settings.queue_poll;
+        Ok(Self { state, jobs, runner })
+    }
+
+    /// Runs the parts `mode` asks for on `listener` until `shutdown` resolves, then drains:
+    /// the server stops accepting and finishes open requests, workers finish in-flight jobs.
+    pub async fn run(
+        self,
+        mode: Mode,
+        listener: Option<tokio::net::TcpListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        use futures::FutureExt;
+        let shutdown = shutdown.boxed().shared();
+        let limits = self.state.limits.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limits.retain_recent();
+            }
+        });
+        let http = async {
+            match (mode, listener) {
+                (Mode::All | Mode::Serve, Some(listener)) => {
+                    let app =
+                        crate::routes::app(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+                    axum::serve(listener, app).with_graceful_shutdown(shutdown.clone()).await.context("HTTP server")
+                }
+                _ => Ok(()),
+            }
+        };
+        let work = async {
+            match mode {
+                Mode::All | Mode::Worker => runner::run(self.jobs.clone(), self.runner.clone(), shutdown.clone()).await,
+                Mode::Serve => Ok(()),
+            }
+        };
+        let (http, work) = tokio::join!(http, work);
+        sweeper.abort();
+        http.and(work)
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested: draining requests and jobs");
+}

@@ -1,0 +1,266 @@
+//! The error policy.
+//!
+//! * Each layer has its own typed errors (thiserror): `entities` (lifecycle, identity, crypto),
+//!   `worker` (queue, mail, jobs). Handlers return [`ApiResult`], and the layer errors become
+//!   [`ApiError`] through the `From` impls below: **this file is the one place where errors are
+//!   mapped to HTTP**.
+//! * Every failure answers with RFC 9457 `application/problem+json` carrying a stable,
+//!   machine-readable `code` (snake_case; clients switch on it, never on `title` or `detail`).
+//! * A client mistake is always a 4xx with a specific code. A 500 (`internal_error`) is only
+//!   for our own faults; its body never carries internal details, and the cause is logged with
+//!   a reference that the body repeats so support can find it.
+//! * Error texts never contain personal data: no identity, address or token is ever echoed
+//!   back or logged.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lethe_entities::domain::deadline::ExtensionError;
+use lethe_entities::entity::request::LifecycleError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Handler result.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// One invalid field in a request body or query.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field's name (JSON path for nested fields).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:lethe:problem:invalid_transition",
+    "title": "Conflict",
+    "status": 409,
+    "detail": "a request in state `completed` cannot be approved",
+    "code": "invalid_transition"
+}))]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:lethe:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the HTTP status.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// Human-readable explanation of this occurrence.
+    pub detail: String,
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Invalid fields, for validation errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Wrong verification attempts left, where relevant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<i32>,
+    /// Reference of an internal error in the server log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    attempts_left: Option<i32>,
+    retry_after: Option<u64>,
+    reference: Option<String>,
+}
+
+impl ApiError {
+    /// A problem with an explicit status, code and detail.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            attempts_left: None,
+            retry_after: None,
+            reference: None,
+        }
+    }
+
+    /// 400 with `code`.
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// 422 `validation_failed` listing the invalid fields.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e =
+            Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are invalid; see `errors`");
+        e.errors = errors;
+        e
+    }
+
+    /// 422 `validation_failed` for a single field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
+    }
+
+    /// 404 with `code`.
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+
+    /// 409 with `code`.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// 401 with `code`.
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    /// 403 `forbidden`.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    /// 429 with `code` and a Retry-After in seconds.
+    pub fn too_many(code: &'static str, detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail);
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
+    /// 500 `internal_error`: logs `cause` under a fresh reference that the response repeats.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        tracing::error!(reference = %reference, error = %cause, "internal error");
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server failed to handle this request; it was logged with the reference below",
+        );
+        e.reference = Some(reference);
+        e
+    }
+
+    /// Adds the number of verification attempts left.
+    pub fn with_attempts_left(mut self, left: i32) -> Self {
+        self.attempts_left = Some(left);
+        self
+    }
+
+    /// The stable code (for tests and logs).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: format!("urn:lethe:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            code: self.code.to_owned(),
+            errors: self.errors,
+            attempts_left: self.attempts_left,
+            reference: self.reference,
+        };
+        let mut response = (self.status, Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl From<lethe_worker::queue::QueueError> for ApiError {
+    fn from(e: lethe_worker::queue::QueueError) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(e: LifecycleError) -> Self {
+        match e {
+            LifecycleError::NotFound => request_not_found(),
+            LifecycleError::Transition(t) => Self::conflict("invalid_transition", t.to_string()),
+            LifecycleError::Extension(ExtensionError::NotAllowed) => {
+                Self::conflict("extension_not_allowed", ExtensionError::NotAllowed.to_string())
+            }
+            LifecycleError::Extension(ExtensionError::AlreadyExtended) => {
+                Self::conflict("already_extended", ExtensionError::AlreadyExtended.to_string())
+            }
+            LifecycleError::Concurrent => Self::conflict(
+                "concurrent_modification",
+                "the request was changed at the same moment; reload and retry",
+            ),
+            LifecycleError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// The one answer for an unknown request id, a request of another organization, and a wrong
+/// status token: they must be indistinguishable.
+pub fn request_not_found() -> ApiError {
+    ApiError::not_found("request_not_found", "no request with this id (and token)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(e: ApiError) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let response = e.into_response();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 16).await.unwrap();
+        (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn problems_are_rfc9457_with_a_code() {
+        let (status, headers, json) = body(ApiError::conflict("invalid_transition", "nope")).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(json["type"], "urn:lethe:problem:invalid_transition");
+        assert_eq!(json["code"], "invalid_transition");
+        assert_eq!(json["status"], 409);
+        assert!(json.get("errors").is_none());
+    }
+
+    #[tokio::test]
+    async fn internal_errors_hide_the_cause() {
+        let (status, _, json) = body(ApiError::internal(&"secret connection string")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!json.to_string().contains("secret"));
+        assert_eq!(json["reference"].as_str().unwrap().len(), 12);
+    }
+
+    #[tokio::test]
+    async fn rate_limits_say_when_to_come_back() {
+        let (_, headers, _) = body(ApiError::too_many("rate_limited", "slow down", 7)).await;
+        assert_eq!(headers[header::RETRY_AFTER], "7");
+    }
+}

@@ -1,0 +1,128 @@
+//! Extractors whose rejections are problem documents.
+//!
+//! axum's own `Json`, `Path` and `Query` answer bad input with plain text. These wrappers turn
+//! every rejection into an [`ApiError`] with a stable code, and scrub quoted values from serde's
+//! messages so that a rejected e-mail address is never echoed back.
+
+use axum::extract::FromRequest;
+use axum::extract::FromRequestParts;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+
+use crate::error::ApiError;
+
+/// A JSON body: `Content-Type: application/json`, size-limited, unknown fields refused.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Body<T>(pub T);
+
+/// Path parameters.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct PathParams<T>(pub T);
+
+/// Query-string parameters.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct QueryParams<T>(pub T);
+
+/// A JSON body that may be left out entirely (no body and no `Content-Type`): then it is
+/// `T::default()`. A body that is present must be valid JSON like [`Body`].
+#[derive(Debug)]
+pub struct OptionalBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalBody<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        if req.headers().contains_key(axum::http::header::CONTENT_TYPE) {
+            let Body(value) = Body::<T>::from_request(req, state).await?;
+            return Ok(Self(value));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is larger than this server accepts",
+            )
+        })?;
+        if bytes.is_empty() {
+            Ok(Self(T::default()))
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ))
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", scrub_values(&e.body_text()))
+            }
+            JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("malformed_json", "the body is not valid JSON"),
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is larger than this server accepts",
+            ),
+            other => ApiError::bad_request("unreadable_body", scrub_values(&other.body_text())),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::bad_request("invalid_path", scrub_values(&rejection.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query", scrub_values(&rejection.body_text()))
+    }
+}
+
+/// Replaces every double-quoted segment with `"…"`: serde quotes offending input values.
+pub fn scrub_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !inside {
+                out.push_str("\"…\"");
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub_values;
+
+    #[test]
+    fn quoted_values_are_scrubbed() {
+        assert_eq!(
+            scrub_values(r#"email: invalid type: string "ann@example.com", expected u32"#),
+            r#"email: invalid type: string "…", expected u32"#
+        );
+        assert_eq!(scrub_values("unknown field `foo`"), "unknown field `foo`");
+    }
+}

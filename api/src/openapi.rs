@@ -1,0 +1,48 @@
+//! The OpenAPI document's frame: info, tags and the bearer security scheme. Paths and schemas
+//! come from the `#[utoipa::path]` annotations on the handlers.
+
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Lethe",
+        description = "Data-subject requests (access, erasure and more) and retention, with deadlines, \
+identity verification and an audit trail.\n\nErrors are RFC 9457 problem documents \
+(`application/problem+json`) with a stable `code`.\n\nOperators authenticate with \
+`Authorization: Bearer <token>` from `POST /v1/auth/login`; integrations with \
+`Authorization: Bearer lethe_<prefix>_<secret>` (an API key).",
+        license(name = "Apache-2.0"),
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "intake", description = "Public: submit a request and verify the requester's e-mail address"),
+        (name = "requests", description = "Work requests: list, read, approve, deny, extend, cancel, retry"),
+        (name = "auth", description = "Operator sign-in"),
+        (name = "operators", description = "Operator accounts (admin)"),
+        (name = "api-keys", description = "API keys for integrations (admin)"),
+        (name = "system", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT (HS512) or API key")
+                    .description(Some("An operator access token or an API key"))
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! The HTTP surface: one module per endpoint group, wired here with `utoipa_axum` so that the
+//! OpenAPI document is generated from the same code that routes.
+
+pub mod api_keys;
+pub mod auth;
+pub mod operators;
+pub mod requests;
+pub mod system;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Router, middleware};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::rate_limit;
+use crate::state::AppState;
+
+/// The routes and their OpenAPI document, before state is attached.
+pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppState> {
+    let public = OpenApiRouter::new()
+        .routes(routes!(requests::intake::submit))
+        .routes(routes!(requests::intake::verify))
+        .routes(routes!(requests::intake::resend))
+        .routes(routes!(requests::read::get_one))
+        .routes(routes!(requests::actions::cancel))
+        .routes(routes!(auth::login))
+        .layer(middleware::from_fn_with_state(limits, rate_limit::per_ip));
+    let operator = OpenApiRouter::new()
+        .routes(routes!(requests::read::list))
+        .routes(routes!(requests::actions::approve))
+        .routes(routes!(requests::actions::deny))
+        .routes(routes!(requests::actions::extend))
+        .routes(routes!(requests::actions::retry))
+        .routes(routes!(requests::actions::hold))
+        .routes(routes!(requests::actions::resume))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(operators::list, operators::create))
+        .routes(routes!(operators::update))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(api_keys::regenerate));
+    let system = OpenApiRouter::new()
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(system::metrics));
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(public).merge(operator).merge(system)
+}
+
+/// The OpenAPI document.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let limits = Arc::new(rate_limit::RateLimits::new(rate_limit::RateLimitSettings {
+        public_per_minute: 1,
+        submissions_per_email_per_hour: 1,
+    }));
+    openapi_router(limits).split_for_parts().1
+}
+
+/// The complete application: API routes, `/openapi.json`, `/docs`, problem+json fallbacks,
+/// body limit, panic catcher and request tracing (method and route only: no query strings,
+/// which can carry tokens).
+pub fn app(state: AppState) -> Router {
+    let (router, openapi) = openapi_router(state.limits.clone()).split_for_parts();
+    let max_body = state.settings.max_body_bytes;
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(panicked))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let route = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or("unmatched", axum::extract::MatchedPath::as_str)
+                .to_owned();
+            tracing::info_span!("http", method = %request.method(), route = %route)
+        }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such endpoint; see /openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept this method")
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal(&"handler panicked").into_response()
+}

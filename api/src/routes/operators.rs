@@ -1,0 +1,177 @@
+//! Operator accounts (admin only).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use lethe_entities::domain::enums::Role;
+use lethe_entities::entity::operator;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::accounts::create_operator;
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Body, PathParams};
+use crate::state::AppState;
+
+/// An operator account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperatorView {
+    /// Id.
+    pub id: Uuid,
+    /// Sign-in address.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&operator::Model> for OperatorView {
+    fn from(o: &operator::Model) -> Self {
+        Self { id: o.id, email: o.email.clone(), role: o.role, disabled: o.disabled, created_at: o.created_at }
+    }
+}
+
+/// A new operator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOperator {
+    /// Sign-in address.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Initial password (12 to 256 characters); omit it to get a generated one-time password.
+    pub password: Option<String>,
+}
+
+/// The created operator and, if generated, its one-time password (shown only now).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedOperatorView {
+    /// The operator.
+    pub operator: OperatorView,
+    /// The generated password, when none was given.
+    pub initial_password: Option<String>,
+}
+
+/// Changes to an operator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorChange {
+    /// New role.
+    pub role: Option<Role>,
+    /// Disable (true) or re-enable (false) the account.
+    pub disabled: Option<bool>,
+}
+
+/// List operators.
+#[utoipa::path(
+    get, path = "/v1/operators", tag = "operators",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organization's operators", body = Vec<OperatorView>),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<OperatorView>>> {
+    principal.require(Permission::ManageOperators)?;
+    let operators = operator::Entity::find()
+        .filter(operator::Column::OrganizationId.eq(principal.organization_id))
+        .order_by_asc(operator::Column::CreatedAt)
+        .all(&state.db)
+        .await?;
+    Ok(Json(operators.iter().map(OperatorView::from).collect()))
+}
+
+/// Create an operator.
+#[utoipa::path(
+    post, path = "/v1/operators", tag = "operators",
+    request_body = NewOperator,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = CreatedOperatorView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Body(body): Body<NewOperator>,
+) -> ApiResult<(StatusCode, Json<CreatedOperatorView>)> {
+    principal.require(Permission::ManageOperators)?;
+    let created = create_operator(&state.db, principal.organization_id, &body.email, body.role, body.password).await?;
+    tracing::info!(operator_id = %created.operator.id, by = ?principal.actor().id, "operator created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedOperatorView {
+            operator: OperatorView::from(&created.operator),
+            initial_password: created.generated_password,
+        }),
+    ))
+}
+
+/// Change an operator's role or disable the account.
+///
+/// Either change revokes the operator's existing access tokens.
+#[utoipa::path(
+    patch, path = "/v1/operators/{id}", tag = "operators",
+    params(("id" = Uuid, Path, description = "Operator id")),
+    request_body = OperatorChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed", body = OperatorView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`operator_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_admin`: the organization would have no active admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(id): PathParams<Uuid>,
+    Body(body): Body<OperatorChange>,
+) -> ApiResult<Json<OperatorView>> {
+    principal.require(Permission::ManageOperators)?;
+    let op = operator::Model::find_in_org(&state.db, principal.organization_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("operator_not_found", "no operator with this id"))?;
+    let role = body.role.unwrap_or(op.role);
+    let disabled = body.disabled.unwrap_or(op.disabled);
+    let loses_admin = op.role == Role::Admin && !op.disabled && (role != Role::Admin || disabled);
+    if loses_admin {
+        let admins = operator::Entity::find()
+            .filter(operator::Column::OrganizationId.eq(principal.organization_id))
+            .filter(operator::Column::Role.eq(Role::Admin))
+            .filter(operator::Column::Disabled.eq(false))
+            .count(&state.db)
+            .await?;
+        if admins <= 1 {
+            return Err(ApiError::conflict("last_admin", "the organization must keep at least one active admin"));
+        }
+    }
+    if role == op.role && disabled == op.disabled {
+        return Ok(Json(OperatorView::from(&op)));
+    }
+    let version = op.token_version + 1;
+    let mut active = op.into_active_model();
+    active.role = Set(role);
+    active.disabled = Set(disabled);
+    active.token_version = Set(version);
+    active.updated_at = Set(OffsetDateTime::now_utc());
+    let updated = active.update(&state.db).await?;
+    tracing::info!(operator_id = %id, by = ?principal.actor().id, "operator changed; tokens revoked");
+    Ok(Json(OperatorView::from(&updated)))
+}

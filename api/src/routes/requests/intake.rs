@@ -1,0 +1,374 @@
+//! Public intake: submitting a request and proving control of the e-mail address.
+//!
+//! These endpoints need no sign-in and are rate-limited per client IP; submissions are also
+//! limited per e-mail address. They answer the same way whether or not the organization holds
+//! any data about the person: nothing here looks at the company's stores.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use lethe_entities::domain::crypto::random_token;
+use lethe_entities::domain::deadline::DeadlineRules;
+use lethe_entities::domain::enums::{EventKind, IdentityKind, Regime, RequestKind, RequestState};
+use lethe_entities::domain::identity::Identity;
+use lethe_entities::domain::lifecycle::Action;
+use lethe_entities::entity::request::Actor;
+use lethe_entities::entity::{organization, request, request_event, subject_identity, verification_challenge};
+use lethe_worker::jobs::send_verification_code::code_scope;
+use lethe_worker::jobs::{SendVerificationCode, StartFulfilment};
+use lethe_worker::reconcile::first_code_key;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::views::{SubjectStatus, Submitted};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, request_not_found};
+use crate::extract::{Body, PathParams};
+use crate::state::AppState;
+
+/// Longest accepted free-text message.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// A new data-subject request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "organization": "acme",
+    "kind": "erasure",
+    "regime": "gdpr",
+    "email": "ann.lee@example.com",
+    "customer_id": "C-1042",
+    "message": "Please delete my account."
+}))]
+pub struct SubmitRequest {
+    /// The organization's slug.
+    pub organization: String,
+    /// What is asked for.
+    pub kind: RequestKind,
+    /// The law that applies (the portal chooses it from the person's country or state).
+    pub regime: Regime,
+    /// The requester's e-mail address; the verification code is sent there.
+    pub email: String,
+    /// Optional phone number, international form.
+    pub phone: Option<String>,
+    /// Optional customer number at the organization.
+    pub customer_id: Option<String>,
+    /// Optional message to the privacy team (at most 2000 characters).
+    pub message: Option<String>,
+}
+
+/// The code from the verification e-mail.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The status token returned at submission.
+    pub token: String,
+    /// The 6-digit code.
+    #[schema(example = "042917")]
+    pub code: String,
+}
+
+/// Proof of the status token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    /// The status token returned at submission.
+    pub token: String,
+}
+
+struct ValidSubmission {
+    identities: Vec<Identity>,
+    message: Option<String>,
+}
+
+fn validate(body: &SubmitRequest) -> Result<ValidSubmission, ApiError> {
+    let mut errors = Vec::new();
+    let mut identities = Vec::new();
+    let mut parse = |field: &str, kind: IdentityKind, raw: Option<&String>| {
+        if let Some(raw) = raw {
+            match Identity::parse(kind, raw) {
+                Ok(id) => identities.push(id),
+                Err(e) => errors.push(FieldError { field: field.into(), message: e.to_string() }),
+            }
+        }
+    };
+    parse("email", IdentityKind::Email, Some(&body.email));
+    parse("phone", IdentityKind::Phone, body.phone.as_ref());
+    parse("customer_id", IdentityKind::CustomerId, body.customer_id.as_ref());
+    let message = body.message.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned);
+    if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
+        errors.push(FieldError { field: "message".into(), message: format!("at most {MAX_MESSAGE_CHARS} characters") });
+    }
+    if errors.is_empty() { Ok(ValidSubmission { identities, message }) } else { Err(ApiError::validation(errors)) }
+}
+
+/// Submit a request.
+///
+/// Creates the request in `identity_unverified` and e-mails a 6-digit code to the address.
+/// The answer is the same whether or not the organization knows the person.
+#[utoipa::path(
+    post,
+    path = "/v1/requests",
+    tag = "intake",
+    request_body = SubmitRequest,
+    responses(
+        (status = 202, description = "Received; a verification code is on its way", body = Submitted),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`organization_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` or `too_many_submissions`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn submit(
+    State(state): State<AppState>,
+    Body(body): Body<SubmitRequest>,
+) -> ApiResult<(StatusCode, axum::Json<Submitted>)> {
+    let valid = validate(&body)?;
+    let org = organization::Model::find_by_slug(&state.db, body.organization.trim())
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization_not_found", "no organization with this slug"))?;
+    let email = valid.identities.iter().find(|i| i.kind() == IdentityKind::Email).expect("email is required");
+    let email_index = state.keyring.blind_index(org.id, IdentityKind::Email, email.normalised());
+    state.limits.check_email(&format!("{}:{email_index}", org.id))?;
+
+    let id = Uuid::now_v7();
+    let token = random_token(32);
+    let now = OffsetDateTime::now_utc();
+    let deadlines = DeadlineRules::for_regime(body.regime, org.deadline_defaults()).deadlines(now);
+    let txn = state.db.begin().await?;
+    request::ActiveModel {
+        id: Set(id),
+        organization_id: Set(org.id),
+        kind: Set(body.kind),
+        regime: Set(body.regime),
+        state: Set(RequestState::IdentityUnverified),
+        held_from: Set(None),
+        email_index: Set(email_index),
+        status_token_digest: Set(state.keyring.token_digest(&status_scope(id), &token)),
+        received_at: Set(now),
+        due_at: Set(deadlines.due_at),
+        original_due_at: Set(deadlines.due_at),
+        acknowledgement_due_at: Set(deadlines.acknowledgement_due_at),
+        extended_at: Set(None),
+        extension_reason: Set(None),
+        verified_at: Set(None),
+        denial_reason: Set(None),
+        closed_at: Set(None),
+        message_ciphertext: Set(valid
+            .message
+            .map(|m| state.keyring.encrypt(m.as_bytes(), &request::Model::message_context(org.id, id)))),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    for identity in &valid.identities {
+        subject_identity::ActiveModel::seal(&state.keyring, org.id, id, identity, now).insert(&txn).await?;
+    }
+    request_event::ActiveModel::record(
+        org.id,
+        id,
+        Actor::SUBJECT,
+        EventKind::Submitted,
+        None,
+        None,
+        Some(serde_json::json!({ "identity_kinds": valid.identities.iter().map(Identity::kind).collect::<Vec<_>>() })),
+    )
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+
+    // Committed: from here on the request cannot be lost. If enqueueing fails, the reconciler
+    // enqueues the same job (same idempotency key) within a minute.
+    if let Err(e) =
+        state.queue.enqueue(SendVerificationCode { organization_id: org.id, request_id: id }, &first_code_key(id)).await
+    {
+        tracing::warn!(request_id = %id, error = %e, "verification job not enqueued; the reconciler will retry");
+    }
+    tracing::info!(request_id = %id, kind = ?body.kind, regime = ?body.regime, "request submitted");
+    let status_url = format!("/v1/requests/{id}?token={token}");
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(Submitted {
+            id,
+            status_token: token,
+            state: RequestState::IdentityUnverified,
+            received_at: now,
+            due_at: deadlines.due_at,
+            status_url,
+        }),
+    ))
+}
+
+/// The digest scope of a request's status token.
+pub fn status_scope(request: Uuid) -> String {
+    format!("status-token:{request}")
+}
+
+/// Loads a request by id and status token, across organizations (the token is the credential).
+/// A wrong token and an unknown id give the same answer.
+pub async fn find_with_token(state: &AppState, id: Uuid, token: &str) -> ApiResult<request::Model> {
+    let found = request::Entity::find_by_id(id).one(&state.db).await?;
+    found
+        .filter(|r| state.keyring.token_matches(&status_scope(r.id), token, &r.status_token_digest))
+        .ok_or_else(request_not_found)
+}
+
+/// Verify the requester's e-mail address.
+///
+/// Checks the 6-digit code. Five wrong attempts use a code up; codes expire after 15 minutes.
+/// On success the request moves to `pending_approval`, or straight to `approved` when the
+/// organization approves verified requests automatically.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/verify",
+    tag = "intake",
+    params(("id" = Uuid, Path, description = "Request id")),
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "Verified", body = SubjectStatus),
+        (status = 404, description = "`request_not_found` (unknown id or wrong token)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_verified`, `no_code_sent`, `code_exhausted` or `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`code_expired`: ask for a new code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_code` (with `attempts_left`) or `validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn verify(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    Body(body): Body<VerifyRequest>,
+) -> ApiResult<axum::Json<SubjectStatus>> {
+    let code = body.code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid_field("code", "the code is 6 digits"));
+    }
+    let req = find_with_token(&state, id, &body.token).await?;
+    if req.state != RequestState::IdentityUnverified {
+        return Err(ApiError::conflict("already_verified", "this request is already past identity verification"));
+    }
+    let now = OffsetDateTime::now_utc();
+    let challenge = verification_challenge::Model::latest(&state.db, req.organization_id, req.id)
+        .await?
+        .filter(|c| c.consumed_at.is_none())
+        .ok_or_else(|| {
+            ApiError::conflict("no_code_sent", "no code is active yet: wait for the e-mail or ask for a new code")
+        })?;
+    if challenge.attempts >= challenge.max_attempts {
+        return Err(ApiError::conflict("code_exhausted", "too many wrong attempts: ask for a new code"));
+    }
+    if challenge.expires_at <= now {
+        return Err(ApiError::new(StatusCode::GONE, "code_expired", "the code has expired: ask for a new code"));
+    }
+    let matches = state.keyring.token_matches(&code_scope(req.id), code, &challenge.code_digest);
+    // Count the attempt (wrong) or consume the code (right) with a guarded update, so parallel
+    // guesses cannot exceed the attempt limit and a code cannot be used twice.
+    let guard = verification_challenge::Entity::update_many()
+        .filter(verification_challenge::Column::Id.eq(challenge.id))
+        .filter(verification_challenge::Column::ConsumedAt.is_null())
+        .filter(verification_challenge::Column::Attempts.lt(challenge.max_attempts));
+    if !matches {
+        let counted = guard
+            .col_expr(
+                verification_challenge::Column::Attempts,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(verification_challenge::Column::Attempts), 1),
+            )
+            .exec(&state.db)
+            .await?;
+        if counted.rows_affected != 1 {
+            return Err(ApiError::conflict("code_exhausted", "too many wrong attempts: ask for a new code"));
+        }
+        let left = challenge.attempts_left() - 1;
+        request_event::ActiveModel::record(
+            req.organization_id,
+            req.id,
+            Actor::SUBJECT,
+            EventKind::VerificationFailed,
+            None,
+            None,
+            Some(serde_json::json!({ "attempts_left": left })),
+        )
+        .insert(&state.db)
+        .await?;
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_code", "the code is not right")
+            .with_attempts_left(left));
+    }
+    let consumed =
+        guard.col_expr(verification_challenge::Column::ConsumedAt, Expr::value(Some(now))).exec(&state.db).await?;
+    if consumed.rows_affected != 1 {
+        return Err(ApiError::conflict("code_exhausted", "this code can no longer be used: ask for a new code"));
+    }
+    let org =
+        organization::Entity::find_by_id(req.organization_id).one(&state.db).await?.ok_or_else(request_not_found)?;
+    let reason = org.auto_approve.then(|| "approved automatically by the organization's setting".to_owned());
+    let updated = request::Model::apply(
+        &state.db,
+        req.organization_id,
+        req.id,
+        Action::Verify { auto_approve: org.auto_approve },
+        Actor::SUBJECT,
+        reason,
+    )
+    .await?;
+    if updated.state == RequestState::Approved {
+        enqueue_fulfilment(&state, &updated).await;
+    }
+    tracing::info!(request_id = %req.id, state = updated.state.as_str(), "requester verified");
+    Ok(axum::Json(SubjectStatus::from(&updated)))
+}
+
+/// Enqueues fulfilment of an approved request. A failure is logged, not returned: the approval
+/// is committed and the reconciler will enqueue the same job.
+pub async fn enqueue_fulfilment(state: &AppState, approved: &request::Model) {
+    let job = StartFulfilment { organization_id: approved.organization_id, request_id: approved.id };
+    if let Err(e) = state.queue.enqueue(job, &StartFulfilment::idempotency_key(approved)).await {
+        tracing::warn!(request_id = %approved.id, error = %e, "fulfilment job not enqueued; the reconciler will retry");
+    }
+}
+
+/// Send a new verification code.
+///
+/// Replaces any earlier code. Allowed once per cool-down period (60 s by default).
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/resend",
+    tag = "intake",
+    params(("id" = Uuid, Path, description = "Request id")),
+    request_body = TokenBody,
+    responses(
+        (status = 202, description = "A new code is on its way"),
+        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_verified`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`resend_too_soon` (see Retry-After) or `rate_limited`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn resend(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    Body(body): Body<TokenBody>,
+) -> ApiResult<StatusCode> {
+    let req = find_with_token(&state, id, &body.token).await?;
+    if req.state != RequestState::IdentityUnverified {
+        return Err(ApiError::conflict("already_verified", "this request is already past identity verification"));
+    }
+    let last_sent = verification_challenge::Model::latest(&state.db, req.organization_id, req.id)
+        .await?
+        .map_or(req.received_at, |c| c.created_at.max(req.received_at));
+    let next_allowed = last_sent + state.settings.resend_cooldown;
+    let now = OffsetDateTime::now_utc();
+    if next_allowed > now {
+        let wait = (next_allowed - now).whole_seconds().max(1) as u64;
+        return Err(ApiError::too_many(
+            "resend_too_soon",
+            "a code was sent moments ago; wait before asking again",
+            wait,
+        ));
+    }
+    let job = SendVerificationCode { organization_id: req.organization_id, request_id: req.id };
+    state.queue.enqueue(job, &format!("send-code:{}:{}", req.id, Uuid::new_v4())).await?;
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,6 @@
+//! Data-subject requests: intake (public), reading and operator actions.
+
+pub mod actions;
+pub mod intake;
+pub mod read;
+pub mod views;

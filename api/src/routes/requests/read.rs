@@ -1,0 +1,131 @@
+//! Reading requests: one request (subject or operator view) and the operator's list.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use lethe_entities::domain::enums::{RequestKind, RequestState};
+use lethe_entities::entity::request::{self, ListFilter};
+use lethe_entities::entity::{request_event, subject_identity};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::intake::find_with_token;
+use super::views::{RequestDetail, RequestList, RequestSummary, RequestView, SubjectStatus};
+use crate::auth::principal::authenticate;
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult, Problem, request_not_found};
+use crate::extract::{PathParams, QueryParams};
+use crate::state::AppState;
+
+/// Query of `GET /v1/requests/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    /// The status token (data subjects). Operators omit it and authenticate instead.
+    pub token: Option<String>,
+}
+
+/// Get one request.
+///
+/// With `?token=` (the status token): the data subject's view. With an operator token or API
+/// key: the full request with its timeline; identities are shown in clear only to admins and
+/// operators.
+#[utoipa::path(
+    get,
+    path = "/v1/requests/{id}",
+    tag = "requests",
+    params(("id" = Uuid, Path, description = "Request id"), StatusQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The request", body = RequestView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_one(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<Uuid>,
+    QueryParams(query): QueryParams<StatusQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Json<RequestView>> {
+    if let Some(token) = query.token {
+        let req = find_with_token(&state, id, &token).await?;
+        return Ok(Json(RequestView::Subject(SubjectStatus::from(&req))));
+    }
+    let principal = authenticate(&state, &headers).await?;
+    principal.require(Permission::ReadRequests)?;
+    let org = principal.organization_id;
+    let req = request::Model::find_in_org(&state.db, org, id).await?.ok_or_else(request_not_found)?;
+    let identities = subject_identity::Model::of_request(&state.db, org, id).await?;
+    let timeline = request_event::Model::timeline(&state.db, org, id).await?;
+    let reveal = principal.can(Permission::ReadIdentities);
+    let detail = RequestDetail::new(&req, identities, timeline, &state.keyring, reveal, OffsetDateTime::now_utc());
+    Ok(Json(RequestView::Operator(Box::new(detail))))
+}
+
+/// Query of `GET /v1/requests`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only requests in this state.
+    pub state: Option<RequestState>,
+    /// Only requests of this kind.
+    pub kind: Option<RequestKind>,
+    /// Only requests due before this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub due_before: Option<OffsetDateTime>,
+    /// Only open requests past their due date.
+    #[serde(default)]
+    pub overdue: bool,
+    /// Page, from 1.
+    pub page: Option<u64>,
+    /// Page size, 1 to 100 (default 25).
+    pub per_page: Option<u64>,
+}
+
+/// List requests.
+///
+/// The caller's organization's requests, earliest due first.
+#[utoipa::path(
+    get,
+    path = "/v1/requests",
+    tag = "requests",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of requests", body = RequestList),
+        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> ApiResult<Json<RequestList>> {
+    principal.require(Permission::ReadRequests)?;
+    let page = query.page.unwrap_or(1);
+    let per_page = query.per_page.unwrap_or(25);
+    if page == 0 {
+        return Err(ApiError::invalid_field("page", "pages start at 1"));
+    }
+    if !(1..=100).contains(&per_page) {
+        return Err(ApiError::invalid_field("per_page", "between 1 and 100"));
+    }
+    let filter =
+        ListFilter { state: query.state, kind: query.kind, due_before: query.due_before, overdue: query.overdue };
+    let now = OffsetDateTime::now_utc();
+    let result = request::Model::list(&state.db, principal.organization_id, &filter, page, per_page, now).await?;
+    Ok(Json(RequestList {
+        items: result.items.iter().map(|r| RequestSummary::new(r, now)).collect(),
+        page,
+        per_page,
+        total: result.total,
+    }))
+}

@@ -1,0 +1,105 @@
+//! Health, readiness and metrics.
+
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use sea_orm::{ConnectionTrait, Statement};
+use time::OffsetDateTime;
+
+use crate::error::{ApiResult, Problem};
+use crate::state::AppState;
+
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "Alive", body = String)))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    get, path = "/readyz", tag = "system",
+    responses(
+        (status = 200, description = "Ready", body = String),
+        (status = 503, description = "`database_unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, crate::error::ApiError> {
+    state.db.ping().await.map_err(|_| {
+        crate::error::ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database does not answer",
+        )
+    })?;
+    Ok("ready")
+}
+
+/// Prometheus metrics: requests by state, overdue requests, queue depth and job failures.
+///
+/// Aggregates over all organizations; no labels carry personal data or tenant names.
+#[utoipa::path(
+    get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
+)]
+pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let backend = state.db.get_database_backend();
+    let mut out = String::new();
+    let by_state = state
+        .db
+        .query_all_raw(Statement::from_string(backend, "SELECT state, COUNT(*) AS n FROM requests GROUP BY state"))
+        .await?;
+    out.push_str("# HELP lethe_requests Requests by lifecycle state.\n# TYPE lethe_requests gauge\n");
+    for row in &by_state {
+        let (s, n): (String, i64) = (row.try_get("", "state")?, row.try_get("", "n")?);
+        let _ = writeln!(out, "lethe_requests{{state=\"{s}\"}} {n}");
+    }
+    let overdue = state
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DatabaseBackend::Postgres => {
+                    "SELECT COUNT(*) AS n FROM requests WHERE due_at < $1 AND state NOT IN ('completed','denied','canceled')"
+                }
+                _ => "SELECT COUNT(*) AS n FROM requests WHERE due_at < ? AND state NOT IN ('completed','denied','canceled')",
+            },
+            [OffsetDateTime::now_utc().into()],
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "# HELP lethe_requests_overdue Open requests past their due date.\n# TYPE lethe_requests_overdue gauge\nlethe_requests_overdue {overdue}"
+    );
+    let stats = state.queue.stats(&state.db).await?;
+    out.push_str("# HELP lethe_jobs Jobs by queue and status.\n# TYPE lethe_jobs gauge\n");
+    for s in &stats {
+        let _ = writeln!(out, "lethe_jobs{{queue=\"{}\",status=\"{}\"}} {}", s.queue, s.status, s.count);
+    }
+    let mut queues: Vec<&str> = stats.iter().map(|s| s.queue.as_str()).collect();
+    queues.sort_unstable();
+    queues.dedup();
+    out.push_str("# HELP lethe_job_queue_depth Jobs waiting to run or running.\n# TYPE lethe_job_queue_depth gauge\n");
+    for q in &queues {
+        let depth: i64 = stats
+            .iter()
+            .filter(|s| s.queue == *q && matches!(s.status.as_str(), "Pending" | "Queued" | "Running"))
+            .map(|s| s.count)
+            .sum();
+        let _ = writeln!(out, "lethe_job_queue_depth{{queue=\"{q}\"}} {depth}");
+    }
+    out.push_str("# HELP lethe_job_failures Jobs whose last attempt failed or that were given up.\n# TYPE lethe_job_failures gauge\n");
+    for q in &queues {
+        let failed: i64 = stats
+            .iter()
+            .filter(|s| s.queue == *q && matches!(s.status.as_str(), "Failed" | "Killed"))
+            .map(|s| s.count)
+            .sum();
+        let _ = writeln!(out, "lethe_job_failures{{queue=\"{q}\"}} {failed}");
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))
+}

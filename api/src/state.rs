@@ -1,0 +1,39 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lethe_entities::Keyring;
+use lethe_worker::JobQueue;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::jwt::TokenIssuer;
+use crate::rate_limit::RateLimits;
+
+/// Settings the HTTP layer needs at run time.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Minimum time between two verification codes for one request.
+    pub resend_cooldown: Duration,
+    /// Submissions allowed per e-mail address (per organization) per hour.
+    pub submissions_per_email_per_hour: u32,
+}
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Lethe's database.
+    pub db: DatabaseConnection,
+    /// Encryption and digest keys.
+    pub keyring: Keyring,
+    /// The job queue.
+    pub queue: JobQueue,
+    /// Issues and checks operator access tokens.
+    pub tokens: Arc<TokenIssuer>,
+    /// Rate limiters.
+    pub limits: Arc<RateLimits>,
+    /// Settings.
+    pub settings: Arc<ApiSettings>,
+}
