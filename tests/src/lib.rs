@@ -1,1 +1,32 @@
-//! placeholder
+//! Test support: a real Lethe (router, workers, database) per test, on SQLite or PostgreSQL,
+//! driven over real TCP; helpers to read the mail it sends; a real SMTP server process.
+
+pub mod app;
+pub mod mailbox;
+pub mod postgres;
+pub mod smtp;
+
+pub use app::{Backend, TestApp, spawn_app, spawn_app_with};
+
+/// Declares one async test per backend: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($backend:ident: Backend) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($backend: $crate::Backend) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::Backend::Postgres).await
+            }
+        }
+    )*};
+}

@@ -7,3 +7,22 @@ pub mod request;
 pub mod request_event;
 pub mod subject_identity;
 pub mod verification_challenge;
+
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+/// Begins a transaction that will write.
+///
+/// On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction that reads first cannot upgrade
+/// to a writer once another connection has committed (`SQLITE_BUSY_SNAPSHOT`, returned at once
+/// and not retried by the busy timeout), whereas an immediate one waits for the write lock up
+/// front. On PostgreSQL it is an ordinary transaction.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}

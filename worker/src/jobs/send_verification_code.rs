@@ -11,7 +11,7 @@ use lethe_entities::entity::{organization, request, request_event, subject_ident
 use rand::Rng;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -69,7 +69,7 @@ pub async fn run(job: &SendVerificationCode, ctx: &JobContext) -> Result<(), Job
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
     let now = OffsetDateTime::now_utc();
     let expires_at = now + ctx.verification.code_ttl;
-    let txn = ctx.db.begin().await?;
+    let txn = lethe_entities::entity::begin_write(&ctx.db).await?;
     verification_challenge::Entity::update_many()
         .col_expr(verification_challenge::Column::ConsumedAt, Expr::value(Some(now)))
         .filter(verification_challenge::Column::OrganizationId.eq(req.organization_id))

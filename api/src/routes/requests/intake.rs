@@ -18,7 +18,7 @@ use lethe_worker::jobs::{SendVerificationCode, StartFulfilment};
 use lethe_worker::reconcile::first_code_key;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -140,7 +140,7 @@ pub async fn submit(
     let token = random_token(32);
     let now = OffsetDateTime::now_utc();
     let deadlines = DeadlineRules::for_regime(body.regime, org.deadline_defaults()).deadlines(now);
-    let txn = state.db.begin().await?;
+    let txn = lethe_entities::entity::begin_write(&state.db).await?;
     request::ActiveModel {
         id: Set(id),
         organization_id: Set(org.id),

@@ -4,9 +4,9 @@
 //! so two operators (or an operator and a job) acting at once cannot both win, and the event is
 //! inserted in the same transaction as the change.
 
+use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, TransactionTrait};
 use time::OffsetDateTime;
 
 use super::{Column, Entity, Model};
@@ -62,7 +62,7 @@ impl Model {
         actor: Actor,
         reason: Option<String>,
     ) -> Result<Model, LifecycleError> {
-        let txn = db.begin().await?;
+        let txn = crate::entity::begin_write(db).await?;
         let current = Model::find_in_org(&txn, organization, id).await?.ok_or(LifecycleError::NotFound)?;
         let action = match action {
             Action::Resume { .. } => {
@@ -121,7 +121,7 @@ impl Model {
         actor: Actor,
         reason: String,
     ) -> Result<Model, LifecycleError> {
-        let txn = db.begin().await?;
+        let txn = crate::entity::begin_write(db).await?;
         let current = Model::find_in_org(&txn, org.id, id).await?.ok_or(LifecycleError::NotFound)?;
         if current.state.is_terminal() {
             return Err(TransitionError { from: current.state, action: "extend" }.into());

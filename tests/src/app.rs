@@ -1,0 +1,231 @@
+//! `spawn_app()`: a whole Lethe engine per test, listening on a random loopback port.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lethe_api::config::{Environment, LogFormat, Settings};
+use lethe_api::engine::{Engine, Mode};
+use lethe_entities::MasterKey;
+use lethe_entities::domain::enums::Role;
+use lethe_worker::mail::Mailer;
+use reqwest::StatusCode;
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::mailbox;
+
+/// Which database the test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the local PostgreSQL server.
+    Postgres,
+}
+
+/// A running engine and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    /// Direct access to the engine's database, for arranging and inspecting.
+    pub db: DatabaseConnection,
+    /// The file outbox the engine writes mail to.
+    pub outbox: PathBuf,
+    /// The database URL (to restart an engine on the same data).
+    pub database_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Settings for tests: fast polling, generous rate limits, a fresh master key.
+pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
+    Settings {
+        env: Environment::Development,
+        database_url,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir,
+        master_key: MasterKey::generate(),
+        master_key_source: "test".into(),
+        smtp_url: None,
+        mail_from: "Lethe Tests <privacy@lethe.test>".into(),
+        token_ttl: Duration::from_secs(900),
+        public_rate_per_minute: 10_000,
+        submissions_per_email_per_hour: 1_000,
+        max_body_bytes: 64 * 1024,
+        resend_cooldown: Duration::from_secs(60),
+        queue_poll: Duration::from_millis(50),
+        log_format: LogFormat::Text,
+    }
+}
+
+/// Spawns an engine running API and workers.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Mode::All, |_| {}).await
+}
+
+/// Spawns an engine in `mode` after `configure` has adjusted the settings.
+pub async fn spawn_app_with(backend: Backend, mode: Mode, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    if let Ok(filter) = std::env::var("LETHE_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("lethe.db").display()),
+        Backend::Postgres => crate::postgres::fresh_database().await,
+    };
+    let mut settings = test_settings(database_url, dir.path().to_path_buf());
+    configure(&mut settings);
+    start(settings, mode, dir).await
+}
+
+async fn start(settings: Settings, mode: Mode, dir: tempfile::TempDir) -> TestApp {
+    let outbox = dir.path().join("outbox");
+    let mailer = match &settings.smtp_url {
+        Some(url) => Mailer::smtp(url, &settings.mail_from).unwrap(),
+        None => Mailer::file(&outbox, &settings.mail_from).unwrap(),
+    };
+    let engine = Engine::build(&settings, mailer).await.expect("engine starts");
+    let db = engine.state.db.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(engine.run(mode, Some(listener), async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        db,
+        outbox,
+        database_url: settings.database_url,
+        shutdown: Some(tx),
+        task: Some(task),
+        _dir: dir,
+    }
+}
+
+/// A request as submitted: id and status token.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// Request id.
+    pub id: String,
+    /// Status token.
+    pub token: String,
+}
+
+impl TestApp {
+    /// Stops the engine gracefully and waits for it.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("engine task").expect("engine stopped cleanly");
+        }
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs JSON, optionally with a bearer token; returns status and JSON body (Null if none).
+    pub async fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// GETs, optionally with a bearer token.
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.get(self.url(path));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Creates an organization with an admin and returns the admin's access token.
+    pub async fn admin(&self, org: &str) -> String {
+        let email = format!("admin@{org}.test");
+        self.operator_in(org, &email, Role::Admin).await
+    }
+
+    /// Creates an operator with `role` in `org` (created if new) and signs in.
+    pub async fn operator_in(&self, org: &str, email: &str, role: Role) -> String {
+        let (organization, _) = lethe_api::accounts::ensure_organization(&self.db, org, org).await.unwrap();
+        let password = "a long test password".to_owned();
+        lethe_api::accounts::create_operator(&self.db, organization.id, email, role, Some(password.clone()))
+            .await
+            .unwrap();
+        self.login(email, &password).await
+    }
+
+    /// Signs in and returns the access token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.post("/v1/auth/login", None, json!({ "email": email, "password": password })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Submits a request for `email` to `org`.
+    pub async fn submit(&self, org: &str, kind: &str, regime: &str, email: &str) -> Submitted {
+        let body = json!({ "organization": org, "kind": kind, "regime": regime, "email": email });
+        let (status, body) = self.post("/v1/requests", None, body).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        Submitted {
+            id: body["id"].as_str().unwrap().to_owned(),
+            token: body["status_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Waits for the `n`th message (1-based) to `address` (normalised) and returns its code.
+    pub async fn code_for(&self, address: &str, n: usize) -> String {
+        let messages = mailbox::wait_for_messages_to(&self.outbox, address, n).await;
+        mailbox::code_in(&messages[n - 1])
+    }
+
+    /// Submits and verifies a request; returns it in `pending_approval`. Use an address no
+    /// other request of the test uses.
+    pub async fn verified(&self, org: &str, kind: &str, regime: &str, email: &str) -> Submitted {
+        let req = self.submit(org, kind, regime, email).await;
+        let code = self.code_for(email, 1).await;
+        let (status, body) = self
+            .post(&format!("/v1/requests/{}/verify", req.id), None, json!({ "token": req.token, "code": code }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        req
+    }
+
+    /// Polls the operator view of a request until it reaches `state`.
+    pub async fn wait_for_state(&self, id: &str, token: &str, state: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, body) = self.get(&format!("/v1/requests/{id}"), Some(token)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            if body["state"] == state {
+                return body;
+            }
+            assert!(std::time::Instant::now() < deadline, "request stuck in {}, expected {state}", body["state"]);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+}
+
+/// A random organization slug.
+pub fn org_slug() -> String {
+    format!("org-{}", &Uuid::new_v4().simple().to_string()[..8])
+}

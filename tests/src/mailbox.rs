@@ -1,0 +1,60 @@
+//! Reading the messages Lethe wrote to its file outbox (or an SMTP server's maildir).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Waits until `dir` (searched recursively) holds at least `count` messages; returns them all,
+/// oldest first.
+pub async fn wait_for_messages(dir: &Path, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut found = Vec::new();
+        collect(dir, &mut found);
+        if found.len() >= count {
+            found.sort_by_key(|(modified, _)| *modified);
+            return found.into_iter().map(|(_, text)| text).collect();
+        }
+        assert!(Instant::now() < deadline, "expected {count} message(s) in {}, found {}", dir.display(), found.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<(std::time::SystemTime, String)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else if let (Ok(text), Ok(meta)) = (std::fs::read_to_string(&path), entry.metadata()) {
+            if text.contains("Subject:") {
+                out.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), text));
+            }
+        }
+    }
+}
+
+/// Waits until at least `count` messages to `address` arrived; returns those, oldest first.
+pub async fn wait_for_messages_to(dir: &Path, address: &str, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mine: Vec<String> =
+            wait_for_messages(dir, 0).await.into_iter().filter(|m| recipient(m) == address).collect();
+        if mine.len() >= count {
+            return mine;
+        }
+        assert!(Instant::now() < deadline, "expected {count} message(s) to one address, found {}", mine.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The 6-digit verification code in a message.
+pub fn code_in(message: &str) -> String {
+    let marker = "verification code is ";
+    let at = message.find(marker).expect("a verification-code message") + marker.len();
+    message[at..at + 6].to_owned()
+}
+
+/// The recipient address of a message.
+pub fn recipient(message: &str) -> String {
+    message.lines().find_map(|l| l.strip_prefix("To: ")).expect("a To header").trim().to_owned()
+}
