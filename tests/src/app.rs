@@ -35,8 +35,10 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The file outbox the engine writes mail to.
     pub outbox: PathBuf,
-    /// The database URL (to restart an engine on the same data).
+    /// The database URL.
     pub database_url: String,
+    master_key: String,
+    smtp_url: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -89,6 +91,7 @@ async fn start(settings: Settings, mode: Mode, dir: tempfile::TempDir) -> TestAp
         Some(url) => Mailer::smtp(url, &settings.mail_from).unwrap(),
         None => Mailer::file(&outbox, &settings.mail_from).unwrap(),
     };
+    let master_key = settings.master_key.to_base64().to_string();
     let engine = Engine::build(&settings, mailer).await.expect("engine starts");
     let db = engine.state.db.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -103,6 +106,8 @@ async fn start(settings: Settings, mode: Mode, dir: tempfile::TempDir) -> TestAp
         db,
         outbox,
         database_url: settings.database_url,
+        master_key,
+        smtp_url: settings.smtp_url,
         shutdown: Some(tx),
         task: Some(task),
         _dir: dir,
@@ -127,6 +132,17 @@ impl TestApp {
         if let Some(task) = self.task.take() {
             task.await.expect("engine task").expect("engine stopped cleanly");
         }
+    }
+
+    /// Stops this engine gracefully and starts a new one in `mode` on the same database, master
+    /// key and outbox: what a restart after a deploy or a crash looks like.
+    pub async fn restart(mut self, mode: Mode) -> TestApp {
+        self.stop().await;
+        let mut settings = test_settings(self.database_url.clone(), self._dir.path().to_path_buf());
+        settings.master_key = MasterKey::from_base64(&self.master_key).unwrap();
+        settings.smtp_url = self.smtp_url.clone();
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        start(settings, mode, dir).await
     }
 
     /// `base` + `path`.

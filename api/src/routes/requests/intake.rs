@@ -357,7 +357,7 @@ pub async fn resend(
     }
     let last_sent = verification_challenge::Model::latest(&state.db, req.organization_id, req.id)
         .await?
-        .map_or(req.received_at, |c| c.created_at.max(req.received_at));
+        .map_or(req.received_at, |c| c.created_at);
     let next_allowed = last_sent + state.settings.resend_cooldown;
     let now = OffsetDateTime::now_utc();
     if next_allowed > now {
