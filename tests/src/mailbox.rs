@@ -25,10 +25,10 @@ fn collect(dir: &Path, out: &mut Vec<(std::time::SystemTime, String)>) {
         let path = entry.path();
         if path.is_dir() {
             collect(&path, out);
-        } else if let (Ok(text), Ok(meta)) = (std::fs::read_to_string(&path), entry.metadata()) {
-            if text.contains("Subject:") {
-                out.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), text));
-            }
+        } else if let (Ok(text), Ok(meta)) = (std::fs::read_to_string(&path), entry.metadata())
+            && text.contains("Subject:")
+        {
+            out.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), text));
         }
     }
 }
