@@ -93,7 +93,6 @@ impl Engine {
             settings: Arc::new(ApiSettings {
                 max_body_bytes: settings.max_body_bytes,
                 resend_cooldown: settings.resend_cooldown,
-                submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
             }),
         };
         let jobs =

@@ -17,8 +17,6 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// Minimum time between two verification codes for one request.
     pub resend_cooldown: Duration,
-    /// Submissions allowed per e-mail address (per organization) per hour.
-    pub submissions_per_email_per_hour: u32,
 }
 
 /// Everything handlers share. Cheap to clone.

@@ -85,8 +85,21 @@ pub async fn spawn_app_with(backend: Backend, mode: Mode, configure: impl FnOnce
     start(settings, mode, dir).await
 }
 
+/// Spawns another engine on an existing database with its master key, writing mail to
+/// `outbox`: a second process of the same installation.
+pub async fn spawn_on(database_url: String, master_key: &str, mode: Mode, outbox: PathBuf) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(database_url, dir.path().to_path_buf());
+    settings.master_key = MasterKey::from_base64(master_key).unwrap();
+    start_with_outbox(settings, mode, dir, outbox).await
+}
+
 async fn start(settings: Settings, mode: Mode, dir: tempfile::TempDir) -> TestApp {
     let outbox = dir.path().join("outbox");
+    start_with_outbox(settings, mode, dir, outbox).await
+}
+
+async fn start_with_outbox(settings: Settings, mode: Mode, dir: tempfile::TempDir, outbox: PathBuf) -> TestApp {
     let mailer = match &settings.smtp_url {
         Some(url) => Mailer::smtp(url, &settings.mail_from).unwrap(),
         None => Mailer::file(&outbox, &settings.mail_from).unwrap(),
@@ -134,6 +147,11 @@ impl TestApp {
         }
     }
 
+    /// The master key, base64, to start another engine of the same installation.
+    pub fn master_key_base64(&self) -> String {
+        self.master_key.clone()
+    }
+
     /// Stops this engine gracefully and starts a new one in `mode` on the same database, master
     /// key and outbox: what a restart after a deploy or a crash looks like.
     pub async fn restart(mut self, mode: Mode) -> TestApp {
@@ -142,7 +160,7 @@ impl TestApp {
         settings.master_key = MasterKey::from_base64(&self.master_key).unwrap();
         settings.smtp_url = self.smtp_url.clone();
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
-        start(settings, mode, dir).await
+        start_with_outbox(settings, mode, dir, self.outbox.clone()).await
     }
 
     /// `base` + `path`.
