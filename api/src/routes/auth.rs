@@ -87,17 +87,18 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>
     if !ok || locked || op.disabled {
         if !ok {
             let failures = op.failed_logins + 1;
-            let mut update = operator::Entity::update_many()
-                .col_expr(
-                    operator::Column::FailedLogins,
-                    sea_orm::sea_query::ExprTrait::add(Expr::col(operator::Column::FailedLogins), 1),
-                )
-                .filter(operator::Column::Id.eq(op.id));
+            // One assignment per column: PostgreSQL refuses `SET a = .., a = ..`.
+            let mut update = operator::Entity::update_many().filter(operator::Column::Id.eq(op.id));
             if failures >= LOCKOUT_THRESHOLD {
                 update = update
                     .col_expr(operator::Column::LockedUntil, Expr::value(Some(now + LOCKOUT)))
                     .col_expr(operator::Column::FailedLogins, Expr::value(0));
                 tracing::warn!(operator_id = %op.id, "operator locked after repeated failed sign-ins");
+            } else {
+                update = update.col_expr(
+                    operator::Column::FailedLogins,
+                    sea_orm::sea_query::ExprTrait::add(Expr::col(operator::Column::FailedLogins), 1),
+                );
             }
             update.exec(&state.db).await?;
         }

@@ -142,6 +142,7 @@ pub async fn approve(
     PathParams(id): PathParams<Uuid>,
     OptionalBody(body): OptionalBody<NoteBody>,
 ) -> ApiResult<Json<RequestSummary>> {
+    principal.require(Permission::ManageRequests)?;
     let reason = reason_text("reason", body.reason.as_deref(), false)?;
     act(&state, &principal, id, Action::Approve, reason).await
 }
@@ -170,6 +171,7 @@ pub async fn deny(
     PathParams(id): PathParams<Uuid>,
     Body(body): Body<DenyBody>,
 ) -> ApiResult<Json<RequestSummary>> {
+    principal.require(Permission::ManageRequests)?;
     let detail = reason_text("detail", body.detail.as_deref(), body.ground == DenialGround::Other)?;
     let ground = serde_json::to_value(body.ground).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     let reason = match detail {
@@ -280,6 +282,7 @@ pub async fn retry(
     PathParams(id): PathParams<Uuid>,
     OptionalBody(body): OptionalBody<NoteBody>,
 ) -> ApiResult<Json<RequestSummary>> {
+    principal.require(Permission::ManageRequests)?;
     let reason = reason_text("reason", body.reason.as_deref(), false)?;
     act(&state, &principal, id, Action::Retry, reason).await
 }
@@ -305,6 +308,7 @@ pub async fn hold(
     PathParams(id): PathParams<Uuid>,
     Body(body): Body<ReasonBody>,
 ) -> ApiResult<Json<RequestSummary>> {
+    principal.require(Permission::ManageRequests)?;
     let reason = reason_text("reason", Some(&body.reason), true)?;
     act(&state, &principal, id, Action::Hold, reason).await
 }
@@ -329,6 +333,7 @@ pub async fn resume(
     PathParams(id): PathParams<Uuid>,
     OptionalBody(body): OptionalBody<NoteBody>,
 ) -> ApiResult<Json<RequestSummary>> {
+    principal.require(Permission::ManageRequests)?;
     let reason = reason_text("reason", body.reason.as_deref(), false)?;
     // The state machine resumes into the stored `held_from`; the placeholder is replaced.
     act(&state, &principal, id, Action::Resume { held_from: RequestState::PendingApproval }, reason).await

@@ -1,0 +1,306 @@
+//! Who may call what: every authenticated route against every kind of caller.
+//!
+//! The matrix below lists each non-public route with the callers allowed on it. Every caller
+//! is tried on every route: anonymous callers get 401 `unauthenticated`, a garbage or forged
+//! credential 401 `invalid_token`, a caller without the permission 403 `forbidden`, and a
+//! caller with it gets past authorization (a success, or 409 when the action does not apply to
+//! the request's current state). The matrix runs on SQLite only: authorization does not depend
+//! on the database, and the account tests cover both backends.
+
+use std::fmt;
+
+use lethe_entities::domain::enums::Role;
+use lethe_tests::app::org_slug;
+use lethe_tests::{Backend, TestApp, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The password `TestApp::operator_in` gives every account.
+const PASSWORD: &str = "a long test password";
+/// The password each signed-in caller changes to in the last row of the matrix.
+const NEW_PASSWORD: &str = "another long test password";
+
+/// Every kind of caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// No `Authorization` header.
+    Anonymous,
+    /// A bearer token that is neither a JWT we issued nor an API key.
+    Garbage,
+    /// Something shaped like an API key (`lethe_<16 hex>_<secret>`) that does not exist.
+    ForgedKey,
+    /// An operator account with the `admin` role.
+    Admin,
+    /// An operator account with the `operator` role.
+    Operator,
+    /// An operator account with the `auditor` role.
+    Auditor,
+    /// An API key with scope `requests:read`.
+    KeyRead,
+    /// An API key with scope `requests:write`.
+    KeyWrite,
+}
+
+use Caller::*;
+
+const EVERY_CALLER: [Caller; 8] = [Anonymous, Garbage, ForgedKey, Admin, Operator, Auditor, KeyRead, KeyWrite];
+
+/// Reading requests: every role and both scopes.
+const READ_REQUESTS: &[Caller] = &[Admin, Operator, Auditor, KeyRead, KeyWrite];
+/// Acting on requests: admins, operators and `requests:write` keys.
+const MANAGE_REQUESTS: &[Caller] = &[Admin, Operator, KeyWrite];
+/// Operators and API keys: admins only.
+const ADMINS: &[Caller] = &[Admin];
+/// Having a password: signed-in operators of any role, never a key.
+const SIGNED_IN: &[Caller] = &[Admin, Operator, Auditor];
+
+/// One route of the matrix.
+struct Row {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    allowed: &'static [Caller],
+}
+
+impl fmt::Display for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+fn row(method: Method, path: impl Into<String>, body: Option<Value>, allowed: &'static [Caller]) -> Row {
+    Row { method, path: path.into(), body, allowed }
+}
+
+/// The credentials of every caller.
+struct Callers {
+    admin: String,
+    operator: String,
+    auditor: String,
+    key_read: String,
+    key_write: String,
+}
+
+impl Callers {
+    fn bearer(&self, caller: Caller) -> Option<&str> {
+        match caller {
+            Anonymous => None,
+            Garbage => Some("not-a-real-token"),
+            ForgedKey => Some("lethe_0123456789abcdef_forged-secret"),
+            Admin => Some(&self.admin),
+            Operator => Some(&self.operator),
+            Auditor => Some(&self.auditor),
+            KeyRead => Some(&self.key_read),
+            KeyWrite => Some(&self.key_write),
+        }
+    }
+}
+
+/// Sends `method path` with an optional JSON body and bearer; returns status and JSON body.
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let mut request = app.http.request(method, app.url(path));
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    if let Some(bearer) = bearer {
+        request = request.bearer_auth(bearer);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+}
+
+/// Creates an API key as `admin` and returns (id, secret).
+async fn create_key(app: &TestApp, admin: &str, name: &str, scope: &str) -> (String, String) {
+    let (status, created) = app.post("/v1/api-keys", Some(admin), json!({"name": name, "scopes": [scope]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    (created["key"]["id"].as_str().unwrap().to_owned(), created["secret"].as_str().unwrap().to_owned())
+}
+
+/// What `caller` must get on `row`, checked against what it got; `None` when it matches.
+fn mismatch(row: &Row, caller: Caller, status: StatusCode, body: &Value) -> Option<String> {
+    let code = body["code"].as_str().unwrap_or("");
+    let ok = match caller {
+        Anonymous => status == StatusCode::UNAUTHORIZED && code == "unauthenticated",
+        Garbage | ForgedKey => status == StatusCode::UNAUTHORIZED && code == "invalid_token",
+        _ if row.allowed.contains(&caller) => status.is_success() || status == StatusCode::CONFLICT,
+        _ => status == StatusCode::FORBIDDEN && code == "forbidden",
+    };
+    let expected = match caller {
+        Anonymous => "401 unauthenticated",
+        Garbage | ForgedKey => "401 invalid_token",
+        _ if row.allowed.contains(&caller) => "2xx or 409 (past authorization)",
+        _ => "403 forbidden",
+    };
+    (!ok).then(|| format!("{row} as {caller:?}: expected {expected}, got {status} {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_enforces_roles_and_scopes() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let org = org_slug();
+    let admin = app.admin(&org).await;
+    let operator = app.operator_in(&org, &format!("operator@{org}.test"), Role::Operator).await;
+    let auditor = app.operator_in(&org, &format!("auditor@{org}.test"), Role::Auditor).await;
+    let (key_read_id, key_read) = create_key(&app, &admin, "reader", "requests:read").await;
+    let (key_write_id, key_write) = create_key(&app, &admin, "writer", "requests:write").await;
+    let callers = Callers { admin, operator, auditor, key_read, key_write };
+
+    // Targets of the routes that take an id, all in the callers' organization.
+    let req = app.verified(&org, "access", "gdpr", "matrix-subject@example.com").await;
+    let (status, target) = app
+        .post("/v1/operators", Some(&callers.admin), json!({"email": format!("target@{org}.test"), "role": "operator"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{target}");
+    let target = target["operator"]["id"].as_str().unwrap().to_owned();
+    let (doomed_key, _) = create_key(&app, &callers.admin, "to-revoke", "requests:read").await;
+    let (rotated_key, _) = create_key(&app, &callers.admin, "to-regenerate", "requests:read").await;
+
+    // Identities are shown in clear to admins and operators only.
+    let detail_path = format!("/v1/requests/{}", req.id);
+    for (caller, expected) in [
+        (Admin, json!("matrix-subject@example.com")),
+        (Operator, json!("matrix-subject@example.com")),
+        (Auditor, Value::Null),
+        (KeyRead, Value::Null),
+        (KeyWrite, Value::Null),
+    ] {
+        let (status, detail) = app.get(&detail_path, callers.bearer(caller)).await;
+        assert_eq!(status, StatusCode::OK, "{caller:?}: {detail}");
+        assert_eq!(detail["identities"][0]["kind"], "email", "{caller:?}: {detail}");
+        assert_eq!(detail["identities"][0]["value"], expected, "{caller:?} sees the identity as {expected}");
+    }
+
+    let r = |action: &str| format!("/v1/requests/{}/{action}", req.id);
+    // The whole matrix. Rows run in this order; the password change is last because it
+    // revokes the access token of every caller it succeeds for.
+    let matrix = [
+        row(Method::GET, "/v1/requests", None, READ_REQUESTS),
+        row(Method::GET, detail_path.clone(), None, READ_REQUESTS),
+        row(Method::POST, r("approve"), Some(json!({"reason": "identity confirmed"})), MANAGE_REQUESTS),
+        row(
+            Method::POST,
+            r("deny"),
+            Some(json!({"ground": "legal_exception", "detail": "Kept for tax law."})),
+            MANAGE_REQUESTS,
+        ),
+        row(Method::POST, r("extend"), Some(json!({"reason": "Data spread over many systems."})), MANAGE_REQUESTS),
+        row(Method::POST, r("retry"), Some(json!({"reason": "store is back"})), MANAGE_REQUESTS),
+        row(Method::POST, r("hold"), Some(json!({"reason": "waiting for legal"})), MANAGE_REQUESTS),
+        row(Method::POST, r("resume"), Some(json!({"reason": "legal answered"})), MANAGE_REQUESTS),
+        // No `token` in the body: an operator cancel.
+        row(Method::POST, r("cancel"), Some(json!({"reason": "duplicate request"})), MANAGE_REQUESTS),
+        row(Method::GET, "/v1/operators", None, ADMINS),
+        row(
+            Method::POST,
+            "/v1/operators",
+            Some(json!({"email": format!("new@{org}.test"), "role": "auditor"})),
+            ADMINS,
+        ),
+        // Re-enabling an enabled account changes nothing (and revokes no token).
+        row(Method::PATCH, format!("/v1/operators/{target}"), Some(json!({"disabled": false})), ADMINS),
+        row(Method::GET, "/v1/api-keys", None, ADMINS),
+        row(Method::POST, "/v1/api-keys", Some(json!({"name": "matrix", "scopes": ["requests:read"]})), ADMINS),
+        row(Method::DELETE, format!("/v1/api-keys/{doomed_key}"), None, ADMINS),
+        row(Method::POST, format!("/v1/api-keys/{rotated_key}/regenerate"), None, ADMINS),
+        row(
+            Method::POST,
+            "/v1/auth/password",
+            Some(json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+            SIGNED_IN,
+        ),
+    ];
+
+    let mut failures = Vec::new();
+    for row in &matrix {
+        for caller in EVERY_CALLER {
+            let (status, body) =
+                call(&app, row.method.clone(), &row.path, callers.bearer(caller), row.body.as_ref()).await;
+            failures.extend(mismatch(row, caller, status, &body));
+        }
+    }
+    assert!(failures.is_empty(), "{} authorization mismatches:\n{}", failures.len(), failures.join("\n"));
+
+    // Every signed-in caller really changed its password in the last row...
+    for email in [format!("admin@{org}.test"), format!("operator@{org}.test"), format!("auditor@{org}.test")] {
+        let (status, problem) = app.post("/v1/auth/login", None, json!({"email": email, "password": PASSWORD})).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_credentials")),
+            "{email}"
+        );
+    }
+    let admin = app.login(&format!("admin@{org}.test"), NEW_PASSWORD).await;
+
+    // ...and the refused calls left nothing behind: one operator and one key were created, by
+    // the admin; the target kept its role.
+    let (status, operators) = app.get("/v1/operators", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut emails: Vec<&str> = operators.as_array().unwrap().iter().map(|o| o["email"].as_str().unwrap()).collect();
+    emails.sort_unstable();
+    let expected = [
+        format!("admin@{org}.test"),
+        format!("auditor@{org}.test"),
+        format!("new@{org}.test"),
+        format!("operator@{org}.test"),
+        format!("target@{org}.test"),
+    ];
+    assert_eq!(emails, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    let target_view = operators.as_array().unwrap().iter().find(|o| o["id"] == target.as_str()).unwrap();
+    assert_eq!((target_view["role"].as_str(), target_view["disabled"].as_bool()), (Some("operator"), Some(false)));
+    let (status, keys) = app.get("/v1/api-keys", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["reader", "writer", "to-revoke", "to-regenerate", "matrix"]);
+    let revoked: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| !k["revoked_at"].is_null())
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(revoked, ["to-revoke"], "only the admin's DELETE revoked a key");
+
+    // Only permitted callers appear as actors in the request's timeline.
+    let id_of = |email: String| {
+        operators.as_array().unwrap().iter().find(|o| o["email"] == email.as_str()).unwrap()["id"].clone()
+    };
+    let permitted = [id_of(format!("admin@{org}.test")), id_of(format!("operator@{org}.test")), json!(key_write_id)];
+    let refused = [id_of(format!("auditor@{org}.test")), json!(key_read_id)];
+    let (status, detail) = app.get(&detail_path, Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&Value> =
+        detail["timeline"].as_array().unwrap().iter().filter(|e| !e["actor_id"].is_null()).collect();
+    assert!(!actions.is_empty(), "the permitted callers acted on the request: {detail}");
+    for event in actions {
+        assert!(permitted.contains(&event["actor_id"]), "{event}");
+        assert!(!refused.contains(&event["actor_id"]), "{event}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permission_is_checked_before_the_body_is_judged() {
+    // A caller who may not act learns nothing about what a valid body would be.
+    let app = lethe_tests::spawn_app(lethe_tests::Backend::Sqlite).await;
+    let org = lethe_tests::app::org_slug();
+    app.admin(&org).await;
+    let auditor = app.operator_in(&org, "aud@example.com", lethe_entities::domain::enums::Role::Auditor).await;
+    let req = app.verified(&org, "erasure", "gdpr", "vic@example.com").await;
+    for (action, body) in [
+        ("deny", serde_json::json!({"ground": "other"})),
+        ("hold", serde_json::json!({"reason": ""})),
+        ("extend", serde_json::json!({"reason": ""})),
+        ("cancel", serde_json::json!({})),
+        ("approve", serde_json::json!({"reason": "x".repeat(5000)})),
+    ] {
+        let (status, problem) = app.post(&format!("/v1/requests/{}/{action}", req.id), Some(&auditor), body).await;
+        assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{action}");
+    }
+}
