@@ -213,6 +213,9 @@ impl From<LifecycleError> for ApiError {
             LifecycleError::Extension(ExtensionError::AlreadyExtended) => {
                 Self::conflict("already_extended", ExtensionError::AlreadyExtended.to_string())
             }
+            LifecycleError::Extension(ExtensionError::TooLate) => {
+                Self::conflict("extension_too_late", ExtensionError::TooLate.to_string())
+            }
             LifecycleError::Concurrent => Self::conflict(
                 "concurrent_modification",
                 "the request was changed at the same moment; reload and retry",

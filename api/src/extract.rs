@@ -96,18 +96,29 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-/// Replaces every double-quoted segment with `"…"`: serde quotes offending input values.
+/// Replaces quoted segments with `…`: serde and axum quote offending input values in double
+/// quotes or backticks. The one backticked segment kept is the name after "unknown field ",
+/// which is a key the client sent, not a value.
 pub fn scrub_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut inside = false;
+    let mut quote: Option<char> = None;
+    let mut keep = false;
     for c in message.chars() {
-        if c == '"' {
-            if !inside {
-                out.push_str("\"…\"");
+        match quote {
+            None if c == '"' || c == '`' => {
+                keep = c == '`' && out.ends_with("unknown field ");
+                quote = Some(c);
+                out.push(c);
+                if !keep {
+                    out.push('…');
+                }
             }
-            inside = !inside;
-        } else if !inside {
-            out.push(c);
+            Some(q) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            Some(_) if !keep => {}
+            _ => out.push(c),
         }
     }
     out
@@ -123,6 +134,7 @@ mod tests {
             scrub_values(r#"email: invalid type: string "ann@example.com", expected u32"#),
             r#"email: invalid type: string "…", expected u32"#
         );
-        assert_eq!(scrub_values("unknown field `foo`"), "unknown field `foo`");
+        assert_eq!(scrub_values("unknown field `foo`, expected `bar`"), "unknown field `foo`, expected `…`");
+        assert_eq!(scrub_values("kind: unknown variant `ann@example.com`"), "kind: unknown variant `…`");
     }
 }

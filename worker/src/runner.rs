@@ -9,15 +9,19 @@
 use std::future::Future;
 use std::time::Duration;
 
-use apalis::prelude::{BackendExt, Monitor, WorkerBuilder};
-use apalis_postgres::PostgresStorage;
-use apalis_sqlite::SqliteStorage;
+use apalis::prelude::{BackendExt, IntervalStrategy, Monitor, PollWith, StreamStrategy, WorkerBuilder};
+use apalis_postgres::{PgPool, PostgresStorage, Pubsub};
+use apalis_sqlite::{SqlitePool, SqliteStorage};
 use futures::FutureExt;
 
 use crate::context::JobContext;
 use crate::jobs::{SendVerificationCode, StartFulfilment, send_verification_code, start_fulfilment};
 use crate::queue::{Job, JobQueue};
 use crate::reconcile;
+
+/// How often workers prove they are alive; a job held by a worker silent for two intervals is
+/// re-enqueued.
+const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// How the runner behaves.
 #[derive(Debug, Clone)]
@@ -49,12 +53,29 @@ impl RunnerSettings {
     }
 }
 
-fn sqlite_config(queue: &str) -> apalis_sqlite::Config {
-    apalis_sqlite::Config::default().queue(queue).heartbeat_interval(Duration::from_secs(10))
+/// SQLite storage for `J`: polled at `poll`.
+fn sqlite_storage<J: Job>(pool: &SqlitePool, poll: Duration) -> PollWith<SqliteStorage<J>, IntervalStrategy> {
+    SqliteStorage::<J>::new(pool)
+        .with_config(apalis_sqlite::Config::default().queue(J::QUEUE).heartbeat_interval(HEARTBEAT))
+        .poll_with_interval(poll)
 }
 
-fn postgres_config(queue: &str) -> apalis_postgres::Config {
-    apalis_postgres::Config::default().queue(queue).heartbeat_interval(Duration::from_secs(10))
+/// PostgreSQL storage for `J`: woken by LISTEN/NOTIFY.
+fn postgres_storage<J: Job>(pool: &PgPool) -> PollWith<PostgresStorage<J>, StreamStrategy<Pubsub>> {
+    PostgresStorage::<J>::new(pool)
+        .with_config(apalis_postgres::Config::default().queue(J::QUEUE).heartbeat_interval(HEARTBEAT))
+        .with_pubsub()
+}
+
+/// Registers a worker named `<prefix>/<queue>` running `$handler` for job type `$job`, with
+/// the storage `$storage(pool, extra args...)` built afresh on every (re)start.
+macro_rules! register {
+    ($monitor:expr, $ctx:expr, $prefix:expr, $job:ty, $handler:path, $storage:ident($pool:expr $(, $arg:expr)*)) => {{
+        let (ctx, pool, name) = ($ctx.clone(), $pool.clone(), format!("{}/{}", $prefix, <$job as Job>::QUEUE));
+        $monitor.register(move |_| {
+            WorkerBuilder::new(name.clone()).backend($storage::<$job>(&pool $(, $arg)*)).data(ctx.clone()).build($handler)
+        })
+    }};
 }
 
 /// Runs all workers and the reconciler until `shutdown` resolves, then drains.
@@ -64,59 +85,31 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown.boxed().shared();
-    let name = |queue: &str| format!("{}/{queue}", settings.name);
     let monitor = Monitor::new().shutdown_timeout(settings.shutdown_timeout);
-    let monitor = match ctx.queue.clone() {
+    let prefix = &settings.name;
+    let monitor = match &ctx.queue {
         JobQueue::Sqlite(pool) => {
-            let interval = settings.poll_interval;
-            let (c1, c2, p1, p2) = (ctx.clone(), ctx.clone(), pool.clone(), pool);
-            let (n1, n2) = (name(SendVerificationCode::QUEUE), name(StartFulfilment::QUEUE));
-            monitor
-                .register(move |_| {
-                    WorkerBuilder::new(n1.clone())
-                        .backend(
-                            SqliteStorage::<SendVerificationCode>::new(&p1)
-                                .with_config(sqlite_config(SendVerificationCode::QUEUE))
-                                .poll_with_interval(interval),
-                        )
-                        .data(c1.clone())
-                        .build(send_verification_code::handle)
-                })
-                .register(move |_| {
-                    WorkerBuilder::new(n2.clone())
-                        .backend(
-                            SqliteStorage::<StartFulfilment>::new(&p2)
-                                .with_config(sqlite_config(StartFulfilment::QUEUE))
-                                .poll_with_interval(interval),
-                        )
-                        .data(c2.clone())
-                        .build(start_fulfilment::handle)
-                })
+            let poll = settings.poll_interval;
+            let monitor = register!(
+                monitor,
+                ctx,
+                prefix,
+                SendVerificationCode,
+                send_verification_code::handle,
+                sqlite_storage(pool, poll)
+            );
+            register!(monitor, ctx, prefix, StartFulfilment, start_fulfilment::handle, sqlite_storage(pool, poll))
         }
         JobQueue::Postgres(pool) => {
-            let (c1, c2, p1, p2) = (ctx.clone(), ctx.clone(), pool.clone(), pool);
-            let (n1, n2) = (name(SendVerificationCode::QUEUE), name(StartFulfilment::QUEUE));
-            monitor
-                .register(move |_| {
-                    WorkerBuilder::new(n1.clone())
-                        .backend(
-                            PostgresStorage::<SendVerificationCode>::new(&p1)
-                                .with_config(postgres_config(SendVerificationCode::QUEUE))
-                                .with_pubsub(),
-                        )
-                        .data(c1.clone())
-                        .build(send_verification_code::handle)
-                })
-                .register(move |_| {
-                    WorkerBuilder::new(n2.clone())
-                        .backend(
-                            PostgresStorage::<StartFulfilment>::new(&p2)
-                                .with_config(postgres_config(StartFulfilment::QUEUE))
-                                .with_pubsub(),
-                        )
-                        .data(c2.clone())
-                        .build(start_fulfilment::handle)
-                })
+            let monitor = register!(
+                monitor,
+                ctx,
+                prefix,
+                SendVerificationCode,
+                send_verification_code::handle,
+                postgres_storage(pool)
+            );
+            register!(monitor, ctx, prefix, StartFulfilment, start_fulfilment::handle, postgres_storage(pool))
         }
     };
     let monitor = monitor.on_event(|worker, event| {

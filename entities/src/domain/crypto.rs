@@ -151,7 +151,7 @@ impl Keyring {
     pub fn blind_index(&self, organization: Uuid, kind: IdentityKind, normalised: &str) -> String {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.blind_index_key[..]).expect("any key length");
         mac.update(organization.as_bytes());
-        mac.update(kind_label(kind).as_bytes());
+        mac.update(kind.as_str().as_bytes());
         mac.update(&[0]);
         mac.update(normalised.as_bytes());
         hex(&mac.finalize().into_bytes())
@@ -184,14 +184,6 @@ pub fn random_token(bytes: usize) -> String {
     let mut buf = Zeroizing::new(vec![0u8; bytes]);
     rand::rngs::OsRng.fill_bytes(&mut buf);
     URL_SAFE_NO_PAD.encode(&buf[..])
-}
-
-fn kind_label(kind: IdentityKind) -> &'static str {
-    match kind {
-        IdentityKind::Email => "email",
-        IdentityKind::Phone => "phone",
-        IdentityKind::CustomerId => "customer_id",
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {

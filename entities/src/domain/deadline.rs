@@ -61,6 +61,9 @@ pub enum ExtensionError {
     /// The regime allows no extension.
     #[error("this regime does not allow the deadline to be extended")]
     NotAllowed,
+    /// The original deadline has passed: the extension had to be decided and notified within it.
+    #[error("the original deadline has passed; an extension must be decided and notified before it")]
+    TooLate,
     /// The single allowed extension was already granted.
     #[error("the deadline was already extended once, which is all the law allows")]
     AlreadyExtended,

@@ -153,6 +153,17 @@ pub enum IdentityKind {
     CustomerId,
 }
 
+impl IdentityKind {
+    /// The kind's stable name, as stored and as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::CustomerId => "customer_id",
+        }
+    }
+}
+
 /// Who caused a timeline event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

@@ -42,6 +42,11 @@ impl SubjectEmail {
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return Err(err);
         }
+        // RFC 5322 dot-atom characters only: quoted local parts and characters such as `<`,
+        // `,` or `"` are refused here rather than accepted and then undeliverable.
+        if !local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)) {
+            return Err(err);
+        }
         let labels: Vec<&str> = domain.split('.').collect();
         if labels.len() < 2 {
             return Err(err);
@@ -169,9 +174,23 @@ mod tests {
 
     #[test]
     fn bad_emails_are_refused() {
-        for bad in
-            ["", "a", "a@", "@b.c", "a@b", "a@@b.c", "a b@c.de", "a@b..c", ".a@b.c", "a.@b.c", "a@-b.c", "a@b.c\n"]
-        {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.c",
+            "a@b",
+            "a@@b.c",
+            "a b@c.de",
+            "a@b..c",
+            ".a@b.c",
+            "a.@b.c",
+            "a@-b.c",
+            "a@b\u{7}.cd",
+            "a<b@x.io",
+            "a,b@x.io",
+            "a\"b@x.io",
+        ] {
             assert_eq!(SubjectEmail::parse(bad), Err(IdentityError::InvalidEmail), "{bad:?}");
         }
         assert!(SubjectEmail::parse(&format!("{}@b.cd", "a".repeat(65))).is_err());

@@ -39,7 +39,7 @@ fn context(organization: Uuid, request: Uuid, kind: IdentityKind) -> Vec<u8> {
     ctx.extend_from_slice(b"subject-identity\0");
     ctx.extend_from_slice(organization.as_bytes());
     ctx.extend_from_slice(request.as_bytes());
-    ctx.extend_from_slice(format!("{kind:?}").as_bytes());
+    ctx.extend_from_slice(kind.as_str().as_bytes());
     ctx
 }
 

@@ -202,7 +202,8 @@ mod tests {
         assert_eq!(envelope.to()[0].to_string(), "person@example.com");
         assert!(raw.contains("012345"));
         assert!(raw.contains("text/html"));
-        assert!(raw.contains("Acme &lt;AB&gt;"));
+        // The organization name is escaped in the HTML part (the raw message is transfer-encoded).
+        assert!(mail.html().contains("Acme &lt;AB&gt;") && !mail.html().contains("<AB>"));
     }
 
     #[tokio::test]

@@ -77,7 +77,8 @@ pub struct DenyBody {
 pub struct CancelBody {
     /// The status token, when the data subject cancels.
     pub token: Option<String>,
-    /// Why (required when an operator cancels).
+    /// Why (required when an operator cancels; refused from the data subject, whose free text
+    /// could hold personal data).
     pub reason: Option<String>,
 }
 
@@ -195,7 +196,7 @@ pub async fn deny(
         (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`extension_not_allowed`, `already_extended` or `invalid_transition`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`extension_not_allowed`, `already_extended`, `extension_too_late` or `invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -241,7 +242,10 @@ pub async fn cancel(
     Body(body): Body<CancelBody>,
 ) -> ApiResult<Json<CancelResult>> {
     if let Some(token) = body.token.as_deref() {
-        let reason = reason_text("reason", body.reason.as_deref(), false)?;
+        // A subject's free text may hold personal data; the timeline stores none, so it is refused.
+        if body.reason.is_some() {
+            return Err(ApiError::invalid_field("reason", "the data subject cancels without a reason"));
+        }
         let req = find_with_token(&state, id, token).await?;
         let updated = request::Model::apply(
             &state.db,
@@ -249,7 +253,7 @@ pub async fn cancel(
             req.id,
             Action::Cancel { by_subject: true },
             Actor::SUBJECT,
-            reason,
+            None,
         )
         .await?;
         tracing::info!(request_id = %id, "request canceled by the subject");

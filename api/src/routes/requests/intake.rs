@@ -18,7 +18,7 @@ use lethe_worker::jobs::{SendVerificationCode, StartFulfilment};
 use lethe_worker::reconcile::first_code_key;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -28,6 +28,9 @@ use super::views::{SubjectStatus, Submitted};
 use crate::error::{ApiError, ApiResult, FieldError, Problem, request_not_found};
 use crate::extract::{Body, PathParams};
 use crate::state::AppState;
+
+/// Codes sent for one request at most (5 attempts each): bounds guessing to 25 tries.
+pub const MAX_CODES_PER_REQUEST: u64 = 5;
 
 /// Longest accepted free-text message.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -343,7 +346,7 @@ pub async fn enqueue_fulfilment(state: &AppState, approved: &request::Model) {
         (status = 202, description = "A new code is on its way"),
         (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_verified`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`resend_too_soon` (see Retry-After) or `rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`resend_too_soon` (see Retry-After), `too_many_codes` or `rate_limited`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn resend(
@@ -366,6 +369,17 @@ pub async fn resend(
             "resend_too_soon",
             "a code was sent moments ago; wait before asking again",
             wait,
+        ));
+    }
+    let sent = verification_challenge::Entity::find()
+        .filter(verification_challenge::Column::RequestId.eq(req.id))
+        .count(&state.db)
+        .await?;
+    if sent >= MAX_CODES_PER_REQUEST {
+        return Err(ApiError::too_many(
+            "too_many_codes",
+            "no more codes are sent for this request; submit a new request later",
+            3600,
         ));
     }
     let job = SendVerificationCode { organization_id: req.organization_id, request_id: req.id };

@@ -66,6 +66,9 @@ pub async fn get_one(
     Ok(Json(RequestView::Operator(Box::new(detail))))
 }
 
+/// The highest page number accepted (keeps offsets far from integer overflow).
+pub const MAX_PAGE: u64 = 1_000_000;
+
 /// Query of `GET /v1/requests`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -112,14 +115,18 @@ pub async fn list(
     principal.require(Permission::ReadRequests)?;
     let page = query.page.unwrap_or(1);
     let per_page = query.per_page.unwrap_or(25);
-    if page == 0 {
-        return Err(ApiError::invalid_field("page", "pages start at 1"));
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(ApiError::invalid_field("page", format!("between 1 and {MAX_PAGE}")));
     }
     if !(1..=100).contains(&per_page) {
         return Err(ApiError::invalid_field("per_page", "between 1 and 100"));
     }
-    let filter =
-        ListFilter { state: query.state, kind: query.kind, due_before: query.due_before, overdue: query.overdue };
+    let filter = ListFilter {
+        state: query.state,
+        kind: query.kind,
+        due_before: query.due_before.map(|t| t.to_offset(time::UtcOffset::UTC)),
+        overdue: query.overdue,
+    };
     let now = OffsetDateTime::now_utc();
     let result = request::Model::list(&state.db, principal.organization_id, &filter, page, per_page, now).await?;
     Ok(Json(RequestList {

@@ -126,6 +126,9 @@ impl Model {
         if current.state.is_terminal() {
             return Err(TransitionError { from: current.state, action: "extend" }.into());
         }
+        if OffsetDateTime::now_utc() > current.original_due_at {
+            return Err(ExtensionError::TooLate.into());
+        }
         let rules = DeadlineRules::for_regime(current.regime, org.deadline_defaults());
         let new_due = rules.extended_due(current.received_at, current.extended_at.is_some())?;
         let now = OffsetDateTime::now_utc();
