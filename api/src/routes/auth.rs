@@ -86,21 +86,27 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>
     let locked = op.locked_until.is_some_and(|until| until > now);
     if !ok || locked || op.disabled {
         if !ok {
-            let failures = op.failed_logins + 1;
-            // One assignment per column: PostgreSQL refuses `SET a = .., a = ..`.
-            let mut update = operator::Entity::update_many().filter(operator::Column::Id.eq(op.id));
-            if failures >= LOCKOUT_THRESHOLD {
-                update = update
-                    .col_expr(operator::Column::LockedUntil, Expr::value(Some(now + LOCKOUT)))
-                    .col_expr(operator::Column::FailedLogins, Expr::value(0));
-                tracing::warn!(operator_id = %op.id, "operator locked after repeated failed sign-ins");
-            } else {
-                update = update.col_expr(
+            // One statement decides and records, from the row's current value: parallel wrong
+            // guesses cannot slip past the threshold. Both SET expressions read the old row.
+            use sea_orm::sea_query::ExprTrait;
+            let reaches = || Expr::col(operator::Column::FailedLogins).add(1).gte(LOCKOUT_THRESHOLD);
+            let locked = operator::Entity::update_many()
+                .col_expr(
                     operator::Column::FailedLogins,
-                    sea_orm::sea_query::ExprTrait::add(Expr::col(operator::Column::FailedLogins), 1),
-                );
+                    Expr::case(reaches(), 0).finally(Expr::col(operator::Column::FailedLogins).add(1)).into(),
+                )
+                .col_expr(
+                    operator::Column::LockedUntil,
+                    Expr::case(reaches(), Expr::value(Some(now + LOCKOUT)))
+                        .finally(Expr::col(operator::Column::LockedUntil))
+                        .into(),
+                )
+                .filter(operator::Column::Id.eq(op.id))
+                .exec(&state.db)
+                .await?;
+            if locked.rows_affected == 1 && op.failed_logins + 1 >= LOCKOUT_THRESHOLD {
+                tracing::warn!(operator_id = %op.id, "operator locked after repeated failed sign-ins");
             }
-            update.exec(&state.db).await?;
         }
         return Err(bad_credentials());
     }

@@ -300,16 +300,19 @@ pub async fn verify(
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_code", "the code is not right")
             .with_attempts_left(left));
     }
-    let consumed =
-        guard.col_expr(verification_challenge::Column::ConsumedAt, Expr::value(Some(now))).exec(&state.db).await?;
-    if consumed.rows_affected != 1 {
-        return Err(ApiError::conflict("code_exhausted", "this code can no longer be used: ask for a new code"));
-    }
     let org =
         organization::Entity::find_by_id(req.organization_id).one(&state.db).await?.ok_or_else(request_not_found)?;
     let reason = org.auto_approve.then(|| "approved automatically by the organization's setting".to_owned());
-    let updated = request::Model::apply(
-        &state.db,
+    // Using up the code and verifying the request commit together: a crash between them can
+    // neither spend a code without verifying nor verify twice with one code.
+    let txn = lethe_entities::entity::begin_write(&state.db).await?;
+    let consumed =
+        guard.col_expr(verification_challenge::Column::ConsumedAt, Expr::value(Some(now))).exec(&txn).await?;
+    if consumed.rows_affected != 1 {
+        return Err(ApiError::conflict("code_exhausted", "this code can no longer be used: ask for a new code"));
+    }
+    let updated = request::Model::apply_in(
+        &txn,
         req.organization_id,
         req.id,
         Action::Verify { auto_approve: org.auto_approve },
@@ -317,6 +320,7 @@ pub async fn verify(
         reason,
     )
     .await?;
+    txn.commit().await?;
     if updated.state == RequestState::Approved {
         enqueue_fulfilment(&state, &updated).await;
     }

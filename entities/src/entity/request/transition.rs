@@ -5,6 +5,7 @@
 //! inserted in the same transaction as the change.
 
 use sea_orm::ActiveValue::Set;
+use sea_orm::DatabaseTransaction;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
 use time::OffsetDateTime;
@@ -63,7 +64,22 @@ impl Model {
         reason: Option<String>,
     ) -> Result<Model, LifecycleError> {
         let txn = crate::entity::begin_write(db).await?;
-        let current = Model::find_in_org(&txn, organization, id).await?.ok_or(LifecycleError::NotFound)?;
+        let updated = Model::apply_in(&txn, organization, id, action, actor, reason).await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// As [`Model::apply`], inside the caller's transaction (which the caller commits), so the
+    /// transition can be atomic with the caller's own writes.
+    pub async fn apply_in(
+        txn: &DatabaseTransaction,
+        organization: Uuid,
+        id: Uuid,
+        action: Action,
+        actor: Actor,
+        reason: Option<String>,
+    ) -> Result<Model, LifecycleError> {
+        let current = Model::find_in_org(txn, organization, id).await?.ok_or(LifecycleError::NotFound)?;
         let action = match action {
             Action::Resume { .. } => {
                 Action::Resume { held_from: current.held_from.unwrap_or(RequestState::PendingApproval) }
@@ -92,7 +108,7 @@ impl Model {
             .filter(Column::OrganizationId.eq(organization))
             .filter(Column::Id.eq(id))
             .filter(Column::State.eq(current.state))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         if result.rows_affected != 1 {
             return Err(LifecycleError::Concurrent);
@@ -106,10 +122,9 @@ impl Model {
             reason,
             None,
         )
-        .insert(&txn)
+        .insert(txn)
         .await?;
-        let updated = Model::find_in_org(&txn, organization, id).await?.ok_or(LifecycleError::NotFound)?;
-        txn.commit().await?;
+        let updated = Model::find_in_org(txn, organization, id).await?.ok_or(LifecycleError::NotFound)?;
         Ok(updated)
     }
 
