@@ -33,7 +33,8 @@ pub fn first_code_key(request_id: uuid::Uuid) -> String {
     format!("send-code:{request_id}:first")
 }
 
-/// One pass over all organizations. Runs only bounded, indexed queries.
+/// One pass over all organizations: two queries of at most 500 rows each (the unverified one
+/// uses a `NOT IN` sub-select over the challenges table) and one idempotent enqueue per row.
 pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace: Duration) -> Result<Pass, QueueError> {
     let cutoff = OffsetDateTime::now_utc() - grace;
     let mut pass = Pass::default();

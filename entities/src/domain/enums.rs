@@ -32,14 +32,6 @@ pub enum RequestKind {
     OptOut,
 }
 
-impl RequestKind {
-    /// Whether the engine fulfils this kind itself (locate, then export or erase), as opposed
-    /// to recording it and routing it to an operator.
-    pub fn is_automated(self) -> bool {
-        matches!(self, Self::Access | Self::Erasure)
-    }
-}
-
 /// The law under which a request is handled; it sets the deadline rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]

@@ -90,7 +90,7 @@ pub struct TransitionError {
     pub action: &'static str,
 }
 
-fn past_tense(action: &str) -> &'static str {
+fn past_tense(action: &'static str) -> &'static str {
     match action {
         "verify" => "verified",
         "approve" => "approved",
@@ -101,7 +101,9 @@ fn past_tense(action: &str) -> &'static str {
         "fail" => "failed",
         "retry" => "retried",
         "hold" => "put on hold",
-        _ => "resumed",
+        "resume" => "resumed",
+        "extend" => "extended",
+        other => other,
     }
 }
 
@@ -212,5 +214,7 @@ mod tests {
         let e = next_state(Completed, Action::Approve).unwrap_err();
         assert_eq!(e.action, "approve");
         assert_eq!(e.to_string(), "a request in state `completed` cannot be approved");
+        let extend = TransitionError { from: Completed, action: "extend" };
+        assert_eq!(extend.to_string(), "a request in state `completed` cannot be extended");
     }
 }
