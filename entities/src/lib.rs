@@ -6,10 +6,14 @@
 //! * [`domain`] holds the rules: the request state machine, legal deadlines per regime,
 //!   identity normalisation, and the keyring that encrypts identities at rest.
 //!
+//! * [`ledger`] holds the deletion ledger: entry encoding, Merkle tree, signed checkpoints,
+//!   offline verification, and the one append function every destruction calls.
+//!
 //! This crate does no I/O beyond the database.
 
 pub mod domain;
 pub mod entity;
+pub mod ledger;
 
 pub use domain::crypto::{Keyring, MasterKey};
 pub use domain::enums::{ActorKind, EventKind, IdentityKind, Regime, RequestKind, RequestState, Role};

@@ -10,6 +10,7 @@
 //! | `blind-index` | HMAC-SHA256 of normalised identities, scoped per organization, for lookups |
 //! | `token-digest` | HMAC-SHA256 of status tokens, verification codes and API-key secrets |
 //! | `jwt-hs512` | the HS512 secret of operator access tokens |
+//! | `ledger-subject` | per-organization HMAC keys for the deletion ledger's subject references |
 //!
 //! Ciphertexts start with a one-byte key version so a future rotation can tell old from new.
 
@@ -87,6 +88,7 @@ pub struct Keyring {
     blind_index_key: Zeroizing<[u8; 32]>,
     token_key: Zeroizing<[u8; 32]>,
     jwt_secret: Zeroizing<[u8; 64]>,
+    ledger_subject_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -103,17 +105,19 @@ impl Keyring {
         let mut blind_index_key = Zeroizing::new([0u8; 32]);
         let mut token_key = Zeroizing::new([0u8; 32]);
         let mut jwt_secret = Zeroizing::new([0u8; 64]);
+        let mut ledger_subject_key = Zeroizing::new([0u8; 32]);
         // HKDF-SHA256 can expand up to 8160 bytes; these lengths cannot fail.
         for (info, out) in [
             (&b"identity-encryption"[..], &mut encryption[..]),
             (b"blind-index", &mut blind_index_key[..]),
             (b"token-digest", &mut token_key[..]),
             (b"jwt-hs512", &mut jwt_secret[..]),
+            (b"ledger-subject", &mut ledger_subject_key[..]),
         ] {
             hk.expand(info, out).expect("HKDF output length is valid");
         }
         let cipher = Aes256Gcm::new_from_slice(&encryption[..]).expect("32-byte key");
-        Self { cipher, blind_index_key, token_key, jwt_secret }
+        Self { cipher, blind_index_key, token_key, jwt_secret, ledger_subject_key }
     }
 
     /// Encrypts `plaintext` with AES-256-GCM under a fresh random nonce. `context` is bound as
@@ -171,6 +175,21 @@ impl Keyring {
     pub fn token_matches(&self, scope: &str, token: &str, stored_digest: &str) -> bool {
         use subtle::ConstantTimeEq;
         self.token_digest(scope, token).as_bytes().ct_eq(stored_digest.as_bytes()).into()
+    }
+
+    /// The deletion ledger's reference to a subject, from the identity's blind index: HMAC-SHA256
+    /// under a per-organization secret (itself HMAC-SHA256 of the organization id under the
+    /// `ledger-subject` key). Whoever holds the ledger learns nothing about the person; Lethe can
+    /// recompute it from the identity to answer "was this person erased?". It differs from the
+    /// blind index, so a copy of the ledger cannot be joined with a copy of the identity table.
+    pub fn ledger_subject_ref(&self, organization: Uuid, blind_index: &str) -> [u8; 32] {
+        let mut org_mac = <HmacSha256 as Mac>::new_from_slice(&self.ledger_subject_key[..]).expect("any key length");
+        org_mac.update(organization.as_bytes());
+        let org_secret: Zeroizing<[u8; 32]> = Zeroizing::new(org_mac.finalize().into_bytes().into());
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&org_secret[..]).expect("any key length");
+        mac.update(b"lethe-ledger-subject/v1\0");
+        mac.update(blind_index.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// The HS512 secret for operator access tokens.

@@ -1,6 +1,12 @@
 //! One module per table. Finders take the organization id: tenant scoping is not optional.
 
 pub mod api_key;
+pub mod ledger_checkpoint;
+pub mod ledger_entry;
+pub mod ledger_head;
+pub mod ledger_intent;
+pub mod ledger_key;
+pub mod ledger_subject_ref;
 pub mod operator;
 pub mod organization;
 pub mod request;

@@ -1,0 +1,130 @@
+//! Intents: how a destruction in a customer's store (another database, so no shared
+//! transaction) still gets exactly one ledger entry with the exact count.
+//!
+//! 1. [`open`] records the planned entry as a `pending` intent in Lethe's database (committed).
+//! 2. The store's transaction does the work and, in the same transaction, writes a *receipt*
+//!    keyed by the intent id with the row count (the receipt lives in the store: see the
+//!    worker's `ledger::receipts`).
+//! 3. [`settle_applied`] appends the entry with the receipt's count and marks the intent
+//!    `applied`, in one transaction.
+//!
+//! After a crash between 1 and 3, recovery asks the store: a receipt means the work committed
+//! (settle with its count); no receipt means it did not, and recovery writes a `void` receipt
+//! in its place, which fences off a late commit of the original transaction (its receipt insert
+//! would collide), then [`settle_void`]s the intent. Settling is idempotent: a second settle of
+//! the same intent changes nothing and appends nothing.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::LedgerError;
+use super::append::{NewEntry, append};
+use super::entry::{EntryKind, now_micros};
+use crate::entity::ledger_entry::{join_refs, split_refs};
+use crate::entity::ledger_intent::{self, Model as Intent};
+
+/// Intent states.
+pub mod state {
+    /// Written, not yet settled.
+    pub const PENDING: &str = "pending";
+    /// The store's transaction committed; the entry is in the ledger.
+    pub const APPLIED: &str = "applied";
+    /// The store's transaction did not commit; nothing was destroyed, no entry.
+    pub const VOID: &str = "void";
+}
+
+/// Records the planned entry (its `row_count` is ignored: the settled count comes from the
+/// store) before the store's transaction starts. `entry.store` is required.
+pub async fn open(db: &DatabaseConnection, organization: Uuid, entry: &NewEntry) -> Result<Intent, LedgerError> {
+    entry.validate()?;
+    let store = entry.store.clone().ok_or(LedgerError::Invalid("an intent needs a store"))?;
+    let model = ledger_intent::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization),
+        kind: Set(entry.kind.as_str().to_owned()),
+        request_id: Set(entry.request_id),
+        policy_id: Set(entry.policy_id),
+        store: Set(store),
+        table_name: Set(entry.table.clone()),
+        action: Set(entry.action.clone()),
+        subject_refs: Set(join_refs(&entry.subject_refs)),
+        state: Set(state::PENDING.into()),
+        row_count: Set(None),
+        seq: Set(None),
+        created_at_us: Set(now_micros()),
+        settled_at_us: Set(None),
+    };
+    Ok(ledger_intent::Entity::insert(model).exec_with_returning(db).await?)
+}
+
+/// Settles an intent whose store transaction committed having touched `row_count` rows: appends
+/// the entry and marks the intent applied, atomically. Returns the entry's sequence number.
+/// Settling an already-applied intent returns its entry and appends nothing.
+pub async fn settle_applied(db: &DatabaseConnection, intent_id: Uuid, row_count: u64) -> Result<u64, LedgerError> {
+    let txn = crate::entity::begin_write(db).await?;
+    let intent = ledger_intent::Entity::find_by_id(intent_id).one(&txn).await?.ok_or(LedgerError::IntentNotFound)?;
+    if let (state::APPLIED, Some(seq)) = (intent.state.as_str(), intent.seq) {
+        txn.commit().await?;
+        return Ok(seq as u64);
+    }
+    // A `void` intent cannot reach here through the receipt fence; if it ever did, the store's
+    // commit is the truth and the destruction must be recorded.
+    let entry = NewEntry {
+        kind: EntryKind::parse(&intent.kind).ok_or(LedgerError::Corrupt("intent kind"))?,
+        request_id: intent.request_id,
+        policy_id: intent.policy_id,
+        store: Some(intent.store.clone()),
+        table: intent.table_name.clone(),
+        action: intent.action.clone(),
+        row_count,
+        subject_refs: split_refs(&intent.subject_refs),
+    };
+    let appended = append(&txn, intent.organization_id, std::slice::from_ref(&entry)).await?;
+    let result = ledger_intent::Entity::update_many()
+        .col_expr(ledger_intent::Column::State, state::APPLIED.into())
+        .col_expr(ledger_intent::Column::RowCount, (row_count as i64).into())
+        .col_expr(ledger_intent::Column::Seq, (appended.first_seq as i64).into())
+        .col_expr(ledger_intent::Column::SettledAtUs, now_micros().into())
+        .filter(ledger_intent::Column::Id.eq(intent_id))
+        .filter(ledger_intent::Column::State.eq(intent.state))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected != 1 {
+        // Settled concurrently: drop our append with the transaction.
+        drop(txn);
+        let settled = ledger_intent::Entity::find_by_id(intent_id).one(db).await?.ok_or(LedgerError::IntentNotFound)?;
+        return settled.seq.map(|s| s as u64).ok_or(LedgerError::Corrupt("concurrently voided intent"));
+    }
+    txn.commit().await?;
+    Ok(appended.first_seq)
+}
+
+/// Settles an intent whose store transaction is known never to commit (its receipt slot holds
+/// a `void` receipt). No entry is appended. Idempotent.
+pub async fn settle_void(db: &DatabaseConnection, intent_id: Uuid) -> Result<(), LedgerError> {
+    ledger_intent::Entity::update_many()
+        .col_expr(ledger_intent::Column::State, state::VOID.into())
+        .col_expr(ledger_intent::Column::SettledAtUs, now_micros().into())
+        .filter(ledger_intent::Column::Id.eq(intent_id))
+        .filter(ledger_intent::Column::State.eq(state::PENDING))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Pending intents created before `created_before_us`, oldest first, at most `limit`.
+pub async fn pending(db: &DatabaseConnection, created_before_us: i64, limit: u64) -> Result<Vec<Intent>, LedgerError> {
+    Ok(ledger_intent::Entity::find()
+        .filter(ledger_intent::Column::State.eq(state::PENDING))
+        .filter(ledger_intent::Column::CreatedAtUs.lt(created_before_us))
+        .order_by_asc(ledger_intent::Column::CreatedAtUs)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Reads one intent.
+pub async fn find(db: &DatabaseConnection, intent_id: Uuid) -> Result<Option<Intent>, LedgerError> {
+    Ok(ledger_intent::Entity::find_by_id(intent_id).one(db).await?)
+}

@@ -1,0 +1,526 @@
+//! Offline verification of an exported ledger: no database, no network, only the export file
+//! and the public key the auditor already trusts.
+//!
+//! The export is JSON lines: one `{"header": ...}`, then `{"entry": ...}` lines in sequence
+//! order with `{"checkpoint": ...}` lines placed right after the entry that completes them.
+//! The verifier streams it once, in O(log n) memory:
+//!
+//! 1. every entry belongs to the header's organization and has the next sequence number;
+//! 2. its `prev_hash` equals the recomputed leaf hash of the entry before it (32 zero bytes for
+//!    the first), and its recomputed leaf hash equals the `leaf_hash` it carries;
+//! 3. each leaf is pushed onto a Merkle frontier; at each checkpoint the recomputed root of the
+//!    first `tree_size` leaves must equal the checkpoint's root, and its Ed25519 signature must
+//!    verify under the trusted key;
+//! 4. checkpoints grow (strictly larger tree sizes, non-decreasing times). Because every root is
+//!    recomputed from one sequence of leaves, each checkpoint's tree is a prefix of the next:
+//!    the consistency a consistency proof would show is checked on the full data;
+//! 5. no checkpoint may cover more entries than the file holds (a truncated tail).
+//!
+//! The first failure is reported with its line and entry.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::checkpoint::{Checkpoint, CheckpointRecord};
+use super::entry::{EntryRecord, from_hex32, to_hex};
+use super::merkle::{Frontier, Hash};
+
+/// The export's format name.
+pub const EXPORT_FORMAT: &str = "lethe-ledger/1";
+
+/// The first line of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportHeader {
+    /// Always [`EXPORT_FORMAT`].
+    pub format: String,
+    /// The organization whose ledger this is.
+    pub organization_id: Uuid,
+    /// When the export was written (RFC 3339).
+    pub exported_at: String,
+    /// The id of the key that signed the checkpoints (informative: verify with a key you trust).
+    pub key_id: String,
+}
+
+/// One line of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportLine {
+    /// The header.
+    Header(ExportHeader),
+    /// An entry.
+    Entry(EntryRecord),
+    /// A checkpoint.
+    Checkpoint(CheckpointRecord),
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// The organization.
+    pub organization_id: Uuid,
+    /// Entries verified.
+    pub entries: u64,
+    /// Checkpoints verified.
+    pub checkpoints: u64,
+    /// The latest checkpoint's tree size and root.
+    pub latest_checkpoint: Option<(u64, Hash)>,
+    /// Root of all entries in the file.
+    pub root_hash: Hash,
+}
+
+impl VerifyReport {
+    /// Entries after the latest checkpoint: chained, but not yet covered by a signature.
+    pub fn unsigned_tail(&self) -> u64 {
+        self.entries - self.latest_checkpoint.map_or(0, |(size, _)| size)
+    }
+}
+
+/// What is wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}{}: {problem}", entry_suffix(*.seq))]
+pub struct VerifyFailure {
+    /// 1-based line number in the file.
+    pub line: u64,
+    /// The entry concerned, when there is one.
+    pub seq: Option<u64>,
+    /// The problem.
+    pub problem: Problem,
+}
+
+fn entry_suffix(seq: Option<u64>) -> String {
+    seq.map(|s| format!(" (entry {s})")).unwrap_or_default()
+}
+
+/// The kinds of failure, each naming what it found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// Not a JSON line of the export format.
+    #[error("not a valid export line: {0}")]
+    Malformed(String),
+    /// The first line is not a header of a known format.
+    #[error("the file does not start with a {EXPORT_FORMAT} header")]
+    MissingHeader,
+    /// An entry or checkpoint of another organization.
+    #[error("belongs to another organization")]
+    WrongOrganization,
+    /// Entries missing, duplicated or out of order.
+    #[error("expected entry {expected} here, found entry {found} (entries missing, duplicated or reordered)")]
+    OutOfSequence {
+        /// The sequence number that should come next.
+        expected: u64,
+        /// The one found.
+        found: u64,
+    },
+    /// The entry's contents do not hash to the leaf hash it carries.
+    #[error("its contents do not match its leaf hash (the entry was altered)")]
+    LeafHashMismatch,
+    /// The chain link to the previous entry is broken.
+    #[error("prev_hash does not match the previous entry (an entry before it was altered or removed)")]
+    ChainBroken,
+    /// A checkpoint's root differs from the root recomputed from the entries.
+    #[error("checkpoint at tree size {tree_size}: root hash does not match the entries")]
+    RootMismatch {
+        /// The checkpoint's tree size.
+        tree_size: u64,
+    },
+    /// A checkpoint's signature does not verify under the trusted key.
+    #[error("checkpoint at tree size {tree_size}: signature does not verify with the given public key")]
+    BadSignature {
+        /// The checkpoint's tree size.
+        tree_size: u64,
+    },
+    /// Checkpoints that shrink, repeat or go back in time.
+    #[error("checkpoint at tree size {tree_size} does not follow the previous one (size {previous})")]
+    CheckpointOrder {
+        /// This checkpoint's size.
+        tree_size: u64,
+        /// The previous checkpoint's size.
+        previous: u64,
+    },
+    /// A checkpoint placed after more entries than it covers.
+    #[error("checkpoint at tree size {tree_size} appears after entry {seen} (out of place)")]
+    CheckpointMisplaced {
+        /// The checkpoint's size.
+        tree_size: u64,
+        /// Entries already read.
+        seen: u64,
+    },
+    /// A checkpoint covers entries the file does not hold.
+    #[error(
+        "checkpoint at tree size {tree_size} covers entries the file does not hold (it ends after {entries}: the tail was truncated)"
+    )]
+    Truncated {
+        /// The checkpoint's size.
+        tree_size: u64,
+        /// Entries in the file.
+        entries: u64,
+    },
+}
+
+/// Streams an export and verifies it against `key`.
+pub fn verify_export(reader: impl BufRead, key: &VerifyingKey) -> Result<VerifyReport, VerifyFailure> {
+    let mut v = Verifier::new(key);
+    let mut line_no = 0u64;
+    let mut buf = String::new();
+    let mut reader = reader;
+    loop {
+        buf.clear();
+        let read = reader.read_line(&mut buf).map_err(|e| VerifyFailure {
+            line: line_no + 1,
+            seq: None,
+            problem: Problem::Malformed(e.to_string()),
+        })?;
+        if read == 0 {
+            break;
+        }
+        line_no += 1;
+        let text = buf.trim_end();
+        if text.is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<ExportLine>(text).map_err(|e| VerifyFailure {
+            line: line_no,
+            seq: None,
+            problem: Problem::Malformed(e.to_string()),
+        })?;
+        v.line(line_no, parsed)?;
+    }
+    v.finish(line_no)
+}
+
+struct Verifier<'k> {
+    key: &'k VerifyingKey,
+    organization: Option<Uuid>,
+    frontier: Frontier,
+    prev: Hash,
+    pending: BTreeMap<u64, (u64, Checkpoint)>,
+    last_checkpoint: Option<Checkpoint>,
+    checkpoints: u64,
+    scratch: Vec<u8>,
+}
+
+impl<'k> Verifier<'k> {
+    fn new(key: &'k VerifyingKey) -> Self {
+        Self {
+            key,
+            organization: None,
+            frontier: Frontier::new(),
+            prev: [0; 32],
+            pending: BTreeMap::new(),
+            last_checkpoint: None,
+            checkpoints: 0,
+            scratch: Vec::with_capacity(512),
+        }
+    }
+
+    fn line(&mut self, line: u64, parsed: ExportLine) -> Result<(), VerifyFailure> {
+        let fail = |seq, problem| VerifyFailure { line, seq, problem };
+        let Some(org) = self.organization else {
+            return match parsed {
+                ExportLine::Header(h) if h.format == EXPORT_FORMAT => {
+                    self.organization = Some(h.organization_id);
+                    Ok(())
+                }
+                _ => Err(fail(None, Problem::MissingHeader)),
+            };
+        };
+        match parsed {
+            ExportLine::Header(_) => Err(fail(None, Problem::Malformed("a second header".into()))),
+            ExportLine::Entry(record) => {
+                let seq = Some(record.seq);
+                let entry = record.to_entry().map_err(|e| fail(seq, Problem::Malformed(e.to_string())))?;
+                if entry.organization_id != org {
+                    return Err(fail(seq, Problem::WrongOrganization));
+                }
+                let expected = self.frontier.size();
+                if entry.seq != expected {
+                    return Err(fail(seq, Problem::OutOfSequence { expected, found: entry.seq }));
+                }
+                self.scratch.clear();
+                entry.encode_into(&mut self.scratch);
+                let leaf = super::merkle::leaf_hash(&self.scratch);
+                if from_hex32(&record.leaf_hash) != Some(leaf) {
+                    return Err(fail(seq, Problem::LeafHashMismatch));
+                }
+                if entry.prev_hash != self.prev {
+                    return Err(fail(seq, Problem::ChainBroken));
+                }
+                self.prev = leaf;
+                self.frontier.push(leaf);
+                if let Some((cp_line, cp)) = self.pending.remove(&self.frontier.size()) {
+                    self.check_checkpoint(cp_line, cp)?;
+                }
+                Ok(())
+            }
+            ExportLine::Checkpoint(record) => {
+                let cp = record.to_checkpoint().ok_or_else(|| {
+                    fail(None, Problem::Malformed("checkpoint fields are not hex/base64/RFC 3339".into()))
+                })?;
+                if cp.organization_id != org {
+                    return Err(fail(None, Problem::WrongOrganization));
+                }
+                let seen = self.frontier.size();
+                if cp.tree_size < seen {
+                    return Err(fail(None, Problem::CheckpointMisplaced { tree_size: cp.tree_size, seen }));
+                }
+                if cp.tree_size == seen {
+                    self.check_checkpoint(line, cp)
+                } else {
+                    self.pending.insert(cp.tree_size, (line, cp));
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    fn check_checkpoint(&mut self, line: u64, cp: Checkpoint) -> Result<(), VerifyFailure> {
+        let fail = |problem| VerifyFailure { line, seq: None, problem };
+        let tree_size = cp.tree_size;
+        if let Some(prev) = &self.last_checkpoint
+            && (cp.tree_size <= prev.tree_size || cp.signed_at_us < prev.signed_at_us)
+        {
+            return Err(fail(Problem::CheckpointOrder { tree_size, previous: prev.tree_size }));
+        }
+        if !cp.verify(self.key) {
+            return Err(fail(Problem::BadSignature { tree_size }));
+        }
+        if cp.root_hash != self.frontier.root() {
+            return Err(fail(Problem::RootMismatch { tree_size }));
+        }
+        self.checkpoints += 1;
+        self.last_checkpoint = Some(cp);
+        Ok(())
+    }
+
+    fn finish(self, lines: u64) -> Result<VerifyReport, VerifyFailure> {
+        let organization_id = self.organization.ok_or(VerifyFailure {
+            line: lines.max(1),
+            seq: None,
+            problem: Problem::MissingHeader,
+        })?;
+        if let Some((tree_size, (line, _))) = self.pending.into_iter().next() {
+            return Err(VerifyFailure {
+                line,
+                seq: None,
+                problem: Problem::Truncated { tree_size, entries: self.frontier.size() },
+            });
+        }
+        Ok(VerifyReport {
+            organization_id,
+            entries: self.frontier.size(),
+            checkpoints: self.checkpoints,
+            latest_checkpoint: self.last_checkpoint.map(|c| (c.tree_size, c.root_hash)),
+            root_hash: self.frontier.root(),
+        })
+    }
+}
+
+/// Writes one export line (JSON and a newline).
+pub fn write_line(out: &mut impl std::io::Write, line: &ExportLine) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, line)?;
+    out.write_all(b"\n")
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OK: {} entries, {} checkpoints verified", self.entries, self.checkpoints)?;
+        if let Some((size, root)) = &self.latest_checkpoint {
+            write!(f, "; latest checkpoint: tree size {size}, root {}", to_hex(root))?;
+        }
+        if self.unsigned_tail() > 0 {
+            write!(f, "; {} entries after it are chained but not yet signed", self.unsigned_tail())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::ledger::entry::{Entry, format_micros};
+
+    const ORG: Uuid = Uuid::from_u128(0xabc);
+
+    /// Builds an export of `n` entries with checkpoints after the entries named in `at`.
+    fn export(n: u64, at: &[u64], key: &SigningKey) -> Vec<String> {
+        let mut lines = vec![line(&ExportLine::Header(ExportHeader {
+            format: EXPORT_FORMAT.into(),
+            organization_id: ORG,
+            exported_at: format_micros(0),
+            key_id: "test".into(),
+        }))];
+        let mut frontier = Frontier::new();
+        let mut prev = [0u8; 32];
+        for seq in 0..n {
+            let e = Entry {
+                seq,
+                recorded_at_us: 1_000_000 + seq as i64,
+                organization_id: ORG,
+                kind: "erasure".into(),
+                request_id: Some(Uuid::from_u128(u128::from(seq))),
+                policy_id: None,
+                store: Some("shop".into()),
+                table: Some("orders".into()),
+                action: Some("delete_row".into()),
+                row_count: seq % 7,
+                subject_refs: vec![[seq as u8; 32]],
+                prev_hash: prev,
+            };
+            prev = e.leaf_hash();
+            frontier.push(prev);
+            lines.push(line(&ExportLine::Entry(e.to_record())));
+            if at.contains(&(seq + 1)) {
+                let cp = Checkpoint::sign(key, ORG, seq + 1, 2_000_000 + seq as i64, frontier.root());
+                lines.push(line(&ExportLine::Checkpoint(cp.to_record())));
+            }
+        }
+        lines
+    }
+
+    fn line(l: &ExportLine) -> String {
+        serde_json::to_string(l).unwrap()
+    }
+
+    fn run(lines: &[String], key: &SigningKey) -> Result<VerifyReport, VerifyFailure> {
+        verify_export(lines.join("\n").as_bytes(), &key.verifying_key())
+    }
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[42; 32])
+    }
+
+    /// Index of the line holding entry `seq` (the header is line 0 here).
+    fn entry_line(lines: &[String], seq: u64) -> usize {
+        lines.iter().position(|l| l.starts_with(&format!("{{\"entry\":{{\"seq\":{seq},"))).unwrap()
+    }
+
+    #[test]
+    fn an_intact_export_verifies() {
+        let lines = export(20, &[5, 10, 20], &key());
+        let report = run(&lines, &key()).unwrap();
+        assert_eq!((report.entries, report.checkpoints, report.unsigned_tail()), (20, 3, 0));
+        let lines = export(12, &[10], &key());
+        assert_eq!(run(&lines, &key()).unwrap().unsigned_tail(), 2);
+    }
+
+    #[test]
+    fn a_changed_byte_is_pinpointed_to_its_entry() {
+        let mut lines = export(20, &[10, 20], &key());
+        let i = entry_line(&lines, 7);
+        lines[i] = lines[i].replace("\"table\":\"orders\"", "\"table\":\"ordens\"");
+        let err = run(&lines, &key()).unwrap_err();
+        assert_eq!((err.line, err.seq, err.problem), (i as u64 + 1, Some(7), Problem::LeafHashMismatch));
+    }
+
+    #[test]
+    fn a_changed_entry_with_a_recomputed_hash_breaks_the_chain_at_the_next() {
+        let mut lines = export(20, &[10, 20], &key());
+        let i = entry_line(&lines, 7);
+        let ExportLine::Entry(mut record) = serde_json::from_str(&lines[i]).unwrap() else { panic!() };
+        record.row_count += 100;
+        record.leaf_hash = to_hex(&record.to_entry().unwrap().leaf_hash());
+        lines[i] = line(&ExportLine::Entry(record));
+        let err = run(&lines, &key()).unwrap_err();
+        assert_eq!((err.seq, err.problem), (Some(8), Problem::ChainBroken));
+    }
+
+    #[test]
+    fn a_rewritten_tail_fails_at_the_checkpoint_that_covers_it() {
+        // An attacker rewrites entry 19 (the last) consistently: only the signed root catches it.
+        let mut lines = export(20, &[10, 20], &key());
+        let i = entry_line(&lines, 19);
+        let ExportLine::Entry(mut record) = serde_json::from_str(&lines[i]).unwrap() else { panic!() };
+        record.row_count = 0;
+        record.leaf_hash = to_hex(&record.to_entry().unwrap().leaf_hash());
+        lines[i] = line(&ExportLine::Entry(record));
+        let err = run(&lines, &key()).unwrap_err();
+        assert_eq!(err.problem, Problem::RootMismatch { tree_size: 20 });
+    }
+
+    #[test]
+    fn a_deleted_entry_is_named() {
+        let mut lines = export(20, &[10, 20], &key());
+        let i = entry_line(&lines, 4);
+        lines.remove(i);
+        let err = run(&lines, &key()).unwrap_err();
+        assert_eq!((err.seq, err.problem), (Some(5), Problem::OutOfSequence { expected: 4, found: 5 }));
+    }
+
+    #[test]
+    fn reordered_entries_are_named() {
+        let mut lines = export(20, &[10, 20], &key());
+        let (a, b) = (entry_line(&lines, 12), entry_line(&lines, 13));
+        lines.swap(a, b);
+        let err = run(&lines, &key()).unwrap_err();
+        assert_eq!((err.seq, err.problem), (Some(13), Problem::OutOfSequence { expected: 12, found: 13 }));
+    }
+
+    #[test]
+    fn a_replaced_checkpoint_is_named() {
+        // Signed with the right key over a wrong root (a rogue insider with the key, or a bug).
+        let mut lines = export(20, &[10, 20], &key());
+        let i = lines.iter().position(|l| l.contains("\"tree_size\":10")).unwrap();
+        let forged = Checkpoint::sign(&key(), ORG, 10, 2_000_009, [7; 32]);
+        lines[i] = line(&ExportLine::Checkpoint(forged.to_record()));
+        let err = run(&lines, &key()).unwrap_err();
+        assert_eq!((err.line, err.problem), (i as u64 + 1, Problem::RootMismatch { tree_size: 10 }));
+    }
+
+    #[test]
+    fn a_signature_forged_with_another_key_is_named() {
+        let lines = export(20, &[10, 20], &key());
+        let other = SigningKey::from_bytes(&[7; 32]);
+        let forged = export(20, &[10, 20], &other);
+        let mut mixed = lines.clone();
+        let i = lines.iter().position(|l| l.contains("\"tree_size\":20")).unwrap();
+        mixed[i] = forged[i].clone();
+        let err = run(&mixed, &key()).unwrap_err();
+        assert_eq!(err.problem, Problem::BadSignature { tree_size: 20 });
+        // And a whole export signed by another key fails at its first checkpoint.
+        assert_eq!(run(&forged, &key()).unwrap_err().problem, Problem::BadSignature { tree_size: 10 });
+    }
+
+    #[test]
+    fn a_truncated_tail_after_a_checkpoint_is_named() {
+        let mut lines = export(20, &[10, 20], &key());
+        let cp = lines.pop().unwrap();
+        lines.truncate(entry_line(&lines, 15));
+        lines.push(cp);
+        let err = run(&lines, &key()).unwrap_err();
+        assert_eq!(err.problem, Problem::Truncated { tree_size: 20, entries: 15 });
+    }
+
+    #[test]
+    fn checkpoints_must_grow_and_stay_in_place() {
+        let lines = export(20, &[10, 20], &key());
+        let mut moved = lines.clone();
+        let i = moved.iter().position(|l| l.contains("\"tree_size\":10")).unwrap();
+        let cp = moved.remove(i);
+        moved.push(cp);
+        assert_eq!(run(&moved, &key()).unwrap_err().problem, Problem::CheckpointMisplaced { tree_size: 10, seen: 20 });
+        let mut repeated = lines.clone();
+        let last = repeated.last().unwrap().clone();
+        repeated.push(last);
+        assert_eq!(
+            run(&repeated, &key()).unwrap_err().problem,
+            Problem::CheckpointOrder { tree_size: 20, previous: 20 }
+        );
+    }
+
+    #[test]
+    fn garbage_and_foreign_lines_are_refused() {
+        let mut lines = export(3, &[3], &key());
+        lines[2] = "{not json".into();
+        assert!(matches!(run(&lines, &key()).unwrap_err().problem, Problem::Malformed(_)));
+        assert_eq!(run(&lines[1..], &key()).unwrap_err().problem, Problem::MissingHeader);
+        let mut lines = export(3, &[3], &key());
+        lines[2] = lines[2].replace(&ORG.to_string(), &Uuid::from_u128(1).to_string());
+        assert_eq!(run(&lines, &key()).unwrap_err().problem, Problem::WrongOrganization);
+    }
+}
