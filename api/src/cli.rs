@@ -9,6 +9,7 @@ use lethe_entities::domain::enums::Role;
 use crate::accounts::{create_operator, ensure_organization};
 use crate::config::{ConfigArgs, LogFormat, Settings, redact_url};
 use crate::engine::{self, Engine, Mode};
+use crate::ledger_cli::LedgerCommand;
 
 const ENV_HELP: &str = "\
 Environment variables (flags win over them, they win over the --config TOML file):
@@ -16,6 +17,7 @@ Environment variables (flags win over them, they win over the --config TOML file
   LETHE_MASTER_KEY (base64, 32 bytes; or LETHE_MASTER_KEY_FILE)  LETHE_TOKEN_TTL_SECS
   LETHE_PUBLIC_RATE_PER_MINUTE  LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR  LETHE_MAX_BODY_BYTES
   LETHE_RESEND_COOLDOWN_SECS  LETHE_QUEUE_POLL_MS  LETHE_LOG_FORMAT  LETHE_CONFIG
+  LETHE_LEDGER_CHECKPOINT_ENTRIES  LETHE_LEDGER_CHECKPOINT_SECS
   LETHE_LOG (log filter, default \"info\")
 Generate a master key with: openssl rand -base64 32";
 
@@ -50,6 +52,12 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// The deletion ledger: export, offline verification, public key.
+    Ledger {
+        /// What to do.
+        #[command(subcommand)]
+        action: LedgerCommand,
+    },
 }
 
 /// Operator management.
@@ -104,6 +112,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{doc}");
         return Ok(());
     }
+    if let Some(Command::Ledger { action: LedgerCommand::Verify { file, public_key } }) = &cli.command {
+        return crate::ledger_cli::verify(file, public_key);
+    }
     let settings = cli.config.resolve()?;
     init_logging(settings.log_format);
     match cli.command.unwrap_or(Command::All) {
@@ -139,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Ledger { action } => crate::ledger_cli::run(&settings, action).await,
         Command::Openapi => unreachable!("handled above"),
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use lethe_worker::ledger::CheckpointSettings;
 use lethe_entities::MasterKey;
 use serde::Deserialize;
 
@@ -80,6 +81,12 @@ pub struct ConfigArgs {
     /// How often idle SQLite workers look for jobs, in milliseconds [default: 250].
     #[arg(long, env = "LETHE_QUEUE_POLL_MS", global = true)]
     pub queue_poll_ms: Option<u64>,
+    /// Sign a ledger checkpoint once this many entries are unsigned [default: 1000].
+    #[arg(long, env = "LETHE_LEDGER_CHECKPOINT_ENTRIES", global = true)]
+    pub ledger_checkpoint_entries: Option<u64>,
+    /// Sign a ledger checkpoint once the oldest unsigned entry is this many seconds old [default: 60].
+    #[arg(long, env = "LETHE_LEDGER_CHECKPOINT_SECS", global = true)]
+    pub ledger_checkpoint_secs: Option<u64>,
     /// `text` or `json` [default: text].
     #[arg(long, env = "LETHE_LOG_FORMAT", global = true, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -115,6 +122,8 @@ pub struct Settings {
     pub resend_cooldown: Duration,
     /// SQLite queue polling interval.
     pub queue_poll: Duration,
+    /// When ledger checkpoints are signed.
+    pub checkpoints: CheckpointSettings,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -189,6 +198,11 @@ impl ConfigArgs {
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 * 1024),
             resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.or(file.resend_cooldown_secs).unwrap_or(60)),
             queue_poll: Duration::from_millis(self.queue_poll_ms.or(file.queue_poll_ms).unwrap_or(250)),
+            checkpoints: CheckpointSettings {
+                every_entries: self.ledger_checkpoint_entries.or(file.ledger_checkpoint_entries).unwrap_or(1_000).max(1),
+                every: Duration::from_secs(self.ledger_checkpoint_secs.or(file.ledger_checkpoint_secs).unwrap_or(60)),
+                ..CheckpointSettings::default()
+            },
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
         })
     }

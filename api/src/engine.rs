@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use lethe_entities::Keyring;
+use lethe_entities::ledger::signer::LedgerSigner;
 use lethe_migrations::{Migrator, MigratorTrait};
 use lethe_worker::mail::Mailer;
 use lethe_worker::runner::{self, RunnerSettings};
@@ -80,6 +81,7 @@ impl Engine {
         let db = connect_and_migrate(&settings.database_url).await?;
         let keyring = Keyring::derive(&settings.master_key);
         let queue = JobQueue::for_database(&db);
+        let ledger = Arc::new(LedgerSigner::load_or_create(&db, &keyring).await.context("loading the ledger signing key")?);
         let limits = Arc::new(RateLimits::new(RateLimitSettings {
             public_per_minute: settings.public_rate_per_minute,
             submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
@@ -94,9 +96,17 @@ impl Engine {
                 max_body_bytes: settings.max_body_bytes,
                 resend_cooldown: settings.resend_cooldown,
             }),
+            ledger: ledger.clone(),
         };
-        let jobs =
-            JobContext { db, keyring, mailer: Arc::new(mailer), queue, verification: VerificationSettings::default() };
+        let jobs = JobContext {
+            db,
+            keyring,
+            mailer: Arc::new(mailer),
+            queue,
+            verification: VerificationSettings::default(),
+            ledger,
+            checkpoints: settings.checkpoints,
+        };
         let mut runner = RunnerSettings::with_unique_name();
         runner.poll_interval = settings.queue_poll;
         Ok(Self { state, jobs, runner })

@@ -15,6 +15,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use lethe_entities::ledger::LedgerError;
 use lethe_entities::domain::deadline::ExtensionError;
 use lethe_entities::entity::request::LifecycleError;
 use serde::Serialize;
@@ -220,8 +221,15 @@ impl From<LifecycleError> for ApiError {
                 "concurrent_modification",
                 "the request was changed at the same moment; reload and retry",
             ),
+            LifecycleError::Ledger(e) => e.into(),
             LifecycleError::Db(e) => e.into(),
         }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        Self::internal(&e)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod ledger_cli;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lethe_entities::Keyring;
+use lethe_entities::ledger::signer::LedgerSigner;
 use lethe_worker::JobQueue;
 use sea_orm::DatabaseConnection;
 
@@ -34,4 +35,6 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Settings.
     pub settings: Arc<ApiSettings>,
+    /// Signs ledger checkpoints on demand.
+    pub ledger: Arc<LedgerSigner>,
 }

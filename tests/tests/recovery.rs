@@ -108,6 +108,10 @@ both_backends! {
             mailer: std::sync::Arc::new(lethe_worker::mail::Mailer::memory("t@lethe.test").unwrap()),
             queue: JobQueue::for_database(&app.db),
             verification: lethe_worker::VerificationSettings::default(),
+            ledger: std::sync::Arc::new(lethe_entities::ledger::signer::LedgerSigner::from_key(
+                ed25519_dalek::SigningKey::from_bytes(&[1; 32]),
+            )),
+            checkpoints: Default::default(),
         };
         let (a, b) = tokio::join!(start_fulfilment::run(&job, &ctx), start_fulfilment::run(&job, &ctx));
         // One run starts it; the other sees it started (or lost the race and will be retried).

@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lethe_entities::Keyring;
+use lethe_entities::ledger::signer::LedgerSigner;
 use sea_orm::DatabaseConnection;
 
+use crate::ledger::CheckpointSettings;
 use crate::mail::Mailer;
 use crate::queue::JobQueue;
 
@@ -37,4 +39,8 @@ pub struct JobContext {
     pub queue: JobQueue,
     /// Verification-code rules.
     pub verification: VerificationSettings,
+    /// Signs ledger checkpoints.
+    pub ledger: Arc<LedgerSigner>,
+    /// When checkpoints are signed.
+    pub checkpoints: CheckpointSettings,
 }

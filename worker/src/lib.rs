@@ -1,5 +1,6 @@
 //! Lethe's background work: the job queue (apalis on SQLite or PostgreSQL), the jobs themselves,
-//! mail delivery, and the reconciler that makes sure no request is ever left without its next job.
+//! mail delivery, the reconciler that makes sure no request is ever left without its next job,
+//! and the deletion ledger's worker side (destruction in customers' stores, recovery, checkpoints).
 //!
 //! Jobs are small and idempotent: each one re-reads the request and does nothing when the
 //! request is no longer in the state the job was meant for, so running a job twice (after a crash,
@@ -8,6 +9,7 @@
 pub mod context;
 pub mod database;
 pub mod jobs;
+pub mod ledger;
 pub mod mail;
 pub mod queue;
 pub mod reconcile;

@@ -140,7 +140,29 @@ pub async fn run(
         })
     };
 
+    let checkpointer = {
+        let (db, signer, rules, stop) = (ctx.db.clone(), ctx.ledger.clone(), ctx.checkpoints, shutdown.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(rules.poll);
+            loop {
+                tokio::select! {
+                    _ = stop.clone() => break,
+                    _ = ticks.tick() => {
+                        if let Err(e) = signer.checkpoint_due(&db, rules.every_entries, rules.every.as_secs()).await {
+                            tracing::warn!(error = %e, "ledger checkpoint failed");
+                        }
+                    }
+                }
+            }
+        })
+    };
+
     let result = monitor.run_with_signal(shutdown.map(|()| Ok(()))).await;
     reconciler.abort();
+    let _ = checkpointer.await;
+    // Leave no entry unsigned on a clean stop.
+    if let Err(e) = ctx.ledger.checkpoint_due(&ctx.db, 1, 0).await {
+        tracing::warn!(error = %e, "final ledger checkpoint failed");
+    }
     result.map_err(|e| anyhow::anyhow!("job workers stopped with an error: {e}"))
 }

@@ -7,7 +7,7 @@ use lethe_entities::Keyring;
 use lethe_entities::domain::crypto::random_token;
 
 /// Scopes an API key can hold.
-pub const SCOPES: [&str; 2] = ["requests:read", "requests:write"];
+pub const SCOPES: [&str; 3] = ["requests:read", "requests:write", "ledger:read"];
 
 /// A freshly generated key: the full secret to show once, its prefix, and the digest to store.
 pub struct NewKey {

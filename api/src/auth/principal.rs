@@ -28,6 +28,12 @@ pub enum Permission {
     ManageApiKeys,
     /// Create, list and change operators.
     ManageOperators,
+    /// Read ledger entries, checkpoints and proofs (they hold no personal data).
+    ReadLedger,
+    /// Sign a ledger checkpoint on demand.
+    SignCheckpoint,
+    /// Look up a subject's ledger entries by identity.
+    LookupLedger,
 }
 
 /// Who the caller is.
@@ -65,15 +71,16 @@ impl Principal {
         match &self.caller {
             Caller::Operator { role: Role::Admin, .. } => true,
             Caller::Operator { role: Role::Operator, .. } => {
-                matches!(permission, ReadRequests | ReadIdentities | ManageRequests)
+                matches!(permission, ReadRequests | ReadIdentities | ManageRequests | ReadLedger | SignCheckpoint)
             }
-            Caller::Operator { role: Role::Auditor, .. } => matches!(permission, ReadRequests),
+            Caller::Operator { role: Role::Auditor, .. } => matches!(permission, ReadRequests | ReadLedger | LookupLedger),
             Caller::ApiKey { scopes, .. } => {
                 let has = |s: &str| scopes.iter().any(|g| g == s);
                 match permission {
                     ReadRequests => has("requests:read") || has("requests:write"),
                     ManageRequests => has("requests:write"),
-                    ReadIdentities | ManageApiKeys | ManageOperators => false,
+                    ReadLedger => has("ledger:read"),
+                    ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger => false,
                 }
             }
         }

@@ -74,7 +74,7 @@ pub struct ApiKeySecret {
 pub struct NewApiKey {
     /// Label (1 to 100 characters).
     pub name: String,
-    /// Scopes: `requests:read`, `requests:write`.
+    /// Scopes: `requests:read`, `requests:write`, `ledger:read`.
     pub scopes: Vec<String>,
 }
 

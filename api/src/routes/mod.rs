@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod ledger;
 pub mod operators;
 pub mod requests;
 pub mod system;
@@ -34,6 +35,8 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(requests::read::get_one))
         .routes(routes!(requests::actions::cancel))
         .routes(routes!(auth::login))
+        .routes(routes!(ledger::public_key))
+        .routes(routes!(ledger::lookup))
         .layer(middleware::from_fn_with_state(limits, rate_limit::per_ip));
     let operator = OpenApiRouter::new()
         .routes(routes!(requests::read::list))
@@ -48,7 +51,12 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(operators::update))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
-        .routes(routes!(api_keys::regenerate));
+        .routes(routes!(api_keys::regenerate))
+        .routes(routes!(ledger::entries))
+        .routes(routes!(ledger::checkpoints, ledger::sign_checkpoint))
+        .routes(routes!(ledger::latest_checkpoint))
+        .routes(routes!(ledger::inclusion))
+        .routes(routes!(ledger::consistency));
     let system = OpenApiRouter::new()
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

@@ -112,7 +112,8 @@ async fn act(
 ) -> ApiResult<Json<RequestSummary>> {
     principal.require(Permission::ManageRequests)?;
     let updated =
-        request::Model::apply(&state.db, principal.organization_id, id, action, principal.actor(), reason).await?;
+        request::Model::apply(&state.db, &state.keyring, principal.organization_id, id, action, principal.actor(), reason)
+            .await?;
     if updated.state == RequestState::Approved {
         enqueue_fulfilment(state, &updated).await;
     }
@@ -249,6 +250,7 @@ pub async fn cancel(
         let req = find_with_token(&state, id, token).await?;
         let updated = request::Model::apply(
             &state.db,
+            &state.keyring,
             req.organization_id,
             req.id,
             Action::Cancel { by_subject: true },

@@ -313,6 +313,7 @@ pub async fn verify(
     }
     let updated = request::Model::apply_in(
         &txn,
+        &state.keyring,
         req.organization_id,
         req.id,
         Action::Verify { auto_approve: org.auto_approve },

@@ -14,7 +14,9 @@ use super::{Column, Entity, Model};
 use crate::domain::deadline::{DeadlineRules, ExtensionError};
 use crate::domain::enums::{ActorKind, EventKind, RequestState};
 use crate::domain::lifecycle::{Action, TransitionError, next_state};
-use crate::entity::{organization, request_event};
+use crate::domain::crypto::Keyring;
+use crate::entity::{organization, request_event, subject_identity};
+use crate::ledger::{self, EntryKind, LedgerError, NewEntry};
 
 /// Who acts on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,9 @@ pub enum LifecycleError {
     /// Someone else changed the request at the same moment; reload and try again.
     #[error("the request was changed concurrently")]
     Concurrent,
+    /// The ledger refused the closing entry.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
     /// A database failure.
     #[error(transparent)]
     Db(#[from] DbErr),
@@ -54,9 +59,11 @@ pub enum LifecycleError {
 
 impl Model {
     /// Applies `action` to the request, records the event with `reason`, and returns the updated
-    /// request. Runs in its own transaction.
+    /// request. Runs in its own transaction. A transition into a final state also appends a
+    /// `request_closed` entry to the deletion ledger (subject references derived with `keyring`).
     pub async fn apply(
         db: &DatabaseConnection,
+        keyring: &Keyring,
         organization: Uuid,
         id: Uuid,
         action: Action,
@@ -64,7 +71,7 @@ impl Model {
         reason: Option<String>,
     ) -> Result<Model, LifecycleError> {
         let txn = crate::entity::begin_write(db).await?;
-        let updated = Model::apply_in(&txn, organization, id, action, actor, reason).await?;
+        let updated = Model::apply_in(&txn, keyring, organization, id, action, actor, reason).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -73,6 +80,7 @@ impl Model {
     /// transition can be atomic with the caller's own writes.
     pub async fn apply_in(
         txn: &DatabaseTransaction,
+        keyring: &Keyring,
         organization: Uuid,
         id: Uuid,
         action: Action,
@@ -124,6 +132,20 @@ impl Model {
         )
         .insert(txn)
         .await?;
+        if to.is_terminal() {
+            let subject_refs = subject_identity::Model::of_request(txn, organization, id)
+                .await?
+                .iter()
+                .map(|identity| keyring.ledger_subject_ref(organization, &identity.blind_index))
+                .collect();
+            let closed = NewEntry {
+                request_id: Some(id),
+                action: Some(to.as_str().to_owned()),
+                subject_refs,
+                ..NewEntry::new(EntryKind::RequestClosed)
+            };
+            ledger::append(txn, organization, &[closed]).await?;
+        }
         let updated = Model::find_in_org(txn, organization, id).await?.ok_or(LifecycleError::NotFound)?;
         Ok(updated)
     }
