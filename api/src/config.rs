@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use lethe_worker::ledger::CheckpointSettings;
 use lethe_entities::MasterKey;
+use lethe_worker::ledger::CheckpointSettings;
 use serde::Deserialize;
 
 /// Where Lethe runs.
@@ -199,7 +199,11 @@ impl ConfigArgs {
             resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.or(file.resend_cooldown_secs).unwrap_or(60)),
             queue_poll: Duration::from_millis(self.queue_poll_ms.or(file.queue_poll_ms).unwrap_or(250)),
             checkpoints: CheckpointSettings {
-                every_entries: self.ledger_checkpoint_entries.or(file.ledger_checkpoint_entries).unwrap_or(1_000).max(1),
+                every_entries: self
+                    .ledger_checkpoint_entries
+                    .or(file.ledger_checkpoint_entries)
+                    .unwrap_or(1_000)
+                    .max(1),
                 every: Duration::from_secs(self.ledger_checkpoint_secs.or(file.ledger_checkpoint_secs).unwrap_or(60)),
                 ..CheckpointSettings::default()
             },

@@ -81,7 +81,8 @@ impl Engine {
         let db = connect_and_migrate(&settings.database_url).await?;
         let keyring = Keyring::derive(&settings.master_key);
         let queue = JobQueue::for_database(&db);
-        let ledger = Arc::new(LedgerSigner::load_or_create(&db, &keyring).await.context("loading the ledger signing key")?);
+        let ledger =
+            Arc::new(LedgerSigner::load_or_create(&db, &keyring).await.context("loading the ledger signing key")?);
         let limits = Arc::new(RateLimits::new(RateLimitSettings {
             public_per_minute: settings.public_rate_per_minute,
             submissions_per_email_per_hour: settings.submissions_per_email_per_hour,

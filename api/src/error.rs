@@ -15,9 +15,9 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lethe_entities::ledger::LedgerError;
 use lethe_entities::domain::deadline::ExtensionError;
 use lethe_entities::entity::request::LifecycleError;
+use lethe_entities::ledger::LedgerError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

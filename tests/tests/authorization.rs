@@ -51,6 +51,12 @@ const READ_REQUESTS: &[Caller] = &[Admin, Operator, Auditor, KeyRead, KeyWrite];
 const MANAGE_REQUESTS: &[Caller] = &[Admin, Operator, KeyWrite];
 /// Operators and API keys: admins only.
 const ADMINS: &[Caller] = &[Admin];
+/// Reading the ledger: every operator role (API keys need the `ledger:read` scope).
+const READ_LEDGER: &[Caller] = &[Admin, Operator, Auditor];
+/// Signing a checkpoint on demand: admins and operators.
+const SIGN_CHECKPOINT: &[Caller] = &[Admin, Operator];
+/// Looking a subject up in the ledger by identity: admins and auditors.
+const LOOKUP_LEDGER: &[Caller] = &[Admin, Auditor];
 /// Having a password: signed-in operators of any role, never a key.
 const SIGNED_IN: &[Caller] = &[Admin, Operator, Auditor];
 
@@ -197,6 +203,19 @@ async fn every_route_enforces_roles_and_scopes() {
         row(Method::POST, r("resume"), Some(json!({"reason": "legal answered"})), MANAGE_REQUESTS),
         // No `token` in the body: an operator cancel.
         row(Method::POST, r("cancel"), Some(json!({"reason": "duplicate request"})), MANAGE_REQUESTS),
+        // The cancel above closed the request, so the ledger has an entry to sign and prove.
+        row(Method::GET, "/v1/ledger/entries", None, READ_LEDGER),
+        row(Method::POST, "/v1/ledger/checkpoints", None, SIGN_CHECKPOINT),
+        row(Method::GET, "/v1/ledger/checkpoints", None, READ_LEDGER),
+        row(Method::GET, "/v1/ledger/checkpoints/latest", None, READ_LEDGER),
+        row(Method::GET, "/v1/ledger/proofs/inclusion?entry=0", None, READ_LEDGER),
+        row(Method::GET, "/v1/ledger/proofs/consistency?first=1&second=1", None, READ_LEDGER),
+        row(
+            Method::POST,
+            "/v1/ledger/lookup",
+            Some(json!({"identities": [{"kind": "email", "value": "matrix-subject@example.com"}]})),
+            LOOKUP_LEDGER,
+        ),
         row(Method::GET, "/v1/operators", None, ADMINS),
         row(
             Method::POST,

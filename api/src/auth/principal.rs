@@ -73,7 +73,9 @@ impl Principal {
             Caller::Operator { role: Role::Operator, .. } => {
                 matches!(permission, ReadRequests | ReadIdentities | ManageRequests | ReadLedger | SignCheckpoint)
             }
-            Caller::Operator { role: Role::Auditor, .. } => matches!(permission, ReadRequests | ReadLedger | LookupLedger),
+            Caller::Operator { role: Role::Auditor, .. } => {
+                matches!(permission, ReadRequests | ReadLedger | LookupLedger)
+            }
             Caller::ApiKey { scopes, .. } => {
                 let has = |s: &str| scopes.iter().any(|g| g == s);
                 match permission {

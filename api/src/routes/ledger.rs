@@ -180,12 +180,9 @@ pub async fn checkpoints(
 ) -> ApiResult<Json<CheckpointPage>> {
     principal.require(Permission::ReadLedger)?;
     let limit = page_limit(query.limit)?;
-    let rows = read::checkpoints(&state.db, principal.organization_id, query.after, limit).await?;
+    let rows = read::checkpoints(&state.db, principal.organization_id, query.after, Some(limit)).await?;
     let next_after = (rows.len() as u64 == limit).then(|| rows.last().map(|r| r.tree_size as u64)).flatten();
-    Ok(Json(CheckpointPage {
-        checkpoints: rows.iter().map(|c| c.to_checkpoint().to_record()).collect(),
-        next_after,
-    }))
+    Ok(Json(CheckpointPage { checkpoints: rows.iter().map(|c| c.to_checkpoint().to_record()).collect(), next_after }))
 }
 
 /// Get the latest checkpoint.
@@ -201,7 +198,10 @@ pub async fn checkpoints(
         (status = 404, description = "`no_checkpoint`: nothing signed yet", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn latest_checkpoint(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<CheckpointRecord>> {
+pub async fn latest_checkpoint(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<CheckpointRecord>> {
     principal.require(Permission::ReadLedger)?;
     read::latest_checkpoint(&state.db, principal.organization_id)
         .await?

@@ -95,12 +95,13 @@ pub async fn entries_for_subject(
         .await?)
 }
 
-/// Checkpoints with a tree size above `after_size`, smallest first, at most `limit`.
+/// Checkpoints with a tree size above `after_size`, smallest first, at most `limit` (all when
+/// `None`).
 pub async fn checkpoints(
     db: &impl ConnectionTrait,
     organization: Uuid,
     after_size: Option<u64>,
-    limit: u64,
+    limit: Option<u64>,
 ) -> Result<Vec<ledger_checkpoint::Model>, LedgerError> {
     let mut q = ledger_checkpoint::Entity::find().filter(ledger_checkpoint::Column::OrganizationId.eq(organization));
     if let Some(after) = after_size {
@@ -176,7 +177,7 @@ pub async fn export(
         }),
     )
     .map_err(io)?;
-    let cps = checkpoints(db, organization, None, u64::MAX).await?;
+    let cps = checkpoints(db, organization, None, None).await?;
     let mut cps = cps.into_iter().peekable();
     let mut written = 0u64;
     let mut stream = ledger_entry::Entity::find()

@@ -42,7 +42,16 @@ pub async fn handle(job: StartFulfilment, ctx: Data<JobContext>) -> Result<(), B
 
 /// Does the work; separate from [`handle`] so tests can call it directly.
 pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError> {
-    match request::Model::apply(&ctx.db, &ctx.keyring, job.organization_id, job.request_id, Action::Start, Actor::SYSTEM, None).await
+    match request::Model::apply(
+        &ctx.db,
+        &ctx.keyring,
+        job.organization_id,
+        job.request_id,
+        Action::Start,
+        Actor::SYSTEM,
+        None,
+    )
+    .await
     {
         Ok(updated) => {
             tracing::info!(request_id = %updated.id, kind = ?updated.kind, "fulfilment started; awaiting store tasks");

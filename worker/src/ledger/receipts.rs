@@ -46,7 +46,12 @@ pub async fn ensure_table(store: &impl ConnectionTrait) -> Result<(), DbErr> {
 pub async fn record(txn: &impl ConnectionTrait, intent: Uuid, row_count: u64) -> Result<(), DbErr> {
     let stmt = Query::insert()
         .into_table(Alias::new(TABLE))
-        .columns([Alias::new("intent_id"), Alias::new("outcome"), Alias::new("row_count"), Alias::new("recorded_at_us")])
+        .columns([
+            Alias::new("intent_id"),
+            Alias::new("outcome"),
+            Alias::new("row_count"),
+            Alias::new("recorded_at_us"),
+        ])
         .values_panic([
             intent.to_string().into(),
             APPLIED.into(),
@@ -62,7 +67,12 @@ pub async fn record(txn: &impl ConnectionTrait, intent: Uuid, row_count: u64) ->
 pub async fn fence(store: &impl ConnectionTrait, intent: Uuid) -> Result<Receipt, DbErr> {
     let insert = Query::insert()
         .into_table(Alias::new(TABLE))
-        .columns([Alias::new("intent_id"), Alias::new("outcome"), Alias::new("row_count"), Alias::new("recorded_at_us")])
+        .columns([
+            Alias::new("intent_id"),
+            Alias::new("outcome"),
+            Alias::new("row_count"),
+            Alias::new("recorded_at_us"),
+        ])
         .values_panic([
             intent.to_string().into(),
             VOID.into(),

@@ -111,9 +111,16 @@ async fn act(
     reason: Option<String>,
 ) -> ApiResult<Json<RequestSummary>> {
     principal.require(Permission::ManageRequests)?;
-    let updated =
-        request::Model::apply(&state.db, &state.keyring, principal.organization_id, id, action, principal.actor(), reason)
-            .await?;
+    let updated = request::Model::apply(
+        &state.db,
+        &state.keyring,
+        principal.organization_id,
+        id,
+        action,
+        principal.actor(),
+        reason,
+    )
+    .await?;
     if updated.state == RequestState::Approved {
         enqueue_fulfilment(state, &updated).await;
     }

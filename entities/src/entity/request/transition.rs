@@ -11,10 +11,10 @@ use sea_orm::sea_query::Expr;
 use time::OffsetDateTime;
 
 use super::{Column, Entity, Model};
+use crate::domain::crypto::Keyring;
 use crate::domain::deadline::{DeadlineRules, ExtensionError};
 use crate::domain::enums::{ActorKind, EventKind, RequestState};
 use crate::domain::lifecycle::{Action, TransitionError, next_state};
-use crate::domain::crypto::Keyring;
 use crate::entity::{organization, request_event, subject_identity};
 use crate::ledger::{self, EntryKind, LedgerError, NewEntry};
 
