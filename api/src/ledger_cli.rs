@@ -19,7 +19,8 @@ use crate::engine;
 /// Ledger commands.
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
-    /// Write an organization's ledger (entries and checkpoints) as JSON lines.
+    /// Write an organization's ledger (entries and checkpoints) as JSON lines, after signing a
+    /// checkpoint of its current head.
     Export {
         /// Output file.
         #[arg(long)]
@@ -75,6 +76,8 @@ pub async fn run(settings: &Settings, command: LedgerCommand) -> anyhow::Result<
             let organization = organization::Model::find_by_slug(&db, &org)
                 .await?
                 .with_context(|| format!("no organization '{org}'"))?;
+            // Sign the current head first, so the export is covered to its last entry.
+            signer.checkpoint(&db, organization.id).await?;
             let file = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
             let mut writer = BufWriter::new(file);
             let entries = read::export(&db, organization.id, &signer.key_id(), &mut writer).await?;

@@ -211,3 +211,74 @@ fn help_documents_the_configuration() {
         assert!(help.contains(var), "--help does not mention {var}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_export_verifies_offline_and_tampering_is_named() {
+    use lethe_entities::ledger::{self, EntryKind, NewEntry};
+
+    let dir = tempfile::tempdir().unwrap();
+    let created =
+        lethe(dir.path()).args(["operator", "create", "--email", "dpo@acme.test", "--org", "acme"]).output().unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+
+    // Entries as an erasure job appends them.
+    let url = format!("sqlite://{}", dir.path().join("lethe-data/lethe.db").display());
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let org = lethe_entities::entity::organization::Model::find_by_slug(&db, "acme").await.unwrap().unwrap().id;
+    let entries: Vec<NewEntry> = (0..25)
+        .map(|i| NewEntry {
+            store: Some("shop".into()),
+            table: Some("orders".into()),
+            action: Some("delete_row".into()),
+            row_count: i,
+            ..NewEntry::new(EntryKind::Erasure)
+        })
+        .collect();
+    let txn = lethe_entities::entity::begin_write(&db).await.unwrap();
+    ledger::append(&txn, org, &entries).await.unwrap();
+    txn.commit().await.unwrap();
+    drop(db);
+
+    let export =
+        lethe(dir.path()).args(["ledger", "export", "--out", "ledger.jsonl", "--org", "acme"]).output().unwrap();
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let key = lethe(dir.path()).args(["ledger", "public-key"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&key.stdout).starts_with("-----BEGIN PUBLIC KEY-----"));
+    std::fs::write(dir.path().join("key.pem"), &key.stdout).unwrap();
+
+    // Verification runs anywhere: an empty directory, no configuration, no database.
+    let auditor = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("ledger.jsonl"), auditor.path().join("ledger.jsonl")).unwrap();
+    std::fs::copy(dir.path().join("key.pem"), auditor.path().join("key.pem")).unwrap();
+    let verify = |file: &str| {
+        lethe(auditor.path()).args(["ledger", "verify", file, "--public-key", "key.pem"]).output().unwrap()
+    };
+    let ok = verify("ledger.jsonl");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK: 25 entries, 1 checkpoints verified"));
+    assert!(!auditor.path().join("lethe-data").exists(), "verify touched no database");
+
+    let text = std::fs::read_to_string(auditor.path().join("ledger.jsonl")).unwrap();
+    let tampered = text.replacen("\"row_count\":7,", "\"row_count\":0,", 1);
+    assert_ne!(text, tampered);
+    std::fs::write(auditor.path().join("tampered.jsonl"), tampered).unwrap();
+    let bad = verify("tampered.jsonl");
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("line 9 (entry 7)") && stderr.contains("leaf hash"), "{stderr}");
+
+    let wrong_key = lethe(auditor.path())
+        // RFC 8032's first test key: a valid key, but not the one that signed.
+        .args([
+            "ledger",
+            "verify",
+            "ledger.jsonl",
+            "--public-key",
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        ])
+        .output()
+        .unwrap();
+    assert!(!wrong_key.status.success());
+    let stderr = String::from_utf8_lossy(&wrong_key.stderr);
+    assert!(stderr.contains("checkpoint at tree size 25: signature does not verify"), "{stderr}");
+}
