@@ -152,6 +152,15 @@ both_backends! {
         let (status, wrong) = app.post("/v1/ledger/lookup", None, json!({"request_id": r.id, "token": "nope"})).await;
         assert_eq!((status, wrong["code"].as_str()), (StatusCode::NOT_FOUND, Some("request_not_found")));
 
+        // An unverified request is not attributed to anyone: it may carry someone else's address.
+        let unverified = app.submit(&org, "erasure", "gdpr", "not.proven@example.com").await;
+        let (status, _) = app.post(&format!("/v1/requests/{}/cancel", unverified.id), None,
+            json!({"token": unverified.token})).await;
+        assert_eq!(status, StatusCode::OK);
+        let entries = all_entries(&app, &admin).await;
+        assert_eq!((entries[1].kind.as_str(), entries[1].action.as_deref()), ("request_closed", Some("canceled")));
+        assert!(entries[1].subject_refs.is_empty());
+
         // Another organization sees nothing of this ledger.
         let other = org_slug();
         let other_admin = app.admin(&other).await;

@@ -125,22 +125,25 @@ impl Entry {
 
     /// Appends the canonical encoding to `out` (reusing its allocation).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        out.push(ENTRY_FORMAT);
-        out.extend_from_slice(&self.seq.to_be_bytes());
-        out.extend_from_slice(&self.recorded_at_us.to_be_bytes());
-        out.extend_from_slice(self.organization_id.as_bytes());
-        put_str(out, &self.kind);
-        put_opt_uuid(out, self.request_id);
-        put_opt_uuid(out, self.policy_id);
-        put_opt_str(out, self.store.as_deref());
-        put_opt_str(out, self.table.as_deref());
-        put_opt_str(out, self.action.as_deref());
-        out.extend_from_slice(&self.row_count.to_be_bytes());
-        out.extend_from_slice(&(self.subject_refs.len() as u32).to_be_bytes());
-        for r in &self.subject_refs {
-            out.extend_from_slice(r);
+        self.view().encode_into(out);
+    }
+
+    /// The entry, borrowed.
+    pub fn view(&self) -> EntryView<'_> {
+        EntryView {
+            seq: self.seq,
+            recorded_at_us: self.recorded_at_us,
+            organization_id: self.organization_id,
+            kind: &self.kind,
+            request_id: self.request_id,
+            policy_id: self.policy_id,
+            store: self.store.as_deref(),
+            table: self.table.as_deref(),
+            action: self.action.as_deref(),
+            row_count: self.row_count,
+            subject_refs: &self.subject_refs,
+            prev_hash: &self.prev_hash,
         }
-        out.extend_from_slice(&self.prev_hash);
     }
 
     /// `SHA-256(0x00 || encoding)`.
@@ -165,6 +168,58 @@ impl Entry {
             prev_hash: to_hex(&self.prev_hash),
             leaf_hash: to_hex(&self.leaf_hash()),
         }
+    }
+}
+
+/// An entry's fields, borrowed: what the encoding is computed from (the verifier builds these
+/// straight from the export's text without copying it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryView<'a> {
+    /// See [`Entry::seq`].
+    pub seq: u64,
+    /// See [`Entry::recorded_at_us`].
+    pub recorded_at_us: i64,
+    /// See [`Entry::organization_id`].
+    pub organization_id: Uuid,
+    /// See [`Entry::kind`].
+    pub kind: &'a str,
+    /// See [`Entry::request_id`].
+    pub request_id: Option<Uuid>,
+    /// See [`Entry::policy_id`].
+    pub policy_id: Option<Uuid>,
+    /// See [`Entry::store`].
+    pub store: Option<&'a str>,
+    /// See [`Entry::table`].
+    pub table: Option<&'a str>,
+    /// See [`Entry::action`].
+    pub action: Option<&'a str>,
+    /// See [`Entry::row_count`].
+    pub row_count: u64,
+    /// See [`Entry::subject_refs`].
+    pub subject_refs: &'a [SubjectRef],
+    /// See [`Entry::prev_hash`].
+    pub prev_hash: &'a Hash,
+}
+
+impl EntryView<'_> {
+    /// Appends the canonical encoding (see the module documentation) to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.push(ENTRY_FORMAT);
+        out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(&self.recorded_at_us.to_be_bytes());
+        out.extend_from_slice(self.organization_id.as_bytes());
+        put_str(out, self.kind);
+        put_opt_uuid(out, self.request_id);
+        put_opt_uuid(out, self.policy_id);
+        put_opt_str(out, self.store);
+        put_opt_str(out, self.table);
+        put_opt_str(out, self.action);
+        out.extend_from_slice(&self.row_count.to_be_bytes());
+        out.extend_from_slice(&(self.subject_refs.len() as u32).to_be_bytes());
+        for r in self.subject_refs {
+            out.extend_from_slice(r);
+        }
+        out.extend_from_slice(self.prev_hash);
     }
 }
 

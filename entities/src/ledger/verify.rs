@@ -18,15 +18,17 @@
 //!
 //! The first failure is reported with its line and entry.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::BufRead;
+use std::sync::{Arc, Mutex, mpsc};
 
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::checkpoint::{Checkpoint, CheckpointRecord};
-use super::entry::{EntryRecord, from_hex32, to_hex};
+use super::entry::{EntryRecord, EntryView, from_hex32, parse_micros, to_hex};
 use super::merkle::{Frontier, Hash};
 
 /// The export's format name.
@@ -161,35 +163,200 @@ pub enum Problem {
     },
 }
 
+/// Lines per unit of parallel work.
+const CHUNK_LINES: usize = 4096;
+
 /// Streams an export and verifies it against `key`.
-pub fn verify_export(reader: impl BufRead, key: &VerifyingKey) -> Result<VerifyReport, VerifyFailure> {
-    let mut v = Verifier::new(key);
-    let mut line_no = 0u64;
-    let mut buf = String::new();
-    let mut reader = reader;
-    loop {
-        buf.clear();
-        let read = reader.read_line(&mut buf).map_err(|e| VerifyFailure {
-            line: line_no + 1,
-            seq: None,
-            problem: Problem::Malformed(e.to_string()),
-        })?;
-        if read == 0 {
-            break;
+///
+/// Parsing and hashing (the costly part) run on all cores in chunks of lines; the checks that
+/// depend on order (sequence, chain, Merkle frontier, checkpoints) run on one thread in file
+/// order. Memory stays bounded by a few chunks in flight.
+pub fn verify_export(reader: impl BufRead + Send, key: &VerifyingKey) -> Result<VerifyReport, VerifyFailure> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    std::thread::scope(|scope| {
+        let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(workers * 2);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let (done_tx, done_rx) = mpsc::sync_channel::<(usize, Vec<ParsedLine>)>(workers * 2);
+        for _ in 0..workers {
+            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+            scope.spawn(move || {
+                let mut scratch = Vec::with_capacity(512);
+                loop {
+                    let next = work_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok(chunk)) = next else { return };
+                    let parsed = chunk.parse(&mut scratch);
+                    if done_tx.send((chunk.index, parsed)).is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        line_no += 1;
-        let text = buf.trim_end();
-        if text.is_empty() {
-            continue;
+        drop(done_tx);
+        let reading = scope.spawn(move || read_chunks(reader, &work_tx));
+
+        let mut v = Verifier::new(key);
+        let mut pending = BTreeMap::new();
+        let mut next = 0usize;
+        for (index, lines) in done_rx.iter() {
+            pending.insert(index, lines);
+            while let Some(lines) = pending.remove(&next) {
+                for (line, parsed) in lines {
+                    v.line(line, parsed)?;
+                }
+                next += 1;
+            }
         }
-        let parsed = serde_json::from_str::<ExportLine>(text).map_err(|e| VerifyFailure {
-            line: line_no,
-            seq: None,
-            problem: Problem::Malformed(e.to_string()),
-        })?;
-        v.line(line_no, parsed)?;
+        let lines = reading.join().expect("the reader does not panic")?;
+        v.finish(lines)
+    })
+}
+
+/// Lines read together, with where each ends in `text`.
+struct Chunk {
+    index: usize,
+    first_line: u64,
+    text: String,
+    ends: Vec<usize>,
+}
+
+/// A line's number and what parsing it gave.
+type ParsedLine = (u64, Result<Parsed, (Option<u64>, Problem)>);
+
+impl Chunk {
+    fn parse(&self, scratch: &mut Vec<u8>) -> Vec<ParsedLine> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .enumerate()
+            .map(|(i, &end)| {
+                let text = &self.text[start..end];
+                start = end;
+                (self.first_line + i as u64, parse_line(text.trim_end(), scratch))
+            })
+            .collect()
     }
-    v.finish(line_no)
+}
+
+/// Reads the file into chunks; returns the number of lines.
+fn read_chunks(mut reader: impl BufRead, work: &mpsc::SyncSender<Chunk>) -> Result<u64, VerifyFailure> {
+    let mut line_no = 0u64;
+    let mut index = 0;
+    loop {
+        let mut chunk =
+            Chunk { index, first_line: line_no + 1, text: String::new(), ends: Vec::with_capacity(CHUNK_LINES) };
+        while chunk.ends.len() < CHUNK_LINES {
+            let read = reader.read_line(&mut chunk.text).map_err(|e| VerifyFailure {
+                line: line_no + 1,
+                seq: None,
+                problem: Problem::Malformed(e.to_string()),
+            })?;
+            if read == 0 {
+                break;
+            }
+            line_no += 1;
+            chunk.ends.push(chunk.text.len());
+        }
+        let last = chunk.ends.len() < CHUNK_LINES;
+        if !chunk.ends.is_empty() && work.send(chunk).is_err() {
+            // The verifier stopped at a failure; it reports that one.
+            return Ok(line_no);
+        }
+        if last {
+            return Ok(line_no);
+        }
+        index += 1;
+    }
+}
+
+/// A line, parsed and (for entries) hashed.
+enum Parsed {
+    Blank,
+    Header(ExportHeader),
+    Entry { seq: u64, organization_id: Uuid, prev_hash: Hash, leaf: Hash, claimed_leaf: Option<Hash> },
+    Checkpoint(Checkpoint),
+}
+
+/// An export line, borrowing its strings from the text where it can.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LineRef<'a> {
+    Header(ExportHeader),
+    Entry(#[serde(borrow)] EntryRef<'a>),
+    Checkpoint(CheckpointRecord),
+}
+
+/// [`EntryRecord`], borrowed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryRef<'a> {
+    seq: u64,
+    #[serde(borrow)]
+    recorded_at: Cow<'a, str>,
+    organization_id: Uuid,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    request_id: Option<Uuid>,
+    policy_id: Option<Uuid>,
+    #[serde(borrow)]
+    store: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    table: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    action: Option<Cow<'a, str>>,
+    row_count: u64,
+    #[serde(borrow)]
+    subject_refs: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    prev_hash: Cow<'a, str>,
+    #[serde(borrow)]
+    leaf_hash: Cow<'a, str>,
+}
+
+fn parse_line(text: &str, scratch: &mut Vec<u8>) -> Result<Parsed, (Option<u64>, Problem)> {
+    if text.is_empty() {
+        return Ok(Parsed::Blank);
+    }
+    let parsed: LineRef<'_> = serde_json::from_str(text).map_err(|e| (None, Problem::Malformed(e.to_string())))?;
+    match parsed {
+        LineRef::Header(h) => Ok(Parsed::Header(h)),
+        LineRef::Checkpoint(record) => record
+            .to_checkpoint()
+            .map(Parsed::Checkpoint)
+            .ok_or((None, Problem::Malformed("checkpoint fields are not hex/base64/RFC 3339".into()))),
+        LineRef::Entry(e) => {
+            let seq = Some(e.seq);
+            let malformed = |what: &str| (seq, Problem::Malformed(what.into()));
+            let subject_refs = e
+                .subject_refs
+                .iter()
+                .map(|h| from_hex32(h).ok_or_else(|| malformed("a subject_ref is not 64 hex digits")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let prev_hash = from_hex32(&e.prev_hash).ok_or_else(|| malformed("prev_hash is not 64 hex digits"))?;
+            let view = EntryView {
+                seq: e.seq,
+                recorded_at_us: parse_micros(&e.recorded_at).ok_or_else(|| malformed("recorded_at is not RFC 3339"))?,
+                organization_id: e.organization_id,
+                kind: &e.kind,
+                request_id: e.request_id,
+                policy_id: e.policy_id,
+                store: e.store.as_deref(),
+                table: e.table.as_deref(),
+                action: e.action.as_deref(),
+                row_count: e.row_count,
+                subject_refs: &subject_refs,
+                prev_hash: &prev_hash,
+            };
+            scratch.clear();
+            view.encode_into(scratch);
+            Ok(Parsed::Entry {
+                seq: e.seq,
+                organization_id: e.organization_id,
+                prev_hash,
+                leaf: super::merkle::leaf_hash(scratch),
+                claimed_leaf: from_hex32(&e.leaf_hash),
+            })
+        }
+    }
 }
 
 struct Verifier<'k> {
@@ -200,7 +367,6 @@ struct Verifier<'k> {
     pending: BTreeMap<u64, (u64, Checkpoint)>,
     last_checkpoint: Option<Checkpoint>,
     checkpoints: u64,
-    scratch: Vec<u8>,
 }
 
 impl<'k> Verifier<'k> {
@@ -213,15 +379,18 @@ impl<'k> Verifier<'k> {
             pending: BTreeMap::new(),
             last_checkpoint: None,
             checkpoints: 0,
-            scratch: Vec::with_capacity(512),
         }
     }
 
-    fn line(&mut self, line: u64, parsed: ExportLine) -> Result<(), VerifyFailure> {
+    fn line(&mut self, line: u64, parsed: Result<Parsed, (Option<u64>, Problem)>) -> Result<(), VerifyFailure> {
         let fail = |seq, problem| VerifyFailure { line, seq, problem };
+        let parsed = parsed.map_err(|(seq, problem)| fail(seq, problem))?;
+        if let Parsed::Blank = parsed {
+            return Ok(());
+        }
         let Some(org) = self.organization else {
             return match parsed {
-                ExportLine::Header(h) if h.format == EXPORT_FORMAT => {
+                Parsed::Header(h) if h.format == EXPORT_FORMAT => {
                     self.organization = Some(h.organization_id);
                     Ok(())
                 }
@@ -229,25 +398,22 @@ impl<'k> Verifier<'k> {
             };
         };
         match parsed {
-            ExportLine::Header(_) => Err(fail(None, Problem::Malformed("a second header".into()))),
-            ExportLine::Entry(record) => {
-                let seq = Some(record.seq);
-                let entry = record.to_entry().map_err(|e| fail(seq, Problem::Malformed(e.to_string())))?;
-                if entry.organization_id != org {
-                    return Err(fail(seq, Problem::WrongOrganization));
+            Parsed::Blank => Ok(()),
+            Parsed::Header(_) => Err(fail(None, Problem::Malformed("a second header".into()))),
+            Parsed::Entry { seq, organization_id, prev_hash, leaf, claimed_leaf } => {
+                let at = Some(seq);
+                if organization_id != org {
+                    return Err(fail(at, Problem::WrongOrganization));
                 }
                 let expected = self.frontier.size();
-                if entry.seq != expected {
-                    return Err(fail(seq, Problem::OutOfSequence { expected, found: entry.seq }));
+                if seq != expected {
+                    return Err(fail(at, Problem::OutOfSequence { expected, found: seq }));
                 }
-                self.scratch.clear();
-                entry.encode_into(&mut self.scratch);
-                let leaf = super::merkle::leaf_hash(&self.scratch);
-                if from_hex32(&record.leaf_hash) != Some(leaf) {
-                    return Err(fail(seq, Problem::LeafHashMismatch));
+                if claimed_leaf != Some(leaf) {
+                    return Err(fail(at, Problem::LeafHashMismatch));
                 }
-                if entry.prev_hash != self.prev {
-                    return Err(fail(seq, Problem::ChainBroken));
+                if prev_hash != self.prev {
+                    return Err(fail(at, Problem::ChainBroken));
                 }
                 self.prev = leaf;
                 self.frontier.push(leaf);
@@ -256,10 +422,7 @@ impl<'k> Verifier<'k> {
                 }
                 Ok(())
             }
-            ExportLine::Checkpoint(record) => {
-                let cp = record.to_checkpoint().ok_or_else(|| {
-                    fail(None, Problem::Malformed("checkpoint fields are not hex/base64/RFC 3339".into()))
-                })?;
+            Parsed::Checkpoint(cp) => {
                 if cp.organization_id != org {
                     return Err(fail(None, Problem::WrongOrganization));
                 }

@@ -133,11 +133,16 @@ impl Model {
         .insert(txn)
         .await?;
         if to.is_terminal() {
-            let subject_refs = subject_identity::Model::of_request(txn, organization, id)
-                .await?
-                .iter()
-                .map(|identity| keyring.ledger_subject_ref(organization, &identity.blind_index))
-                .collect();
+            // Only a verified request is attributed to the person: an unverified one may carry
+            // someone else's address.
+            let subject_refs = match current.verified_at {
+                Some(_) => subject_identity::Model::of_request(txn, organization, id)
+                    .await?
+                    .iter()
+                    .map(|identity| keyring.ledger_subject_ref(organization, &identity.blind_index))
+                    .collect(),
+                None => Vec::new(),
+            };
             let closed = NewEntry {
                 request_id: Some(id),
                 action: Some(to.as_str().to_owned()),
