@@ -184,6 +184,12 @@ async fn every_route_enforces_roles_and_scopes() {
         assert_eq!(detail["identities"][0]["value"], expected, "{caller:?} sees the identity as {expected}");
     }
 
+    // One closed request, so the ledger has an entry to sign and prove.
+    let closed = app.submit(&org, "erasure", "gdpr", "closed-subject@example.com").await;
+    let (status, _) =
+        app.post(&format!("/v1/requests/{}/cancel", closed.id), None, json!({"token": closed.token})).await;
+    assert_eq!(status, StatusCode::OK);
+
     let r = |action: &str| format!("/v1/requests/{}/{action}", req.id);
     // The whole matrix. Rows run in this order; the password change is last because it
     // revokes the access token of every caller it succeeds for.
@@ -203,7 +209,6 @@ async fn every_route_enforces_roles_and_scopes() {
         row(Method::POST, r("resume"), Some(json!({"reason": "legal answered"})), MANAGE_REQUESTS),
         // No `token` in the body: an operator cancel.
         row(Method::POST, r("cancel"), Some(json!({"reason": "duplicate request"})), MANAGE_REQUESTS),
-        // The cancel above closed the request, so the ledger has an entry to sign and prove.
         row(Method::GET, "/v1/ledger/entries", None, READ_LEDGER),
         row(Method::POST, "/v1/ledger/checkpoints", None, SIGN_CHECKPOINT),
         row(Method::GET, "/v1/ledger/checkpoints", None, READ_LEDGER),
