@@ -1,4 +1,5 @@
-//! The deletion ledger: append-only entries and checkpoints (refused UPDATE/DELETE by triggers),
+//! The deletion ledger: append-only entries, tiles (roots of each 256 entries, for fast proofs)
+//! and checkpoints (refused UPDATE/DELETE by triggers),
 //! the per-organization head (a mutable cursor), intents for work done in customers' stores,
 //! and the encrypted checkpoint-signing key.
 //!
@@ -39,6 +40,14 @@ enum LedgerSubjectRefs {
     OrganizationId,
     SubjectRef,
     Seq,
+}
+
+#[derive(DeriveIden)]
+enum LedgerTiles {
+    Table,
+    OrganizationId,
+    Idx,
+    Hash,
 }
 
 #[derive(DeriveIden)]
@@ -93,7 +102,7 @@ enum LedgerKeys {
 }
 
 /// Tables whose rows may only be inserted.
-const APPEND_ONLY: [&str; 3] = ["ledger_entries", "ledger_subject_refs", "ledger_checkpoints"];
+const APPEND_ONLY: [&str; 4] = ["ledger_entries", "ledger_subject_refs", "ledger_tiles", "ledger_checkpoints"];
 
 fn belongs_to_org(table: impl IntoIden, column: impl IntoIden) -> ForeignKeyCreateStatement {
     ForeignKey::create().from(table, column).to(Organizations::Table, Organizations::Id).to_owned()
@@ -147,6 +156,17 @@ impl MigrationTrait for Migration {
                             .col(LedgerSubjectRefs::SubjectRef)
                             .col(LedgerSubjectRefs::Seq),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(LedgerTiles::Table)
+                    .col(uuid(LedgerTiles::OrganizationId))
+                    .col(big_integer(LedgerTiles::Idx))
+                    .col(blob(LedgerTiles::Hash))
+                    .primary_key(Index::create().col(LedgerTiles::OrganizationId).col(LedgerTiles::Idx))
                     .to_owned(),
             )
             .await?;

@@ -174,7 +174,7 @@ both_backends! {
         let org = org_slug();
         let admin = app.admin(&org).await;
         let id = org_id(&app, &org).await;
-        append(&app, id, 3, "shop").await;
+        append(&app, id, 300, "shop").await;
         let (status, _) = app.post("/v1/ledger/checkpoints", Some(&admin), json!({})).await;
         assert_eq!(status, StatusCode::CREATED);
         for sql in [
@@ -183,6 +183,8 @@ both_backends! {
             "UPDATE ledger_checkpoints SET tree_size = 1",
             "DELETE FROM ledger_checkpoints",
             "DELETE FROM ledger_subject_refs",
+            "UPDATE ledger_tiles SET idx = 7",
+            "DELETE FROM ledger_tiles",
         ] {
             let err = app.db.execute_unprepared(sql).await.expect_err(sql);
             assert!(err.to_string().contains("append-only"), "{sql}: {err}");
@@ -191,7 +193,7 @@ both_backends! {
             let err = app.db.execute_unprepared("TRUNCATE ledger_entries").await;
             assert!(err.is_err(), "TRUNCATE is refused too");
         }
-        assert_eq!(all_entries(&app, &admin).await.len(), 3);
+        assert_eq!(all_entries(&app, &admin).await.len(), 300);
     }
 
     async fn concurrent_appends_never_fork_the_chain(backend: Backend) {
@@ -234,22 +236,22 @@ both_backends! {
         let (status, empty) = app.get("/v1/ledger/checkpoints/latest", Some(&admin)).await;
         assert_eq!((status, empty["code"].as_str()), (StatusCode::NOT_FOUND, Some("no_checkpoint")));
 
-        append(&app, id, 37, "shop").await;
+        append(&app, id, 300, "shop").await;
         let (status, first) = app.post("/v1/ledger/checkpoints", Some(&admin), json!({})).await;
         assert_eq!((status, first["created"].as_bool()), (StatusCode::CREATED, Some(true)));
         let (status, again) = app.post("/v1/ledger/checkpoints", Some(&admin), json!({})).await;
         assert_eq!((status, again["created"].as_bool()), (StatusCode::OK, Some(false)));
-        append(&app, id, 64, "crm").await;
+        append(&app, id, 1000, "crm").await;
         let (_, second) = app.post("/v1/ledger/checkpoints", Some(&admin), json!({})).await;
 
         // Leaves recomputed by the test from the entries' contents, roots by the recursive definition.
         let entries = all_entries(&app, &admin).await;
-        assert_eq!(entries.len(), 101);
+        assert_eq!(entries.len(), 1300);
         let leaves: Vec<Hash> = entries.iter().map(|e| e.to_entry().unwrap().leaf_hash()).collect();
         for (i, e) in entries.iter().enumerate().skip(1) {
             assert_eq!(from_hex32(&e.prev_hash).unwrap(), leaves[i - 1], "chain link of entry {i}");
         }
-        for (cp, size) in [(&first["checkpoint"], 37usize), (&second["checkpoint"], 101)] {
+        for (cp, size) in [(&first["checkpoint"], 300usize), (&second["checkpoint"], 1300)] {
             let cp: CheckpointRecord = serde_json::from_value(cp.clone()).unwrap();
             let cp = cp.to_checkpoint().unwrap();
             assert_eq!(cp.tree_size, size as u64);
@@ -257,7 +259,8 @@ both_backends! {
             assert_eq!(cp.root_hash, reference_root(&leaves[..size]));
         }
 
-        for (entry, size) in [(0u64, 37u64), (36, 37), (5, 101), (64, 101), (100, 101)] {
+        // Sizes above 256 make the server combine stored tiles with leaves.
+        for (entry, size) in [(0u64, 300u64), (255, 300), (256, 300), (299, 300), (5, 1300), (511, 1300), (512, 1300), (777, 1300), (1299, 1300)] {
             let (status, proof) =
                 app.get(&format!("/v1/ledger/proofs/inclusion?entry={entry}&tree_size={size}"), Some(&admin)).await;
             assert_eq!(status, StatusCode::OK, "{proof}");
@@ -267,16 +270,21 @@ both_backends! {
             assert!(merkle::verify_inclusion(&leaves[entry as usize], entry, size, &path, &root), "{entry}@{size}");
             assert!(proof["checkpoint"].is_object(), "a checkpoint exists at {size}");
         }
-        let (status, proof) = app.get("/v1/ledger/proofs/consistency?first=37&second=101", Some(&admin)).await;
-        assert_eq!(status, StatusCode::OK, "{proof}");
-        let hashes: Vec<Hash> =
-            proof["proof"].as_array().unwrap().iter().map(|h| from_hex32(h.as_str().unwrap()).unwrap()).collect();
-        assert!(merkle::verify_consistency(37, 101, &hashes, &reference_root(&leaves[..37]), &reference_root(&leaves)));
+        for (first, second) in [(300usize, 1300usize), (1, 1300), (256, 1300), (1024, 1300), (257, 300), (1300, 1300)] {
+            let (status, proof) =
+                app.get(&format!("/v1/ledger/proofs/consistency?first={first}&second={second}"), Some(&admin)).await;
+            assert_eq!(status, StatusCode::OK, "{proof}");
+            let hashes: Vec<Hash> =
+                proof["proof"].as_array().unwrap().iter().map(|h| from_hex32(h.as_str().unwrap()).unwrap()).collect();
+            let (r1, r2) = (reference_root(&leaves[..first]), reference_root(&leaves[..second]));
+            assert_eq!(proof["second_root"].as_str().and_then(from_hex32), Some(r2));
+            assert!(merkle::verify_consistency(first as u64, second as u64, &hashes, &r1, &r2), "{first}->{second}");
+        }
 
         // Out-of-range questions get clear errors.
         for path in [
-            "/v1/ledger/proofs/inclusion?entry=101&tree_size=101",
-            "/v1/ledger/proofs/inclusion?entry=0&tree_size=500",
+            "/v1/ledger/proofs/inclusion?entry=1300&tree_size=1300",
+            "/v1/ledger/proofs/inclusion?entry=0&tree_size=5000",
             "/v1/ledger/proofs/consistency?first=0&second=5",
             "/v1/ledger/proofs/consistency?first=9&second=5",
         ] {
@@ -290,9 +298,9 @@ both_backends! {
         let mut out = Vec::new();
         ledger::read::export(&app.db, id, "k", &mut out).await.unwrap();
         let report = verify_export(out.as_slice(), &key).unwrap();
-        assert_eq!((report.entries, report.checkpoints), (101, 2));
+        assert_eq!((report.entries, report.checkpoints), (1300, 2));
         assert_eq!(report.root_hash, reference_root(&leaves));
-        assert!(client_checks_inclusion(&app.base, &admin, &key, 42).await.is_ok());
+        assert!(client_checks_inclusion(&app.base, &admin, &key, 1042).await.is_ok());
     }
 }
 

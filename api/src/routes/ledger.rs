@@ -12,10 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 use lethe_entities::domain::enums::IdentityKind;
 use lethe_entities::domain::identity::Identity;
 use lethe_entities::entity::{request, subject_identity};
+use lethe_entities::ledger::EntryKind;
 use lethe_entities::ledger::checkpoint::{CheckpointRecord, public_key_pem};
 use lethe_entities::ledger::entry::{EntryRecord, to_hex};
 use lethe_entities::ledger::read::{self, EntryFilter};
-use lethe_entities::ledger::{EntryKind, merkle};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -309,15 +309,14 @@ pub async fn inclusion(
     if query.entry >= tree_size {
         return Err(ApiError::invalid_field("entry", format!("must be below the tree size ({tree_size})")));
     }
-    let leaves = read::leaf_hashes(&state.db, org, tree_size).await?;
-    let path = merkle::inclusion_proof(query.entry, &leaves).expect("entry checked to be in the tree");
+    let proof = read::inclusion_proof(&state.db, org, query.entry, tree_size).await?;
     let checkpoint = read::checkpoint_at(&state.db, org, tree_size).await?;
     Ok(Json(InclusionProof {
         entry: query.entry,
         tree_size,
-        leaf_hash: to_hex(&leaves[query.entry as usize]),
-        audit_path: path.iter().map(|h| to_hex(h)).collect(),
-        root_hash: to_hex(&merkle::root_of(&leaves)),
+        leaf_hash: to_hex(&proof.leaf),
+        audit_path: proof.path.iter().map(|h| to_hex(h)).collect(),
+        root_hash: to_hex(&proof.root),
         checkpoint: checkpoint.map(|c| c.to_checkpoint().to_record()),
     }))
 }
@@ -376,14 +375,13 @@ pub async fn consistency(
         return Err(ApiError::invalid_field("first", "must be at least 1 and at most `second`"));
     }
     check_size(&state, org, "second", query.second).await?;
-    let leaves = read::leaf_hashes(&state.db, org, query.second).await?;
-    let proof = merkle::consistency_proof(query.first, &leaves).expect("sizes checked");
+    let proof = read::consistency_proof(&state.db, org, query.first, query.second).await?;
     Ok(Json(ConsistencyProof {
         first: query.first,
         second: query.second,
-        proof: proof.iter().map(|h| to_hex(h)).collect(),
-        first_root: to_hex(&merkle::root_of(&leaves[..query.first as usize])),
-        second_root: to_hex(&merkle::root_of(&leaves)),
+        proof: proof.proof.iter().map(|h| to_hex(h)).collect(),
+        first_root: to_hex(&proof.first_root),
+        second_root: to_hex(&proof.second_root),
     }))
 }
 

@@ -7,6 +7,7 @@ pub mod ledger_head;
 pub mod ledger_intent;
 pub mod ledger_key;
 pub mod ledger_subject_ref;
+pub mod ledger_tile;
 pub mod operator;
 pub mod organization;
 pub mod request;

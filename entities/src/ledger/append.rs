@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::LedgerError;
 use super::entry::{Entry, EntryKind, MAX_NAME_LEN, MAX_SUBJECT_REFS, SubjectRef, now_micros};
-use super::merkle::{Frontier, leaf_hash};
+use super::merkle::{Frontier, TILE_HEIGHT, leaf_hash};
 use crate::entity::ledger_entry::join_refs;
-use crate::entity::{ledger_entry, ledger_head, ledger_subject_ref};
+use crate::entity::{ledger_entry, ledger_head, ledger_subject_ref, ledger_tile};
 
 /// Rows per INSERT statement (SQLite allows at most 32766 bind parameters).
 const INSERT_CHUNK: usize = 1_000;
@@ -110,6 +110,7 @@ pub async fn append(
 
     let mut rows = Vec::with_capacity(entries.len());
     let mut refs = Vec::new();
+    let mut tiles = Vec::new();
     let mut scratch = Vec::with_capacity(512);
     for e in entries {
         let entry = Entry {
@@ -129,7 +130,15 @@ pub async fn append(
         scratch.clear();
         entry.encode_into(&mut scratch);
         let leaf = leaf_hash(&scratch);
-        frontier.push(leaf);
+        frontier.push_with(leaf, |height, idx, root| {
+            if height == TILE_HEIGHT {
+                tiles.push(ledger_tile::ActiveModel {
+                    organization_id: Set(organization),
+                    idx: Set(idx as i64),
+                    hash: Set(root.to_vec()),
+                });
+            }
+        });
         for r in &e.subject_refs {
             refs.push(ledger_subject_ref::ActiveModel {
                 organization_id: Set(organization),
@@ -172,6 +181,9 @@ pub async fn append(
             )
             .exec_without_returning(txn)
             .await?;
+    }
+    if !tiles.is_empty() {
+        ledger_tile::Entity::insert_many(tiles).exec_without_returning(txn).await?;
     }
     let tree_size = frontier.size();
     ledger_head::Entity::update(ledger_head::ActiveModel {

@@ -12,6 +12,13 @@ use sha2::{Digest, Sha256};
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];
 
+/// Height of the stored subtree roots ("tiles"): one per 256 leaves, so a proof reads at most a
+/// few hundred leaf hashes plus one tile per 256 leaves instead of every leaf.
+pub const TILE_HEIGHT: u32 = 8;
+
+/// Leaves per tile.
+pub const TILE_LEAVES: u64 = 1 << TILE_HEIGHT;
+
 /// `SHA-256(0x00 || data)`.
 pub fn leaf_hash(data: &[u8]) -> Hash {
     let mut h = Sha256::new();
@@ -55,25 +62,32 @@ impl Frontier {
 
     /// Appends a leaf hash.
     pub fn push(&mut self, leaf: Hash) {
+        self.push_with(leaf, |_, _, _| {});
+    }
+
+    /// Appends a leaf hash and reports every perfect subtree it completes as
+    /// `(height, index, root)`: the subtree of `2^height` leaves starting at leaf
+    /// `index * 2^height`.
+    pub fn push_with(&mut self, leaf: Hash, mut completed: impl FnMut(u32, u64, &Hash)) {
+        let new_size = self.size + 1;
         let mut node = leaf;
         let mut size = self.size;
+        let mut height = 0;
         // Every trailing 1 bit of the old size is a perfect subtree that the new leaf completes.
         while size & 1 == 1 {
             let left = self.nodes.pop().expect("one node per set bit");
             node = node_hash(&left, &node);
             size >>= 1;
+            height += 1;
+            completed(height, (new_size >> height) - 1, &node);
         }
         self.nodes.push(node);
-        self.size += 1;
+        self.size = new_size;
     }
 
     /// The tree's root hash.
     pub fn root(&self) -> Hash {
-        let mut iter = self.nodes.iter().rev();
-        match iter.next() {
-            None => empty_root(),
-            Some(last) => iter.fold(*last, |acc, left| node_hash(left, &acc)),
-        }
+        fold_pieces(&self.nodes)
     }
 
     /// Serialises: size (u64 big-endian) then the subtree roots, largest first.
@@ -115,55 +129,92 @@ fn largest_power_of_two_below(n: u64) -> u64 {
 /// The inclusion proof (audit path) of leaf `index` in the tree made of `leaves`
 /// (RFC 9162 2.1.3.1), nearest sibling first. `None` if `index` is outside the tree.
 pub fn inclusion_proof(index: u64, leaves: &[Hash]) -> Option<Vec<Hash>> {
-    if index >= leaves.len() as u64 {
+    inclusion_proof_with(index, leaves.len() as u64, &mut |a, b| root_of(&leaves[a as usize..b as usize]))
+}
+
+/// As [`inclusion_proof`], for a tree of `size` leaves whose subtree roots `root(start, end)`
+/// gives (`MTH(D[start:end])`; only ever asked for subtrees of the RFC's recursion).
+pub fn inclusion_proof_with(index: u64, size: u64, root: &mut dyn FnMut(u64, u64) -> Hash) -> Option<Vec<Hash>> {
+    if index >= size {
         return None;
     }
     let mut path = Vec::new();
-    collect_path(index as usize, leaves, &mut path);
+    collect_path(index, 0, size, root, &mut path);
     Some(path)
 }
 
-fn collect_path(m: usize, d: &[Hash], out: &mut Vec<Hash>) {
-    let n = d.len();
+fn collect_path(m: u64, start: u64, end: u64, root: &mut dyn FnMut(u64, u64) -> Hash, out: &mut Vec<Hash>) {
+    let n = end - start;
     if n <= 1 {
         return;
     }
-    let k = largest_power_of_two_below(n as u64) as usize;
+    let k = largest_power_of_two_below(n);
     if m < k {
-        collect_path(m, &d[..k], out);
-        out.push(root_of(&d[k..]));
+        collect_path(m, start, start + k, root, out);
+        out.push(root(start + k, end));
     } else {
-        collect_path(m - k, &d[k..], out);
-        out.push(root_of(&d[..k]));
+        collect_path(m - k, start + k, end, root, out);
+        out.push(root(start, start + k));
     }
 }
 
 /// The consistency proof between the first `first` leaves and all of `leaves`
 /// (RFC 9162 2.1.4.1). `None` unless `0 < first <= leaves.len()`.
 pub fn consistency_proof(first: u64, leaves: &[Hash]) -> Option<Vec<Hash>> {
-    if first == 0 || first > leaves.len() as u64 {
+    consistency_proof_with(first, leaves.len() as u64, &mut |a, b| root_of(&leaves[a as usize..b as usize]))
+}
+
+/// As [`consistency_proof`], with subtree roots from `root` (see [`inclusion_proof_with`]).
+pub fn consistency_proof_with(first: u64, size: u64, root: &mut dyn FnMut(u64, u64) -> Hash) -> Option<Vec<Hash>> {
+    if first == 0 || first > size {
         return None;
     }
     let mut out = Vec::new();
-    subproof(first as usize, leaves, true, &mut out);
+    subproof(first, 0, size, true, root, &mut out);
     Some(out)
 }
 
-fn subproof(m: usize, d: &[Hash], complete: bool, out: &mut Vec<Hash>) {
-    let n = d.len();
+fn subproof(m: u64, start: u64, end: u64, complete: bool, root: &mut dyn FnMut(u64, u64) -> Hash, out: &mut Vec<Hash>) {
+    let n = end - start;
     if m == n {
         if !complete {
-            out.push(root_of(d));
+            out.push(root(start, end));
         }
         return;
     }
-    let k = largest_power_of_two_below(n as u64) as usize;
+    let k = largest_power_of_two_below(n);
     if m <= k {
-        subproof(m, &d[..k], complete, out);
-        out.push(root_of(&d[k..]));
+        subproof(m, start, start + k, complete, root, out);
+        out.push(root(start + k, end));
     } else {
-        subproof(m - k, &d[k..], false, out);
-        out.push(root_of(&d[..k]));
+        subproof(m - k, start + k, end, false, root, out);
+        out.push(root(start, start + k));
+    }
+}
+
+/// The perfect subtrees whose roots make up `MTH(D[start:end])` for a subtree of the RFC's
+/// recursion, largest (leftmost) first: one per set bit of `end - start`. Its root is their
+/// right fold with [`node_hash`] (see [`fold_pieces`]).
+pub fn perfect_pieces(start: u64, end: u64) -> Vec<(u64, u64)> {
+    let mut pieces = Vec::new();
+    let mut at = start;
+    let n = end - start;
+    for bit in (0..64).rev() {
+        let size = 1u64 << bit;
+        if n & size != 0 {
+            pieces.push((at, at + size));
+            at += size;
+        }
+    }
+    pieces
+}
+
+/// The root of a range from the roots of its [`perfect_pieces`], in the same order.
+pub fn fold_pieces(roots: &[Hash]) -> Hash {
+    let mut iter = roots.iter().rev();
+    match iter.next() {
+        None => empty_root(),
+        Some(last) => iter.fold(*last, |acc, left| node_hash(left, &acc)),
     }
 }
 
@@ -271,6 +322,22 @@ mod tests {
     }
 
     #[test]
+    fn pushing_reports_each_completed_subtree_with_its_root() {
+        let all = leaves(64);
+        let mut f = Frontier::new();
+        let mut reported = Vec::new();
+        for l in &all {
+            f.push_with(*l, |h, i, root| reported.push((h, i, *root)));
+        }
+        assert_eq!(reported.len(), 63, "every internal node of a 64-leaf tree, once");
+        for (h, i, root) in reported {
+            let width = 1usize << h;
+            let start = i as usize * width;
+            assert_eq!(root, reference_root(&all[start..start + width]), "height {h} index {i}");
+        }
+    }
+
+    #[test]
     fn frontier_rejects_inconsistent_bytes() {
         let mut f = Frontier::new();
         for l in leaves(5) {
@@ -334,6 +401,19 @@ mod tests {
         }
         assert_eq!(consistency_proof(0, &all), None);
         assert_eq!(consistency_proof(41, &all), None);
+    }
+
+    #[test]
+    fn a_range_root_is_the_fold_of_its_perfect_pieces() {
+        let all = leaves(300);
+        for (start, end) in [(0usize, 300usize), (256, 300), (0, 1), (128, 131), (64, 128)] {
+            let pieces = perfect_pieces(start as u64, end as u64);
+            for (a, b) in &pieces {
+                assert!((b - a).is_power_of_two() && a % (b - a) == 0, "aligned perfect piece {a}..{b}");
+            }
+            let roots: Vec<Hash> = pieces.iter().map(|&(a, b)| root_of(&all[a as usize..b as usize])).collect();
+            assert_eq!(fold_pieces(&roots), reference_root(&all[start..end]), "{start}..{end}");
+        }
     }
 
     #[test]

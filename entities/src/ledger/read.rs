@@ -1,15 +1,17 @@
 //! Reading the ledger: pages of entries and checkpoints, leaf hashes for proofs, a subject's
 //! entries, and the streaming export.
 
+use std::collections::{BTreeSet, HashMap};
+
 use futures::TryStreamExt;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::LedgerError;
 use super::entry::{EntryKind, SubjectRef, format_micros, now_micros};
-use super::merkle::Hash;
+use super::merkle::{self, Hash, TILE_LEAVES};
 use super::verify::{EXPORT_FORMAT, ExportHeader, ExportLine, write_line};
-use crate::entity::{ledger_checkpoint, ledger_entry, ledger_head, ledger_subject_ref};
+use crate::entity::{ledger_checkpoint, ledger_entry, ledger_head, ledger_subject_ref, ledger_tile};
 
 /// Filters for listing entries.
 #[derive(Debug, Clone, Default)]
@@ -136,25 +138,149 @@ pub async fn tree_size(db: &impl ConnectionTrait, organization: Uuid) -> Result<
     Ok(ledger_head::Entity::find_by_id(organization).one(db).await?.map_or(0, |h| h.tree_size as u64))
 }
 
-/// The leaf hashes of the first `count` entries, in order (for proofs).
-pub async fn leaf_hashes(db: &DatabaseConnection, organization: Uuid, count: u64) -> Result<Vec<Hash>, LedgerError> {
-    let mut out = Vec::with_capacity(count as usize);
-    let mut stream = ledger_entry::Entity::find()
-        .select_only()
-        .column(ledger_entry::Column::LeafHash)
-        .filter(ledger_entry::Column::OrganizationId.eq(organization))
-        .filter(ledger_entry::Column::Seq.lt(count as i64))
-        .order_by_asc(ledger_entry::Column::Seq)
-        .into_tuple::<Vec<u8>>()
-        .stream(db)
-        .await?;
-    while let Some(hash) = stream.try_next().await? {
-        out.push(hash.as_slice().try_into().map_err(|_| LedgerError::Corrupt("leaf hash length"))?);
+/// An inclusion proof read from the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    /// The entry's leaf hash.
+    pub leaf: Hash,
+    /// The audit path, nearest sibling first.
+    pub path: Vec<Hash>,
+    /// The root of the tree of the requested size.
+    pub root: Hash,
+}
+
+/// The inclusion proof of entry `index` in the tree of the first `size` entries. The caller
+/// checks `index < size <= tree size`.
+pub async fn inclusion_proof(
+    db: &DatabaseConnection,
+    organization: Uuid,
+    index: u64,
+    size: u64,
+) -> Result<InclusionProof, LedgerError> {
+    let mut wanted = vec![(index, index + 1), (0, size)];
+    merkle::inclusion_proof_with(index, size, &mut |a, b| {
+        wanted.push((a, b));
+        [0; 32]
+    });
+    let subtrees = Subtrees::load(db, organization, &wanted).await?;
+    let path = merkle::inclusion_proof_with(index, size, &mut |a, b| subtrees.root(a, b))
+        .ok_or(LedgerError::Invalid("entry outside the tree"))?;
+    Ok(InclusionProof { leaf: subtrees.root(index, index + 1), path, root: subtrees.root(0, size) })
+}
+
+/// A consistency proof read from the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    /// The proof's hashes.
+    pub proof: Vec<Hash>,
+    /// Root of the older tree.
+    pub first_root: Hash,
+    /// Root of the newer tree.
+    pub second_root: Hash,
+}
+
+/// The consistency proof between the trees of the first `first` and `second` entries. The
+/// caller checks `0 < first <= second <= tree size`.
+pub async fn consistency_proof(
+    db: &DatabaseConnection,
+    organization: Uuid,
+    first: u64,
+    second: u64,
+) -> Result<ConsistencyProof, LedgerError> {
+    let mut wanted = vec![(0, first), (0, second)];
+    merkle::consistency_proof_with(first, second, &mut |a, b| {
+        wanted.push((a, b));
+        [0; 32]
+    });
+    let subtrees = Subtrees::load(db, organization, &wanted).await?;
+    let proof = merkle::consistency_proof_with(first, second, &mut |a, b| subtrees.root(a, b))
+        .ok_or(LedgerError::Invalid("sizes outside the tree"))?;
+    Ok(ConsistencyProof { proof, first_root: subtrees.root(0, first), second_root: subtrees.root(0, second) })
+}
+
+/// The tiles and leaf hashes needed to compute some subtree roots: each range is cut into its
+/// perfect pieces; pieces of at least 256 leaves come from tiles, smaller ones from leaves.
+struct Subtrees {
+    tiles: HashMap<u64, Hash>,
+    leaves: HashMap<u64, Hash>,
+}
+
+impl Subtrees {
+    async fn load(db: &DatabaseConnection, organization: Uuid, ranges: &[(u64, u64)]) -> Result<Self, LedgerError> {
+        let mut tile_ranges = BTreeSet::new();
+        let mut leaf_ranges = BTreeSet::new();
+        for &(start, end) in ranges {
+            for (a, b) in merkle::perfect_pieces(start, end) {
+                if b - a >= TILE_LEAVES {
+                    tile_ranges.insert((a / TILE_LEAVES, b / TILE_LEAVES));
+                } else {
+                    leaf_ranges.insert((a, b));
+                }
+            }
+        }
+        let mut tiles = HashMap::new();
+        for (a, b) in tile_ranges {
+            let rows: Vec<(i64, Vec<u8>)> = ledger_tile::Entity::find()
+                .select_only()
+                .columns([ledger_tile::Column::Idx, ledger_tile::Column::Hash])
+                .filter(ledger_tile::Column::OrganizationId.eq(organization))
+                .filter(ledger_tile::Column::Idx.gte(a as i64))
+                .filter(ledger_tile::Column::Idx.lt(b as i64))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (idx, hash) in rows {
+                tiles.insert(idx as u64, to_hash(&hash)?);
+            }
+        }
+        let mut leaves = HashMap::new();
+        for (a, b) in leaf_ranges {
+            let rows: Vec<(i64, Vec<u8>)> = ledger_entry::Entity::find()
+                .select_only()
+                .columns([ledger_entry::Column::Seq, ledger_entry::Column::LeafHash])
+                .filter(ledger_entry::Column::OrganizationId.eq(organization))
+                .filter(ledger_entry::Column::Seq.gte(a as i64))
+                .filter(ledger_entry::Column::Seq.lt(b as i64))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (seq, hash) in rows {
+                leaves.insert(seq as u64, to_hash(&hash)?);
+            }
+        }
+        let subtrees = Self { tiles, leaves };
+        for &(start, end) in ranges {
+            if !subtrees.complete(start, end) {
+                return Err(LedgerError::Corrupt("entries or tiles missing below the tree size"));
+            }
+        }
+        Ok(subtrees)
     }
-    if out.len() as u64 != count {
-        return Err(LedgerError::Corrupt("entries missing below the tree size"));
+
+    fn pieces(&self, start: u64, end: u64) -> impl Iterator<Item = Option<Hash>> + '_ {
+        merkle::perfect_pieces(start, end).into_iter().map(|(a, b)| {
+            let (source, a, b) = if b - a >= TILE_LEAVES {
+                (&self.tiles, a / TILE_LEAVES, b / TILE_LEAVES)
+            } else {
+                (&self.leaves, a, b)
+            };
+            (a..b).map(|i| source.get(&i).copied()).collect::<Option<Vec<_>>>().map(|hashes| merkle::root_of(&hashes))
+        })
     }
-    Ok(out)
+
+    fn complete(&self, start: u64, end: u64) -> bool {
+        self.pieces(start, end).all(|p| p.is_some())
+    }
+
+    /// `MTH(D[start:end])`; only called for ranges checked by [`Subtrees::complete`].
+    fn root(&self, start: u64, end: u64) -> Hash {
+        let roots: Vec<Hash> = self.pieces(start, end).map(|p| p.unwrap_or([0; 32])).collect();
+        merkle::fold_pieces(&roots)
+    }
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash, LedgerError> {
+    bytes.try_into().map_err(|_| LedgerError::Corrupt("hash length"))
 }
 
 /// Writes the organization's ledger as an export (see [`super::verify`]): the header, every
