@@ -8,12 +8,14 @@
 use std::time::Duration;
 
 use lethe_api::engine::Mode;
+use lethe_entities::entity::request;
 use lethe_tests::app::org_slug;
 use lethe_tests::{both_backends, spawn_app_with};
 use lethe_worker::jobs::{StartFulfilment, start_fulfilment};
 use lethe_worker::{JobQueue, reconcile};
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, Statement};
 use serde_json::json;
 
 fn jobs_table(db: &DatabaseConnection) -> &'static str {
@@ -84,6 +86,32 @@ both_backends! {
             assert_eq!(pass, reconcile::Pass { verification: 0, fulfilment: 1 });
         }
         assert_eq!(job_count(&app.db, "lethe.start_fulfilment").await, 1);
+        // Long after approval the job may have used up its attempts: one fresh job per period.
+        let req = request::Entity::find_by_id(unverified.id.parse::<uuid::Uuid>().unwrap())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let later = req.updated_at + reconcile::STUCK_AFTER;
+        let fresh = reconcile::fulfilment_key(&req, later);
+        assert_ne!(fresh, lethe_worker::jobs::StartFulfilment::idempotency_key(&req));
+        assert_eq!(fresh, reconcile::fulfilment_key(&req, later + Duration::from_secs(1)), "stable within a period");
+        assert_ne!(fresh, reconcile::fulfilment_key(&req, later + reconcile::STUCK_AFTER), "new in the next period");
+        assert_eq!(reconcile::fulfilment_key(&req, req.updated_at + Duration::from_secs(60)),
+            lethe_worker::jobs::StartFulfilment::idempotency_key(&req), "the API's key while fresh");
+        // And the reconciler does enqueue it: an approval stuck for 20 minutes gets a second job,
+        // once per period however often the reconciler runs; both run, fulfilment starts once.
+        request::Entity::update_many()
+            .col_expr(request::Column::UpdatedAt, Expr::value(time::OffsetDateTime::now_utc() - Duration::from_secs(20 * 60)))
+            .filter(request::Column::Id.eq(req.id))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            let pass = reconcile::run_once(&app.db, &queue, Duration::ZERO).await.unwrap();
+            assert_eq!(pass.fulfilment, 1);
+        }
+        assert_eq!(job_count(&app.db, "lethe.start_fulfilment").await, 2);
         let app = app.restart(Mode::All).await;
         let detail = app.wait_for_state(&unverified.id, &admin, "in_progress").await;
         let started = detail["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] == "started").count();

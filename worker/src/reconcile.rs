@@ -3,14 +3,16 @@
 //! The API enqueues jobs right after committing a change. If the process dies between the
 //! commit and the enqueue, the request would wait forever; the reconciler closes that gap. It
 //! runs in every worker process, periodically, and enqueues with the same idempotency keys the
-//! API uses, so a job that already exists is never duplicated, even with several workers.
+//! API uses, so a job that already exists is never duplicated, even with several workers. An
+//! approval still waiting long after its job was enqueued gets one fresh job per period (see
+//! [`STUCK_AFTER`]), so a job that used up its attempts cannot strand a request.
 
 use std::time::Duration;
 
 use lethe_entities::domain::enums::RequestState;
 use lethe_entities::entity::{request, verification_challenge};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
 use crate::jobs::{SendVerificationCode, StartFulfilment};
@@ -18,6 +20,22 @@ use crate::queue::{JobQueue, QueueError};
 
 /// How old a request must be before the reconciler steps in (the API enqueues within this time).
 pub const GRACE: Duration = Duration::from_secs(30);
+
+/// An approved request still waiting after this long may have a fulfilment job that used up its
+/// attempts (its idempotency key then blocks a re-enqueue under the same key). The reconciler
+/// then enqueues a fresh job under a key of the current period, so at most one extra job per
+/// period; the job itself is idempotent, so an extra one never starts fulfilment twice.
+pub const STUCK_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// The idempotency key the reconciler uses for an approved request's fulfilment job at `now`.
+pub fn fulfilment_key(req: &request::Model, now: OffsetDateTime) -> String {
+    let key = StartFulfilment::idempotency_key(req);
+    if now - req.updated_at < STUCK_AFTER {
+        return key;
+    }
+    let period = now.unix_timestamp() / STUCK_AFTER.as_secs() as i64;
+    format!("{key}:stuck:{period}")
+}
 
 /// What one pass found and enqueued.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -33,10 +51,12 @@ pub fn first_code_key(request_id: uuid::Uuid) -> String {
     format!("send-code:{request_id}:first")
 }
 
-/// One pass over all organizations: two queries of at most 500 rows each (the unverified one
-/// uses a `NOT IN` sub-select over the challenges table) and one idempotent enqueue per row.
+/// One pass over all organizations: two queries of at most 500 rows each, oldest first (the
+/// unverified one uses a `NOT IN` sub-select over the challenges table), and one idempotent
+/// enqueue per row.
 pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace: Duration) -> Result<Pass, QueueError> {
-    let cutoff = OffsetDateTime::now_utc() - grace;
+    let now = OffsetDateTime::now_utc();
+    let cutoff = now - grace;
     let mut pass = Pass::default();
 
     // Unverified requests that never got a code.
@@ -48,6 +68,7 @@ pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace:
         .filter(request::Column::State.eq(RequestState::IdentityUnverified))
         .filter(request::Column::ReceivedAt.lt(cutoff))
         .filter(request::Column::Id.not_in_subquery(with_code))
+        .order_by_asc(request::Column::ReceivedAt)
         .limit(500)
         .all(db)
         .await?;
@@ -61,11 +82,12 @@ pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace:
     let approved = request::Entity::find()
         .filter(request::Column::State.eq(RequestState::Approved))
         .filter(request::Column::UpdatedAt.lt(cutoff))
+        .order_by_asc(request::Column::UpdatedAt)
         .limit(500)
         .all(db)
         .await?;
     for req in approved {
-        let key = StartFulfilment::idempotency_key(&req);
+        let key = fulfilment_key(&req, now);
         queue.enqueue(StartFulfilment { organization_id: req.organization_id, request_id: req.id }, &key).await?;
         pass.fulfilment += 1;
     }
