@@ -101,5 +101,25 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
             .sum();
         let _ = writeln!(out, "lethe_job_failures{{queue=\"{q}\"}} {failed}");
     }
+    let ledger = state
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            // SUM is NUMERIC on PostgreSQL: cast back to a 64-bit integer on both backends.
+            "SELECT CAST(COALESCE(SUM(tree_size), 0) AS BIGINT) AS entries, \
+             CAST(COALESCE(SUM(tree_size - checkpointed_size), 0) AS BIGINT) AS unsigned, \
+             (SELECT COUNT(*) FROM ledger_intents WHERE state = 'pending') AS pending FROM ledger_heads",
+        ))
+        .await?;
+    let (entries, unsigned, pending): (i64, i64, i64) = match &ledger {
+        Some(row) => (row.try_get("", "entries")?, row.try_get("", "unsigned")?, row.try_get("", "pending")?),
+        None => (0, 0, 0),
+    };
+    let _ = writeln!(
+        out,
+        "# HELP lethe_ledger_entries Deletion-ledger entries, all organizations.\n# TYPE lethe_ledger_entries gauge\nlethe_ledger_entries {entries}\n\
+         # HELP lethe_ledger_unsigned_entries Ledger entries not yet covered by a signed checkpoint.\n# TYPE lethe_ledger_unsigned_entries gauge\nlethe_ledger_unsigned_entries {unsigned}\n\
+         # HELP lethe_ledger_intents_pending Destructions in customers' stores not yet settled in the ledger.\n# TYPE lethe_ledger_intents_pending gauge\nlethe_ledger_intents_pending {pending}"
+    );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))
 }
