@@ -291,6 +291,12 @@ both_backends! {
             let (status, body) = app.get(path, Some(&admin)).await;
             assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")), "{path}");
         }
+        for path in ["/v1/ledger/entries?after=18446744073709551615", "/v1/ledger/checkpoints?after=9223372036854775808", "/v1/ledger/entries?limit=0", "/v1/ledger/entries?limit=1001"] {
+            let (status, body) = app.get(path, Some(&admin)).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")), "{path}");
+        }
+        let (status, body) = app.get("/v1/ledger/entries?kind=shredding", Some(&admin)).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
         let (status, body) = app.get("/v1/ledger/proofs/inclusion?entry=-1", Some(&admin)).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
 

@@ -125,6 +125,7 @@ pub async fn entries(
 ) -> ApiResult<Json<EntryPage>> {
     principal.require(Permission::ReadLedger)?;
     let limit = page_limit(query.limit)?;
+    check_after(query.after)?;
     let micros = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000) as i64;
     let filter = EntryFilter {
         kind: query.kind,
@@ -180,6 +181,7 @@ pub async fn checkpoints(
 ) -> ApiResult<Json<CheckpointPage>> {
     principal.require(Permission::ReadLedger)?;
     let limit = page_limit(query.limit)?;
+    check_after(query.after)?;
     let rows = read::checkpoints(&state.db, principal.organization_id, query.after, Some(limit)).await?;
     let next_after = (rows.len() as u64 == limit).then(|| rows.last().map(|r| r.tree_size as u64)).flatten();
     Ok(Json(CheckpointPage { checkpoints: rows.iter().map(|c| c.to_checkpoint().to_record()).collect(), next_after }))
@@ -489,6 +491,14 @@ fn page_limit(limit: Option<u64>) -> ApiResult<u64> {
         return Err(ApiError::invalid_field("limit", format!("between 1 and {MAX_LIMIT}")));
     }
     Ok(limit)
+}
+
+/// Sequence numbers and tree sizes are stored as 64-bit signed integers.
+fn check_after(after: Option<u64>) -> ApiResult<()> {
+    match after {
+        Some(a) if a > i64::MAX as u64 => Err(ApiError::invalid_field("after", format!("at most {}", i64::MAX))),
+        _ => Ok(()),
+    }
 }
 
 async fn check_size(state: &AppState, org: Uuid, field: &str, size: u64) -> ApiResult<()> {
