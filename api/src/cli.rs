@@ -58,6 +58,12 @@ pub enum Command {
         #[command(subcommand)]
         action: LedgerCommand,
     },
+    /// Registered stores: re-encrypt connection secrets under a new master key.
+    Stores {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::stores_cli::StoresCommand,
+    },
 }
 
 /// Operator management.
@@ -151,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ledger { action } => crate::ledger_cli::run(&settings, action).await,
+        Command::Stores { action } => crate::stores_cli::run(&settings, action).await,
         Command::Openapi => unreachable!("handled above"),
     }
 }

@@ -87,6 +87,7 @@ impl Engine {
             public_per_minute: settings.public_rate_per_minute,
             submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
         }));
+        let stores = lethe_worker::stores::Registry::new();
         let state = AppState {
             db: db.clone(),
             keyring: keyring.clone(),
@@ -98,6 +99,7 @@ impl Engine {
                 resend_cooldown: settings.resend_cooldown,
             }),
             ledger: ledger.clone(),
+            stores: stores.clone(),
         };
         let jobs = JobContext {
             db,
@@ -107,6 +109,7 @@ impl Engine {
             verification: VerificationSettings::default(),
             ledger,
             checkpoints: settings.checkpoints,
+            stores: stores.clone(),
         };
         let mut runner = RunnerSettings::with_unique_name();
         runner.poll_interval = settings.queue_poll;

@@ -233,6 +233,47 @@ impl From<LedgerError> for ApiError {
     }
 }
 
+impl From<lethe_worker::stores::StoreError> for ApiError {
+    fn from(e: lethe_worker::stores::StoreError) -> Self {
+        use lethe_worker::stores::StoreError::*;
+        match &e {
+            // The store (not the client, not Lethe) failed: 502 with the store's code.
+            Unreachable(_) | AuthFailed | UnknownDatabase | Query(_) | Protocol(_) => {
+                Self::new(StatusCode::BAD_GATEWAY, e.code(), e.to_string())
+            }
+            Config(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
+            Schema(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_data_map", e.to_string()),
+            NoDataMap => Self::conflict(e.code(), e.to_string()),
+        }
+    }
+}
+
+/// 422 `invalid_data_map` listing each problem with its field path (and YAML line).
+pub fn invalid_data_map(errors: Vec<lethe_entities::datamap::MapError>) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_data_map",
+        "the data map is not valid; see `errors` (field paths, with lines for YAML)",
+    );
+    e.errors = errors
+        .into_iter()
+        .map(|m| FieldError {
+            field: m.path.clone(),
+            message: match (m.line, m.column) {
+                (Some(l), Some(c)) => format!("line {l}, column {c}: {}", m.message),
+                (Some(l), None) => format!("line {l}: {}", m.message),
+                _ => m.message,
+            },
+        })
+        .collect();
+    e
+}
+
+/// The one answer for an unknown store id or another organization's store.
+pub fn store_not_found() -> ApiError {
+    ApiError::not_found("store_not_found", "no store with this id")
+}
+
 /// The one answer for an unknown request id, a request of another organization, and a wrong
 /// status token: they must be indistinguishable.
 pub fn request_not_found() -> ApiError {

@@ -37,4 +37,6 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     /// Signs ledger checkpoints on demand.
     pub ledger: Arc<LedgerSigner>,
+    /// Connections to the organizations' stores.
+    pub stores: lethe_worker::stores::Registry,
 }

@@ -9,11 +9,17 @@
 //! * [`ledger`] holds the deletion ledger: entry encoding, Merkle tree, signed checkpoints,
 //!   offline verification, and the one append function every destruction calls.
 //!
+//! * [`datamap`] holds data maps: what each registered store holds about people and how
+//!   locating and erasure treat it.
+//!
 //! This crate does no I/O beyond the database.
 
+pub mod datamap;
 pub mod domain;
 pub mod entity;
 pub mod ledger;
 
 pub use domain::crypto::{Keyring, MasterKey};
-pub use domain::enums::{ActorKind, EventKind, IdentityKind, Regime, RequestKind, RequestState, Role};
+pub use domain::enums::{
+    ActorKind, EventKind, IdentityKind, Regime, RequestKind, RequestState, Role, StoreKind, TaskStatus,
+};

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_tenancy;
 mod m20261122_000002_create_requests;
 mod m20261122_000003_create_ledger;
+mod m20261123_000004_create_stores;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_tenancy::Migration),
             Box::new(m20261122_000002_create_requests::Migration),
             Box::new(m20261122_000003_create_ledger::Migration),
+            Box::new(m20261123_000004_create_stores::Migration),
         ]
     }
 }

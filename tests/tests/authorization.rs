@@ -59,6 +59,8 @@ const SIGN_CHECKPOINT: &[Caller] = &[Admin, Operator];
 const LOOKUP_LEDGER: &[Caller] = &[Admin, Auditor];
 /// Having a password: signed-in operators of any role, never a key.
 const SIGNED_IN: &[Caller] = &[Admin, Operator, Auditor];
+const READ_STORES: &[Caller] = &[Admin, Operator, Auditor];
+const PREVIEW_STORES: &[Caller] = &[Admin, Operator];
 
 /// One route of the matrix.
 struct Row {
@@ -190,6 +192,34 @@ async fn every_route_enforces_roles_and_scopes() {
         app.post(&format!("/v1/requests/{}/cancel", closed.id), None, json!({"token": closed.token})).await;
     assert_eq!(status, StatusCode::OK);
 
+    // A SQLite store of the organization's own, and one to delete.
+    let dir = tempfile::tempdir().unwrap();
+    let store_url = format!("sqlite://{}?mode=rwc", dir.path().join("people.db").display());
+    let people = sea_orm::Database::connect(&store_url).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&people, "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT)")
+        .await
+        .unwrap();
+    let (status, store) = app
+        .post(
+            "/v1/stores",
+            Some(&callers.admin),
+            json!({"name": "people", "kind": "sqlite", "connection": {"url": store_url}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{store}");
+    let store = store["id"].as_str().unwrap().to_owned();
+    let (_, doomed_store) = app
+        .post(
+            "/v1/stores",
+            Some(&callers.admin),
+            json!({"name": "old", "kind": "manual", "instructions": "Nothing left."}),
+        )
+        .await;
+    let doomed_store = doomed_store["id"].as_str().unwrap().to_owned();
+    let map = "version: 1\ntables:\n  - name: people\n    primary_key: [id]\n    columns: [{ name: email, identity: email }]\n";
+    let fides = "dataset:\n  - fides_key: people\n    collections:\n      - name: people\n        fields:\n          - name: id\n            fides_meta: { primary_key: true }\n          - name: email\n            data_categories: [user.contact.email]\n            fides_meta: { identity: email }\n";
+    let s = |action: &str| format!("/v1/stores/{store}/{action}");
+
     let r = |action: &str| format!("/v1/requests/{}/{action}", req.id);
     // The whole matrix. Rows run in this order; the password change is last because it
     // revokes the access token of every caller it succeeds for.
@@ -234,6 +264,28 @@ async fn every_route_enforces_roles_and_scopes() {
         row(Method::POST, "/v1/api-keys", Some(json!({"name": "matrix", "scopes": ["requests:read"]})), ADMINS),
         row(Method::DELETE, format!("/v1/api-keys/{doomed_key}"), None, ADMINS),
         row(Method::POST, format!("/v1/api-keys/{rotated_key}/regenerate"), None, ADMINS),
+        row(Method::GET, "/v1/stores", None, READ_STORES),
+        row(
+            Method::POST,
+            "/v1/stores",
+            Some(json!({"name": "archive", "kind": "manual", "instructions": "Shred folder 3."})),
+            ADMINS,
+        ),
+        row(Method::GET, format!("/v1/stores/{store}"), None, READ_STORES),
+        row(Method::PUT, format!("/v1/stores/{store}"), Some(json!({"description": "people"})), ADMINS),
+        row(Method::POST, s("test"), None, ADMINS),
+        row(Method::POST, s("discover"), None, ADMINS),
+        row(Method::PUT, s("datamap"), Some(json!({"yaml": map})), ADMINS),
+        row(Method::POST, s("datamap/fides"), Some(json!({"yaml": fides})), ADMINS),
+        row(
+            Method::POST,
+            s("preview"),
+            Some(json!({"identities": [{"kind": "email", "value": "matrix-subject@example.com"}]})),
+            PREVIEW_STORES,
+        ),
+        row(Method::DELETE, format!("/v1/stores/{doomed_store}"), None, ADMINS),
+        row(Method::GET, r("tasks"), None, READ_REQUESTS),
+        row(Method::POST, r("locate"), None, MANAGE_REQUESTS),
         row(
             Method::POST,
             "/v1/auth/password",

@@ -83,7 +83,7 @@ both_backends! {
         let queue = JobQueue::for_database(&app.db);
         for _ in 0..3 {
             let pass = reconcile::run_once(&app.db, &queue, Duration::ZERO).await.unwrap();
-            assert_eq!(pass, reconcile::Pass { verification: 0, fulfilment: 1 });
+            assert_eq!(pass, reconcile::Pass { verification: 0, fulfilment: 1, locate: 0 });
         }
         assert_eq!(job_count(&app.db, "lethe.start_fulfilment").await, 1);
         // Long after approval the job may have used up its attempts: one fresh job per period.
@@ -140,6 +140,7 @@ both_backends! {
                 ed25519_dalek::SigningKey::from_bytes(&[1; 32]),
             )),
             checkpoints: Default::default(),
+            stores: Default::default(),
         };
         let (a, b) = tokio::join!(start_fulfilment::run(&job, &ctx), start_fulfilment::run(&job, &ctx));
         // One run starts it; the other sees it started (or lost the race and will be retried).

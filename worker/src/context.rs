@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use crate::ledger::CheckpointSettings;
 use crate::mail::Mailer;
 use crate::queue::JobQueue;
+use crate::stores::Registry;
 
 /// Rules for identity-verification codes.
 #[derive(Debug, Clone, Copy)]
@@ -43,4 +44,6 @@ pub struct JobContext {
     pub ledger: Arc<LedgerSigner>,
     /// When checkpoints are signed.
     pub checkpoints: CheckpointSettings,
+    /// Connections to the organizations' stores.
+    pub stores: Registry,
 }

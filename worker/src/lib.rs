@@ -10,10 +10,13 @@ pub mod context;
 pub mod database;
 pub mod jobs;
 pub mod ledger;
+pub mod locate;
 pub mod mail;
 pub mod queue;
 pub mod reconcile;
 pub mod runner;
+pub mod stores;
+pub mod tasks;
 
 pub use context::{JobContext, VerificationSettings};
 pub use queue::JobQueue;

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use lethe_entities::domain::enums::RequestState;
-use lethe_entities::entity::{request, verification_challenge};
+use lethe_entities::domain::enums::{RequestState, TaskStatus};
+use lethe_entities::entity::{request, store_task, verification_challenge};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
@@ -44,6 +44,8 @@ pub struct Pass {
     pub verification: usize,
     /// Fulfilment jobs enqueued (or found already queued).
     pub fulfilment: usize,
+    /// Jobs enqueued for requests in progress whose store tasks were left pending.
+    pub locate: usize,
 }
 
 /// The idempotency key of the first verification code of a request.
@@ -51,9 +53,9 @@ pub fn first_code_key(request_id: uuid::Uuid) -> String {
     format!("send-code:{request_id}:first")
 }
 
-/// One pass over all organizations: two queries of at most 500 rows each, oldest first (the
-/// unverified one uses a `NOT IN` sub-select over the challenges table), and one idempotent
-/// enqueue per row.
+/// One pass over all organizations: three queries of at most 500 rows each, oldest first (the
+/// unverified one uses a `NOT IN` sub-select over the challenges table, the in-progress one an
+/// `IN` sub-select over the store tasks), and one idempotent enqueue per row.
 pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace: Duration) -> Result<Pass, QueueError> {
     let now = OffsetDateTime::now_utc();
     let cutoff = now - grace;
@@ -90,6 +92,28 @@ pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace:
         let key = fulfilment_key(&req, now);
         queue.enqueue(StartFulfilment { organization_id: req.organization_id, request_id: req.id }, &key).await?;
         pass.fulfilment += 1;
+    }
+
+    // Requests in progress with store tasks still pending long after they were created: the
+    // job stopped between starting the request and locating (or used up its attempts).
+    let pending = Query::select()
+        .column(store_task::Column::RequestId)
+        .from(store_task::Entity)
+        .and_where(store_task::Column::Status.eq(TaskStatus::Pending))
+        .and_where(store_task::Column::UpdatedAt.lt(now - STUCK_AFTER))
+        .to_owned();
+    let waiting = request::Entity::find()
+        .filter(request::Column::State.eq(RequestState::InProgress))
+        .filter(request::Column::Id.in_subquery(pending))
+        .order_by_asc(request::Column::UpdatedAt)
+        .limit(500)
+        .all(db)
+        .await?;
+    let period = now.unix_timestamp() / STUCK_AFTER.as_secs() as i64;
+    for req in waiting {
+        let key = format!("locate:{}:stuck:{period}", req.id);
+        queue.enqueue(StartFulfilment { organization_id: req.organization_id, request_id: req.id }, &key).await?;
+        pass.locate += 1;
     }
     Ok(pass)
 }

@@ -129,7 +129,7 @@ pub async fn run(
                     _ = ticks.tick() => {
                         match reconcile::run_once(&db, &queue, reconcile::GRACE).await {
                             Ok(pass) if pass != reconcile::Pass::default() => {
-                                tracing::info!(verification = pass.verification, fulfilment = pass.fulfilment, "reconciler enqueued missing jobs");
+                                tracing::info!(verification = pass.verification, fulfilment = pass.fulfilment, locate = pass.locate, "reconciler enqueued missing jobs");
                             }
                             Ok(_) => {}
                             Err(e) => tracing::warn!(error = %e, "reconciler pass failed"),

@@ -34,6 +34,12 @@ pub enum Permission {
     SignCheckpoint,
     /// Look up a subject's ledger entries by identity.
     LookupLedger,
+    /// List and read registered stores and their data maps (never their secrets).
+    ReadStores,
+    /// Register, change, test, discover, map and delete stores.
+    ManageStores,
+    /// Dry-run locating for given identities (counts; values need [`Permission::ReadIdentities`]).
+    PreviewStores,
 }
 
 /// Who the caller is.
@@ -71,10 +77,19 @@ impl Principal {
         match &self.caller {
             Caller::Operator { role: Role::Admin, .. } => true,
             Caller::Operator { role: Role::Operator, .. } => {
-                matches!(permission, ReadRequests | ReadIdentities | ManageRequests | ReadLedger | SignCheckpoint)
+                matches!(
+                    permission,
+                    ReadRequests
+                        | ReadIdentities
+                        | ManageRequests
+                        | ReadLedger
+                        | SignCheckpoint
+                        | ReadStores
+                        | PreviewStores
+                )
             }
             Caller::Operator { role: Role::Auditor, .. } => {
-                matches!(permission, ReadRequests | ReadLedger | LookupLedger)
+                matches!(permission, ReadRequests | ReadLedger | LookupLedger | ReadStores)
             }
             Caller::ApiKey { scopes, .. } => {
                 let has = |s: &str| scopes.iter().any(|g| g == s);
@@ -82,7 +97,8 @@ impl Principal {
                     ReadRequests => has("requests:read") || has("requests:write"),
                     ManageRequests => has("requests:write"),
                     ReadLedger => has("ledger:read"),
-                    ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger => false,
+                    ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
+                    | ManageStores | PreviewStores => false,
                 }
             }
         }

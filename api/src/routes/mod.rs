@@ -6,6 +6,7 @@ pub mod auth;
 pub mod ledger;
 pub mod operators;
 pub mod requests;
+pub mod stores;
 pub mod system;
 
 use std::sync::Arc;
@@ -56,7 +57,16 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(ledger::checkpoints, ledger::sign_checkpoint))
         .routes(routes!(ledger::latest_checkpoint))
         .routes(routes!(ledger::inclusion))
-        .routes(routes!(ledger::consistency));
+        .routes(routes!(ledger::consistency))
+        .routes(routes!(stores::crud::list, stores::crud::create))
+        .routes(routes!(stores::crud::get_one, stores::crud::update, stores::crud::delete))
+        .routes(routes!(stores::datamap::save))
+        .routes(routes!(stores::datamap::import_fides))
+        .routes(routes!(stores::actions::test))
+        .routes(routes!(stores::actions::discover))
+        .routes(routes!(stores::actions::preview))
+        .routes(routes!(requests::tasks::list))
+        .routes(routes!(requests::tasks::relocate));
     let system = OpenApiRouter::new()
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

@@ -222,4 +222,107 @@ pub enum EventKind {
     /// Fulfilment failed.
     #[sea_orm(string_value = "failed")]
     Failed,
+    /// A store's data for the request was located (detail: store, counts per table).
+    #[sea_orm(string_value = "store_located")]
+    StoreLocated,
+    /// Locating in a store failed (detail: store, error code).
+    #[sea_orm(string_value = "store_failed")]
+    StoreFailed,
+    /// A store needs an operator or a service to act (detail: store, kind).
+    #[sea_orm(string_value = "store_waiting")]
+    StoreWaiting,
+}
+
+/// The kind of a registered store: how Lethe reaches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// PostgreSQL.
+    #[sea_orm(string_value = "postgres")]
+    Postgres,
+    /// MySQL or MariaDB.
+    #[sea_orm(string_value = "mysql")]
+    Mysql,
+    /// A SQLite database file.
+    #[sea_orm(string_value = "sqlite")]
+    Sqlite,
+    /// Redis (key patterns).
+    #[sea_orm(string_value = "redis")]
+    Redis,
+    /// An internal HTTP service with access and erasure endpoints, called with signed requests.
+    #[sea_orm(string_value = "http")]
+    Http,
+    /// A system nobody can reach automatically: a checklist task for an operator.
+    #[sea_orm(string_value = "manual")]
+    Manual,
+}
+
+impl StoreKind {
+    /// The kind's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Mysql => "mysql",
+            Self::Sqlite => "sqlite",
+            Self::Redis => "redis",
+            Self::Http => "http",
+            Self::Manual => "manual",
+        }
+    }
+
+    /// SQL stores: tables, columns, references.
+    pub fn is_sql(self) -> bool {
+        matches!(self, Self::Postgres | Self::Mysql | Self::Sqlite)
+    }
+
+    /// Stores Lethe reads and changes itself (SQL and Redis), as opposed to tasks for an
+    /// operator or a service.
+    pub fn is_automated(self) -> bool {
+        self.is_sql() || self == Self::Redis
+    }
+
+    /// Stores described by a data map.
+    pub fn has_data_map(self) -> bool {
+        self.is_automated()
+    }
+}
+
+/// Where one store's part of one request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Created, not yet worked.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// The person's data in this store was located (counts recorded).
+    #[sea_orm(string_value = "located")]
+    Located,
+    /// Waiting for an operator (manual store) or for the service (HTTP store).
+    #[sea_orm(string_value = "waiting")]
+    Waiting,
+    /// Locating failed (error recorded); retried with the request.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Finished.
+    #[sea_orm(string_value = "done")]
+    Done,
+    /// Waived by an admin, with a reason.
+    #[sea_orm(string_value = "waived")]
+    Waived,
+}
+
+impl TaskStatus {
+    /// The status's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Located => "located",
+            Self::Waiting => "waiting",
+            Self::Failed => "failed",
+            Self::Done => "done",
+            Self::Waived => "waived",
+        }
+    }
 }

@@ -12,6 +12,8 @@ pub mod operator;
 pub mod organization;
 pub mod request;
 pub mod request_event;
+pub mod store;
+pub mod store_task;
 pub mod subject_identity;
 pub mod verification_challenge;
 

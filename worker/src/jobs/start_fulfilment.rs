@@ -1,10 +1,14 @@
 //! Starts fulfilling an approved request.
 //!
-//! This is the seam where locating, exporting and erasing across the registered stores plugs
-//! in. For now the job moves the request from `approved` to `in_progress` and records that it
-//! awaits its store tasks; it never marks a request completed on its own.
+//! The job moves the request from `approved` to `in_progress`, creates one task per registered
+//! store and locates the subject's data in every automated store, recording per-store status,
+//! counts and errors on the tasks and the timeline. Manual and HTTP stores wait for an operator
+//! or the service. Export and erasure build on the located tasks; this job never marks a
+//! request completed on its own. Run again (a retry, the reconciler, or an operator's
+//! re-locate), it skips the transition and works only tasks still `pending`.
 
 use apalis::prelude::{BoxDynError, Data};
+use lethe_entities::domain::enums::RequestState;
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
 use serde::{Deserialize, Serialize};
@@ -13,6 +17,7 @@ use uuid::Uuid;
 use super::JobError;
 use crate::context::JobContext;
 use crate::queue::Job;
+use crate::tasks;
 
 /// Start fulfilment of one approved request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +47,25 @@ pub async fn handle(job: StartFulfilment, ctx: Data<JobContext>) -> Result<(), B
 
 /// Does the work; separate from [`handle`] so tests can call it directly.
 pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError> {
+    match start(job, ctx).await? {
+        Some(request) if request.state == RequestState::InProgress => {}
+        _ => return Ok(()),
+    }
+    let pass = tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, job.organization_id, job.request_id)
+        .await
+        .map_err(JobError::Permanent)?;
+    tracing::info!(
+        request_id = %job.request_id,
+        located = pass.located,
+        failed = pass.failed,
+        waiting = pass.waiting,
+        "store tasks worked"
+    );
+    Ok(())
+}
+
+/// Applies `start` if the request is approved; returns the request as it now is.
+async fn start(job: &StartFulfilment, ctx: &JobContext) -> Result<Option<request::Model>, JobError> {
     match request::Model::apply(
         &ctx.db,
         &ctx.keyring,
@@ -54,13 +78,14 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
     .await
     {
         Ok(updated) => {
-            tracing::info!(request_id = %updated.id, kind = ?updated.kind, "fulfilment started; awaiting store tasks");
-            Ok(())
+            tracing::info!(request_id = %updated.id, kind = ?updated.kind, "fulfilment started");
+            Ok(Some(updated))
         }
-        // Already started, canceled, held...: nothing to do. Running twice never starts twice.
+        // Already started, canceled, held...: the request as it is. Running twice never starts
+        // twice.
         Err(LifecycleError::Transition(e)) => {
-            tracing::info!(request_id = %job.request_id, state = e.from.as_str(), "fulfilment not started: request is not approved");
-            Ok(())
+            tracing::info!(request_id = %job.request_id, state = e.from.as_str(), "request is not (or no longer) approved");
+            Ok(request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await?)
         }
         Err(LifecycleError::Concurrent) => Err(JobError::Conflict),
         Err(LifecycleError::Db(e)) => Err(e.into()),

@@ -3,4 +3,5 @@
 pub mod actions;
 pub mod intake;
 pub mod read;
+pub mod tasks;
 pub mod views;

@@ -1,0 +1,1219 @@
+//! Import of fideslang dataset YAML (Ethyca Fides), so that Fides users can move their annotated
+//! datasets over.
+//!
+//! [`import`] reads one dataset — a file with `dataset: [ ... ]` holding exactly one dataset, or
+//! a bare dataset mapping — and converts it into a Lethe [`DataMap`] for a SQL store, with a list
+//! of warnings for everything the operator should review. The YAML is read permissively: keys
+//! Lethe has no use for (`name`, `description`, `data_type`, `length`, `after`, …) are ignored,
+//! and the old `fidesops_meta` spelling is accepted wherever `fides_meta` is. Malformed YAML and
+//! values of the wrong shape (a `collections` that is not a list, a `primary_key` that is not a
+//! boolean, …) are errors with fides paths (`dataset[0].collections[2].fields[1]`) and lines.
+//!
+//! # Conversion rules
+//!
+//! * Each collection becomes a table of the same name. Fields marked `primary_key: true` form the
+//!   primary key, in field order; a collection without one is an error.
+//! * Collections with `fides_meta.skip_processing: true` are left out (with a warning), and so are
+//!   references to them.
+//! * Fields with nested `fields:` (objects, for document stores) are left out with a warning.
+//! * Of a field's `data_categories`, the most specific (most dot-separated parts; the first on a
+//!   tie) known `user.*` category becomes the column's category; unknown categories are dropped
+//!   with a warning, and so are other `user.*` categories that are not ancestors of the chosen
+//!   one. Categories on a collection or the dataset are not inherited (warning).
+//! * A field becomes a column when it has a `user.*` category, an identity or an imported
+//!   reference; other fields (e.g. `system.*` only) are left out.
+//! * `fides_meta.identity`: `email` is an e-mail identity, `phone_number` a phone identity;
+//!   anything else (`user_id`, `customer_id`, `external_id`, …) becomes a customer-ID identity,
+//!   with a warning naming the Fides identity.
+//! * `references: [{dataset, field: collection.field, direction}]`: a reference within the
+//!   dataset targets this store; one to another dataset targets the store `stores` maps its
+//!   `fides_key` to, or a store named after the `fides_key` when it is not in `stores` (which
+//!   validation then reports). `direction: from|to` are Lethe's `from|to`. A reference without a
+//!   direction means "both ways" in Fides; Lethe does not guess, since following a reference the
+//!   wrong way pulls in another person's rows: it is imported as `direction: none` with a
+//!   warning asking the operator to choose. References to nested fields (`a.b.c`) are skipped
+//!   with a warning.
+//! * Erasure: a collection with `fides_meta.masking_strategy_override.strategy: delete` deletes
+//!   rows. Otherwise rows are updated, masking every non-key column with a `user.*` category
+//!   (as Fides does): `null` by default, or the field's own `masking_strategy_override`:
+//!   `null_rewrite` → `null`, `hash`/`hmac` → `hash`, `string_rewrite` → `redact` (with its
+//!   `rewrite_value`), `random_string_rewrite` → `redact`; other strategies become `null` with a
+//!   warning. `read_only` fields are kept. When no column is left to change, rows are deleted —
+//!   with a warning, because Fides would have left them alone.
+//! * `redact: name` only hides names in Fides' access packages; it has no erasure meaning and is
+//!   ignored with a warning. Ordering hints (`after`, `erase_after`) are ignored with a warning:
+//!   Lethe orders erasure by references.
+//!
+//! Finally the map is validated as a PostgreSQL store's map whose organization's other stores are
+//! the values of `stores`; validation errors are reported at the fides path they came from.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use marked_yaml::types::{MarkedMappingNode, MarkedSequenceNode};
+use marked_yaml::{LoadError, LoaderOptions, Node};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::model::{ColumnAction, ColumnMap, ColumnRef, DataMap, Direction, Reference, RowErasure, TableMap};
+use super::parse::{MapError, locate_errors};
+use super::taxonomy;
+use super::validate::{self, Context};
+use crate::domain::enums::{IdentityKind, StoreKind};
+
+/// The result of importing one fideslang dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Imported {
+    /// The dataset's `fides_key`.
+    pub fides_key: String,
+    /// The converted data map (structurally valid for a SQL store).
+    pub map: DataMap,
+    /// What the import dropped, guessed or changed, one line each, for the operator to review.
+    pub warnings: Vec<String>,
+}
+
+/// Imports the single dataset in `yaml` (a file with `dataset: [ ... ]` holding exactly one
+/// dataset, or a bare dataset mapping).
+/// `stores` maps other datasets' fides_keys to Lethe store names (references to a dataset not in
+/// the map and not this dataset keep the fides_key as the store name, so validation will name it).
+pub fn import(yaml: &str, stores: &BTreeMap<String, String>) -> Result<Imported, Vec<MapError>> {
+    let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
+    let root = marked_yaml::parse_yaml_with_options(0, yaml, options).map_err(|e| vec![load_error(&e)])?;
+    let mut reader = Reader::default();
+    let dataset = reader.dataset(&root);
+    let mut errors = std::mem::take(&mut reader.errors);
+    let Some(dataset) = dataset.filter(|_| errors.is_empty()) else {
+        if errors.is_empty() {
+            errors.push(MapError::at("", "not a fideslang dataset"));
+        }
+        locate_errors(&root, &mut errors);
+        return Err(errors);
+    };
+    let (map, traces) = reader.convert(&dataset, stores);
+    let other_stores: Vec<String> = stores.values().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let mut errors = validate::validate(&map, Context { kind: StoreKind::Postgres, other_stores: &other_stores });
+    if !errors.is_empty() {
+        for error in &mut errors {
+            error.path = translate(&error.path, &dataset.path, &traces);
+        }
+        locate_errors(&root, &mut errors);
+        return Err(errors);
+    }
+    reader.warnings.sort_by_key(|(line, _)| line.unwrap_or(usize::MAX));
+    let warnings = reader.warnings.into_iter().map(|(_, text)| text).collect();
+    Ok(Imported { fides_key: dataset.fides_key, map, warnings })
+}
+
+/// A dataset as read from the YAML, before conversion.
+struct Dataset {
+    fides_key: String,
+    /// The fides path of the dataset (`dataset[0]`, or empty for a bare mapping).
+    path: String,
+    collections: Vec<Collection>,
+    /// Names of collections left out with `skip_processing`.
+    skipped: BTreeSet<String>,
+}
+
+struct Collection {
+    name: String,
+    path: String,
+    line: Option<usize>,
+    /// `masking_strategy_override.strategy: delete`.
+    delete: bool,
+    fields: Vec<Field>,
+}
+
+struct Field {
+    name: String,
+    path: String,
+    line: Option<usize>,
+    /// The chosen `user.*` category.
+    category: Option<String>,
+    identity: Option<IdentityKind>,
+    primary_key: bool,
+    read_only: bool,
+    references: Vec<FidesRef>,
+    /// The field's own masking override, mapped.
+    masking: Option<(ColumnAction, Option<String>)>,
+}
+
+struct FidesRef {
+    dataset: String,
+    collection: String,
+    field: String,
+    direction: Direction,
+    path: String,
+    line: Option<usize>,
+}
+
+/// Where each part of a converted table came from, to report validation errors at fides paths.
+struct Trace {
+    collection: String,
+    primary_key: Vec<String>,
+    columns: Vec<String>,
+    references: Vec<String>,
+}
+
+/// Reads the YAML tree, collecting errors (shapes) and warnings (line, text).
+#[derive(Default)]
+struct Reader {
+    errors: Vec<MapError>,
+    warnings: Vec<(Option<usize>, String)>,
+}
+
+impl Reader {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(MapError::at(path, message));
+    }
+
+    fn warn(&mut self, line: Option<usize>, place: &str, message: impl std::fmt::Display) {
+        let text = match line {
+            Some(line) => format!("line {line}: {place}: {message}"),
+            None => format!("{place}: {message}"),
+        };
+        self.warnings.push((line, text));
+    }
+
+    fn dataset(&mut self, root: &Node) -> Option<Dataset> {
+        let Some(top) = root.as_mapping() else {
+            self.error("", "the document must be a mapping");
+            return None;
+        };
+        let (node, path) = if let Some(list) = value(top, "dataset") {
+            let Some(list) = list.as_sequence() else {
+                self.error("dataset", "`dataset` must be a list holding one dataset");
+                return None;
+            };
+            if list.len() != 1 {
+                self.error("dataset", format!("the file holds {} datasets; import one at a time", list.len()));
+                return None;
+            }
+            (list.get_node(0)?, "dataset[0]".to_owned())
+        } else if top.get_node("collections").is_some() || top.get_node("fides_key").is_some() {
+            (root, String::new())
+        } else {
+            self.error(
+                "",
+                "not a fideslang dataset: expected `dataset:` or a mapping with `fides_key` and `collections`",
+            );
+            return None;
+        };
+        let Some(map) = node.as_mapping() else {
+            self.error(path, "a dataset must be a mapping");
+            return None;
+        };
+        let fides_key = self.required_text(map, "fides_key", &path);
+        self.uninherited_categories(map, &path, "the dataset", line(node));
+        let list = self.required_list(map, "collections", &path);
+        let mut collections = Vec::new();
+        let mut skipped = BTreeSet::new();
+        for (c, node) in list.into_iter().flat_map(|l| l.iter()).enumerate() {
+            let here = format!("{}[{c}]", join(&path, "collections"));
+            match self.collection(node, here) {
+                Some(Ok(collection)) => collections.push(collection),
+                Some(Err(name)) => {
+                    skipped.insert(name);
+                }
+                None => {}
+            }
+        }
+        Some(Dataset { fides_key: fides_key?, path, collections, skipped })
+    }
+
+    /// A collection, `Err(name)` when it is skipped, `None` when malformed.
+    fn collection(&mut self, node: &Node, path: String) -> Option<Result<Collection, String>> {
+        let Some(map) = node.as_mapping() else {
+            self.error(path, "a collection must be a mapping");
+            return None;
+        };
+        let name = self.required_text(map, "name", &path);
+        let place = name.clone().unwrap_or_else(|| path.clone());
+        self.uninherited_categories(map, &path, &format!("collection `{place}`"), line(node));
+        let mut delete = false;
+        let mut skip = false;
+        if let Some((meta, meta_path)) = self.meta(map, &path) {
+            skip = self.flag(meta, "skip_processing", &meta_path);
+            let at = line(node);
+            if ["after", "erase_after"].iter().any(|k| value(meta, k).is_some()) {
+                self.warn(
+                    at,
+                    &place,
+                    "ordering hints (`after`, `erase_after`) are ignored: Lethe orders erasure by references",
+                );
+            }
+            self.redact_name(meta, at, &place);
+            if let Some(strategy) = self.strategy(meta, &meta_path) {
+                if strategy.name == "delete" {
+                    delete = true;
+                } else {
+                    self.warn(
+                        at,
+                        &place,
+                        format_args!(
+                            "collection-level masking strategy `{}` is not supported; fields are masked one by one",
+                            strategy.name
+                        ),
+                    );
+                }
+            }
+        }
+        let list = self.required_list(map, "fields", &path);
+        let mut fields = Vec::new();
+        for (f, node) in list.into_iter().flat_map(|l| l.iter()).enumerate() {
+            if let Some(field) = self.field(node, format!("{path}.fields[{f}]"), &place) {
+                fields.push(field);
+            }
+        }
+        let name = name?;
+        if skip {
+            self.warn(line(node), &name, "`skip_processing: true`: collection left out, with references to it");
+            return Some(Err(name));
+        }
+        if list.is_some() && !fields.iter().any(|f| f.primary_key) {
+            self.error(
+                path.clone(),
+                format!("collection `{name}` has no primary key: mark its key field(s) with `fides_meta: {{ primary_key: true }}`"),
+            );
+        }
+        Some(Ok(Collection { name, path, line: line(node), delete, fields }))
+    }
+
+    fn field(&mut self, node: &Node, path: String, collection: &str) -> Option<Field> {
+        let Some(map) = node.as_mapping() else {
+            self.error(path, "a field must be a mapping");
+            return None;
+        };
+        let name = self.required_text(map, "name", &path)?;
+        let place = format!("{collection}.{name}");
+        let at = line(node);
+        if let Some(nested) = self.list(map, "fields", &path)
+            && !nested.is_empty()
+        {
+            self.warn(at, &place, "nested fields (objects) are not supported for SQL stores; field skipped");
+            return None;
+        }
+        let category = self.category(map, &path, at, &place);
+        let mut field = Field {
+            name,
+            path: path.clone(),
+            line: at,
+            category,
+            identity: None,
+            primary_key: false,
+            read_only: false,
+            references: Vec::new(),
+            masking: None,
+        };
+        let Some((meta, meta_path)) = self.meta(map, &path) else { return Some(field) };
+        field.primary_key = self.flag(meta, "primary_key", &meta_path);
+        field.read_only = self.flag(meta, "read_only", &meta_path);
+        field.identity = match self.text(meta, "identity", &meta_path).as_deref() {
+            None => None,
+            Some("email") => Some(IdentityKind::Email),
+            Some("phone_number") => Some(IdentityKind::Phone),
+            Some(other) => {
+                self.warn(
+                    at,
+                    &place,
+                    format_args!("identity `{other}` imported as customer_id: check the subject's customer ID is what this column holds"),
+                );
+                Some(IdentityKind::CustomerId)
+            }
+        };
+        let references = self.list(meta, "references", &meta_path);
+        for (r, node) in references.into_iter().flat_map(|l| l.iter()).enumerate() {
+            let here = format!("{meta_path}.references[{r}]");
+            if let Some(reference) = self.reference(node, here, &place) {
+                field.references.push(reference);
+            }
+        }
+        self.redact_name(meta, at, &place);
+        if let Some(strategy) = self.strategy(meta, &meta_path) {
+            field.masking = Some(self.masking(strategy, at, &place));
+        }
+        Some(field)
+    }
+
+    /// The field's chosen `user.*` category.
+    fn category(&mut self, map: &MarkedMappingNode, path: &str, at: Option<usize>, place: &str) -> Option<String> {
+        let mut user: Vec<String> = Vec::new();
+        for category in self.categories(map, path) {
+            if !taxonomy::is_known(&category) {
+                self.warn(at, place, format_args!("unknown data category `{category}` dropped"));
+            } else if category == "user" || category.starts_with("user.") {
+                user.push(category);
+            }
+        }
+        let mut chosen: Option<&String> = None;
+        for category in &user {
+            if chosen.is_none_or(|c| depth(category) > depth(c)) {
+                chosen = Some(category);
+            }
+        }
+        let chosen = chosen.cloned()?;
+        for other in &user {
+            if *other != chosen && !chosen.starts_with(&format!("{other}.")) {
+                self.warn(at, place, format_args!("one category per column: keeps `{chosen}`, drops `{other}`"));
+            }
+        }
+        Some(chosen)
+    }
+
+    fn categories(&mut self, map: &MarkedMappingNode, path: &str) -> Vec<String> {
+        let here = join(path, "data_categories");
+        let Some(list) = self.list(map, "data_categories", path) else { return Vec::new() };
+        let mut out = Vec::new();
+        for (i, node) in list.iter().enumerate() {
+            match node.as_scalar() {
+                Some(s) => out.push(s.as_str().to_owned()),
+                None => self.error(format!("{here}[{i}]"), "a data category must be a text"),
+            }
+        }
+        out
+    }
+
+    fn uninherited_categories(&mut self, map: &MarkedMappingNode, path: &str, what: &str, at: Option<usize>) {
+        if !self.categories(map, path).is_empty() {
+            self.warn(
+                at,
+                what,
+                "data categories of a collection or dataset are not inherited by its fields; categorise each field",
+            );
+        }
+    }
+
+    fn reference(&mut self, node: &Node, path: String, place: &str) -> Option<FidesRef> {
+        let Some(map) = node.as_mapping() else {
+            self.error(path, "a reference must be a mapping with `dataset`, `field` and `direction`");
+            return None;
+        };
+        let at = line(node);
+        let dataset = self.required_text(map, "dataset", &path);
+        let target = self.required_text(map, "field", &path);
+        let direction = match self.text(map, "direction", &path).as_deref() {
+            None => None,
+            Some("from") => Some(Direction::From),
+            Some("to") => Some(Direction::To),
+            Some(_) => {
+                self.error(format!("{path}.direction"), "`direction` must be `from` or `to`");
+                return None;
+            }
+        };
+        let (dataset, target) = (dataset?, target?);
+        let parts: Vec<&str> = target.split('.').collect();
+        let [collection, field] = parts.as_slice() else {
+            if parts.len() > 2 && parts.iter().all(|p| !p.is_empty()) {
+                self.warn(at, place, format_args!("reference to nested field `{target}` is not supported; skipped"));
+            } else {
+                self.error(format!("{path}.field"), "`field` must be `collection.field`");
+            }
+            return None;
+        };
+        if collection.is_empty() || field.is_empty() {
+            self.error(format!("{path}.field"), "`field` must be `collection.field`");
+            return None;
+        }
+        let direction = direction.unwrap_or_else(|| {
+            self.warn(
+                at,
+                place,
+                format_args!(
+                    "reference to `{dataset}.{target}` has no direction (both ways in Fides); imported as `direction: none` \
+                     — choose `from` (rows here belong to the target's person) or `to` (the target belongs to this row's person)"
+                ),
+            );
+            Direction::None
+        });
+        Some(FidesRef {
+            dataset,
+            collection: (*collection).to_owned(),
+            field: (*field).to_owned(),
+            direction,
+            path,
+            line: at,
+        })
+    }
+
+    /// `masking_strategy_override.strategy` of a `fides_meta`.
+    fn strategy<'n>(&mut self, meta: &'n MarkedMappingNode, meta_path: &str) -> Option<Strategy<'n>> {
+        let here = join(meta_path, "masking_strategy_override");
+        let node = value(meta, "masking_strategy_override")?;
+        let Some(map) = node.as_mapping() else {
+            self.error(here, "`masking_strategy_override` must be a mapping with a `strategy`");
+            return None;
+        };
+        let name = self.required_text(map, "strategy", &here)?;
+        let configuration = match value(map, "configuration") {
+            None => None,
+            Some(node) => match node.as_mapping() {
+                Some(c) => Some(c),
+                None => {
+                    self.error(format!("{here}.configuration"), "`configuration` must be a mapping");
+                    None
+                }
+            },
+        };
+        Some(Strategy { name, configuration })
+    }
+
+    fn masking(&mut self, strategy: Strategy<'_>, at: Option<usize>, place: &str) -> (ColumnAction, Option<String>) {
+        match strategy.name.as_str() {
+            "null_rewrite" => (ColumnAction::Null, None),
+            "hash" | "hmac" => (ColumnAction::Hash, None),
+            "random_string_rewrite" => (ColumnAction::Redact, None),
+            "string_rewrite" => {
+                let config = strategy.configuration;
+                if config.is_some_and(|c| value(c, "format_preservation").is_some()) {
+                    self.warn(at, place, "`format_preservation` of `string_rewrite` is not imported");
+                }
+                let rewrite = config
+                    .and_then(|c| value(c, "rewrite_value"))
+                    .and_then(Node::as_scalar)
+                    .map(|s| s.as_str().to_owned())
+                    .filter(|s| !s.is_empty() && s.chars().count() <= 256 && !s.chars().any(char::is_control));
+                (ColumnAction::Redact, rewrite)
+            }
+            other => {
+                self.warn(
+                    at,
+                    place,
+                    format_args!("masking strategy `{other}` has no Lethe equivalent; imported as null"),
+                );
+                (ColumnAction::Null, None)
+            }
+        }
+    }
+
+    fn redact_name(&mut self, meta: &MarkedMappingNode, at: Option<usize>, place: &str) {
+        if value(meta, "redact").is_some() {
+            self.warn(
+                at,
+                place,
+                "`redact` hides names in Fides access packages; it has no erasure meaning and is ignored",
+            );
+        }
+    }
+
+    /// `fides_meta` (or the older `fidesops_meta`) with its path.
+    fn meta<'n>(&mut self, map: &'n MarkedMappingNode, path: &str) -> Option<(&'n MarkedMappingNode, String)> {
+        let key = if value(map, "fides_meta").is_some() { "fides_meta" } else { "fidesops_meta" };
+        let here = join(path, key);
+        let node = value(map, key)?;
+        match node.as_mapping() {
+            Some(meta) => Some((meta, here)),
+            None => {
+                self.error(here, format!("`{key}` must be a mapping"));
+                None
+            }
+        }
+    }
+
+    fn text(&mut self, map: &MarkedMappingNode, key: &str, path: &str) -> Option<String> {
+        let node = value(map, key)?;
+        match node.as_scalar() {
+            Some(s) => Some(s.as_str().to_owned()),
+            None => {
+                self.error(join(path, key), format!("`{key}` must be a text"));
+                None
+            }
+        }
+    }
+
+    fn required_text(&mut self, map: &MarkedMappingNode, key: &str, path: &str) -> Option<String> {
+        if value(map, key).is_none() {
+            self.error(path, format!("`{key}` is missing"));
+            return None;
+        }
+        self.text(map, key, path)
+    }
+
+    fn list<'n>(&mut self, map: &'n MarkedMappingNode, key: &str, path: &str) -> Option<&'n MarkedSequenceNode> {
+        let node = value(map, key)?;
+        match node.as_sequence() {
+            Some(list) => Some(list),
+            None => {
+                self.error(join(path, key), format!("`{key}` must be a list"));
+                None
+            }
+        }
+    }
+
+    fn required_list<'n>(
+        &mut self,
+        map: &'n MarkedMappingNode,
+        key: &str,
+        path: &str,
+    ) -> Option<&'n MarkedSequenceNode> {
+        if value(map, key).is_none() {
+            self.error(path, format!("`{key}` is missing"));
+            return None;
+        }
+        self.list(map, key, path)
+    }
+
+    fn flag(&mut self, map: &MarkedMappingNode, key: &str, path: &str) -> bool {
+        let Some(node) = value(map, key) else { return false };
+        let parsed = node.as_scalar().and_then(|s| match s.as_str().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Some(true),
+            "false" | "no" | "off" | "0" => Some(false),
+            _ => None,
+        });
+        parsed.unwrap_or_else(|| {
+            self.error(join(path, key), format!("`{key}` must be true or false"));
+            false
+        })
+    }
+}
+
+/// A masking strategy override: its name and configuration.
+struct Strategy<'n> {
+    name: String,
+    configuration: Option<&'n MarkedMappingNode>,
+}
+
+impl Reader {
+    /// Converts the read dataset into a data map, with the fides path of each part.
+    fn convert(&mut self, dataset: &Dataset, stores: &BTreeMap<String, String>) -> (DataMap, Vec<Trace>) {
+        let mut map = DataMap::empty();
+        let mut traces = Vec::new();
+        for collection in &dataset.collections {
+            let mut trace = Trace {
+                collection: collection.path.clone(),
+                primary_key: Vec::new(),
+                columns: Vec::new(),
+                references: Vec::new(),
+            };
+            let mut table = TableMap {
+                name: collection.name.clone(),
+                primary_key: Vec::new(),
+                purpose: None,
+                columns: Vec::new(),
+                references: Vec::new(),
+                erasure: RowErasure::DeleteRow,
+            };
+            for field in &collection.fields {
+                let place = format!("{}.{}", collection.name, field.name);
+                if field.primary_key {
+                    table.primary_key.push(field.name.clone());
+                    trace.primary_key.push(field.path.clone());
+                }
+                let mut carries_reference = false;
+                for reference in &field.references {
+                    let store = if reference.dataset == dataset.fides_key {
+                        if dataset.skipped.contains(&reference.collection) {
+                            self.warn(
+                                reference.line,
+                                &place,
+                                format_args!("reference to skipped collection `{}` dropped", reference.collection),
+                            );
+                            continue;
+                        }
+                        None
+                    } else {
+                        Some(stores.get(&reference.dataset).unwrap_or(&reference.dataset).clone())
+                    };
+                    carries_reference = true;
+                    table.references.push(Reference {
+                        column: field.name.clone(),
+                        target: ColumnRef {
+                            store,
+                            table: reference.collection.clone(),
+                            column: reference.field.clone(),
+                        },
+                        direction: reference.direction,
+                    });
+                    trace.references.push(reference.path.clone());
+                }
+                if field.category.is_none() && field.identity.is_none() && !carries_reference {
+                    if field.masking.is_some() {
+                        self.warn(field.line, &place, "masking override ignored: the field has no `user.*` category");
+                    }
+                    continue;
+                }
+                let maskable = !field.primary_key && field.category.is_some() && !collection.delete;
+                let (action, redact_with) = if maskable {
+                    match (&field.masking, field.read_only) {
+                        (_, true) => (Some(ColumnAction::Keep), None),
+                        (Some((action, with)), false) => (Some(*action), with.clone()),
+                        (None, false) => (Some(ColumnAction::Null), None),
+                    }
+                } else {
+                    if field.masking.is_some() && !collection.delete {
+                        self.warn(
+                            field.line,
+                            &place,
+                            "masking override ignored: Lethe does not change key or uncategorised columns",
+                        );
+                    }
+                    (None, None)
+                };
+                table.columns.push(ColumnMap {
+                    name: field.name.clone(),
+                    category: field.category.clone(),
+                    identity: field.identity,
+                    matching: None,
+                    action,
+                    redact_with,
+                });
+                trace.columns.push(field.path.clone());
+            }
+            if !collection.delete {
+                if table.columns.iter().any(|c| c.action.is_some_and(|a| a != ColumnAction::Keep)) {
+                    table.erasure = RowErasure::Update;
+                } else {
+                    self.warn(
+                        collection.line,
+                        &collection.name,
+                        "no non-key field with a `user.*` category to mask, so erasure deletes its located rows \
+                     (Fides would leave them unchanged); review its `erasure`",
+                    );
+                    for column in &mut table.columns {
+                        column.action = None;
+                    }
+                }
+            }
+            map.tables.push(table);
+            traces.push(trace);
+        }
+        (map, traces)
+    }
+}
+
+/// The fides path for a validation error's data-map path (`tables[1].references[0].target.store`).
+fn translate(path: &str, dataset: &str, traces: &[Trace]) -> String {
+    let Some((index, rest)) = path.strip_prefix("tables[").and_then(|p| p.split_once(']')) else {
+        return dataset.to_owned();
+    };
+    let Some(trace) = index.parse::<usize>().ok().and_then(|i| traces.get(i)) else { return dataset.to_owned() };
+    let indexed = |rest: &str, prefix: &str, paths: &[String]| -> Option<(String, String)> {
+        let (i, tail) = rest.strip_prefix(prefix)?.split_once(']')?;
+        Some((paths.get(i.parse::<usize>().ok()?)?.clone(), tail.to_owned()))
+    };
+    if rest == ".name" {
+        format!("{}.name", trace.collection)
+    } else if let Some((field, _)) = indexed(rest, ".primary_key[", &trace.primary_key) {
+        field
+    } else if let Some((field, tail)) = indexed(rest, ".columns[", &trace.columns) {
+        match tail.as_str() {
+            ".name" => format!("{field}.name"),
+            ".category" => format!("{field}.data_categories"),
+            _ => field,
+        }
+    } else if let Some((reference, tail)) = indexed(rest, ".references[", &trace.references) {
+        match tail.as_str() {
+            ".target.store" => format!("{reference}.dataset"),
+            ".target.table" | ".target.column" => format!("{reference}.field"),
+            _ => reference,
+        }
+    } else {
+        trace.collection.clone()
+    }
+}
+
+/// The value under `key`; absent when missing or null (`~`, `null` or empty).
+fn value<'n>(map: &'n MarkedMappingNode, key: &str) -> Option<&'n Node> {
+    map.get_node(key).filter(|node| {
+        !node.as_scalar().is_some_and(|s| s.may_coerce() && matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    })
+}
+
+fn line(node: &Node) -> Option<usize> {
+    node.span().start().map(|m| m.line())
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+}
+
+/// The number of dot-separated parts of a category.
+fn depth(category: &str) -> usize {
+    category.split('.').count()
+}
+
+fn load_error(e: &LoadError) -> MapError {
+    use marked_yaml::LoadError::*;
+    let (mark, message) = match e {
+        TopLevelMustBeMapping(m) | TopLevelMustBeSequence(m) => (Some(*m), "the document must be a mapping".to_owned()),
+        UnexpectedAnchor(m) => (Some(*m), "YAML anchors and aliases are not supported".to_owned()),
+        MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain strings".to_owned()),
+        UnexpectedTag(m) => (Some(*m), "YAML tags are not supported".to_owned()),
+        ScanError(m, s) => (Some(*m), format!("invalid YAML: {}", s.info())),
+        DuplicateKey(inner) => (inner.key.span().start().copied(), "duplicate key in a mapping".to_owned()),
+    };
+    MapError { path: String::new(), line: mark.map(|m| m.line()), column: mark.map(|m| m.column()), message }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SHOP: &str = r#"dataset:
+  - fides_key: shop
+    organization_fides_key: default_organization
+    name: Shop
+    description: The web shop's database.
+    collections:
+      - name: customer
+        description: Registered customers.
+        fields:
+          - name: id
+            data_categories: [user.unique_id]
+            fides_meta: { primary_key: True, data_type: integer }
+          - name: email
+            data_categories: [user.contact.email]
+            fides_meta: { identity: email, data_type: string }
+          - name: phone
+            data_categories: [user.contact.phone_number]
+            fides_meta: { identity: phone_number }
+          - name: name
+            data_categories: [user, user.name]
+            fides_meta:
+              length: 40
+              masking_strategy_override:
+                strategy: string_rewrite
+                configuration: { rewrite_value: "[erased]" }
+          - name: card_fingerprint
+            data_categories: [user.financial.bank_account]
+            fides_meta: { masking_strategy_override: { strategy: hmac } }
+          - name: loyalty_number
+            data_categories: [user.unique_id]
+            fides_meta: { identity: loyalty_id }
+          - name: address_id
+            data_categories: [system.operations]
+            fides_meta:
+              references:
+                - { dataset: shop, field: address.id, direction: to }
+          - name: crm_contact_id
+            data_categories: [system.operations]
+            fides_meta:
+              references:
+                - { dataset: crm_db, field: contacts.id, direction: to }
+          - name: last_audit_id
+            data_categories: [system.operations]
+            fides_meta:
+              references:
+                - { dataset: shop, field: audit_log.id, direction: to }
+          - name: created
+            data_categories: [system.operations]
+          - name: preferences
+            fides_meta: { data_type: object }
+            fields:
+              - name: newsletter
+                data_categories: [user.behavior]
+      - name: address
+        fields:
+          - name: id
+            data_categories: [system.operations]
+            fides_meta: { primary_key: true }
+          - name: street
+            data_categories: [user.contact.address.street]
+          - name: city
+            data_categories: [user.contact.address.city]
+            fides_meta: { read_only: true }
+          - name: notes
+            data_categories: [user.made_up]
+      - name: orders
+        fides_meta:
+          erase_after: [shop.order_item]
+          masking_strategy_override: { strategy: delete }
+        fields:
+          - name: id
+            data_categories: [system.operations]
+            fides_meta: { primary_key: True }
+          - name: customer_id
+            data_categories: [user.unique_id]
+            fidesops_meta:
+              references:
+                - { dataset: shop, field: customer.id, direction: from }
+          - name: total
+            data_categories: [system.operations]
+      - name: order_item
+        fields:
+          - name: order_id
+            data_categories: [system.operations]
+            fides_meta:
+              primary_key: True
+              references:
+                - { dataset: shop, field: orders.id, direction: from }
+          - name: position
+            fides_meta: { primary_key: True }
+          - name: product_id
+            data_categories: [system.operations]
+            fides_meta:
+              references:
+                - { dataset: shop, field: product.id, direction: to }
+          - name: recipient_name
+            data_categories: [user.name]
+            fides_meta: { masking_strategy_override: { strategy: aes_encrypt } }
+      - name: product
+        fields:
+          - name: id
+            data_categories: [system.operations]
+            fides_meta: { primary_key: True }
+          - name: price
+            data_categories: [system.operations]
+      - name: employee
+        fields:
+          - name: id
+            data_categories: [user.unique_id]
+            fides_meta: { primary_key: True }
+          - name: email
+            data_categories: [user.contact.email]
+            fides_meta: { identity: email }
+          - name: manager_id
+            data_categories: [system.operations]
+            fides_meta:
+              references:
+                - { dataset: shop, field: employee.id }
+      - name: audit_log
+        fides_meta: { skip_processing: true }
+        fields:
+          - name: id
+            fides_meta: { primary_key: true }
+          - name: customer_id
+            data_categories: [user.unique_id]
+            fides_meta:
+              references: [{ dataset: shop, field: customer.id, direction: from }]
+"#;
+
+    fn stores() -> BTreeMap<String, String> {
+        BTreeMap::from([("crm_db".to_owned(), "crm".to_owned())])
+    }
+
+    fn column(
+        name: &str,
+        category: Option<&str>,
+        identity: Option<IdentityKind>,
+        action: Option<ColumnAction>,
+    ) -> ColumnMap {
+        ColumnMap {
+            name: name.into(),
+            category: category.map(Into::into),
+            identity,
+            matching: None,
+            action,
+            redact_with: None,
+        }
+    }
+
+    fn reference(column: &str, store: Option<&str>, table: &str, target: &str, direction: Direction) -> Reference {
+        Reference {
+            column: column.into(),
+            target: ColumnRef { store: store.map(Into::into), table: table.into(), column: target.into() },
+            direction,
+        }
+    }
+
+    fn table(name: &str, primary_key: &[&str], erasure: RowErasure) -> TableMap {
+        TableMap {
+            name: name.into(),
+            primary_key: primary_key.iter().map(|c| (*c).to_owned()).collect(),
+            purpose: None,
+            columns: vec![],
+            references: vec![],
+            erasure,
+        }
+    }
+
+    fn errors(yaml: &str) -> Vec<MapError> {
+        import(yaml, &stores()).expect_err("the import should fail")
+    }
+
+    #[test]
+    fn a_realistic_dataset_converts_field_by_field() {
+        use ColumnAction::*;
+        use IdentityKind::*;
+        let imported = import(SHOP, &stores()).unwrap();
+        assert_eq!(imported.fides_key, "shop");
+        let tables = &imported.map.tables;
+        let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["customer", "address", "orders", "order_item", "product", "employee"]);
+
+        let customer = TableMap {
+            columns: vec![
+                column("id", Some("user.unique_id"), None, None),
+                column("email", Some("user.contact.email"), Some(Email), Some(Null)),
+                column("phone", Some("user.contact.phone_number"), Some(Phone), Some(Null)),
+                ColumnMap {
+                    redact_with: Some("[erased]".into()),
+                    ..column("name", Some("user.name"), None, Some(Redact))
+                },
+                column("card_fingerprint", Some("user.financial.bank_account"), None, Some(Hash)),
+                column("loyalty_number", Some("user.unique_id"), Some(CustomerId), Some(Null)),
+                column("address_id", None, None, None),
+                column("crm_contact_id", None, None, None),
+            ],
+            references: vec![
+                reference("address_id", None, "address", "id", Direction::To),
+                reference("crm_contact_id", Some("crm"), "contacts", "id", Direction::To),
+            ],
+            ..table("customer", &["id"], RowErasure::Update)
+        };
+        assert_eq!(tables[0], customer);
+
+        let address = TableMap {
+            columns: vec![
+                column("street", Some("user.contact.address.street"), None, Some(Null)),
+                column("city", Some("user.contact.address.city"), None, Some(Keep)),
+            ],
+            ..table("address", &["id"], RowErasure::Update)
+        };
+        assert_eq!(tables[1], address);
+
+        let orders = TableMap {
+            columns: vec![column("customer_id", Some("user.unique_id"), None, None)],
+            references: vec![reference("customer_id", None, "customer", "id", Direction::From)],
+            ..table("orders", &["id"], RowErasure::DeleteRow)
+        };
+        assert_eq!(tables[2], orders);
+
+        let order_item = TableMap {
+            columns: vec![
+                column("order_id", None, None, None),
+                column("product_id", None, None, None),
+                column("recipient_name", Some("user.name"), None, Some(Null)),
+            ],
+            references: vec![
+                reference("order_id", None, "orders", "id", Direction::From),
+                reference("product_id", None, "product", "id", Direction::To),
+            ],
+            ..table("order_item", &["order_id", "position"], RowErasure::Update)
+        };
+        assert_eq!(tables[3], order_item);
+
+        assert_eq!(tables[4], table("product", &["id"], RowErasure::DeleteRow));
+
+        let employee = TableMap {
+            columns: vec![
+                column("id", Some("user.unique_id"), None, None),
+                column("email", Some("user.contact.email"), Some(Email), Some(Null)),
+                column("manager_id", None, None, None),
+            ],
+            references: vec![reference("manager_id", None, "employee", "id", Direction::None)],
+            ..table("employee", &["id"], RowErasure::Update)
+        };
+        assert_eq!(tables[5], employee);
+        assert!(imported.map.keys.is_empty());
+
+        let expected = [
+            "customer.loyalty_number: identity `loyalty_id` imported as customer_id",
+            "customer.last_audit_id: reference to skipped collection `audit_log` dropped",
+            "customer.preferences: nested fields",
+            "address.notes: unknown data category `user.made_up` dropped",
+            "orders: ordering hints",
+            "order_item.recipient_name: masking strategy `aes_encrypt` has no Lethe equivalent",
+            "product: no non-key field",
+            "employee.manager_id: reference to `shop.employee.id` has no direction",
+            "audit_log: `skip_processing: true`",
+        ];
+        let warnings = &imported.warnings;
+        assert_eq!(warnings.len(), expected.len(), "{warnings:#?}");
+        for (warning, expected) in warnings.iter().zip(expected) {
+            assert!(warning.contains(expected), "{warning:?} should contain {expected:?}");
+            assert!(warning.starts_with("line "), "{warning:?}");
+        }
+        assert!(warnings[7].contains("line 118:") && warnings[7].contains("direction: none"), "{warnings:#?}");
+    }
+
+    #[test]
+    fn a_bare_dataset_with_fidesops_meta_and_unknown_keys_imports() {
+        let yaml = r#"
+fides_key: crm_db
+some_future_key: { anything: [1, 2] }
+fides_meta: { resource_id: x, after: [] }
+collections:
+  - name: contacts
+    unknown: true
+    fields:
+      - name: id
+        fidesops_meta: { primary_key: yes, data_type: string, return_all_elements: ~ }
+      - name: mail
+        data_categories: [user.contact.email]
+        fidesops_meta: { identity: email, custom_request_field: foo }
+        tags: [x]
+"#;
+        let imported = import(yaml, &BTreeMap::new()).unwrap();
+        assert_eq!(imported.fides_key, "crm_db");
+        let contacts = &imported.map.tables[0];
+        assert_eq!(contacts.primary_key, ["id"]);
+        assert_eq!(
+            contacts.columns,
+            [column("mail", Some("user.contact.email"), Some(IdentityKind::Email), Some(ColumnAction::Null))]
+        );
+        assert_eq!(contacts.erasure, RowErasure::Update);
+        assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
+    }
+
+    #[test]
+    fn a_collection_without_primary_key_is_an_error_at_its_line() {
+        let yaml = "dataset:\n  - fides_key: d\n    collections:\n      - name: a\n        fields:\n          - name: id\n            fides_meta: { primary_key: true }\n      - name: b\n        fields:\n          - name: email\n            data_categories: [user.contact.email]\n";
+        let errors = errors(yaml);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "dataset[0].collections[1]");
+        assert_eq!(errors[0].line, Some(8));
+        assert!(errors[0].message.contains("`b` has no primary key"), "{errors:?}");
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors_with_lines() {
+        let e = errors("dataset:\n  - fides_key: d\n    collections: customers\n");
+        assert_eq!((e[0].path.as_str(), e[0].line), ("dataset[0].collections", Some(3)), "{e:?}");
+
+        let e = errors(
+            "fides_key: d\ncollections:\n  - name: c\n    fields:\n      - name: id\n        fides_meta: { primary_key: maybe }\n",
+        );
+        assert_eq!(
+            (e[0].path.as_str(), e[0].line),
+            ("collections[0].fields[0].fides_meta.primary_key", Some(6)),
+            "{e:?}"
+        );
+
+        let yaml = "fides_key: d\ncollections:\n  - name: c\n    fields:\n      - name: id\n        fides_meta:\n          primary_key: true\n          references:\n            - { dataset: d, field: c.id, direction: sideways }\n            - { dataset: d, field: id, direction: to }\n";
+        let e = errors(yaml);
+        let found: Vec<(&str, Option<usize>)> = e.iter().map(|e| (e.path.as_str(), e.line)).collect();
+        assert_eq!(
+            found,
+            [
+                ("collections[0].fields[0].fides_meta.references[0].direction", Some(9)),
+                ("collections[0].fields[0].fides_meta.references[1].field", Some(10)),
+            ],
+            "{e:?}"
+        );
+
+        let e = errors("dataset:\n  - fides_key: a\n    collections: []\n  - fides_key: b\n    collections: []\n");
+        assert!(e[0].message.contains("2 datasets"), "{e:?}");
+        let e = errors("fides_key: d\ncollections:\n  - fields: []\n");
+        assert_eq!(
+            (e[0].path.as_str(), e[0].line, e[0].message.as_str()),
+            ("collections[0]", Some(3), "`name` is missing")
+        );
+        let e = errors("systems: []\n");
+        assert!(e[0].message.contains("not a fideslang dataset"), "{e:?}");
+    }
+
+    #[test]
+    fn malformed_yaml_has_a_line() {
+        let e = errors("dataset:\n  - fides_key: d\n    collections: [\n");
+        assert!(e[0].line.is_some() && e[0].message.starts_with("invalid YAML"), "{e:?}");
+        let e = errors("fides_key: d\nfides_key: e\ncollections: []\n");
+        assert_eq!((e[0].line, e[0].message.as_str()), (Some(2), "duplicate key in a mapping"), "{e:?}");
+        let e = errors("- a\n- b\n");
+        assert_eq!(e[0].line, Some(1), "{e:?}");
+    }
+
+    #[test]
+    fn validation_errors_point_at_the_fides_field() {
+        let yaml = "fides_key: d\ncollections:\n  - name: c\n    fields:\n      - name: id\n        fides_meta:\n          primary_key: true\n          references:\n            - dataset: billing\n              field: invoices.customer_id\n              direction: from\n            - { dataset: d, field: missing.id, direction: to }\n";
+        let e = errors(yaml);
+        let found: Vec<(&str, Option<usize>)> = e.iter().map(|e| (e.path.as_str(), e.line)).collect();
+        assert_eq!(
+            found,
+            [
+                ("collections[0].fields[0].fides_meta.references[0].dataset", Some(9)),
+                ("collections[0].fields[0].fides_meta.references[1].field", Some(12)),
+            ],
+            "{e:?}"
+        );
+        assert!(e[0].message.contains("`billing`") && e[0].message.contains("crm"), "{e:?}");
+        assert!(e[1].message.contains("`missing`"), "{e:?}");
+
+        let twice = "fides_key: d\ncollections:\n  - name: c\n    fields: [{ name: id, fides_meta: { primary_key: true } }]\n  - name: c\n    fields: [{ name: id, fides_meta: { primary_key: true } }]\n";
+        let e = errors(twice);
+        assert_eq!((e[0].path.as_str(), e[0].line), ("collections[1].name", Some(5)), "{e:?}");
+    }
+
+    #[test]
+    fn nested_reference_fields_are_skipped_and_unmapped_strategies_warn() {
+        let yaml = r#"
+fides_key: d
+collections:
+  - name: c
+    fides_meta: { masking_strategy_override: { strategy: erase }, redact: name }
+    fields:
+      - name: id
+        fides_meta:
+          primary_key: true
+          masking_strategy_override: { strategy: hash }
+      - name: doc_id
+        fides_meta:
+          references: [{ dataset: mongo, field: docs.meta.id, direction: to }]
+      - name: note
+        data_categories: [user.contact.email, user.name]
+        fides_meta: { redact: name, masking_strategy_override: { strategy: random_string_rewrite } }
+"#;
+        let imported = import(yaml, &BTreeMap::new()).unwrap();
+        let c = &imported.map.tables[0];
+        assert!(c.references.is_empty());
+        assert_eq!(c.columns, [column("note", Some("user.contact.email"), None, Some(ColumnAction::Redact))]);
+        let w = imported.warnings.join("\n");
+        for expected in [
+            "c: collection-level masking strategy `erase`",
+            "c: `redact` hides names",
+            "c.id: masking override ignored",
+            "c.doc_id: reference to nested field `docs.meta.id`",
+            "c.note: one category per column: keeps `user.contact.email`, drops `user.name`",
+            "c.note: `redact` hides names",
+        ] {
+            assert!(w.contains(expected), "{expected:?} missing in:\n{w}");
+        }
+        assert_eq!(imported.warnings.len(), 6, "{w}");
+    }
+
+    const FRAGMENTS: &[&str] = &[
+        "dataset:",
+        "- fides_key: d",
+        "fides_key: d",
+        "collections:",
+        "collections: x",
+        "- name: c",
+        "name: c",
+        "fields:",
+        "fields: []",
+        "- name: id",
+        "fides_meta: { primary_key: true }",
+        "fidesops_meta:",
+        "fides_meta:",
+        "primary_key: True",
+        "identity: email",
+        "identity: [1]",
+        "data_categories: [user.name, system.operations, nope]",
+        "data_categories: user",
+        "references:",
+        "- { dataset: d, field: c.id, direction: to }",
+        "- { dataset: d, field: c.id }",
+        "- { dataset: o, field: a.b.c, direction: from }",
+        "- { dataset: d, field: ., direction: up }",
+        "masking_strategy_override: { strategy: delete }",
+        "masking_strategy_override: { strategy: string_rewrite, configuration: { rewrite_value: x } }",
+        "skip_processing: true",
+        "read_only: true",
+        "- ",
+        "  ",
+        "{",
+        "]",
+        "&a x",
+        "*a",
+        "? [k]",
+        "'",
+        "\t",
+    ];
+
+    proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_text(text in ".*") {
+            let _ = import(&text, &stores());
+        }
+
+        #[test]
+        fn never_panics_on_dataset_like_text(
+            lines in prop::collection::vec((0usize..12, prop::sample::select(FRAGMENTS)), 0..60)
+        ) {
+            let text: String = lines.iter().map(|(indent, line)| format!("{}{line}\n", " ".repeat(*indent))).collect();
+            if let Ok(imported) = import(&text, &stores()) {
+                let errors = validate::validate(&imported.map, Context { kind: StoreKind::Postgres, other_stores: &["crm".to_owned()] });
+                prop_assert!(errors.is_empty(), "{errors:?}");
+            }
+        }
+    }
+}

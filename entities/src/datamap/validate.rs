@@ -1,0 +1,338 @@
+//! Structural validation of a data map: everything that can be checked without the live store.
+//! (Tables and columns against the live schema are checked by the worker's store connectors.)
+
+use std::collections::HashSet;
+
+use super::model::{ColumnAction, ColumnMap, DataMap, Direction, FORMAT_VERSION, KeySource, RowErasure};
+use super::parse::MapError;
+use super::taxonomy;
+use crate::domain::enums::StoreKind;
+
+/// What the validator needs to know about the store and its organization.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The kind of the store the map is for.
+    pub kind: StoreKind,
+    /// The names of the organization's other stores (targets of cross-store references).
+    pub other_stores: &'a [String],
+}
+
+const MAX_NAME: usize = 128;
+
+/// Every structural problem of `map`, in document order (empty when valid).
+pub fn validate(map: &DataMap, cx: Context<'_>) -> Vec<MapError> {
+    let mut errors = Vec::new();
+    if map.version != FORMAT_VERSION {
+        errors.push(MapError::at("version", format!("unsupported version; the current format is {FORMAT_VERSION}")));
+    }
+    if !cx.kind.has_data_map() {
+        errors.push(MapError::at("", format!("{} stores have no data map", cx.kind.as_str())));
+        return errors;
+    }
+    if cx.kind.is_sql() && !map.keys.is_empty() {
+        errors.push(MapError::at("keys", "key patterns are for Redis stores; SQL stores list `tables`"));
+    }
+    if cx.kind == StoreKind::Redis && !map.tables.is_empty() {
+        errors.push(MapError::at("tables", "Redis stores list key patterns under `keys`, not tables"));
+    }
+    tables(map, cx, &mut errors);
+    keys(map, cx, &mut errors);
+    errors
+}
+
+fn tables(map: &DataMap, cx: Context<'_>, errors: &mut Vec<MapError>) {
+    let mut seen = HashSet::new();
+    for (t, table) in map.tables.iter().enumerate() {
+        let at = |field: &str| format!("tables[{t}]{field}");
+        name(&table.name, &at(".name"), errors);
+        if !seen.insert(table.name.as_str()) {
+            errors.push(MapError::at(at(".name"), format!("table `{}` is mapped twice", table.name)));
+        }
+        if table.primary_key.is_empty() {
+            errors.push(MapError::at(at(".primary_key"), "name at least one primary-key column"));
+        }
+        let mut pk = HashSet::new();
+        for (i, column) in table.primary_key.iter().enumerate() {
+            name(column, &at(&format!(".primary_key[{i}]")), errors);
+            if !pk.insert(column) {
+                errors.push(MapError::at(at(&format!(".primary_key[{i}]")), format!("`{column}` is listed twice")));
+            }
+        }
+        columns(&table.columns, &at(".columns"), errors);
+        erasure(&table.erasure, &table.columns, &at(".erasure"), errors);
+        for (r, reference) in table.references.iter().enumerate() {
+            let here = at(&format!(".references[{r}]"));
+            name(&reference.column, &format!("{here}.column"), errors);
+            name(&reference.target.table, &format!("{here}.target.table"), errors);
+            name(&reference.target.column, &format!("{here}.target.column"), errors);
+            match &reference.target.store {
+                Some(store) if !cx.other_stores.contains(store) => errors.push(MapError::at(
+                    format!("{here}.target.store"),
+                    format!("no store named `{store}` in this organization; known: {}", list(cx.other_stores)),
+                )),
+                Some(_) => {}
+                None => {
+                    if map.table(&reference.target.table).is_none() {
+                        errors.push(MapError::at(
+                            format!("{here}.target.table"),
+                            format!(
+                                "table `{}` is not in this data map; map it (it may hold only keys) or name its `store`",
+                                reference.target.table
+                            ),
+                        ));
+                    }
+                }
+            }
+            if reference.direction != Direction::None
+                && reference.target.store.is_none()
+                && reference.target.table == table.name
+                && reference.target.column == reference.column
+            {
+                errors.push(MapError::at(here, "a column cannot reference itself"));
+            }
+        }
+    }
+}
+
+fn keys(map: &DataMap, cx: Context<'_>, errors: &mut Vec<MapError>) {
+    let mut seen = HashSet::new();
+    for (k, key) in map.keys.iter().enumerate() {
+        let at = |field: &str| format!("keys[{k}]{field}");
+        if key.placeholder().is_none() {
+            errors.push(MapError::at(at(".pattern"), "a key pattern needs exactly one `{placeholder}`"));
+        } else if key.pattern.contains(['*', '?', '[', ']']) {
+            errors.push(MapError::at(at(".pattern"), "glob characters (`*?[]`) are not allowed in a key pattern"));
+        }
+        if !seen.insert(key.pattern.as_str()) {
+            errors.push(MapError::at(at(".pattern"), "this pattern is mapped twice"));
+        }
+        if let KeySource::Column(target) = &key.source {
+            match &target.store {
+                None => errors.push(MapError::at(
+                    at(".source.column.store"),
+                    "a key's values come from another store's column: name the store",
+                )),
+                Some(store) if !cx.other_stores.contains(store) => errors.push(MapError::at(
+                    at(".source.column.store"),
+                    format!("no store named `{store}` in this organization; known: {}", list(cx.other_stores)),
+                )),
+                Some(_) => {}
+            }
+        }
+        category(key.category.as_deref(), &at(".category"), errors);
+        columns(&key.fields, &at(".fields"), errors);
+        erasure(&key.erasure, &key.fields, &at(".erasure"), errors);
+    }
+}
+
+fn columns(columns: &[ColumnMap], at: &str, errors: &mut Vec<MapError>) {
+    let mut seen = HashSet::new();
+    for (c, column) in columns.iter().enumerate() {
+        let here = format!("{at}[{c}]");
+        name(&column.name, &format!("{here}.name"), errors);
+        if !seen.insert(column.name.as_str()) {
+            errors.push(MapError::at(format!("{here}.name"), format!("column `{}` is listed twice", column.name)));
+        }
+        category(column.category.as_deref(), &format!("{here}.category"), errors);
+        if column.matching.is_some() && column.identity.is_none() {
+            errors.push(MapError::at(format!("{here}.match"), "`match` applies to identity columns only"));
+        }
+        if column.redact_with.is_some() && column.action != Some(ColumnAction::Redact) {
+            errors.push(MapError::at(format!("{here}.redact_with"), "`redact_with` needs `action: redact`"));
+        }
+        if column.redact_with.as_ref().is_some_and(|r| r.chars().count() > 256) {
+            errors.push(MapError::at(format!("{here}.redact_with"), "at most 256 characters"));
+        }
+    }
+}
+
+fn erasure(erasure: &RowErasure, columns: &[ColumnMap], at: &str, errors: &mut Vec<MapError>) {
+    match erasure {
+        RowErasure::DeleteRow => {}
+        RowErasure::Update => {
+            if !columns.iter().any(|c| c.action.is_some_and(|a| a != ColumnAction::Keep)) {
+                errors.push(MapError::at(
+                    at,
+                    "`update` changes nothing: give at least one column an action (null, redact or hash)",
+                ));
+            }
+        }
+        RowErasure::Keep { basis, period } => {
+            if basis.trim().is_empty() {
+                errors.push(MapError::at(format!("{at}.basis"), "state the legal basis for keeping these rows"));
+            }
+            if !is_iso8601_duration(period) {
+                errors
+                    .push(MapError::at(format!("{at}.period"), "an ISO 8601 duration such as `P10Y`, `P6M` or `P30D`"));
+            }
+        }
+    }
+}
+
+fn category(category: Option<&str>, at: &str, errors: &mut Vec<MapError>) {
+    if let Some(category) = category
+        && !taxonomy::is_known(category)
+    {
+        errors.push(MapError::at(
+            at,
+            format!("unknown data category `{category}`; see the taxonomy (e.g. `user.contact.email`)"),
+        ));
+    }
+}
+
+fn name(value: &str, at: &str, errors: &mut Vec<MapError>) {
+    if value.trim().is_empty() {
+        errors.push(MapError::at(at, "must not be empty"));
+    } else if value.chars().count() > MAX_NAME || value.chars().any(char::is_control) {
+        errors.push(MapError::at(at, format!("a name of at most {MAX_NAME} printable characters")));
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+}
+
+/// Whether `value` is an ISO 8601 duration with at least one non-zero part, e.g. `P10Y`,
+/// `P1Y6M`, `P30D`, `PT12H`, `P2W`.
+pub fn is_iso8601_duration(value: &str) -> bool {
+    let Some(rest) = value.strip_prefix('P') else { return false };
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        Some(_) => return false,
+        None => (rest, None),
+    };
+    let parts = |s: &str, units: &str| -> Option<u64> {
+        let mut total = 0u64;
+        let mut number = String::new();
+        let mut last = 0;
+        for c in s.chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+            } else {
+                let position = units.find(c)? + 1;
+                if number.is_empty() || position <= last {
+                    return None;
+                }
+                last = position;
+                total = total.saturating_add(number.parse::<u64>().ok()?);
+                number.clear();
+            }
+        }
+        number.is_empty().then_some(total)
+    };
+    let Some(date_total) = parts(date, "YMWD") else { return false };
+    let time_total = match time {
+        Some(t) => match parts(t, "HMS") {
+            Some(total) => total,
+            None => return false,
+        },
+        None => 0,
+    };
+    !(date.is_empty() && time.is_none()) && date_total + time_total > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datamap::parse::from_yaml;
+
+    fn check(yaml: &str) -> Vec<MapError> {
+        let (map, _) = from_yaml(yaml).unwrap();
+        validate(&map, Context { kind: StoreKind::Postgres, other_stores: &["crm".to_owned()] })
+    }
+
+    #[test]
+    fn durations() {
+        for good in ["P10Y", "P1Y6M", "P30D", "PT12H", "P2W", "P1DT1S"] {
+            assert!(is_iso8601_duration(good), "{good}");
+        }
+        for bad in ["", "P", "10Y", "P0D", "PT", "P1H", "PY", "P1M1Y", "P-1D", "p1y"] {
+            assert!(!is_iso8601_duration(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_good_map_passes() {
+        let errors = check(
+            r#"
+version: 1
+tables:
+  - name: customers
+    primary_key: [id]
+    columns:
+      - { name: email, identity: email, category: user.contact.email }
+  - name: orders
+    primary_key: [id]
+    references:
+      - { column: customer_id, target: { table: customers, column: id }, direction: from }
+      - { column: crm_id, target: { store: crm, table: contacts, column: id }, direction: to }
+  - name: invoices
+    primary_key: [id]
+    erasure: { action: keep, basis: "Tax law", period: P10Y }
+    columns:
+      - { name: name, action: redact, redact_with: "[erased]" }
+"#,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn mistakes_are_named_precisely() {
+        let errors = check(
+            r#"
+version: 2
+tables:
+  - name: customers
+    primary_key: []
+    columns:
+      - { name: email, category: user.made_up, match: exact }
+      - { name: email }
+  - name: customers
+    primary_key: [id, id]
+    erasure: { action: update }
+    references:
+      - { column: rep_id, target: { table: employees, column: id }, direction: none }
+      - { column: x, target: { store: nowhere, table: t, column: id }, direction: from }
+  - name: invoices
+    primary_key: [id]
+    erasure: { action: keep, basis: " ", period: ten years }
+"#,
+        );
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "version",
+                "tables[0].primary_key",
+                "tables[0].columns[0].category",
+                "tables[0].columns[0].match",
+                "tables[0].columns[1].name",
+                "tables[1].name",
+                "tables[1].primary_key[1]",
+                "tables[1].erasure",
+                "tables[1].references[0].target.table",
+                "tables[1].references[1].target.store",
+                "tables[2].erasure.basis",
+                "tables[2].erasure.period",
+            ],
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn redis_maps_have_keys_not_tables() {
+        let (map, _) = from_yaml(
+            r#"
+version: 1
+keys:
+  - { pattern: "session:{id}", source: { column: { store: shop, table: customers, column: id } } }
+  - { pattern: "cart:{email}:*", source: { identity: email } }
+  - { pattern: "nothing", source: { column: { table: customers, column: id } } }
+"#,
+        )
+        .unwrap();
+        let errors = validate(&map, Context { kind: StoreKind::Redis, other_stores: &["shop".to_owned()] });
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["keys[1].pattern", "keys[2].pattern", "keys[2].source.column.store"], "{errors:#?}");
+    }
+}

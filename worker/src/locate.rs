@@ -1,0 +1,335 @@
+//! Locating one person's data across every store of an organization.
+//!
+//! The walk starts at the seeds of the reference graph (identity columns and identity-keyed
+//! Redis patterns) and proceeds in *hops*. In each hop every `(table, column)` that has new
+//! values to look up gets one batched query (`WHERE column IN (...)`, chunked), never one query
+//! per row. Values found in new rows flow along the graph's edges into the next hop, across
+//! stores too. A value is looked up in a given column only once, so cycles and
+//! self-references terminate; rows are deduplicated by primary key. References marked
+//! `direction: none` are not edges, so another person's rows are never pulled in.
+//!
+//! Rows are handed to a sink as they stream in (for access exports), so memory holds only a
+//! 16-byte digest per located row plus the values still to be looked up. Manual and HTTP stores
+//! are not walked: they get a task for an operator or the service.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use lethe_entities::StoreKind;
+use lethe_entities::datamap::graph::{Graph, Node};
+use lethe_entities::datamap::{DataMap, Matching};
+use lethe_entities::domain::enums::IdentityKind;
+use sha2::{Digest, Sha256};
+
+use crate::stores::schema::{Schema, check_map};
+use crate::stores::sql::fetch::Lookup;
+use crate::stores::{Connector, StoreError};
+
+/// The person: normalised identities (personal data: never logged).
+#[derive(Clone, Default)]
+pub struct Subject {
+    /// `(kind, normalised value)` pairs.
+    pub identities: Vec<(IdentityKind, String)>,
+}
+
+impl std::fmt::Debug for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Subject({} identities)", self.identities.len())
+    }
+}
+
+/// What locating reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Primary keys only (preview, erasure planning).
+    Keys,
+    /// Whole rows (access exports).
+    Rows,
+}
+
+/// One located row, as handed to the sink.
+#[derive(Debug)]
+pub struct Located<'a> {
+    /// The store.
+    pub store: &'a str,
+    /// The table or key pattern.
+    pub table: &'a str,
+    /// The primary key as text (composite keys joined with `,` in key order), or the Redis key.
+    pub key: &'a str,
+    /// The row's columns as text (in [`Mode::Rows`]); for Redis, the value under `value`.
+    pub row: Option<&'a BTreeMap<String, serde_json::Value>>,
+}
+
+/// One store as locating sees it.
+pub struct StoreInput {
+    /// The store's name.
+    pub name: String,
+    /// Its kind.
+    pub kind: StoreKind,
+    /// Its saved data map (automated stores).
+    pub map: Option<DataMap>,
+    /// Its connector, or why there is none (automated stores).
+    pub connector: Option<Result<Connector, StoreError>>,
+}
+
+/// The outcome for one store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Located: rows per table (every mapped table, zeros included).
+    Located(BTreeMap<String, u64>),
+    /// Could not be searched.
+    Failed(StoreError),
+    /// Manual or HTTP: needs an operator or the service.
+    Waiting,
+}
+
+/// What a locate run found.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Per store.
+    pub stores: BTreeMap<String, Outcome>,
+    /// Statements (and Redis round trips) issued, schema reads excluded.
+    pub queries: usize,
+    /// Hops walked.
+    pub hops: usize,
+}
+
+struct Walk<'a> {
+    graph: Graph,
+    maps: HashMap<&'a str, &'a DataMap>,
+    connectors: HashMap<&'a str, Connector>,
+    schemas: HashMap<&'a str, Arc<Schema>>,
+    seen: HashMap<Node, HashSet<[u8; 16]>>,
+    queried: HashMap<(Node, String), HashSet<String>>,
+    counts: BTreeMap<String, BTreeMap<String, u64>>,
+    failed: BTreeMap<String, StoreError>,
+    queries: usize,
+}
+
+/// Locates `subject` in `stores`, handing every row to `sink`.
+pub async fn locate(
+    stores: &[StoreInput],
+    subject: &Subject,
+    mode: Mode,
+    sink: &mut (dyn FnMut(Located<'_>) + Send),
+) -> Report {
+    let mut walk = Walk {
+        graph: Graph::default(),
+        maps: HashMap::new(),
+        connectors: HashMap::new(),
+        schemas: HashMap::new(),
+        seen: HashMap::new(),
+        queried: HashMap::new(),
+        counts: BTreeMap::new(),
+        failed: BTreeMap::new(),
+        queries: 0,
+    };
+    let mut report = Report::default();
+    for store in stores {
+        if !store.kind.is_automated() {
+            report.stores.insert(store.name.clone(), Outcome::Waiting);
+            continue;
+        }
+        let Some(map) = &store.map else {
+            walk.failed.insert(store.name.clone(), StoreError::NoDataMap);
+            continue;
+        };
+        match &store.connector {
+            Some(Ok(connector)) => {
+                if let Err(e) = walk.prepare(store, map, connector).await {
+                    walk.failed.insert(store.name.clone(), e);
+                    continue;
+                }
+                walk.connectors.insert(&store.name, connector.clone());
+                walk.maps.insert(&store.name, map);
+                let zeros = map.tables.iter().map(|t| &t.name).chain(map.keys.iter().map(|k| &k.pattern));
+                walk.counts.insert(store.name.clone(), zeros.map(|t| (t.clone(), 0)).collect());
+            }
+            Some(Err(e)) => {
+                walk.failed.insert(store.name.clone(), e.clone());
+            }
+            None => {
+                walk.failed.insert(store.name.clone(), StoreError::Config("no connection is configured".into()));
+            }
+        }
+    }
+    walk.graph = Graph::build(stores.iter().filter_map(|s| {
+        let map = walk.maps.get(s.name.as_str())?;
+        Some((s.name.as_str(), s.kind, *map))
+    }));
+
+    let mut pending: BTreeMap<(Node, String), (bool, BTreeSet<String>)> = BTreeMap::new();
+    for seed in &walk.graph.seeds {
+        let values: BTreeSet<String> =
+            subject.identities.iter().filter(|(k, _)| *k == seed.kind).map(|(_, v)| v.clone()).collect();
+        if !values.is_empty() {
+            let entry = pending
+                .entry((seed.node.clone(), seed.column.clone()))
+                .or_insert_with(|| (seed.matching == Matching::CaseInsensitive, BTreeSet::new()));
+            entry.1.extend(values);
+        }
+    }
+    while !pending.is_empty() {
+        report.hops += 1;
+        let mut next: BTreeMap<(Node, String), (bool, BTreeSet<String>)> = BTreeMap::new();
+        for ((node, column), (ignore_case, values)) in std::mem::take(&mut pending) {
+            if walk.failed.contains_key(&node.store) {
+                continue;
+            }
+            let asked = walk.queried.entry((node.clone(), column.clone())).or_default();
+            let fresh: Vec<String> = values
+                .into_iter()
+                .map(|v| if ignore_case { v.to_lowercase() } else { v })
+                .filter(|v| asked.insert(v.clone()))
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            match walk.visit(&node, &column, ignore_case, &fresh, mode, sink).await {
+                Ok(outgoing) => {
+                    for edge in walk.graph.edges_from(&node) {
+                        if let Some(values) = outgoing.get(&edge.source.1).filter(|v| !v.is_empty()) {
+                            next.entry(edge.lookup.clone())
+                                .or_insert_with(|| (false, BTreeSet::new()))
+                                .1
+                                .extend(values.iter().cloned());
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(store = %node.store, table = %node.table, code = e.code(), "locating in a store failed");
+                    walk.failed.insert(node.store.clone(), e);
+                }
+            }
+        }
+        pending = next;
+    }
+    report.queries = walk.queries;
+    for (store, counts) in walk.counts {
+        if !walk.failed.contains_key(&store) {
+            report.stores.insert(store, Outcome::Located(counts));
+        }
+    }
+    for (store, error) in walk.failed {
+        report.stores.insert(store, Outcome::Failed(error));
+    }
+    report
+}
+
+impl<'a> Walk<'a> {
+    /// Reads a SQL store's schema and checks its map against it.
+    async fn prepare(&mut self, store: &'a StoreInput, map: &DataMap, connector: &Connector) -> Result<(), StoreError> {
+        let Connector::Sql(sql) = connector else { return Ok(()) };
+        let schema = sql.schema().await?;
+        let errors = check_map(map, &schema);
+        if let Some(first) = errors.first() {
+            return Err(StoreError::Schema(format!(
+                "the data map does not match the live schema ({} problem(s)); first: {}: {}",
+                errors.len(),
+                first.path,
+                first.message
+            )));
+        }
+        self.schemas.insert(&store.name, schema);
+        Ok(())
+    }
+
+    /// Looks `values` up in `column` of `node`; returns, per outgoing source column, the values
+    /// of newly located rows.
+    async fn visit(
+        &mut self,
+        node: &Node,
+        column: &str,
+        ignore_case: bool,
+        values: &[String],
+        mode: Mode,
+        sink: &mut (dyn FnMut(Located<'_>) + Send),
+    ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+        let connector = self.connectors.get(node.store.as_str()).cloned();
+        let map = self.maps.get(node.store.as_str()).copied();
+        let (Some(connector), Some(map)) = (connector, map) else { return Ok(BTreeMap::new()) };
+        let seen = self.seen.entry(node.clone()).or_default();
+        let count = self.counts.entry(node.store.clone()).or_default().entry(node.table.clone()).or_default();
+        let mut outgoing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        match connector {
+            Connector::Sql(sql) => {
+                let Some(table) = map.table(&node.table) else { return Ok(outgoing) };
+                let schema = self.schemas.get(node.store.as_str()).cloned().ok_or(StoreError::NoDataMap)?;
+                let Some(live) = schema.tables.get(&table.name) else {
+                    return Err(StoreError::Schema(format!("table `{}` is gone", table.name)));
+                };
+                let sources: Vec<String> = self.graph.source_columns(node).into_iter().collect();
+                let mut select: Vec<String> = table.primary_key.clone();
+                for c in sources.iter() {
+                    if !select.contains(c) {
+                        select.push(c.clone());
+                    }
+                }
+                if mode == Mode::Rows {
+                    for c in &live.columns {
+                        if !select.contains(&c.name) {
+                            select.push(c.name.clone());
+                        }
+                    }
+                }
+                let pk_len = table.primary_key.len();
+                let lookup = Lookup { table: &table.name, schema: live, column, ignore_case, values };
+                self.queries += sql
+                    .fetch(lookup, &select, |row| {
+                        let key: String =
+                            row[..pk_len].iter().map(|v| v.as_deref().unwrap_or("")).collect::<Vec<_>>().join(",");
+                        if !seen.insert(digest(&key)) {
+                            return;
+                        }
+                        *count += 1;
+                        for source in &sources {
+                            let i = select.iter().position(|c| c == source).unwrap_or(0);
+                            if let Some(value) = &row[i] {
+                                outgoing.entry(source.clone()).or_default().push(value.clone());
+                            }
+                        }
+                        let full = (mode == Mode::Rows).then(|| {
+                            select
+                                .iter()
+                                .zip(row.iter())
+                                .map(|(c, v)| {
+                                    (c.clone(), v.clone().map_or(serde_json::Value::Null, serde_json::Value::String))
+                                })
+                                .collect::<BTreeMap<_, _>>()
+                        });
+                        sink(Located { store: &node.store, table: &node.table, key: &key, row: full.as_ref() });
+                    })
+                    .await?;
+            }
+            Connector::Redis(redis) => {
+                let Some(pattern) = map.keys.iter().find(|k| k.pattern == node.table) else { return Ok(outgoing) };
+                let keys: Vec<String> = values.iter().filter_map(|v| pattern.key_for(v)).collect();
+                let (existing, trips) = redis.existing(&keys).await?;
+                self.queries += trips;
+                for key in existing {
+                    if !seen.insert(digest(&key)) {
+                        continue;
+                    }
+                    *count += 1;
+                    let full = match mode {
+                        Mode::Rows => {
+                            self.queries += 1;
+                            let value = redis.read(&key).await?;
+                            Some(BTreeMap::from([("value".to_owned(), value)]))
+                        }
+                        Mode::Keys => None,
+                    };
+                    sink(Located { store: &node.store, table: &node.table, key: &key, row: full.as_ref() });
+                }
+            }
+        }
+        Ok(outgoing)
+    }
+}
+
+fn digest(key: &str) -> [u8; 16] {
+    let hash = Sha256::digest(key.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&hash[..16]);
+    out
+}

@@ -1,0 +1,110 @@
+//! Internal HTTP services that expose access and erasure endpoints for the data they hold.
+//!
+//! Every call is a `POST <base_url>/lethe/<operation>` with a JSON body, signed so the service
+//! can check it came from Lethe and is fresh:
+//!
+//! ```text
+//! Lethe-Timestamp: <unix seconds>
+//! Lethe-Signature: v1=<hex HMAC-SHA256(signing_secret, timestamp + "." + body)>
+//! ```
+//!
+//! A service should refuse a signature that does not verify or a timestamp more than five
+//! minutes old. Connection tests call `/lethe/ping`; locating stops at HTTP stores with a task
+//! (the service is asked for the data by the export and erasure steps).
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::StoreError;
+
+/// The header carrying the signature.
+pub const SIGNATURE_HEADER: &str = "Lethe-Signature";
+/// The header carrying the timestamp.
+pub const TIMESTAMP_HEADER: &str = "Lethe-Timestamp";
+
+/// The signature of `body` sent at `timestamp`: `v1=<hex>`.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Verifies a signature (constant time), for services written in Rust and for tests.
+pub fn verify(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> bool {
+    let Some(hex_mac) = signature.strip_prefix("v1=") else { return false };
+    let Ok(given) = hex::decode(hex_mac) else { return false };
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
+/// Sends a signed `POST <base>/lethe/<operation>` and returns the JSON answer.
+pub async fn call(
+    base_url: &str,
+    secret: &str,
+    operation: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, StoreError> {
+    super::check_url(lethe_entities::StoreKind::Http, base_url)?;
+    let body = serde_json::to_vec(body).expect("JSON serialises");
+    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let url = format!("{}/lethe/{operation}", base_url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|_| StoreError::Config("the HTTP client could not be built".into()))?;
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header(TIMESTAMP_HEADER, timestamp.to_string())
+        .header(SIGNATURE_HEADER, sign(secret, timestamp, &body))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                StoreError::Unreachable("the service did not answer in time".into())
+            } else {
+                StoreError::Unreachable("could not connect to the service".into())
+            }
+        })?;
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return Err(StoreError::AuthFailed);
+    }
+    if !status.is_success() {
+        return Err(StoreError::Protocol(format!("HTTP status {}", status.as_u16())));
+    }
+    let text = response.text().await.map_err(|_| StoreError::Protocol("the body could not be read".into()))?;
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_str(&text).map_err(|_| StoreError::Protocol("the body is not JSON".into()))
+}
+
+/// Tests a service: a signed `ping` must be answered with a 2xx.
+pub async fn test(base_url: &str, secret: &str) -> Result<(), StoreError> {
+    call(base_url, secret, "ping", &serde_json::json!({ "ping": true })).await.map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_bind_secret_time_and_body() {
+        let sig = sign("s3cret", 1_700_000_000, b"{}");
+        assert!(verify("s3cret", 1_700_000_000, b"{}", &sig));
+        assert!(!verify("other", 1_700_000_000, b"{}", &sig));
+        assert!(!verify("s3cret", 1_700_000_001, b"{}", &sig));
+        assert!(!verify("s3cret", 1_700_000_000, b"{ }", &sig));
+        assert!(!verify("s3cret", 1_700_000_000, b"{}", "v1=zz"));
+    }
+}

@@ -1,0 +1,151 @@
+//! Customers' stores: one module per kind behind one [`Connector`], so locating (and later
+//! export and erasure) never needs to know which database it talks to.
+//!
+//! * [`sql`]: PostgreSQL, MySQL/MariaDB and SQLite through sea-orm/sea-query (identifiers are
+//!   always quoted by sea-query; no SQL text is ever assembled from data-map strings);
+//! * [`redis`]: key patterns;
+//! * [`http`]: internal services called with HMAC-signed requests;
+//! * [`schema`]: the live schema, and checking a data map against it;
+//! * [`discover`]: proposing a data map from a live store.
+//!
+//! Errors are reduced to a stable code and Lethe's own explanation: driver messages can quote
+//! credentials, host names or values, so they are never passed on.
+
+pub mod discover;
+pub mod http;
+pub mod redis;
+pub mod registry;
+pub mod schema;
+pub mod sql;
+
+use lethe_entities::StoreKind;
+use lethe_entities::entity::store::Connection;
+
+pub use registry::Registry;
+
+/// Why a store could not be used. Every variant has a stable code and a message with no
+/// secrets and no data values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Nothing answers at the address (refused, timed out, unknown host).
+    #[error("the store is unreachable: {0}")]
+    Unreachable(String),
+    /// The store answered but refused the credentials.
+    #[error("the store refused the credentials")]
+    AuthFailed,
+    /// The database named in the URL does not exist.
+    #[error("the database does not exist")]
+    UnknownDatabase,
+    /// The connection settings are not usable (e.g. wrong URL scheme for the kind).
+    #[error("invalid connection settings: {0}")]
+    Config(String),
+    /// The data map names a table or column the live store does not have.
+    #[error("{0}")]
+    Schema(String),
+    /// The store has no saved data map yet.
+    #[error("the store has no saved data map")]
+    NoDataMap,
+    /// A query failed for another reason.
+    #[error("a query failed: {0}")]
+    Query(String),
+    /// An HTTP service answered something unexpected.
+    #[error("the service answered unexpectedly: {0}")]
+    Protocol(String),
+}
+
+impl StoreError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unreachable(_) => "store_unreachable",
+            Self::AuthFailed => "store_auth_failed",
+            Self::UnknownDatabase => "store_unknown_database",
+            Self::Config(_) => "store_config_invalid",
+            Self::Schema(_) => "store_schema_mismatch",
+            Self::NoDataMap => "store_no_data_map",
+            Self::Query(_) => "store_query_failed",
+            Self::Protocol(_) => "store_protocol_error",
+        }
+    }
+
+    /// Whether trying again later may help.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unreachable(_) | Self::Query(_) | Self::Protocol(_))
+    }
+}
+
+/// A live connection to an automated store.
+#[derive(Clone)]
+pub enum Connector {
+    /// PostgreSQL, MySQL/MariaDB or SQLite.
+    Sql(sql::SqlStore),
+    /// Redis.
+    Redis(redis::RedisStore),
+}
+
+impl Connector {
+    /// Connects to an automated store of `kind`.
+    pub async fn connect(kind: StoreKind, connection: &Connection) -> Result<Self, StoreError> {
+        let Connection::Url { url } = connection else {
+            return Err(StoreError::Config(format!("{} stores take a `url`", kind.as_str())));
+        };
+        match kind {
+            StoreKind::Postgres | StoreKind::Mysql | StoreKind::Sqlite => {
+                Ok(Self::Sql(sql::SqlStore::connect(kind, url).await?))
+            }
+            StoreKind::Redis => Ok(Self::Redis(redis::RedisStore::connect(url).await?)),
+            StoreKind::Http | StoreKind::Manual => {
+                Err(StoreError::Config(format!("{} stores are not reached through a connector", kind.as_str())))
+            }
+        }
+    }
+}
+
+/// Checks that `url` suits a store of `kind` (scheme), without connecting.
+pub fn check_url(kind: StoreKind, url: &str) -> Result<(), StoreError> {
+    let schemes: &[&str] = match kind {
+        StoreKind::Postgres => &["postgres://", "postgresql://"],
+        StoreKind::Mysql => &["mysql://", "mariadb://"],
+        StoreKind::Sqlite => &["sqlite:"],
+        StoreKind::Redis => &["redis://", "rediss://"],
+        StoreKind::Http => &["http://", "https://"],
+        StoreKind::Manual => &[],
+    };
+    if schemes.iter().any(|s| url.starts_with(s)) {
+        Ok(())
+    } else {
+        Err(StoreError::Config(format!("a {} store's URL starts with {}", kind.as_str(), schemes.join(" or "))))
+    }
+}
+
+/// A description of where a URL points, without user name or password: `host:port/database`.
+pub fn describe_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return "(unparsable)".to_owned() };
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let rest = rest.split_once('?').map_or(rest, |(path, _)| path);
+    format!("{scheme}://{rest}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_described_without_credentials() {
+        assert_eq!(
+            describe_url("postgres://shop:s3cret@db.internal:5432/shop?sslmode=require"),
+            "postgres://db.internal:5432/shop"
+        );
+        assert_eq!(describe_url("redis://:pw@127.0.0.1:6379/2"), "redis://127.0.0.1:6379/2");
+        assert_eq!(describe_url("sqlite:///var/lib/a.db?mode=ro"), "sqlite:///var/lib/a.db");
+        assert!(!describe_url("mysql://root:p@ss@h/db").contains("ss@"));
+    }
+
+    #[test]
+    fn schemes_are_checked_per_kind() {
+        assert!(check_url(StoreKind::Postgres, "postgres://h/db").is_ok());
+        assert_eq!(check_url(StoreKind::Postgres, "mysql://h/db").unwrap_err().code(), "store_config_invalid");
+        assert!(check_url(StoreKind::Mysql, "mariadb://h/db").is_ok());
+        assert!(check_url(StoreKind::Redis, "rediss://h").is_ok());
+    }
+}

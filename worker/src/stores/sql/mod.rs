@@ -1,0 +1,129 @@
+//! SQL stores (PostgreSQL, MySQL/MariaDB, SQLite) through sea-orm.
+
+pub mod fetch;
+pub mod introspect;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lethe_entities::StoreKind;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, sqlx};
+use tokio::sync::Mutex;
+
+use super::StoreError;
+use super::schema::Schema;
+
+/// How long an introspected schema is reused before it is read again.
+const SCHEMA_TTL: Duration = Duration::from_secs(60);
+
+/// A schema and when it was read.
+type CachedSchema = (Instant, Arc<Schema>);
+
+/// A pooled connection to one SQL store, with its schema cached.
+#[derive(Clone)]
+pub struct SqlStore {
+    db: DatabaseConnection,
+    kind: StoreKind,
+    schema: Arc<Mutex<Option<CachedSchema>>>,
+}
+
+impl SqlStore {
+    /// Connects (a small pool: Lethe must never crowd a customer's database).
+    pub async fn connect(kind: StoreKind, url: &str) -> Result<Self, StoreError> {
+        super::check_url(kind, url)?;
+        let url = url.strip_prefix("mariadb://").map_or_else(|| url.to_owned(), |rest| format!("mysql://{rest}"));
+        let mut options = ConnectOptions::new(url);
+        options
+            .sqlx_logging(false)
+            .max_connections(4)
+            .min_connections(0)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10))
+            .idle_timeout(Duration::from_secs(300));
+        if kind == StoreKind::Sqlite {
+            options.map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::from_secs(10)).create_if_missing(false));
+        }
+        let db = Database::connect(options).await.map_err(classify)?;
+        Ok(Self { db, kind, schema: Arc::new(Mutex::new(None)) })
+    }
+
+    /// The connection (for the ledger's intent protocol, which runs the store's transaction).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// The store's kind.
+    pub fn kind(&self) -> StoreKind {
+        self.kind
+    }
+
+    /// Checks the connection with a trivial query and reads the schema; returns the number of
+    /// tables.
+    pub async fn test(&self) -> Result<usize, StoreError> {
+        self.db.execute_unprepared("SELECT 1").await.map_err(classify)?;
+        Ok(self.fresh_schema().await?.tables.len())
+    }
+
+    /// The schema, read at most once a minute.
+    pub async fn schema(&self) -> Result<Arc<Schema>, StoreError> {
+        let mut cached = self.schema.lock().await;
+        if let Some((at, schema)) = cached.as_ref()
+            && at.elapsed() < SCHEMA_TTL
+        {
+            return Ok(schema.clone());
+        }
+        let schema = Arc::new(introspect::read(&self.db, self.kind).await.map_err(classify)?);
+        *cached = Some((Instant::now(), schema.clone()));
+        Ok(schema)
+    }
+
+    /// Reads the schema now (after a change such as saving a data map or discovery).
+    pub async fn fresh_schema(&self) -> Result<Arc<Schema>, StoreError> {
+        *self.schema.lock().await = None;
+        self.schema().await
+    }
+}
+
+/// Reduces a driver error to a [`StoreError`] without passing its text on (driver messages can
+/// quote credentials, host names or values).
+pub fn classify(e: DbErr) -> StoreError {
+    let sqlx_error = match &e {
+        DbErr::Conn(RuntimeErr::SqlxError(s))
+        | DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let Some(inner) = sqlx_error else {
+        return match e {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => StoreError::Unreachable("could not connect".into()),
+            _ => StoreError::Query("the database reported an error".into()),
+        };
+    };
+    match inner.as_ref() {
+        sqlx::Error::Io(io) => StoreError::Unreachable(format!("network error ({:?})", io.kind())),
+        sqlx::Error::Tls(_) => StoreError::Unreachable("TLS handshake failed".into()),
+        sqlx::Error::PoolTimedOut => StoreError::Unreachable("timed out connecting".into()),
+        sqlx::Error::Configuration(_) => StoreError::Config("the URL is not valid for this database".into()),
+        sqlx::Error::Database(db) => {
+            // MySQL's SQLSTATEs are too coarse (unknown database is 42000, like a syntax error):
+            // use its error number.
+            let code = match db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                Some(mysql) => mysql.number().to_string(),
+                None => db.code().map(|c| c.into_owned()).unwrap_or_default(),
+            };
+            match code.as_str() {
+                // PostgreSQL: invalid password / authorization; MySQL: access denied.
+                "28P01" | "28000" | "1045" | "1044" | "1698" => StoreError::AuthFailed,
+                // PostgreSQL: invalid catalog name; MySQL: unknown database.
+                "3D000" | "1049" => StoreError::UnknownDatabase,
+                // SQLite: unable to open the database file.
+                "14" => StoreError::Unreachable("the database file cannot be opened".into()),
+                _ => StoreError::Query(format!(
+                    "the database reported error {}",
+                    if code.is_empty() { "(no code)" } else { &code }
+                )),
+            }
+        }
+        _ => StoreError::Query("the database driver failed".into()),
+    }
+}

@@ -1,0 +1,191 @@
+//! A request's store tasks: one per registered store, created when fulfilment starts and
+//! worked by locating. Every outcome is recorded on the task (status, counts per table, error)
+//! and on the request's timeline, without any personal data.
+
+use lethe_entities::domain::enums::{ActorKind, EventKind, TaskStatus};
+use lethe_entities::entity::{request_event, store, store_task, subject_identity};
+use lethe_entities::{Keyring, StoreKind};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::locate::{Located, Mode, Outcome, StoreInput, Subject, locate};
+use crate::stores::Registry;
+
+/// Creates the missing tasks of a request: one per store of the organization (idempotent).
+pub async fn ensure(
+    db: &DatabaseConnection,
+    organization: Uuid,
+    request: Uuid,
+    stores: &[store::Model],
+) -> Result<(), DbErr> {
+    let now = OffsetDateTime::now_utc();
+    for s in stores {
+        let task = store_task::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization),
+            request_id: Set(request),
+            store_id: Set(s.id),
+            store_name: Set(s.name.clone()),
+            store_kind: Set(s.kind),
+            status: Set(TaskStatus::Pending),
+            counts: Set(None),
+            total_rows: Set(0),
+            error_code: Set(None),
+            error_message: Set(None),
+            attempts: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        store_task::Entity::insert(task)
+            .on_conflict_do_nothing_on([store_task::Column::RequestId, store_task::Column::StoreId])
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The subject of a request, decrypted.
+pub async fn subject(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    organization: Uuid,
+    request: Uuid,
+) -> Result<Subject, String> {
+    let rows = subject_identity::Model::of_request(db, organization, request).await.map_err(|e| e.to_string())?;
+    let mut subject = Subject::default();
+    for row in rows {
+        let value = row.open(keyring).map_err(|e| e.to_string())?;
+        subject.identities.push((row.kind, value));
+    }
+    Ok(subject)
+}
+
+/// The locate inputs for every store of an organization: map and connector (or why not).
+pub async fn inputs(stores: &[store::Model], registry: &Registry, keyring: &Keyring) -> Vec<StoreInput> {
+    let mut inputs = Vec::with_capacity(stores.len());
+    for s in stores {
+        let connector = if s.kind.is_automated() { Some(registry.connector(s, keyring).await) } else { None };
+        inputs.push(StoreInput { name: s.name.clone(), kind: s.kind, map: s.saved_map(), connector });
+    }
+    inputs
+}
+
+/// What a locate pass over a request's tasks did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Tasks located.
+    pub located: usize,
+    /// Tasks failed.
+    pub failed: usize,
+    /// Tasks waiting for an operator or a service.
+    pub waiting: usize,
+}
+
+/// Locates the request's subject in every store whose task is pending and records each
+/// outcome. Tasks already past `pending` are left alone, so running this twice records once.
+pub async fn locate_pending(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    registry: &Registry,
+    organization: Uuid,
+    request: Uuid,
+) -> Result<Pass, String> {
+    let stores = store::Model::all_in_org(db, organization).await.map_err(|e| e.to_string())?;
+    ensure(db, organization, request, &stores).await.map_err(|e| e.to_string())?;
+    let tasks = store_task::Model::of_request(db, organization, request).await.map_err(|e| e.to_string())?;
+    if !tasks.iter().any(|t| t.status == TaskStatus::Pending) {
+        return Ok(Pass::default());
+    }
+    let subject = subject(db, keyring, organization, request).await?;
+    let inputs = inputs(&stores, registry, keyring).await;
+    let report = locate(&inputs, &subject, Mode::Keys, &mut |_: Located<'_>| {}).await;
+    tracing::info!(request_id = %request, queries = report.queries, hops = report.hops, "located the subject's data");
+    let mut pass = Pass::default();
+    for task in tasks.iter().filter(|t| t.status == TaskStatus::Pending) {
+        let outcome = report.stores.get(&task.store_name).cloned().unwrap_or(Outcome::Waiting);
+        let recorded = record(db, task, &outcome).await.map_err(|e| e.to_string())?;
+        if recorded {
+            match outcome {
+                Outcome::Located(_) => pass.located += 1,
+                Outcome::Failed(_) => pass.failed += 1,
+                Outcome::Waiting => pass.waiting += 1,
+            }
+        }
+    }
+    Ok(pass)
+}
+
+/// Records one store's outcome on its task and the timeline, in one transaction, if the task is
+/// still pending (compare-and-set). Returns whether it was recorded.
+pub async fn record(db: &DatabaseConnection, task: &store_task::Model, outcome: &Outcome) -> Result<bool, DbErr> {
+    let now = OffsetDateTime::now_utc();
+    let (status, counts, total, error, event, detail) = match outcome {
+        Outcome::Located(counts) => {
+            let total: u64 = counts.values().sum();
+            let json = serde_json::to_value(counts).expect("counts serialise");
+            let detail = serde_json::json!({ "store": task.store_name, "counts": json, "total_rows": total });
+            (TaskStatus::Located, Some(json), total as i64, None, EventKind::StoreLocated, detail)
+        }
+        Outcome::Failed(e) => {
+            let detail = serde_json::json!({ "store": task.store_name, "code": e.code(), "message": e.to_string() });
+            (TaskStatus::Failed, None, 0, Some((e.code().to_owned(), e.to_string())), EventKind::StoreFailed, detail)
+        }
+        Outcome::Waiting => {
+            let waits_for = if task.store_kind == StoreKind::Manual { "operator" } else { "service" };
+            let detail =
+                serde_json::json!({ "store": task.store_name, "kind": task.store_kind, "waits_for": waits_for });
+            (TaskStatus::Waiting, None, 0, None, EventKind::StoreWaiting, detail)
+        }
+    };
+    let txn = lethe_entities::entity::begin_write(db).await?;
+    let updated = store_task::Entity::update_many()
+        .col_expr(store_task::Column::Status, Expr::value(status))
+        .col_expr(store_task::Column::Counts, Expr::value(counts))
+        .col_expr(store_task::Column::TotalRows, Expr::value(total))
+        .col_expr(store_task::Column::ErrorCode, Expr::value(error.as_ref().map(|e| e.0.clone())))
+        .col_expr(store_task::Column::ErrorMessage, Expr::value(error.as_ref().map(|e| e.1.clone())))
+        .col_expr(store_task::Column::Attempts, Expr::col(store_task::Column::Attempts).add(1))
+        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
+        .filter(store_task::Column::Id.eq(task.id))
+        .filter(store_task::Column::Status.eq(TaskStatus::Pending))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    request_event::Entity::insert(request_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(task.organization_id),
+        request_id: Set(task.request_id),
+        at: Set(now),
+        actor_kind: Set(ActorKind::System),
+        actor_id: Set(None),
+        kind: Set(event),
+        from_state: Set(None),
+        to_state: Set(None),
+        reason: Set(None),
+        detail: Set(Some(detail)),
+    })
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Puts a request's failed tasks back to `pending` so the next locate pass retries them.
+/// Returns how many.
+pub async fn reset_failed(db: &impl ConnectionTrait, organization: Uuid, request: Uuid) -> Result<u64, DbErr> {
+    let result = store_task::Entity::update_many()
+        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Pending))
+        .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+        .filter(store_task::Column::OrganizationId.eq(organization))
+        .filter(store_task::Column::RequestId.eq(request))
+        .filter(store_task::Column::Status.eq(TaskStatus::Failed))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
