@@ -381,15 +381,18 @@ fn describe(counts: &Counts) -> String {
 }
 
 /// The plan of each statement locate issues for `person` (built as locate builds it): scan
-/// nodes and buffer counts only, so no value is printed. Prints the SQL text too when `sql`.
+/// nodes and buffer counts only, so no value is printed. Prints the SQL text too when
+/// `print_sql`.
 async fn explain(store: &SqlStore, found: &Found, person: &Person, print_sql: bool) {
     let schema = store.schema().await.unwrap();
     let ids = |xs: &[i64]| xs.iter().map(i64::to_string).collect::<Vec<_>>();
-    let lookups: [(&str, &str, bool, Vec<String>, Vec<String>); 4] = [
-        ("customers", "email", true, vec![person.email.clone()], vec!["id".into()]),
-        ("orders", "customer_id", false, ids(&found.customers), vec!["id".into()]),
-        ("order_items", "order_id", false, ids(&found.orders), vec!["order_id".into(), "line_no".into()]),
-        ("logins", "customer_id", false, ids(&found.customers), vec!["id".into()]),
+    let names = |xs: &[&str]| xs.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    // (table, column compared, ignoring case, values, selected columns), as locate walks them.
+    let lookups = [
+        ("customers", "email", true, vec![person.email.clone()], names(&["id"])),
+        ("orders", "customer_id", false, ids(&found.customers), names(&["id"])),
+        ("order_items", "order_id", false, ids(&found.orders), names(&["order_id", "line_no"])),
+        ("logins", "customer_id", false, ids(&found.customers), names(&["id"])),
     ];
     for (table, column, ignore_case, values, select) in &lookups {
         let live = schema.tables.get(*table).expect("mapped table in the live schema");
@@ -411,6 +414,8 @@ async fn explain(store: &SqlStore, found: &Found, person: &Person, print_sql: bo
             .iter()
             .filter_map(|row| row.try_get::<String>("", "QUERY PLAN").ok())
             .map(|l| l.trim().trim_start_matches("-> ").to_owned())
+            // The planner's own buffer reads follow under `Planning:`.
+            .take_while(|l| !l.starts_with("Planning"))
             .filter(|l| l.contains("Scan") || l.starts_with("Buffers:"))
             .collect();
         println!("    {table}: {}", lines.join("; "));
@@ -556,7 +561,7 @@ async fn main() {
         "locate (Mode::Keys) median at 1M / at 100k: {ratio:.2}x (target at most 1.5x: {})",
         if ratio <= 1.5 { "met" } else { "NOT met" }
     );
-    println!("SQL of locate's statements (values bound as parameters):");
+    println!("SQL of locate's statements at {} customers (values bound as parameters), with plans:", SIZES[0].label);
     let connector = SqlStore::connect(StoreKind::Postgres, &url_for(&SIZES[0].database())).await.expect("connect");
     let person = &people(SIZES[0].customers)[0];
     let found = baseline(connector.connection().get_postgres_connection_pool(), &person.email).await;
