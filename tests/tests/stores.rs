@@ -194,6 +194,8 @@ async fn discovery_proposes_identities_references_and_patterns() {
     let card = payments["columns"].as_array().unwrap().iter().find(|c| c["name"] == "card_number").unwrap();
     assert_eq!(card["category"], "user.financial.credit_card");
     assert!(table("products")["columns"].as_array().unwrap().iter().all(|c| c["identity"].is_null()));
+    // The fixture indexes every lookup column but the employees' e-mail addresses.
+    assert_eq!(shop["missing_indexes"], json!(["employees: lower(email)"]));
     let text = shop.to_string();
     assert!(!text.contains("ann@example.com") && !text.contains("4000"), "no sampled value is returned");
 
@@ -325,6 +327,25 @@ async fn bad_data_maps_are_refused_with_precise_errors() {
     let (_, store) = app.get(&format!("/v1/stores/{shop}"), Some(&admin)).await;
     assert_eq!(store["data_map_version"], 0);
     assert!(store["data_map"].is_null());
+
+    // A valid map is saved, with warnings for lookups no index serves and tables no identity
+    // reaches (the shop's own map has only the latter: employees and products).
+    let yaml = "version: 1\ntables:\n  - name: customers\n    primary_key: [id]\n    columns: [{ name: name, identity: customer_id }]\n  - name: products\n    primary_key: [id]\n";
+    let (status, saved) = put(&app, &admin, &path, json!({ "yaml": yaml })).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let warnings: Vec<&str> = saved["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert_eq!(
+        warnings,
+        [
+            "no index serves lookups on customers: name",
+            "`products` is not reachable from any identity column or reference: locating never finds its rows",
+        ]
+    );
+    let (status, saved) = put(&app, &admin, &path, json!({ "yaml": company.data_map("shop") })).await;
+    assert_eq!(status, StatusCode::OK);
+    let warnings: Vec<&str> = saved["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert!(warnings.iter().all(|w| !w.starts_with("no index")), "{warnings:?}");
+    assert_eq!(warnings.len(), 2, "employees and products are mapped only as targets: {warnings:?}");
     company.cleanup().await;
 }
 
