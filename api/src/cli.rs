@@ -58,6 +58,12 @@ pub enum Command {
         #[command(subcommand)]
         action: LedgerCommand,
     },
+    /// Certificates of erasure: offline verification.
+    Certificate {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::certificate_cli::CertificateCommand,
+    },
     /// Registered stores: re-encrypt connection secrets under a new master key.
     Stores {
         /// What to do.
@@ -121,6 +127,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Ledger { action: LedgerCommand::Verify { file, public_key } }) = &cli.command {
         return crate::ledger_cli::verify(file, public_key);
     }
+    if let Some(Command::Certificate { action }) = &cli.command {
+        return crate::certificate_cli::run(action);
+    }
     let settings = cli.config.resolve()?;
     init_logging(settings.log_format);
     match cli.command.unwrap_or(Command::All) {
@@ -159,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger { action } => crate::ledger_cli::run(&settings, action).await,
         Command::Stores { action } => crate::stores_cli::run(&settings, action).await,
         Command::Openapi => unreachable!("handled above"),
+        Command::Certificate { .. } => unreachable!("runs without settings or the database"),
     }
 }
 

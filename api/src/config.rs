@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use lethe_entities::MasterKey;
+use lethe_worker::ServiceSettings;
 use lethe_worker::ledger::CheckpointSettings;
 use serde::Deserialize;
 
@@ -90,6 +91,24 @@ pub struct ConfigArgs {
     /// `text` or `json` [default: text].
     #[arg(long, env = "LETHE_LOG_FORMAT", global = true, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// The URL people reach this server at, for links in e-mail (e.g. `https://privacy.example.com`) [default: http://<listen address>].
+    #[arg(long, env = "LETHE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Days an access export's download link works before the package is purged [default: 7].
+    #[arg(long, env = "LETHE_EXPORT_LINK_DAYS", global = true)]
+    pub export_link_days: Option<u32>,
+    /// Downloads allowed per access export [default: 10].
+    #[arg(long, env = "LETHE_EXPORT_MAX_DOWNLOADS", global = true)]
+    pub export_max_downloads: Option<u32>,
+    /// Seconds before a failed call to an HTTP store's service is retried; doubles per attempt [default: 30].
+    #[arg(long, env = "LETHE_SERVICE_RETRY_SECS", global = true)]
+    pub service_retry_secs: Option<u64>,
+    /// Calls to an HTTP store's service before its task fails [default: 5].
+    #[arg(long, env = "LETHE_SERVICE_ATTEMPTS", global = true)]
+    pub service_attempts: Option<u32>,
+    /// Seconds a service that accepted an erasure may take to call back [default: 86400].
+    #[arg(long, env = "LETHE_SERVICE_CALLBACK_TIMEOUT_SECS", global = true)]
+    pub service_callback_timeout_secs: Option<u64>,
 }
 
 /// Fully resolved settings.
@@ -126,6 +145,14 @@ pub struct Settings {
     pub checkpoints: CheckpointSettings,
     /// Log format.
     pub log_format: LogFormat,
+    /// The base URL of links in e-mail, without a trailing slash.
+    pub public_url: String,
+    /// Calls to HTTP stores' services: retries, callback timeout, callback base URL.
+    pub services: ServiceSettings,
+    /// How long an access export's download link works.
+    pub export_link_ttl: Duration,
+    /// Downloads allowed per access export.
+    pub export_max_downloads: i32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -134,6 +161,7 @@ impl std::fmt::Debug for Settings {
             .field("env", &self.env)
             .field("database", &redact_url(&self.database_url))
             .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
             .field("data_dir", &self.data_dir)
             .field("master_key", &"<redacted>")
             .field("smtp", &self.smtp_url.as_deref().map(redact_url))
@@ -180,10 +208,38 @@ impl ConfigArgs {
                 bail!("LETHE_ENV=production requires LETHE_MAIL_FROM");
             }
         }
+        let listen = self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = match self.public_url.or(file.public_url) {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(_) => bail!("LETHE_PUBLIC_URL must start with http:// or https://"),
+            None => format!("http://{listen}"),
+        };
+        let export_link_days = self.export_link_days.or(file.export_link_days).unwrap_or(7);
+        if !(1..=365).contains(&export_link_days) {
+            bail!("LETHE_EXPORT_LINK_DAYS must be between 1 and 365");
+        }
+        let export_max_downloads = self.export_max_downloads.or(file.export_max_downloads).unwrap_or(10);
+        if !(1..=1000).contains(&export_max_downloads) {
+            bail!("LETHE_EXPORT_MAX_DOWNLOADS must be between 1 and 1000");
+        }
+        let service_attempts = self.service_attempts.or(file.service_attempts).unwrap_or(5);
+        if !(1..=20).contains(&service_attempts) {
+            bail!("LETHE_SERVICE_ATTEMPTS must be between 1 and 20");
+        }
+        let services = ServiceSettings {
+            public_url: public_url.clone(),
+            retry_after: Duration::from_secs(self.service_retry_secs.or(file.service_retry_secs).unwrap_or(30).max(1)),
+            max_attempts: service_attempts as i32,
+            callback_timeout: Duration::from_secs(
+                self.service_callback_timeout_secs.or(file.service_callback_timeout_secs).unwrap_or(24 * 3600).max(1),
+            ),
+        };
         Ok(Settings {
             env,
             database_url,
-            listen: self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen,
             data_dir,
             master_key,
             master_key_source,
@@ -208,6 +264,10 @@ impl ConfigArgs {
                 ..CheckpointSettings::default()
             },
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            public_url,
+            services,
+            export_link_ttl: Duration::from_secs(u64::from(export_link_days) * 24 * 3600),
+            export_max_downloads: export_max_downloads as i32,
         })
     }
 }

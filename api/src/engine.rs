@@ -8,6 +8,7 @@ use anyhow::Context;
 use lethe_entities::Keyring;
 use lethe_entities::ledger::signer::LedgerSigner;
 use lethe_migrations::{Migrator, MigratorTrait};
+use lethe_worker::export::ExportSettings;
 use lethe_worker::mail::Mailer;
 use lethe_worker::runner::{self, RunnerSettings};
 use lethe_worker::{JobContext, JobQueue, VerificationSettings};
@@ -88,6 +89,13 @@ impl Engine {
             submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
         }));
         let stores = lethe_worker::stores::Registry::new();
+        let exports = ExportSettings {
+            dir: settings.data_dir.join("exports"),
+            link_ttl: settings.export_link_ttl,
+            max_downloads: settings.export_max_downloads,
+            public_url: settings.public_url.clone(),
+        };
+        create_private_dir(&exports.dir)?;
         let state = AppState {
             db: db.clone(),
             keyring: keyring.clone(),
@@ -97,6 +105,7 @@ impl Engine {
             settings: Arc::new(ApiSettings {
                 max_body_bytes: settings.max_body_bytes,
                 resend_cooldown: settings.resend_cooldown,
+                exports_dir: exports.dir.clone(),
             }),
             ledger: ledger.clone(),
             stores: stores.clone(),
@@ -110,6 +119,8 @@ impl Engine {
             ledger,
             checkpoints: settings.checkpoints,
             stores: stores.clone(),
+            services: settings.services.clone(),
+            exports,
         };
         let mut runner = RunnerSettings::with_unique_name();
         runner.poll_interval = settings.queue_poll;
@@ -154,6 +165,19 @@ impl Engine {
         sweeper.abort();
         http.and(work)
     }
+}
+
+/// Creates `dir` (and its parents) readable by the owner only: it holds access packages, which
+/// are encrypted, but their names and sizes are nobody else's business either.
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

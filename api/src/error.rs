@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use lethe_entities::domain::deadline::ExtensionError;
 use lethe_entities::entity::request::LifecycleError;
 use lethe_entities::ledger::LedgerError;
+use lethe_entities::ledger::certificate::CertificateError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -227,6 +228,18 @@ impl From<LifecycleError> for ApiError {
     }
 }
 
+impl From<CertificateError> for ApiError {
+    fn from(e: CertificateError) -> Self {
+        match e {
+            CertificateError::NotCompleted => Self::conflict(
+                "not_completed",
+                "only an erasure request in state `completed` has a certificate of erasure",
+            ),
+            other => Self::internal(&other),
+        }
+    }
+}
+
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         Self::internal(&e)
@@ -238,12 +251,34 @@ impl From<lethe_worker::stores::StoreError> for ApiError {
         use lethe_worker::stores::StoreError::*;
         match &e {
             // The store (not the client, not Lethe) failed: 502 with the store's code.
-            Unreachable(_) | AuthFailed | UnknownDatabase | Query(_) | Protocol(_) => {
+            Unreachable(_) | AuthFailed | UnknownDatabase | Query(_) | Protocol(_) | Rejected(_) => {
                 Self::new(StatusCode::BAD_GATEWAY, e.code(), e.to_string())
             }
             Config(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
             Schema(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_data_map", e.to_string()),
             NoDataMap => Self::conflict(e.code(), e.to_string()),
+        }
+    }
+}
+
+impl From<lethe_worker::export::download::DownloadError> for ApiError {
+    fn from(e: lethe_worker::export::download::DownloadError) -> Self {
+        use lethe_worker::export::download::DownloadError::*;
+        match e {
+            // Unknown, altered and malformed tokens answer alike.
+            NotFound => Self::not_found("export_not_found", "no export has this link"),
+            Expired => Self::new(
+                StatusCode::GONE,
+                "export_expired",
+                "this link has expired and the package was deleted; ask the organization for a new copy",
+            ),
+            // Permanent for this link: no Retry-After.
+            LimitReached => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "download_limit",
+                "this link has been used as many times as it may be; ask the organization for a new copy",
+            ),
+            Failed(e) => Self::internal(&e),
         }
     }
 }

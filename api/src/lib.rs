@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod certificate_cli;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -1,5 +1,6 @@
 //! Shared application state handed to every handler.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// Minimum time between two verification codes for one request.
     pub resend_cooldown: Duration,
+    /// Where access-export packages live (shared with the workers).
+    pub exports_dir: PathBuf,
 }
 
 /// Everything handlers share. Cheap to clone.

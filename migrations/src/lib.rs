@@ -10,6 +10,8 @@ mod m20261122_000001_create_tenancy;
 mod m20261122_000002_create_requests;
 mod m20261122_000003_create_ledger;
 mod m20261123_000004_create_stores;
+mod m20261123_000005_create_exports;
+mod m20261123_000006_task_service_calls;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_requests::Migration),
             Box::new(m20261122_000003_create_ledger::Migration),
             Box::new(m20261123_000004_create_stores::Migration),
+            Box::new(m20261123_000005_create_exports::Migration),
+            Box::new(m20261123_000006_task_service_calls::Migration),
         ]
     }
 }

@@ -66,6 +66,15 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
             ..Default::default()
         },
         log_format: LogFormat::Text,
+        public_url: "http://lethe.test".into(),
+        export_link_ttl: Duration::from_secs(7 * 24 * 3600),
+        export_max_downloads: 10,
+        services: lethe_worker::ServiceSettings {
+            public_url: "http://127.0.0.1:0".into(),
+            retry_after: Duration::from_millis(200),
+            max_attempts: 3,
+            callback_timeout: Duration::from_secs(3),
+        },
     }
 }
 

@@ -141,6 +141,8 @@ both_backends! {
             )),
             checkpoints: Default::default(),
             stores: Default::default(),
+            services: Default::default(),
+            exports: Default::default(),
         };
         let (a, b) = tokio::join!(start_fulfilment::run(&job, &ctx), start_fulfilment::run(&job, &ctx));
         // One run starts it; the other sees it started (or lost the race and will be retried).

@@ -7,6 +7,7 @@ use lethe_entities::Keyring;
 use lethe_entities::ledger::signer::LedgerSigner;
 use sea_orm::DatabaseConnection;
 
+use crate::export::ExportSettings;
 use crate::ledger::CheckpointSettings;
 use crate::mail::Mailer;
 use crate::queue::JobQueue;
@@ -24,6 +25,30 @@ pub struct VerificationSettings {
 impl Default for VerificationSettings {
     fn default() -> Self {
         Self { code_ttl: Duration::from_secs(15 * 60), max_attempts: 5 }
+    }
+}
+
+/// How erasure works with internal HTTP services.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// Lethe's public base URL: services call back `<public url>/v1/callbacks/tasks/<task>`.
+    pub public_url: String,
+    /// The wait before the first retry of a failed call; it doubles with each attempt.
+    pub retry_after: Duration,
+    /// Calls before the task fails with the service's last error.
+    pub max_attempts: i32,
+    /// How long a service that accepted the work may take to call back.
+    pub callback_timeout: Duration,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            retry_after: Duration::from_secs(30),
+            max_attempts: 5,
+            callback_timeout: Duration::from_secs(24 * 3600),
+        }
     }
 }
 
@@ -46,4 +71,8 @@ pub struct JobContext {
     pub checkpoints: CheckpointSettings,
     /// Connections to the organizations' stores.
     pub stores: Registry,
+    /// Calls to internal HTTP services.
+    pub services: ServiceSettings,
+    /// Where access packages live and how their links work.
+    pub exports: ExportSettings,
 }

@@ -8,6 +8,8 @@
 
 pub mod context;
 pub mod database;
+pub mod erase;
+pub mod export;
 pub mod jobs;
 pub mod ledger;
 pub mod locate;
@@ -18,5 +20,5 @@ pub mod runner;
 pub mod stores;
 pub mod tasks;
 
-pub use context::{JobContext, VerificationSettings};
+pub use context::{JobContext, ServiceSettings, VerificationSettings};
 pub use queue::JobQueue;

@@ -56,6 +56,8 @@ pub struct Located<'a> {
     pub table: &'a str,
     /// The primary key as text (composite keys joined with `,` in key order), or the Redis key.
     pub key: &'a str,
+    /// The primary key's columns as text, in key order (one element, the key, for Redis).
+    pub key_parts: &'a [Option<String>],
     /// The row's columns as text (in [`Mode::Rows`]); for Redis, the value under `value`.
     pub row: Option<&'a BTreeMap<String, serde_json::Value>>,
 }
@@ -297,7 +299,13 @@ impl<'a> Walk<'a> {
                                 })
                                 .collect::<BTreeMap<_, _>>()
                         });
-                        sink(Located { store: &node.store, table: &node.table, key: &key, row: full.as_ref() });
+                        sink(Located {
+                            store: &node.store,
+                            table: &node.table,
+                            key: &key,
+                            key_parts: &row[..pk_len],
+                            row: full.as_ref(),
+                        });
                     })
                     .await?;
             }
@@ -319,7 +327,14 @@ impl<'a> Walk<'a> {
                         }
                         Mode::Keys => None,
                     };
-                    sink(Located { store: &node.store, table: &node.table, key: &key, row: full.as_ref() });
+                    let parts = [Some(key.clone())];
+                    sink(Located {
+                        store: &node.store,
+                        table: &node.table,
+                        key: &key,
+                        key_parts: &parts,
+                        row: full.as_ref(),
+                    });
                 }
             }
         }

@@ -73,7 +73,21 @@ impl JobQueue {
 
     /// Enqueues `job` once per `idempotency_key`.
     pub async fn enqueue<J: Job>(&self, job: J, idempotency_key: &str) -> Result<(), QueueError> {
-        let task = TaskBuilder::new(job).idempotency_key(idempotency_key).max_attempts(J::MAX_ATTEMPTS).build();
+        self.enqueue_after(job, idempotency_key, std::time::Duration::ZERO).await
+    }
+
+    /// Enqueues `job` once per `idempotency_key`, to run no sooner than `delay` from now.
+    pub async fn enqueue_after<J: Job>(
+        &self,
+        job: J,
+        idempotency_key: &str,
+        delay: std::time::Duration,
+    ) -> Result<(), QueueError> {
+        let mut builder = TaskBuilder::new(job).idempotency_key(idempotency_key).max_attempts(J::MAX_ATTEMPTS);
+        if !delay.is_zero() {
+            builder = builder.run_after(delay);
+        }
+        let task = builder.build();
         match self {
             Self::Sqlite(pool) => {
                 let mut storage =

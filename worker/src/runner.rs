@@ -23,6 +23,9 @@ use crate::reconcile;
 /// re-enqueued.
 const HEARTBEAT: Duration = Duration::from_secs(10);
 
+/// How often each worker process purges expired access exports.
+const EXPORT_PURGE_EVERY: Duration = Duration::from_secs(60);
+
 /// How the runner behaves.
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -157,8 +160,31 @@ pub async fn run(
         })
     };
 
+    let export_purger = {
+        let (db, keyring, dir, stop) = (ctx.db.clone(), ctx.keyring.clone(), ctx.exports.dir.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(EXPORT_PURGE_EVERY);
+            loop {
+                tokio::select! {
+                    _ = stop.clone() => break,
+                    _ = ticks.tick() => {
+                        let now = time::OffsetDateTime::now_utc();
+                        match crate::export::purge_expired(&db, &keyring, &dir, now).await {
+                            Ok(done) if done != crate::export::purge::Purged::default() => {
+                                tracing::info!(exports = done.exports, orphans = done.orphans, "expired exports purged");
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "export purge failed"),
+                        }
+                    }
+                }
+            }
+        })
+    };
+
     let result = monitor.run_with_signal(shutdown.map(|()| Ok(()))).await;
     reconciler.abort();
+    export_purger.abort();
     let _ = checkpointer.await;
     // Leave no entry unsigned on a clean stop.
     if let Err(e) = ctx.ledger.checkpoint_due(&ctx.db, 1, 0).await {

@@ -3,6 +3,8 @@
 //! and on the request's timeline, without any personal data.
 
 use lethe_entities::domain::enums::{ActorKind, EventKind, TaskStatus};
+use lethe_entities::domain::lifecycle::Action;
+use lethe_entities::entity::request::{self, Actor, LifecycleError};
 use lethe_entities::entity::{request_event, store, store_task, subject_identity};
 use lethe_entities::{Keyring, StoreKind};
 use sea_orm::ActiveValue::Set;
@@ -36,6 +38,8 @@ pub async fn ensure(
             error_code: Set(None),
             error_message: Set(None),
             attempts: Set(0),
+            next_attempt_at: Set(None),
+            accepted_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -147,7 +151,11 @@ pub async fn record(db: &DatabaseConnection, task: &store_task::Model, outcome: 
         .col_expr(store_task::Column::TotalRows, Expr::value(total))
         .col_expr(store_task::Column::ErrorCode, Expr::value(error.as_ref().map(|e| e.0.clone())))
         .col_expr(store_task::Column::ErrorMessage, Expr::value(error.as_ref().map(|e| e.1.clone())))
-        .col_expr(store_task::Column::Attempts, Expr::col(store_task::Column::Attempts).add(1))
+        // Manual and HTTP stores are not searched: their attempts count the service calls.
+        .col_expr(
+            store_task::Column::Attempts,
+            Expr::col(store_task::Column::Attempts).add(i32::from(status != TaskStatus::Waiting)),
+        )
         .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
         .filter(store_task::Column::Id.eq(task.id))
         .filter(store_task::Column::Status.eq(TaskStatus::Pending))
@@ -188,4 +196,29 @@ pub async fn reset_failed(db: &impl ConnectionTrait, organization: Uuid, request
         .exec(db)
         .await?;
     Ok(result.rows_affected)
+}
+
+/// Completes the request once every one of its store tasks is done or waived (a request with no
+/// tasks is never completed automatically: with no store registered, nothing was done). Returns
+/// whether this call completed it.
+pub async fn complete_if_finished(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    organization: Uuid,
+    request: Uuid,
+) -> Result<bool, LifecycleError> {
+    let tasks = store_task::Model::of_request(db, organization, request).await?;
+    let finished = !tasks.is_empty() && tasks.iter().all(|t| matches!(t.status, TaskStatus::Done | TaskStatus::Waived));
+    if !finished {
+        return Ok(false);
+    }
+    match request::Model::apply(db, keyring, organization, request, Action::Complete, Actor::SYSTEM, None).await {
+        Ok(_) => {
+            tracing::info!(request_id = %request, "request completed: every store task is done or waived");
+            Ok(true)
+        }
+        // Completed (or changed) by another worker in the meantime.
+        Err(LifecycleError::Transition(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

@@ -40,6 +40,8 @@ pub enum Permission {
     ManageStores,
     /// Dry-run locating for given identities (counts; values need [`Permission::ReadIdentities`]).
     PreviewStores,
+    /// Waive a request's store task (skip a store, with a reason).
+    WaiveTasks,
 }
 
 /// Who the caller is.
@@ -98,7 +100,7 @@ impl Principal {
                     ManageRequests => has("requests:write"),
                     ReadLedger => has("ledger:read"),
                     ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
-                    | ManageStores | PreviewStores => false,
+                    | ManageStores | PreviewStores | WaiveTasks => false,
                 }
             }
         }

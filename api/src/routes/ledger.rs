@@ -72,6 +72,7 @@ pub async fn public_key(State(state): State<AppState>) -> Json<PublicKey> {
 
 /// Query of `GET /v1/ledger/entries`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EntriesQuery {
     /// Only this kind.
@@ -142,6 +143,7 @@ pub async fn entries(
 
 /// Query of `GET /v1/ledger/checkpoints`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointsQuery {
     /// Only checkpoints with a larger tree size.
@@ -252,6 +254,7 @@ pub async fn sign_checkpoint(
 
 /// Query of `GET /v1/ledger/proofs/inclusion`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionQuery {
     /// The entry's sequence number.
@@ -325,6 +328,7 @@ pub async fn inclusion(
 
 /// Query of `GET /v1/ledger/proofs/consistency`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     /// The older tree size (at least 1).

@@ -3,6 +3,8 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod callbacks;
+pub mod exports;
 pub mod ledger;
 pub mod operators;
 pub mod requests;
@@ -38,6 +40,8 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(auth::login))
         .routes(routes!(ledger::public_key))
         .routes(routes!(ledger::lookup))
+        .routes(routes!(callbacks::task_report))
+        .routes(routes!(exports::download))
         .layer(middleware::from_fn_with_state(limits, rate_limit::per_ip));
     let operator = OpenApiRouter::new()
         .routes(routes!(requests::read::list))
@@ -65,8 +69,11 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(stores::actions::test))
         .routes(routes!(stores::actions::discover))
         .routes(routes!(stores::actions::preview))
+        .routes(routes!(requests::certificate::get_certificate))
         .routes(routes!(requests::tasks::list))
-        .routes(routes!(requests::tasks::relocate));
+        .routes(routes!(requests::tasks::relocate))
+        .routes(routes!(requests::tasks::complete))
+        .routes(routes!(requests::tasks::waive));
     let system = OpenApiRouter::new()
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

@@ -192,6 +192,57 @@ fn list(names: &[String]) -> String {
     if names.is_empty() { "none".to_owned() } else { names.join(", ") }
 }
 
+/// `from` plus an ISO 8601 duration (years and months by the calendar, clamped to the month's
+/// last day; weeks, days, hours, minutes and seconds exactly); `None` when `period` is not one.
+pub fn add_duration(from: time::OffsetDateTime, period: &str) -> Option<time::OffsetDateTime> {
+    if !is_iso8601_duration(period) {
+        return None;
+    }
+    let rest = period.strip_prefix('P')?;
+    let (date, clock) = rest.split_once('T').map_or((rest, ""), |(d, t)| (d, t));
+    let mut at = from;
+    let mut number = String::new();
+    for c in date.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: i64 = number.parse().ok()?;
+        number.clear();
+        at = match c {
+            'Y' => add_months(at, n.checked_mul(12)?)?,
+            'M' => add_months(at, n)?,
+            'W' => at.checked_add(time::Duration::weeks(n))?,
+            'D' => at.checked_add(time::Duration::days(n))?,
+            _ => return None,
+        };
+    }
+    for c in clock.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: i64 = number.parse().ok()?;
+        number.clear();
+        at = at.checked_add(match c {
+            'H' => time::Duration::hours(n),
+            'M' => time::Duration::minutes(n),
+            'S' => time::Duration::seconds(n),
+            _ => return None,
+        })?;
+    }
+    Some(at)
+}
+
+fn add_months(at: time::OffsetDateTime, months: i64) -> Option<time::OffsetDateTime> {
+    let total = i64::from(at.year()) * 12 + i64::from(u8::from(at.month())) - 1 + months;
+    let year = i32::try_from(total.div_euclid(12)).ok()?;
+    let month = time::Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
+    let day = at.day().min(month.length(year));
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    Some(at.replace_date(date))
+}
+
 /// Whether `value` is an ISO 8601 duration with at least one non-zero part, e.g. `P10Y`,
 /// `P1Y6M`, `P30D`, `PT12H`, `P2W`.
 pub fn is_iso8601_duration(value: &str) -> bool {
@@ -249,6 +300,17 @@ mod tests {
         for bad in ["", "P", "10Y", "P0D", "PT", "P1H", "PY", "P1M1Y", "P-1D", "p1y"] {
             assert!(!is_iso8601_duration(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn durations_are_added_by_the_calendar() {
+        use time::macros::datetime;
+        let at = datetime!(2024-01-31 12:00 UTC);
+        assert_eq!(add_duration(at, "P1M"), Some(datetime!(2024-02-29 12:00 UTC)));
+        assert_eq!(add_duration(at, "P10Y"), Some(datetime!(2034-01-31 12:00 UTC)));
+        assert_eq!(add_duration(at, "P1Y1M2DT3H"), Some(datetime!(2025-03-02 15:00 UTC)));
+        assert_eq!(add_duration(at, "P2W"), Some(datetime!(2024-02-14 12:00 UTC)));
+        assert_eq!(add_duration(at, "ten years"), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | `token-digest` | HMAC-SHA256 of status tokens, verification codes and API-key secrets |
 //! | `jwt-hs512` | the HS512 secret of operator access tokens |
 //! | `ledger-subject` | per-organization HMAC keys for the deletion ledger's subject references |
+//! | `pseudonym` | HMAC-SHA256 replacing values that erasure `hash`es (scoped per organization) |
 //!
 //! Ciphertexts start with a one-byte key version so a future rotation can tell old from new.
 
@@ -89,6 +90,7 @@ pub struct Keyring {
     token_key: Zeroizing<[u8; 32]>,
     jwt_secret: Zeroizing<[u8; 64]>,
     ledger_subject_key: Zeroizing<[u8; 32]>,
+    pseudonym_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -106,6 +108,7 @@ impl Keyring {
         let mut token_key = Zeroizing::new([0u8; 32]);
         let mut jwt_secret = Zeroizing::new([0u8; 64]);
         let mut ledger_subject_key = Zeroizing::new([0u8; 32]);
+        let mut pseudonym_key = Zeroizing::new([0u8; 32]);
         // HKDF-SHA256 can expand up to 8160 bytes; these lengths cannot fail.
         for (info, out) in [
             (&b"identity-encryption"[..], &mut encryption[..]),
@@ -113,11 +116,12 @@ impl Keyring {
             (b"token-digest", &mut token_key[..]),
             (b"jwt-hs512", &mut jwt_secret[..]),
             (b"ledger-subject", &mut ledger_subject_key[..]),
+            (b"pseudonym", &mut pseudonym_key[..]),
         ] {
             hk.expand(info, out).expect("HKDF output length is valid");
         }
         let cipher = Aes256Gcm::new_from_slice(&encryption[..]).expect("32-byte key");
-        Self { cipher, blind_index_key, token_key, jwt_secret, ledger_subject_key }
+        Self { cipher, blind_index_key, token_key, jwt_secret, ledger_subject_key, pseudonym_key }
     }
 
     /// Encrypts `plaintext` with AES-256-GCM under a fresh random nonce. `context` is bound as
@@ -190,6 +194,17 @@ impl Keyring {
         mac.update(b"lethe-ledger-subject/v1\0");
         mac.update(blind_index.as_bytes());
         mac.finalize().into_bytes().into()
+    }
+
+    /// The pseudonym that erasure's `hash` action writes in place of `value`: HMAC-SHA256 under
+    /// the `pseudonym` key, scoped per organization, hex-encoded (64 characters). Equal values
+    /// stay equal (joins and counts keep working); the value cannot be recovered.
+    pub fn pseudonym(&self, organization: Uuid, value: &str) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.pseudonym_key[..]).expect("any key length");
+        mac.update(organization.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        hex(&mac.finalize().into_bytes())
     }
 
     /// The HS512 secret for operator access tokens.

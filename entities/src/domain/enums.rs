@@ -231,6 +231,27 @@ pub enum EventKind {
     /// A store needs an operator or a service to act (detail: store, kind).
     #[sea_orm(string_value = "store_waiting")]
     StoreWaiting,
+    /// The subject's data in a store was erased and the erasure verified (detail: store,
+    /// rows per table and action, retained rows with their basis).
+    #[sea_orm(string_value = "store_erased")]
+    StoreErased,
+    /// A store task was completed by an operator (detail: store; reason: the note).
+    #[sea_orm(string_value = "task_completed")]
+    TaskCompleted,
+    /// A store task was waived by an admin (detail: store; reason: why).
+    #[sea_orm(string_value = "task_waived")]
+    TaskWaived,
+    /// The access package is ready and its download link was e-mailed (detail: rows per store
+    /// and table, expiry).
+    #[sea_orm(string_value = "export_ready")]
+    ExportReady,
+    /// The access package was not built because a store could not be searched (detail: the
+    /// stores); locating again retries.
+    #[sea_orm(string_value = "export_blocked")]
+    ExportBlocked,
+    /// The access package expired: its key was destroyed and its file deleted.
+    #[sea_orm(string_value = "export_purged")]
+    ExportPurged,
 }
 
 /// The kind of a registered store: how Lethe reaches it.
@@ -302,6 +323,9 @@ pub enum TaskStatus {
     /// Waiting for an operator (manual store) or for the service (HTTP store).
     #[sea_orm(string_value = "waiting")]
     Waiting,
+    /// Erasure is running (claimed by one worker).
+    #[sea_orm(string_value = "erasing")]
+    Erasing,
     /// Locating failed (error recorded); retried with the request.
     #[sea_orm(string_value = "failed")]
     Failed,
@@ -320,6 +344,7 @@ impl TaskStatus {
             Self::Pending => "pending",
             Self::Located => "located",
             Self::Waiting => "waiting",
+            Self::Erasing => "erasing",
             Self::Failed => "failed",
             Self::Done => "done",
             Self::Waived => "waived",

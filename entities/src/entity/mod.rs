@@ -1,6 +1,7 @@
 //! One module per table. Finders take the organization id: tenant scoping is not optional.
 
 pub mod api_key;
+pub mod export;
 pub mod ledger_checkpoint;
 pub mod ledger_entry;
 pub mod ledger_head;

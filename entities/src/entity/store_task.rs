@@ -34,8 +34,13 @@ pub struct Model {
     pub error_code: Option<String>,
     /// Why, in words (Lethe's own; never data values or credentials).
     pub error_message: Option<String>,
-    /// How many times locating ran.
+    /// How many times the task's work was attempted: locate runs for automated stores, calls
+    /// to the service for HTTP stores.
     pub attempts: i32,
+    /// HTTP stores: when the next call to the service is due (retries back off).
+    pub next_attempt_at: Option<TimeDateTimeWithTimeZone>,
+    /// HTTP stores: when the service accepted the work, to finish it by callback.
+    pub accepted_at: Option<TimeDateTimeWithTimeZone>,
     /// Creation time.
     pub created_at: TimeDateTimeWithTimeZone,
     /// Last change.

@@ -58,6 +58,130 @@ pub async fn open(db: &DatabaseConnection, organization: Uuid, entry: &NewEntry)
     Ok(ledger_intent::Entity::insert(model).exec_with_returning(db).await?)
 }
 
+/// Records several planned entries of one organization as pending intents in one statement (a
+/// store's erasure has one per table and action), in order.
+pub async fn open_many(
+    db: &DatabaseConnection,
+    organization: Uuid,
+    entries: &[NewEntry],
+) -> Result<Vec<Intent>, LedgerError> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = now_micros();
+    let mut models = Vec::with_capacity(entries.len());
+    let mut ids = Vec::with_capacity(entries.len());
+    for entry in entries {
+        entry.validate()?;
+        let store = entry.store.clone().ok_or(LedgerError::Invalid("an intent needs a store"))?;
+        let id = Uuid::now_v7();
+        ids.push(id);
+        models.push(ledger_intent::ActiveModel {
+            id: Set(id),
+            organization_id: Set(organization),
+            kind: Set(entry.kind.as_str().to_owned()),
+            request_id: Set(entry.request_id),
+            policy_id: Set(entry.policy_id),
+            store: Set(store),
+            table_name: Set(entry.table.clone()),
+            action: Set(entry.action.clone()),
+            subject_refs: Set(join_refs(&entry.subject_refs)),
+            state: Set(state::PENDING.into()),
+            row_count: Set(None),
+            seq: Set(None),
+            created_at_us: Set(now),
+            settled_at_us: Set(None),
+        });
+    }
+    ledger_intent::Entity::insert_many(models).exec(db).await?;
+    let mut opened = ledger_intent::Entity::find().filter(ledger_intent::Column::Id.is_in(ids.clone())).all(db).await?;
+    opened.sort_by_key(|i| ids.iter().position(|id| *id == i.id));
+    Ok(opened)
+}
+
+/// Settles several intents whose store transaction committed, each with its row count, in one
+/// transaction with one append (entries in the given order). Returns each intent's entry.
+/// Intents already applied keep their entry; if another settler changes one of them at the
+/// same moment, this falls back to settling them one by one.
+pub async fn settle_applied_many(db: &DatabaseConnection, settled: &[(Uuid, u64)]) -> Result<Vec<u64>, LedgerError> {
+    if settled.is_empty() {
+        return Ok(Vec::new());
+    }
+    let txn = crate::entity::begin_write(db).await?;
+    let ids: Vec<Uuid> = settled.iter().map(|(id, _)| *id).collect();
+    let intents = ledger_intent::Entity::find().filter(ledger_intent::Column::Id.is_in(ids)).all(&txn).await?;
+    let mut pending = Vec::new();
+    for (id, rows) in settled {
+        let intent = intents.iter().find(|i| i.id == *id).ok_or(LedgerError::IntentNotFound)?;
+        if intent.state != state::APPLIED {
+            pending.push((intent, *rows));
+        }
+    }
+    let Some((first_intent, _)) = pending.first() else {
+        drop(txn);
+        return settled
+            .iter()
+            .map(|(id, _)| {
+                let intent = intents.iter().find(|i| i.id == *id).ok_or(LedgerError::IntentNotFound)?;
+                Ok(intent.seq.ok_or(LedgerError::Corrupt("applied intent without entry"))? as u64)
+            })
+            .collect();
+    };
+    let organization = first_intent.organization_id;
+    let entries = pending
+        .iter()
+        .map(|(intent, rows)| {
+            Ok(NewEntry {
+                kind: EntryKind::parse(&intent.kind).ok_or(LedgerError::Corrupt("intent kind"))?,
+                request_id: intent.request_id,
+                policy_id: intent.policy_id,
+                store: Some(intent.store.clone()),
+                table: intent.table_name.clone(),
+                action: intent.action.clone(),
+                row_count: *rows,
+                subject_refs: split_refs(&intent.subject_refs),
+            })
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    if pending.iter().any(|(i, _)| i.organization_id != organization) {
+        return Err(LedgerError::Invalid("intents settled together belong to one organization"));
+    }
+    let appended = append(&txn, organization, &entries).await?;
+    let now = now_micros();
+    for (offset, (intent, rows)) in pending.iter().enumerate() {
+        let result = ledger_intent::Entity::update_many()
+            .col_expr(ledger_intent::Column::State, state::APPLIED.into())
+            .col_expr(ledger_intent::Column::RowCount, (*rows as i64).into())
+            .col_expr(ledger_intent::Column::Seq, ((appended.first_seq + offset as u64) as i64).into())
+            .col_expr(ledger_intent::Column::SettledAtUs, now.into())
+            .filter(ledger_intent::Column::Id.eq(intent.id))
+            .filter(ledger_intent::Column::State.eq(intent.state.clone()))
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            // Someone else settled one of them: drop this append and settle one by one.
+            drop(txn);
+            let mut seqs = Vec::with_capacity(settled.len());
+            for (id, rows) in settled {
+                seqs.push(settle_applied(db, *id, *rows).await?);
+            }
+            return Ok(seqs);
+        }
+    }
+    txn.commit().await?;
+    let mut seqs = Vec::with_capacity(settled.len());
+    for (id, _) in settled {
+        match pending.iter().position(|(i, _)| i.id == *id) {
+            Some(offset) => seqs.push(appended.first_seq + offset as u64),
+            None => {
+                let intent = intents.iter().find(|i| i.id == *id).ok_or(LedgerError::IntentNotFound)?;
+                seqs.push(intent.seq.ok_or(LedgerError::Corrupt("applied intent without entry"))? as u64);
+            }
+        }
+    }
+    Ok(seqs)
+}
+
 /// Settles an intent whose store transaction committed having touched `row_count` rows: appends
 /// the entry and marks the intent applied, atomically. Returns the entry's sequence number.
 /// Settling an already-applied intent returns its entry and appends nothing.

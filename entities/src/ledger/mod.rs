@@ -9,12 +9,14 @@
 //! * [`signer`]: the signing key (generated on first start, encrypted under the master key)
 //!   and checkpoint writing;
 //! * [`intent`]: intents for work done in customers' stores, settled after their transaction;
-//! * [`read`]: queries for the API and the export.
+//! * [`read`]: queries for the API and the export;
+//! * [`certificate`]: signed certificates of erasure for completed erasure requests.
 //!
 //! Each organization has its own ledger (own sequence, own tree): an auditor of one tenant
 //! sees nothing of another's.
 
 pub mod append;
+pub mod certificate;
 pub mod checkpoint;
 pub mod entry;
 pub mod intent;

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use super::LedgerError;
 use super::append::lock_head;
+use super::certificate::{self, Certificate, SignedCertificate};
 use super::checkpoint::{Checkpoint, key_id};
 use super::entry::now_micros;
 use super::merkle::Frontier;
@@ -78,6 +79,12 @@ impl LedgerSigner {
     /// The public key's id.
     pub fn key_id(&self) -> String {
         key_id(&self.public_key())
+    }
+
+    /// Signs a certificate of erasure with the ledger's key (its `key_id` should be
+    /// [`LedgerSigner::key_id`]).
+    pub fn sign_certificate(&self, certificate: Certificate) -> SignedCertificate {
+        certificate::sign(certificate, &self.key)
     }
 
     /// Signs the organization's current tree head if it has entries no checkpoint covers, and

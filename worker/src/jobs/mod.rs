@@ -28,6 +28,9 @@ pub enum JobError {
     /// The data the job needs is missing or inconsistent; retrying will not help.
     #[error("{0}")]
     Permanent(String),
+    /// Building, offering or purging an access export failed.
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
 }
 
 impl JobError {
@@ -36,7 +39,7 @@ impl JobError {
         matches!(
             self,
             Self::Db(_) | Self::Conflict | Self::Mail(crate::mail::MailError::Delivery { transient: true, .. })
-        )
+        ) || matches!(self, Self::Export(e) if e.is_transient())
     }
 
     /// Converts to the error apalis acts on: permanent failures abort (no retry).

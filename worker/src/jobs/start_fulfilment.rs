@@ -8,7 +8,7 @@
 //! re-locate), it skips the transition and works only tasks still `pending`.
 
 use apalis::prelude::{BoxDynError, Data};
-use lethe_entities::domain::enums::RequestState;
+use lethe_entities::domain::enums::{RequestKind, RequestState};
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
 use serde::{Deserialize, Serialize};
@@ -47,10 +47,10 @@ pub async fn handle(job: StartFulfilment, ctx: Data<JobContext>) -> Result<(), B
 
 /// Does the work; separate from [`handle`] so tests can call it directly.
 pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError> {
-    match start(job, ctx).await? {
-        Some(request) if request.state == RequestState::InProgress => {}
+    let request = match start(job, ctx).await? {
+        Some(request) if request.state == RequestState::InProgress => request,
         _ => return Ok(()),
-    }
+    };
     let pass = tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, job.organization_id, job.request_id)
         .await
         .map_err(JobError::Permanent)?;
@@ -61,6 +61,13 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
         waiting = pass.waiting,
         "store tasks worked"
     );
+    match request.kind {
+        RequestKind::Erasure => crate::erase::run(ctx, &request).await?,
+        RequestKind::Access => crate::export::run(ctx, &request).await?,
+        // Rectification, restriction, objection and opt-out are worked by operators: their
+        // tasks wait for them.
+        _ => {}
+    }
     Ok(())
 }
 

@@ -62,6 +62,35 @@ pub async fn record(txn: &impl ConnectionTrait, intent: Uuid, row_count: u64) ->
     txn.execute(&stmt).await.map(|_| ())
 }
 
+/// Writes several applied receipts in one statement inside the destruction's transaction.
+pub async fn record_many(txn: &impl ConnectionTrait, receipts: &[(Uuid, u64)]) -> Result<(), DbErr> {
+    if receipts.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = Query::insert();
+    stmt.into_table(Alias::new(TABLE)).columns([
+        Alias::new("intent_id"),
+        Alias::new("outcome"),
+        Alias::new("row_count"),
+        Alias::new("recorded_at_us"),
+    ]);
+    let now = lethe_entities::ledger::entry::now_micros();
+    for (intent, row_count) in receipts {
+        stmt.values_panic([intent.to_string().into(), APPLIED.into(), (*row_count as i64).into(), now.into()]);
+    }
+    txn.execute(&stmt).await.map(|_| ())
+}
+
+/// Removes several applied receipts once their entries are in the ledger.
+pub async fn forget_applied_many(store: &impl ConnectionTrait, intents: &[Uuid]) -> Result<(), DbErr> {
+    let delete = Query::delete()
+        .from_table(Alias::new(TABLE))
+        .and_where(Expr::col(Alias::new("intent_id")).is_in(intents.iter().map(|i| i.to_string())))
+        .and_where(Expr::col(Alias::new("outcome")).eq(APPLIED))
+        .to_owned();
+    store.execute(&delete).await.map(|_| ())
+}
+
 /// Settles the question for recovery: inserts a `void` receipt unless one exists, then reads
 /// whichever receipt holds the slot.
 pub async fn fence(store: &impl ConnectionTrait, intent: Uuid) -> Result<Receipt, DbErr> {

@@ -8,6 +8,7 @@
 //!
 //! Nothing here logs an address or a message body: logs name the request, never the person.
 
+mod export_ready;
 mod verification_code;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::stub::AsyncStubTransport;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+pub use export_ready::ExportReadyMail;
 pub use verification_code::VerificationCodeMail;
 
 /// Why mail could not be built or sent. Messages name the failure, never the recipient.

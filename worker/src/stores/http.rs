@@ -79,6 +79,9 @@ pub async fn call(
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         return Err(StoreError::AuthFailed);
     }
+    if status.is_client_error() {
+        return Err(StoreError::Rejected(format!("HTTP status {}", status.as_u16())));
+    }
     if !status.is_success() {
         return Err(StoreError::Protocol(format!("HTTP status {}", status.as_u16())));
     }

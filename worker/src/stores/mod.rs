@@ -48,9 +48,12 @@ pub enum StoreError {
     /// A query failed for another reason.
     #[error("a query failed: {0}")]
     Query(String),
-    /// An HTTP service answered something unexpected.
+    /// An HTTP service answered something unexpected, or failed (5xx): worth retrying.
     #[error("the service answered unexpectedly: {0}")]
     Protocol(String),
+    /// An HTTP service refused the call (4xx other than 401/403): retrying will not help.
+    #[error("the service refused the call: {0}")]
+    Rejected(String),
 }
 
 impl StoreError {
@@ -65,6 +68,7 @@ impl StoreError {
             Self::NoDataMap => "store_no_data_map",
             Self::Query(_) => "store_query_failed",
             Self::Protocol(_) => "store_protocol_error",
+            Self::Rejected(_) => "store_rejected",
         }
     }
 

@@ -68,6 +68,31 @@ impl RedisStore {
         Ok((found, trips))
     }
 
+    /// Runs a Lua script (atomic in Redis) with `keys` and `args`.
+    pub async fn eval<T: redis::FromRedisValue>(
+        &self,
+        script: &str,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<T, StoreError> {
+        let mut c = self.connection.clone();
+        let script = redis::Script::new(script);
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
+        }
+        for arg in args {
+            invocation.arg(arg);
+        }
+        invocation.invoke_async(&mut c).await.map_err(|e| classify(&e))
+    }
+
+    /// Deletes a settled receipt (best effort: a leftover one expires).
+    pub async fn forget_receipt(&self, key: &str) {
+        let mut c = self.connection.clone();
+        let _: Result<i64, _> = c.del(key).await;
+    }
+
     /// Reads one key's value as JSON-able data (string, hash, list, set or sorted set).
     pub async fn read(&self, key: &str) -> Result<serde_json::Value, StoreError> {
         let mut c = self.connection.clone();

@@ -92,7 +92,7 @@ pub enum CancelResult {
     Operator(RequestSummary),
 }
 
-fn reason_text(field: &str, raw: Option<&str>, required: bool) -> ApiResult<Option<String>> {
+pub(crate) fn reason_text(field: &str, raw: Option<&str>, required: bool) -> ApiResult<Option<String>> {
     let text = raw.map(str::trim).filter(|r| !r.is_empty());
     match text {
         None if required => Err(ApiError::invalid_field(field, "a reason is required")),

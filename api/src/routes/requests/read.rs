@@ -21,6 +21,7 @@ use crate::state::AppState;
 
 /// Query of `GET /v1/requests/{id}`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatusQuery {
     /// The status token (data subjects). Operators omit it and authenticate instead.
@@ -71,6 +72,7 @@ pub const MAX_PAGE: u64 = 1_000_000;
 
 /// Query of `GET /v1/requests`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only requests in this state.

@@ -1,5 +1,6 @@
 //! A request's store tasks: what locating found (counts, never values) and what still waits,
-//! and re-running locate for failed stores.
+//! re-running locate for failed stores, and settling manual tasks by hand (complete with a note,
+//! or waive with a reason).
 
 use std::collections::BTreeMap;
 
@@ -7,17 +8,21 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use lethe_entities::StoreKind;
-use lethe_entities::domain::enums::{RequestState, TaskStatus};
-use lethe_entities::entity::{request, store_task};
+use lethe_entities::domain::enums::{EventKind, RequestState, TaskStatus};
+use lethe_entities::entity::{request, request_event, store_task};
 use lethe_worker::jobs::StartFulfilment;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::actions::{ReasonBody, reason_text};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, Problem, request_not_found};
-use crate::extract::PathParams;
+use crate::extract::{Body, PathParams};
 use crate::state::AppState;
 
 /// One store's task for a request.
@@ -125,4 +130,137 @@ pub async fn relocate(
     state.queue.enqueue(StartFulfilment { organization_id: req.organization_id, request_id: req.id }, &key).await?;
     tracing::info!(request_id = %id, reset, by = ?principal.actor().id, "locate requested again");
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Marks a manual (or HTTP) store's task done, with the operator's note: what was done.
+#[utoipa::path(
+    post, path = "/v1/requests/{id}/tasks/{task}/complete", tag = "requests",
+    params(("id" = Uuid, Path, description = "Request id"), ("task" = Uuid, Path, description = "Task id")),
+    request_body = ReasonBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Done; the request completes when every task is done or waived", body = TaskView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`request_not_found` or `task_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`task_not_waiting`: automated stores are worked by Lethe", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn complete(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((id, task)): PathParams<(Uuid, Uuid)>,
+    Body(body): Body<ReasonBody>,
+) -> ApiResult<Json<TaskView>> {
+    principal.require(Permission::ManageRequests)?;
+    let note = reason_text("reason", Some(&body.reason), true)?;
+    let req = find(&state, &principal, id).await?;
+    let task = load_task(&state, &principal, req.id, task).await?;
+    if task.store_kind.is_automated() || task.status != TaskStatus::Waiting || req.state != RequestState::InProgress {
+        return Err(ApiError::conflict(
+            "task_not_waiting",
+            "only a waiting manual or HTTP store task of a request in progress can be completed by hand",
+        ));
+    }
+    let updated = settle_task(&state, &principal, &task, TaskStatus::Done, EventKind::TaskCompleted, note).await?;
+    Ok(Json(TaskView::from(&updated)))
+}
+
+/// Waives a store task (admin): the request may complete without it. The reason is recorded.
+#[utoipa::path(
+    post, path = "/v1/requests/{id}/tasks/{task}/waive", tag = "requests",
+    params(("id" = Uuid, Path, description = "Request id"), ("task" = Uuid, Path, description = "Task id")),
+    request_body = ReasonBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Waived", body = TaskView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`request_not_found` or `task_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`task_finished` or `task_busy` (being erased)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn waive(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((id, task)): PathParams<(Uuid, Uuid)>,
+    Body(body): Body<ReasonBody>,
+) -> ApiResult<Json<TaskView>> {
+    principal.require(Permission::WaiveTasks)?;
+    let reason = reason_text("reason", Some(&body.reason), true)?;
+    let req = find(&state, &principal, id).await?;
+    let task = load_task(&state, &principal, req.id, task).await?;
+    match task.status {
+        TaskStatus::Done | TaskStatus::Waived => {
+            return Err(ApiError::conflict("task_finished", "this task is already done or waived"));
+        }
+        TaskStatus::Erasing => {
+            return Err(ApiError::conflict("task_busy", "this store is being erased right now; wait for the outcome"));
+        }
+        _ => {}
+    }
+    if req.state != RequestState::InProgress {
+        return Err(ApiError::conflict("task_finished", "the request is not in progress"));
+    }
+    let updated = settle_task(&state, &principal, &task, TaskStatus::Waived, EventKind::TaskWaived, reason).await?;
+    Ok(Json(TaskView::from(&updated)))
+}
+
+async fn load_task(state: &AppState, principal: &Principal, request: Uuid, task: Uuid) -> ApiResult<store_task::Model> {
+    store_task::Entity::find_by_id(task)
+        .filter(store_task::Column::OrganizationId.eq(principal.organization_id))
+        .filter(store_task::Column::RequestId.eq(request))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("task_not_found", "no task with this id on this request"))
+}
+
+/// Moves a task to `status` (compare-and-set on the status seen) with its event, then completes
+/// the request if that was the last open task.
+async fn settle_task(
+    state: &AppState,
+    principal: &Principal,
+    task: &store_task::Model,
+    status: TaskStatus,
+    event: EventKind,
+    reason: Option<String>,
+) -> ApiResult<store_task::Model> {
+    let now = OffsetDateTime::now_utc();
+    let actor = principal.actor();
+    let txn = lethe_entities::entity::begin_write(&state.db).await?;
+    let changed = store_task::Entity::update_many()
+        .col_expr(store_task::Column::Status, Expr::value(status))
+        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
+        .filter(store_task::Column::Id.eq(task.id))
+        .filter(store_task::Column::Status.eq(task.status))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(ApiError::conflict(
+            "concurrent_modification",
+            "the task changed at the same moment; reload and retry",
+        ));
+    }
+    request_event::Entity::insert(request_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(task.organization_id),
+        request_id: Set(task.request_id),
+        at: Set(now),
+        actor_kind: Set(actor.kind),
+        actor_id: Set(actor.id),
+        kind: Set(event),
+        from_state: Set(None),
+        to_state: Set(None),
+        reason: Set(reason),
+        detail: Set(Some(serde_json::json!({ "store": task.store_name, "task": task.id }))),
+    })
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(request_id = %task.request_id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "store task settled by hand");
+    lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, task.organization_id, task.request_id).await?;
+    let updated = store_task::Entity::find_by_id(task.id).one(&state.db).await?;
+    updated.ok_or_else(|| ApiError::not_found("task_not_found", "no task with this id on this request"))
 }

@@ -1,0 +1,868 @@
+//! Erasure benchmark: one person with 45 rows across 8 tables of a PostgreSQL shop (10,000 other
+//! customers of the same shape, real foreign keys, an index on every foreign key and on
+//! `lower(email)`), erased by Lethe's fulfilment job, against a baseline measured in the same
+//! run: one hand-written transaction of batched `UPDATE`/`DELETE` statements for the same rows,
+//! through the same connection pool, given their primary keys.
+//!
+//! Run with `cargo bench -p lethe-tests --bench erasure` (add `-- --quick` for 5 iterations
+//! instead of 30). PostgreSQL must run on 127.0.0.1:5432 (`LETHE_TEST_POSTGRES_URL` overrides
+//! the admin URL). The shop database and Lethe's own database are created fresh and dropped at
+//! the end.
+//!
+//! Lethe runs in this process: an engine serving the API only (no worker picks the jobs up)
+//! registers the store and its map and takes the requests in; the bench runs the job itself.
+//! Before every timed run (Lethe's or the baseline's) the person's rows are put back as they
+//! were, untimed, and an approved erasure request is ready. Timed:
+//! * the whole job, `start_fulfilment::run`: start, locate, erase (intents, one store
+//!   transaction with receipts, ledger entries), verification pass, completion;
+//! * the same phases called one after the other (`start`, `tasks::locate_pending`,
+//!   `erase::run`), so the erase part has a figure of its own;
+//! * `erase::run` taken apart with the public pieces it is made of (everything but the task's
+//!   claim, its final update and the completion), to show where the time goes.
+//!
+//! Target: the job within 2x of the baseline. Every latency is the median (with min and max).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lethe_api::engine::Mode;
+use lethe_entities::domain::enums::{EventKind, RequestState, TaskStatus};
+use lethe_entities::domain::lifecycle::Action;
+use lethe_entities::entity::request::{self, Actor};
+use lethe_entities::entity::{request_event, store, store_task, subject_identity};
+use lethe_entities::ledger::entry::SubjectRef;
+use lethe_entities::ledger::signer::LedgerSigner;
+use lethe_entities::{Keyring, MasterKey};
+use lethe_tests::app::{Backend, TestApp, org_slug, spawn_app_with};
+use lethe_tests::mailbox;
+use lethe_worker::JobContext;
+use lethe_worker::erase::{plan, recover, sql};
+use lethe_worker::jobs::{StartFulfilment, start_fulfilment};
+use lethe_worker::locate::{Located, Mode as LocateMode, StoreInput, locate};
+use lethe_worker::stores::Connector;
+use lethe_worker::{erase, tasks};
+use reqwest::StatusCode;
+use sea_orm::sqlx::{self, PgPool};
+use sea_orm::{
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    Statement,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Customers other than the person, each with the person's shape.
+const OTHERS: i64 = 10_000;
+/// The person's customer id (after the others).
+const PERSON: i64 = OTHERS + 1;
+/// The store's name.
+const STORE: &str = "shop";
+/// The shop's tables, in report order, with the rows each customer has.
+const SHAPE: [(&str, u64); 8] = [
+    ("customers", 1),
+    ("addresses", 3),
+    ("orders", 5),
+    ("order_items", 15),
+    ("payments", 5),
+    ("logins", 10),
+    ("support_tickets", 5),
+    ("newsletter_subscribers", 1),
+];
+
+/// Tables, foreign keys, an index on every foreign key (`order_items.order_id` is the leading
+/// column of its primary key) and on `lower(email)`.
+const SCHEMA: &str = "
+CREATE TABLE customers (
+    id bigint PRIMARY KEY,
+    email text NOT NULL,
+    name text NOT NULL,
+    phone text,
+    created_at timestamptz NOT NULL
+);
+CREATE TABLE addresses (
+    id bigint PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    street text NOT NULL,
+    city text NOT NULL,
+    postal_code text NOT NULL,
+    country text NOT NULL
+);
+CREATE TABLE orders (
+    id bigint PRIMARY KEY,
+    customer_id bigint REFERENCES customers (id),
+    placed_at timestamptz NOT NULL,
+    total_cents bigint NOT NULL
+);
+CREATE TABLE order_items (
+    order_id bigint NOT NULL REFERENCES orders (id),
+    line_no int NOT NULL,
+    sku text NOT NULL,
+    quantity int NOT NULL,
+    PRIMARY KEY (order_id, line_no)
+);
+CREATE TABLE payments (
+    id bigint PRIMARY KEY,
+    order_id bigint NOT NULL REFERENCES orders (id),
+    card_number text NOT NULL,
+    amount_cents bigint NOT NULL
+);
+CREATE TABLE logins (
+    id bigint PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    ip inet NOT NULL,
+    at timestamptz NOT NULL
+);
+CREATE TABLE support_tickets (
+    id bigint PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    subject text NOT NULL,
+    body text NOT NULL
+);
+CREATE TABLE newsletter_subscribers (
+    id bigint PRIMARY KEY,
+    email text NOT NULL
+);
+CREATE INDEX customers_email_idx ON customers (lower(email));
+CREATE INDEX addresses_customer_id_idx ON addresses (customer_id);
+CREATE INDEX orders_customer_id_idx ON orders (customer_id);
+CREATE INDEX payments_order_id_idx ON payments (order_id);
+CREATE INDEX logins_customer_id_idx ON logins (customer_id);
+CREATE INDEX support_tickets_customer_id_idx ON support_tickets (customer_id);
+CREATE INDEX newsletter_subscribers_email_idx ON newsletter_subscribers (lower(email));
+";
+
+/// The shop's map: orders kept with the customer link cleared, payments kept with the card
+/// number pseudonymised, everything else deleted.
+const DATA_MAP: &str = "
+version: 1
+tables:
+  - name: customers
+    primary_key: [id]
+    purpose: Your customer account.
+    columns:
+      - { name: id, category: user.unique_id }
+      - { name: email, category: user.contact.email, identity: email }
+      - { name: name, category: user.name }
+      - { name: phone, category: user.contact.phone_number }
+    erasure: { action: delete_row }
+  - name: addresses
+    primary_key: [id]
+    purpose: Where we deliver your orders.
+    columns:
+      - { name: customer_id, category: user.unique_id }
+      - { name: street, category: user.contact.address.street }
+      - { name: city, category: user.contact.address.city }
+      - { name: postal_code, category: user.contact.address.postal_code }
+    references:
+      - { column: customer_id, target: { table: customers, column: id }, direction: from }
+    erasure: { action: delete_row }
+  - name: orders
+    primary_key: [id]
+    purpose: Your orders, kept for bookkeeping.
+    columns:
+      - { name: customer_id, category: user.unique_id, action: 'null' }
+      - { name: placed_at, category: user.behavior.purchase_history }
+      - { name: total_cents, category: user.behavior.purchase_history }
+    references:
+      - { column: customer_id, target: { table: customers, column: id }, direction: from }
+    erasure: { action: keep, basis: 'Bookkeeping law: order records are kept seven years', period: P7Y }
+  - name: order_items
+    primary_key: [order_id, line_no]
+    purpose: What you ordered.
+    columns:
+      - { name: order_id }
+      - { name: sku, category: user.behavior.purchase_history }
+      - { name: quantity, category: user.behavior.purchase_history }
+    references:
+      - { column: order_id, target: { table: orders, column: id }, direction: from }
+    erasure: { action: delete_row }
+  - name: payments
+    primary_key: [id]
+    purpose: Payments for your orders, kept for bookkeeping.
+    columns:
+      - { name: order_id }
+      - { name: card_number, category: user.financial.credit_card, action: hash }
+      - { name: amount_cents, category: user.behavior.purchase_history }
+    references:
+      - { column: order_id, target: { table: orders, column: id }, direction: from }
+    erasure: { action: keep, basis: Bookkeeping law, period: P7Y }
+  - name: logins
+    primary_key: [id]
+    purpose: Sign-ins to your account.
+    columns:
+      - { name: customer_id, category: user.unique_id }
+      - { name: ip, category: user.device.ip_address }
+      - { name: at, category: user.behavior }
+    references:
+      - { column: customer_id, target: { table: customers, column: id }, direction: from }
+    erasure: { action: delete_row }
+  - name: support_tickets
+    primary_key: [id]
+    purpose: Your questions to customer support.
+    columns:
+      - { name: customer_id, category: user.unique_id }
+      - { name: subject, category: user.content.private }
+      - { name: body, category: user.content.private }
+    references:
+      - { column: customer_id, target: { table: customers, column: id }, direction: from }
+    erasure: { action: delete_row }
+  - name: newsletter_subscribers
+    primary_key: [id]
+    purpose: Sending you our newsletter.
+    columns:
+      - { name: email, category: user.contact.email, identity: email }
+    erasure: { action: delete_row }
+";
+
+/// The person's e-mail address as the customer row holds it (the newsletter row has it
+/// capitalised differently).
+fn email() -> String {
+    format!("customer{PERSON}@example.com")
+}
+
+/// The statements inserting customers `lo..=hi` with all their rows. Ids follow from the
+/// customer id, so the person's keys are known (as a hand-written program would know them).
+fn fill(lo: i64, hi: i64) -> Vec<String> {
+    let c = format!("generate_series({lo}, {hi}) c");
+    vec![
+        format!(
+            "INSERT INTO customers SELECT c, 'customer' || c || '@example.com', 'Customer ' || c, \
+             '+46 70 ' || lpad(c::text, 7, '0'), timestamptz '2025-01-01 00:00Z' + c * interval '1 minute' FROM {c}"
+        ),
+        format!(
+            "INSERT INTO addresses SELECT 3 * (c - 1) + k, c, k || ' Storgatan', 'Uppsala', (75000 + c % 1000)::text, \
+             'SE' FROM {c}, generate_series(1, 3) k"
+        ),
+        format!(
+            "INSERT INTO orders SELECT 5 * (c - 1) + k, c, timestamptz '2025-01-01 00:00Z' + k * interval '1 day', \
+             1000 * k FROM {c}, generate_series(1, 5) k"
+        ),
+        format!(
+            "INSERT INTO order_items SELECT 5 * (c - 1) + k, l, 'SKU-' || l, l FROM {c}, generate_series(1, 5) k, \
+             generate_series(1, 3) l"
+        ),
+        format!(
+            "INSERT INTO payments SELECT 5 * (c - 1) + k, 5 * (c - 1) + k, '4000' || lpad((5 * (c - 1) + k)::text, 12, \
+             '0'), 1000 * k FROM {c}, generate_series(1, 5) k"
+        ),
+        format!(
+            "INSERT INTO logins SELECT 10 * (c - 1) + k, c, ('10.' || (c % 250) || '.' || k || '.1')::inet, \
+             timestamptz '2025-01-01 00:00Z' + k * interval '1 hour' FROM {c}, generate_series(1, 10) k"
+        ),
+        format!(
+            "INSERT INTO support_tickets SELECT 5 * (c - 1) + k, c, 'Question ' || k, \
+             'Hello, this is Customer ' || c || '. Where is my parcel?' FROM {c}, generate_series(1, 5) k"
+        ),
+        format!("INSERT INTO newsletter_subscribers SELECT c, 'Customer' || c || '@Example.com' FROM {c}"),
+    ]
+}
+
+/// The person's primary keys, table by table.
+struct Keys {
+    customer: i64,
+    addresses: Vec<i64>,
+    orders: Vec<i64>,
+    payments: Vec<i64>,
+    logins: Vec<i64>,
+    tickets: Vec<i64>,
+    newsletter: i64,
+}
+
+fn keys() -> Keys {
+    let range = |per: i64| (per * (PERSON - 1) + 1..=per * PERSON).collect::<Vec<_>>();
+    Keys {
+        customer: PERSON,
+        addresses: range(3),
+        orders: range(5),
+        payments: range(5),
+        logins: range(10),
+        tickets: range(5),
+        newsletter: PERSON,
+    }
+}
+
+/// Puts the person's rows back as they were before any erasure (what a run keeps or leaves is
+/// removed first).
+async fn reset_person(shop: &DatabaseConnection) {
+    let k = keys();
+    let list = |xs: &[i64]| xs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let orders = list(&k.orders);
+    let statements = [
+        format!("DELETE FROM payments WHERE order_id IN ({orders})"),
+        format!("DELETE FROM order_items WHERE order_id IN ({orders})"),
+        format!("DELETE FROM orders WHERE id IN ({orders})"),
+        format!("DELETE FROM addresses WHERE id IN ({})", list(&k.addresses)),
+        format!("DELETE FROM logins WHERE id IN ({})", list(&k.logins)),
+        format!("DELETE FROM support_tickets WHERE id IN ({})", list(&k.tickets)),
+        format!("DELETE FROM newsletter_subscribers WHERE id = {}", k.newsletter),
+        format!("DELETE FROM customers WHERE id = {}", k.customer),
+    ];
+    let mut script = statements.join(";\n");
+    for statement in fill(PERSON, PERSON) {
+        script.push_str(";\n");
+        script.push_str(&statement);
+    }
+    shop.execute_unprepared(&format!("BEGIN;\n{script};\nCOMMIT")).await.expect("reset the person's rows");
+}
+
+/// What is left of the person after an erasure: rows per table still linked to the customer or
+/// carrying the person's keys, kept orders still linked, and the card numbers now stored.
+async fn leftovers(shop: &DatabaseConnection) -> (Vec<i64>, Vec<String>) {
+    let k = keys();
+    let list = |xs: &[i64]| xs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let orders = list(&k.orders);
+    let counts = format!(
+        "SELECT (SELECT count(*) FROM customers WHERE id = {p}), \
+         (SELECT count(*) FROM addresses WHERE customer_id = {p}), \
+         (SELECT count(*) FROM orders WHERE id IN ({orders})), \
+         (SELECT count(*) FROM orders WHERE customer_id = {p}), \
+         (SELECT count(*) FROM order_items WHERE order_id IN ({orders})), \
+         (SELECT count(*) FROM payments WHERE order_id IN ({orders})), \
+         (SELECT count(*) FROM logins WHERE customer_id = {p}), \
+         (SELECT count(*) FROM support_tickets WHERE customer_id = {p}), \
+         (SELECT count(*) FROM newsletter_subscribers WHERE lower(email) = '{e}')",
+        p = k.customer,
+        e = email()
+    );
+    let row = shop.query_one_raw(Statement::from_string(DbBackend::Postgres, counts)).await.unwrap().unwrap();
+    let counts = (0..9).map(|i| row.try_get_by_index::<i64>(i).unwrap()).collect();
+    let cards = shop
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT card_number FROM payments WHERE order_id IN ({orders}) ORDER BY id"),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    (counts, cards)
+}
+
+/// Rows touched per table.
+type Touched = BTreeMap<String, u64>;
+
+/// The baseline: one transaction of batched statements for the known keys, children first;
+/// card numbers read in the transaction and replaced by their pseudonyms, one `UPDATE` per
+/// distinct value. Returns the rows touched per table and the statements sent.
+async fn baseline(pool: &PgPool, keyring: &Keyring, organization: Uuid) -> (Touched, usize) {
+    let k = keys();
+    let mut touched = Touched::new();
+    let mut tx = pool.begin().await.unwrap();
+    let mut statements = 1;
+    let n = execute(&mut tx, "UPDATE orders SET customer_id = NULL WHERE id = ANY($1)", &k.orders).await;
+    touched.insert("orders".into(), n);
+    let cards: Vec<(i64, String)> = sqlx::query_as("SELECT id, card_number FROM payments WHERE id = ANY($1)")
+        .bind(&k.payments)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    statements += 2;
+    let mut by_card: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (id, card) in cards {
+        by_card.entry(card).or_default().push(id);
+    }
+    for (card, ids) in &by_card {
+        let n = sqlx::query("UPDATE payments SET card_number = $1 WHERE id = ANY($2)")
+            .bind(keyring.pseudonym(organization, card))
+            .bind(ids)
+            .execute(&mut *tx)
+            .await
+            .unwrap()
+            .rows_affected();
+        *touched.entry("payments".into()).or_default() += n;
+        statements += 1;
+    }
+    let deletes: [(&str, &'static str, &[i64]); 6] = [
+        ("order_items", "DELETE FROM order_items WHERE order_id = ANY($1)", &k.orders),
+        ("addresses", "DELETE FROM addresses WHERE id = ANY($1)", &k.addresses),
+        ("logins", "DELETE FROM logins WHERE id = ANY($1)", &k.logins),
+        ("support_tickets", "DELETE FROM support_tickets WHERE id = ANY($1)", &k.tickets),
+        ("newsletter_subscribers", "DELETE FROM newsletter_subscribers WHERE id = ANY($1)", &[k.newsletter]),
+        ("customers", "DELETE FROM customers WHERE id = ANY($1)", &[k.customer]),
+    ];
+    for (table, sql, ids) in deletes {
+        touched.insert(table.into(), execute(&mut tx, sql, ids).await);
+        statements += 1;
+    }
+    tx.commit().await.unwrap();
+    (touched, statements + 1)
+}
+
+async fn execute(tx: &mut sqlx::PgConnection, sql: &'static str, ids: &[i64]) -> u64 {
+    sqlx::query(sql).bind(ids).execute(tx).await.unwrap().rows_affected()
+}
+
+/// What Lethe's erasure of `request` touched per table (the store's own counts, from the
+/// timeline), after checking that the request completed and its task is done.
+async fn lethe_touched(ctx: &JobContext, organization: Uuid, request: Uuid) -> Touched {
+    let model = request::Model::find_in_org(&ctx.db, organization, request).await.unwrap().unwrap();
+    assert_eq!(model.state, RequestState::Completed, "the erasure request completed");
+    let tasks = store_task::Model::of_request(&ctx.db, organization, request).await.unwrap();
+    assert!(tasks.len() == 1 && tasks[0].status == TaskStatus::Done, "the shop's task is done");
+    let event = request_event::Entity::find()
+        .filter(request_event::Column::RequestId.eq(request))
+        .filter(request_event::Column::Kind.eq(EventKind::StoreErased))
+        .one(&ctx.db)
+        .await
+        .unwrap()
+        .expect("a store_erased event");
+    let detail = event.detail.expect("the erasure report");
+    let mut touched = Touched::new();
+    for erased in detail["erased"].as_array().unwrap() {
+        *touched.entry(erased["table"].as_str().unwrap().to_owned()).or_default() += erased["rows"].as_u64().unwrap();
+    }
+    touched
+}
+
+/// Median, min and max, in milliseconds.
+struct Stats {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Stats {
+    fn of(xs: &[Duration]) -> Self {
+        let mut xs = xs.to_vec();
+        xs.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        Self { median: ms(xs[xs.len() / 2]), min: ms(xs[0]), max: ms(xs[xs.len() - 1]) }
+    }
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "median {:.3} ms (min {:.3}, max {:.3})", self.median, self.min, self.max)
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cpu}, {} cores available", std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn url_for(database: &str) -> String {
+    let admin = lethe_tests::postgres::admin_url();
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    format!("{base}/{database}")
+}
+
+async fn connect(url: &str) -> DatabaseConnection {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).max_connections(2);
+    Database::connect(options)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must run on 127.0.0.1:5432 for this benchmark ({e})"))
+}
+
+async fn text(db: &DatabaseConnection, sql: &str) -> String {
+    let row = db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned())).await.unwrap().unwrap();
+    row.try_get_by_index::<String>(0).unwrap()
+}
+
+/// Transactions committed so far in each database (PostgreSQL's statistics, flushed by each
+/// backend at most once a second after it goes idle: read after a pause). Every statement
+/// outside an explicit transaction counts as one.
+async fn commits(admin: &DatabaseConnection, databases: &[&str]) -> Vec<i64> {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut out = Vec::new();
+    for name in databases {
+        let sql = format!("SELECT xact_commit FROM pg_stat_database WHERE datname = '{name}'");
+        let row = admin.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await.unwrap().unwrap();
+        out.push(row.try_get_by_index::<i64>(0).unwrap());
+    }
+    out
+}
+
+/// Creates the shop database and fills it with the other customers and the person.
+async fn create_shop(admin: &DatabaseConnection, name: &str) -> DatabaseConnection {
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create the shop database");
+    let shop = connect(&url_for(name)).await;
+    shop.execute_unprepared(SCHEMA).await.expect("create the shop's tables");
+    for statement in fill(1, OTHERS) {
+        shop.execute_unprepared(&statement).await.expect("fill the shop");
+    }
+    reset_person(&shop).await;
+    shop.execute_unprepared("VACUUM (ANALYZE)").await.unwrap();
+    shop
+}
+
+/// Submits `n` erasure requests for the person and verifies each (a worker sends the codes);
+/// returns their ids, all `pending_approval`.
+async fn verified_requests(app: &TestApp, org: &str, n: usize) -> Vec<String> {
+    let email = email();
+    let mut ids = Vec::with_capacity(n);
+    for k in 1..=n {
+        let req = app.submit(org, "erasure", "gdpr", &email).await;
+        let messages = mailbox::wait_for_messages_to(&app.outbox, &email, k).await;
+        let code = mailbox::code_in(&messages[k - 1]);
+        let (status, body) = app
+            .post(&format!("/v1/requests/{}/verify", req.id), None, json!({ "token": req.token, "code": code }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        ids.push(req.id);
+    }
+    ids
+}
+
+/// Lethe's side: the engine (API only), the job context and the approved requests to come.
+struct Lethe {
+    app: TestApp,
+    admin: String,
+    ctx: JobContext,
+    organization: Uuid,
+    requests: std::vec::IntoIter<String>,
+}
+
+impl Lethe {
+    /// Approves the next request (over HTTP, untimed); no worker runs, so its job waits.
+    async fn next_approved(&mut self) -> Uuid {
+        let id = self.requests.next().expect("enough requests were prepared");
+        let (status, body) = self.app.post(&format!("/v1/requests/{id}/approve"), Some(&self.admin), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        id.parse().unwrap()
+    }
+}
+
+/// Times of the phases of `erase::run`, taken apart.
+#[derive(Default)]
+struct Parts {
+    recover: Vec<Duration>,
+    reads: Vec<Duration>,
+    locate: Vec<Duration>,
+    schema: Vec<Duration>,
+    plan: Vec<Duration>,
+    store: Vec<Duration>,
+    verify: Vec<Duration>,
+}
+
+/// Runs the pieces `erase::run` is made of for `request` (located, not yet claimed), timing
+/// each: recovery of pending intents, reading the tasks, subject and stores, locating the keys,
+/// reading the store's schema, planning, the store's erasure with its intents, receipts and
+/// ledger entries (`erase::sql::erase`) and the verification locate. The task's claim and final
+/// update and the completion are not public and not run.
+async fn erase_in_parts(ctx: &JobContext, organization: Uuid, request: Uuid, parts: &mut Parts) {
+    let t = Instant::now();
+    recover::request(ctx, organization, request).await.unwrap();
+    parts.recover.push(t.elapsed());
+
+    let t = Instant::now();
+    let todo = store_task::Model::of_request(&ctx.db, organization, request).await.unwrap();
+    assert_eq!(todo[0].status, TaskStatus::Located);
+    let subject = tasks::subject(&ctx.db, &ctx.keyring, organization, request).await.unwrap();
+    let refs: Vec<SubjectRef> = subject_identity::Model::of_request(&ctx.db, organization, request)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| ctx.keyring.ledger_subject_ref(organization, &i.blind_index))
+        .collect();
+    let stores = store::Model::all_in_org(&ctx.db, organization).await.unwrap();
+    let inputs = tasks::inputs(&stores, &ctx.stores, &ctx.keyring).await;
+    parts.reads.push(t.elapsed());
+
+    let located_keys = async |inputs: &[StoreInput]| {
+        let mut keys: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+        locate(inputs, &subject, LocateMode::Keys, &mut |found: Located<'_>| {
+            let parts = found.key_parts.iter().map(|p| p.clone().unwrap_or_default()).collect();
+            keys.entry(found.table.to_owned()).or_default().push(parts);
+        })
+        .await;
+        keys
+    };
+    let t = Instant::now();
+    let located = located_keys(&inputs).await;
+    parts.locate.push(t.elapsed());
+
+    let (Some(map), Some(Ok(Connector::Sql(store)))) = (&inputs[0].map, &inputs[0].connector) else {
+        panic!("the shop has a map and a SQL connector")
+    };
+    let t = Instant::now();
+    let schema = store.fresh_schema().await.unwrap();
+    parts.schema.push(t.elapsed());
+
+    let t = Instant::now();
+    let steps = plan::plan(map, &schema, &located).unwrap();
+    parts.plan.push(t.elapsed());
+
+    let cx = sql::Context {
+        lethe: &ctx.db,
+        keyring: &ctx.keyring,
+        organization,
+        store: STORE,
+        request,
+        subject_refs: &refs,
+    };
+    let t = Instant::now();
+    let applied = sql::erase(&cx, store, &schema, &steps).await.unwrap();
+    parts.store.push(t.elapsed());
+    assert_eq!(applied.iter().map(|a| a.rows).sum::<u64>(), SHAPE.iter().map(|(_, n)| n).sum::<u64>());
+
+    let t = Instant::now();
+    let remaining = located_keys(&inputs).await;
+    parts.verify.push(t.elapsed());
+    assert!(remaining.keys().all(|t| t == "orders" || t == "payments") || remaining.is_empty());
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (iterations, warmup) = if quick { (5, 2) } else { (30, 3) };
+    let admin_db = connect(&lethe_tests::postgres::admin_url()).await;
+    let version = text(&admin_db, "SHOW server_version").await;
+    println!("Erasure benchmark on {}; PostgreSQL {version}.", machine());
+
+    // The shop.
+    let started = Instant::now();
+    let shop_name = format!(
+        "lethe_bench_erasure_{}_{}",
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        &Uuid::new_v4().simple().to_string()[..8]
+    );
+    let shop = create_shop(&admin_db, &shop_name).await;
+    let person_rows: u64 = SHAPE.iter().map(|(_, n)| n).sum();
+    let shape = SHAPE.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(", ");
+    println!(
+        "shop: 8 tables, {} customers ({} rows), created in {:.1} s; the person: {person_rows} rows ({shape})",
+        OTHERS + 1,
+        person_rows * (OTHERS as u64 + 1),
+        started.elapsed().as_secs_f64()
+    );
+
+    // Lethe: an engine with workers while the requests are verified (the codes are mailed by
+    // a job), then API only, so the approved requests wait for the bench.
+    let needed = (warmup + iterations) + 2 * (1 + iterations) + 1;
+    let started = Instant::now();
+    let app = spawn_app_with(Backend::Postgres, Mode::All, |_| {}).await;
+    let org = org_slug();
+    let admin = app.admin(&org).await;
+    let (status, created) = app
+        .post(
+            "/v1/stores",
+            Some(&admin),
+            json!({ "name": STORE, "kind": "postgres", "connection": { "url": url_for(&shop_name) } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let store_id = created["id"].as_str().unwrap().to_owned();
+    let response = app
+        .http
+        .put(app.url(&format!("/v1/stores/{store_id}/datamap")))
+        .bearer_auth(&admin)
+        .json(&json!({ "yaml": DATA_MAP }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+    let requests = verified_requests(&app, &org, needed).await;
+    let app = app.restart(Mode::Serve).await;
+    let lethe_name = app.database_url.rsplit('/').next().unwrap().to_owned();
+    let (organization, _) = lethe_api::accounts::ensure_organization(&app.db, &org, &org).await.unwrap();
+    let keyring = Keyring::derive(&MasterKey::from_base64(&app.master_key_base64()).unwrap());
+    let ctx = JobContext {
+        db: app.db.clone(),
+        keyring: keyring.clone(),
+        mailer: Arc::new(lethe_worker::mail::Mailer::memory("bench@lethe.test").unwrap()),
+        queue: lethe_worker::JobQueue::for_database(&app.db),
+        verification: Default::default(),
+        ledger: Arc::new(LedgerSigner::load_or_create(&app.db, &keyring).await.unwrap()),
+        checkpoints: Default::default(),
+        stores: Default::default(),
+        services: Default::default(),
+        exports: Default::default(),
+    };
+    println!(
+        "Lethe: engine on a fresh PostgreSQL database, store and map registered, {needed} erasure requests \
+         verified in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut lethe = Lethe { app, admin, ctx, organization: organization.id, requests: requests.into_iter() };
+
+    // The baseline uses the pool Lethe's job uses for the shop.
+    let shop_model = store::Model::all_in_org(&lethe.ctx.db, lethe.organization).await.unwrap().remove(0);
+    let Connector::Sql(sql_store) = lethe.ctx.stores.connector(&shop_model, &lethe.ctx.keyring).await.unwrap() else {
+        unreachable!("a PostgreSQL store has a SQL connector")
+    };
+    let pool = sql_store.connection().get_postgres_connection_pool().clone();
+
+    println!(
+        "{iterations} iterations after {warmup} warm-up ones; before every run (untimed) the person's rows are put \
+         back and a request approved; Lethe and the baseline alternate which runs first."
+    );
+
+    // 1. The whole job against the baseline.
+    let expected_left = |cards: &[String]| {
+        cards.len() == 5 && cards.iter().all(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    let (mut job, mut base) = (Vec::new(), Vec::new());
+    let mut base_statements = 0;
+    for i in 0..warmup + iterations {
+        let mut results = Vec::new();
+        for side in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+            reset_person(&shop).await;
+            if side == 0 {
+                let request_id = lethe.next_approved().await;
+                let job_args = StartFulfilment { organization_id: lethe.organization, request_id };
+                let t = Instant::now();
+                start_fulfilment::run(&job_args, &lethe.ctx).await.expect("the job succeeds");
+                let took = t.elapsed();
+                let touched = lethe_touched(&lethe.ctx, lethe.organization, request_id).await;
+                if i >= warmup {
+                    job.push(took);
+                }
+                results.push((side, touched, leftovers(&shop).await));
+            } else {
+                let t = Instant::now();
+                let (touched, statements) = baseline(&pool, &lethe.ctx.keyring, lethe.organization).await;
+                let took = t.elapsed();
+                if i >= warmup {
+                    base.push(took);
+                }
+                base_statements = statements;
+                results.push((side, touched, leftovers(&shop).await));
+            }
+        }
+        results.sort_by_key(|r| r.0);
+        let (lethe_result, base_result) = (&results[0], &results[1]);
+        assert_eq!(lethe_result.1, base_result.1, "Lethe and the baseline touched different rows per table");
+        assert_eq!(lethe_result.2, base_result.2, "Lethe and the baseline left different data behind");
+        let (counts, cards) = &lethe_result.2;
+        assert_eq!(counts, &vec![0, 0, 5, 0, 0, 5, 0, 0, 0], "orders and payments kept, nothing else");
+        assert!(expected_left(cards), "card numbers replaced by 64-hex pseudonyms");
+        assert_eq!(lethe_result.1.values().sum::<u64>(), person_rows);
+    }
+
+    // 2. The phases, called one after the other.
+    let (mut start_t, mut locate_t, mut erase_t) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..=iterations {
+        reset_person(&shop).await;
+        let request_id = lethe.next_approved().await;
+        let ctx = &lethe.ctx;
+        let t = Instant::now();
+        let started = request::Model::apply(
+            &ctx.db,
+            &ctx.keyring,
+            lethe.organization,
+            request_id,
+            Action::Start,
+            Actor::SYSTEM,
+            None,
+        )
+        .await
+        .unwrap();
+        let t1 = t.elapsed();
+        let t = Instant::now();
+        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id).await.unwrap();
+        let t2 = t.elapsed();
+        let t = Instant::now();
+        erase::run(ctx, &started).await.unwrap();
+        let t3 = t.elapsed();
+        assert_eq!(lethe_touched(ctx, lethe.organization, request_id).await.values().sum::<u64>(), person_rows);
+        if i > 0 {
+            start_t.push(t1);
+            locate_t.push(t2);
+            erase_t.push(t3);
+        }
+    }
+
+    // 3. `erase::run` taken apart.
+    let mut parts = Parts::default();
+    for i in 0..=iterations {
+        reset_person(&shop).await;
+        let request_id = lethe.next_approved().await;
+        let ctx = &lethe.ctx;
+        request::Model::apply(
+            &ctx.db,
+            &ctx.keyring,
+            lethe.organization,
+            request_id,
+            Action::Start,
+            Actor::SYSTEM,
+            None,
+        )
+        .await
+        .unwrap();
+        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id).await.unwrap();
+        let mut these = Parts::default();
+        erase_in_parts(ctx, lethe.organization, request_id, &mut these).await;
+        if i > 0 {
+            parts.recover.append(&mut these.recover);
+            parts.reads.append(&mut these.reads);
+            parts.locate.append(&mut these.locate);
+            parts.schema.append(&mut these.schema);
+            parts.plan.append(&mut these.plan);
+            parts.store.append(&mut these.store);
+            parts.verify.append(&mut these.verify);
+        }
+    }
+
+    // 4. Transactions per erasure, from PostgreSQL's statistics.
+    let databases = [lethe_name.as_str(), shop_name.as_str()];
+    reset_person(&shop).await;
+    let request_id = lethe.next_approved().await;
+    let idle0 = commits(&admin_db, &databases).await;
+    let before = commits(&admin_db, &databases).await;
+    let noise: Vec<i64> = before.iter().zip(&idle0).map(|(b, a)| b - a).collect();
+    start_fulfilment::run(&StartFulfilment { organization_id: lethe.organization, request_id }, &lethe.ctx)
+        .await
+        .unwrap();
+    let after = commits(&admin_db, &databases).await;
+    let lethe_commits: Vec<i64> = after.iter().zip(&before).zip(&noise).map(|((a, b), n)| a - b - n).collect();
+    reset_person(&shop).await;
+    let before = commits(&admin_db, &databases).await;
+    baseline(&pool, &lethe.ctx.keyring, lethe.organization).await;
+    let after = commits(&admin_db, &databases).await;
+    let base_commits: Vec<i64> = after.iter().zip(&before).zip(&noise).map(|((a, b), n)| a - b - n).collect();
+
+    let (job, base) = (Stats::of(&job), Stats::of(&base));
+    let (start_s, locate_s, erase_s) = (Stats::of(&start_t), Stats::of(&locate_t), Stats::of(&erase_t));
+    let verdict = |ratio: f64| if ratio <= 2.0 { "met" } else { "NOT met" };
+    println!("Lethe, whole job (start_fulfilment::run): {job}");
+    println!(
+        "baseline (one hand-written transaction, same pool, {base_statements} statements incl. BEGIN/COMMIT): {base}; \
+         same rows touched per table, same data left"
+    );
+    println!(
+        "whole job / baseline: {:.1}x (median; target at most 2x: {})",
+        job.median / base.median,
+        verdict(job.median / base.median)
+    );
+    println!("phases called in sequence:");
+    println!("  start (request transition):            {start_s}");
+    println!("  tasks::locate_pending (locate + record): {locate_s}");
+    println!("  erase::run:                            {erase_s}");
+    println!("  erase::run / baseline: {:.1}x", erase_s.median / base.median);
+    println!("erase::run taken apart (claim, final task update and completion not included):");
+    for (label, xs) in [
+        ("recover::request (pending intents)", &parts.recover),
+        ("tasks, subject, stores (Lethe's db)", &parts.reads),
+        ("locate keys again", &parts.locate),
+        ("fresh_schema (introspection)", &parts.schema),
+        ("plan", &parts.plan),
+        ("sql::erase (intents, store txn, ledger)", &parts.store),
+        ("verification locate", &parts.verify),
+    ] {
+        println!("  {label:<40} {}", Stats::of(xs));
+    }
+    println!(
+        "transactions committed per erasure (pg_stat_database; a statement outside a transaction counts as one): \
+         Lethe {} in its own database + {} in the shop; baseline {} in the shop",
+        lethe_commits[0], lethe_commits[1], base_commits[1]
+    );
+
+    // Clean up: both databases are dropped.
+    let mut app = lethe.app;
+    drop(lethe.ctx);
+    sql_store.connection().clone().close().await.ok();
+    shop.close().await.ok();
+    app.stop().await;
+    for name in [shop_name.as_str(), lethe_name.as_str()] {
+        admin_db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.unwrap();
+    }
+    admin_db.close().await.ok();
+}

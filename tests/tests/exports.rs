@@ -1,0 +1,383 @@
+//! Access exports end to end, against the company's four automated stores (PostgreSQL shop,
+//! MariaDB CRM, SQLite analytics, Redis cache): an access request is verified, approved and
+//! completed; the e-mailed link downloads a ZIP holding exactly the subject's located rows
+//! (`data.json`, one CSV per table, a readable `index.html`) and nothing of anyone else's; the
+//! file at rest is encrypted; wrong, expired and used-up links are refused; a store that is down
+//! blocks the package until it is located again; the purge destroys the key, deletes the file
+//! and writes an `export_purge` ledger entry.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use lethe_entities::entity::export::{self, ExportState};
+use lethe_tests::app::{TestApp, org_slug, spawn_app};
+use lethe_tests::both_backends;
+use lethe_tests::company::{Company, STORES};
+use lethe_tests::mailbox;
+use reqwest::StatusCode;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+type Keys = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
+
+async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let response = app.http.put(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Registers the company's four automated stores with their data maps; returns name -> id.
+async fn register_stores(app: &TestApp, token: &str, company: &Company) -> BTreeMap<String, String> {
+    let mut ids = BTreeMap::new();
+    for (name, kind, url) in [
+        ("shop", "postgres", &company.shop_url),
+        ("crm", "mysql", &company.crm_url),
+        ("analytics", "sqlite", &company.analytics_url),
+        ("cache", "redis", &company.redis_url),
+    ] {
+        let (status, store) = app
+            .post("/v1/stores", Some(token), json!({ "name": name, "kind": kind, "connection": { "url": url } }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{store}");
+        let id = store["id"].as_str().unwrap().to_owned();
+        let (status, saved) =
+            put(app, token, &format!("/v1/stores/{id}/datamap"), json!({ "yaml": company.data_map(name) })).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {saved}");
+        ids.insert(name.to_owned(), id);
+    }
+    ids
+}
+
+/// Keys per store and table that a preview with values finds for `email`.
+async fn preview_keys(app: &TestApp, token: &str, store: &str, email: &str) -> Keys {
+    let body = json!({ "identities": [{ "kind": "email", "value": email }], "include_values": true });
+    let (status, preview) = app.post(&format!("/v1/stores/{store}/preview"), Some(token), body).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let mut out = Keys::new();
+    for store in std::iter::once(&preview["store"]).chain(preview["others"].as_array().unwrap()) {
+        let Some(rows) = store["rows"].as_object() else { continue };
+        for (table, rows) in rows {
+            let keys: BTreeSet<String> =
+                rows.as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap().to_owned()).collect();
+            assert!(keys.len() < 50, "the preview shows at most 50 rows per table");
+            if !keys.is_empty() {
+                out.entry(store["store"].as_str().unwrap().to_owned()).or_default().insert(table.clone(), keys);
+            }
+        }
+    }
+    out
+}
+
+/// Undoes quoted-printable soft line breaks and escapes (the mail's text part).
+fn unquote(message: &str) -> String {
+    let joined = message.replace("=\r\n", "").replace("=\n", "");
+    let mut out = Vec::new();
+    let bytes = joined.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The download token in the `n`th message to `address`.
+async fn link_token(app: &TestApp, address: &str, n: usize) -> String {
+    let messages = mailbox::wait_for_messages_to(&app.outbox, address, n).await;
+    let text = unquote(&messages[n - 1]);
+    assert!(text.contains("a copy of your personal data is ready"), "{text}");
+    let at = text.find("http://lethe.test/v1/exports/").expect("the link, on the configured public URL")
+        + "http://lethe.test/v1/exports/".len();
+    let token: String =
+        text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    assert_eq!(token.len(), 64, "{token}");
+    token
+}
+
+async fn download(app: &TestApp, token: &str) -> reqwest::Response {
+    app.http.get(app.url(&format!("/v1/exports/{token}"))).send().await.unwrap()
+}
+
+async fn problem(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    (status, response.json().await.unwrap())
+}
+
+fn exports_dir(app: &TestApp) -> PathBuf {
+    app.outbox.parent().unwrap().join("exports")
+}
+
+fn package_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bin"))
+        .collect()
+}
+
+async fn export_of(app: &TestApp, request: &str) -> export::Model {
+    let id: uuid::Uuid = request.parse().unwrap();
+    export::Entity::find().filter(export::Column::RequestId.eq(id)).one(&app.db).await.unwrap().expect("an export row")
+}
+
+async fn set_export(app: &TestApp, id: uuid::Uuid, column: export::Column, value: sea_orm::Value) {
+    export::Entity::update_many()
+        .col_expr(column, Expr::value(value))
+        .filter(export::Column::Id.eq(id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+fn read_entry(zip: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> String {
+    let mut text = String::new();
+    zip.by_name(name).unwrap_or_else(|_| panic!("{name} in the package")).read_to_string(&mut text).unwrap();
+    text
+}
+
+fn html_escaped(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+async fn wait_for_tasks(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, tasks) = app.get(&format!("/v1/requests/{id}/tasks"), Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{tasks}");
+        let tasks = tasks.as_array().cloned().unwrap_or_default();
+        if !tasks.is_empty() && tasks.iter().all(|t| t["status"] != "pending") {
+            return tasks;
+        }
+        assert!(std::time::Instant::now() < deadline, "tasks still pending: {tasks:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn timeline_kinds(app: &TestApp, token: &str, id: &str) -> Vec<String> {
+    let (_, detail) = app.get(&format!("/v1/requests/{id}"), Some(token)).await;
+    detail["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
+}
+
+both_backends! {
+    async fn an_access_request_is_exported_downloaded_and_purged(backend: Backend) {
+        let (app, company) = tokio::join!(spawn_app(backend), Company::create());
+        let org = org_slug();
+        let admin = app.admin(&org).await;
+        let ids = register_stores(&app, &admin, &company).await;
+        let ann_email = company.ann.emails[0].clone();
+        let expected = preview_keys(&app, &admin, &ids["shop"], &ann_email).await;
+        assert_eq!(expected.keys().map(String::as_str).collect::<BTreeSet<_>>(), STORES.into_iter().collect());
+
+        // Verified, approved, exported, completed.
+        let req = app.verified(&org, "access", "gdpr", &ann_email).await;
+        let (status, _) = app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        app.wait_for_state(&req.id, &admin, "completed").await;
+        let tasks = wait_for_tasks(&app, &admin, &req.id).await;
+        assert!(tasks.iter().all(|t| t["status"] == "done"), "{tasks:?}");
+        let kinds = timeline_kinds(&app, &admin, &req.id).await;
+        assert!(kinds.contains(&"export_ready".to_owned()) && kinds.contains(&"completed".to_owned()), "{kinds:?}");
+        let (_, detail) = app.get(&format!("/v1/requests/{}", req.id), Some(&admin)).await;
+        assert!(!detail["timeline"].to_string().contains("example.com"), "no identity on the timeline");
+
+        // The link is mailed to the verified address (after the verification code).
+        let token = link_token(&app, &ann_email, 2).await;
+        let response = download(&app, &token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/zip");
+        let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(disposition.starts_with("attachment; filename=\"personal-data-") && disposition.ends_with(".zip\""));
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let length: usize = response.headers()["content-length"].to_str().unwrap().parse().unwrap();
+        let bytes = response.bytes().await.unwrap().to_vec();
+        assert_eq!(bytes.len(), length);
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+
+        // data.json: exactly Ann's located rows, keyed as locating keys them.
+        let data: Value = serde_json::from_str(&read_entry(&mut zip, "data.json")).unwrap();
+        assert_eq!(data["format"], "lethe-access-export/1");
+        assert_eq!(data["request_id"], req.id.as_str());
+        let mut found = Keys::new();
+        let mut csvs = Vec::new();
+        for store in data["stores"].as_array().unwrap() {
+            let name = store["store"].as_str().unwrap();
+            for table in store["tables"].as_array().unwrap() {
+                let pk: Vec<&str> = table["primary_key"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+                let rows = table["rows"].as_array().unwrap();
+                assert_eq!(table["row_count"].as_u64().unwrap() as usize, rows.len());
+                let keys: BTreeSet<String> = rows
+                    .iter()
+                    .map(|row| pk.iter().map(|c| row[*c].as_str().unwrap_or_default()).collect::<Vec<_>>().join(","))
+                    .collect();
+                assert_eq!(keys.len(), rows.len(), "{name}.{}: no row twice", table["table"]);
+                found.entry(name.to_owned()).or_default().insert(table["table"].as_str().unwrap().to_owned(), keys);
+                csvs.push((table["csv"].as_str().unwrap().to_owned(), rows.len(), pk[0].to_owned()));
+            }
+        }
+        assert_eq!(found, expected, "exactly the rows a preview of her address finds, in every store");
+        assert!(data.to_string().contains(&ann_email));
+        let customers = &data["stores"].as_array().unwrap().iter().find(|s| s["store"] == "shop").unwrap()["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == "customers")
+            .cloned()
+            .unwrap();
+        assert!(customers["purpose"].as_str().unwrap().starts_with("Your customer account"));
+        assert!(customers["categories"].as_array().unwrap().iter().any(|c| c["category"] == "user.contact.email"
+            && c["description"].as_str().is_some_and(|d| !d.is_empty())));
+
+        // One CSV per table with the same rows.
+        for (name, rows, first_column) in &csvs {
+            let csv = read_entry(&mut zip, name);
+            assert!(csv.starts_with(first_column.as_str()), "{name} starts with its key column: {csv}");
+            assert_eq!(csv.matches("\r\n").count(), rows + 1, "{name}: header and one line per row");
+        }
+        assert_eq!(zip.len(), csvs.len() + 2, "index.html, data.json and the CSVs");
+
+        // index.html: readable, self-contained, names every store, table and purpose.
+        let html = read_entry(&mut zip, "index.html");
+        assert!(html.starts_with("<!doctype html>"));
+        for store in STORES {
+            assert!(html.contains(&format!("<h2>{store}</h2>")), "{store}");
+        }
+        for store in data["stores"].as_array().unwrap() {
+            for table in store["tables"].as_array().unwrap() {
+                assert!(html.contains(&html_escaped(table["table"].as_str().unwrap())), "{}", table["table"]);
+                if let Some(purpose) = table["purpose"].as_str() {
+                    assert!(html.contains(&html_escaped(purpose)), "{purpose}");
+                }
+            }
+        }
+        assert!(html.contains("An e-mail address") || html.contains("e-mail"), "categories in words");
+        for external in ["<script", " src=", "href=\"http", "<link", "@import", "url("] {
+            assert!(!html.contains(external), "no script and no external resource: {external}");
+        }
+
+        // Nothing of Bob's anywhere.
+        for i in 0..zip.len() {
+            let mut text = String::new();
+            zip.by_index(i).unwrap().read_to_string(&mut text).unwrap();
+            assert!(!text.contains(&company.bob.emails[0]) && !text.contains(&company.bob.name), "entry {i}");
+        }
+
+        // At rest: one encrypted file, no ZIP, no address.
+        let dir = exports_dir(&app);
+        let files = package_files(&dir);
+        assert_eq!(files.len(), 1, "{files:?}");
+        let raw = std::fs::read(&files[0]).unwrap();
+        assert!(!raw.starts_with(b"PK") && zip::ZipArchive::new(std::io::Cursor::new(raw.clone())).is_err());
+        assert!(!String::from_utf8_lossy(&raw).contains(&ann_email));
+        let row = export_of(&app, &req.id).await;
+        assert_eq!(row.state, ExportState::Ready);
+        assert_eq!(row.downloads, 1);
+        assert!(row.token_digest.as_deref().is_some_and(|d| d != token), "only a digest is stored");
+
+        // Altered and unknown links: the same 404.
+        let mut altered = token.clone().into_bytes();
+        altered[20] = if altered[20] == b'A' { b'B' } else { b'A' };
+        let (status, altered_body) = problem(download(&app, std::str::from_utf8(&altered).unwrap()).await).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(altered_body["code"], "export_not_found");
+        let (status, unknown_body) = problem(download(&app, &"x".repeat(64)).await).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(unknown_body, altered_body);
+        assert!(!altered_body.to_string().contains(&token[..20]), "the token is not echoed");
+
+        // The cap: once used up, 429 download_limit.
+        set_export(&app, row.id, export::Column::Downloads, row.max_downloads.into()).await;
+        let (status, body) = problem(download(&app, &token).await).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("download_limit")));
+        set_export(&app, row.id, export::Column::Downloads, 1.into()).await;
+        assert_eq!(download(&app, &token).await.status(), StatusCode::OK);
+
+        // Expired: 410.
+        let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        set_export(&app, row.id, export::Column::ExpiresAt, Some(past).into()).await;
+        let (status, body) = problem(download(&app, &token).await).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("export_expired")));
+
+        // Purge (the workers' loop may get there first: either way it happens once).
+        let keyring = lethe_entities::Keyring::derive(
+            &lethe_entities::MasterKey::from_base64(&app.master_key_base64()).unwrap(),
+        );
+        let now = time::OffsetDateTime::now_utc();
+        let purged = lethe_worker::export::purge_expired(&app.db, &keyring, &dir, now).await.unwrap();
+        assert!(purged.exports <= 1);
+        let again = lethe_worker::export::purge_expired(&app.db, &keyring, &dir, now).await.unwrap();
+        assert_eq!(again.exports, 0, "purged once");
+        let row = export_of(&app, &req.id).await;
+        assert_eq!(row.state, ExportState::Purged);
+        assert!(row.key_ciphertext.is_none(), "the key is destroyed");
+        assert!(package_files(&dir).is_empty(), "the file is deleted");
+        let (status, body) = problem(download(&app, &token).await).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("export_expired")));
+        let (status, page) = app.get("/v1/ledger/entries?kind=export_purge", Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let entries = page["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{page}");
+        assert_eq!(entries[0]["request_id"], req.id.as_str());
+        assert_eq!(entries[0]["action"], "crypto_shred");
+        assert_eq!(entries[0]["row_count"].as_i64(), Some(row.row_count));
+        assert_eq!(entries[0]["subject_refs"].as_array().unwrap().len(), 1);
+        assert!(!page.to_string().contains(&ann_email));
+        assert!(timeline_kinds(&app, &admin, &req.id).await.contains(&"export_purged".to_owned()));
+
+        // A store that is down blocks Bob's package; once it is back, locating again builds it.
+        let (status, _) = put(
+            &app,
+            &admin,
+            &format!("/v1/stores/{}", ids["crm"]),
+            json!({ "connection": { "url": "mysql://root@127.0.0.1:1/nowhere" } }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let bob = app.verified(&org, "access", "gdpr", &company.bob.emails[0]).await;
+        app.post(&format!("/v1/requests/{}/approve", bob.id), Some(&admin), json!({})).await;
+        let tasks = wait_for_tasks(&app, &admin, &bob.id).await;
+        assert_eq!(tasks.iter().find(|t| t["store"] == "crm").unwrap()["status"], "failed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !timeline_kinds(&app, &admin, &bob.id).await.contains(&"export_blocked".to_owned()) {
+            assert!(std::time::Instant::now() < deadline, "no export_blocked event");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let (_, detail) = app.get(&format!("/v1/requests/{}", bob.id), Some(&admin)).await;
+        assert_eq!(detail["state"], "in_progress");
+        let bob_id: uuid::Uuid = bob.id.parse().unwrap();
+        let none = export::Entity::find().filter(export::Column::RequestId.eq(bob_id)).one(&app.db).await.unwrap();
+        assert!(none.is_none(), "no package is started while a store is down");
+        assert_eq!(mailbox::wait_for_messages_to(&app.outbox, &company.bob.emails[0], 1).await.len(), 1, "no link");
+
+        put(&app, &admin, &format!("/v1/stores/{}", ids["crm"]), json!({ "connection": { "url": company.crm_url } }))
+            .await;
+        let (status, _) = app.post(&format!("/v1/requests/{}/locate", bob.id), Some(&admin), json!({})).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        app.wait_for_state(&bob.id, &admin, "completed").await;
+        let token = link_token(&app, &company.bob.emails[0], 2).await;
+        let response = download(&app, &token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(response.bytes().await.unwrap().to_vec())).unwrap();
+        let data = read_entry(&mut zip, "data.json");
+        assert!(data.contains(&company.bob.emails[0]) && !data.contains(&ann_email));
+        let crm = serde_json::from_str::<Value>(&data).unwrap()["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["store"] == "crm")
+            .cloned()
+            .unwrap();
+        assert!(!crm["tables"].as_array().unwrap().is_empty(), "the CRM's rows are in the package");
+        company.cleanup().await;
+    }
+}

@@ -1,0 +1,373 @@
+//! Erasure: destroys (or pseudonymises, where the data map says `keep`) the located data of an
+//! erasure request in every automated store, with ledger entries whose counts are the stores'
+//! own, then verifies by locating again.
+//!
+//! The job may be killed at any instant and run again:
+//! 1. intents a previous run left pending are settled first from the stores' receipts
+//!    ([`recover`]), so a committed destruction gets its entry exactly once;
+//! 2. the person is located again across all stores (cross-store references need every store
+//!    before any is touched), so work already done is simply not found;
+//! 3. each store task is claimed (`located` -> `erasing`, compare-and-set) before its store is
+//!    touched, so two workers never erase one store; a claim older than [`CLAIM_TIMEOUT`] (a
+//!    killed worker) is taken over;
+//! 4. each store is erased in one transaction ([`sql`], [`redis`]);
+//! 5. the verification pass locates again: a store where anything still matches the person
+//!    (other than rows mapped `keep`) fails with a precise report instead of succeeding.
+//!
+//! The request completes when every task is done or waived.
+
+pub mod http;
+pub mod plan;
+pub mod recover;
+pub mod redis;
+pub mod sql;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use lethe_entities::datamap::{DataMap, RowErasure};
+use lethe_entities::domain::enums::{ActorKind, EventKind, TaskStatus};
+use lethe_entities::entity::{request, request_event, store_task, subject_identity};
+use lethe_entities::ledger::LedgerError;
+use lethe_entities::ledger::entry::SubjectRef;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::context::JobContext;
+use crate::jobs::JobError;
+use crate::ledger::external::ExternalError;
+use crate::locate::{Located, Mode, StoreInput, locate};
+use crate::stores::{Connector, StoreError};
+use crate::tasks;
+
+/// A claim older than this belongs to a worker that died: another may take the task over.
+pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// Why a store's erasure did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum EraseError {
+    /// The store refused or failed; its transaction rolled back and the intents are void.
+    #[error("{1}: {0}")]
+    Store(StoreError, String),
+    /// The store's outcome is unknown (e.g. the connection dropped at commit); recovery settles
+    /// it from the receipts.
+    #[error("the store's outcome is unknown; left for recovery: {0}")]
+    Unknown(StoreError),
+    /// Lethe's own database or ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Settling an intent failed.
+    #[error(transparent)]
+    External(#[from] ExternalError),
+}
+
+/// Located primary keys: store -> table (or key pattern) -> rows (key columns as text).
+pub type Keys = BTreeMap<String, BTreeMap<String, Vec<Vec<String>>>>;
+
+/// What erasure did in one store, as recorded on the timeline and used by the certificate.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StoreOutcome {
+    /// Per table: action, rows, ledger entry.
+    pub erased: Vec<ErasedTable>,
+    /// Per table mapped `keep`: rows retained, why and until when.
+    pub retained: Vec<RetainedTable>,
+}
+
+/// One erased table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErasedTable {
+    /// Table or key pattern.
+    pub table: String,
+    /// `delete_row`, `update`, `pseudonymise` or `null`.
+    pub action: String,
+    /// Rows the store's transaction touched.
+    pub rows: u64,
+    /// The ledger entry.
+    pub ledger_seq: Option<u64>,
+}
+
+/// One table whose located rows are retained under a legal obligation.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetainedTable {
+    /// Table or key pattern.
+    pub table: String,
+    /// Rows retained (pseudonymised as the map says).
+    pub rows: u64,
+    /// The legal basis.
+    pub basis: String,
+    /// The period (ISO 8601).
+    pub period: String,
+    /// The latest date they are kept until: the erasure date plus the period.
+    pub until: Option<String>,
+}
+
+/// Erases the subject of an erasure request in every automated store whose task is located.
+pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobError> {
+    let (organization, id) = (request.organization_id, request.id);
+    recover::request(ctx, organization, id).await?;
+    let all = store_task::Model::of_request(&ctx.db, organization, id).await?;
+    let stale = OffsetDateTime::now_utc() - CLAIM_TIMEOUT;
+    let todo: Vec<store_task::Model> = all
+        .iter()
+        .filter(|t| t.store_kind.is_automated())
+        .filter(|t| t.status == TaskStatus::Located || (t.status == TaskStatus::Erasing && t.updated_at < stale))
+        .cloned()
+        .collect();
+    let services =
+        all.iter().any(|t| t.store_kind == lethe_entities::StoreKind::Http && t.status == TaskStatus::Waiting);
+    if !todo.is_empty() || services {
+        let subject = tasks::subject(&ctx.db, &ctx.keyring, organization, id).await.map_err(JobError::Permanent)?;
+        let refs: Vec<SubjectRef> = subject_identity::Model::of_request(&ctx.db, organization, id)
+            .await?
+            .iter()
+            .map(|i| ctx.keyring.ledger_subject_ref(organization, &i.blind_index))
+            .collect();
+        if !todo.is_empty() {
+            erase_tasks(ctx, request, &todo, &subject, &refs).await?;
+        }
+        if services {
+            http::run(ctx, request, &all, &subject, &refs).await?;
+        }
+    }
+    tasks::complete_if_finished(&ctx.db, &ctx.keyring, organization, id).await.map_err(lifecycle)?;
+    Ok(())
+}
+
+fn lifecycle(e: lethe_entities::entity::request::LifecycleError) -> JobError {
+    use lethe_entities::entity::request::LifecycleError::*;
+    match e {
+        Db(e) => JobError::Db(e),
+        Concurrent => JobError::Conflict,
+        other => JobError::Permanent(other.to_string()),
+    }
+}
+
+impl From<EraseError> for JobError {
+    fn from(e: EraseError) -> Self {
+        match e {
+            EraseError::Ledger(LedgerError::Db(db)) => JobError::Db(db),
+            other => JobError::Permanent(other.to_string()),
+        }
+    }
+}
+
+/// Locates every located key of the subject across all stores.
+async fn locate_keys(inputs: &[StoreInput], subject: &crate::locate::Subject) -> Keys {
+    let mut keys: Keys = BTreeMap::new();
+    locate(inputs, subject, Mode::Keys, &mut |found: Located<'_>| {
+        let parts = found.key_parts.iter().map(|p| p.clone().unwrap_or_default()).collect();
+        keys.entry(found.store.to_owned()).or_default().entry(found.table.to_owned()).or_default().push(parts);
+    })
+    .await;
+    keys
+}
+
+async fn erase_tasks(
+    ctx: &JobContext,
+    request: &request::Model,
+    todo: &[store_task::Model],
+    subject: &crate::locate::Subject,
+    refs: &[SubjectRef],
+) -> Result<(), JobError> {
+    let (organization, id) = (request.organization_id, request.id);
+    let stores = lethe_entities::entity::store::Model::all_in_org(&ctx.db, organization).await?;
+    let inputs = tasks::inputs(&stores, &ctx.stores, &ctx.keyring).await;
+    let keys = locate_keys(&inputs, subject).await;
+    let mut outcomes: BTreeMap<Uuid, StoreOutcome> = BTreeMap::new();
+    for task in todo {
+        if !claim(&ctx.db, task).await? {
+            continue;
+        }
+        let Some(input) = inputs.iter().find(|i| i.name == task.store_name) else { continue };
+        let (Some(map), Some(Ok(connector))) = (&input.map, &input.connector) else {
+            let e = StoreError::NoDataMap;
+            finish(&ctx.db, task, TaskStatus::Failed, Some((e.code(), e.to_string())), EventKind::StoreFailed, None)
+                .await?;
+            continue;
+        };
+        let located = keys.get(&task.store_name).cloned().unwrap_or_default();
+        let cx = sql::Context {
+            lethe: &ctx.db,
+            keyring: &ctx.keyring,
+            organization,
+            store: &task.store_name,
+            request: id,
+            subject_refs: refs,
+        };
+        match erase_store(&cx, connector, map, &located).await {
+            Ok(outcome) => {
+                outcomes.insert(task.id, outcome);
+            }
+            Err(EraseError::Store(e, what)) => {
+                let message = format!("{what}: {e}");
+                tracing::warn!(request_id = %id, store = %task.store_name, code = e.code(), "erasure failed; rolled back");
+                finish(&ctx.db, task, TaskStatus::Failed, Some((e.code(), message)), EventKind::StoreFailed, None)
+                    .await?;
+            }
+            // Unknown outcome or Lethe's own failure: leave the claim; the retry recovers.
+            Err(other) => return Err(other.into()),
+        }
+    }
+    // Verification pass.
+    let remaining = locate_keys(&inputs, subject).await;
+    for task in todo {
+        let Some(outcome) = outcomes.remove(&task.id) else { continue };
+        let map = inputs.iter().find(|i| i.name == task.store_name).and_then(|i| i.map.as_ref());
+        let left: Vec<String> = remaining
+            .get(&task.store_name)
+            .into_iter()
+            .flatten()
+            .filter(|(table, rows)| !rows.is_empty() && !map.is_some_and(|m| is_kept(m, table)))
+            .map(|(table, rows)| format!("{} row(s) of `{table}`", rows.len()))
+            .collect();
+        let detail =
+            serde_json::json!({ "store": task.store_name, "erased": outcome.erased, "retained": outcome.retained });
+        if left.is_empty() {
+            finish(&ctx.db, task, TaskStatus::Done, None, EventKind::StoreErased, Some(detail)).await?;
+        } else {
+            let message = format!("verification: {} still match the person after erasure", left.join(", "));
+            tracing::warn!(request_id = %id, store = %task.store_name, "erasure verification found rows still matching");
+            finish(
+                &ctx.db,
+                task,
+                TaskStatus::Failed,
+                Some(("erasure_incomplete", message)),
+                EventKind::StoreFailed,
+                Some(detail),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn is_kept(map: &DataMap, table: &str) -> bool {
+    let erasure = map
+        .table(table)
+        .map(|t| &t.erasure)
+        .or_else(|| map.keys.iter().find(|k| k.pattern == table).map(|k| &k.erasure));
+    matches!(erasure, Some(RowErasure::Keep { .. }))
+}
+
+/// Erases one store's located rows.
+async fn erase_store(
+    cx: &sql::Context<'_>,
+    connector: &Connector,
+    map: &DataMap,
+    located: &BTreeMap<String, Vec<Vec<String>>>,
+) -> Result<StoreOutcome, EraseError> {
+    let mut outcome = StoreOutcome::default();
+    let today = OffsetDateTime::now_utc();
+    for table in &map.tables {
+        if let (RowErasure::Keep { basis, period }, Some(rows)) = (&table.erasure, located.get(&table.name)) {
+            outcome.retained.push(RetainedTable {
+                table: table.name.clone(),
+                rows: rows.len() as u64,
+                basis: basis.clone(),
+                period: period.clone(),
+                until: lethe_entities::datamap::validate::add_duration(today, period).map(|d| d.date().to_string()),
+            });
+        }
+    }
+    match connector {
+        Connector::Sql(store) => {
+            let schema = store.fresh_schema().await.map_err(|e| EraseError::Store(e, "reading the schema".into()))?;
+            let steps = plan::plan(map, &schema, located)
+                .map_err(|reason| EraseError::Store(StoreError::Schema(reason), "planning the erasure".into()))?;
+            for applied in sql::erase(cx, store, &schema, &steps).await? {
+                outcome.erased.push(ErasedTable {
+                    table: applied.table,
+                    action: applied.action.to_owned(),
+                    rows: applied.rows,
+                    ledger_seq: applied.seq,
+                });
+            }
+        }
+        Connector::Redis(store) => {
+            for pattern in &map.keys {
+                let keys: Vec<String> =
+                    located.get(&pattern.pattern).into_iter().flatten().filter_map(|k| k.first().cloned()).collect();
+                if let RowErasure::Keep { basis, period } = &pattern.erasure
+                    && !keys.is_empty()
+                {
+                    outcome.retained.push(RetainedTable {
+                        table: pattern.pattern.clone(),
+                        rows: keys.len() as u64,
+                        basis: basis.clone(),
+                        period: period.clone(),
+                        until: lethe_entities::datamap::validate::add_duration(today, period)
+                            .map(|d| d.date().to_string()),
+                    });
+                }
+                if let Some(applied) = redis::erase(cx, store, pattern, &keys).await? {
+                    outcome.erased.push(ErasedTable {
+                        table: applied.table,
+                        action: applied.action.to_owned(),
+                        rows: applied.rows,
+                        ledger_seq: applied.seq,
+                    });
+                }
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// Claims a task for erasure (compare-and-set on its status and last change).
+async fn claim(db: &DatabaseConnection, task: &store_task::Model) -> Result<bool, DbErr> {
+    let result = store_task::Entity::update_many()
+        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Erasing))
+        .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+        .filter(store_task::Column::Id.eq(task.id))
+        .filter(store_task::Column::Status.eq(task.status))
+        .filter(store_task::Column::UpdatedAt.eq(task.updated_at))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Moves a claimed task to its final status with its timeline event, in one transaction.
+async fn finish(
+    db: &DatabaseConnection,
+    task: &store_task::Model,
+    status: TaskStatus,
+    error: Option<(&str, String)>,
+    event: EventKind,
+    detail: Option<serde_json::Value>,
+) -> Result<(), DbErr> {
+    let now = OffsetDateTime::now_utc();
+    let txn = lethe_entities::entity::begin_write(db).await?;
+    store_task::Entity::update_many()
+        .col_expr(store_task::Column::Status, Expr::value(status))
+        .col_expr(store_task::Column::ErrorCode, Expr::value(error.as_ref().map(|e| e.0.to_owned())))
+        .col_expr(store_task::Column::ErrorMessage, Expr::value(error.as_ref().map(|e| e.1.clone())))
+        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
+        .filter(store_task::Column::Id.eq(task.id))
+        .exec(&txn)
+        .await?;
+    let mut detail = detail.unwrap_or_else(|| serde_json::json!({ "store": task.store_name }));
+    if let (Some((code, message)), Some(object)) = (&error, detail.as_object_mut()) {
+        object.insert("code".into(), serde_json::json!(code));
+        object.insert("message".into(), serde_json::json!(message));
+    }
+    request_event::Entity::insert(request_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(task.organization_id),
+        request_id: Set(task.request_id),
+        at: Set(now),
+        actor_kind: Set(ActorKind::System),
+        actor_id: Set(None),
+        kind: Set(event),
+        from_state: Set(None),
+        to_state: Set(None),
+        reason: Set(None),
+        detail: Set(Some(detail)),
+    })
+    .exec(&txn)
+    .await?;
+    txn.commit().await
+}
