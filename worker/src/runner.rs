@@ -19,9 +19,12 @@ use crate::jobs::{SendVerificationCode, StartFulfilment, send_verification_code,
 use crate::queue::{Job, JobQueue};
 use crate::reconcile;
 
-/// How often workers prove they are alive; a job held by a worker silent for two intervals is
-/// re-enqueued.
+/// How often workers prove they are alive.
 const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// A job held by a worker silent for this many heartbeats (20 s) is delivered again (apalis'
+/// default of 10 left a killed worker's jobs stranded for 100 s).
+const MISSED_HEARTBEATS: usize = 2;
 
 /// How often each worker process purges expired access exports.
 const EXPORT_PURGE_EVERY: Duration = Duration::from_secs(60);
@@ -59,14 +62,24 @@ impl RunnerSettings {
 /// SQLite storage for `J`: polled at `poll`.
 fn sqlite_storage<J: Job>(pool: &SqlitePool, poll: Duration) -> PollWith<SqliteStorage<J>, IntervalStrategy> {
     SqliteStorage::<J>::new(pool)
-        .with_config(apalis_sqlite::Config::default().queue(J::QUEUE).heartbeat_interval(HEARTBEAT))
+        .with_config(
+            apalis_sqlite::Config::default()
+                .queue(J::QUEUE)
+                .heartbeat_interval(HEARTBEAT)
+                .missed_heartbeats(MISSED_HEARTBEATS),
+        )
         .poll_with_interval(poll)
 }
 
 /// PostgreSQL storage for `J`: woken by LISTEN/NOTIFY.
 fn postgres_storage<J: Job>(pool: &PgPool) -> PollWith<PostgresStorage<J>, StreamStrategy<Pubsub>> {
     PostgresStorage::<J>::new(pool)
-        .with_config(apalis_postgres::Config::default().queue(J::QUEUE).heartbeat_interval(HEARTBEAT))
+        .with_config(
+            apalis_postgres::Config::default()
+                .queue(J::QUEUE)
+                .heartbeat_interval(HEARTBEAT)
+                .missed_heartbeats(MISSED_HEARTBEATS),
+        )
         .with_pubsub()
 }
 

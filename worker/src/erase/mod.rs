@@ -8,8 +8,10 @@
 //! 2. the person is located again across all stores (cross-store references need every store
 //!    before any is touched), so work already done is simply not found;
 //! 3. each store task is claimed (`located` -> `erasing`, compare-and-set) before its store is
-//!    touched, so two workers never erase one store; a claim older than [`CLAIM_TIMEOUT`] (a
-//!    killed worker) is taken over;
+//!    touched, so two workers never erase one store; the claimant refreshes its claim every
+//!    [`CLAIM_HEARTBEAT`] while it works, and a claim not refreshed for [`CLAIM_TIMEOUT`] (a
+//!    killed worker) is taken over — a run that finds a live claim comes back when it would
+//!    expire;
 //! 4. each store is erased in one transaction ([`sql`], [`redis`]);
 //! 5. the verification pass locates again: a store where anything still matches the person
 //!    (other than rows mapped `keep`) fails with a precise report instead of succeeding.
@@ -45,7 +47,10 @@ use crate::stores::{Connector, StoreError};
 use crate::tasks;
 
 /// A claim older than this belongs to a worker that died: another may take the task over.
-pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often a worker erasing a store refreshes its claim.
+pub const CLAIM_HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Why a store's erasure did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -108,9 +113,24 @@ pub struct RetainedTable {
 /// Erases the subject of an erasure request in every automated store whose task is located.
 pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobError> {
     let (organization, id) = (request.organization_id, request.id);
-    recover::request(ctx, organization, id).await?;
+    let now = OffsetDateTime::now_utc();
+    let stale = now - CLAIM_TIMEOUT;
+    let claimed: Vec<store_task::Model> = store_task::Model::of_request(&ctx.db, organization, id)
+        .await?
+        .into_iter()
+        .filter(|t| t.status == TaskStatus::Erasing && t.updated_at >= stale)
+        .collect();
+    // Another worker is erasing these stores: leave their intents alone, and come back when
+    // the claim would expire (if that worker was killed, its claim stops being refreshed).
+    let busy: Vec<String> = claimed.iter().map(|t| t.store_name.clone()).collect();
+    for task in &claimed {
+        let wait = (task.updated_at + CLAIM_TIMEOUT - now).unsigned_abs() + Duration::from_secs(1);
+        let key = format!("erase-claim:{}:{}", task.id, task.updated_at.unix_timestamp_nanos() / 1000);
+        let job = crate::jobs::StartFulfilment { organization_id: organization, request_id: id };
+        ctx.queue.enqueue_after(job, &key, wait).await.map_err(|e| JobError::Permanent(e.to_string()))?;
+    }
+    recover::request(ctx, organization, id, &busy).await?;
     let all = store_task::Model::of_request(&ctx.db, organization, id).await?;
-    let stale = OffsetDateTime::now_utc() - CLAIM_TIMEOUT;
     let todo: Vec<store_task::Model> = all
         .iter()
         .filter(|t| t.store_kind.is_automated())
@@ -178,10 +198,12 @@ async fn erase_tasks(
     let inputs = tasks::inputs(&stores, &ctx.stores, &ctx.keyring).await;
     let keys = locate_keys(&inputs, subject).await;
     let mut outcomes: BTreeMap<Uuid, StoreOutcome> = BTreeMap::new();
+    let mut heartbeats = Heartbeats(Vec::new());
     for task in todo {
         if !claim(&ctx.db, task).await? {
             continue;
         }
+        heartbeats.0.push(tokio::spawn(refresh_claim(ctx.db.clone(), task.id)));
         let Some(input) = inputs.iter().find(|i| i.name == task.store_name) else { continue };
         let (Some(map), Some(Ok(connector))) = (&input.map, &input.connector) else {
             let e = StoreError::NoDataMap;
@@ -315,6 +337,33 @@ async fn erase_store(
         }
     }
     Ok(outcome)
+}
+
+/// The claim refreshers of the tasks a run erases; stopped when the run ends, however it ends.
+struct Heartbeats(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Heartbeats {
+    fn drop(&mut self) {
+        for handle in &self.0 {
+            handle.abort();
+        }
+    }
+}
+
+/// Refreshes a claim every [`CLAIM_HEARTBEAT`] while the task is `erasing`.
+async fn refresh_claim(db: DatabaseConnection, task: Uuid) {
+    loop {
+        tokio::time::sleep(CLAIM_HEARTBEAT).await;
+        let refreshed = store_task::Entity::update_many()
+            .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+            .filter(store_task::Column::Id.eq(task))
+            .filter(store_task::Column::Status.eq(TaskStatus::Erasing))
+            .exec(&db)
+            .await;
+        if !matches!(refreshed, Ok(r) if r.rows_affected == 1) {
+            return;
+        }
+    }
 }
 
 /// Claims a task for erasure (compare-and-set on its status and last change).

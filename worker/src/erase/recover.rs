@@ -14,10 +14,11 @@ use crate::ledger::external::settle;
 use crate::ledger::receipts;
 use crate::stores::Connector;
 
-/// Settles every pending intent of one request. Returns how many were settled. An intent whose
-/// store cannot be reached now stays pending (and the erasure of that store waits: its task is
-/// retried with the job).
-pub async fn request(ctx: &JobContext, organization: Uuid, request: Uuid) -> Result<usize, JobError> {
+/// Settles every pending intent of one request, except those of `busy` stores (another worker
+/// holds a live claim on them and is working: fencing its receipts would fail its erasure).
+/// Returns how many were settled. An intent whose store cannot be reached now stays pending
+/// (and the erasure of that store waits: its task is retried with the job).
+pub async fn request(ctx: &JobContext, organization: Uuid, request: Uuid, busy: &[String]) -> Result<usize, JobError> {
     let pending = ledger_intent::Entity::find()
         .filter(ledger_intent::Column::OrganizationId.eq(organization))
         .filter(ledger_intent::Column::RequestId.eq(request))
@@ -30,7 +31,7 @@ pub async fn request(ctx: &JobContext, organization: Uuid, request: Uuid) -> Res
     }
     let stores = store::Model::all_in_org(&ctx.db, organization).await?;
     let mut settled = 0;
-    for open in pending {
+    for open in pending.into_iter().filter(|i| !busy.contains(&i.store)) {
         let Some(model) = stores.iter().find(|s| s.name == open.store) else { continue };
         let Ok(connector) = ctx.stores.connector(model, &ctx.keyring).await else {
             tracing::warn!(intent_id = %open.id, store = %open.store, "recovery: store unreachable; intent left pending");
