@@ -297,7 +297,7 @@ async fn erase_store(
     }
     match connector {
         Connector::Sql(store) => {
-            let schema = store.fresh_schema().await.map_err(|e| EraseError::Store(e, "reading the schema".into()))?;
+            let schema = store.schema().await.map_err(|e| EraseError::Store(e, "reading the schema".into()))?;
             let steps = plan::plan(map, &schema, located)
                 .map_err(|reason| EraseError::Store(StoreError::Schema(reason), "planning the erasure".into()))?;
             for applied in sql::erase(cx, store, &schema, &steps).await? {
