@@ -419,7 +419,9 @@ async fn a_verified_request_records_per_store_results_and_a_down_store_says_why(
     let ids = register_company(&app, &admin, &company).await;
     let expected = counts_of(&preview(&app, &admin, &ids["shop"], &company.ann.emails[..1], false).await);
 
-    let req = app.verified(&org, "erasure", "gdpr", &company.ann.emails[0]).await;
+    // An objection is worked by operators: its tasks stay as locating left them (an erasure or
+    // an access request would go on to erase or export at once).
+    let req = app.verified(&org, "objection", "gdpr", &company.ann.emails[0]).await;
     let (status, _) = app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
     assert_eq!(status, StatusCode::OK);
     app.wait_for_state(&req.id, &admin, "in_progress").await;
@@ -447,7 +449,7 @@ async fn a_verified_request_records_per_store_results_and_a_down_store_says_why(
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let req2 = app.verified(&org, "access", "gdpr", &company.bob.emails[0]).await;
+    let req2 = app.verified(&org, "objection", "gdpr", &company.bob.emails[0]).await;
     app.post(&format!("/v1/requests/{}/approve", req2.id), Some(&admin), json!({})).await;
     let tasks = wait_for_tasks(&app, &admin, &req2.id).await;
     let crm = tasks.iter().find(|t| t["store"] == "crm").unwrap();
