@@ -2,14 +2,14 @@
 //! worked by locating. Every outcome is recorded on the task (status, counts per table, error)
 //! and on the request's timeline, without any personal data.
 
-use lethe_entities::domain::enums::{ActorKind, EventKind, TaskStatus};
+use lethe_entities::domain::enums::{EventKind, TaskStatus};
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
 use lethe_entities::entity::{request_event, store, store_task, subject_identity};
 use lethe_entities::{Keyring, StoreKind};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -165,20 +165,16 @@ pub async fn record(db: &DatabaseConnection, task: &store_task::Model, outcome: 
         txn.rollback().await?;
         return Ok(false);
     }
-    request_event::Entity::insert(request_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(task.organization_id),
-        request_id: Set(task.request_id),
-        at: Set(now),
-        actor_kind: Set(ActorKind::System),
-        actor_id: Set(None),
-        kind: Set(event),
-        from_state: Set(None),
-        to_state: Set(None),
-        reason: Set(None),
-        detail: Set(Some(detail)),
-    })
-    .exec(&txn)
+    request_event::ActiveModel::record(
+        task.organization_id,
+        task.request_id,
+        Actor::SYSTEM,
+        event,
+        None,
+        None,
+        Some(detail),
+    )
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     Ok(true)

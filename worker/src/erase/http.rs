@@ -17,17 +17,16 @@
 
 use std::collections::BTreeMap;
 
-use lethe_entities::domain::enums::{ActorKind, EventKind, TaskStatus};
+use lethe_entities::domain::enums::{EventKind, TaskStatus};
+use lethe_entities::entity::request::Actor;
 use lethe_entities::entity::store::Connection;
 use lethe_entities::entity::{request_event, store, store_task};
 use lethe_entities::ledger::entry::{EntryKind, SubjectRef};
 use lethe_entities::ledger::{self, LedgerError, NewEntry};
-use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::context::JobContext;
 use crate::jobs::{JobError, StartFulfilment};
@@ -291,20 +290,16 @@ async fn event(
     kind: EventKind,
     detail: serde_json::Value,
 ) -> Result<(), sea_orm::DbErr> {
-    request_event::Entity::insert(request_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(task.organization_id),
-        request_id: Set(task.request_id),
-        at: Set(OffsetDateTime::now_utc()),
-        actor_kind: Set(ActorKind::System),
-        actor_id: Set(None),
-        kind: Set(kind),
-        from_state: Set(None),
-        to_state: Set(None),
-        reason: Set(None),
-        detail: Set(Some(detail)),
-    })
-    .exec(db)
+    request_event::ActiveModel::record(
+        task.organization_id,
+        task.request_id,
+        Actor::SYSTEM,
+        kind,
+        None,
+        None,
+        Some(detail),
+    )
+    .insert(db)
     .await
     .map(drop)
 }
@@ -362,22 +357,18 @@ pub async fn record_done(
             serde_json::json!({ "table": e.table, "action": ACTION, "rows": e.row_count, "ledger_seq": first.map(|s| s + i as u64) })
         })
         .collect();
-    request_event::Entity::insert(request_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(task.organization_id),
-        request_id: Set(task.request_id),
-        at: Set(now),
-        actor_kind: Set(ActorKind::System),
-        actor_id: Set(None),
-        kind: Set(EventKind::StoreErased),
-        from_state: Set(None),
-        to_state: Set(None),
-        reason: Set(None),
-        detail: Set(Some(
+    request_event::ActiveModel::record(
+        task.organization_id,
+        task.request_id,
+        Actor::SYSTEM,
+        EventKind::StoreErased,
+        None,
+        None,
+        Some(
             serde_json::json!({ "store": task.store_name, "erased": erased, "retained": [], "reported_by": "service" }),
-        )),
-    })
-    .exec(&txn)
+        ),
+    )
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     Ok(())

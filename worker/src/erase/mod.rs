@@ -28,13 +28,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lethe_entities::datamap::{DataMap, RowErasure};
-use lethe_entities::domain::enums::{ActorKind, EventKind, TaskStatus};
+use lethe_entities::domain::enums::{EventKind, TaskStatus};
+use lethe_entities::entity::request::Actor;
 use lethe_entities::entity::{request, request_event, store_task, subject_identity};
 use lethe_entities::ledger::LedgerError;
 use lethe_entities::ledger::entry::SubjectRef;
-use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -403,20 +403,16 @@ async fn finish(
         object.insert("code".into(), serde_json::json!(code));
         object.insert("message".into(), serde_json::json!(message));
     }
-    request_event::Entity::insert(request_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(task.organization_id),
-        request_id: Set(task.request_id),
-        at: Set(now),
-        actor_kind: Set(ActorKind::System),
-        actor_id: Set(None),
-        kind: Set(event),
-        from_state: Set(None),
-        to_state: Set(None),
-        reason: Set(None),
-        detail: Set(Some(detail)),
-    })
-    .exec(&txn)
+    request_event::ActiveModel::record(
+        task.organization_id,
+        task.request_id,
+        Actor::SYSTEM,
+        event,
+        None,
+        None,
+        Some(detail),
+    )
+    .insert(&txn)
     .await?;
     txn.commit().await
 }

@@ -11,7 +11,7 @@ use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, RequestState, TaskStatus};
 use lethe_entities::entity::{request, request_event, store_task};
 use lethe_worker::jobs::StartFulfilment;
-use sea_orm::ActiveValue::Set;
+use sea_orm::ActiveModelTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
@@ -243,20 +243,16 @@ async fn settle_task(
             "the task changed at the same moment; reload and retry",
         ));
     }
-    request_event::Entity::insert(request_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(task.organization_id),
-        request_id: Set(task.request_id),
-        at: Set(now),
-        actor_kind: Set(actor.kind),
-        actor_id: Set(actor.id),
-        kind: Set(event),
-        from_state: Set(None),
-        to_state: Set(None),
-        reason: Set(reason),
-        detail: Set(Some(serde_json::json!({ "store": task.store_name, "task": task.id }))),
-    })
-    .exec(&txn)
+    request_event::ActiveModel::record(
+        task.organization_id,
+        task.request_id,
+        actor,
+        event,
+        None,
+        reason,
+        Some(serde_json::json!({ "store": task.store_name, "task": task.id })),
+    )
+    .insert(&txn)
     .await?;
     txn.commit().await?;
     tracing::info!(request_id = %task.request_id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "store task settled by hand");
