@@ -82,6 +82,9 @@ pub struct ConfigArgs {
     /// How often idle SQLite workers look for jobs, in milliseconds [default: 250].
     #[arg(long, env = "LETHE_QUEUE_POLL_MS", global = true)]
     pub queue_poll_ms: Option<u64>,
+    /// Fulfilment jobs one worker process runs at once [default: 16].
+    #[arg(long, env = "LETHE_WORKER_CONCURRENCY", global = true)]
+    pub worker_concurrency: Option<usize>,
     /// Sign a ledger checkpoint once this many entries are unsigned [default: 1000].
     #[arg(long, env = "LETHE_LEDGER_CHECKPOINT_ENTRIES", global = true)]
     pub ledger_checkpoint_entries: Option<u64>,
@@ -141,6 +144,8 @@ pub struct Settings {
     pub resend_cooldown: Duration,
     /// SQLite queue polling interval.
     pub queue_poll: Duration,
+    /// Fulfilment jobs run at once per worker process.
+    pub worker_concurrency: usize,
     /// When ledger checkpoints are signed.
     pub checkpoints: CheckpointSettings,
     /// Log format.
@@ -216,6 +221,10 @@ impl ConfigArgs {
             Some(_) => bail!("LETHE_PUBLIC_URL must start with http:// or https://"),
             None => format!("http://{listen}"),
         };
+        let worker_concurrency = self.worker_concurrency.or(file.worker_concurrency).unwrap_or(16);
+        if !(1..=256).contains(&worker_concurrency) {
+            bail!("LETHE_WORKER_CONCURRENCY must be between 1 and 256");
+        }
         let export_link_days = self.export_link_days.or(file.export_link_days).unwrap_or(7);
         if !(1..=365).contains(&export_link_days) {
             bail!("LETHE_EXPORT_LINK_DAYS must be between 1 and 365");
@@ -254,6 +263,7 @@ impl ConfigArgs {
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 * 1024),
             resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.or(file.resend_cooldown_secs).unwrap_or(60)),
             queue_poll: Duration::from_millis(self.queue_poll_ms.or(file.queue_poll_ms).unwrap_or(250)),
+            worker_concurrency,
             checkpoints: CheckpointSettings {
                 every_entries: self
                     .ledger_checkpoint_entries

@@ -124,6 +124,7 @@ impl Engine {
         };
         let mut runner = RunnerSettings::with_unique_name();
         runner.poll_interval = settings.queue_poll;
+        runner.concurrency = settings.worker_concurrency;
         Ok(Self { state, jobs, runner })
     }
 

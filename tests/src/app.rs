@@ -61,6 +61,7 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         max_body_bytes: 64 * 1024,
         resend_cooldown: Duration::from_secs(60),
         queue_poll: Duration::from_millis(50),
+        worker_concurrency: 16,
         checkpoints: lethe_worker::ledger::CheckpointSettings {
             poll: Duration::from_millis(100),
             ..Default::default()

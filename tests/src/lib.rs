@@ -2,6 +2,7 @@
 //! driven over real TCP; helpers to read the mail it sends; a real SMTP server process.
 
 pub mod app;
+pub mod bench;
 pub mod company;
 pub mod mailbox;
 pub mod postgres;

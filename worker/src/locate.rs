@@ -108,6 +108,22 @@ struct Walk<'a> {
     queries: usize,
 }
 
+/// Located primary keys: store -> table (or key pattern) -> rows (key columns as text, the key
+/// itself for Redis).
+pub type Keys = BTreeMap<String, BTreeMap<String, Vec<Vec<String>>>>;
+
+/// Locates `subject` in `stores`, primary keys only ([`Mode::Keys`]), and returns them with the
+/// report.
+pub async fn locate_keys(stores: &[StoreInput], subject: &Subject) -> (Report, Keys) {
+    let mut keys = Keys::new();
+    let report = locate(stores, subject, Mode::Keys, &mut |found: Located<'_>| {
+        let parts = found.key_parts.iter().map(|p| p.clone().unwrap_or_default()).collect();
+        keys.entry(found.store.to_owned()).or_default().entry(found.table.to_owned()).or_default().push(parts);
+    })
+    .await;
+    (report, keys)
+}
+
 /// Locates `subject` in `stores`, handing every row to `sink`.
 pub async fn locate(
     stores: &[StoreInput],

@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use apalis::layers::WorkerBuilderExt;
 use apalis::prelude::{BackendExt, IntervalStrategy, Monitor, PollWith, StreamStrategy, WorkerBuilder};
 use apalis_postgres::{PgPool, PostgresStorage, Pubsub};
 use apalis_sqlite::{SqlitePool, SqliteStorage};
@@ -40,6 +41,9 @@ pub struct RunnerSettings {
     pub reconcile_every: Duration,
     /// How long in-flight jobs may run after shutdown is requested.
     pub shutdown_timeout: Duration,
+    /// How many jobs of one queue run at once in this process. Jobs wait for database
+    /// connections beyond what the pools hold, so more is not faster.
+    pub concurrency: usize,
 }
 
 impl RunnerSettings {
@@ -55,6 +59,7 @@ impl RunnerSettings {
             poll_interval: Duration::from_millis(250),
             reconcile_every: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
+            concurrency: 16,
         }
     }
 }
@@ -86,10 +91,15 @@ fn postgres_storage<J: Job>(pool: &PgPool) -> PollWith<PostgresStorage<J>, Strea
 /// Registers a worker named `<prefix>/<queue>` running `$handler` for job type `$job`, with
 /// the storage `$storage(pool, extra args...)` built afresh on every (re)start.
 macro_rules! register {
-    ($monitor:expr, $ctx:expr, $prefix:expr, $job:ty, $handler:path, $storage:ident($pool:expr $(, $arg:expr)*)) => {{
+    ($monitor:expr, $ctx:expr, $prefix:expr, $concurrency:expr, $job:ty, $handler:path, $storage:ident($pool:expr $(, $arg:expr)*)) => {{
         let (ctx, pool, name) = ($ctx.clone(), $pool.clone(), format!("{}/{}", $prefix, <$job as Job>::QUEUE));
+        let concurrency = $concurrency;
         $monitor.register(move |_| {
-            WorkerBuilder::new(name.clone()).backend($storage::<$job>(&pool $(, $arg)*)).data(ctx.clone()).build($handler)
+            WorkerBuilder::new(name.clone())
+                .backend($storage::<$job>(&pool $(, $arg)*))
+                .concurrency(concurrency)
+                .data(ctx.clone())
+                .build($handler)
         })
     }};
 }
@@ -110,22 +120,40 @@ pub async fn run(
                 monitor,
                 ctx,
                 prefix,
+                settings.concurrency,
                 SendVerificationCode,
                 send_verification_code::handle,
                 sqlite_storage(pool, poll)
             );
-            register!(monitor, ctx, prefix, StartFulfilment, start_fulfilment::handle, sqlite_storage(pool, poll))
+            register!(
+                monitor,
+                ctx,
+                prefix,
+                settings.concurrency,
+                StartFulfilment,
+                start_fulfilment::handle,
+                sqlite_storage(pool, poll)
+            )
         }
         JobQueue::Postgres(pool) => {
             let monitor = register!(
                 monitor,
                 ctx,
                 prefix,
+                settings.concurrency,
                 SendVerificationCode,
                 send_verification_code::handle,
                 postgres_storage(pool)
             );
-            register!(monitor, ctx, prefix, StartFulfilment, start_fulfilment::handle, postgres_storage(pool))
+            register!(
+                monitor,
+                ctx,
+                prefix,
+                settings.concurrency,
+                StartFulfilment,
+                start_fulfilment::handle,
+                postgres_storage(pool)
+            )
         }
     };
     let monitor = monitor.on_event(|worker, event| {

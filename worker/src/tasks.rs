@@ -13,41 +13,43 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::locate::{Located, Mode, Outcome, StoreInput, Subject, locate};
+use crate::locate::{Keys, Outcome, StoreInput, Subject, locate_keys};
 use crate::stores::Registry;
 
-/// Creates the missing tasks of a request: one per store of the organization (idempotent).
+/// Creates the missing tasks of a request: one per store of the organization (idempotent), in
+/// one statement.
 pub async fn ensure(
     db: &DatabaseConnection,
     organization: Uuid,
     request: Uuid,
     stores: &[store::Model],
 ) -> Result<(), DbErr> {
-    let now = OffsetDateTime::now_utc();
-    for s in stores {
-        let task = store_task::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            organization_id: Set(organization),
-            request_id: Set(request),
-            store_id: Set(s.id),
-            store_name: Set(s.name.clone()),
-            store_kind: Set(s.kind),
-            status: Set(TaskStatus::Pending),
-            counts: Set(None),
-            total_rows: Set(0),
-            error_code: Set(None),
-            error_message: Set(None),
-            attempts: Set(0),
-            next_attempt_at: Set(None),
-            accepted_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        store_task::Entity::insert(task)
-            .on_conflict_do_nothing_on([store_task::Column::RequestId, store_task::Column::StoreId])
-            .exec(db)
-            .await?;
+    if stores.is_empty() {
+        return Ok(());
     }
+    let now = OffsetDateTime::now_utc();
+    let tasks = stores.iter().map(|s| store_task::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization),
+        request_id: Set(request),
+        store_id: Set(s.id),
+        store_name: Set(s.name.clone()),
+        store_kind: Set(s.kind),
+        status: Set(TaskStatus::Pending),
+        counts: Set(None),
+        total_rows: Set(0),
+        error_code: Set(None),
+        error_message: Set(None),
+        attempts: Set(0),
+        next_attempt_at: Set(None),
+        accepted_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    });
+    store_task::Entity::insert_many(tasks)
+        .on_conflict_do_nothing_on([store_task::Column::RequestId, store_task::Column::StoreId])
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -78,7 +80,7 @@ pub async fn inputs(stores: &[store::Model], registry: &Registry, keyring: &Keyr
 }
 
 /// What a locate pass over a request's tasks did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pass {
     /// Tasks located.
     pub located: usize,
@@ -86,6 +88,9 @@ pub struct Pass {
     pub failed: usize,
     /// Tasks waiting for an operator or a service.
     pub waiting: usize,
+    /// The primary keys found in every store, when this pass located (`None` when no task was
+    /// pending); erasure uses them instead of locating again.
+    pub keys: Option<Keys>,
 }
 
 /// Locates the request's subject in every store whose task is pending and records each
@@ -105,13 +110,14 @@ pub async fn locate_pending(
     }
     let subject = subject(db, keyring, organization, request).await?;
     let inputs = inputs(&stores, registry, keyring).await;
-    let report = locate(&inputs, &subject, Mode::Keys, &mut |_: Located<'_>| {}).await;
+    let (report, keys) = locate_keys(&inputs, &subject).await;
     tracing::info!(request_id = %request, queries = report.queries, hops = report.hops, "located the subject's data");
-    let mut pass = Pass::default();
+    let mut pass = Pass { keys: Some(keys), ..Pass::default() };
+    // Every outcome in one transaction: one commit for the pass, not one per store.
+    let txn = lethe_entities::entity::begin_write(db).await.map_err(|e| e.to_string())?;
     for task in tasks.iter().filter(|t| t.status == TaskStatus::Pending) {
         let outcome = report.stores.get(&task.store_name).cloned().unwrap_or(Outcome::Waiting);
-        let recorded = record(db, task, &outcome).await.map_err(|e| e.to_string())?;
-        if recorded {
+        if record(&txn, task, &outcome).await.map_err(|e| e.to_string())? {
             match outcome {
                 Outcome::Located(_) => pass.located += 1,
                 Outcome::Failed(_) => pass.failed += 1,
@@ -119,12 +125,13 @@ pub async fn locate_pending(
             }
         }
     }
+    txn.commit().await.map_err(|e| e.to_string())?;
     Ok(pass)
 }
 
-/// Records one store's outcome on its task and the timeline, in one transaction, if the task is
-/// still pending (compare-and-set). Returns whether it was recorded.
-pub async fn record(db: &DatabaseConnection, task: &store_task::Model, outcome: &Outcome) -> Result<bool, DbErr> {
+/// Records one store's outcome on its task and the timeline, within the caller's transaction,
+/// if the task is still pending (compare-and-set). Returns whether it was recorded.
+async fn record(txn: &impl ConnectionTrait, task: &store_task::Model, outcome: &Outcome) -> Result<bool, DbErr> {
     let now = OffsetDateTime::now_utc();
     let (status, counts, total, error, event, detail) = match outcome {
         Outcome::Located(counts) => {
@@ -144,7 +151,6 @@ pub async fn record(db: &DatabaseConnection, task: &store_task::Model, outcome: 
             (TaskStatus::Waiting, None, 0, None, EventKind::StoreWaiting, detail)
         }
     };
-    let txn = lethe_entities::entity::begin_write(db).await?;
     let updated = store_task::Entity::update_many()
         .col_expr(store_task::Column::Status, Expr::value(status))
         .col_expr(store_task::Column::Counts, Expr::value(counts))
@@ -159,10 +165,9 @@ pub async fn record(db: &DatabaseConnection, task: &store_task::Model, outcome: 
         .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
         .filter(store_task::Column::Id.eq(task.id))
         .filter(store_task::Column::Status.eq(TaskStatus::Pending))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if updated.rows_affected == 0 {
-        txn.rollback().await?;
         return Ok(false);
     }
     request_event::ActiveModel::record(
@@ -174,9 +179,8 @@ pub async fn record(db: &DatabaseConnection, task: &store_task::Model, outcome: 
         None,
         Some(detail),
     )
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    txn.commit().await?;
     Ok(true)
 }
 

@@ -42,7 +42,7 @@ use uuid::Uuid;
 use crate::context::JobContext;
 use crate::jobs::JobError;
 use crate::ledger::external::ExternalError;
-use crate::locate::{Located, Mode, StoreInput, locate};
+use crate::locate::{Keys, locate_keys};
 use crate::stores::{Connector, StoreError};
 use crate::tasks;
 
@@ -69,9 +69,6 @@ pub enum EraseError {
     #[error(transparent)]
     External(#[from] ExternalError),
 }
-
-/// Located primary keys: store -> table (or key pattern) -> rows (key columns as text).
-pub type Keys = BTreeMap<String, BTreeMap<String, Vec<Vec<String>>>>;
 
 /// What erasure did in one store, as recorded on the timeline and used by the certificate.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -111,7 +108,9 @@ pub struct RetainedTable {
 }
 
 /// Erases the subject of an erasure request in every automated store whose task is located.
-pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobError> {
+/// `located` are the keys a locate pass of the same job has just found (they spare locating
+/// again; the verification pass still locates afterwards); `None` locates here.
+pub async fn run(ctx: &JobContext, request: &request::Model, located: Option<Keys>) -> Result<(), JobError> {
     let (organization, id) = (request.organization_id, request.id);
     let now = OffsetDateTime::now_utc();
     let stale = now - CLAIM_TIMEOUT;
@@ -147,7 +146,7 @@ pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobEr
             .map(|i| ctx.keyring.ledger_subject_ref(organization, &i.blind_index))
             .collect();
         if !todo.is_empty() {
-            erase_tasks(ctx, request, &todo, &subject, &refs).await?;
+            erase_tasks(ctx, request, &todo, &subject, &refs, located).await?;
         }
         if services {
             http::run(ctx, request, &all, &subject, &refs).await?;
@@ -175,28 +174,21 @@ impl From<EraseError> for JobError {
     }
 }
 
-/// Locates every located key of the subject across all stores.
-async fn locate_keys(inputs: &[StoreInput], subject: &crate::locate::Subject) -> Keys {
-    let mut keys: Keys = BTreeMap::new();
-    locate(inputs, subject, Mode::Keys, &mut |found: Located<'_>| {
-        let parts = found.key_parts.iter().map(|p| p.clone().unwrap_or_default()).collect();
-        keys.entry(found.store.to_owned()).or_default().entry(found.table.to_owned()).or_default().push(parts);
-    })
-    .await;
-    keys
-}
-
 async fn erase_tasks(
     ctx: &JobContext,
     request: &request::Model,
     todo: &[store_task::Model],
     subject: &crate::locate::Subject,
     refs: &[SubjectRef],
+    located: Option<Keys>,
 ) -> Result<(), JobError> {
     let (organization, id) = (request.organization_id, request.id);
     let stores = lethe_entities::entity::store::Model::all_in_org(&ctx.db, organization).await?;
     let inputs = tasks::inputs(&stores, &ctx.stores, &ctx.keyring).await;
-    let keys = locate_keys(&inputs, subject).await;
+    let keys = match located {
+        Some(keys) => keys,
+        None => locate_keys(&inputs, subject).await.1,
+    };
     let mut outcomes: BTreeMap<Uuid, StoreOutcome> = BTreeMap::new();
     let mut heartbeats = Heartbeats(Vec::new());
     for task in todo {
@@ -235,7 +227,7 @@ async fn erase_tasks(
         }
     }
     // Verification pass.
-    let remaining = locate_keys(&inputs, subject).await;
+    let (_, remaining) = locate_keys(&inputs, subject).await;
     for task in todo {
         let Some(outcome) = outcomes.remove(&task.id) else { continue };
         let map = inputs.iter().find(|i| i.name == task.store_name).and_then(|i| i.map.as_ref());

@@ -43,7 +43,7 @@ pub async fn request(ctx: &JobContext, organization: Uuid, request: Uuid, busy: 
         match connector {
             Connector::Sql(sql) => {
                 let db = sql.connection();
-                let receipt = match receipts::ensure_table(db).await {
+                let receipt = match sql.ensure_receipts().await {
                     Ok(()) => receipts::fence(db, open.id).await,
                     Err(e) => Err(e),
                 }

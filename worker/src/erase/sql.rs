@@ -71,9 +71,7 @@ pub async fn erase(
         return Ok(Vec::new());
     }
     let db = store.connection();
-    receipts::ensure_table(db)
-        .await
-        .map_err(|e| EraseError::Store(classify(e), "preparing the receipts table".into()))?;
+    store.ensure_receipts().await.map_err(|e| EraseError::Store(classify(e), "preparing the receipts table".into()))?;
     let planned: Vec<NewEntry> = steps
         .iter()
         .map(|step| NewEntry {
@@ -113,10 +111,14 @@ pub async fn erase(
         return Err(EraseError::Unknown(classify(e)));
     }
     let seqs = intent::settle_applied_many(cx.lethe, &receipts).await?;
-    if let Err(e) = receipts::forget_applied_many(db, &intents).await {
-        // Harmless: the intents are settled and will not be looked at again.
-        tracing::warn!(error = %e, "could not remove settled receipts");
-    }
+    // Tidying the settled receipts is off the erasure's path: if it fails or never runs, the
+    // intents are settled and their receipts are not looked at again.
+    let store_db = db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = receipts::forget_applied_many(&store_db, &intents).await {
+            tracing::warn!(error = %e, "could not remove settled receipts");
+        }
+    });
     Ok(steps
         .iter()
         .zip(counts)

@@ -62,7 +62,7 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
         "store tasks worked"
     );
     match request.kind {
-        RequestKind::Erasure => crate::erase::run(ctx, &request).await?,
+        RequestKind::Erasure => crate::erase::run(ctx, &request, pass.keys).await?,
         RequestKind::Access => crate::export::run(ctx, &request).await?,
         // Rectification, restriction, objection and opt-out are worked by operators: their
         // tasks wait for them.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use lethe_entities::StoreKind;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, sqlx};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 use super::StoreError;
 use super::schema::Schema;
@@ -25,6 +25,7 @@ pub struct SqlStore {
     db: DatabaseConnection,
     kind: StoreKind,
     schema: Arc<Mutex<Option<CachedSchema>>>,
+    receipts: Arc<OnceCell<()>>,
 }
 
 impl SqlStore {
@@ -44,7 +45,7 @@ impl SqlStore {
             options.map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::from_secs(10)).create_if_missing(false));
         }
         let db = Database::connect(options).await.map_err(classify)?;
-        Ok(Self { db, kind, schema: Arc::new(Mutex::new(None)) })
+        Ok(Self { db, kind, schema: Arc::new(Mutex::new(None)), receipts: Arc::new(OnceCell::new()) })
     }
 
     /// The connection (for the ledger's intent protocol, which runs the store's transaction).
@@ -75,6 +76,12 @@ impl SqlStore {
         let schema = Arc::new(introspect::read(&self.db, self.kind).await.map_err(classify)?);
         *cached = Some((Instant::now(), schema.clone()));
         Ok(schema)
+    }
+
+    /// Creates the ledger's receipts table in the store if it does not exist, once per pooled
+    /// connector (not before every erasure: the DDL costs a round trip and a catalog lock).
+    pub async fn ensure_receipts(&self) -> Result<(), DbErr> {
+        self.receipts.get_or_try_init(|| crate::ledger::receipts::ensure_table(&self.db)).await.map(|_| ())
     }
 
     /// Reads the schema now (after a change such as saving a data map or discovery).
