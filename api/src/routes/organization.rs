@@ -54,7 +54,7 @@ impl OrganizationView {
 pub struct OrganizationChange {
     /// Approve verified requests without an operator.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub auto_approve: Option<Option<bool>>,
     /// Days an export link works (1-365); `null` goes back to the installation's default.
     #[serde(default, deserialize_with = "present")]
