@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use lethe_entities::entity::export::{self, ExportState};
 use lethe_tests::app::{TestApp, org_slug, spawn_app};
-use lethe_tests::both_backends;
 use lethe_tests::company::{Company, STORES};
 use lethe_tests::mailbox;
+use lethe_tests::{Backend, both_backends};
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -380,4 +380,68 @@ both_backends! {
         assert!(!crm["tables"].as_array().unwrap().is_empty(), "the CRM's rows are in the package");
         company.cleanup().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organizations_own_link_lifetime_sets_the_expiry() {
+    let (app, company) = tokio::join!(spawn_app(Backend::Sqlite), Company::create());
+    let org = org_slug();
+    let admin = app.admin(&org).await;
+    let response = app
+        .http
+        .patch(app.url("/v1/organization"))
+        .bearer_auth(&admin)
+        .json(&json!({ "export_link_days": 2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, store) = app
+        .post(
+            "/v1/stores",
+            Some(&admin),
+            json!({ "name": "shop", "kind": "postgres", "connection": { "url": company.shop_url } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{store}");
+    let path = format!("/v1/stores/{}/datamap", store["id"].as_str().unwrap());
+    let (status, saved) = put(&app, &admin, &path, json!({ "yaml": company.data_map("shop") })).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+
+    let ann = company.ann.emails[0].clone();
+    let before = time::OffsetDateTime::now_utc();
+    let req = app.verified(&org, "access", "gdpr", &ann).await;
+    app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
+    app.wait_for_state(&req.id, &admin, "completed").await;
+    let token = link_token(&app, &ann, 2).await;
+    let after = time::OffsetDateTime::now_utc();
+
+    // Two days from the mail, not the installation's seven; the mail says so.
+    let row = export_of(&app, &req.id).await;
+    let expires = row.expires_at.expect("an expiry");
+    let two_days = time::Duration::days(2);
+    assert!(before + two_days <= expires && expires <= after + two_days, "{expires} is two days after the mail");
+    let mail = unquote(&mailbox::wait_for_messages_to(&app.outbox, &ann, 2).await[1]);
+    let date = expires
+        .format(time::macros::format_description!("[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"))
+        .unwrap();
+    assert!(mail.contains(&date), "the mail names the expiry {date}: {mail}");
+    assert_eq!(download(&app, &token).await.status(), StatusCode::OK);
+
+    // A day later it is still there; two days (and a minute) later it is purged and gone.
+    let keyring =
+        lethe_entities::Keyring::derive(&lethe_entities::MasterKey::from_base64(&app.master_key_base64()).unwrap());
+    let dir = exports_dir(&app);
+    let day_later =
+        lethe_worker::export::purge_expired(&app.db, &keyring, &dir, after + time::Duration::days(1)).await.unwrap();
+    assert_eq!(day_later.exports, 0);
+    assert_eq!(export_of(&app, &req.id).await.state, ExportState::Ready);
+    assert_eq!(download(&app, &token).await.status(), StatusCode::OK);
+    let later = after + two_days + time::Duration::minutes(1);
+    let purged = lethe_worker::export::purge_expired(&app.db, &keyring, &dir, later).await.unwrap();
+    assert_eq!(purged.exports, 1);
+    assert_eq!(export_of(&app, &req.id).await.state, ExportState::Purged);
+    let (status, body) = problem(download(&app, &token).await).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("export_expired")));
+    company.cleanup().await;
 }
