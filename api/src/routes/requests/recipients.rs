@@ -68,7 +68,7 @@ impl From<&recipient_task::Model> for RecipientTaskView {
 
 /// A request's recipient tasks.
 #[utoipa::path(
-    get, path = "/v1/requests/{id}/recipients", tag = "requests",
+    get, path = "/v1/requests/{id}/recipients", tag = "requests", operation_id = "list_recipients",
     params(("id" = Uuid, Path, description = "Request id")),
     security(("bearer" = [])),
     responses(
@@ -91,7 +91,7 @@ pub async fn list(
 
 /// Marks a recipient notified, with the operator's note: how and when they were told.
 #[utoipa::path(
-    post, path = "/v1/requests/{id}/recipients/{task}/complete", tag = "requests",
+    post, path = "/v1/requests/{id}/recipients/{task}/complete", tag = "requests", operation_id = "notify_recipient",
     params(("id" = Uuid, Path, description = "Request id"), ("task" = Uuid, Path, description = "Recipient task id")),
     request_body = ReasonBody,
     security(("bearer" = [])),
@@ -118,7 +118,7 @@ pub async fn complete(
 /// Waives notifying a recipient (admin), with the reason (e.g. nothing of the person's was
 /// ever disclosed to them).
 #[utoipa::path(
-    post, path = "/v1/requests/{id}/recipients/{task}/waive", tag = "requests",
+    post, path = "/v1/requests/{id}/recipients/{task}/waive", tag = "requests", operation_id = "waive_recipient",
     params(("id" = Uuid, Path, description = "Request id"), ("task" = Uuid, Path, description = "Recipient task id")),
     request_body = ReasonBody,
     security(("bearer" = [])),
