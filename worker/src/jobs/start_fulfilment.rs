@@ -2,8 +2,8 @@
 //!
 //! The job moves the request from `approved` to `in_progress`, creates one task per registered
 //! store (and, for erasure, rectification and restriction, one per recipient the stores' data
-//! maps name: [`crate::recipients`]) and locates the subject's data in every automated store, recording per-store status,
-//! counts and errors on the tasks and the timeline. Manual and HTTP stores wait for an operator
+//! maps name: [`crate::recipients`]) and locates the subject's data in every automated store,
+//! recording per-store status, counts and errors on the tasks and the timeline. Manual and HTTP stores wait for an operator
 //! or the service. Export and erasure build on the located tasks; this job never marks a
 //! request completed on its own. Run again (a retry, the reconciler, or an operator's
 //! re-locate), it skips the transition and works only tasks still `pending`.
