@@ -36,6 +36,7 @@ pub async fn ensure_organization(
         auto_approve: Set(false),
         default_deadline_days: Set(30),
         default_extension_days: Set(0),
+        export_link_days: Set(None),
         created_at: Set(OffsetDateTime::now_utc()),
     }
     .insert(db)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use lethe_entities::ledger::certificate::{self, Certificate, Outcome};
+use lethe_entities::ledger::certificate::{self, Certificate, Outcome, RecipientOutcome};
 use lethe_entities::ledger::checkpoint::parse_public_key;
 
 /// Certificate commands.
@@ -73,6 +73,13 @@ fn summary(c: &Certificate) -> String {
             let until = r.until.as_deref().unwrap_or("an unknown date");
             let _ = writeln!(out, "  kept    {}: {} row(s) until {until} ({}; {})", r.table, r.rows, r.basis, r.period);
         }
+    }
+    for r in &c.recipients {
+        let outcome = match r.outcome {
+            RecipientOutcome::Notified => "notified by an operator",
+            RecipientOutcome::Waived => "waived by an admin",
+        };
+        let _ = writeln!(out, "Recipient {} (of store {}): {outcome} at {}.", r.recipient, r.store, r.at);
     }
     let l = &c.ledger;
     let _ = writeln!(

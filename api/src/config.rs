@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use lethe_entities::MasterKey;
+use lethe_entities::entity::organization::EXPORT_LINK_DAYS;
 use lethe_worker::ServiceSettings;
 use lethe_worker::ledger::CheckpointSettings;
 use serde::Deserialize;
@@ -226,7 +227,7 @@ impl ConfigArgs {
             bail!("LETHE_WORKER_CONCURRENCY must be between 1 and 256");
         }
         let export_link_days = self.export_link_days.or(file.export_link_days).unwrap_or(7);
-        if !(1..=365).contains(&export_link_days) {
+        if !i32::try_from(export_link_days).is_ok_and(|d| EXPORT_LINK_DAYS.contains(&d)) {
             bail!("LETHE_EXPORT_LINK_DAYS must be between 1 and 365");
         }
         let export_max_downloads = self.export_max_downloads.or(file.export_max_downloads).unwrap_or(10);

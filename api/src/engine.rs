@@ -106,6 +106,7 @@ impl Engine {
                 max_body_bytes: settings.max_body_bytes,
                 resend_cooldown: settings.resend_cooldown,
                 exports_dir: exports.dir.clone(),
+                export_link_ttl: settings.export_link_ttl,
             }),
             ledger: ledger.clone(),
             stores: stores.clone(),

@@ -24,6 +24,7 @@ identity verification and an audit trail.\n\nErrors are RFC 9457 problem documen
         (name = "auth", description = "Operator sign-in"),
         (name = "operators", description = "Operator accounts (admin)"),
         (name = "api-keys", description = "API keys for integrations (admin)"),
+        (name = "organization", description = "The caller's organization and its settings (read: operators; change: admin)"),
         (name = "stores", description = "Registered stores: connections (write-only secrets), tests, discovery, data maps, Fides import, preview"),
         (name = "ledger", description = "The deletion ledger: entries, signed checkpoints, proofs, public key, subject lookup"),
         (name = "exports", description = "Public: download an access package through the link e-mailed to the data subject"),

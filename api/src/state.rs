@@ -21,6 +21,9 @@ pub struct ApiSettings {
     pub resend_cooldown: Duration,
     /// Where access-export packages live (shared with the workers).
     pub exports_dir: PathBuf,
+    /// How long export links work for organizations without their own setting
+    /// (`LETHE_EXPORT_LINK_DAYS`).
+    pub export_link_ttl: Duration,
 }
 
 /// Everything handlers share. Cheap to clone.

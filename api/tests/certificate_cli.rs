@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 use lethe_entities::Regime;
 use lethe_entities::StoreKind;
 use lethe_entities::ledger::certificate::{
-    Certificate, CertifiedStore, ErasedRows, FORMAT, LedgerRange, Outcome, RetainedRows, SigningKey, sign,
+    Certificate, CertifiedRecipient, CertifiedStore, ErasedRows, FORMAT, LedgerRange, Outcome, RecipientOutcome,
+    RetainedRows, SigningKey, sign,
 };
 use lethe_entities::ledger::checkpoint::{key_id, public_key_pem};
 use uuid::Uuid;
@@ -56,6 +57,12 @@ fn certificate(key: &SigningKey) -> Certificate {
                 }],
             },
         ],
+        recipients: vec![CertifiedRecipient {
+            recipient: "Mailchimp".into(),
+            store: "shop".into(),
+            outcome: RecipientOutcome::Notified,
+            at: "2026-11-02T09:30:00.000000Z".into(),
+        }],
         ledger: LedgerRange { first_seq: 4, last_seq: 6, entries: 3, closing_seq: 6 },
         key_id: key_id(&key.verifying_key()),
     }
@@ -77,6 +84,10 @@ fn certificates_verify_offline_and_failures_are_named() {
     assert!(stdout.contains("customers: 1 row(s), delete_row (ledger entry #4)"), "{stdout}");
     assert!(stdout.contains("orders: 3 row(s) until 2033-11-02 (Bookkeeping law: 7 years; P7Y)"), "{stdout}");
     assert!(stdout.contains("Store paper-archive (manual): completed by an operator."), "{stdout}");
+    assert!(
+        stdout.contains("Recipient Mailchimp (of store shop): notified by an operator at 2026-11-02T09:30:00.000000Z."),
+        "{stdout}"
+    );
     assert!(!dir.path().join("lethe-data").exists(), "verify touched no database");
 
     let failure = |file: &str, key: &str| {

@@ -191,6 +191,28 @@ impl TestApp {
         read(req.send().await.unwrap()).await
     }
 
+    /// PUTs JSON with a bearer token; returns status and JSON body (Null if none).
+    pub async fn put(&self, path: &str, bearer: &str, body: Value) -> (StatusCode, Value) {
+        read(self.http.put(self.url(path)).bearer_auth(bearer).json(&body).send().await.unwrap()).await
+    }
+
+    /// Waits (up to a minute) until the request has store tasks and none is pending, located
+    /// or erasing; returns them.
+    pub async fn tasks_settled(&self, id: &str, token: &str) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, tasks) = self.get(&format!("/v1/requests/{id}/tasks"), Some(token)).await;
+            let tasks = tasks.as_array().cloned().unwrap_or_default();
+            if !tasks.is_empty()
+                && tasks.iter().all(|t| !matches!(t["status"].as_str(), Some("pending" | "located" | "erasing")))
+            {
+                return tasks;
+            }
+            assert!(std::time::Instant::now() < deadline, "tasks not settled: {tasks:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// GETs, optionally with a bearer token.
     pub async fn get(&self, path: &str, bearer: Option<&str>) -> (StatusCode, Value) {
         let mut req = self.http.get(self.url(path));

@@ -208,6 +208,26 @@ async fn every_route_enforces_roles_and_scopes() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{store}");
     let store = store["id"].as_str().unwrap().to_owned();
+    let map = "version: 1\ntables:\n  - name: people\n    primary_key: [id]\n    columns: [{ name: email, identity: email }]\nrecipients:\n  - { name: Mailchimp, instructions: Delete the contact., tables: [people] }\n";
+    let (status, saved) = app.put(&format!("/v1/stores/{store}/datamap"), &callers.admin, json!({"yaml": map})).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+
+    // An erasure request in progress whose only open task is notifying the store's recipient.
+    let erasure = app.verified(&org, "erasure", "gdpr", "recipient-subject@example.com").await;
+    let (status, _) = app.post(&format!("/v1/requests/{}/approve", erasure.id), Some(&callers.admin), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let recipients_path = format!("/v1/requests/{}/recipients", erasure.id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let recipient = loop {
+        let (_, list) = app.get(&recipients_path, Some(&callers.admin)).await;
+        if let Some(id) = list[0]["id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no recipient task: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let recipient_path = |action: &str| format!("{recipients_path}/{recipient}/{action}");
+
     let (_, doomed_store) = app
         .post(
             "/v1/stores",
@@ -216,7 +236,6 @@ async fn every_route_enforces_roles_and_scopes() {
         )
         .await;
     let doomed_store = doomed_store["id"].as_str().unwrap().to_owned();
-    let map = "version: 1\ntables:\n  - name: people\n    primary_key: [id]\n    columns: [{ name: email, identity: email }]\n";
     let fides = "dataset:\n  - fides_key: people\n    collections:\n      - name: people\n        fields:\n          - name: id\n            fides_meta: { primary_key: true }\n          - name: email\n            data_categories: [user.contact.email]\n            fides_meta: { identity: email }\n";
     let s = |action: &str| format!("/v1/stores/{store}/{action}");
 
@@ -286,6 +305,18 @@ async fn every_route_enforces_roles_and_scopes() {
         row(Method::DELETE, format!("/v1/stores/{doomed_store}"), None, ADMINS),
         row(Method::GET, r("tasks"), None, READ_REQUESTS),
         row(Method::POST, r("locate"), None, MANAGE_REQUESTS),
+        row(Method::GET, recipients_path.clone(), None, READ_REQUESTS),
+        // The first permitted caller notifies; the request completes, and every later call
+        // (and the waiver) is a 409.
+        row(
+            Method::POST,
+            recipient_path("complete"),
+            Some(json!({"reason": "Told them by their form."})),
+            MANAGE_REQUESTS,
+        ),
+        row(Method::POST, recipient_path("waive"), Some(json!({"reason": "Never disclosed to them."})), ADMINS),
+        row(Method::GET, "/v1/organization", None, SIGNED_IN),
+        row(Method::PATCH, "/v1/organization", Some(json!({"auto_approve": false})), ADMINS),
         row(
             Method::POST,
             "/v1/auth/password",
@@ -314,6 +345,8 @@ async fn every_route_enforces_roles_and_scopes() {
         );
     }
     let admin = app.login(&format!("admin@{org}.test"), NEW_PASSWORD).await;
+    // The permitted notification settled the erasure's last open task.
+    app.wait_for_state(&erasure.id, &admin, "completed").await;
 
     // ...and the refused calls left nothing behind: one operator and one key were created, by
     // the admin; the target kept its role.

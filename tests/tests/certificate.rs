@@ -5,7 +5,6 @@
 //! only once the request is completed.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use lethe_api::engine::Mode;
 use lethe_entities::domain::enums::Role;
@@ -17,58 +16,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const NOTE: &str = "Folder 17-B shredded on site by the archive clerk.";
-
-/// Registers the four automated stores with their maps, and a manual store.
-async fn register(app: &TestApp, admin: &str, company: &Company) {
-    let mut ids = BTreeMap::new();
-    for (name, kind, url) in [
-        ("shop", "postgres", &company.shop_url),
-        ("crm", "mysql", &company.crm_url),
-        ("analytics", "sqlite", &company.analytics_url),
-        ("cache", "redis", &company.redis_url),
-    ] {
-        let (status, store) = app
-            .post("/v1/stores", Some(admin), json!({ "name": name, "kind": kind, "connection": { "url": url } }))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{store}");
-        ids.insert(name, store["id"].as_str().unwrap().to_owned());
-    }
-    for (name, id) in &ids {
-        let response = app
-            .http
-            .put(app.url(&format!("/v1/stores/{id}/datamap")))
-            .bearer_auth(admin)
-            .json(&json!({ "yaml": company.data_map(name) }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{name}: {}", response.text().await.unwrap());
-    }
-    let (status, store) = app
-        .post(
-            "/v1/stores",
-            Some(admin),
-            json!({ "name": "paper-archive", "kind": "manual", "instructions": "Shred the customer's folder." }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{store}");
-}
-
-/// Waits until no task is pending, located or erasing.
-async fn tasks_settled(app: &TestApp, admin: &str, id: &str) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, tasks) = app.get(&format!("/v1/requests/{id}/tasks"), Some(admin)).await;
-        let tasks = tasks.as_array().cloned().unwrap_or_default();
-        if !tasks.is_empty()
-            && tasks.iter().all(|t| !matches!(t["status"].as_str(), Some("pending" | "located" | "erasing")))
-        {
-            return tasks;
-        }
-        assert!(std::time::Instant::now() < deadline, "tasks not settled: {tasks:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// GETs the certificate with optional extra query and Accept header: status, content type, body.
 async fn fetch(
@@ -101,7 +48,7 @@ async fn a_completed_erasure_has_a_verifiable_certificate_that_names_nobody() {
     let (app, company) = tokio::join!(spawn_app_with(Backend::Postgres, Mode::All, |_| {}), Company::create());
     let org = org_slug();
     let admin = app.admin(&org).await;
-    register(&app, &admin, &company).await;
+    company.register(&app, &admin, true).await;
     let ann = &company.ann;
     let req = app.verified(&org, "erasure", "gdpr", &ann.emails[0]).await;
 
@@ -110,7 +57,7 @@ async fn a_completed_erasure_has_a_verifiable_certificate_that_names_nobody() {
     assert_eq!((status, code(&body).as_deref()), (StatusCode::CONFLICT, Some("not_completed")), "{body}");
     let (status, _) = app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    let tasks = tasks_settled(&app, &admin, &req.id).await;
+    let tasks = app.tasks_settled(&req.id, &admin).await;
     let (status, _, body) = fetch(&app, Some(&admin), &req.id, "", None).await;
     assert_eq!((status, code(&body).as_deref()), (StatusCode::CONFLICT, Some("not_completed")), "{body}");
 

@@ -4,7 +4,6 @@
 //! crashed erasure is settled once, and manual tasks are completed or waived by people.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use lethe_api::engine::Mode;
 use lethe_entities::domain::enums::Role;
@@ -12,48 +11,7 @@ use lethe_tests::app::{Backend, TestApp, org_slug, spawn_app_with};
 use lethe_tests::company::Company;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
-use serde_json::{Value, json};
-
-async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let response = app.http.put(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// Registers the four automated stores (and optionally a manual one) with their maps.
-async fn register(app: &TestApp, admin: &str, company: &Company, manual: bool) -> BTreeMap<String, String> {
-    let mut ids = BTreeMap::new();
-    for (name, kind, url) in [
-        ("shop", "postgres", &company.shop_url),
-        ("crm", "mysql", &company.crm_url),
-        ("analytics", "sqlite", &company.analytics_url),
-        ("cache", "redis", &company.redis_url),
-    ] {
-        let (status, store) = app
-            .post("/v1/stores", Some(admin), json!({ "name": name, "kind": kind, "connection": { "url": url } }))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{store}");
-        ids.insert(name.to_owned(), store["id"].as_str().unwrap().to_owned());
-    }
-    for name in ["shop", "crm", "analytics", "cache"] {
-        let (status, saved) =
-            put(app, admin, &format!("/v1/stores/{}/datamap", ids[name]), json!({ "yaml": company.data_map(name) }))
-                .await;
-        assert_eq!(status, StatusCode::OK, "{name}: {saved}");
-    }
-    if manual {
-        let (status, store) = app
-            .post(
-                "/v1/stores",
-                Some(admin),
-                json!({ "name": "paper-archive", "kind": "manual", "instructions": "Shred the customer's folder." }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{store}");
-        ids.insert("paper-archive".into(), store["id"].as_str().unwrap().to_owned());
-    }
-    ids
-}
+use serde_json::json;
 
 /// Rows per store and table a preview finds for `email` (keys with values).
 async fn found(app: &TestApp, admin: &str, store: &str, email: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
@@ -79,21 +37,6 @@ async fn found(app: &TestApp, admin: &str, store: &str, email: &str) -> BTreeMap
             (s["store"].as_str().unwrap().to_owned(), counts)
         })
         .collect()
-}
-
-async fn tasks_settled(app: &TestApp, admin: &str, id: &str) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, tasks) = app.get(&format!("/v1/requests/{id}/tasks"), Some(admin)).await;
-        let tasks = tasks.as_array().cloned().unwrap_or_default();
-        if !tasks.is_empty()
-            && tasks.iter().all(|t| !matches!(t["status"].as_str(), Some("pending" | "located" | "erasing")))
-        {
-            return tasks;
-        }
-        assert!(std::time::Instant::now() < deadline, "tasks not settled: {tasks:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<Vec<Option<String>>> {
@@ -126,7 +69,7 @@ async fn an_erasure_request_erases_exactly_what_is_mapped_and_completes() {
     let (app, company) = tokio::join!(spawn_app_with(Backend::Postgres, Mode::All, |_| {}), Company::create());
     let org = org_slug();
     let admin = app.admin(&org).await;
-    let ids = register(&app, &admin, &company, true).await;
+    let ids = company.register(&app, &admin, true).await;
     let ann = &company.ann.emails[0];
     let before = found(&app, &admin, &ids["shop"], ann).await;
     let bob_before = found(&app, &admin, &ids["shop"], &company.bob.emails[0]).await;
@@ -138,7 +81,7 @@ async fn an_erasure_request_erases_exactly_what_is_mapped_and_completes() {
     let req = app.verified(&org, "erasure", "gdpr", ann).await;
     let (status, _) = app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    let tasks = tasks_settled(&app, &admin, &req.id).await;
+    let tasks = app.tasks_settled(&req.id, &admin).await;
     for task in &tasks {
         let expected = if task["store"] == "paper-archive" { "waiting" } else { "done" };
         assert_eq!(task["status"], expected, "{task}");
@@ -235,7 +178,7 @@ async fn the_verification_pass_catches_a_row_written_during_erasure() {
     let (app, company) = tokio::join!(spawn_app_with(Backend::Sqlite, Mode::All, |_| {}), Company::create());
     let org = org_slug();
     let admin = app.admin(&org).await;
-    register(&app, &admin, &company, false).await;
+    company.register(&app, &admin, false).await;
     // While the shop deletes the customer, the "application" signs the address up again.
     let shop = Database::connect(&company.shop_url).await.unwrap();
     shop.execute_unprepared(
@@ -247,7 +190,7 @@ async fn the_verification_pass_catches_a_row_written_during_erasure() {
     .unwrap();
     let req = app.verified(&org, "erasure", "gdpr", &company.ann.emails[0]).await;
     app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
-    let tasks = tasks_settled(&app, &admin, &req.id).await;
+    let tasks = app.tasks_settled(&req.id, &admin).await;
     let shop_task = tasks.iter().find(|t| t["store"] == "shop").unwrap();
     assert_eq!(shop_task["status"], "failed", "{shop_task}");
     assert_eq!(shop_task["error_code"], "erasure_incomplete");
@@ -272,7 +215,7 @@ async fn an_erasure_killed_after_the_store_committed_is_settled_once() {
     let (app, company) = tokio::join!(spawn_app_with(Backend::Sqlite, Mode::All, |_| {}), Company::create());
     let org = org_slug();
     let admin = app.admin(&org).await;
-    register(&app, &admin, &company, false).await;
+    company.register(&app, &admin, false).await;
     let req = app.verified(&org, "erasure", "gdpr", &company.ann.emails[0]).await;
     // No worker from here until the restart below.
     let app = app.restart(Mode::Serve).await;
@@ -306,7 +249,7 @@ async fn an_erasure_killed_after_the_store_committed_is_settled_once() {
 
     // A worker starts: it settles the intent from the receipt, then erases the rest.
     let app = app.restart(Mode::All).await;
-    let tasks = tasks_settled(&app, &admin, &req.id).await;
+    let tasks = app.tasks_settled(&req.id, &admin).await;
     assert!(tasks.iter().all(|t| t["status"] == "done"), "{tasks:?}");
     let entries = ledger(&app, &admin, &req.id).await;
     assert_eq!(
@@ -327,10 +270,10 @@ async fn an_admin_can_waive_a_store_and_others_cannot() {
     let (app, company) = tokio::join!(spawn_app_with(Backend::Sqlite, Mode::All, |_| {}), Company::create());
     let org = org_slug();
     let admin = app.admin(&org).await;
-    register(&app, &admin, &company, true).await;
+    company.register(&app, &admin, true).await;
     let req = app.verified(&org, "erasure", "gdpr", &company.bob.emails[0]).await;
     app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
-    let tasks = tasks_settled(&app, &admin, &req.id).await;
+    let tasks = app.tasks_settled(&req.id, &admin).await;
     let manual = tasks.iter().find(|t| t["store"] == "paper-archive").unwrap();
     let path = format!("/v1/requests/{}/tasks/{}/waive", req.id, manual["id"].as_str().unwrap());
     let operator = app.operator_in(&org, &format!("op@{org}.test"), Role::Operator).await;

@@ -12,43 +12,15 @@ use std::path::{Path, PathBuf};
 
 use lethe_entities::entity::export::{self, ExportState};
 use lethe_tests::app::{TestApp, org_slug, spawn_app};
-use lethe_tests::both_backends;
 use lethe_tests::company::{Company, STORES};
 use lethe_tests::mailbox;
+use lethe_tests::{Backend, both_backends};
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 type Keys = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
-
-async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let response = app.http.put(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// Registers the company's four automated stores with their data maps; returns name -> id.
-async fn register_stores(app: &TestApp, token: &str, company: &Company) -> BTreeMap<String, String> {
-    let mut ids = BTreeMap::new();
-    for (name, kind, url) in [
-        ("shop", "postgres", &company.shop_url),
-        ("crm", "mysql", &company.crm_url),
-        ("analytics", "sqlite", &company.analytics_url),
-        ("cache", "redis", &company.redis_url),
-    ] {
-        let (status, store) = app
-            .post("/v1/stores", Some(token), json!({ "name": name, "kind": kind, "connection": { "url": url } }))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{store}");
-        let id = store["id"].as_str().unwrap().to_owned();
-        let (status, saved) =
-            put(app, token, &format!("/v1/stores/{id}/datamap"), json!({ "yaml": company.data_map(name) })).await;
-        assert_eq!(status, StatusCode::OK, "{name}: {saved}");
-        ids.insert(name.to_owned(), id);
-    }
-    ids
-}
 
 /// Keys per store and table that a preview with values finds for `email`.
 async fn preview_keys(app: &TestApp, token: &str, store: &str, email: &str) -> Keys {
@@ -174,7 +146,7 @@ both_backends! {
         let (app, company) = tokio::join!(spawn_app(backend), Company::create());
         let org = org_slug();
         let admin = app.admin(&org).await;
-        let ids = register_stores(&app, &admin, &company).await;
+        let ids = company.register(&app, &admin, false).await;
         let ann_email = company.ann.emails[0].clone();
         let expected = preview_keys(&app, &admin, &ids["shop"], &ann_email).await;
         assert_eq!(expected.keys().map(String::as_str).collect::<BTreeSet<_>>(), STORES.into_iter().collect());
@@ -335,13 +307,8 @@ both_backends! {
         assert!(timeline_kinds(&app, &admin, &req.id).await.contains(&"export_purged".to_owned()));
 
         // A store that is down blocks Bob's package; once it is back, locating again builds it.
-        let (status, _) = put(
-            &app,
-            &admin,
-            &format!("/v1/stores/{}", ids["crm"]),
-            json!({ "connection": { "url": "mysql://root@127.0.0.1:1/nowhere" } }),
-        )
-        .await;
+        let down = json!({ "connection": { "url": "mysql://root@127.0.0.1:1/nowhere" } });
+        let (status, _) = app.put(&format!("/v1/stores/{}", ids["crm"]), &admin, down).await;
         assert_eq!(status, StatusCode::OK);
         let bob = app.verified(&org, "access", "gdpr", &company.bob.emails[0]).await;
         app.post(&format!("/v1/requests/{}/approve", bob.id), Some(&admin), json!({})).await;
@@ -359,8 +326,8 @@ both_backends! {
         assert!(none.is_none(), "no package is started while a store is down");
         assert_eq!(mailbox::wait_for_messages_to(&app.outbox, &company.bob.emails[0], 1).await.len(), 1, "no link");
 
-        put(&app, &admin, &format!("/v1/stores/{}", ids["crm"]), json!({ "connection": { "url": company.crm_url } }))
-            .await;
+        let back = json!({ "connection": { "url": company.crm_url } });
+        app.put(&format!("/v1/stores/{}", ids["crm"]), &admin, back).await;
         let (status, _) = app.post(&format!("/v1/requests/{}/locate", bob.id), Some(&admin), json!({})).await;
         assert_eq!(status, StatusCode::ACCEPTED);
         app.wait_for_state(&bob.id, &admin, "completed").await;
@@ -380,4 +347,68 @@ both_backends! {
         assert!(!crm["tables"].as_array().unwrap().is_empty(), "the CRM's rows are in the package");
         company.cleanup().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organizations_own_link_lifetime_sets_the_expiry() {
+    let (app, company) = tokio::join!(spawn_app(Backend::Sqlite), Company::create());
+    let org = org_slug();
+    let admin = app.admin(&org).await;
+    let response = app
+        .http
+        .patch(app.url("/v1/organization"))
+        .bearer_auth(&admin)
+        .json(&json!({ "export_link_days": 2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, store) = app
+        .post(
+            "/v1/stores",
+            Some(&admin),
+            json!({ "name": "shop", "kind": "postgres", "connection": { "url": company.shop_url } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{store}");
+    let path = format!("/v1/stores/{}/datamap", store["id"].as_str().unwrap());
+    let (status, saved) = app.put(&path, &admin, json!({ "yaml": company.data_map("shop") })).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+
+    let ann = company.ann.emails[0].clone();
+    let before = time::OffsetDateTime::now_utc();
+    let req = app.verified(&org, "access", "gdpr", &ann).await;
+    app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
+    app.wait_for_state(&req.id, &admin, "completed").await;
+    let token = link_token(&app, &ann, 2).await;
+    let after = time::OffsetDateTime::now_utc();
+
+    // Two days from the mail, not the installation's seven; the mail says so.
+    let row = export_of(&app, &req.id).await;
+    let expires = row.expires_at.expect("an expiry");
+    let two_days = time::Duration::days(2);
+    assert!(before + two_days <= expires && expires <= after + two_days, "{expires} is two days after the mail");
+    let mail = unquote(&mailbox::wait_for_messages_to(&app.outbox, &ann, 2).await[1]);
+    let date = expires
+        .format(time::macros::format_description!("[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"))
+        .unwrap();
+    assert!(mail.contains(&date), "the mail names the expiry {date}: {mail}");
+    assert_eq!(download(&app, &token).await.status(), StatusCode::OK);
+
+    // A day later it is still there; two days (and a minute) later it is purged and gone.
+    let keyring =
+        lethe_entities::Keyring::derive(&lethe_entities::MasterKey::from_base64(&app.master_key_base64()).unwrap());
+    let dir = exports_dir(&app);
+    let day_later =
+        lethe_worker::export::purge_expired(&app.db, &keyring, &dir, after + time::Duration::days(1)).await.unwrap();
+    assert_eq!(day_later.exports, 0);
+    assert_eq!(export_of(&app, &req.id).await.state, ExportState::Ready);
+    assert_eq!(download(&app, &token).await.status(), StatusCode::OK);
+    let later = after + two_days + time::Duration::minutes(1);
+    let purged = lethe_worker::export::purge_expired(&app.db, &keyring, &dir, later).await.unwrap();
+    assert_eq!(purged.exports, 1);
+    assert_eq!(export_of(&app, &req.id).await.state, ExportState::Purged);
+    let (status, body) = problem(download(&app, &token).await).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("export_expired")));
+    company.cleanup().await;
 }

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod locate;
 pub mod mail;
 pub mod queue;
+pub mod recipients;
 pub mod reconcile;
 pub mod runner;
 pub mod stores;

@@ -198,9 +198,10 @@ pub async fn reset_failed(db: &impl ConnectionTrait, organization: Uuid, request
     Ok(result.rows_affected)
 }
 
-/// Completes the request once every one of its store tasks is done or waived (a request with no
-/// tasks is never completed automatically: with no store registered, nothing was done). Returns
-/// whether this call completed it.
+/// Completes the request once every one of its store tasks is done or waived and every
+/// recipient task (Art. 19) notified or waived (a request with no store tasks is never completed
+/// automatically: with no store registered, nothing was done). Returns whether this call
+/// completed it.
 pub async fn complete_if_finished(
     db: &DatabaseConnection,
     keyring: &Keyring,
@@ -209,12 +210,12 @@ pub async fn complete_if_finished(
 ) -> Result<bool, LifecycleError> {
     let tasks = store_task::Model::of_request(db, organization, request).await?;
     let finished = !tasks.is_empty() && tasks.iter().all(|t| matches!(t.status, TaskStatus::Done | TaskStatus::Waived));
-    if !finished {
+    if !finished || !crate::recipients::all_settled(db, organization, request).await? {
         return Ok(false);
     }
     match request::Model::apply(db, keyring, organization, request, Action::Complete, Actor::SYSTEM, None).await {
         Ok(_) => {
-            tracing::info!(request_id = %request, "request completed: every store task is done or waived");
+            tracing::info!(request_id = %request, "request completed: every store and recipient task is settled");
             Ok(true)
         }
         // Completed (or changed) by another worker in the meantime.

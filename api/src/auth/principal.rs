@@ -40,8 +40,12 @@ pub enum Permission {
     ManageStores,
     /// Dry-run locating for given identities (counts; values need [`Permission::ReadIdentities`]).
     PreviewStores,
-    /// Waive a request's store task (skip a store, with a reason).
+    /// Waive a request's store task (skip a store, with a reason) or recipient task.
     WaiveTasks,
+    /// Read the organization's settings.
+    ReadOrganization,
+    /// Change the organization's settings.
+    ManageOrganization,
 }
 
 /// Who the caller is.
@@ -88,10 +92,11 @@ impl Principal {
                         | SignCheckpoint
                         | ReadStores
                         | PreviewStores
+                        | ReadOrganization
                 )
             }
             Caller::Operator { role: Role::Auditor, .. } => {
-                matches!(permission, ReadRequests | ReadLedger | LookupLedger | ReadStores)
+                matches!(permission, ReadRequests | ReadLedger | LookupLedger | ReadStores | ReadOrganization)
             }
             Caller::ApiKey { scopes, .. } => {
                 let has = |s: &str| scopes.iter().any(|g| g == s);
@@ -100,7 +105,7 @@ impl Principal {
                     ManageRequests => has("requests:write"),
                     ReadLedger => has("ledger:read"),
                     ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
-                    | ManageStores | PreviewStores | WaiveTasks => false,
+                    | ManageStores | PreviewStores | WaiveTasks | ReadOrganization | ManageOrganization => false,
                 }
             }
         }

@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod exports;
 pub mod ledger;
 pub mod operators;
+pub mod organization;
 pub mod requests;
 pub mod stores;
 pub mod system;
@@ -73,7 +74,11 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(requests::tasks::list))
         .routes(routes!(requests::tasks::relocate))
         .routes(routes!(requests::tasks::complete))
-        .routes(routes!(requests::tasks::waive));
+        .routes(routes!(requests::tasks::waive))
+        .routes(routes!(requests::recipients::list))
+        .routes(routes!(requests::recipients::complete))
+        .routes(routes!(requests::recipients::waive))
+        .routes(routes!(organization::get_settings, organization::update_settings));
     let system = OpenApiRouter::new()
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

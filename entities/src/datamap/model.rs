@@ -24,18 +24,40 @@ pub struct DataMap {
     /// Key patterns that hold personal data (Redis stores).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyMap>,
+    /// Recipients (processors) this store's data is disclosed to: each is told of an erasure,
+    /// rectification or restriction (GDPR Art. 19) through a task for an operator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<Recipient>,
 }
 
 impl DataMap {
     /// An empty map of the current version.
     pub fn empty() -> Self {
-        Self { version: FORMAT_VERSION, tables: Vec::new(), keys: Vec::new() }
+        Self { version: FORMAT_VERSION, tables: Vec::new(), keys: Vec::new(), recipients: Vec::new() }
     }
 
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Option<&TableMap> {
         self.tables.iter().find(|t| t.name == name)
     }
+}
+
+/// A recipient of this store's data (a processor such as a mailing service): when a request
+/// erases, rectifies or restricts the person's data, an operator tells the recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recipient {
+    /// Who receives the data (e.g. `Mailchimp`); unique within the map.
+    pub name: String,
+    /// How to reach them: a URL or a role mailbox (organisational, never a person's address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// What the operator must do to notify them.
+    pub instructions: String,
+    /// The tables (or key patterns) of this map whose data was disclosed to them; empty: not
+    /// stated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
 }
 
 /// A table (or view) with personal data.

@@ -37,6 +37,7 @@ pub fn validate(map: &DataMap, cx: Context<'_>) -> Vec<MapError> {
     }
     tables(map, cx, &mut errors);
     keys(map, cx, &mut errors);
+    recipients(map, &mut errors);
     errors
 }
 
@@ -125,6 +126,49 @@ fn keys(map: &DataMap, cx: Context<'_>, errors: &mut Vec<MapError>) {
     }
 }
 
+const MAX_CONTACT: usize = 256;
+const MAX_INSTRUCTIONS: usize = 2000;
+
+fn recipients(map: &DataMap, errors: &mut Vec<MapError>) {
+    let mapped: Vec<&str> =
+        map.tables.iter().map(|t| t.name.as_str()).chain(map.keys.iter().map(|k| k.pattern.as_str())).collect();
+    let mut seen = HashSet::new();
+    for (r, recipient) in map.recipients.iter().enumerate() {
+        let at = |field: &str| format!("recipients[{r}]{field}");
+        name(&recipient.name, &at(".name"), errors);
+        if !seen.insert(recipient.name.trim().to_lowercase()) {
+            errors.push(MapError::at(at(".name"), format!("recipient `{}` is named twice", recipient.name)));
+        }
+        if let Some(contact) = &recipient.contact
+            && (contact.trim().is_empty()
+                || contact.chars().count() > MAX_CONTACT
+                || contact.chars().any(char::is_control))
+        {
+            errors.push(MapError::at(
+                at(".contact"),
+                format!("a URL or role mailbox of at most {MAX_CONTACT} printable characters (or leave it out)"),
+            ));
+        }
+        if recipient.instructions.trim().is_empty() {
+            errors.push(MapError::at(at(".instructions"), "say what the operator must do to notify this recipient"));
+        } else if recipient.instructions.chars().count() > MAX_INSTRUCTIONS {
+            errors.push(MapError::at(at(".instructions"), format!("at most {MAX_INSTRUCTIONS} characters")));
+        }
+        let mut listed = HashSet::new();
+        for (i, table) in recipient.tables.iter().enumerate() {
+            let here = at(&format!(".tables[{i}]"));
+            if !mapped.contains(&table.as_str()) {
+                errors.push(MapError::at(
+                    here,
+                    format!("`{table}` is not a table or key pattern of this data map; mapped: {}", list_str(&mapped)),
+                ));
+            } else if !listed.insert(table.as_str()) {
+                errors.push(MapError::at(here, format!("`{table}` is listed twice")));
+            }
+        }
+    }
+}
+
 fn columns(columns: &[ColumnMap], at: &str, errors: &mut Vec<MapError>) {
     let mut seen = HashSet::new();
     for (c, column) in columns.iter().enumerate() {
@@ -189,6 +233,10 @@ fn name(value: &str, at: &str, errors: &mut Vec<MapError>) {
 }
 
 fn list(names: &[String]) -> String {
+    list_str(&names.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn list_str(names: &[&str]) -> String {
     if names.is_empty() { "none".to_owned() } else { names.join(", ") }
 }
 
@@ -379,6 +427,58 @@ tables:
             ],
             "{errors:#?}"
         );
+    }
+
+    #[test]
+    fn recipients_are_checked_against_the_map() {
+        let good = check(
+            r#"
+version: 1
+tables:
+  - name: customers
+    primary_key: [id]
+    columns: [{ name: email, identity: email }]
+recipients:
+  - name: Mailchimp
+    contact: https://mailchimp.com/contact/
+    instructions: Delete the contact from the audience.
+    tables: [customers]
+  - { name: Zendesk, instructions: "Open a deletion ticket." }
+"#,
+        );
+        assert!(good.is_empty(), "{good:#?}");
+        let errors = check(
+            r#"
+version: 1
+tables:
+  - name: customers
+    primary_key: [id]
+recipients:
+  - name: Mailchimp
+    contact: " "
+    instructions: " "
+    tables: [customers, orders, customers]
+  - { name: mailchimp, instructions: Again }
+  - { name: "", instructions: Who }
+"#,
+        );
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "recipients[0].contact",
+                "recipients[0].instructions",
+                "recipients[0].tables[1]",
+                "recipients[0].tables[2]",
+                "recipients[1].name",
+                "recipients[2].name",
+            ],
+            "{errors:#?}"
+        );
+        assert!(errors[2].message.contains("`orders`") && errors[2].message.contains("mapped: customers"));
+        assert!(errors[4].message.contains("named twice"));
+        let unknown = from_yaml("version: 1\nrecipients: [{ name: X, instructions: Y, owner: me }]").unwrap_err();
+        assert!(unknown[0].message.contains("owner"), "{unknown:?}");
     }
 
     #[test]

@@ -252,6 +252,13 @@ pub enum EventKind {
     /// The access package expired: its key was destroyed and its file deleted.
     #[sea_orm(string_value = "export_purged")]
     ExportPurged,
+    /// An operator notified a recipient of the store's data (GDPR Art. 19) (detail: store,
+    /// recipient, task; reason: the operator's note).
+    #[sea_orm(string_value = "recipient_notified")]
+    RecipientNotified,
+    /// An admin waived notifying a recipient (detail: store, recipient, task; reason: why).
+    #[sea_orm(string_value = "recipient_waived")]
+    RecipientWaived,
 }
 
 /// The kind of a registered store: how Lethe reaches it.
@@ -349,5 +356,37 @@ impl TaskStatus {
             Self::Done => "done",
             Self::Waived => "waived",
         }
+    }
+}
+
+/// Where notifying one recipient of a store's data (GDPR Art. 19) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientStatus {
+    /// An operator has to notify the recipient.
+    #[sea_orm(string_value = "waiting")]
+    Waiting,
+    /// An operator notified the recipient (their note is on the timeline).
+    #[sea_orm(string_value = "notified")]
+    Notified,
+    /// An admin waived the notification (their reason is on the timeline).
+    #[sea_orm(string_value = "waived")]
+    Waived,
+}
+
+impl RecipientStatus {
+    /// The status's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Notified => "notified",
+            Self::Waived => "waived",
+        }
+    }
+
+    /// Whether the notification is settled (notified or waived).
+    pub fn is_settled(self) -> bool {
+        self != Self::Waiting
     }
 }

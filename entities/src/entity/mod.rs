@@ -11,6 +11,7 @@ pub mod ledger_subject_ref;
 pub mod ledger_tile;
 pub mod operator;
 pub mod organization;
+pub mod recipient_task;
 pub mod request;
 pub mod request_event;
 pub mod store;

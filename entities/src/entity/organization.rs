@@ -1,8 +1,14 @@
 //! Organizations: the tenants. Every other row belongs to exactly one.
 
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
 use sea_orm::entity::prelude::*;
 
 use crate::domain::deadline::OrgDeadlineDefaults;
+
+/// The days an export link may work, for the installation's default and for an organization.
+pub const EXPORT_LINK_DAYS: RangeInclusive<i32> = 1..=365;
 
 /// An organization and its request-handling settings.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -22,6 +28,9 @@ pub struct Model {
     pub default_deadline_days: i32,
     /// Extension in days for the `other` regime (0 = none).
     pub default_extension_days: i32,
+    /// How long an access export's link works, in days ([`EXPORT_LINK_DAYS`]); `None`: the
+    /// installation's default (`LETHE_EXPORT_LINK_DAYS`).
+    pub export_link_days: Option<i32>,
     /// When the organization was created.
     pub created_at: TimeDateTimeWithTimeZone,
 }
@@ -41,8 +50,42 @@ impl Model {
         }
     }
 
+    /// How long this organization's export links work: its own setting, or `default`.
+    pub fn export_link_ttl(&self, default: Duration) -> Duration {
+        match self.export_link_days.filter(|d| EXPORT_LINK_DAYS.contains(d)) {
+            Some(days) => Duration::from_secs(days as u64 * 24 * 3600),
+            None => default,
+        }
+    }
+
     /// Finds an organization by slug.
     pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Self>, DbErr> {
         Entity::find().filter(Column::Slug.eq(slug)).one(db).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_export_link_lifetime_is_the_organizations_or_the_default() {
+        let mut org = Model {
+            id: Uuid::nil(),
+            slug: "acme".into(),
+            name: "Acme".into(),
+            auto_approve: false,
+            default_deadline_days: 30,
+            default_extension_days: 0,
+            export_link_days: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let week = Duration::from_secs(7 * 24 * 3600);
+        assert_eq!(org.export_link_ttl(week), week);
+        org.export_link_days = Some(2);
+        assert_eq!(org.export_link_ttl(week), Duration::from_secs(2 * 24 * 3600));
+        // A value outside the range (written around the API) falls back to the default.
+        org.export_link_days = Some(0);
+        assert_eq!(org.export_link_ttl(week), week);
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! A certificate holds no personal data: no identity, no subject reference, no operator text
 //! (a manual store says "completed by an operator", a waived one "waived"; the reasons stay on
-//! the request's timeline). It is signed with the ledger's Ed25519 key over
+//! the request's timeline). Recipients of the data (GDPR Art. 19) are listed by name with how
+//! and when they were settled, never with the operator's note. It is signed with the ledger's Ed25519 key over
 //!
 //! ```text
 //! "lethe-certificate/v1\n" || canonical JSON of the certificate
@@ -33,8 +34,8 @@ pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use super::checkpoint::key_id;
 use super::entry::{EntryKind, format_micros};
-use crate::domain::enums::{EventKind, Regime, RequestKind, RequestState, StoreKind, TaskStatus};
-use crate::entity::{ledger_entry, request, request_event, store_task};
+use crate::domain::enums::{EventKind, RecipientStatus, Regime, RequestKind, RequestState, StoreKind, TaskStatus};
+use crate::entity::{ledger_entry, recipient_task, request, request_event, store_task};
 
 /// The value of [`Certificate::format`].
 pub const FORMAT: &str = "lethe-certificate/1";
@@ -62,6 +63,11 @@ pub struct Certificate {
     pub issued_at: String,
     /// Every store of the request, by name.
     pub stores: Vec<CertifiedStore>,
+    /// Every recipient of the stores' data that was to be told of the erasure (GDPR Art. 19),
+    /// by store and name. Absent when the data maps name none (certificates from before
+    /// recipients existed verify unchanged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<CertifiedRecipient>,
     /// The request's entries in the deletion ledger.
     pub ledger: LedgerRange,
     /// Id of the key that signed (the ledger's checkpoint key, `GET /v1/ledger/public-key`).
@@ -93,6 +99,30 @@ pub enum Outcome {
     Erased,
     /// An operator did the work by hand and marked it done (their note stays on the timeline).
     CompletedByOperator,
+    /// An admin waived it (their reason stays on the timeline).
+    Waived,
+}
+
+/// One recipient of a store's data and how notifying it was settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertifiedRecipient {
+    /// The recipient's name (a processor, e.g. `Mailchimp`).
+    pub recipient: String,
+    /// The store whose data map names it.
+    pub store: String,
+    /// Notified by an operator, or waived by an admin.
+    pub outcome: RecipientOutcome,
+    /// When (RFC 3339 UTC, six fractional digits).
+    pub at: String,
+}
+
+/// How notifying a recipient was settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientOutcome {
+    /// An operator notified the recipient (their note stays on the timeline).
+    Notified,
     /// An admin waived it (their reason stays on the timeline).
     Waived,
 }
@@ -189,6 +219,8 @@ pub struct Facts<'a> {
     pub request: &'a request::Model,
     /// Its store tasks.
     pub tasks: &'a [store_task::Model],
+    /// Its recipient tasks (GDPR Art. 19).
+    pub recipients: &'a [recipient_task::Model],
     /// Its timeline.
     pub timeline: &'a [request_event::Model],
     /// Its ledger entries (every kind).
@@ -231,6 +263,7 @@ impl Certificate {
             .into_iter()
             .map(|task| certify_store(task, facts.timeline, &erasures))
             .collect::<Result<Vec<_>, _>>()?;
+        let recipients = certify_recipients(facts.recipients)?;
         Ok(Self {
             format: FORMAT.to_owned(),
             organization_id: request.organization_id,
@@ -240,6 +273,7 @@ impl Certificate {
             completed_at: format_time(completed_at),
             issued_at: format_time(issued_at),
             stores,
+            recipients,
             ledger,
             key_id,
         })
@@ -349,6 +383,32 @@ fn certify_store(
     })
 }
 
+fn certify_recipients(tasks: &[recipient_task::Model]) -> Result<Vec<CertifiedRecipient>, CertificateError> {
+    let mut tasks: Vec<&recipient_task::Model> = tasks.iter().collect();
+    tasks.sort_by(|a, b| (&a.store_name, &a.recipient).cmp(&(&b.store_name, &b.recipient)));
+    tasks
+        .into_iter()
+        .map(|task| {
+            let outcome = match task.status {
+                RecipientStatus::Notified => RecipientOutcome::Notified,
+                RecipientStatus::Waived => RecipientOutcome::Waived,
+                RecipientStatus::Waiting => {
+                    return Err(CertificateError::Inconsistent(
+                        "a recipient of a completed request is neither notified nor waived",
+                    ));
+                }
+            };
+            let at = task.settled_at.ok_or(CertificateError::Inconsistent("a settled recipient task has no time"))?;
+            Ok(CertifiedRecipient {
+                recipient: task.recipient.clone(),
+                store: task.store_name.clone(),
+                outcome,
+                at: format_time(at),
+            })
+        })
+        .collect()
+}
+
 fn format_time(t: OffsetDateTime) -> String {
     format_micros((t.unix_timestamp_nanos() / 1_000) as i64)
 }
@@ -445,6 +505,25 @@ mod tests {
         }
     }
 
+    fn recipient(store: &str, name: &str, status: RecipientStatus) -> recipient_task::Model {
+        let t = datetime!(2026-11-02 10:00 UTC);
+        recipient_task::Model {
+            id: Uuid::new_v4(),
+            organization_id: Uuid::from_u128(1),
+            request_id: Uuid::from_u128(7),
+            store_id: Uuid::new_v4(),
+            store_name: store.into(),
+            recipient: name.into(),
+            contact: Some("https://example.net/privacy".into()),
+            instructions: "Ask them to delete the contact.".into(),
+            tables: None,
+            status,
+            settled_at: status.is_settled().then_some(datetime!(2026-11-02 10:15 UTC)),
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
     fn event(kind: EventKind, reason: Option<&str>, detail: Value) -> request_event::Model {
         request_event::Model {
             id: Uuid::now_v7(),
@@ -486,8 +565,17 @@ mod tests {
         }
     }
 
-    /// A shop erased (orders kept), a paper archive completed by hand, a CRM waived.
-    fn records() -> (request::Model, Vec<store_task::Model>, Vec<request_event::Model>, Vec<ledger_entry::Model>) {
+    type Records = (
+        request::Model,
+        Vec<store_task::Model>,
+        Vec<request_event::Model>,
+        Vec<ledger_entry::Model>,
+        Vec<recipient_task::Model>,
+    );
+
+    /// A shop erased (orders kept), a paper archive completed by hand, a CRM waived; the shop's
+    /// recipients Zendesk notified and Mailchimp waived.
+    fn records() -> Records {
         let tasks = vec![
             task("shop", StoreKind::Postgres, TaskStatus::Done),
             task("paper-archive", StoreKind::Manual, TaskStatus::Done),
@@ -509,18 +597,28 @@ mod tests {
                 serde_json::json!({"store": "paper-archive"}),
             ),
             event(EventKind::TaskWaived, Some("Ann has no CRM record"), serde_json::json!({"store": "crm"})),
+            event(
+                EventKind::RecipientNotified,
+                Some("Told Zendesk about Ann by their form"),
+                serde_json::json!({"store": "shop", "recipient": "Zendesk"}),
+            ),
+        ];
+        let recipients = vec![
+            recipient("shop", "Zendesk", RecipientStatus::Notified),
+            recipient("shop", "Mailchimp", RecipientStatus::Waived),
         ];
         let entries = vec![
             entry(10, EntryKind::Erasure, Some("shop"), "customers", "delete_row", 1),
             entry(11, EntryKind::Erasure, Some("shop"), "orders", "pseudonymise", 3),
             entry(12, EntryKind::RequestClosed, None, "", "completed", 0),
         ];
-        (request(), tasks, timeline, entries)
+        (request(), tasks, timeline, entries, recipients)
     }
 
     fn certificate() -> Certificate {
-        let (request, tasks, timeline, entries) = records();
-        let facts = Facts { request: &request, tasks: &tasks, timeline: &timeline, entries: &entries };
+        let (request, tasks, timeline, entries, recipients) = records();
+        let facts =
+            Facts { request: &request, tasks: &tasks, recipients: &recipients, timeline: &timeline, entries: &entries };
         Certificate::build(facts, key_id(&key(1).verifying_key()), datetime!(2026-11-03 08:00 UTC)).unwrap()
     }
 
@@ -541,28 +639,49 @@ mod tests {
         assert_eq!(shop.retained[0].until.as_deref(), Some("2033-11-02"));
         assert_eq!(cert.ledger, LedgerRange { first_seq: 10, last_seq: 12, entries: 3, closing_seq: 12 });
         assert_eq!(cert.completed_at, "2026-11-02T10:30:00.250000Z");
+        let recipients: Vec<(&str, &str, RecipientOutcome, &str)> = cert
+            .recipients
+            .iter()
+            .map(|r| (r.store.as_str(), r.recipient.as_str(), r.outcome, r.at.as_str()))
+            .collect();
+        assert_eq!(
+            recipients,
+            [
+                ("shop", "Mailchimp", RecipientOutcome::Waived, "2026-11-02T10:15:00.000000Z"),
+                ("shop", "Zendesk", RecipientOutcome::Notified, "2026-11-02T10:15:00.000000Z"),
+            ]
+        );
         let text = serde_json::to_string(&sign(cert, &key(1))).unwrap();
         assert!(!text.contains("Ann") && !text.contains("Shredded") && !text.contains("index"), "{text}");
+        assert!(!text.contains("their form") && !text.contains("Ask them") && !text.contains("example.net"), "{text}");
     }
 
     #[test]
     fn only_completed_erasure_requests_are_certified() {
-        let (mut request, tasks, timeline, entries) = records();
+        let (mut request, tasks, timeline, entries, recipients) = records();
         request.state = RequestState::InProgress;
-        let facts = Facts { request: &request, tasks: &tasks, timeline: &timeline, entries: &entries };
+        let facts =
+            Facts { request: &request, tasks: &tasks, recipients: &recipients, timeline: &timeline, entries: &entries };
         assert_eq!(
             Certificate::build(facts, "k".into(), OffsetDateTime::now_utc()),
             Err(CertificateError::NotCompleted)
         );
         request.state = RequestState::Completed;
         request.kind = RequestKind::Access;
-        let facts = Facts { request: &request, tasks: &tasks, timeline: &timeline, entries: &entries };
+        let facts =
+            Facts { request: &request, tasks: &tasks, recipients: &recipients, timeline: &timeline, entries: &entries };
         assert_eq!(
             Certificate::build(facts, "k".into(), OffsetDateTime::now_utc()),
             Err(CertificateError::NotCompleted)
         );
         request.kind = RequestKind::Erasure;
-        let facts = Facts { request: &request, tasks: &tasks, timeline: &timeline, entries: &entries[..2] };
+        let facts = Facts {
+            request: &request,
+            tasks: &tasks,
+            recipients: &recipients,
+            timeline: &timeline,
+            entries: &entries[..2],
+        };
         assert!(matches!(
             Certificate::build(facts, "k".into(), OffsetDateTime::now_utc()),
             Err(CertificateError::Inconsistent(_))
@@ -582,7 +701,10 @@ mod tests {
     fn any_change_is_detected() {
         let signed = sign(certificate(), &key(1));
         let pk = key(1).verifying_key();
-        let changes: [fn(&mut Certificate); 5] = [
+        let changes: [fn(&mut Certificate); 8] = [
+            |c| c.recipients[1].outcome = RecipientOutcome::Waived,
+            |c| c.recipients[0].recipient = "Mailchimp Inc".into(),
+            |c| c.recipients.clear(),
             |c| c.stores[2].erased[0].rows = 0,
             |c| c.stores[2].store = "shop2".into(),
             |c| c.stores[2].retained[0].basis = "Because".into(),
@@ -600,6 +722,31 @@ mod tests {
         let mut bad = signed;
         bad.certificate.format = "lethe-certificate/2".into();
         assert_eq!(verify(&bad, &pk), Err(CertificateError::Format("lethe-certificate/2".into())));
+    }
+
+    #[test]
+    fn every_recipient_must_be_settled() {
+        let (request, tasks, timeline, entries, mut recipients) = records();
+        recipients.push(recipient("shop", "Hubspot", RecipientStatus::Waiting));
+        let facts =
+            Facts { request: &request, tasks: &tasks, recipients: &recipients, timeline: &timeline, entries: &entries };
+        assert!(matches!(
+            Certificate::build(facts, "k".into(), OffsetDateTime::now_utc()),
+            Err(CertificateError::Inconsistent(_))
+        ));
+    }
+
+    #[test]
+    fn without_recipients_the_document_has_no_recipients_field() {
+        let (request, tasks, timeline, entries, _) = records();
+        let facts = Facts { request: &request, tasks: &tasks, recipients: &[], timeline: &timeline, entries: &entries };
+        let cert = Certificate::build(facts, key_id(&key(1).verifying_key()), OffsetDateTime::now_utc()).unwrap();
+        let signed = sign(cert, &key(1));
+        let value = serde_json::to_value(&signed).unwrap();
+        assert!(value["certificate"].get("recipients").is_none(), "{value}");
+        // A certificate issued before recipients existed reads and verifies as it did.
+        let back = parse(&value.to_string()).unwrap();
+        assert_eq!(verify(&back, &key(1).verifying_key()), Ok(()));
     }
 
     #[test]
@@ -647,11 +794,12 @@ mod tests {
 
     #[test]
     fn retained_reports_of_retried_runs_are_merged() {
-        let (request, tasks, mut timeline, entries) = records();
+        let (request, tasks, mut timeline, entries, recipients) = records();
         let kept = |rows: u64, until: &str| serde_json::json!({"store": "shop", "retained": [{"table": "orders", "rows": rows, "basis": "Bookkeeping law: 7 years", "period": "P7Y", "until": until}]});
         timeline.insert(0, event(EventKind::StoreFailed, None, kept(2, "2033-11-01")));
         timeline.push(event(EventKind::StoreErased, None, kept(1, "2033-11-04")));
-        let facts = Facts { request: &request, tasks: &tasks, timeline: &timeline, entries: &entries };
+        let facts =
+            Facts { request: &request, tasks: &tasks, recipients: &recipients, timeline: &timeline, entries: &entries };
         let cert = Certificate::build(facts, "k".into(), OffsetDateTime::now_utc()).unwrap();
         let orders = &cert.stores[2].retained;
         assert_eq!(orders.len(), 1);

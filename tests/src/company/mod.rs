@@ -34,7 +34,11 @@ mod shop;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 
+use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::json;
+
+use crate::app::TestApp;
 
 /// Located primary keys: store name → table (or, for Redis, key pattern as written in the data
 /// map) → primary keys as text. Composite keys are joined with `,` in primary-key column order
@@ -171,6 +175,41 @@ impl Company {
             other => panic!("no store named {other}; the stores are {STORES:?}"),
         };
         text.replace("${prefix}", &self.redis_prefix)
+    }
+
+    /// Registers the four stores with `app` as `admin` and saves their data maps (and, with
+    /// `manual`, a manual store `paper-archive`); returns store name -> id.
+    pub async fn register(&self, app: &TestApp, admin: &str, manual: bool) -> BTreeMap<String, String> {
+        let mut ids = BTreeMap::new();
+        for (name, kind, url) in [
+            ("shop", "postgres", &self.shop_url),
+            ("crm", "mysql", &self.crm_url),
+            ("analytics", "sqlite", &self.analytics_url),
+            ("cache", "redis", &self.redis_url),
+        ] {
+            let (status, store) = app
+                .post("/v1/stores", Some(admin), json!({ "name": name, "kind": kind, "connection": { "url": url } }))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{store}");
+            ids.insert(name.to_owned(), store["id"].as_str().unwrap().to_owned());
+        }
+        for name in STORES {
+            let path = format!("/v1/stores/{}/datamap", ids[name]);
+            let (status, saved) = app.put(&path, admin, json!({ "yaml": self.data_map(name) })).await;
+            assert_eq!(status, StatusCode::OK, "{name}: {saved}");
+        }
+        if manual {
+            let (status, store) = app
+                .post(
+                    "/v1/stores",
+                    Some(admin),
+                    json!({ "name": "paper-archive", "kind": "manual", "instructions": "Shred the customer's folder." }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{store}");
+            ids.insert("paper-archive".into(), store["id"].as_str().unwrap().to_owned());
+        }
+        ids
     }
 
     /// Drops both databases and deletes this company's Redis keys (the SQLite file goes with the

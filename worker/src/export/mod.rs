@@ -59,7 +59,8 @@ use crate::tasks;
 pub struct ExportSettings {
     /// Where package files live (`<data dir>/exports`); the API reads them from the same place.
     pub dir: PathBuf,
-    /// How long a download link works (and the package is kept).
+    /// How long a download link works (and the package is kept) unless the organization sets
+    /// its own lifetime (`organizations.export_link_days`).
     pub link_ttl: Duration,
     /// Downloads allowed per export.
     pub max_downloads: i32,
@@ -283,7 +284,10 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         .col_expr(export::Column::Counts, Expr::value(Some(counts_json)))
         .col_expr(export::Column::FileBytes, Expr::value(file_bytes as i64))
         .col_expr(export::Column::ReadyAt, Expr::value(Some(now)))
-        .col_expr(export::Column::ExpiresAt, Expr::value(Some(now + ctx.exports.link_ttl)))
+        .col_expr(
+            export::Column::ExpiresAt,
+            Expr::value(Some(now + organization.export_link_ttl(ctx.exports.link_ttl))),
+        )
         .col_expr(export::Column::UpdatedAt, Expr::value(now))
         .filter(export::Column::Id.eq(row.id))
         .filter(export::Column::State.eq(ExportState::Building))
@@ -325,7 +329,7 @@ async fn offer(ctx: &JobContext, request: &request::Model, row: &export::Model) 
         .map_err(|_| JobError::Crypto)?;
     let link = link::issue(&ctx.keyring);
     let now = OffsetDateTime::now_utc();
-    let expires_at = now + ctx.exports.link_ttl;
+    let expires_at = now + organization.export_link_ttl(ctx.exports.link_ttl);
     let previous = match &row.token_digest {
         Some(digest) => export::Column::TokenDigest.eq(digest.clone()),
         None => export::Column::TokenDigest.is_null(),

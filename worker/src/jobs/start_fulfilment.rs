@@ -1,8 +1,9 @@
 //! Starts fulfilling an approved request.
 //!
 //! The job moves the request from `approved` to `in_progress`, creates one task per registered
-//! store and locates the subject's data in every automated store, recording per-store status,
-//! counts and errors on the tasks and the timeline. Manual and HTTP stores wait for an operator
+//! store (and, for erasure, rectification and restriction, one per recipient the stores' data
+//! maps name: [`crate::recipients`]) and locates the subject's data in every automated store,
+//! recording per-store status, counts and errors on the tasks and the timeline. Manual and HTTP stores wait for an operator
 //! or the service. Export and erasure build on the located tasks; this job never marks a
 //! request completed on its own. Run again (a retry, the reconciler, or an operator's
 //! re-locate), it skips the transition and works only tasks still `pending`.
@@ -11,13 +12,14 @@ use apalis::prelude::{BoxDynError, Data};
 use lethe_entities::domain::enums::{RequestKind, RequestState};
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
+use lethe_entities::entity::store;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::JobError;
 use crate::context::JobContext;
 use crate::queue::Job;
-use crate::tasks;
+use crate::{recipients, tasks};
 
 /// Start fulfilment of one approved request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +53,10 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
         Some(request) if request.state == RequestState::InProgress => request,
         _ => return Ok(()),
     };
+    if recipients::applies_to(request.kind) {
+        let stores = store::Model::all_in_org(&ctx.db, job.organization_id).await?;
+        recipients::ensure(&ctx.db, job.organization_id, job.request_id, &stores).await?;
+    }
     let pass = tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, job.organization_id, job.request_id)
         .await
         .map_err(JobError::Permanent)?;

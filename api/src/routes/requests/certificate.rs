@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use lethe_entities::entity::{request, request_event, store_task};
-use lethe_entities::ledger::certificate::{Certificate, Facts, Outcome, SignedCertificate};
+use lethe_entities::entity::{recipient_task, request, request_event, store_task};
+use lethe_entities::ledger::certificate::{Certificate, Facts, Outcome, RecipientOutcome, SignedCertificate};
 use lethe_entities::ledger::read::{self, EntryFilter};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -48,7 +48,8 @@ pub struct CertificateQuery {
 ///
 /// For an erasure request in state `completed`: per store and table what was erased and how,
 /// the rows (the ledger's counts, with each entry's sequence number), what was retained, on
-/// which legal basis and until when, the request's range of ledger entries, signed with the
+/// which legal basis and until when, the recipients of the data told of it (GDPR Art. 19:
+/// notified or waived, and when), the request's range of ledger entries, signed with the
 /// ledger's Ed25519 key (`GET /v1/ledger/public-key`). No personal data: no identities and no
 /// operator notes. Verify it offline with `lethe certificate verify FILE --public-key KEY`.
 #[utoipa::path(
@@ -80,6 +81,7 @@ pub async fn get_certificate(
     let org = principal.organization_id;
     let req = request::Model::find_in_org(&state.db, org, id).await?.ok_or_else(request_not_found)?;
     let tasks = store_task::Model::of_request(&state.db, org, id).await?;
+    let recipients = recipient_task::Model::of_request(&state.db, org, id).await?;
     let timeline = request_event::Model::timeline(&state.db, org, id).await?;
     let mut entries = Vec::new();
     let mut filter = EntryFilter { request_id: Some(id), ..EntryFilter::default() };
@@ -92,7 +94,7 @@ pub async fn get_certificate(
             break;
         }
     }
-    let facts = Facts { request: &req, tasks: &tasks, timeline: &timeline, entries: &entries };
+    let facts = Facts { request: &req, tasks: &tasks, recipients: &recipients, timeline: &timeline, entries: &entries };
     let certificate = Certificate::build(facts, state.ledger.key_id(), OffsetDateTime::now_utc())?;
     let signed = state.ledger.sign_certificate(certificate);
     let format = query
@@ -157,6 +159,13 @@ fn outcome_words(outcome: Outcome) -> &'static str {
         Outcome::Erased => "Erased",
         Outcome::CompletedByOperator => "Completed by an operator (the note is kept on the request's timeline)",
         Outcome::Waived => "Waived by an admin (the reason is kept on the request's timeline)",
+    }
+}
+
+fn recipient_words(outcome: RecipientOutcome) -> &'static str {
+    match outcome {
+        RecipientOutcome::Notified => "Notified by an operator (the note is kept on the request's timeline)",
+        RecipientOutcome::Waived => "Waived by an admin (the reason is kept on the request's timeline)",
     }
 }
 
@@ -232,6 +241,22 @@ fn render_html(signed: &SignedCertificate) -> String {
             }
             h.push_str("</table>\n");
         }
+    }
+    if !c.recipients.is_empty() {
+        h.push_str(
+            "<h2>Recipients notified (GDPR Art. 19)</h2>\n<table><tr><th>Recipient</th><th>Store</th><th>Outcome</th><th>When</th></tr>",
+        );
+        for r in &c.recipients {
+            let _ = write!(
+                h,
+                "<tr><td>{recipient}</td><td><code>{store}</code></td><td>{outcome}</td><td>{at}</td></tr>",
+                recipient = esc(&r.recipient),
+                store = esc(&r.store),
+                outcome = esc(recipient_words(r.outcome)),
+                at = esc(&r.at),
+            );
+        }
+        h.push_str("</table>\n");
     }
     let l = &c.ledger;
     let json = serde_json::to_string_pretty(signed).unwrap_or_default();

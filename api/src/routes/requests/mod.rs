@@ -4,5 +4,6 @@ pub mod actions;
 pub mod certificate;
 pub mod intake;
 pub mod read;
+pub mod recipients;
 pub mod tasks;
 pub mod views;

@@ -71,7 +71,8 @@ impl From<&store_task::Model> for TaskView {
     }
 }
 
-async fn find(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<request::Model> {
+/// The caller's organization's request `id` (another organization's answers like an unknown one).
+pub(super) async fn find(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<request::Model> {
     request::Model::find_in_org(&state.db, principal.organization_id, id).await?.ok_or_else(request_not_found)
 }
 

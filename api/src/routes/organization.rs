@@ -1,0 +1,151 @@
+//! The caller's organization and its settings: every operator role reads them, admins change
+//! them. The organization is always the caller's own (there is no id to ask for another).
+
+use axum::Json;
+use axum::extract::State;
+use lethe_entities::entity::organization::{self, EXPORT_LINK_DAYS};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::extract::Body;
+use crate::state::AppState;
+
+/// The organization's settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationView {
+    /// Id.
+    pub id: Uuid,
+    /// Display name (read-only).
+    pub name: String,
+    /// URL-safe name used by public submissions (read-only).
+    pub slug: String,
+    /// Approve verified requests without an operator.
+    pub auto_approve: bool,
+    /// How long an access export's download link works, in days (1-365); `null`: the
+    /// installation's default.
+    pub export_link_days: Option<i32>,
+    /// The lifetime that applies: `export_link_days`, or the installation's default
+    /// (`LETHE_EXPORT_LINK_DAYS`).
+    pub effective_export_link_days: i32,
+}
+
+impl OrganizationView {
+    fn new(org: &organization::Model, state: &AppState) -> Self {
+        let effective = org.export_link_ttl(state.settings.export_link_ttl).as_secs() / (24 * 3600);
+        Self {
+            id: org.id,
+            name: org.name.clone(),
+            slug: org.slug.clone(),
+            auto_approve: org.auto_approve,
+            export_link_days: org.export_link_days,
+            effective_export_link_days: i32::try_from(effective).unwrap_or(i32::MAX),
+        }
+    }
+}
+
+/// Changes to the organization's settings; fields left out stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationChange {
+    /// Approve verified requests without an operator.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool, required = false)]
+    pub auto_approve: Option<Option<bool>>,
+    /// Days an export link works (1-365); `null` goes back to the installation's default.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i32>)]
+    pub export_link_days: Option<Option<i32>>,
+}
+
+/// A field that was sent, possibly as `null` (a field left out is `None` by `default`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+async fn load(state: &AppState, principal: &Principal) -> ApiResult<organization::Model> {
+    organization::Entity::find_by_id(principal.organization_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization_not_found", "no such organization"))
+}
+
+/// The caller's organization and its settings.
+#[utoipa::path(
+    get, path = "/v1/organization", tag = "organization",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The settings, with the export link lifetime that applies", body = OrganizationView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: operators of every role only, not API keys", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_settings(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<OrganizationView>> {
+    principal.require(Permission::ReadOrganization)?;
+    let org = load(&state, &principal).await?;
+    Ok(Json(OrganizationView::new(&org, &state)))
+}
+
+/// Changes the organization's settings (admin). The name and slug cannot be changed here.
+#[utoipa::path(
+    patch, path = "/v1/organization", tag = "organization",
+    request_body = OrganizationChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The settings as they now are", body = OrganizationView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (with the field) or `invalid_body` (wrong type, unknown or read-only field)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_settings(
+    State(state): State<AppState>,
+    principal: Principal,
+    Body(change): Body<OrganizationChange>,
+) -> ApiResult<Json<OrganizationView>> {
+    principal.require(Permission::ManageOrganization)?;
+    let mut errors = Vec::new();
+    if change.auto_approve == Some(None) {
+        errors.push(FieldError { field: "auto_approve".into(), message: "true or false".into() });
+    }
+    if let Some(Some(days)) = change.export_link_days
+        && !EXPORT_LINK_DAYS.contains(&days)
+    {
+        errors.push(FieldError {
+            field: "export_link_days".into(),
+            message: format!(
+                "between {} and {} days, or null for the default",
+                EXPORT_LINK_DAYS.start(),
+                EXPORT_LINK_DAYS.end()
+            ),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let org = load(&state, &principal).await?;
+    let mut changed = Vec::new();
+    let mut active = org.clone().into_active_model();
+    if let Some(Some(auto_approve)) = change.auto_approve
+        && auto_approve != org.auto_approve
+    {
+        active.auto_approve = Set(auto_approve);
+        changed.push("auto_approve");
+    }
+    if let Some(days) = change.export_link_days
+        && days != org.export_link_days
+    {
+        active.export_link_days = Set(days);
+        changed.push("export_link_days");
+    }
+    if changed.is_empty() {
+        return Ok(Json(OrganizationView::new(&org, &state)));
+    }
+    let org = active.update(&state.db).await?;
+    tracing::info!(organization_id = %org.id, by = ?principal.actor().id, fields = ?changed, "organization settings changed");
+    Ok(Json(OrganizationView::new(&org, &state)))
+}

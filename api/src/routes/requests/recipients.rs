@@ -1,0 +1,206 @@
+//! A request's recipient tasks (GDPR Art. 19): the recipients the stores' data maps name, to be
+//! told of an erasure, rectification or restriction. Operators mark one notified with a note;
+//! admins waive one with a reason. Both texts are kept on the timeline only (never in the
+//! certificate); the request completes once every store and recipient task is settled.
+
+use axum::Json;
+use axum::extract::State;
+use lethe_entities::domain::enums::{EventKind, RecipientStatus, RequestState};
+use lethe_entities::entity::{recipient_task, request_event};
+use sea_orm::ActiveModelTrait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::actions::{ReasonBody, reason_text};
+use super::tasks::find;
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Body, PathParams};
+use crate::state::AppState;
+
+/// One recipient to notify for a request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipientTaskView {
+    /// Task id.
+    pub id: Uuid,
+    /// The store whose data map names the recipient.
+    pub store_id: Uuid,
+    /// Its name.
+    pub store: String,
+    /// The recipient (e.g. `Mailchimp`).
+    pub recipient: String,
+    /// How to reach them (a URL or role mailbox), from the data map.
+    pub contact: Option<String>,
+    /// What to do, from the data map.
+    pub instructions: String,
+    /// The tables (or key patterns) disclosed to them, from the data map.
+    pub tables: Vec<String>,
+    /// `waiting`, `notified` or `waived`.
+    pub status: RecipientStatus,
+    /// When it was notified or waived.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub settled_at: Option<OffsetDateTime>,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&recipient_task::Model> for RecipientTaskView {
+    fn from(t: &recipient_task::Model) -> Self {
+        Self {
+            id: t.id,
+            store_id: t.store_id,
+            store: t.store_name.clone(),
+            recipient: t.recipient.clone(),
+            contact: t.contact.clone(),
+            instructions: t.instructions.clone(),
+            tables: t.table_list(),
+            status: t.status,
+            settled_at: t.settled_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// A request's recipient tasks.
+#[utoipa::path(
+    get, path = "/v1/requests/{id}/recipients", tag = "requests", operation_id = "list_recipients",
+    params(("id" = Uuid, Path, description = "Request id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One task per recipient the stores' data maps name, by store and recipient (none for access, objection and opt-out requests)", body = [RecipientTaskView]),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<Vec<RecipientTaskView>>> {
+    principal.require(Permission::ReadRequests)?;
+    let req = find(&state, &principal, id).await?;
+    let tasks = recipient_task::Model::of_request(&state.db, principal.organization_id, req.id).await?;
+    Ok(Json(tasks.iter().map(RecipientTaskView::from).collect()))
+}
+
+/// Marks a recipient notified, with the operator's note: how and when they were told.
+#[utoipa::path(
+    post, path = "/v1/requests/{id}/recipients/{task}/complete", tag = "requests", operation_id = "notify_recipient",
+    params(("id" = Uuid, Path, description = "Request id"), ("task" = Uuid, Path, description = "Recipient task id")),
+    request_body = ReasonBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Notified; the request completes when every store and recipient task is settled", body = RecipientTaskView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`request_not_found` or `task_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`task_finished`: already notified or waived, or the request is not in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn complete(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((id, task)): PathParams<(Uuid, Uuid)>,
+    Body(body): Body<ReasonBody>,
+) -> ApiResult<Json<RecipientTaskView>> {
+    principal.require(Permission::ManageRequests)?;
+    let note = reason_text("reason", Some(&body.reason), true)?;
+    settle(&state, &principal, id, task, RecipientStatus::Notified, EventKind::RecipientNotified, note).await
+}
+
+/// Waives notifying a recipient (admin), with the reason (e.g. nothing of the person's was
+/// ever disclosed to them).
+#[utoipa::path(
+    post, path = "/v1/requests/{id}/recipients/{task}/waive", tag = "requests", operation_id = "waive_recipient",
+    params(("id" = Uuid, Path, description = "Request id"), ("task" = Uuid, Path, description = "Recipient task id")),
+    request_body = ReasonBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Waived", body = RecipientTaskView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`request_not_found` or `task_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`task_finished`: already notified or waived, or the request is not in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn waive(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((id, task)): PathParams<(Uuid, Uuid)>,
+    Body(body): Body<ReasonBody>,
+) -> ApiResult<Json<RecipientTaskView>> {
+    principal.require(Permission::WaiveTasks)?;
+    let reason = reason_text("reason", Some(&body.reason), true)?;
+    settle(&state, &principal, id, task, RecipientStatus::Waived, EventKind::RecipientWaived, reason).await
+}
+
+/// Moves a waiting recipient task to `status` (compare-and-set) with its timeline event, then
+/// completes the request if nothing else is open.
+async fn settle(
+    state: &AppState,
+    principal: &Principal,
+    request: Uuid,
+    task: Uuid,
+    status: RecipientStatus,
+    event: EventKind,
+    text: Option<String>,
+) -> ApiResult<Json<RecipientTaskView>> {
+    let req = find(state, principal, request).await?;
+    let org = principal.organization_id;
+    let task = load(state, org, req.id, task).await?;
+    if task.status.is_settled() {
+        return Err(ApiError::conflict("task_finished", "this recipient was already notified or waived"));
+    }
+    if req.state != RequestState::InProgress {
+        return Err(ApiError::conflict("task_finished", "the request is not in progress"));
+    }
+    let now = OffsetDateTime::now_utc();
+    let actor = principal.actor();
+    let txn = lethe_entities::entity::begin_write(&state.db).await?;
+    let changed = recipient_task::Entity::update_many()
+        .col_expr(recipient_task::Column::Status, Expr::value(status))
+        .col_expr(recipient_task::Column::SettledAt, Expr::value(Some(now)))
+        .col_expr(recipient_task::Column::UpdatedAt, Expr::value(now))
+        .filter(recipient_task::Column::Id.eq(task.id))
+        .filter(recipient_task::Column::Status.eq(RecipientStatus::Waiting))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(ApiError::conflict(
+            "concurrent_modification",
+            "the task changed at the same moment; reload and retry",
+        ));
+    }
+    request_event::ActiveModel::record(
+        org,
+        req.id,
+        actor,
+        event,
+        None,
+        text,
+        Some(serde_json::json!({ "store": task.store_name, "recipient": task.recipient, "recipient_task": task.id })),
+    )
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(request_id = %req.id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "recipient task settled");
+    lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, org, req.id).await?;
+    Ok(Json(RecipientTaskView::from(&load(state, org, req.id, task.id).await?)))
+}
+
+async fn load(state: &AppState, organization: Uuid, request: Uuid, task: Uuid) -> ApiResult<recipient_task::Model> {
+    recipient_task::Entity::find_by_id(task)
+        .filter(recipient_task::Column::OrganizationId.eq(organization))
+        .filter(recipient_task::Column::RequestId.eq(request))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("task_not_found", "no recipient task with this id on this request"))
+}
