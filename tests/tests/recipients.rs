@@ -89,8 +89,15 @@ async fn an_erasure_completes_only_once_every_recipient_is_settled() {
         lethe_entities::Keyring::derive(&lethe_entities::MasterKey::from_base64(&app.master_key_base64()).unwrap());
     let organization = organization::Model::find_by_slug(&app.db, &org).await.unwrap().unwrap();
     let request_id: Uuid = req.id.parse().unwrap();
-    let completed =
-        lethe_worker::tasks::complete_if_finished(&app.db, &keyring, organization.id, request_id).await.unwrap();
+    let completed = lethe_worker::tasks::complete_if_finished(
+        &app.db,
+        &keyring,
+        organization.id,
+        request_id,
+        lethe_entities::entity::Commit::Durable,
+    )
+    .await
+    .unwrap();
     assert!(!completed, "recipients are still waiting");
     let stores = store::Model::all_in_org(&app.db, organization.id).await.unwrap();
     lethe_worker::recipients::ensure(&app.db, organization.id, request_id, &stores).await.unwrap();

@@ -5,7 +5,7 @@
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
-use lethe_entities::entity::{request_event, store, store_task, subject_identity};
+use lethe_entities::entity::{Commit, begin, request_event, store, store_task, subject_identity};
 use lethe_entities::{Keyring, StoreKind};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -19,7 +19,7 @@ use crate::stores::Registry;
 /// Creates the missing tasks of a request: one per store of the organization (idempotent), in
 /// one statement.
 pub async fn ensure(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     organization: Uuid,
     request: Uuid,
     stores: &[store::Model],
@@ -103,8 +103,13 @@ pub async fn locate_pending(
     request: Uuid,
 ) -> Result<Pass, String> {
     let stores = store::Model::all_in_org(db, organization).await.map_err(|e| e.to_string())?;
-    ensure(db, organization, request, &stores).await.map_err(|e| e.to_string())?;
-    let tasks = store_task::Model::of_request(db, organization, request).await.map_err(|e| e.to_string())?;
+    let mut tasks = store_task::Model::of_request(db, organization, request).await.map_err(|e| e.to_string())?;
+    if stores.iter().any(|s| !tasks.iter().any(|t| t.store_id == s.id)) {
+        let txn = begin(db, Commit::Lazy).await.map_err(|e| e.to_string())?;
+        ensure(&txn, organization, request, &stores).await.map_err(|e| e.to_string())?;
+        txn.commit().await.map_err(|e| e.to_string())?;
+        tasks = store_task::Model::of_request(db, organization, request).await.map_err(|e| e.to_string())?;
+    }
     if !tasks.iter().any(|t| t.status == TaskStatus::Pending) {
         return Ok(Pass::default());
     }
@@ -114,7 +119,7 @@ pub async fn locate_pending(
     tracing::info!(request_id = %request, queries = report.queries, hops = report.hops, "located the subject's data");
     let mut pass = Pass { keys: Some(keys), ..Pass::default() };
     // Every outcome in one transaction: one commit for the pass, not one per store.
-    let txn = lethe_entities::entity::begin_write(db).await.map_err(|e| e.to_string())?;
+    let txn = begin(db, Commit::Lazy).await.map_err(|e| e.to_string())?;
     for task in tasks.iter().filter(|t| t.status == TaskStatus::Pending) {
         let outcome = report.stores.get(&task.store_name).cloned().unwrap_or(Outcome::Waiting);
         if record(&txn, task, &outcome).await.map_err(|e| e.to_string())? {
@@ -202,18 +207,31 @@ pub async fn reset_failed(db: &impl ConnectionTrait, organization: Uuid, request
 /// recipient task (Art. 19) notified or waived (a request with no store tasks is never completed
 /// automatically: with no store registered, nothing was done). Returns whether this call
 /// completed it.
+///
+/// Jobs complete with [`Commit::Lazy`] (their acknowledgement, committed after, makes it
+/// durable, and a job whose acknowledgement was lost runs again); routes answering a person
+/// with [`Commit::Durable`].
 pub async fn complete_if_finished(
     db: &DatabaseConnection,
     keyring: &Keyring,
     organization: Uuid,
     request: Uuid,
+    commit: Commit,
 ) -> Result<bool, LifecycleError> {
     let tasks = store_task::Model::of_request(db, organization, request).await?;
     let finished = !tasks.is_empty() && tasks.iter().all(|t| matches!(t.status, TaskStatus::Done | TaskStatus::Waived));
     if !finished || !crate::recipients::all_settled(db, organization, request).await? {
         return Ok(false);
     }
-    match request::Model::apply(db, keyring, organization, request, Action::Complete, Actor::SYSTEM, None).await {
+    let txn = begin(db, commit).await?;
+    let applied =
+        request::Model::apply_in(&txn, keyring, organization, request, Action::Complete, Actor::SYSTEM, None).await;
+    if applied.is_ok() {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    match applied {
         Ok(_) => {
             tracing::info!(request_id = %request, "request completed: every store and recipient task is settled");
             Ok(true)

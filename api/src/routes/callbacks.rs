@@ -82,7 +82,14 @@ pub async fn task_report(
         Err(ReportError::Ledger(e)) => return Err(e.into()),
     }
     tracing::info!(task_id = %task.id, status = %report.status, "service callback recorded");
-    lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, task.organization_id, task.request_id).await?;
+    lethe_worker::tasks::complete_if_finished(
+        &state.db,
+        &state.keyring,
+        task.organization_id,
+        task.request_id,
+        lethe_entities::entity::Commit::Durable,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -20,7 +20,8 @@ pub mod subject_identity;
 pub mod verification_challenge;
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 /// Begins a transaction that will write.
@@ -36,4 +37,31 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
     })
     .await
+}
+
+/// How a write transaction's commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// The commit returns once it is on disk (PostgreSQL's default). For everything a caller
+    /// is told is stored (API answers) and everything that must be durable before an effect
+    /// outside Lethe's database: a ledger intent before a customer's store is touched, ledger
+    /// entries (whose receipts the store then forgets).
+    Durable,
+    /// The commit returns before it is on disk (PostgreSQL `synchronous_commit = off` for this
+    /// transaction; SQLite already runs with `synchronous = NORMAL`). Only for a job's own
+    /// bookkeeping (task status, timeline, the request's transitions), which a crash of the
+    /// database server may lose without harm: WAL order makes every later durable commit (the
+    /// next intent, the queue's acknowledgement of the job) flush it too, and a job whose
+    /// acknowledgement was lost runs again and redoes it. A crash of Lethe itself loses nothing:
+    /// the server has the commit.
+    Lazy,
+}
+
+/// Begins a write transaction ([`begin_write`]) committed as `commit` says.
+pub async fn begin(db: &DatabaseConnection, commit: Commit) -> Result<DatabaseTransaction, DbErr> {
+    let txn = begin_write(db).await?;
+    if commit == Commit::Lazy && txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL synchronous_commit = off").await?;
+    }
+    Ok(txn)
 }

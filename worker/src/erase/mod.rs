@@ -30,7 +30,7 @@ use std::time::Duration;
 use lethe_entities::datamap::{DataMap, RowErasure};
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
 use lethe_entities::entity::request::Actor;
-use lethe_entities::entity::{request, request_event, store_task, subject_identity};
+use lethe_entities::entity::{Commit, begin, request, request_event, store_task, subject_identity};
 use lethe_entities::ledger::LedgerError;
 use lethe_entities::ledger::entry::SubjectRef;
 use sea_orm::sea_query::Expr;
@@ -152,7 +152,7 @@ pub async fn run(ctx: &JobContext, request: &request::Model, located: Option<Key
             http::run(ctx, request, &all, &subject, &refs).await?;
         }
     }
-    tasks::complete_if_finished(&ctx.db, &ctx.keyring, organization, id).await.map_err(lifecycle)?;
+    tasks::complete_if_finished(&ctx.db, &ctx.keyring, organization, id, Commit::Lazy).await.map_err(lifecycle)?;
     Ok(())
 }
 
@@ -228,6 +228,8 @@ async fn erase_tasks(
     }
     // Verification pass.
     let (_, remaining) = locate_keys(&inputs, subject).await;
+    // Every verified outcome in one transaction.
+    let txn = begin(&ctx.db, Commit::Lazy).await?;
     for task in todo {
         let Some(outcome) = outcomes.remove(&task.id) else { continue };
         let map = inputs.iter().find(|i| i.name == task.store_name).and_then(|i| i.map.as_ref());
@@ -241,12 +243,12 @@ async fn erase_tasks(
         let detail =
             serde_json::json!({ "store": task.store_name, "erased": outcome.erased, "retained": outcome.retained });
         if left.is_empty() {
-            finish(&ctx.db, task, TaskStatus::Done, None, EventKind::StoreErased, Some(detail)).await?;
+            finish_in(&txn, task, TaskStatus::Done, None, EventKind::StoreErased, Some(detail)).await?;
         } else {
             let message = format!("verification: {} still match the person after erasure", left.join(", "));
             tracing::warn!(request_id = %id, store = %task.store_name, "erasure verification found rows still matching");
-            finish(
-                &ctx.db,
+            finish_in(
+                &txn,
                 task,
                 TaskStatus::Failed,
                 Some(("erasure_incomplete", message)),
@@ -256,6 +258,7 @@ async fn erase_tasks(
             .await?;
         }
     }
+    txn.commit().await?;
     Ok(())
 }
 
@@ -371,7 +374,8 @@ async fn claim(db: &DatabaseConnection, task: &store_task::Model) -> Result<bool
     Ok(result.rows_affected == 1)
 }
 
-/// Moves a claimed task to its final status with its timeline event, in one transaction.
+/// Moves a claimed task to its final status with its timeline event, in its own transaction
+/// (committed lazily: see [`Commit::Lazy`]; a lost outcome is found again by the job's re-run).
 async fn finish(
     db: &DatabaseConnection,
     task: &store_task::Model,
@@ -380,15 +384,28 @@ async fn finish(
     event: EventKind,
     detail: Option<serde_json::Value>,
 ) -> Result<(), DbErr> {
+    let txn = begin(db, Commit::Lazy).await?;
+    finish_in(&txn, task, status, error, event, detail).await?;
+    txn.commit().await
+}
+
+/// As [`finish`], inside the caller's transaction.
+async fn finish_in(
+    txn: &impl sea_orm::ConnectionTrait,
+    task: &store_task::Model,
+    status: TaskStatus,
+    error: Option<(&str, String)>,
+    event: EventKind,
+    detail: Option<serde_json::Value>,
+) -> Result<(), DbErr> {
     let now = OffsetDateTime::now_utc();
-    let txn = lethe_entities::entity::begin_write(db).await?;
     store_task::Entity::update_many()
         .col_expr(store_task::Column::Status, Expr::value(status))
         .col_expr(store_task::Column::ErrorCode, Expr::value(error.as_ref().map(|e| e.0.to_owned())))
         .col_expr(store_task::Column::ErrorMessage, Expr::value(error.as_ref().map(|e| e.1.clone())))
         .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
         .filter(store_task::Column::Id.eq(task.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     let mut detail = detail.unwrap_or_else(|| serde_json::json!({ "store": task.store_name }));
     if let (Some((code, message)), Some(object)) = (&error, detail.as_object_mut()) {
@@ -404,7 +421,7 @@ async fn finish(
         None,
         Some(detail),
     )
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    txn.commit().await
+    Ok(())
 }

@@ -37,7 +37,7 @@ use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, IdentityKind, RequestKind, RequestState, TaskStatus};
 use lethe_entities::entity::export::{self, ExportState};
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
-use lethe_entities::entity::{begin_write, organization, request_event, store, store_task, subject_identity};
+use lethe_entities::entity::{Commit, begin_write, organization, request_event, store, store_task, subject_identity};
 use lethe_entities::ledger::LedgerError;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
@@ -403,7 +403,7 @@ async fn finish(ctx: &JobContext, row: &export::Model) -> Result<(), JobError> {
     if done > 0 {
         tracing::info!(request_id = %row.request_id, tasks = done, "store tasks done: their data is in the package");
     }
-    match tasks::complete_if_finished(&ctx.db, &ctx.keyring, row.organization_id, row.request_id).await {
+    match tasks::complete_if_finished(&ctx.db, &ctx.keyring, row.organization_id, row.request_id, Commit::Lazy).await {
         Ok(_) => Ok(()),
         Err(LifecycleError::Concurrent) => Err(JobError::Conflict),
         Err(LifecycleError::Db(e)) => Err(e.into()),

@@ -12,7 +12,7 @@ use apalis::prelude::{BoxDynError, Data};
 use lethe_entities::domain::enums::{RequestKind, RequestState};
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
-use lethe_entities::entity::store;
+use lethe_entities::entity::{Commit, begin, store};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -79,8 +79,11 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
 
 /// Applies `start` if the request is approved; returns the request as it now is.
 async fn start(job: &StartFulfilment, ctx: &JobContext) -> Result<Option<request::Model>, JobError> {
-    match request::Model::apply(
-        &ctx.db,
+    // Committed lazily (see `Commit::Lazy`): a start lost with the database server is applied
+    // again by the job's re-run.
+    let txn = begin(&ctx.db, Commit::Lazy).await?;
+    let applied = request::Model::apply_in(
+        &txn,
         &ctx.keyring,
         job.organization_id,
         job.request_id,
@@ -88,8 +91,13 @@ async fn start(job: &StartFulfilment, ctx: &JobContext) -> Result<Option<request
         Actor::SYSTEM,
         None,
     )
-    .await
-    {
+    .await;
+    if applied.is_ok() {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    match applied {
         Ok(updated) => {
             tracing::info!(request_id = %updated.id, kind = ?updated.kind, "fulfilment started");
             Ok(Some(updated))

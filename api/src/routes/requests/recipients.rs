@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use lethe_entities::domain::enums::{EventKind, RecipientStatus, RequestState};
-use lethe_entities::entity::{recipient_task, request_event};
+use lethe_entities::entity::{Commit, recipient_task, request_event};
 use sea_orm::ActiveModelTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -192,7 +192,7 @@ async fn settle(
     .await?;
     txn.commit().await?;
     tracing::info!(request_id = %req.id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "recipient task settled");
-    lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, org, req.id).await?;
+    lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, org, req.id, Commit::Durable).await?;
     Ok(Json(RecipientTaskView::from(&load(state, org, req.id, task.id).await?)))
 }
 

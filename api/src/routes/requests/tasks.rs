@@ -257,7 +257,14 @@ async fn settle_task(
     .await?;
     txn.commit().await?;
     tracing::info!(request_id = %task.request_id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "store task settled by hand");
-    lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, task.organization_id, task.request_id).await?;
+    lethe_worker::tasks::complete_if_finished(
+        &state.db,
+        &state.keyring,
+        task.organization_id,
+        task.request_id,
+        lethe_entities::entity::Commit::Durable,
+    )
+    .await?;
     let updated = store_task::Entity::find_by_id(task.id).one(&state.db).await?;
     updated.ok_or_else(|| ApiError::not_found("task_not_found", "no task with this id on this request"))
 }
