@@ -361,16 +361,19 @@ async fn refresh_claim(db: DatabaseConnection, task: Uuid) {
     }
 }
 
-/// Claims a task for erasure (compare-and-set on its status and last change).
+/// Claims a task for erasure (compare-and-set on its status and last change), committed lazily:
+/// the intents opened next are durable and flush the claim with them.
 async fn claim(db: &DatabaseConnection, task: &store_task::Model) -> Result<bool, DbErr> {
+    let txn = begin(db, Commit::Lazy).await?;
     let result = store_task::Entity::update_many()
         .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Erasing))
         .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
         .filter(store_task::Column::Id.eq(task.id))
         .filter(store_task::Column::Status.eq(task.status))
         .filter(store_task::Column::UpdatedAt.eq(task.updated_at))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     Ok(result.rows_affected == 1)
 }
 
