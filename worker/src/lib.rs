@@ -17,6 +17,7 @@ pub mod mail;
 pub mod queue;
 pub mod reconcile;
 pub mod runner;
+pub mod services;
 pub mod stores;
 pub mod tasks;
 

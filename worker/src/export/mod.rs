@@ -28,6 +28,7 @@ pub mod download;
 pub mod link;
 pub mod package;
 pub mod purge;
+pub mod service;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -37,7 +38,9 @@ use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, IdentityKind, RequestKind, RequestState, TaskStatus};
 use lethe_entities::entity::export::{self, ExportState};
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
-use lethe_entities::entity::{begin_write, organization, request_event, store, store_task, subject_identity};
+use lethe_entities::entity::{
+    begin_write, organization, request_event, store, store_task, subject_identity, task_return,
+};
 use lethe_entities::ledger::LedgerError;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
@@ -123,6 +126,7 @@ pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobEr
     let (org, id) = (request.organization_id, request.id);
     let mut row = export::Model::of_request(&ctx.db, org, id).await?;
     if row.as_ref().is_none_or(|r| r.state == ExportState::Building) {
+        call_services(ctx, request).await?;
         if !build(ctx, request, row.as_ref()).await? {
             return Ok(());
         }
@@ -133,6 +137,19 @@ pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobEr
         offer(ctx, request, &row).await?;
     }
     finish(ctx, &row).await
+}
+
+/// Asks the request's HTTP services for the person's data where a call is due (see
+/// [`crate::services`]); what they return is kept encrypted for the package ([`service`]).
+async fn call_services(ctx: &JobContext, request: &request::Model) -> Result<(), JobError> {
+    let (org, id) = (request.organization_id, request.id);
+    let tasks = store_task::Model::of_request(&ctx.db, org, id).await?;
+    let operation = crate::services::Operation::Access;
+    if !crate::services::due(&tasks, &operation, OffsetDateTime::now_utc()) {
+        return Ok(());
+    }
+    let subject = tasks::subject(&ctx.db, &ctx.keyring, org, id).await.map_err(JobError::Permanent)?;
+    crate::services::run(ctx, request, &tasks, &subject, &operation).await
 }
 
 /// The request's export row, created in `building` if missing.
@@ -174,6 +191,13 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         tracing::info!(request_id = %request.id, "export waits: stores are still being located");
         return Ok(false);
     }
+    if tasks
+        .iter()
+        .any(|t| t.store_kind == StoreKind::Http && matches!(t.status, TaskStatus::Waiting | TaskStatus::Calling))
+    {
+        tracing::info!(request_id = %request.id, "export waits: a service has not returned the data yet");
+        return Ok(false);
+    }
     let failed: Vec<&str> =
         tasks.iter().filter(|t| t.status == TaskStatus::Failed).map(|t| t.store_name.as_str()).collect();
     if !failed.is_empty() {
@@ -190,14 +214,14 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         None => ensure(db, org, request.id, ctx.exports.max_downloads).await?,
     };
     let row = &row;
-    let stores: Vec<store::Model> = store::Model::all_in_org(db, org)
+    let (stores, services): (Vec<store::Model>, Vec<store::Model>) = store::Model::all_in_org(db, org)
         .await?
         .into_iter()
         .filter(|s| located.iter().any(|t| t.store_id == s.id))
-        .collect();
+        .partition(|s| s.kind.is_automated());
     let not_included: Vec<(String, StoreKind)> = tasks
         .iter()
-        .filter(|t| !stores.iter().any(|s| s.id == t.store_id))
+        .filter(|t| !stores.iter().chain(&services).any(|s| s.id == t.store_id))
         .map(|t| (t.store_name.clone(), t.store_kind))
         .collect();
     let subject = tasks::subject(db, &ctx.keyring, org, request.id).await.map_err(JobError::Permanent)?;
@@ -210,8 +234,12 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
     let dir = ctx.exports.dir.clone();
     std::fs::create_dir_all(&dir).map_err(ExportError::from)?;
     let work = tempfile::Builder::new().prefix(".build-").tempdir_in(&dir).map_err(ExportError::from)?;
-    let mut spool = package::Spool::new(work.path(), stores.iter().map(|s| (s.name.clone(), s.kind)));
+    let mut spool = package::Spool::new(work.path(), stores.iter().chain(&services).map(|s| (s.name.clone(), s.kind)));
     let started = std::time::Instant::now();
+    let mut returned = BTreeMap::new();
+    for task in located.iter().filter(|t| services.iter().any(|s| s.id == t.store_id)) {
+        returned.insert(task.store_name.clone(), service::spool_rows(db, &ctx.keyring, task, &mut spool).await?);
+    }
     let report = locate(&inputs, &subject, Mode::Rows, &mut |located| spool.push(located)).await;
     let failures: Vec<(String, StoreError)> = report
         .stores
@@ -239,6 +267,7 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
             Outcome::Located(counts) => Some((name, counts)),
             _ => None,
         })
+        .chain(returned)
         .collect();
     let rows = spooled.rows();
     let now = OffsetDateTime::now_utc();
@@ -249,6 +278,11 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         stores: stores
             .iter()
             .filter_map(|s| Some(package::PackageStore { name: s.name.clone(), kind: s.kind, map: s.saved_map()? }))
+            .chain(services.iter().map(|s| package::PackageStore {
+                name: s.name.clone(),
+                kind: s.kind,
+                map: s.saved_map().unwrap_or_else(lethe_entities::datamap::DataMap::empty),
+            }))
             .collect(),
         not_included,
     };
@@ -395,6 +429,11 @@ async fn finish(ctx: &JobContext, row: &export::Model) -> Result<(), JobError> {
         return Ok(());
     }
     let stores: Vec<String> = row.count_map().into_keys().collect();
+    // The package holds what services returned: their copies go.
+    let deleted = task_return::Model::delete_of_request(&ctx.db, row.organization_id, row.request_id).await?;
+    if deleted > 0 {
+        tracing::info!(request_id = %row.request_id, deleted, "returned data deleted: it is in the package");
+    }
     let done = mark_done(&ctx.db, row.organization_id, row.request_id, &stores).await?;
     if done > 0 {
         tracing::info!(request_id = %row.request_id, tasks = done, "store tasks done: their data is in the package");

@@ -13,8 +13,10 @@
 //! * `<store>/<table>.csv`: one per table with rows, RFC 4180 (quoted where needed, CRLF).
 //!
 //! Only tables with located rows get a section and a CSV; searched stores with nothing found
-//! are listed with no tables, and stores worked by people or services are named under
-//! `not_included`.
+//! are listed with no tables. An HTTP service's tables are sections of its store like SQL
+//! tables (rows as the service sent them: column to string, number, boolean or null; no purpose
+//! or categories unless the store has a data map naming them). Stores worked by people are
+//! named under `not_included`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
@@ -193,7 +195,7 @@ pub struct PackageInfo {
     pub generated_at: OffsetDateTime,
     /// The stores searched, in order.
     pub stores: Vec<PackageStore>,
-    /// Stores not in the package (worked by people or services), with their kind.
+    /// Stores not in the package (worked by people, or waived), with their kind.
     pub not_included: Vec<(String, StoreKind)>,
 }
 
@@ -281,6 +283,24 @@ fn sections<'a>(spooled: &'a Spooled, info: &'a PackageInfo) -> Vec<Section<'a>>
                 columns: vec!["key".to_owned(), "value".to_owned()],
                 spooled: s,
                 csv: csv_name(&key.pattern),
+            });
+        }
+        // Tables no data map describes: what an HTTP service returned.
+        let mapped = |table: &str| {
+            store.map.tables.iter().any(|t| t.name == table) || store.map.keys.iter().any(|k| k.pattern == table)
+        };
+        let unmapped =
+            spooled.tables.iter().filter(|((name, table), s)| *name == store.name && s.rows > 0 && !mapped(table));
+        for ((_, table), s) in unmapped {
+            out.push(Section {
+                store,
+                table,
+                purpose: None,
+                primary_key: Vec::new(),
+                categories: Vec::new(),
+                columns: s.columns.iter().cloned().collect(),
+                spooled: s,
+                csv: csv_name(table),
             });
         }
     }
@@ -498,8 +518,8 @@ fn write_html(out: &mut impl Write, spooled: &Spooled, info: &PackageInfo, secti
     if !info.not_included.is_empty() {
         writeln!(
             out,
-            "<h2>Not in this package</h2>\n<p>These systems are searched by our staff or by the service itself; \
-             anything found there reaches you separately:</p>\n<ul>"
+            "<h2>Not in this package</h2>\n<p>These systems are searched by our staff; anything found there \
+             reaches you separately:</p>\n<ul>"
         )?;
         for (name, _) in &info.not_included {
             writeln!(out, "<li>{}</li>", escape_html(name))?;
@@ -612,8 +632,14 @@ mod tests {
             "keys": [{ "pattern": "cart:{email}", "source": { "identity": "email" }, "purpose": "Your cart" }]
         }))
         .unwrap();
-        let mut spool =
-            Spool::new(dir.path(), [("shop".to_owned(), StoreKind::Sqlite), ("cache".to_owned(), StoreKind::Redis)]);
+        let mut spool = Spool::new(
+            dir.path(),
+            [
+                ("shop".to_owned(), StoreKind::Sqlite),
+                ("cache".to_owned(), StoreKind::Redis),
+                ("billing".to_owned(), StoreKind::Http),
+            ],
+        );
         let customer = BTreeMap::from([
             ("id".to_owned(), Value::String("1".into())),
             ("email".to_owned(), Value::String("ann@example.com".into())),
@@ -630,8 +656,10 @@ mod tests {
         }
         let cart = BTreeMap::from([("value".to_owned(), serde_json::json!({ "sku": "A1" }))]);
         spool.push(located("cache", "cart:{email}", "cart:ann@example.com", &cart));
+        let invoice = BTreeMap::from([("paid".to_owned(), Value::Bool(true)), ("invoice".to_owned(), 7.into())]);
+        spool.push(located("billing", "invoices", "", &invoice));
         let spooled = spool.finish().unwrap();
-        assert_eq!(spooled.rows(), 252);
+        assert_eq!(spooled.rows(), 253);
         for t in spooled.tables.values() {
             let raw = std::fs::read(&t.path).unwrap();
             assert!(!String::from_utf8_lossy(&raw).contains("ann@example.com"), "spool files are encrypted");
@@ -645,6 +673,7 @@ mod tests {
                 PackageStore { name: "shop".into(), kind: StoreKind::Sqlite, map },
                 PackageStore { name: "cache".into(), kind: StoreKind::Redis, map: cache },
                 PackageStore { name: "empty".into(), kind: StoreKind::Postgres, map: DataMap::empty() },
+                PackageStore { name: "billing".into(), kind: StoreKind::Http, map: DataMap::empty() },
             ],
             not_included: vec![("paper".into(), StoreKind::Manual)],
         };
@@ -672,6 +701,12 @@ mod tests {
         assert_eq!(data["stores"][1]["tables"][0]["rows"][0]["key"], "cart:ann@example.com");
         assert_eq!(data["stores"][2]["tables"], serde_json::json!([]));
         assert_eq!(data["not_included"][0]["store"], "paper");
+        // A service's table: a section of its store like any other, values as the service sent them.
+        let billing = &data["stores"][3]["tables"][0];
+        assert_eq!((billing["table"].as_str(), billing["row_count"].as_u64()), (Some("invoices"), Some(1)));
+        assert_eq!(billing["rows"][0], serde_json::json!({ "invoice": 7, "paid": true }));
+        assert_eq!(billing["primary_key"], serde_json::json!([]));
+        assert_eq!(read("billing/invoices.csv"), "invoice,paid\r\n7,true\r\n");
 
         let orders = read("shop/orders.csv");
         assert_eq!(orders.lines().count(), 251);
@@ -690,7 +725,8 @@ mod tests {
         assert!(html.contains("Acme &amp; Co") && html.contains("Your &lt;account&gt;"));
         assert!(html.contains("The first 100 are shown here"));
         assert!(!html.contains("http://") && !html.contains("https://") && !html.contains(" src="));
-        // Four summary rows (one "nothing found"), then 1 + 100 + 1 preview rows.
-        assert_eq!(html.matches("<tr><td>").count(), 106);
+        assert!(html.contains("<h2>billing</h2>") && html.contains("<td>7</td><td>true</td>"));
+        // Five summary rows (one "nothing found"), then 1 + 100 + 1 + 1 preview rows.
+        assert_eq!(html.matches("<tr><td>").count(), 108);
     }
 }
