@@ -15,6 +15,7 @@ use lethe_tests::app::{TestApp, org_slug, spawn_app};
 use lethe_tests::both_backends;
 use lethe_tests::company::{Company, STORES};
 use lethe_tests::mailbox;
+use lethe_tests::package::{download, link_token, open, read_entry};
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -70,44 +71,6 @@ async fn preview_keys(app: &TestApp, token: &str, store: &str, email: &str) -> K
     out
 }
 
-/// Undoes quoted-printable soft line breaks and escapes (the mail's text part).
-fn unquote(message: &str) -> String {
-    let joined = message.replace("=\r\n", "").replace("=\n", "");
-    let mut out = Vec::new();
-    let bytes = joined.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The download token in the `n`th message to `address`.
-async fn link_token(app: &TestApp, address: &str, n: usize) -> String {
-    let messages = mailbox::wait_for_messages_to(&app.outbox, address, n).await;
-    let text = unquote(&messages[n - 1]);
-    assert!(text.contains("a copy of your personal data is ready"), "{text}");
-    let at = text.find("http://lethe.test/v1/exports/").expect("the link, on the configured public URL")
-        + "http://lethe.test/v1/exports/".len();
-    let token: String =
-        text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-    assert_eq!(token.len(), 64, "{token}");
-    token
-}
-
-async fn download(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http.get(app.url(&format!("/v1/exports/{token}"))).send().await.unwrap()
-}
-
 async fn problem(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     assert_eq!(response.headers()["content-type"], "application/problem+json");
@@ -138,12 +101,6 @@ async fn set_export(app: &TestApp, id: uuid::Uuid, column: export::Column, value
         .exec(&app.db)
         .await
         .unwrap();
-}
-
-fn read_entry(zip: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> String {
-    let mut text = String::new();
-    zip.by_name(name).unwrap_or_else(|_| panic!("{name} in the package")).read_to_string(&mut text).unwrap();
-    text
 }
 
 fn html_escaped(text: &str) -> String {
@@ -365,9 +322,7 @@ both_backends! {
         assert_eq!(status, StatusCode::ACCEPTED);
         app.wait_for_state(&bob.id, &admin, "completed").await;
         let token = link_token(&app, &company.bob.emails[0], 2).await;
-        let response = download(&app, &token).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(response.bytes().await.unwrap().to_vec())).unwrap();
+        let mut zip = open(&app, &token).await;
         let data = read_entry(&mut zip, "data.json");
         assert!(data.contains(&company.bob.emails[0]) && !data.contains(&ann_email));
         let crm = serde_json::from_str::<Value>(&data).unwrap()["stores"]
