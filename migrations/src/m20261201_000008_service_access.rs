@@ -28,7 +28,6 @@ enum TaskReturns {
     RequestId,
     TaskId,
     Kind,
-    FileName,
     Rows,
     Bytes,
     Ciphertext,
@@ -47,7 +46,6 @@ impl MigrationTrait for Migration {
                     .col(uuid(TaskReturns::RequestId))
                     .col(uuid(TaskReturns::TaskId))
                     .col(string_len(TaskReturns::Kind, 16))
-                    .col(string_len_null(TaskReturns::FileName, 128))
                     .col(big_integer(TaskReturns::Rows).default(0))
                     .col(big_integer(TaskReturns::Bytes).default(0))
                     .col(blob(TaskReturns::Ciphertext))

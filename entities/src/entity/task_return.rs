@@ -20,7 +20,7 @@ pub enum ReturnKind {
     /// Rows from an HTTP service: one JSON line `[table, {column: scalar}]` per row.
     #[sea_orm(string_value = "service_rows")]
     ServiceRows,
-    /// A file an operator attached to a manual task.
+    /// A file an operator attached to a manual task: [`Attachment::encode`].
     #[sea_orm(string_value = "attachment")]
     Attachment,
 }
@@ -50,8 +50,6 @@ pub struct Model {
     pub task_id: Uuid,
     /// What it is.
     pub kind: ReturnKind,
-    /// Attachments: the file's name as it goes into the package (already made safe).
-    pub file_name: Option<String>,
     /// Service rows: how many.
     pub rows: i64,
     /// Size of the content in clear.
@@ -60,6 +58,36 @@ pub struct Model {
     pub ciphertext: Vec<u8>,
     /// When it was received.
     pub created_at: TimeDateTimeWithTimeZone,
+}
+
+/// A file an operator attached: its name as given (it may name the person, so it is encrypted
+/// with the content; the package makes it safe) and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file's name as the operator gave it.
+    pub file_name: String,
+    /// Its content.
+    pub content: Vec<u8>,
+}
+
+impl Attachment {
+    /// The stored form: the name's length (u16, big-endian), the name (UTF-8), the content.
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let name = self.file_name.as_bytes();
+        let len = u16::try_from(name.len()).expect("file names are validated to be short");
+        let mut out = Zeroizing::new(Vec::with_capacity(2 + name.len() + self.content.len()));
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(name);
+        out.extend_from_slice(&self.content);
+        out
+    }
+
+    /// Reads the stored form back (`None` if it is not one).
+    pub fn decode(stored: &[u8]) -> Option<Self> {
+        let len = usize::from(u16::from_be_bytes(stored.get(..2)?.try_into().ok()?));
+        let name = std::str::from_utf8(stored.get(2..2 + len)?).ok()?;
+        Some(Self { file_name: name.to_owned(), content: stored[2 + len..].to_vec() })
+    }
 }
 
 /// Relations of a returned content.
@@ -102,5 +130,36 @@ impl Model {
             .exec(db)
             .await?;
         Ok(deleted.rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_round_trip_and_bind_their_task() {
+        let file = Attachment { file_name: "scan é.pdf".into(), content: vec![0, 159, 146, 150] };
+        assert_eq!(Attachment::decode(&file.encode()), Some(file.clone()));
+        assert_eq!(Attachment::decode(&[0]), None);
+        assert_eq!(Attachment::decode(&[0, 9, b'a']), None);
+
+        let keyring = Keyring::derive(&crate::MasterKey::generate());
+        let (org, task) = (Uuid::now_v7(), Uuid::now_v7());
+        let sealed = seal(&keyring, org, task, ReturnKind::Attachment, &file.encode());
+        let stored = |task_id, kind| Model {
+            id: Uuid::now_v7(),
+            organization_id: org,
+            request_id: Uuid::now_v7(),
+            task_id,
+            kind,
+            rows: 0,
+            bytes: 0,
+            ciphertext: sealed.clone(),
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        assert_eq!(Attachment::decode(&stored(task, ReturnKind::Attachment).open(&keyring).unwrap()), Some(file));
+        assert!(stored(Uuid::now_v7(), ReturnKind::Attachment).open(&keyring).is_err(), "another task");
+        assert!(stored(task, ReturnKind::ServiceRows).open(&keyring).is_err(), "another kind");
     }
 }

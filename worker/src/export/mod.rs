@@ -128,7 +128,9 @@ pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobEr
     if row.as_ref().is_none_or(|r| r.state == ExportState::Building) {
         call_services(ctx, request).await?;
         if !build(ctx, request, row.as_ref()).await? {
-            return Ok(());
+            // Waiting, blocked or nothing to package: the request completes only if every task
+            // is done or waived (operators settled every store by hand).
+            return complete(ctx, org, id).await;
         }
         row = export::Model::of_request(&ctx.db, org, id).await?;
     }
@@ -198,6 +200,10 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         tracing::info!(request_id = %request.id, "export waits: a service has not returned the data yet");
         return Ok(false);
     }
+    if tasks.iter().any(|t| t.store_kind == StoreKind::Manual && t.status == TaskStatus::Waiting) {
+        tracing::info!(request_id = %request.id, "export waits: a manual store's task is not completed yet");
+        return Ok(false);
+    }
     let failed: Vec<&str> =
         tasks.iter().filter(|t| t.status == TaskStatus::Failed).map(|t| t.store_name.as_str()).collect();
     if !failed.is_empty() {
@@ -205,8 +211,14 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         return Ok(false);
     }
     let located: Vec<&store_task::Model> = tasks.iter().filter(|t| t.status == TaskStatus::Located).collect();
-    if located.is_empty() {
-        tracing::info!(request_id = %request.id, "no export: no automated store was located for this request");
+    let mut attached = Vec::new();
+    for task in tasks.iter().filter(|t| t.store_kind == StoreKind::Manual && t.status == TaskStatus::Done) {
+        if let Some(file) = task_return::Model::of_task(db, org, task.id).await? {
+            attached.push((task, file));
+        }
+    }
+    if located.is_empty() && attached.is_empty() {
+        tracing::info!(request_id = %request.id, "no export: no store was located and no file attached");
         return Ok(false);
     }
     let row = match row {
@@ -222,6 +234,7 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
     let not_included: Vec<(String, StoreKind)> = tasks
         .iter()
         .filter(|t| !stores.iter().chain(&services).any(|s| s.id == t.store_id))
+        .filter(|t| !attached.iter().any(|(a, _)| a.id == t.id))
         .map(|t| (t.store_name.clone(), t.store_kind))
         .collect();
     let subject = tasks::subject(db, &ctx.keyring, org, request.id).await.map_err(JobError::Permanent)?;
@@ -239,6 +252,11 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
     let mut returned = BTreeMap::new();
     for task in located.iter().filter(|t| services.iter().any(|s| s.id == t.store_id)) {
         returned.insert(task.store_name.clone(), service::spool_rows(db, &ctx.keyring, task, &mut spool).await?);
+    }
+    for (task, stored) in &attached {
+        let plain = stored.open(&ctx.keyring).map_err(|_| ExportError::Crypto)?;
+        let file = task_return::Attachment::decode(&plain).ok_or(ExportError::Crypto)?;
+        spool.attach(&task.store_name, &file.file_name, &file.content).map_err(ExportError::from)?;
     }
     let report = locate(&inputs, &subject, Mode::Rows, &mut |located| spool.push(located)).await;
     let failures: Vec<(String, StoreError)> = report
@@ -282,6 +300,11 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
                 name: s.name.clone(),
                 kind: s.kind,
                 map: s.saved_map().unwrap_or_else(lethe_entities::datamap::DataMap::empty),
+            }))
+            .chain(attached.iter().map(|(task, _)| package::PackageStore {
+                name: task.store_name.clone(),
+                kind: task.store_kind,
+                map: lethe_entities::datamap::DataMap::empty(),
             }))
             .collect(),
         not_included,
@@ -438,7 +461,12 @@ async fn finish(ctx: &JobContext, row: &export::Model) -> Result<(), JobError> {
     if done > 0 {
         tracing::info!(request_id = %row.request_id, tasks = done, "store tasks done: their data is in the package");
     }
-    match tasks::complete_if_finished(&ctx.db, &ctx.keyring, row.organization_id, row.request_id).await {
+    complete(ctx, row.organization_id, row.request_id).await
+}
+
+/// Completes the request if every task is done or waived (see [`tasks::complete_if_finished`]).
+async fn complete(ctx: &JobContext, org: Uuid, request: Uuid) -> Result<(), JobError> {
+    match tasks::complete_if_finished(&ctx.db, &ctx.keyring, org, request).await {
         Ok(_) => Ok(()),
         Err(LifecycleError::Concurrent) => Err(JobError::Conflict),
         Err(LifecycleError::Db(e)) => Err(e.into()),

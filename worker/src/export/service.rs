@@ -123,7 +123,6 @@ pub async fn record_rows(
         request_id: Set(task.request_id),
         task_id: Set(task.id),
         kind: Set(ReturnKind::ServiceRows),
-        file_name: Set(None),
         rows: Set(rows as i64),
         bytes: Set(lines.len() as i64),
         ciphertext: Set(sealed),
