@@ -44,8 +44,11 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().count() <= MAX_NAME && !name.chars().any(char::is_control)
 }
 
+/// Rows as stored (JSON lines, wiped from memory when dropped) and rows per table.
+type Encoded = (Zeroizing<Vec<u8>>, BTreeMap<String, u64>);
+
 /// Checks a report's `tables` and encodes them as JSON lines; returns them with rows per table.
-fn encode(tables: Value) -> Result<(Zeroizing<Vec<u8>>, BTreeMap<String, u64>), ReportError> {
+fn encode(tables: Value) -> Result<Encoded, ReportError> {
     let invalid = |message: &str| ReportError::InvalidData(message.to_owned());
     let Value::Object(tables) = tables else {
         return Err(invalid("`tables` must map table names to lists of rows"));
