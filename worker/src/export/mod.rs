@@ -5,10 +5,14 @@
 //! has one row (`exports`, unique per request) moving `building` -> `ready` -> `purged`, and every
 //! step is idempotent, so a job that runs twice, crashes anywhere or is retried does no harm:
 //!
-//! 1. **Build** (state `building`): only when no store task is pending or failed (a failed
-//!    store would make the package incomplete: an `export_blocked` event is recorded and the
-//!    request stays in progress until locating again succeeds). The subject's rows are located
-//!    again in the stores whose task is `located`, with whole rows ([`Mode::Rows`]), spooled per
+//! 1. **Build** (state `building`): first the HTTP services whose call is due are asked for
+//!    the person's data ([`crate::services`]; what they return is kept encrypted, [`service`]).
+//!    Then only when no store task is pending or failed (a failed store would make the package
+//!    incomplete: an `export_blocked` event is recorded and the request stays in progress until
+//!    locating again succeeds or the task is waived), no service is still working and no
+//!    manual task waits for an operator. The subject's rows are located again in the automated
+//!    stores whose task is `located`, with whole rows ([`Mode::Rows`]), and with the rows the
+//!    services returned and the files operators attached to manual tasks are spooled per
 //!    table to encrypted temporary files ([`package::Spool`]) and assembled into one ZIP written
 //!    straight into `<exports dir>/<export id>-<attempt>.bin`, encrypted under a fresh key
 //!    ([`crypto`]). A compare-and-set UPDATE (`state = 'building'`) moves the row to `ready`
@@ -18,8 +22,9 @@
 //!    by compare-and-set on the previous digest), the link is e-mailed to the request's verified
 //!    address, then `mailed_at` is set with an `export_ready` event. A crash between mail and
 //!    record sends a second mail on the retry whose link supersedes the first.
-//! 3. **Finish**: the tasks of the stores in the package move `located` -> `done`
-//!    (compare-and-set), and the request completes once every task is done or waived.
+//! 3. **Finish**: what the tasks returned is deleted, the tasks of the stores in the package
+//!    move `located` -> `done` (compare-and-set), and the request completes once every task is
+//!    done or waived.
 //!
 //! Purging at expiry is [`purge::purge_expired`], run every minute by each worker process.
 

@@ -40,7 +40,8 @@ pub struct TaskView {
     pub store: String,
     /// Its kind.
     pub kind: StoreKind,
-    /// `pending`, `located`, `waiting` (operator or service), `failed`, `done` or `waived`.
+    /// `pending`, `located`, `waiting` (operator or service), `erasing`, `calling` (a service is
+    /// being asked for an access request's data), `failed`, `done` or `waived`.
     pub status: TaskStatus,
     /// Located rows per table or key pattern.
     pub counts: BTreeMap<String, u64>,
