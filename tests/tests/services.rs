@@ -11,14 +11,16 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use lethe_entities::domain::enums::TaskStatus;
 use lethe_entities::entity::export;
-use lethe_entities::entity::task_return;
+use lethe_entities::entity::{store_task, task_return};
 use lethe_tests::app::{Backend, TestApp, org_slug, spawn_app};
 use lethe_tests::both_backends;
 use lethe_tests::package::{link_token, open, read_entry};
 use lethe_tests::scan::{Logs, stored_in};
 use lethe_worker::stores::http::{sign, verify};
 use reqwest::StatusCode;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -335,10 +337,9 @@ both_backends! {
         assert_eq!((tasks[0]["store"].as_str(), tasks[1]["store"].as_str()), (Some("billing"), Some("support")));
         assert_eq!(tasks[0]["counts"], json!({ "invoices": 2 }));
         assert_eq!(tasks[0]["total_rows"], 2);
-        for _ in 0..50 {
-            if seen.lock().unwrap().calls.contains_key("access/async") {
-                break;
-            }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !timeline(&app, &admin, &id).await.to_string().contains("service_callback") {
+            assert!(std::time::Instant::now() < deadline, "support never accepted");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let support = seen.lock().unwrap().last["access/async"]["task_id"].as_str().unwrap().to_owned();
@@ -444,4 +445,33 @@ async fn access_services_that_fail_block_the_package() {
     }
     assert_eq!(task_return::Entity::find().count(&app.db).await.unwrap(), 0);
     assert_eq!(stored_in(&app, MARKER).await, Vec::<String>::new());
+
+    // A worker that died during its call left the task `calling`: once the claim is stale the
+    // next run calls again.
+    let (admin, id) = access_with(&app, &base, &[("billing", "async")], "claimed-access@example.com").await;
+    let task = task_until(&app, &admin, &id, "waiting").await;
+    let task_id: uuid::Uuid = task["id"].as_str().unwrap().parse().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !timeline(&app, &admin, &id).await.to_string().contains("service_callback") {
+        assert!(std::time::Instant::now() < deadline, "the service never accepted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stale = time::OffsetDateTime::now_utc() - time::Duration::minutes(2);
+    store_task::Entity::update_many()
+        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Calling))
+        .col_expr(store_task::Column::AcceptedAt, Expr::value(Option::<time::OffsetDateTime>::None))
+        .col_expr(store_task::Column::UpdatedAt, Expr::value(stale))
+        .filter(store_task::Column::Id.eq(task_id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let (status, _) = app.post(&format!("/v1/requests/{id}/locate"), Some(&admin), json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while seen.lock().unwrap().calls["access/async"] < 2 {
+        assert!(std::time::Instant::now() < deadline, "the stale call was not made again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let task = task_until(&app, &admin, &id, "waiting").await;
+    assert_eq!(task["attempts"], 2, "{task}");
 }

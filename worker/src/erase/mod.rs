@@ -137,7 +137,7 @@ pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobEr
         .filter(|t| t.status == TaskStatus::Located || (t.status == TaskStatus::Erasing && t.updated_at < stale))
         .cloned()
         .collect();
-    let services = crate::services::due(&all, &crate::services::Operation::Erase { refs: &[] }, now);
+    let services = crate::services::due(&all, &crate::services::Operation::Erase { refs: &[] });
     if !todo.is_empty() || services {
         let subject = tasks::subject(&ctx.db, &ctx.keyring, organization, id).await.map_err(JobError::Permanent)?;
         let refs: Vec<SubjectRef> = subject_identity::Model::of_request(&ctx.db, organization, id)

@@ -152,7 +152,7 @@ async fn call_services(ctx: &JobContext, request: &request::Model) -> Result<(),
     let (org, id) = (request.organization_id, request.id);
     let tasks = store_task::Model::of_request(&ctx.db, org, id).await?;
     let operation = crate::services::Operation::Access;
-    if !crate::services::due(&tasks, &operation, OffsetDateTime::now_utc()) {
+    if !crate::services::due(&tasks, &operation) {
         return Ok(());
     }
     let subject = tasks::subject(&ctx.db, &ctx.keyring, org, id).await.map_err(JobError::Permanent)?;

@@ -90,9 +90,11 @@ impl Operation<'_> {
 }
 
 /// Whether [`run`] has anything to do among `tasks`: an HTTP task waiting for its call or
-/// callback, or one whose call was claimed by a worker that died.
-pub fn due(tasks: &[store_task::Model], operation: &Operation<'_>, now: OffsetDateTime) -> bool {
-    tasks.iter().any(|t| callable(t, operation, now))
+/// callback, or one whose call is claimed (to take over once the claim is stale).
+pub fn due(tasks: &[store_task::Model], operation: &Operation<'_>) -> bool {
+    tasks.iter().any(|t| {
+        t.store_kind == StoreKind::Http && (t.status == TaskStatus::Waiting || t.status == operation.claim_status())
+    })
 }
 
 fn callable(task: &store_task::Model, operation: &Operation<'_>, now: OffsetDateTime) -> bool {
@@ -112,6 +114,15 @@ pub async fn run(
 ) -> Result<(), JobError> {
     let now = OffsetDateTime::now_utc();
     let again = StartFulfilment { organization_id: request.organization_id, request_id: request.id };
+    let claimed = tasks.iter().filter(|t| {
+        t.store_kind == StoreKind::Http && t.status == operation.claim_status() && !callable(t, operation, now)
+    });
+    for task in claimed {
+        // Another worker is calling (or died calling): come back when its claim would expire.
+        let wait = (task.updated_at + CLAIM_TIMEOUT - now).unsigned_abs() + std::time::Duration::from_secs(1);
+        let key = format!("service-claim:{}:{}", task.id, task.attempts);
+        ctx.queue.enqueue_after(again.clone(), &key, wait).await.map_err(queue_error)?;
+    }
     for task in tasks.iter().filter(|t| callable(t, operation, now)) {
         if let Some(accepted) = task.accepted_at.filter(|_| task.status == TaskStatus::Waiting) {
             let deadline = accepted + ctx.services.callback_timeout;
