@@ -592,7 +592,7 @@ fn write_html(out: &mut impl Write, spooled: &Spooled, info: &PackageInfo, secti
     if !info.not_included.is_empty() {
         writeln!(
             out,
-            "<h2>Not in this package</h2>\n<p>These systems are searched by our staff; anything found there \
+            "<h2>Not in this package</h2>\n<p>These systems are not part of this copy; anything we find there \
              reaches you separately:</p>\n<ul>"
         )?;
         for (name, _) in &info.not_included {
