@@ -251,7 +251,7 @@ impl From<lethe_worker::stores::StoreError> for ApiError {
         use lethe_worker::stores::StoreError::*;
         match &e {
             // The store (not the client, not Lethe) failed: 502 with the store's code.
-            Unreachable(_) | AuthFailed | UnknownDatabase | Query(_) | Protocol(_) | Rejected(_) => {
+            Unreachable(_) | AuthFailed | UnknownDatabase | Query(_) | Protocol(_) | Rejected(_) | TooLarge(_) => {
                 Self::new(StatusCode::BAD_GATEWAY, e.code(), e.to_string())
             }
             Config(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),

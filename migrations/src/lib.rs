@@ -13,6 +13,7 @@ mod m20261123_000004_create_stores;
 mod m20261123_000005_create_exports;
 mod m20261123_000006_task_service_calls;
 mod m20261201_000007_recipients_and_org_settings;
+mod m20261201_000008_service_access;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_create_exports::Migration),
             Box::new(m20261123_000006_task_service_calls::Migration),
             Box::new(m20261201_000007_recipients_and_org_settings::Migration),
+            Box::new(m20261201_000008_service_access::Migration),
         ]
     }
 }

@@ -5,7 +5,9 @@ pub mod app;
 pub mod bench;
 pub mod company;
 pub mod mailbox;
+pub mod package;
 pub mod postgres;
+pub mod scan;
 pub mod smtp;
 
 pub use app::{Backend, TestApp, spawn_app, spawn_app_with};

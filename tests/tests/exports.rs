@@ -4,20 +4,26 @@
 //! (`data.json`, one CSV per table, a readable `index.html`) and nothing of anyone else's; the
 //! file at rest is encrypted; wrong, expired and used-up links are refused; a store that is down
 //! blocks the package until it is located again; the purge destroys the key, deletes the file
-//! and writes an `export_purge` ledger entry.
+//! and writes an `export_purge` ledger entry. Manual stores: the package waits for their tasks,
+//! and a file an operator attaches goes into it (kept only encrypted until then).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use lethe_entities::entity::export::{self, ExportState};
+use lethe_entities::entity::task_return;
 use lethe_tests::app::{TestApp, org_slug, spawn_app};
 use lethe_tests::company::{Company, STORES};
 use lethe_tests::mailbox;
+use lethe_tests::package::{download, link_token, open, read_entry, unquote};
+use lethe_tests::scan::{Logs, stored_in};
 use lethe_tests::{Backend, both_backends};
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 type Keys = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
@@ -40,44 +46,6 @@ async fn preview_keys(app: &TestApp, token: &str, store: &str, email: &str) -> K
         }
     }
     out
-}
-
-/// Undoes quoted-printable soft line breaks and escapes (the mail's text part).
-fn unquote(message: &str) -> String {
-    let joined = message.replace("=\r\n", "").replace("=\n", "");
-    let mut out = Vec::new();
-    let bytes = joined.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The download token in the `n`th message to `address`.
-async fn link_token(app: &TestApp, address: &str, n: usize) -> String {
-    let messages = mailbox::wait_for_messages_to(&app.outbox, address, n).await;
-    let text = unquote(&messages[n - 1]);
-    assert!(text.contains("a copy of your personal data is ready"), "{text}");
-    let at = text.find("http://lethe.test/v1/exports/").expect("the link, on the configured public URL")
-        + "http://lethe.test/v1/exports/".len();
-    let token: String =
-        text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-    assert_eq!(token.len(), 64, "{token}");
-    token
-}
-
-async fn download(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http.get(app.url(&format!("/v1/exports/{token}"))).send().await.unwrap()
 }
 
 async fn problem(response: reqwest::Response) -> (StatusCode, Value) {
@@ -110,12 +78,6 @@ async fn set_export(app: &TestApp, id: uuid::Uuid, column: export::Column, value
         .exec(&app.db)
         .await
         .unwrap();
-}
-
-fn read_entry(zip: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> String {
-    let mut text = String::new();
-    zip.by_name(name).unwrap_or_else(|_| panic!("{name} in the package")).read_to_string(&mut text).unwrap();
-    text
 }
 
 fn html_escaped(text: &str) -> String {
@@ -332,9 +294,7 @@ both_backends! {
         assert_eq!(status, StatusCode::ACCEPTED);
         app.wait_for_state(&bob.id, &admin, "completed").await;
         let token = link_token(&app, &company.bob.emails[0], 2).await;
-        let response = download(&app, &token).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(response.bytes().await.unwrap().to_vec())).unwrap();
+        let mut zip = open(&app, &token).await;
         let data = read_entry(&mut zip, "data.json");
         assert!(data.contains(&company.bob.emails[0]) && !data.contains(&ann_email));
         let crm = serde_json::from_str::<Value>(&data).unwrap()["stores"]
@@ -411,4 +371,92 @@ async fn an_organizations_own_link_lifetime_sets_the_expiry() {
     let (status, body) = problem(download(&app, &token).await).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("export_expired")));
     company.cleanup().await;
+}
+
+/// Only in the attached file: it must reach the package and nowhere else.
+const SCAN_MARKER: &str = "marker-c4e81b-paper";
+
+both_backends! {
+    async fn manual_stores_attach_files_to_the_package(backend: Backend) {
+        let logs = Logs::capture();
+        let app = spawn_app(backend).await;
+        let org = org_slug();
+        let admin = app.admin(&org).await;
+        for (name, instructions) in [("call-centre", "Search the call notes."), ("paper-archive", "Scan folder 3.")] {
+            let body = json!({ "name": name, "kind": "manual", "instructions": instructions });
+            let (status, store) = app.post("/v1/stores", Some(&admin), body).await;
+            assert_eq!(status, StatusCode::CREATED, "{store}");
+        }
+        let email = format!("carla-{}@example.com", org_slug());
+        let req = app.verified(&org, "access", "gdpr", &email).await;
+        let (status, _) = app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let tasks = wait_for_tasks(&app, &admin, &req.id).await;
+        assert!(tasks.iter().all(|t| t["status"] == "waiting"), "{tasks:?}");
+        let complete = |task: &Value, body: Value| {
+            let path = format!("/v1/requests/{}/tasks/{}/complete", req.id, task["id"].as_str().unwrap());
+            let admin = admin.clone();
+            let app = &app;
+            async move { app.post(&path, Some(&admin), body).await }
+        };
+
+        // Completed without a file: not in the package; the package still waits for the archive.
+        let (status, task) = complete(&tasks[0], json!({ "reason": "Nothing in the call notes." })).await;
+        assert_eq!((status, task["status"].as_str()), (StatusCode::OK, Some("done")), "{task}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(export::Entity::find().one(&app.db).await.unwrap().is_none(), "the package waits for the archive");
+        let (_, detail) = app.get(&format!("/v1/requests/{}", req.id), Some(&admin)).await;
+        assert_eq!(detail["state"], "in_progress");
+
+        // Files that are refused; the task keeps waiting.
+        let file = |name: &str, content: String| json!({ "reason": "Scanned.", "attachment": { "file_name": name, "content_base64": content } });
+        for (body, field) in [
+            (file("scan.pdf", "not base64!".into()), "attachment.content_base64"),
+            (file("scan.pdf", String::new()), "attachment.content_base64"),
+            (file("scan.pdf", STANDARD.encode(vec![7u8; (10 << 20) + 1])), "attachment.content_base64"),
+            (file(" ", STANDARD.encode(b"x")), "attachment.file_name"),
+            (file("a\nb.pdf", STANDARD.encode(b"x")), "attachment.file_name"),
+        ] {
+            let (status, problem) = complete(&tasks[1], body).await;
+            assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")));
+            assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        }
+        let (status, problem) = complete(&tasks[1], file("scan.pdf", "A".repeat(15 << 20))).await;
+        assert_eq!((status, problem["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+        let (_, now) = app.get(&format!("/v1/requests/{}/tasks", req.id), Some(&admin)).await;
+        assert_eq!(now[1]["status"], "waiting");
+
+        // The file: the package is built with it and the request completes.
+        let scan: Vec<u8> = [b"%PDF-1.7\n".as_slice(), SCAN_MARKER.as_bytes(), &[0, 255, 1, 254]].concat();
+        let (status, task) = complete(&tasks[1], file("../Carla's passport scan.pdf", STANDARD.encode(&scan))).await;
+        assert_eq!((status, task["status"].as_str()), (StatusCode::OK, Some("done")), "{task}");
+        app.wait_for_state(&req.id, &admin, "completed").await;
+        let mut zip = open(&app, &link_token(&app, &email, 2).await).await;
+        let entry = "paper-archive/attachments/_Carla_s_passport_scan.pdf";
+        let mut attached = Vec::new();
+        zip.by_name(entry).unwrap().read_to_end(&mut attached).unwrap();
+        assert_eq!(attached, scan, "the file as attached, byte for byte");
+        let data: Value = serde_json::from_str(&read_entry(&mut zip, "data.json")).unwrap();
+        assert_eq!(
+            data["stores"],
+            json!([{ "store": "paper-archive", "kind": "manual", "tables": [], "attachments": [{ "file": entry, "bytes": scan.len() }] }])
+        );
+        assert_eq!(data["not_included"], json!([{ "store": "call-centre", "kind": "manual" }]));
+        let html = read_entry(&mut zip, "index.html");
+        assert!(html.contains(entry) && html.contains("Not in this package") && html.contains("<li>call-centre</li>"));
+        assert_eq!(zip.len(), 3, "index.html, data.json and the file");
+
+        // Gone from Lethe once packaged; its content and name never stored in clear nor logged.
+        assert_eq!(task_return::Entity::find().count(&app.db).await.unwrap(), 0);
+        for secret in [SCAN_MARKER, "passport"] {
+            assert_eq!(stored_in(&app, secret).await, Vec::<String>::new(), "{secret} in the database");
+            assert!(!logs.contain(secret), "{secret} in the logs");
+        }
+        let (_, detail) = app.get(&format!("/v1/requests/{}", req.id), Some(&admin)).await;
+        let completed: Vec<&Value> =
+            detail["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] == "task_completed").collect();
+        assert_eq!(completed.len(), 2);
+        assert_eq!(completed[1]["detail"]["attachment_bytes"], scan.len());
+        assert!(!detail["timeline"].to_string().contains("passport"));
+    }
 }

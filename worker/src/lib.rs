@@ -18,6 +18,7 @@ pub mod queue;
 pub mod recipients;
 pub mod reconcile;
 pub mod runner;
+pub mod services;
 pub mod stores;
 pub mod tasks;
 

@@ -73,17 +73,21 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(requests::certificate::get_certificate))
         .routes(routes!(requests::tasks::list))
         .routes(routes!(requests::tasks::relocate))
-        .routes(routes!(requests::tasks::complete))
         .routes(routes!(requests::tasks::waive))
         .routes(routes!(requests::recipients::list))
         .routes(routes!(requests::recipients::complete))
         .routes(routes!(requests::recipients::waive))
         .routes(routes!(organization::get_settings, organization::update_settings));
+    // Completing a manual task may carry a file: a larger body limit for this route only (the
+    // innermost `DefaultBodyLimit` wins over the global one).
+    let attachments = OpenApiRouter::new()
+        .routes(routes!(requests::tasks::complete))
+        .layer(DefaultBodyLimit::max(requests::tasks::COMPLETE_BODY_BYTES));
     let system = OpenApiRouter::new()
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
         .routes(routes!(system::metrics));
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(public).merge(operator).merge(system)
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(public).merge(operator).merge(attachments).merge(system)
 }
 
 /// The OpenAPI document.

@@ -333,6 +333,9 @@ pub enum TaskStatus {
     /// Erasure is running (claimed by one worker).
     #[sea_orm(string_value = "erasing")]
     Erasing,
+    /// An HTTP service is being asked for the person's data (claimed by one worker).
+    #[sea_orm(string_value = "calling")]
+    Calling,
     /// Locating failed (error recorded); retried with the request.
     #[sea_orm(string_value = "failed")]
     Failed,
@@ -352,6 +355,7 @@ impl TaskStatus {
             Self::Located => "located",
             Self::Waiting => "waiting",
             Self::Erasing => "erasing",
+            Self::Calling => "calling",
             Self::Failed => "failed",
             Self::Done => "done",
             Self::Waived => "waived",

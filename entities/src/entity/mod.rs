@@ -17,6 +17,7 @@ pub mod request_event;
 pub mod store;
 pub mod store_task;
 pub mod subject_identity;
+pub mod task_return;
 pub mod verification_challenge;
 
 use sea_orm::{

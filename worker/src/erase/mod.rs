@@ -136,8 +136,7 @@ pub async fn run(ctx: &JobContext, request: &request::Model, located: Option<Key
         .filter(|t| t.status == TaskStatus::Located || (t.status == TaskStatus::Erasing && t.updated_at < stale))
         .cloned()
         .collect();
-    let services =
-        all.iter().any(|t| t.store_kind == lethe_entities::StoreKind::Http && t.status == TaskStatus::Waiting);
+    let services = crate::services::due(&all, &crate::services::Operation::Erase { refs: &[] });
     if !todo.is_empty() || services {
         let subject = tasks::subject(&ctx.db, &ctx.keyring, organization, id).await.map_err(JobError::Permanent)?;
         let refs: Vec<SubjectRef> = subject_identity::Model::of_request(&ctx.db, organization, id)
@@ -149,7 +148,8 @@ pub async fn run(ctx: &JobContext, request: &request::Model, located: Option<Key
             erase_tasks(ctx, request, &todo, &subject, &refs, located).await?;
         }
         if services {
-            http::run(ctx, request, &all, &subject, &refs).await?;
+            crate::services::run(ctx, request, &all, &subject, &crate::services::Operation::Erase { refs: &refs })
+                .await?;
         }
     }
     tasks::complete_if_finished(&ctx.db, &ctx.keyring, organization, id, Commit::Lazy).await.map_err(lifecycle)?;

@@ -5,10 +5,14 @@
 //! has one row (`exports`, unique per request) moving `building` -> `ready` -> `purged`, and every
 //! step is idempotent, so a job that runs twice, crashes anywhere or is retried does no harm:
 //!
-//! 1. **Build** (state `building`): only when no store task is pending or failed (a failed
-//!    store would make the package incomplete: an `export_blocked` event is recorded and the
-//!    request stays in progress until locating again succeeds). The subject's rows are located
-//!    again in the stores whose task is `located`, with whole rows ([`Mode::Rows`]), spooled per
+//! 1. **Build** (state `building`): first the HTTP services whose call is due are asked for
+//!    the person's data ([`crate::services`]; what they return is kept encrypted, [`service`]).
+//!    Then only when no store task is pending or failed (a failed store would make the package
+//!    incomplete: an `export_blocked` event is recorded and the request stays in progress until
+//!    locating again succeeds or the task is waived), no service is still working and no
+//!    manual task waits for an operator. The subject's rows are located again in the automated
+//!    stores whose task is `located`, with whole rows ([`Mode::Rows`]), and with the rows the
+//!    services returned and the files operators attached to manual tasks are spooled per
 //!    table to encrypted temporary files ([`package::Spool`]) and assembled into one ZIP written
 //!    straight into `<exports dir>/<export id>-<attempt>.bin`, encrypted under a fresh key
 //!    ([`crypto`]). A compare-and-set UPDATE (`state = 'building'`) moves the row to `ready`
@@ -18,8 +22,9 @@
 //!    by compare-and-set on the previous digest), the link is e-mailed to the request's verified
 //!    address, then `mailed_at` is set with an `export_ready` event. A crash between mail and
 //!    record sends a second mail on the retry whose link supersedes the first.
-//! 3. **Finish**: the tasks of the stores in the package move `located` -> `done`
-//!    (compare-and-set), and the request completes once every task is done or waived.
+//! 3. **Finish**: what the tasks returned is deleted, the tasks of the stores in the package
+//!    move `located` -> `done` (compare-and-set), and the request completes once every task is
+//!    done or waived.
 //!
 //! Purging at expiry is [`purge::purge_expired`], run every minute by each worker process.
 
@@ -28,6 +33,7 @@ pub mod download;
 pub mod link;
 pub mod package;
 pub mod purge;
+pub mod service;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -37,7 +43,9 @@ use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, IdentityKind, RequestKind, RequestState, TaskStatus};
 use lethe_entities::entity::export::{self, ExportState};
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
-use lethe_entities::entity::{Commit, begin_write, organization, request_event, store, store_task, subject_identity};
+use lethe_entities::entity::{
+    Commit, begin_write, organization, request_event, store, store_task, subject_identity, task_return,
+};
 use lethe_entities::ledger::LedgerError;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
@@ -124,8 +132,11 @@ pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobEr
     let (org, id) = (request.organization_id, request.id);
     let mut row = export::Model::of_request(&ctx.db, org, id).await?;
     if row.as_ref().is_none_or(|r| r.state == ExportState::Building) {
+        call_services(ctx, request).await?;
         if !build(ctx, request, row.as_ref()).await? {
-            return Ok(());
+            // Waiting, blocked or nothing to package: the request completes only if every task
+            // is done or waived (operators settled every store by hand).
+            return complete(ctx, org, id).await;
         }
         row = export::Model::of_request(&ctx.db, org, id).await?;
     }
@@ -134,6 +145,19 @@ pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobEr
         offer(ctx, request, &row).await?;
     }
     finish(ctx, &row).await
+}
+
+/// Asks the request's HTTP services for the person's data where a call is due (see
+/// [`crate::services`]); what they return is kept encrypted for the package ([`service`]).
+async fn call_services(ctx: &JobContext, request: &request::Model) -> Result<(), JobError> {
+    let (org, id) = (request.organization_id, request.id);
+    let tasks = store_task::Model::of_request(&ctx.db, org, id).await?;
+    let operation = crate::services::Operation::Access;
+    if !crate::services::due(&tasks, &operation) {
+        return Ok(());
+    }
+    let subject = tasks::subject(&ctx.db, &ctx.keyring, org, id).await.map_err(JobError::Permanent)?;
+    crate::services::run(ctx, request, &tasks, &subject, &operation).await
 }
 
 /// The request's export row, created in `building` if missing.
@@ -175,6 +199,17 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         tracing::info!(request_id = %request.id, "export waits: stores are still being located");
         return Ok(false);
     }
+    if tasks
+        .iter()
+        .any(|t| t.store_kind == StoreKind::Http && matches!(t.status, TaskStatus::Waiting | TaskStatus::Calling))
+    {
+        tracing::info!(request_id = %request.id, "export waits: a service has not returned the data yet");
+        return Ok(false);
+    }
+    if tasks.iter().any(|t| t.store_kind == StoreKind::Manual && t.status == TaskStatus::Waiting) {
+        tracing::info!(request_id = %request.id, "export waits: a manual store's task is not completed yet");
+        return Ok(false);
+    }
     let failed: Vec<&str> =
         tasks.iter().filter(|t| t.status == TaskStatus::Failed).map(|t| t.store_name.as_str()).collect();
     if !failed.is_empty() {
@@ -182,8 +217,14 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         return Ok(false);
     }
     let located: Vec<&store_task::Model> = tasks.iter().filter(|t| t.status == TaskStatus::Located).collect();
-    if located.is_empty() {
-        tracing::info!(request_id = %request.id, "no export: no automated store was located for this request");
+    let mut attached = Vec::new();
+    for task in tasks.iter().filter(|t| t.store_kind == StoreKind::Manual && t.status == TaskStatus::Done) {
+        if let Some(file) = task_return::Model::of_task(db, org, task.id).await? {
+            attached.push((task, file));
+        }
+    }
+    if located.is_empty() && attached.is_empty() {
+        tracing::info!(request_id = %request.id, "no export: no store was located and no file attached");
         return Ok(false);
     }
     let row = match row {
@@ -191,14 +232,15 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         None => ensure(db, org, request.id, ctx.exports.max_downloads).await?,
     };
     let row = &row;
-    let stores: Vec<store::Model> = store::Model::all_in_org(db, org)
+    let (stores, services): (Vec<store::Model>, Vec<store::Model>) = store::Model::all_in_org(db, org)
         .await?
         .into_iter()
         .filter(|s| located.iter().any(|t| t.store_id == s.id))
-        .collect();
+        .partition(|s| s.kind.is_automated());
     let not_included: Vec<(String, StoreKind)> = tasks
         .iter()
-        .filter(|t| !stores.iter().any(|s| s.id == t.store_id))
+        .filter(|t| !stores.iter().chain(&services).any(|s| s.id == t.store_id))
+        .filter(|t| !attached.iter().any(|(a, _)| a.id == t.id))
         .map(|t| (t.store_name.clone(), t.store_kind))
         .collect();
     let subject = tasks::subject(db, &ctx.keyring, org, request.id).await.map_err(JobError::Permanent)?;
@@ -211,8 +253,17 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
     let dir = ctx.exports.dir.clone();
     std::fs::create_dir_all(&dir).map_err(ExportError::from)?;
     let work = tempfile::Builder::new().prefix(".build-").tempdir_in(&dir).map_err(ExportError::from)?;
-    let mut spool = package::Spool::new(work.path(), stores.iter().map(|s| (s.name.clone(), s.kind)));
+    let mut spool = package::Spool::new(work.path(), stores.iter().chain(&services).map(|s| (s.name.clone(), s.kind)));
     let started = std::time::Instant::now();
+    let mut returned = BTreeMap::new();
+    for task in located.iter().filter(|t| services.iter().any(|s| s.id == t.store_id)) {
+        returned.insert(task.store_name.clone(), service::spool_rows(db, &ctx.keyring, task, &mut spool).await?);
+    }
+    for (task, stored) in &attached {
+        let plain = stored.open(&ctx.keyring).map_err(|_| ExportError::Crypto)?;
+        let file = task_return::Attachment::decode(&plain).ok_or(ExportError::Crypto)?;
+        spool.attach(&task.store_name, &file.file_name, &file.content).map_err(ExportError::from)?;
+    }
     let report = locate(&inputs, &subject, Mode::Rows, &mut |located| spool.push(located)).await;
     let failures: Vec<(String, StoreError)> = report
         .stores
@@ -240,6 +291,7 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
             Outcome::Located(counts) => Some((name, counts)),
             _ => None,
         })
+        .chain(returned)
         .collect();
     let rows = spooled.rows();
     let now = OffsetDateTime::now_utc();
@@ -250,6 +302,16 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
         stores: stores
             .iter()
             .filter_map(|s| Some(package::PackageStore { name: s.name.clone(), kind: s.kind, map: s.saved_map()? }))
+            .chain(services.iter().map(|s| package::PackageStore {
+                name: s.name.clone(),
+                kind: s.kind,
+                map: s.saved_map().unwrap_or_else(lethe_entities::datamap::DataMap::empty),
+            }))
+            .chain(attached.iter().map(|(task, _)| package::PackageStore {
+                name: task.store_name.clone(),
+                kind: task.store_kind,
+                map: lethe_entities::datamap::DataMap::empty(),
+            }))
             .collect(),
         not_included,
     };
@@ -399,11 +461,21 @@ async fn finish(ctx: &JobContext, row: &export::Model) -> Result<(), JobError> {
         return Ok(());
     }
     let stores: Vec<String> = row.count_map().into_keys().collect();
+    // The package holds what services returned: their copies go.
+    let deleted = task_return::Model::delete_of_request(&ctx.db, row.organization_id, row.request_id).await?;
+    if deleted > 0 {
+        tracing::info!(request_id = %row.request_id, deleted, "returned data deleted: it is in the package");
+    }
     let done = mark_done(&ctx.db, row.organization_id, row.request_id, &stores).await?;
     if done > 0 {
         tracing::info!(request_id = %row.request_id, tasks = done, "store tasks done: their data is in the package");
     }
-    match tasks::complete_if_finished(&ctx.db, &ctx.keyring, row.organization_id, row.request_id, Commit::Lazy).await {
+    complete(ctx, row.organization_id, row.request_id).await
+}
+
+/// Completes the request if every task is done or waived (see [`tasks::complete_if_finished`]).
+async fn complete(ctx: &JobContext, org: Uuid, request: Uuid) -> Result<(), JobError> {
+    match tasks::complete_if_finished(&ctx.db, &ctx.keyring, org, request, Commit::Lazy).await {
         Ok(_) => Ok(()),
         Err(LifecycleError::Concurrent) => Err(JobError::Conflict),
         Err(LifecycleError::Db(e)) => Err(e.into()),

@@ -10,11 +10,16 @@
 //! * `data.json`: everything, machine-readable (format `lethe-access-export/1`): per store and
 //!   table the purpose, primary key, categories, row count, CSV file name and the rows (column
 //!   to text or null; a Redis key's rows are `{"key", "value"}`);
-//! * `<store>/<table>.csv`: one per table with rows, RFC 4180 (quoted where needed, CRLF).
+//! * `<store>/<table>.csv`: one per table with rows, RFC 4180 (quoted where needed, CRLF);
+//! * `<store>/attachments/<file>`: a file an operator attached to a manual store's task (its
+//!   name made safe: ASCII letters, digits, `-`, `_` and `.`, no leading dot), listed under the
+//!   store's `attachments` in `data.json` and named in `index.html`.
 //!
 //! Only tables with located rows get a section and a CSV; searched stores with nothing found
-//! are listed with no tables, and stores worked by people or services are named under
-//! `not_included`.
+//! are listed with no tables. An HTTP service's tables are sections of its store like SQL
+//! tables (rows as the service sent them: column to string, number, boolean or null; no purpose
+//! or categories unless the store has a data map naming them). Stores worked by people are
+//! named under `not_included` unless they attached a file.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
@@ -48,6 +53,7 @@ pub struct Spool {
     key: FileKey,
     kinds: HashMap<String, StoreKind>,
     tables: BTreeMap<(String, String), SpoolTable>,
+    attachments: Vec<SpooledAttachment>,
     scratch: Vec<u8>,
     error: Option<io::Error>,
 }
@@ -73,11 +79,25 @@ pub struct SpooledTable {
     pub bytes: u64,
 }
 
+/// A file an operator attached to a manual store's task, spooled.
+pub struct SpooledAttachment {
+    /// The store.
+    pub store: String,
+    /// Its path in the ZIP: `<store>/attachments/<file name made safe>`.
+    pub entry: String,
+    /// Its size.
+    pub bytes: u64,
+    path: PathBuf,
+    context: Vec<u8>,
+}
+
 /// Everything spooled, ready to assemble.
 pub struct Spooled {
     key: FileKey,
     /// Per (store, table).
     pub tables: BTreeMap<(String, String), SpooledTable>,
+    /// Attached files, in the order they were spooled.
+    pub attachments: Vec<SpooledAttachment>,
 }
 
 impl Spooled {
@@ -102,6 +122,7 @@ impl Spool {
             key: generate_key(),
             kinds: kinds.into_iter().collect(),
             tables: BTreeMap::new(),
+            attachments: Vec::new(),
             scratch: Vec::with_capacity(1024),
             error: None,
         }
@@ -153,6 +174,28 @@ impl Spool {
         Ok(())
     }
 
+    /// Spools a file attached to `store`'s task, to go into the ZIP under
+    /// `<store>/attachments/<file name made safe>`.
+    pub fn attach(&mut self, store: &str, file_name: &str, content: &[u8]) -> io::Result<()> {
+        let n = self.attachments.len();
+        let path = self.dir.join(format!("attachment-{n}.bin"));
+        let context = format!("lethe-export-attachment/{n}").into_bytes();
+        let file = File::options().write(true).create_new(true).open(&path)?;
+        let mut writer = SegmentWriter::new(BufWriter::with_capacity(64 * 1024, file), &self.key, &context)?;
+        writer.write_all(content)?;
+        writer.finish()?.into_inner().map_err(|e| e.into_error())?;
+        let base = format!("{}/attachments/{}", file_stem(store), file_stem(file_name));
+        let mut entry = base.clone();
+        let mut i = 2;
+        while self.attachments.iter().any(|a| a.entry == entry) {
+            entry = format!("{base}-{i}");
+            i += 1;
+        }
+        let bytes = content.len() as u64;
+        self.attachments.push(SpooledAttachment { store: store.to_owned(), entry, bytes, path, context });
+        Ok(())
+    }
+
     /// Closes every file; fails with the first error met while spooling.
     pub fn finish(self) -> io::Result<Spooled> {
         if let Some(e) = self.error {
@@ -167,7 +210,7 @@ impl Spool {
                 SpooledTable { path: t.path, context: t.context, columns: t.columns, rows: t.rows, bytes: t.bytes },
             );
         }
-        Ok(Spooled { key: self.key, tables })
+        Ok(Spooled { key: self.key, tables, attachments: self.attachments })
     }
 }
 
@@ -193,7 +236,7 @@ pub struct PackageInfo {
     pub generated_at: OffsetDateTime,
     /// The stores searched, in order.
     pub stores: Vec<PackageStore>,
-    /// Stores not in the package (worked by people or services), with their kind.
+    /// Stores not in the package (worked by people, or waived), with their kind.
     pub not_included: Vec<(String, StoreKind)>,
 }
 
@@ -283,6 +326,24 @@ fn sections<'a>(spooled: &'a Spooled, info: &'a PackageInfo) -> Vec<Section<'a>>
                 csv: csv_name(&key.pattern),
             });
         }
+        // Tables no data map describes: what an HTTP service returned.
+        let mapped = |table: &str| {
+            store.map.tables.iter().any(|t| t.name == table) || store.map.keys.iter().any(|k| k.pattern == table)
+        };
+        let unmapped =
+            spooled.tables.iter().filter(|((name, table), s)| *name == store.name && s.rows > 0 && !mapped(table));
+        for ((_, table), s) in unmapped {
+            out.push(Section {
+                store,
+                table,
+                purpose: None,
+                primary_key: Vec::new(),
+                categories: Vec::new(),
+                columns: s.columns.iter().cloned().collect(),
+                spooled: s,
+                csv: csv_name(table),
+            });
+        }
     }
     out
 }
@@ -328,6 +389,12 @@ pub fn assemble(
         zip.start_file(section.csv.as_str(), entry.large_file(section.spooled.bytes > LARGE_ENTRY))
             .map_err(zip_error)?;
         write_csv(&mut zip, spooled, section)?;
+    }
+    for attachment in &spooled.attachments {
+        zip.start_file(attachment.entry.as_str(), entry.large_file(attachment.bytes > LARGE_ENTRY))
+            .map_err(zip_error)?;
+        let file = BufReader::with_capacity(64 * 1024, File::open(&attachment.path)?);
+        io::copy(&mut SegmentReader::new(file, &spooled.key, &attachment.context)?, &mut zip)?;
     }
     let sealed = zip.finish().map_err(zip_error)?.into_inner();
     let file = sealed.finish()?.into_inner().map_err(|e| e.into_error())?;
@@ -383,7 +450,9 @@ fn write_json(out: &mut impl Write, spooled: &Spooled, info: &PackageInfo, secti
             }
             write!(out, "\n          ]\n        }}")?;
         }
-        write!(out, "\n      ]\n    }}")?;
+        let attached: Vec<Value> =
+            attachments_of(spooled, store).map(|a| serde_json::json!({ "file": a.entry, "bytes": a.bytes })).collect();
+        write!(out, "\n      ],\n      \"attachments\": {}\n    }}", js(&attached))?;
     }
     write!(out, "\n  ],\n  \"not_included\": [")?;
     for (i, (name, kind)) in info.not_included.iter().enumerate() {
@@ -391,6 +460,11 @@ fn write_json(out: &mut impl Write, spooled: &Spooled, info: &PackageInfo, secti
         write!(out, "{}\n    {}", if i == 0 { "" } else { "," }, entry)?;
     }
     writeln!(out, "\n  ]\n}}")
+}
+
+/// The files attached to `store`'s task.
+fn attachments_of<'a>(spooled: &'a Spooled, store: &'a PackageStore) -> impl Iterator<Item = &'a SpooledAttachment> {
+    spooled.attachments.iter().filter(move |a| a.store == store.name)
 }
 
 /// One JSON value as compact text.
@@ -464,7 +538,15 @@ fn write_html(out: &mut impl Write, spooled: &Spooled, info: &PackageInfo, secti
     )?;
     for store in &info.stores {
         let mine: Vec<&Section<'_>> = sections.iter().filter(|s| std::ptr::eq(s.store, store)).collect();
-        if mine.is_empty() {
+        let files = attachments_of(spooled, store).count();
+        if files > 0 {
+            writeln!(
+                out,
+                "<tr><td>{}</td><td><a href=\"#{}-attachments\">file(s) attached by our staff</a></td><td>{files}</td><td></td></tr>",
+                escape_html(&store.name),
+                anchor(&store.name),
+            )?;
+        } else if mine.is_empty() {
             writeln!(
                 out,
                 "<tr><td>{}</td><td class=\"none\">nothing found</td><td>0</td><td></td></tr>",
@@ -488,18 +570,30 @@ fn write_html(out: &mut impl Write, spooled: &Spooled, info: &PackageInfo, secti
     for store in &info.stores {
         let mine: Vec<&Section<'_>> = sections.iter().filter(|s| std::ptr::eq(s.store, store)).collect();
         writeln!(out, "<h2>{}</h2>", escape_html(&store.name))?;
-        if mine.is_empty() {
+        let files: Vec<&SpooledAttachment> = attachments_of(spooled, store).collect();
+        if mine.is_empty() && files.is_empty() {
             writeln!(out, "<p class=\"none\">We searched this system and found nothing about you.</p>")?;
         }
         for s in mine {
             write_html_section(out, spooled, s)?;
         }
+        if !files.is_empty() {
+            writeln!(
+                out,
+                "<p id=\"{}-attachments\">Our staff searched this system and attached what they found:</p>\n<ul>",
+                anchor(&store.name)
+            )?;
+            for file in files {
+                writeln!(out, "<li><code>{}</code> ({} bytes)</li>", escape_html(&file.entry), file.bytes)?;
+            }
+            writeln!(out, "</ul>")?;
+        }
     }
     if !info.not_included.is_empty() {
         writeln!(
             out,
-            "<h2>Not in this package</h2>\n<p>These systems are searched by our staff or by the service itself; \
-             anything found there reaches you separately:</p>\n<ul>"
+            "<h2>Not in this package</h2>\n<p>These systems are not part of this copy; anything we find there \
+             reaches you separately:</p>\n<ul>"
         )?;
         for (name, _) in &info.not_included {
             writeln!(out, "<li>{}</li>", escape_html(name))?;
@@ -612,8 +706,16 @@ mod tests {
             "keys": [{ "pattern": "cart:{email}", "source": { "identity": "email" }, "purpose": "Your cart" }]
         }))
         .unwrap();
-        let mut spool =
-            Spool::new(dir.path(), [("shop".to_owned(), StoreKind::Sqlite), ("cache".to_owned(), StoreKind::Redis)]);
+        let mut spool = Spool::new(
+            dir.path(),
+            [
+                ("shop".to_owned(), StoreKind::Sqlite),
+                ("cache".to_owned(), StoreKind::Redis),
+                ("billing".to_owned(), StoreKind::Http),
+            ],
+        );
+        let scan = b"%PDF-1.7 \x00\xff binary".to_vec();
+        spool.attach("scans", "../Ann's scan.pdf", &scan).unwrap();
         let customer = BTreeMap::from([
             ("id".to_owned(), Value::String("1".into())),
             ("email".to_owned(), Value::String("ann@example.com".into())),
@@ -630,8 +732,10 @@ mod tests {
         }
         let cart = BTreeMap::from([("value".to_owned(), serde_json::json!({ "sku": "A1" }))]);
         spool.push(located("cache", "cart:{email}", "cart:ann@example.com", &cart));
+        let invoice = BTreeMap::from([("paid".to_owned(), Value::Bool(true)), ("invoice".to_owned(), 7.into())]);
+        spool.push(located("billing", "invoices", "", &invoice));
         let spooled = spool.finish().unwrap();
-        assert_eq!(spooled.rows(), 252);
+        assert_eq!(spooled.rows(), 253);
         for t in spooled.tables.values() {
             let raw = std::fs::read(&t.path).unwrap();
             assert!(!String::from_utf8_lossy(&raw).contains("ann@example.com"), "spool files are encrypted");
@@ -645,6 +749,8 @@ mod tests {
                 PackageStore { name: "shop".into(), kind: StoreKind::Sqlite, map },
                 PackageStore { name: "cache".into(), kind: StoreKind::Redis, map: cache },
                 PackageStore { name: "empty".into(), kind: StoreKind::Postgres, map: DataMap::empty() },
+                PackageStore { name: "billing".into(), kind: StoreKind::Http, map: DataMap::empty() },
+                PackageStore { name: "scans".into(), kind: StoreKind::Manual, map: DataMap::empty() },
             ],
             not_included: vec![("paper".into(), StoreKind::Manual)],
         };
@@ -672,6 +778,18 @@ mod tests {
         assert_eq!(data["stores"][1]["tables"][0]["rows"][0]["key"], "cart:ann@example.com");
         assert_eq!(data["stores"][2]["tables"], serde_json::json!([]));
         assert_eq!(data["not_included"][0]["store"], "paper");
+        // A service's table: a section of its store like any other, values as the service sent them.
+        let billing = &data["stores"][3]["tables"][0];
+        assert_eq!((billing["table"].as_str(), billing["row_count"].as_u64()), (Some("invoices"), Some(1)));
+        assert_eq!(billing["rows"][0], serde_json::json!({ "invoice": 7, "paid": true }));
+        assert_eq!(billing["primary_key"], serde_json::json!([]));
+        assert_eq!(read("billing/invoices.csv"), "invoice,paid\r\n7,true\r\n");
+        // An attached file: listed with its store, its name made safe.
+        assert_eq!(data["stores"][0]["attachments"], serde_json::json!([]));
+        assert_eq!(
+            data["stores"][4]["attachments"],
+            serde_json::json!([{ "file": "scans/attachments/_Ann_s_scan.pdf", "bytes": scan.len() }])
+        );
 
         let orders = read("shop/orders.csv");
         assert_eq!(orders.lines().count(), 251);
@@ -690,7 +808,13 @@ mod tests {
         assert!(html.contains("Acme &amp; Co") && html.contains("Your &lt;account&gt;"));
         assert!(html.contains("The first 100 are shown here"));
         assert!(!html.contains("http://") && !html.contains("https://") && !html.contains(" src="));
-        // Four summary rows (one "nothing found"), then 1 + 100 + 1 preview rows.
-        assert_eq!(html.matches("<tr><td>").count(), 106);
+        assert!(html.contains("<h2>billing</h2>") && html.contains("<td>7</td><td>true</td>"));
+        assert!(html.contains(&format!("<code>scans/attachments/_Ann_s_scan.pdf</code> ({} bytes)", scan.len())));
+        // Six summary rows (one "nothing found", one for the attachment), then 1 + 100 + 1 + 1
+        // preview rows.
+        assert_eq!(html.matches("<tr><td>").count(), 109);
+        let mut attached = Vec::new();
+        zip.by_name("scans/attachments/_Ann_s_scan.pdf").unwrap().read_to_end(&mut attached).unwrap();
+        assert_eq!(attached, scan);
     }
 }

@@ -1,5 +1,6 @@
 //! Purging expired exports: the key is destroyed (its column set to NULL: crypto-shredding),
-//! the state set to `purged` and an `export_purge` ledger entry appended, in one transaction;
+//! the state set to `purged`, an `export_purge` ledger entry appended and anything the
+//! request's tasks returned that is still kept deleted, in one transaction;
 //! the file is deleted after the commit. Each purge is a compare-and-set UPDATE
 //! (`state = 'ready'`), so several worker processes may run this at once and each export is
 //! purged, and entered in the ledger, exactly once.
@@ -17,7 +18,7 @@ use lethe_entities::Keyring;
 use lethe_entities::domain::enums::EventKind;
 use lethe_entities::entity::export::{self, ExportState};
 use lethe_entities::entity::request::Actor;
-use lethe_entities::entity::{begin_write, request_event, subject_identity};
+use lethe_entities::entity::{begin_write, request_event, subject_identity, task_return};
 use lethe_entities::ledger::{self, EntryKind, NewEntry};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -107,6 +108,8 @@ async fn purge_one(
         ..NewEntry::new(EntryKind::ExportPurge)
     };
     ledger::append(&txn, org, &[entry]).await?;
+    // Anything a task returned that is still kept (normally deleted once packaged) goes too.
+    task_return::Model::delete_of_request(&txn, org, row.request_id).await?;
     request_event::ActiveModel::record(
         org,
         row.request_id,

@@ -23,6 +23,9 @@ use super::StoreError;
 pub const SIGNATURE_HEADER: &str = "Lethe-Signature";
 /// The header carrying the timestamp.
 pub const TIMESTAMP_HEADER: &str = "Lethe-Timestamp";
+/// The largest answer read from a service (16 MiB): a larger one fails the call with
+/// `store_answer_too_large` and is not retried.
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
 
 /// The signature of `body` sent at `timestamp`: `v1=<hex>`.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -85,11 +88,28 @@ pub async fn call(
     if !status.is_success() {
         return Err(StoreError::Protocol(format!("HTTP status {}", status.as_u16())));
     }
-    let text = response.text().await.map_err(|_| StoreError::Protocol("the body could not be read".into()))?;
-    if text.trim().is_empty() {
+    let body = read_bounded(response, MAX_ANSWER_BYTES).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::Value::Null);
     }
-    serde_json::from_str(&text).map_err(|_| StoreError::Protocol("the body is not JSON".into()))
+    serde_json::from_slice(&body).map_err(|_| StoreError::Protocol("the body is not JSON".into()))
+}
+
+/// Reads an answer's body, refusing one longer than `limit` before reading past it.
+async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, StoreError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(StoreError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) =
+        response.chunk().await.map_err(|_| StoreError::Protocol("the body could not be read".into()))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(StoreError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Tests a service: a signed `ping` must be answered with a 2xx.

@@ -54,6 +54,9 @@ pub enum StoreError {
     /// An HTTP service refused the call (4xx other than 401/403): retrying will not help.
     #[error("the service refused the call: {0}")]
     Rejected(String),
+    /// An HTTP service's answer is larger than Lethe reads (the limit, in bytes).
+    #[error("the service's answer is larger than {0} bytes")]
+    TooLarge(usize),
 }
 
 impl StoreError {
@@ -69,6 +72,7 @@ impl StoreError {
             Self::Query(_) => "store_query_failed",
             Self::Protocol(_) => "store_protocol_error",
             Self::Rejected(_) => "store_rejected",
+            Self::TooLarge(_) => "store_answer_too_large",
         }
     }
 

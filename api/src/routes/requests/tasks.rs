@@ -1,20 +1,24 @@
 //! A request's store tasks: what locating found (counts, never values) and what still waits,
-//! re-running locate for failed stores, and settling manual tasks by hand (complete with a note,
-//! or waive with a reason).
+//! re-running locate for failed stores, and settling manual tasks by hand (complete with a note
+//! and, for an access request, a file for the package; or waive with a reason).
 
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use lethe_entities::StoreKind;
-use lethe_entities::domain::enums::{EventKind, RequestState, TaskStatus};
+use lethe_entities::domain::enums::{EventKind, RequestKind, RequestState, TaskStatus};
+use lethe_entities::entity::task_return::{self, ReturnKind};
 use lethe_entities::entity::{request, request_event, store_task};
 use lethe_worker::jobs::StartFulfilment;
 use sea_orm::ActiveModelTrait;
+use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -36,7 +40,8 @@ pub struct TaskView {
     pub store: String,
     /// Its kind.
     pub kind: StoreKind,
-    /// `pending`, `located`, `waiting` (operator or service), `failed`, `done` or `waived`.
+    /// `pending`, `located`, `waiting` (operator or service), `erasing`, `calling` (a service is
+    /// being asked for an access request's data), `failed`, `done` or `waived`.
     pub status: TaskStatus,
     /// Located rows per table or key pattern.
     pub counts: BTreeMap<String, u64>,
@@ -133,11 +138,68 @@ pub async fn relocate(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// Marks a manual (or HTTP) store's task done, with the operator's note: what was done.
+/// The largest file an operator may attach to a manual task (10 MiB).
+pub const MAX_ATTACHMENT_BYTES: usize = 10 << 20;
+/// The body limit of [`complete`]: an attachment in base64 and the note.
+pub const COMPLETE_BODY_BYTES: usize = MAX_ATTACHMENT_BYTES.div_ceil(3) * 4 + 64 * 1024;
+
+/// Completing a manual (or HTTP) store's task by hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteBody {
+    /// What was done (required, at most 2000 characters).
+    pub reason: String,
+    /// Access requests, manual stores: a file with what was found, for the package.
+    pub attachment: Option<AttachmentBody>,
+}
+
+/// A file attached to a manual task, kept encrypted until the access package holds it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentBody {
+    /// The file's name (1 to 255 characters, no control characters); in the package it goes to
+    /// `<store>/attachments/<name>` with anything but ASCII letters, digits, `-`, `_` and `.`
+    /// replaced by `_`.
+    pub file_name: String,
+    /// The content, base64 (standard alphabet, padded): 1 byte to 10 MiB once decoded.
+    pub content_base64: String,
+}
+
+/// Checks an attachment: only for a manual store's task of an access request; a usable name;
+/// base64 content of 1 byte to [`MAX_ATTACHMENT_BYTES`].
+fn attachment(
+    req: &request::Model,
+    task: &store_task::Model,
+    body: Option<AttachmentBody>,
+) -> ApiResult<Option<task_return::Attachment>> {
+    let Some(body) = body else { return Ok(None) };
+    if req.kind != RequestKind::Access || task.store_kind != StoreKind::Manual {
+        return Err(ApiError::invalid_field(
+            "attachment",
+            "only a manual store's task of an access request takes a file",
+        ));
+    }
+    let name = body.file_name.trim();
+    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field("attachment.file_name", "1 to 255 characters without control characters"));
+    }
+    let content = STANDARD
+        .decode(body.content_base64.as_bytes())
+        .map_err(|_| ApiError::invalid_field("attachment.content_base64", "not base64 (standard alphabet, padded)"))?;
+    if content.is_empty() || content.len() > MAX_ATTACHMENT_BYTES {
+        return Err(ApiError::invalid_field("attachment.content_base64", "the file must hold 1 byte to 10 MiB"));
+    }
+    Ok(Some(task_return::Attachment { file_name: name.to_owned(), content }))
+}
+
+/// Marks a manual (or HTTP) store's task done, with the operator's note: what was done. For an
+/// access request, an operator may attach a file holding what was found in a manual store
+/// (base64, up to 10 MiB): it is kept encrypted and goes into the package under
+/// `<store>/attachments/`; the package is built once every manual task is completed or waived.
 #[utoipa::path(
     post, path = "/v1/requests/{id}/tasks/{task}/complete", tag = "requests",
     params(("id" = Uuid, Path, description = "Request id"), ("task" = Uuid, Path, description = "Task id")),
-    request_body = ReasonBody,
+    request_body = CompleteBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Done; the request completes when every task is done or waived", body = TaskView),
@@ -145,14 +207,15 @@ pub async fn relocate(
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`request_not_found` or `task_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`task_not_waiting`: automated stores are worked by Lethe", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (also for an attachment that is not base64, too large, or not for a manual task of an access request) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn complete(
     State(state): State<AppState>,
     principal: Principal,
     PathParams((id, task)): PathParams<(Uuid, Uuid)>,
-    Body(body): Body<ReasonBody>,
+    Body(body): Body<CompleteBody>,
 ) -> ApiResult<Json<TaskView>> {
     principal.require(Permission::ManageRequests)?;
     let note = reason_text("reason", Some(&body.reason), true)?;
@@ -164,7 +227,9 @@ pub async fn complete(
             "only a waiting manual or HTTP store task of a request in progress can be completed by hand",
         ));
     }
-    let updated = settle_task(&state, &principal, &task, TaskStatus::Done, EventKind::TaskCompleted, note).await?;
+    let file = attachment(&req, &task, body.attachment)?;
+    let settled = Settled { status: TaskStatus::Done, event: EventKind::TaskCompleted, reason: note, file };
+    let updated = settle_task(&state, &principal, &req, &task, settled).await?;
     Ok(Json(TaskView::from(&updated)))
 }
 
@@ -205,7 +270,8 @@ pub async fn waive(
     if req.state != RequestState::InProgress {
         return Err(ApiError::conflict("task_finished", "the request is not in progress"));
     }
-    let updated = settle_task(&state, &principal, &task, TaskStatus::Waived, EventKind::TaskWaived, reason).await?;
+    let settled = Settled { status: TaskStatus::Waived, event: EventKind::TaskWaived, reason, file: None };
+    let updated = settle_task(&state, &principal, &req, &task, settled).await?;
     Ok(Json(TaskView::from(&updated)))
 }
 
@@ -218,18 +284,35 @@ async fn load_task(state: &AppState, principal: &Principal, request: Uuid, task:
         .ok_or_else(|| ApiError::not_found("task_not_found", "no task with this id on this request"))
 }
 
-/// Moves a task to `status` (compare-and-set on the status seen) with its event, then completes
-/// the request if that was the last open task.
-async fn settle_task(
-    state: &AppState,
-    principal: &Principal,
-    task: &store_task::Model,
+/// How a task is settled by hand.
+struct Settled {
     status: TaskStatus,
     event: EventKind,
     reason: Option<String>,
+    /// A file attached to a manual task of an access request.
+    file: Option<task_return::Attachment>,
+}
+
+/// Moves a task to its settled status (compare-and-set on the status seen) with its event and
+/// attached file, then completes the request if that was the last open task. For an access
+/// request the worker does that, after building the package the task may have been holding up.
+async fn settle_task(
+    state: &AppState,
+    principal: &Principal,
+    req: &request::Model,
+    task: &store_task::Model,
+    settled: Settled,
 ) -> ApiResult<store_task::Model> {
+    let Settled { status, event, reason, file } = settled;
     let now = OffsetDateTime::now_utc();
     let actor = principal.actor();
+    let mut detail = serde_json::json!({ "store": task.store_name, "task": task.id });
+    let sealed = file.map(|file| {
+        detail["attachment_bytes"] = file.content.len().into();
+        let bytes = file.content.len() as i64;
+        let content = file.encode();
+        (bytes, task_return::seal(&state.keyring, task.organization_id, task.id, ReturnKind::Attachment, &content))
+    });
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
     let changed = store_task::Entity::update_many()
         .col_expr(store_task::Column::Status, Expr::value(status))
@@ -244,27 +327,39 @@ async fn settle_task(
             "the task changed at the same moment; reload and retry",
         ));
     }
-    request_event::ActiveModel::record(
-        task.organization_id,
-        task.request_id,
-        actor,
-        event,
-        None,
-        reason,
-        Some(serde_json::json!({ "store": task.store_name, "task": task.id })),
-    )
-    .insert(&txn)
-    .await?;
+    if let Some((bytes, ciphertext)) = sealed {
+        task_return::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(task.organization_id),
+            request_id: Set(task.request_id),
+            task_id: Set(task.id),
+            kind: Set(ReturnKind::Attachment),
+            rows: Set(0),
+            bytes: Set(bytes),
+            ciphertext: Set(ciphertext),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    request_event::ActiveModel::record(task.organization_id, task.request_id, actor, event, None, reason, Some(detail))
+        .insert(&txn)
+        .await?;
     txn.commit().await?;
     tracing::info!(request_id = %task.request_id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "store task settled by hand");
-    lethe_worker::tasks::complete_if_finished(
-        &state.db,
-        &state.keyring,
-        task.organization_id,
-        task.request_id,
-        lethe_entities::entity::Commit::Durable,
-    )
-    .await?;
+    if req.kind == RequestKind::Access {
+        let job = StartFulfilment { organization_id: task.organization_id, request_id: task.request_id };
+        state.queue.enqueue(job, &format!("task-settled:{}", task.id)).await?;
+    } else {
+        lethe_worker::tasks::complete_if_finished(
+            &state.db,
+            &state.keyring,
+            task.organization_id,
+            task.request_id,
+            lethe_entities::entity::Commit::Durable,
+        )
+        .await?;
+    }
     let updated = store_task::Entity::find_by_id(task.id).one(&state.db).await?;
     updated.ok_or_else(|| ApiError::not_found("task_not_found", "no task with this id on this request"))
 }

@@ -1,0 +1,64 @@
+//! Reading what an access export delivers: the link in the mail, the download, the ZIP.
+
+use std::io::Read;
+
+use reqwest::StatusCode;
+
+use crate::app::TestApp;
+use crate::mailbox;
+
+/// A downloaded package.
+pub type Zip = zip::ZipArchive<std::io::Cursor<Vec<u8>>>;
+
+/// Undoes quoted-printable soft line breaks and escapes (the mail's text part).
+pub fn unquote(message: &str) -> String {
+    let joined = message.replace("=\r\n", "").replace("=\n", "");
+    let mut out = Vec::new();
+    let bytes = joined.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The download token in the `n`th message to `address`.
+pub async fn link_token(app: &TestApp, address: &str, n: usize) -> String {
+    let messages = mailbox::wait_for_messages_to(&app.outbox, address, n).await;
+    let text = unquote(&messages[n - 1]);
+    assert!(text.contains("a copy of your personal data is ready"), "{text}");
+    let at = text.find("http://lethe.test/v1/exports/").expect("the link, on the configured public URL")
+        + "http://lethe.test/v1/exports/".len();
+    let token: String =
+        text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    assert_eq!(token.len(), 64, "{token}");
+    token
+}
+
+/// `GET /v1/exports/<token>`.
+pub async fn download(app: &TestApp, token: &str) -> reqwest::Response {
+    app.http.get(app.url(&format!("/v1/exports/{token}"))).send().await.unwrap()
+}
+
+/// Downloads the package behind `token` (which must work) and opens it.
+pub async fn open(app: &TestApp, token: &str) -> Zip {
+    let response = download(app, token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    zip::ZipArchive::new(std::io::Cursor::new(response.bytes().await.unwrap().to_vec())).expect("a ZIP")
+}
+
+/// One entry of the package, as text.
+pub fn read_entry(zip: &mut Zip, name: &str) -> String {
+    let mut text = String::new();
+    zip.by_name(name).unwrap_or_else(|_| panic!("{name} in the package")).read_to_string(&mut text).unwrap();
+    text
+}

@@ -1,0 +1,248 @@
+//! Stores worked by internal HTTP services: the call protocol erasure and access share.
+//!
+//! For each waiting HTTP task Lethe calls `POST <base>/lethe/<operation>` (`erase` or
+//! `access`, signed, see [`crate::stores::http`]) with
+//!
+//! ```json
+//! {"request_id": "...", "task_id": "...", "identities": [{"kind": "email", "value": "..."}],
+//!  "callback_url": "https://lethe.example/v1/callbacks/tasks/<task_id>"}
+//! ```
+//!
+//! and the service answers `200 {"status": "done", ...}` (done now; what follows `status`
+//! depends on the operation, see [`Operation`]) or `202 {"status": "accepted"}` (it will call
+//! `callback_url` back, signed with the same secret, with the `done` report or `{"status":
+//! "failed", "code": "..."}`). Unreachable services, timeouts and 5xx answers are retried with
+//! exponential backoff; a refusal (4xx), an answer larger than
+//! [`crate::stores::http::MAX_ANSWER_BYTES`] or too many attempts fail the task with the
+//! service's error; a service that accepted but does not call back in time fails it too.
+//!
+//! One worker calls at a time: the task is claimed (`waiting` -> the operation's claim status,
+//! compare-and-set). A claim older than [`CLAIM_TIMEOUT`] belongs to a worker that died during
+//! the call, and the call is made again.
+
+pub mod outcome;
+
+use lethe_entities::Keyring;
+use lethe_entities::StoreKind;
+use lethe_entities::domain::enums::TaskStatus;
+use lethe_entities::entity::store::Connection;
+use lethe_entities::entity::{request, store, store_task};
+use lethe_entities::ledger::entry::SubjectRef;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use time::OffsetDateTime;
+
+pub use outcome::{Report, ReportError, Status, record_failed};
+
+use crate::context::JobContext;
+use crate::jobs::{JobError, StartFulfilment};
+use crate::locate::Subject;
+use crate::stores::http;
+
+/// A claim on a call older than this belongs to a worker that died: the call is made again.
+pub const CLAIM_TIMEOUT: std::time::Duration = crate::erase::CLAIM_TIMEOUT;
+
+/// What a service is asked to do, and what its `done` report carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Operation<'a> {
+    /// `POST /lethe/erase`: `{"status": "done", "erased": {"<table>": <rows>}}`; the rows go to
+    /// the ledger as the service's own count ([`crate::erase::http`]).
+    Erase {
+        /// The subject references of the ledger entries.
+        refs: &'a [SubjectRef],
+    },
+    /// `POST /lethe/access`: `{"status": "done", "tables": {"<table>": [{"<column>": <scalar>}]}}`;
+    /// the rows are kept encrypted until the package is built ([`crate::export::service`]).
+    Access,
+}
+
+impl Operation<'_> {
+    /// The operation's name: the endpoint is `POST <base>/lethe/<name>`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Erase { .. } => "erase",
+            Self::Access => "access",
+        }
+    }
+
+    /// The status of a task while a worker calls its service.
+    pub fn claim_status(&self) -> TaskStatus {
+        match self {
+            Self::Erase { .. } => TaskStatus::Erasing,
+            Self::Access => TaskStatus::Calling,
+        }
+    }
+
+    /// Records a `done` report on a task in status `from`.
+    pub async fn record_done(
+        &self,
+        db: &DatabaseConnection,
+        keyring: &Keyring,
+        task: &store_task::Model,
+        from: TaskStatus,
+        report: serde_json::Value,
+    ) -> Result<(), ReportError> {
+        match self {
+            Self::Erase { refs } => crate::erase::http::record_done(db, task, from, &report, refs).await,
+            Self::Access => crate::export::service::record_rows(db, keyring, task, from, report).await,
+        }
+    }
+}
+
+/// Whether [`run`] has anything to do among `tasks`: an HTTP task waiting for its call or
+/// callback, or one whose call is claimed (to take over once the claim is stale).
+pub fn due(tasks: &[store_task::Model], operation: &Operation<'_>) -> bool {
+    tasks.iter().any(|t| {
+        t.store_kind == StoreKind::Http && (t.status == TaskStatus::Waiting || t.status == operation.claim_status())
+    })
+}
+
+fn callable(task: &store_task::Model, operation: &Operation<'_>, now: OffsetDateTime) -> bool {
+    task.store_kind == StoreKind::Http
+        && (task.status == TaskStatus::Waiting
+            || (task.status == operation.claim_status() && task.updated_at < now - CLAIM_TIMEOUT))
+}
+
+/// Calls the services of the request's HTTP tasks whose next attempt is due, and fails those
+/// whose callback is overdue.
+pub async fn run(
+    ctx: &JobContext,
+    request: &request::Model,
+    tasks: &[store_task::Model],
+    subject: &Subject,
+    operation: &Operation<'_>,
+) -> Result<(), JobError> {
+    let now = OffsetDateTime::now_utc();
+    let again = StartFulfilment { organization_id: request.organization_id, request_id: request.id };
+    let claimed = tasks.iter().filter(|t| {
+        t.store_kind == StoreKind::Http && t.status == operation.claim_status() && !callable(t, operation, now)
+    });
+    for task in claimed {
+        // Another worker is calling (or died calling): come back when its claim would expire.
+        let wait = (task.updated_at + CLAIM_TIMEOUT - now).unsigned_abs() + std::time::Duration::from_secs(1);
+        let key = format!("service-claim:{}:{}", task.id, task.attempts);
+        ctx.queue.enqueue_after(again.clone(), &key, wait).await.map_err(queue_error)?;
+    }
+    for task in tasks.iter().filter(|t| callable(t, operation, now)) {
+        if let Some(accepted) = task.accepted_at.filter(|_| task.status == TaskStatus::Waiting) {
+            let deadline = accepted + ctx.services.callback_timeout;
+            if now >= deadline {
+                let message = format!(
+                    "the service accepted the call but did not call back within {} s",
+                    ctx.services.callback_timeout.as_secs()
+                );
+                outcome::fail(&ctx.db, task, TaskStatus::Waiting, "service_timeout", &message).await?;
+            } else {
+                let key = format!("service-timeout:{}", task.id);
+                let wait = (deadline - now).unsigned_abs();
+                ctx.queue.enqueue_after(again.clone(), &key, wait).await.map_err(queue_error)?;
+            }
+            continue;
+        }
+        if let Some(at) = task.next_attempt_at.filter(|at| *at > now) {
+            // Too early (the queue schedules to the second): come back when it is due.
+            let wait = std::time::Duration::from_secs((at - now).whole_seconds().max(0) as u64 + 1);
+            let key = format!("service-wait:{}:{}", task.id, task.attempts);
+            ctx.queue.enqueue_after(again.clone(), &key, wait).await.map_err(queue_error)?;
+            continue;
+        }
+        call(ctx, request, task, subject, operation).await?;
+    }
+    Ok(())
+}
+
+fn queue_error(e: crate::queue::QueueError) -> JobError {
+    JobError::Permanent(e.to_string())
+}
+
+async fn call(
+    ctx: &JobContext,
+    request: &request::Model,
+    task: &store_task::Model,
+    subject: &Subject,
+    operation: &Operation<'_>,
+) -> Result<(), JobError> {
+    // Claim: one worker calls at a time.
+    let attempt = task.attempts + 1;
+    let claim = operation.claim_status();
+    let claimed = store_task::Entity::update_many()
+        .col_expr(store_task::Column::Status, Expr::value(claim))
+        .col_expr(store_task::Column::Attempts, Expr::value(attempt))
+        .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+        .filter(store_task::Column::Id.eq(task.id))
+        .filter(store_task::Column::Status.eq(task.status))
+        .filter(store_task::Column::UpdatedAt.eq(task.updated_at))
+        .exec(&ctx.db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(());
+    }
+    let Some(model) = store::Model::find_in_org(&ctx.db, task.organization_id, task.store_id).await? else {
+        return outcome::fail(&ctx.db, task, claim, "store_not_found", "the store was deleted").await;
+    };
+    let Ok(Some(Connection::Http { base_url, signing_secret })) = model.connection(&ctx.keyring) else {
+        return outcome::fail(&ctx.db, task, claim, "store_config_invalid", "no usable connection is configured").await;
+    };
+    let identities: Vec<serde_json::Value> = subject
+        .identities
+        .iter()
+        .map(|(kind, value)| serde_json::json!({ "kind": kind.as_str(), "value": value }))
+        .collect();
+    let body = serde_json::json!({
+        "request_id": request.id,
+        "task_id": task.id,
+        "identities": identities,
+        "callback_url": format!("{}/v1/callbacks/tasks/{}", ctx.services.public_url.trim_end_matches('/'), task.id),
+    });
+    let answer = http::call(&base_url, &signing_secret, operation.name(), &body).await;
+    let again = StartFulfilment { organization_id: request.organization_id, request_id: request.id };
+    match answer {
+        Ok(json) => match Report::parse(json) {
+            Ok(Report { status: Status::Done, body, .. }) => {
+                match operation.record_done(&ctx.db, &ctx.keyring, task, claim, body).await {
+                    Ok(()) => Ok(()),
+                    Err(ReportError::Ledger(e)) => Err(JobError::Permanent(e.to_string())),
+                    Err(ReportError::NotWaiting) => Ok(()),
+                    Err(invalid) => outcome::fail(&ctx.db, task, claim, invalid.code(), &invalid.to_string()).await,
+                }
+            }
+            Ok(Report { status: Status::Accepted, .. }) => {
+                outcome::accepted(&ctx.db, task).await?;
+                let key = format!("service-timeout:{}", task.id);
+                ctx.queue.enqueue_after(again, &key, ctx.services.callback_timeout).await.map_err(queue_error)?;
+                Ok(())
+            }
+            Ok(Report { status: Status::Failed, code, .. }) => {
+                let message = format!("the service reported a failure ({})", outcome::safe_code(code.as_deref()));
+                outcome::fail(&ctx.db, task, claim, "service_failed", &message).await
+            }
+            Err(invalid) => outcome::fail(&ctx.db, task, claim, invalid.code(), &invalid.to_string()).await,
+        },
+        Err(e) if e.is_transient() && attempt < ctx.services.max_attempts => {
+            let delay = ctx.services.retry_after * 2u32.saturating_pow((attempt - 1) as u32);
+            let next = OffsetDateTime::now_utc() + delay;
+            store_task::Entity::update_many()
+                .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Waiting))
+                .col_expr(store_task::Column::NextAttemptAt, Expr::value(Some(next)))
+                .col_expr(store_task::Column::ErrorCode, Expr::value(Some(e.code().to_owned())))
+                .col_expr(
+                    store_task::Column::ErrorMessage,
+                    Expr::value(Some(format!("attempt {attempt} of {}: {e}; retrying", ctx.services.max_attempts))),
+                )
+                .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+                .filter(store_task::Column::Id.eq(task.id))
+                .exec(&ctx.db)
+                .await?;
+            tracing::info!(task_id = %task.id, attempt, code = e.code(), "service call failed; retrying later");
+            ctx.queue
+                .enqueue_after(again, &format!("service:{}:{attempt}", task.id), delay)
+                .await
+                .map_err(queue_error)?;
+            Ok(())
+        }
+        Err(e) => {
+            let message = format!("after {attempt} attempt(s): {e}");
+            outcome::fail(&ctx.db, task, claim, e.code(), &message).await
+        }
+    }
+}
