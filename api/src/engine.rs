@@ -122,6 +122,7 @@ impl Engine {
             stores: stores.clone(),
             services: settings.services.clone(),
             exports,
+            settlements: Default::default(),
         };
         let mut runner = RunnerSettings::with_unique_name();
         runner.poll_interval = settings.queue_poll;

@@ -374,6 +374,7 @@ async fn erase_in_parts(ctx: &JobContext, organization: Uuid, request: Uuid, par
         store: STORE,
         request,
         subject_refs: &refs,
+        settlements: &ctx.settlements,
     };
     let t = Instant::now();
     let applied = sql::erase(&cx, store, &schema, &steps).await.unwrap();
@@ -452,6 +453,7 @@ async fn main() {
         stores: Default::default(),
         services: Default::default(),
         exports: Default::default(),
+        settlements: Default::default(),
     };
     println!(
         "Lethe: engine on a fresh PostgreSQL database, store and map registered, {needed} erasure requests \

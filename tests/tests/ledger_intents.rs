@@ -202,3 +202,44 @@ async fn recovery_during_an_open_store_transaction_fences_it_off() {
     assert_eq!(customers(&store).await, 10, "the stalled destruction never committed");
     assert!(erasures(&app, org).await.is_empty());
 }
+
+both_backends! {
+    async fn concurrent_settlements_get_their_own_entries_once(backend: Backend) {
+        let (app, org, _store, _dir) = setup(backend).await;
+        // Twelve jobs with three intents each, and one intent settled twice by the same job.
+        let mut jobs = Vec::new();
+        for _ in 0..12 {
+            let planned = vec![planned(), planned(), planned()];
+            let opened = intent::open_many(&app.db, org, &planned).await.unwrap();
+            jobs.push(opened.iter().enumerate().map(|(i, o)| (o.id, i as u64 + 1)).collect::<Vec<_>>());
+        }
+        let settlements = lethe_worker::ledger::Settlements::default();
+        let answers = futures::future::join_all(jobs.iter().map(|job| settlements.settle(&app.db, org, job.clone()))).await;
+        let again = settlements.settle(&app.db, org, jobs[0].clone()).await.unwrap();
+
+        let entries = erasures(&app, org).await;
+        assert_eq!(entries.len(), 36, "one entry per intent, none twice");
+        let mut seen = std::collections::BTreeSet::new();
+        for (job, answer) in jobs.iter().zip(answers) {
+            let seqs = answer.unwrap();
+            assert_eq!(seqs.len(), job.len());
+            for ((intent_id, rows), seq) in job.iter().zip(&seqs) {
+                assert!(seen.insert(*seq), "entry {seq} answered twice");
+                let entry = entries.iter().find(|e| e.0 == *seq).expect("the answered entry exists");
+                assert_eq!(entry.1, *rows, "the entry carries this intent's count");
+                let stored = intent::find(&app.db, *intent_id).await.unwrap().unwrap();
+                assert_eq!((stored.state.as_str(), stored.seq), (state::APPLIED, Some(*seq as i64)));
+            }
+        }
+        assert_eq!(again, answers_of(&app, &jobs[0]).await, "settling again answers the same entries");
+    }
+}
+
+/// The entries of a job's intents as stored.
+async fn answers_of(app: &TestApp, job: &[(Uuid, u64)]) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    for (id, _) in job {
+        seqs.push(intent::find(&app.db, *id).await.unwrap().unwrap().seq.unwrap() as u64);
+    }
+    seqs
+}

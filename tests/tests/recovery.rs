@@ -143,6 +143,7 @@ both_backends! {
             stores: Default::default(),
             services: Default::default(),
             exports: Default::default(),
+            settlements: Default::default(),
         };
         let (a, b) = tokio::join!(start_fulfilment::run(&job, &ctx), start_fulfilment::run(&job, &ctx));
         // One run starts it; the other sees it started (or lost the race and will be retried).

@@ -8,7 +8,7 @@ use lethe_entities::ledger::signer::LedgerSigner;
 use sea_orm::DatabaseConnection;
 
 use crate::export::ExportSettings;
-use crate::ledger::CheckpointSettings;
+use crate::ledger::{CheckpointSettings, Settlements};
 use crate::mail::Mailer;
 use crate::queue::JobQueue;
 use crate::stores::Registry;
@@ -75,4 +75,6 @@ pub struct JobContext {
     pub services: ServiceSettings,
     /// Where access packages live and how their links work.
     pub exports: ExportSettings,
+    /// Settles ledger intents of concurrent jobs together (see [`Settlements`]).
+    pub settlements: Settlements,
 }

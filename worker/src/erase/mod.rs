@@ -211,6 +211,7 @@ async fn erase_tasks(
             store: &task.store_name,
             request: id,
             subject_refs: refs,
+            settlements: &ctx.settlements,
         };
         match erase_store(&cx, connector, map, &located).await {
             Ok(outcome) => {

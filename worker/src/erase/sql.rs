@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::EraseError;
 use super::plan::{ColumnChange, Step, StepKind};
 use crate::ledger::external::settle;
-use crate::ledger::receipts;
+use crate::ledger::{Settlements, receipts};
 use crate::stores::schema::{Schema, TableSchema};
 use crate::stores::sql::fetch::{as_text, bind, table_ref};
 use crate::stores::sql::{SqlStore, classify};
@@ -58,6 +58,8 @@ pub struct Context<'a> {
     pub request: Uuid,
     /// The subject's ledger references.
     pub subject_refs: &'a [SubjectRef],
+    /// Settles the intents (with other jobs' where they coincide).
+    pub settlements: &'a Settlements,
 }
 
 /// Runs `steps` in `store`, with their ledger entries.
@@ -110,7 +112,7 @@ pub async fn erase(
         // Unknown outcome: recovery will ask the store for the receipts.
         return Err(EraseError::Unknown(classify(e)));
     }
-    let seqs = intent::settle_applied_many(cx.lethe, &receipts).await?;
+    let seqs = cx.settlements.settle(cx.lethe, cx.organization, receipts).await?;
     // Tidying the settled receipts is off the erasure's path: if it fails or never runs, the
     // intents are settled and their receipts are not looked at again.
     let store_db = db.clone();

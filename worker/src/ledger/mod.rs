@@ -6,5 +6,7 @@ pub mod checkpointer;
 pub mod external;
 pub mod receipts;
 pub mod recovery;
+pub mod settlements;
 
 pub use checkpointer::CheckpointSettings;
+pub use settlements::Settlements;
