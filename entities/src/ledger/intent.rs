@@ -15,6 +15,7 @@
 //! the same intent changes nothing and appends nothing.
 
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -147,26 +148,37 @@ pub async fn settle_applied_many(db: &DatabaseConnection, settled: &[(Uuid, u64)
         return Err(LedgerError::Invalid("intents settled together belong to one organization"));
     }
     let appended = append(&txn, organization, &entries).await?;
-    let now = now_micros();
-    for (offset, (intent, rows)) in pending.iter().enumerate() {
-        let result = ledger_intent::Entity::update_many()
-            .col_expr(ledger_intent::Column::State, state::APPLIED.into())
-            .col_expr(ledger_intent::Column::RowCount, (*rows as i64).into())
-            .col_expr(ledger_intent::Column::Seq, ((appended.first_seq + offset as u64) as i64).into())
-            .col_expr(ledger_intent::Column::SettledAtUs, now.into())
-            .filter(ledger_intent::Column::Id.eq(intent.id))
-            .filter(ledger_intent::Column::State.eq(intent.state.clone()))
-            .exec(&txn)
-            .await?;
-        if result.rows_affected != 1 {
-            // Someone else settled one of them: drop this append and settle one by one.
-            drop(txn);
-            let mut seqs = Vec::with_capacity(settled.len());
-            for (id, rows) in settled {
-                seqs.push(settle_applied(db, *id, *rows).await?);
-            }
-            return Ok(seqs);
+    // Every intent in one statement (the head is locked until the commit): its count and entry
+    // by `CASE id`, and only if it is still in the state read above.
+    let mut row_count = Expr::case(Expr::col(ledger_intent::Column::Id).eq(pending[0].0.id), pending[0].1 as i64);
+    let mut seq = Expr::case(Expr::col(ledger_intent::Column::Id).eq(pending[0].0.id), appended.first_seq as i64);
+    for (offset, (intent, rows)) in pending.iter().enumerate().skip(1) {
+        row_count = row_count.case(Expr::col(ledger_intent::Column::Id).eq(intent.id), *rows as i64);
+        seq = seq.case(Expr::col(ledger_intent::Column::Id).eq(intent.id), (appended.first_seq + offset as u64) as i64);
+    }
+    let unchanged = pending.iter().fold(Condition::any(), |any, (intent, _)| {
+        any.add(
+            Condition::all()
+                .add(ledger_intent::Column::Id.eq(intent.id))
+                .add(ledger_intent::Column::State.eq(intent.state.clone())),
+        )
+    });
+    let result = ledger_intent::Entity::update_many()
+        .col_expr(ledger_intent::Column::State, state::APPLIED.into())
+        .col_expr(ledger_intent::Column::RowCount, row_count.into())
+        .col_expr(ledger_intent::Column::Seq, seq.into())
+        .col_expr(ledger_intent::Column::SettledAtUs, now_micros().into())
+        .filter(unchanged)
+        .exec(&txn)
+        .await?;
+    if result.rows_affected != pending.len() as u64 {
+        // Someone else settled one of them: drop this append and settle one by one.
+        drop(txn);
+        let mut seqs = Vec::with_capacity(settled.len());
+        for (id, rows) in settled {
+            seqs.push(settle_applied(db, *id, *rows).await?);
         }
+        return Ok(seqs);
     }
     txn.commit().await?;
     let mut seqs = Vec::with_capacity(settled.len());
