@@ -12,6 +12,7 @@ mod m20261122_000003_create_ledger;
 mod m20261123_000004_create_stores;
 mod m20261123_000005_create_exports;
 mod m20261123_000006_task_service_calls;
+mod m20261201_000009_retention_and_holds;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_stores::Migration),
             Box::new(m20261123_000005_create_exports::Migration),
             Box::new(m20261123_000006_task_service_calls::Migration),
+            Box::new(m20261201_000009_retention_and_holds::Migration),
         ]
     }
 }

@@ -190,6 +190,16 @@ impl TestApp {
         read(req.send().await.unwrap()).await
     }
 
+    /// PUTs JSON with a bearer token.
+    pub async fn put(&self, path: &str, bearer: &str, body: Value) -> (StatusCode, Value) {
+        read(self.http.put(self.url(path)).bearer_auth(bearer).json(&body).send().await.unwrap()).await
+    }
+
+    /// DELETEs with a bearer token.
+    pub async fn delete(&self, path: &str, bearer: &str) -> (StatusCode, Value) {
+        read(self.http.delete(self.url(path)).bearer_auth(bearer).send().await.unwrap()).await
+    }
+
     /// GETs, optionally with a bearer token.
     pub async fn get(&self, path: &str, bearer: Option<&str>) -> (StatusCode, Value) {
         let mut req = self.http.get(self.url(path));

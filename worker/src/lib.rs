@@ -16,6 +16,7 @@ pub mod locate;
 pub mod mail;
 pub mod queue;
 pub mod reconcile;
+pub mod retention;
 pub mod runner;
 pub mod stores;
 pub mod tasks;

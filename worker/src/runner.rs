@@ -15,7 +15,9 @@ use apalis_sqlite::{SqlitePool, SqliteStorage};
 use futures::FutureExt;
 
 use crate::context::JobContext;
-use crate::jobs::{SendVerificationCode, StartFulfilment, send_verification_code, start_fulfilment};
+use crate::jobs::{
+    RunRetention, SendVerificationCode, StartFulfilment, run_retention, send_verification_code, start_fulfilment,
+};
 use crate::queue::{Job, JobQueue};
 use crate::reconcile;
 
@@ -114,7 +116,9 @@ pub async fn run(
                 send_verification_code::handle,
                 sqlite_storage(pool, poll)
             );
-            register!(monitor, ctx, prefix, StartFulfilment, start_fulfilment::handle, sqlite_storage(pool, poll))
+            let monitor =
+                register!(monitor, ctx, prefix, StartFulfilment, start_fulfilment::handle, sqlite_storage(pool, poll));
+            register!(monitor, ctx, prefix, RunRetention, run_retention::handle, sqlite_storage(pool, poll))
         }
         JobQueue::Postgres(pool) => {
             let monitor = register!(
@@ -125,7 +129,9 @@ pub async fn run(
                 send_verification_code::handle,
                 postgres_storage(pool)
             );
-            register!(monitor, ctx, prefix, StartFulfilment, start_fulfilment::handle, postgres_storage(pool))
+            let monitor =
+                register!(monitor, ctx, prefix, StartFulfilment, start_fulfilment::handle, postgres_storage(pool));
+            register!(monitor, ctx, prefix, RunRetention, run_retention::handle, postgres_storage(pool))
         }
     };
     let monitor = monitor.on_event(|worker, event| {

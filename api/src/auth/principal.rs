@@ -42,6 +42,12 @@ pub enum Permission {
     PreviewStores,
     /// Waive a request's store task (skip a store, with a reason).
     WaiveTasks,
+    /// List and read retention policies and their runs.
+    ReadRetention,
+    /// Create, replace and delete retention policies.
+    ManageRetention,
+    /// Preview a retention policy and run it now.
+    RunRetention,
 }
 
 /// Who the caller is.
@@ -88,10 +94,12 @@ impl Principal {
                         | SignCheckpoint
                         | ReadStores
                         | PreviewStores
+                        | ReadRetention
+                        | RunRetention
                 )
             }
             Caller::Operator { role: Role::Auditor, .. } => {
-                matches!(permission, ReadRequests | ReadLedger | LookupLedger | ReadStores)
+                matches!(permission, ReadRequests | ReadLedger | LookupLedger | ReadStores | ReadRetention)
             }
             Caller::ApiKey { scopes, .. } => {
                 let has = |s: &str| scopes.iter().any(|g| g == s);
@@ -100,7 +108,9 @@ impl Principal {
                     ManageRequests => has("requests:write"),
                     ReadLedger => has("ledger:read"),
                     ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
-                    | ManageStores | PreviewStores | WaiveTasks => false,
+                    | ManageStores | PreviewStores | WaiveTasks | ReadRetention | ManageRetention | RunRetention => {
+                        false
+                    }
                 }
             }
         }

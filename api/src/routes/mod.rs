@@ -8,6 +8,7 @@ pub mod exports;
 pub mod ledger;
 pub mod operators;
 pub mod requests;
+pub mod retention;
 pub mod stores;
 pub mod system;
 
@@ -73,7 +74,12 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(requests::tasks::list))
         .routes(routes!(requests::tasks::relocate))
         .routes(routes!(requests::tasks::complete))
-        .routes(routes!(requests::tasks::waive));
+        .routes(routes!(requests::tasks::waive))
+        .routes(routes!(retention::policies::list, retention::policies::create))
+        .routes(routes!(retention::policies::get_one, retention::policies::update, retention::policies::delete))
+        .routes(routes!(retention::actions::preview))
+        .routes(routes!(retention::actions::run_now))
+        .routes(routes!(retention::runs::list));
     let system = OpenApiRouter::new()
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

@@ -13,6 +13,8 @@ pub mod operator;
 pub mod organization;
 pub mod request;
 pub mod request_event;
+pub mod retention_policy;
+pub mod retention_run;
 pub mod store;
 pub mod store_task;
 pub mod subject_identity;
