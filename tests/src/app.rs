@@ -69,6 +69,7 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         public_url: "http://lethe.test".into(),
         export_link_ttl: Duration::from_secs(7 * 24 * 3600),
         export_max_downloads: 10,
+        retention_tick: Duration::from_millis(200),
         services: lethe_worker::ServiceSettings {
             public_url: "http://127.0.0.1:0".into(),
             retry_after: Duration::from_millis(200),

@@ -521,3 +521,112 @@ both_backends! {
         company.cleanup().await;
     }
 }
+
+both_backends! {
+    async fn the_scheduler_runs_each_tick_once_and_catches_up_once(backend: Backend) {
+        use lethe_worker::retention::scheduler::{Pass, tick};
+        let app = spawn_app(backend).await;
+        let admin = app.admin(&org_slug()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("logs.db").display());
+        let db = api_logs("sqlite", &url).await;
+        let store = store(&app, &admin, "logs", "sqlite", &url).await;
+        let mut body = purge_closed("hourly", &store);
+        body["schedule"] = json!("0 * * * *");
+        let (status, policy) = app.post("/v1/retention/policies", Some(&admin), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{policy}");
+        let policy_id = policy["id"].as_str().unwrap().to_owned();
+        let rfc = &time::format_description::well_known::Rfc3339;
+        let next = OffsetDateTime::parse(policy["next_run_at"].as_str().unwrap(), rfc).unwrap();
+        assert_eq!((next.minute(), next.second()), (0, 0));
+        let queue = lethe_worker::JobQueue::for_database(&app.db);
+
+        // Nothing is due before the tick.
+        assert_eq!(tick(&app.db, &queue, next - time::Duration::seconds(1)).await.unwrap(), Pass::default());
+        // The engine was down for five hours and ten minutes: one run, for the latest tick.
+        let now = next + time::Duration::minutes(5 * 60 + 10);
+        let pass = tick(&app.db, &queue, now).await.unwrap();
+        assert_eq!((pass.started, pass.skipped), (1, 0), "{pass:?}");
+        assert_eq!(tick(&app.db, &queue, now).await.unwrap(), Pass::default(), "caught up once, not once per tick");
+        let (_, policy) = app.get(&format!("/v1/retention/policies/{policy_id}"), Some(&admin)).await;
+        assert_eq!(OffsetDateTime::parse(policy["next_run_at"].as_str().unwrap(), rfc).unwrap(), next + time::Duration::hours(6));
+        let (_, runs) = app.get(&format!("/v1/retention/runs?policy_id={policy_id}"), Some(&admin)).await;
+        assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+        assert_eq!(runs[0]["trigger"], "schedule");
+        assert_eq!(OffsetDateTime::parse(runs[0]["scheduled_for"].as_str().unwrap(), rfc).unwrap(), next + time::Duration::hours(5));
+        let run = finished(&app, &admin, runs[0]["id"].as_str().unwrap()).await;
+        assert_eq!(run["rows"], (1..=ROWS).filter(|i| is_old(*i) && !is_open(*i)).count(), "{run}");
+
+        // Eight schedulers (as in eight worker processes) at the same tick: one run.
+        let at = next + time::Duration::hours(6) + time::Duration::seconds(1);
+        let passes = futures::future::join_all((0..8).map(|_| tick(&app.db, &queue, at))).await;
+        let started: usize = passes.iter().map(|p| p.as_ref().unwrap().started).sum();
+        assert_eq!(started, 1, "{passes:?}");
+        let (_, runs) = app.get(&format!("/v1/retention/runs?policy_id={policy_id}"), Some(&admin)).await;
+        assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
+        finished(&app, &admin, runs[0]["id"].as_str().unwrap()).await;
+
+        // The figures in /metrics.
+        let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let purged = (1..=ROWS).filter(|i| is_old(*i) && !is_open(*i)).count();
+        for line in [
+            format!("lethe_retention_rows_purged {purged}"),
+            "lethe_retention_runs{state=\"done\"} 2".to_owned(),
+            "lethe_retention_runs{state=\"failed\"} 0".to_owned(),
+            "lethe_retention_lag_seconds 0.000".to_owned(),
+        ] {
+            assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+        }
+        db.close().await.ok();
+    }
+}
+
+/// Two `lethe worker` processes on one PostgreSQL database, each with its own scheduler firing
+/// on a schedule of every second: every tick gets one run, and rows are purged and recorded in
+/// the ledger once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_run_each_scheduled_tick_once() {
+    let mut app = spawn_app(lethe_tests::Backend::Postgres).await;
+    let mut second = lethe_tests::app::spawn_on(
+        app.database_url.clone(),
+        &app.master_key_base64(),
+        lethe_api::engine::Mode::Worker,
+        app.outbox.clone(),
+    )
+    .await;
+    let admin = app.admin(&org_slug()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("logs.db").display());
+    let db = api_logs("sqlite", &url).await;
+    let store = store(&app, &admin, "logs", "sqlite", &url).await;
+    let mut body = purge_closed("every-second", &store);
+    body["schedule"] = json!("* * * * * *");
+    let (status, policy) = app.post("/v1/retention/policies", Some(&admin), body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{policy}");
+    let policy_id = policy["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    body["enabled"] = json!(false);
+    let (status, _) = app.put(&format!("/v1/retention/policies/{policy_id}"), &admin, body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, runs) = app.get(&format!("/v1/retention/runs?policy_id={policy_id}&limit=500"), Some(&admin)).await;
+    let runs = runs.as_array().unwrap().clone();
+    assert!(runs.len() >= 2, "ticks ran: {runs:?}");
+    let mut ticks: Vec<&str> = runs.iter().map(|r| r["scheduled_for"].as_str().unwrap()).collect();
+    ticks.sort_unstable();
+    let before = ticks.len();
+    ticks.dedup();
+    assert_eq!(ticks.len(), before, "one run per tick");
+    let mut total = 0;
+    for run in &runs {
+        let run = finished(&app, &admin, run["id"].as_str().unwrap()).await;
+        assert_eq!(run["state"], "done", "{run}");
+        total += run["rows"].as_u64().unwrap();
+    }
+    let purged = (1..=ROWS).filter(|i| is_old(*i) && !is_open(*i)).count() as u64;
+    assert_eq!(total, purged, "every row purged once over all runs");
+    let entries = purge_entries(&app, &admin, &policy_id).await;
+    assert_eq!(entries.iter().map(|e| e.3).sum::<u64>(), purged, "and in the ledger once");
+    db.close().await.ok();
+    second.stop().await;
+    app.stop().await;
+}

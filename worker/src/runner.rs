@@ -42,6 +42,8 @@ pub struct RunnerSettings {
     pub reconcile_every: Duration,
     /// How long in-flight jobs may run after shutdown is requested.
     pub shutdown_timeout: Duration,
+    /// How often the retention scheduler looks for due policies.
+    pub retention_tick: Duration,
 }
 
 impl RunnerSettings {
@@ -57,6 +59,7 @@ impl RunnerSettings {
             poll_interval: Duration::from_millis(250),
             reconcile_every: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
+            retention_tick: Duration::from_secs(30),
         }
     }
 }
@@ -201,9 +204,31 @@ pub async fn run(
         })
     };
 
+    let retention_scheduler = {
+        let (db, queue, every, stop) = (ctx.db.clone(), ctx.queue.clone(), settings.retention_tick, shutdown.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = stop.clone() => break,
+                    _ = ticks.tick() => {
+                        match crate::retention::scheduler::tick(&db, &queue, time::OffsetDateTime::now_utc()).await {
+                            Ok(pass) if pass != crate::retention::scheduler::Pass::default() => {
+                                tracing::info!(started = pass.started, skipped = pass.skipped, taken_elsewhere = pass.taken_elsewhere, requeued = pass.requeued, "retention scheduler pass");
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "retention scheduler pass failed"),
+                        }
+                    }
+                }
+            }
+        })
+    };
+
     let result = monitor.run_with_signal(shutdown.map(|()| Ok(()))).await;
     reconciler.abort();
     export_purger.abort();
+    retention_scheduler.abort();
     let _ = checkpointer.await;
     // Leave no entry unsigned on a clean stop.
     if let Err(e) = ctx.ledger.checkpoint_due(&ctx.db, 1, 0).await {

@@ -99,6 +99,41 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+impl ActiveModel {
+    /// A new queued run of `policy` (of `organization`), started by `trigger` for the schedule's
+    /// `tick` (scheduled runs only).
+    pub fn queued(
+        organization: Uuid,
+        policy: Uuid,
+        trigger: RunTrigger,
+        tick: Option<TimeDateTimeWithTimeZone>,
+        now: TimeDateTimeWithTimeZone,
+    ) -> Self {
+        use sea_orm::ActiveValue::Set;
+        Self {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization),
+            policy_id: Set(policy),
+            trigger: Set(trigger),
+            scheduled_for: Set(tick),
+            state: Set(RunState::Queued),
+            cutoff: Set(None),
+            cursor: Set(None),
+            pending_intent: Set(None),
+            pending_cursor: Set(None),
+            rows: Set(0),
+            batches: Set(0),
+            largest_batch: Set(0),
+            error_code: Set(None),
+            error_message: Set(None),
+            started_at: Set(None),
+            finished_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+}
+
 impl Model {
     /// One run of the organization.
     pub async fn find_in_org(db: &impl ConnectionTrait, organization: Uuid, id: Uuid) -> Result<Option<Self>, DbErr> {

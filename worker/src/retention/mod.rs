@@ -1,9 +1,12 @@
 //! Retention runs in customers' stores: checking a policy against the live schema
 //! ([`check`]), the statements ([`sql`]), previewing what the next run would remove
 //! ([`preview`]), and running a policy batch by batch through the ledger's intent/receipt
-//! protocol ([`run`]).
+//! protocol ([`run`]), starting runs on the policies' schedules ([`scheduler`]), and the
+//! figures `/metrics` shows ([`metrics`]).
 
 pub mod check;
+pub mod metrics;
 pub mod preview;
 pub mod run;
+pub mod scheduler;
 pub mod sql;

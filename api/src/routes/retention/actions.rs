@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use lethe_entities::entity::retention_run::{self, RunState, RunTrigger};
 use lethe_entities::entity::store;
 use lethe_worker::jobs::RunRetention;
-use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -112,29 +111,9 @@ pub async fn run_now(
         return Err(ApiError::conflict("run_in_progress", "a run of this policy is queued or running"));
     }
     let now = OffsetDateTime::now_utc();
-    let run = retention_run::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(policy.organization_id),
-        policy_id: Set(policy.id),
-        trigger: Set(RunTrigger::Manual),
-        scheduled_for: Set(None),
-        state: Set(RunState::Queued),
-        cutoff: Set(None),
-        cursor: Set(None),
-        pending_intent: Set(None),
-        pending_cursor: Set(None),
-        rows: Set(0),
-        batches: Set(0),
-        largest_batch: Set(0),
-        error_code: Set(None),
-        error_message: Set(None),
-        started_at: Set(None),
-        finished_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&state.db)
-    .await?;
+    let run = retention_run::ActiveModel::queued(policy.organization_id, policy.id, RunTrigger::Manual, None, now)
+        .insert(&state.db)
+        .await?;
     let job = RunRetention { organization_id: run.organization_id, run_id: run.id };
     let key = job.idempotency_key();
     state.queue.enqueue(job, &key).await?;
