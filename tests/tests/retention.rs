@@ -630,3 +630,82 @@ async fn two_worker_processes_run_each_scheduled_tick_once() {
     second.stop().await;
     app.stop().await;
 }
+
+/// Redis: keys past their age by a "last seen" hash field, and by idle time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_keys_past_their_age_are_deleted() {
+    use redis::AsyncCommands;
+    let app = spawn_app(lethe_tests::Backend::Sqlite).await;
+    let admin = app.admin(&org_slug()).await;
+    let company = Company::create().await;
+    let prefix = company.redis_prefix.clone();
+    let client = redis::Client::open(company.redis_url.as_str()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    for i in 1..=30i64 {
+        let seen = if is_old(i) { now - 40 * 86_400 } else { now - 86_400 };
+        let _: () = c
+            .hset_multiple(format!("{prefix}visit:{i}"), &[("last_seen", seen.to_string()), ("ip", "192.0.2.1".into())])
+            .await
+            .unwrap();
+        let _: () = c.expire(format!("{prefix}visit:{i}"), 3600).await.unwrap();
+    }
+    let store = store(&app, &admin, "cache", "redis", &company.redis_url).await;
+    let body = json!({
+        "name": "visits", "store_id": store, "key_pattern": format!("{prefix}visit:*"), "age_column": "last_seen",
+        "max_age": "P7D", "action": {"type": "delete_row"}, "batch_size": 4, "legal_basis": "Visits are kept a week"
+    });
+    let (status, policy) = app.post("/v1/retention/policies", Some(&admin), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{policy}");
+    assert_eq!(policy["key_pattern"], format!("{prefix}visit:*"));
+    let id = policy["id"].as_str().unwrap();
+    let (status, preview) = app.post(&format!("/v1/retention/policies/{id}/preview"), Some(&admin), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["rows"], 15, "{preview}");
+    let mut old: Vec<String> = (1..=30).filter(|i| is_old(*i)).map(|i| format!("{prefix}visit:{i}")).collect();
+    old.sort();
+    let sample: Vec<String> =
+        preview["sample_keys"].as_array().unwrap().iter().map(|k| k[0].as_str().unwrap().to_owned()).collect();
+    assert_eq!(sample, old);
+    let run = run_now(&app, &admin, id).await;
+    assert_eq!((run["state"].as_str(), run["rows"].as_i64()), (Some("done"), Some(15)), "{run}");
+    for i in 1..=30i64 {
+        let exists: bool = c.exists(format!("{prefix}visit:{i}")).await.unwrap();
+        assert_eq!(exists, !is_old(i), "visit {i}");
+    }
+    let entries = purge_entries(&app, &admin, id).await;
+    assert_eq!(entries.iter().map(|e| e.3).sum::<u64>(), 15);
+    assert!(entries.iter().all(|e| e.0 == "cache" && e.1 == format!("{prefix}visit:*") && e.2 == "delete_row"));
+
+    // Idle time: keys nobody read for two seconds go; the four just read stay.
+    for i in 1..=10 {
+        let _: () = c.set_ex(format!("{prefix}tmp:{i}"), "x", 3600).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    for i in 1..=4 {
+        let _: String = c.get(format!("{prefix}tmp:{i}")).await.unwrap();
+    }
+    let body = json!({
+        "name": "tmp", "store_id": store, "key_pattern": format!("{prefix}tmp:*"), "max_age": "PT2S",
+        "action": {"type": "delete_row"}, "legal_basis": "Temporary keys"
+    });
+    let (status, policy) = app.post("/v1/retention/policies", Some(&admin), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{policy}");
+    let run = run_now(&app, &admin, policy["id"].as_str().unwrap()).await;
+    assert_eq!((run["state"].as_str(), run["rows"].as_i64()), (Some("done"), Some(6)), "{run}");
+    for i in 1..=10 {
+        let exists: bool = c.exists(format!("{prefix}tmp:{i}")).await.unwrap();
+        assert_eq!(exists, i <= 4, "tmp {i}");
+    }
+    // A Redis policy takes no table and no filter.
+    let body = json!({
+        "name": "bad", "store_id": store, "table": "visits", "max_age": "P1D",
+        "filter": [{"column": "x", "op": "is_null"}], "action": {"type": "delete_row"}, "legal_basis": "x"
+    });
+    let (status, problem) = app.post("/v1/retention/policies", Some(&admin), body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["table", "key_pattern", "filter"]);
+    company.cleanup().await;
+}

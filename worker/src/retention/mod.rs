@@ -1,4 +1,4 @@
-//! Retention runs in customers' stores: checking a policy against the live schema
+//! Retention runs in customers' stores (SQL: [`sql`]; Redis key patterns: [`redis`]): checking a policy against the live schema
 //! ([`check`]), the statements ([`sql`]), previewing what the next run would remove
 //! ([`preview`]), and running a policy batch by batch through the ledger's intent/receipt
 //! protocol ([`run`]), starting runs on the policies' schedules ([`scheduler`]), and the
@@ -7,6 +7,7 @@
 pub mod check;
 pub mod metrics;
 pub mod preview;
+pub mod redis;
 pub mod run;
 pub mod scheduler;
 pub mod sql;

@@ -1,5 +1,5 @@
-//! A dry run: how many rows the next run of a policy would remove, the oldest and newest of
-//! their ages, and a sample of their primary keys. Nothing is changed.
+//! A dry run: how many rows (Redis: keys) the next run of a policy would remove, the oldest and
+//! newest of their ages, and a sample of their primary keys (Redis: keys). Nothing is changed.
 
 use lethe_entities::entity::retention_policy::Model as Policy;
 use lethe_entities::retention::PolicyAction;
@@ -30,8 +30,11 @@ pub struct Preview {
 
 /// Previews `policy` in its store as of `now`.
 pub async fn preview(policy: &Policy, connector: &Connector, now: OffsetDateTime) -> Result<Preview, StoreError> {
-    let Connector::Sql(sql) = connector else {
-        return Err(StoreError::Config("retention in Redis stores is not built yet".into()));
+    let cutoff = lethe_entities::datamap::validate::subtract_duration(now, &policy.max_age)
+        .ok_or_else(|| StoreError::Config("the policy's maximum age cannot be applied".into()))?;
+    let sql = match connector {
+        Connector::Sql(sql) => sql,
+        Connector::Redis(redis) => return super::redis::preview(redis, policy, cutoff, now).await,
     };
     let schema = sql.schema().await?;
     let live = schema
@@ -45,8 +48,6 @@ pub async fn preview(policy: &Policy, connector: &Connector, now: OffsetDateTime
             policy.target
         )));
     }
-    let cutoff = lethe_entities::datamap::validate::subtract_duration(now, &policy.max_age)
-        .ok_or_else(|| StoreError::Config("the policy's maximum age cannot be applied".into()))?;
     let filters = policy.filters();
     let action = policy.policy_action().unwrap_or(PolicyAction::DeleteRow);
     let target = Target {

@@ -16,6 +16,10 @@
 //! counted with the receipt's count; none: the slot is fenced and the intent voided). So a
 //! batch is never lost from the ledger and never counted twice. The throttle paces batches so
 //! the run's rows per second stay at or below the policy's limit.
+//!
+//! In Redis the keys are a `SCAN` page of the pattern (the cursor is the `SCAN` cursor) and the
+//! store's side is one Lua script that deletes the page's keys still past the age and writes the
+//! receipt atomically (see [`super::redis`]).
 
 use std::time::{Duration, Instant};
 
@@ -31,11 +35,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::redis::{Age, aged, purge};
 use super::sql::{Batch, Target};
 use crate::context::JobContext;
 use crate::jobs::JobError;
 use crate::ledger::external::{self, ExternalError};
 use crate::ledger::receipts::{self, Receipt};
+use crate::stores::redis::RedisStore;
 use crate::stores::sql::{SqlStore, classify};
 use crate::stores::{Connector, StoreError};
 
@@ -57,10 +63,7 @@ pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(
     };
     let outcome = match ctx.stores.connector(&store, &ctx.keyring).await {
         Ok(Connector::Sql(sql)) => sql_run(ctx, &policy, &store, &sql, run.clone()).await,
-        Ok(Connector::Redis(_)) => Err(Failure::new(
-            "retention_unsupported",
-            "retention in Redis stores is not built yet; the policy cannot run".into(),
-        )),
+        Ok(Connector::Redis(redis)) => redis_run(ctx, &policy, &store, &redis, run.clone()).await,
         Err(e) => Err(Failure::store(&e)),
     };
     match outcome {
@@ -158,7 +161,7 @@ async fn sql_run(
     let mut pace = Pace::new(policy.throttle_rows_per_sec);
     loop {
         if let Some(pending) = run.pending_intent {
-            run = settle_in_flight(&ctx.db, db, run.clone(), pending).await?;
+            run = settle_in_flight(&ctx.db, Side::Sql(db), run.clone(), pending).await?;
             continue;
         }
         let cursor = run.cursor_values();
@@ -337,10 +340,18 @@ async fn release_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid) ->
     Ok(Run { pending_intent: None, pending_cursor: None, ..run })
 }
 
+/// The store a batch ran in, for settling it.
+enum Side<'a> {
+    /// A SQL store (receipts in `lethe_ledger_receipts`).
+    Sql(&'a sea_orm::DatabaseConnection),
+    /// A Redis store (receipts as keys).
+    Redis(&'a RedisStore),
+}
+
 /// Settles the batch a stopped or crashed run left in flight.
 async fn settle_in_flight(
     lethe: &DatabaseConnection,
-    store: &sea_orm::DatabaseConnection,
+    side: Side<'_>,
     run: Run,
     intent_id: Uuid,
 ) -> Result<Run, Failure> {
@@ -348,17 +359,123 @@ async fn settle_in_flight(
     let rows = match opened.as_ref().map(|i| (i.state.as_str(), i.row_count)) {
         Some((intent::state::APPLIED, Some(rows))) => Some(rows as u64),
         Some((intent::state::VOID, _)) | None => None,
-        Some(_) => {
-            let receipt = receipts::fence(store, intent_id).await.map_err(|e| Failure::store(&classify(e)))?;
-            let settled = external::settle(lethe, store, intent_id, receipt).await?;
-            settled.seq.map(|_| settled.row_count)
-        }
+        Some(_) => match side {
+            Side::Sql(store) => {
+                let receipt = receipts::fence(store, intent_id).await.map_err(|e| Failure::store(&classify(e)))?;
+                let settled = external::settle(lethe, store, intent_id, receipt).await?;
+                settled.seq.map(|_| settled.row_count)
+            }
+            Side::Redis(store) => {
+                let receipt = crate::erase::redis::fence(store, intent_id).await.map_err(|e| Failure::store(&e))?;
+                match receipt {
+                    Some(n) => {
+                        intent::settle_applied(lethe, intent_id, n).await?;
+                        store.forget_receipt(&crate::erase::redis::receipt_key(intent_id)).await;
+                    }
+                    None => intent::settle_void(lethe, intent_id).await?,
+                }
+                receipt
+            }
+        },
     };
     tracing::info!(run_id = %run.id, committed = rows.is_some(), "retention run settled the batch left in flight");
     match rows {
         Some(rows) => take_batch(lethe, run, intent_id, rows).await,
         None => release_batch(lethe, run, intent_id).await,
     }
+}
+
+/// The run's Redis work: `SCAN` pages of the pattern, each page's keys past the age deleted
+/// by one script with the batch's receipt. The cursor is the `SCAN` cursor (`0` once complete).
+async fn redis_run(
+    ctx: &JobContext,
+    policy: &Policy,
+    store: &store::Model,
+    redis: &RedisStore,
+    run: Run,
+) -> Result<(), Failure> {
+    let mut run = start(&ctx.db, policy, run).await?;
+    let started = run.started_at.unwrap_or_else(OffsetDateTime::now_utc);
+    let cutoff = run.cutoff.unwrap_or(started);
+    let age = Age::of(policy, cutoff, started);
+    let count = policy.batch_size.min(policy.throttle_rows_per_sec.unwrap_or(i32::MAX)).max(1) as usize;
+    let mut pace = Pace::new(policy.throttle_rows_per_sec);
+    loop {
+        if let Some(pending) = run.pending_intent {
+            run = settle_in_flight(&ctx.db, Side::Redis(redis), run.clone(), pending).await?;
+            continue;
+        }
+        let cursor = run.cursor_values().and_then(|c| c.first().and_then(|c| c.parse::<u64>().ok()));
+        if cursor == Some(0) {
+            finish(&ctx.db, &run, RunState::Done, None).await?;
+            tracing::info!(run_id = %run.id, policy_id = %policy.id, rows = run.rows, batches = run.batches, "retention run done");
+            return Ok(());
+        }
+        let (next, keys) =
+            redis.scan(cursor.unwrap_or(0), &policy.target, count).await.map_err(|e| Failure::store(&e))?;
+        let mut keys: Vec<String> = aged(redis, &keys, &age, started)
+            .await
+            .map_err(|e| Failure::store(&e))?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let last = [next.to_string()];
+        if keys.is_empty() {
+            run = advance(&ctx.db, run, &last).await?;
+            continue;
+        }
+        let planned = NewEntry {
+            policy_id: Some(policy.id),
+            store: Some(store.name.clone()),
+            table: Some(policy.target.clone()),
+            action: Some("delete_row".to_owned()),
+            ..NewEntry::new(EntryKind::RetentionPurge)
+        };
+        let opened = external::open(&ctx.db, policy.organization_id, &planned).await?;
+        let Some(claimed) = claim_batch(&ctx.db, &run, opened.id, &last).await? else {
+            crate::erase::redis::fence(redis, opened.id).await.map_err(|e| Failure::store(&e))?;
+            intent::settle_void(&ctx.db, opened.id).await?;
+            return Ok(());
+        };
+        run = claimed;
+        let rows = match purge(redis, opened.id, &keys, &age).await {
+            Ok(Some(rows)) => {
+                intent::settle_applied(&ctx.db, opened.id, rows).await?;
+                redis.forget_receipt(&crate::erase::redis::receipt_key(opened.id)).await;
+                rows
+            }
+            Ok(None) => {
+                intent::settle_void(&ctx.db, opened.id).await?;
+                release_batch(&ctx.db, run, opened.id).await?;
+                return Err(Failure::new("store_query_failed", "the batch was voided by recovery".into()));
+            }
+            // The script may or may not have run: the receipt says (on resume).
+            Err(e) => {
+                return Err(Failure::Stop(JobError::Permanent(format!("redis: {e}; the batch is settled on resume"))));
+            }
+        };
+        run = take_batch(&ctx.db, run, opened.id, rows).await?;
+        pace.wait(rows).await;
+    }
+}
+
+/// Moves the cursor past a page with nothing to do.
+async fn advance(lethe: &DatabaseConnection, run: Run, cursor: &[String]) -> Result<Run, Failure> {
+    let value = serde_json::json!(cursor);
+    let result = retention_run::Entity::update_many()
+        .col_expr(retention_run::Column::Cursor, Expr::value(value.clone()))
+        .col_expr(retention_run::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+        .filter(retention_run::Column::Id.eq(run.id))
+        .filter(retention_run::Column::PendingIntent.is_null())
+        .filter(retention_run::Column::Batches.eq(run.batches))
+        .exec(lethe)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(Failure::Stop(JobError::Conflict));
+    }
+    Ok(Run { cursor: Some(value), ..run })
 }
 
 /// Ends a run in `state`, with the failure's code and message.

@@ -24,12 +24,6 @@ async fn checked(state: &AppState, organization: Uuid, spec: &PolicySpec) -> Api
         return Err(ApiError::invalid_field("store_id", "no store with this id in your organization"));
     };
     let mut errors = spec.check(store.kind);
-    if errors.is_empty() && !store.kind.is_sql() {
-        errors.push(lethe_entities::retention::SpecError::at(
-            "store_id",
-            "retention runs in Redis stores are not built yet; only SQL stores take policies",
-        ));
-    }
     if errors.is_empty()
         && let Connector::Sql(sql) = state.stores.connector(&store, &state.keyring).await?
     {
