@@ -1,7 +1,8 @@
 //! Retention: policies (what to purge or anonymise where, how old, on which schedule) and their
 //! runs (state, the keyset cursor, the batch in flight, counts), so a run can stop and resume
 //! and a crash never counts a batch twice. Scheduled runs are unique per policy and tick, which
-//! makes several worker processes run each tick once.
+//! makes several worker processes run each tick once. Legal holds on a subject (encrypted
+//! identity with its blind index), a store, a table or the whole organization.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -59,6 +60,28 @@ enum RetentionRuns {
     FinishedAt,
     CreatedAt,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum LegalHolds {
+    Table,
+    Id,
+    OrganizationId,
+    Scope,
+    IdentityKind,
+    IdentityCiphertext,
+    BlindIndex,
+    StoreId,
+    TableName,
+    Reason,
+    Owner,
+    Matter,
+    ExpiresAt,
+    PlacedBy,
+    PlacedAt,
+    ReleasedAt,
+    ReleasedBy,
+    ReleaseReason,
 }
 
 #[async_trait::async_trait]
@@ -166,10 +189,50 @@ impl MigrationTrait for Migration {
                     .col(RetentionRuns::CreatedAt)
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(LegalHolds::Table)
+                    .col(pk_uuid(LegalHolds::Id))
+                    .col(uuid(LegalHolds::OrganizationId))
+                    .col(string_len(LegalHolds::Scope, 16))
+                    .col(string_len_null(LegalHolds::IdentityKind, 16))
+                    .col(blob_null(LegalHolds::IdentityCiphertext))
+                    .col(string_len_null(LegalHolds::BlindIndex, 64))
+                    .col(uuid_null(LegalHolds::StoreId))
+                    .col(string_len_null(LegalHolds::TableName, 256))
+                    .col(text(LegalHolds::Reason))
+                    .col(string_len(LegalHolds::Owner, 200))
+                    .col(string_len_null(LegalHolds::Matter, 200))
+                    .col(timestamp_with_time_zone_null(LegalHolds::ExpiresAt))
+                    .col(uuid_null(LegalHolds::PlacedBy))
+                    .col(timestamp_with_time_zone(LegalHolds::PlacedAt))
+                    .col(timestamp_with_time_zone_null(LegalHolds::ReleasedAt))
+                    .col(uuid_null(LegalHolds::ReleasedBy))
+                    .col(text_null(LegalHolds::ReleaseReason))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(LegalHolds::Table, LegalHolds::OrganizationId)
+                            .to(Organizations::Table, Organizations::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_legal_holds_org_released")
+                    .table(LegalHolds::Table)
+                    .col(LegalHolds::OrganizationId)
+                    .col(LegalHolds::ReleasedAt)
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(LegalHolds::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(RetentionRuns::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(RetentionPolicies::Table).to_owned()).await
     }

@@ -61,7 +61,7 @@ const LOOKUP_LEDGER: &[Caller] = &[Admin, Auditor];
 const SIGNED_IN: &[Caller] = &[Admin, Operator, Auditor];
 const READ_STORES: &[Caller] = &[Admin, Operator, Auditor];
 const PREVIEW_STORES: &[Caller] = &[Admin, Operator];
-/// Reading retention policies and runs: every operator role.
+/// Reading retention policies and runs, and legal holds: every operator role.
 const READ_RETENTION: &[Caller] = &[Admin, Operator, Auditor];
 /// Previewing and running a retention policy: admins and operators.
 const RUN_RETENTION: &[Caller] = &[Admin, Operator];
@@ -238,6 +238,11 @@ async fn every_route_enforces_roles_and_scopes() {
     let (_, doomed_policy) = app.post("/v1/retention/policies", Some(&callers.admin), policy_body("doomed")).await;
     let doomed_policy = doomed_policy["id"].as_str().unwrap().to_owned();
     let p = |action: &str| format!("/v1/retention/policies/{policy}/{action}");
+    let hold_body =
+        json!({"scope": "store", "store_id": store, "reason": "Matrix matter", "owner": "legal@example.com"});
+    let (status, hold) = app.post("/v1/holds", Some(&callers.admin), hold_body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{hold}");
+    let hold = hold["id"].as_str().unwrap().to_owned();
 
     let r = |action: &str| format!("/v1/requests/{}/{action}", req.id);
     // The whole matrix. Rows run in this order; the password change is last because it
@@ -311,6 +316,9 @@ async fn every_route_enforces_roles_and_scopes() {
         row(Method::POST, p("run"), None, RUN_RETENTION),
         row(Method::GET, "/v1/retention/runs", None, READ_RETENTION),
         row(Method::DELETE, format!("/v1/retention/policies/{doomed_policy}"), None, ADMINS),
+        row(Method::GET, "/v1/holds", None, READ_RETENTION),
+        row(Method::POST, "/v1/holds", Some(hold_body.clone()), ADMINS),
+        row(Method::POST, format!("/v1/holds/{hold}/release"), Some(json!({"reason": "closed"})), ADMINS),
         row(Method::GET, r("tasks"), None, READ_REQUESTS),
         row(Method::POST, r("locate"), None, MANAGE_REQUESTS),
         row(

@@ -709,3 +709,33 @@ async fn redis_keys_past_their_age_are_deleted() {
     assert_eq!(fields, ["table", "key_pattern", "filter"]);
     company.cleanup().await;
 }
+
+/// Two policies on one table: the narrower one (open logs, kept 60 days) governs its rows, so
+/// the broad one (every log, 7 days) leaves them; the narrow one has nothing to do yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_narrower_policy_governs_its_rows() {
+    let app = spawn_app(lethe_tests::Backend::Sqlite).await;
+    let admin = app.admin(&org_slug()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("logs.db").display());
+    let db = api_logs("sqlite", &url).await;
+    let store = store(&app, &admin, "logs", "sqlite", &url).await;
+    let mut broad = purge_closed("all-logs", &store);
+    broad["filter"] = json!([]);
+    let (_, broad) = app.post("/v1/retention/policies", Some(&admin), broad).await;
+    let mut narrow = purge_closed("open-logs", &store);
+    narrow["filter"] = json!([{"column": "status", "op": "eq", "value": "open"}]);
+    narrow["max_age"] = json!("P60D");
+    let (status, narrow) = app.post("/v1/retention/policies", Some(&admin), narrow).await;
+    assert_eq!(status, StatusCode::CREATED, "{narrow}");
+    let purged = (1..=ROWS).filter(|i| is_old(*i) && !is_open(*i)).count();
+    let (_, preview) =
+        app.post(&format!("/v1/retention/policies/{}/preview", broad["id"].as_str().unwrap()), Some(&admin), json!({})).await;
+    assert_eq!(preview["rows"], purged, "{preview}");
+    let run = run_now(&app, &admin, broad["id"].as_str().unwrap()).await;
+    assert_eq!(run["rows"], purged, "{run}");
+    assert_eq!(ids(&db).await, (1..=ROWS).filter(|i| !is_old(*i) || is_open(*i)).collect::<Vec<_>>());
+    let run = run_now(&app, &admin, narrow["id"].as_str().unwrap()).await;
+    assert_eq!(run["rows"], 0, "open logs are 40 days old, kept 60: {run}");
+    db.close().await.ok();
+}

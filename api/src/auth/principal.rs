@@ -48,6 +48,10 @@ pub enum Permission {
     ManageRetention,
     /// Preview a retention policy and run it now.
     RunRetention,
+    /// List legal holds.
+    ReadHolds,
+    /// Place and release legal holds.
+    ManageHolds,
 }
 
 /// Who the caller is.
@@ -96,10 +100,11 @@ impl Principal {
                         | PreviewStores
                         | ReadRetention
                         | RunRetention
+                        | ReadHolds
                 )
             }
             Caller::Operator { role: Role::Auditor, .. } => {
-                matches!(permission, ReadRequests | ReadLedger | LookupLedger | ReadStores | ReadRetention)
+                matches!(permission, ReadRequests | ReadLedger | LookupLedger | ReadStores | ReadRetention | ReadHolds)
             }
             Caller::ApiKey { scopes, .. } => {
                 let has = |s: &str| scopes.iter().any(|g| g == s);
@@ -108,9 +113,8 @@ impl Principal {
                     ManageRequests => has("requests:write"),
                     ReadLedger => has("ledger:read"),
                     ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
-                    | ManageStores | PreviewStores | WaiveTasks | ReadRetention | ManageRetention | RunRetention => {
-                        false
-                    }
+                    | ManageStores | PreviewStores | WaiveTasks | ReadRetention | ManageRetention | RunRetention
+                    | ReadHolds | ManageHolds => false,
                 }
             }
         }

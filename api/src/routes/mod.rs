@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod callbacks;
 pub mod exports;
+pub mod holds;
 pub mod ledger;
 pub mod operators;
 pub mod requests;
@@ -79,7 +80,9 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(retention::policies::get_one, retention::policies::update, retention::policies::delete))
         .routes(routes!(retention::actions::preview))
         .routes(routes!(retention::actions::run_now))
-        .routes(routes!(retention::runs::list));
+        .routes(routes!(retention::runs::list))
+        .routes(routes!(holds::list, holds::place))
+        .routes(routes!(holds::release));
     let system = OpenApiRouter::new()
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))

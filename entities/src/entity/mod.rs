@@ -9,6 +9,7 @@ pub mod ledger_intent;
 pub mod ledger_key;
 pub mod ledger_subject_ref;
 pub mod ledger_tile;
+pub mod legal_hold;
 pub mod operator;
 pub mod organization;
 pub mod request;

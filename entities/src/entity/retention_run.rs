@@ -26,12 +26,18 @@ pub enum RunState {
     /// The policy was deleted while the run waited or ran.
     #[sea_orm(string_value = "canceled")]
     Canceled,
+    /// A legal hold covers the table, the store or the organization: nothing (more) was purged.
+    #[sea_orm(string_value = "held")]
+    Held,
 }
 
 impl RunState {
+    /// Every final state.
+    pub const FINAL: [Self; 4] = [Self::Done, Self::Failed, Self::Canceled, Self::Held];
+
     /// Whether the run is over.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Done | Self::Failed | Self::Canceled)
+        Self::FINAL.contains(&self)
     }
 }
 

@@ -144,5 +144,5 @@ pub async fn preview(
             .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
     };
     sample.sort();
-    Ok(Preview { cutoff, rows, oldest: oldest.and_then(text), newest: newest.and_then(text), sample })
+    Ok(Preview { cutoff, rows, oldest: oldest.and_then(text), newest: newest.and_then(text), sample, held_by: None })
 }

@@ -35,6 +35,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::holds::{self, Excluded, Holds, HoldsError};
+use super::overlap;
 use super::redis::{Age, aged, purge};
 use super::sql::{Batch, Target};
 use crate::context::JobContext;
@@ -146,14 +148,8 @@ async fn sql_run(
     }
     let mut run = start(&ctx.db, policy, run).await?;
     let filters = policy.filters();
-    let target = Target {
-        kind: sql.kind(),
-        table: &policy.target,
-        live: &live,
-        age_column: &age_column,
-        filters: &filters,
-        action: &action,
-    };
+    let others = Policy::all_in_org(&ctx.db, policy.organization_id).await?;
+    let yield_to = overlap::yielded(policy, &others, run.started_at.unwrap_or_else(OffsetDateTime::now_utc));
     let cutoff = run.cutoff.unwrap_or_else(OffsetDateTime::now_utc);
     let db = sql.connection();
     receipts::ensure_table(db).await.map_err(|e| Failure::store(&classify(e)))?;
@@ -164,6 +160,21 @@ async fn sql_run(
             run = settle_in_flight(&ctx.db, Side::Sql(db), run.clone(), pending).await?;
             continue;
         }
+        // Holds are read again for every batch: one placed during the run stops it.
+        let exclude = match held(ctx, store, policy, &run).await? {
+            Some(exclude) => exclude,
+            None => return Ok(()),
+        };
+        let target = Target {
+            kind: sql.kind(),
+            table: &policy.target,
+            live: &live,
+            age_column: &age_column,
+            filters: &filters,
+            action: &action,
+            exclude: &exclude,
+            yield_to: &yield_to,
+        };
         let cursor = run.cursor_values();
         let select = target.keys_after(target.condition(cutoff), cursor.as_deref(), limit);
         let mut keys = Vec::new();
@@ -227,6 +238,27 @@ async fn sql_run(
         };
         run = take_batch(&ctx.db, run, opened.id, rows).await?;
         pace.wait(rows).await;
+    }
+}
+
+/// The held subjects' rows to leave alone, or `None` when a hold covers the whole table (the run
+/// then ends `held`).
+async fn held(
+    ctx: &JobContext,
+    store: &store::Model,
+    policy: &Policy,
+    run: &Run,
+) -> Result<Option<Vec<Excluded>>, Failure> {
+    match holds::for_table(&ctx.db, &ctx.keyring, store, &policy.target, OffsetDateTime::now_utc()).await {
+        Ok(Holds::Rows(exclude)) => Ok(Some(exclude)),
+        Ok(Holds::Table(hold)) => {
+            let message = format!("legal hold {hold} covers `{}` of store `{}`", policy.target, store.name);
+            finish(&ctx.db, run, RunState::Held, Some(("legal_hold", message))).await?;
+            tracing::info!(run_id = %run.id, hold_id = %hold, "retention run stopped by a legal hold");
+            Ok(None)
+        }
+        Err(HoldsError::Db(e)) => Err(e.into()),
+        Err(HoldsError::Crypto) => Err(Failure::Stop(JobError::Crypto)),
     }
 }
 
@@ -405,6 +437,9 @@ async fn redis_run(
             run = settle_in_flight(&ctx.db, Side::Redis(redis), run.clone(), pending).await?;
             continue;
         }
+        if held(ctx, store, policy, &run).await?.is_none() {
+            return Ok(());
+        }
         let cursor = run.cursor_values().and_then(|c| c.first().and_then(|c| c.parse::<u64>().ok()));
         if cursor == Some(0) {
             finish(&ctx.db, &run, RunState::Done, None).await?;
@@ -494,7 +529,7 @@ async fn finish(
         .col_expr(retention_run::Column::FinishedAt, Expr::value(now))
         .col_expr(retention_run::Column::UpdatedAt, Expr::value(now))
         .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::State.is_not_in([RunState::Done, RunState::Failed, RunState::Canceled]))
+        .filter(retention_run::Column::State.is_not_in(RunState::FINAL))
         .exec(lethe)
         .await?;
     Ok(())

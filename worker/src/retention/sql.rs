@@ -17,6 +17,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::holds::Excluded;
 use crate::erase::plan::{ColumnChange, Step, StepKind};
 use crate::erase::sql::{by_key, update};
 use crate::ledger::external::Work;
@@ -41,6 +42,11 @@ pub struct Target<'a> {
     pub filters: &'a [Filter],
     /// What is done to the rows.
     pub action: &'a PolicyAction,
+    /// Rows legal holds keep (held subjects' identity values).
+    pub exclude: &'a [Excluded],
+    /// Filters of other policies that govern some of these rows (see [`super::overlap`]):
+    /// rows matching one of them are left alone.
+    pub yield_to: &'a [Vec<Filter>],
 }
 
 impl Target<'_> {
@@ -50,18 +56,26 @@ impl Target<'_> {
     pub fn condition(&self, cutoff: OffsetDateTime) -> Condition {
         let mut all = Condition::all().add(Expr::col(Alias::new(self.age_column)).lt(self.cutoff_value(cutoff)));
         for f in self.filters {
-            let column = Expr::col(Alias::new(&f.column));
-            let value = || bind(self.live, &f.column, f.value.as_deref().unwrap_or_default());
-            all = all.add(match f.op {
-                FilterOp::Eq => column.eq(value()),
-                FilterOp::Ne => column.ne(value()),
-                FilterOp::Lt => column.lt(value()),
-                FilterOp::Lte => column.lte(value()),
-                FilterOp::Gt => column.gt(value()),
-                FilterOp::Gte => column.gte(value()),
-                FilterOp::IsNull => column.is_null(),
-                FilterOp::IsNotNull => column.is_not_null(),
+            all = all.add(self.filter_expr(f));
+        }
+        for other in self.yield_to {
+            all = all.add(match other.as_slice() {
+                // Another policy governs every row.
+                [] => Condition::all().add(Expr::val(1).eq(0)),
+                filters => filters.iter().fold(Condition::all(), |c, f| c.add(self.filter_expr(f))).not(),
             });
+        }
+        for held in self.exclude {
+            let native_ci = self.live.column(&held.column).is_some_and(|c| c.case_insensitive);
+            let compared: Expr = if held.ignore_case && !native_ci {
+                Func::lower(Expr::col(Alias::new(&held.column))).into()
+            } else {
+                Expr::col(Alias::new(&held.column))
+            };
+            let values = held.values.iter().map(|v| bind(self.live, &held.column, v));
+            all = all.add(
+                Condition::any().add(Expr::col(Alias::new(&held.column)).is_null()).add(compared.is_not_in(values)),
+            );
         }
         if let PolicyAction::Anonymise { columns } = self.action
             && columns.iter().all(|c| c.action == ColumnAction::Null)
@@ -71,6 +85,21 @@ impl Target<'_> {
             );
         }
         all
+    }
+
+    fn filter_expr(&self, f: &Filter) -> Expr {
+        let column = Expr::col(Alias::new(&f.column));
+        let value = || bind(self.live, &f.column, f.value.as_deref().unwrap_or_default());
+        match f.op {
+            FilterOp::Eq => column.eq(value()),
+            FilterOp::Ne => column.ne(value()),
+            FilterOp::Lt => column.lt(value()),
+            FilterOp::Lte => column.lte(value()),
+            FilterOp::Gt => column.gt(value()),
+            FilterOp::Gte => column.gte(value()),
+            FilterOp::IsNull => column.is_null(),
+            FilterOp::IsNotNull => column.is_not_null(),
+        }
     }
 
     fn is_epoch(&self) -> bool {
@@ -256,6 +285,8 @@ mod tests {
             age_column: "at",
             filters: &filters,
             action: &action,
+            exclude: &[],
+            yield_to: &[],
         };
         let cutoff = datetime!(2026-01-01 00:00 UTC);
         let (sql, values) =
@@ -284,6 +315,8 @@ mod tests {
             age_column: "at",
             filters: &[],
             action: &action,
+            exclude: &[],
+            yield_to: &[],
         };
         let (sql, _) =
             target.keys_after(Condition::all(), Some(&["1".to_owned(), "b".to_owned()]), 5).build(SqliteQueryBuilder);

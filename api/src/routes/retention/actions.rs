@@ -37,10 +37,13 @@ pub struct PreviewView {
     /// for other callers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_keys: Option<Vec<Vec<String>>>,
+    /// The legal hold covering the whole table, store or organization, if any: then nothing
+    /// goes (`rows` is 0). Held subjects' rows are already left out of `rows`.
+    pub held_by: Option<Uuid>,
 }
 
-/// Dry run: how many rows the next run would remove, their oldest and newest ages, and a
-/// sample of their primary keys. Changes nothing.
+/// Dry run: how many rows the next run would remove (legal holds respected), their oldest and
+/// newest ages, and a sample of their primary keys. Changes nothing.
 #[utoipa::path(
     post, path = "/v1/retention/policies/{id}/preview", tag = "retention",
     params(("id" = Uuid, Path, description = "Policy id")),
@@ -65,7 +68,15 @@ pub async fn preview(
         .await?
         .ok_or_else(store_not_found)?;
     let connector = state.stores.connector(&store, &state.keyring).await?;
-    let found = lethe_worker::retention::preview::preview(&policy, &connector, OffsetDateTime::now_utc()).await?;
+    let found = lethe_worker::retention::preview::preview(
+        &state.db,
+        &state.keyring,
+        &store,
+        &policy,
+        &connector,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
     let primary_key = match &connector {
         lethe_worker::stores::Connector::Sql(sql) => {
             sql.schema().await?.tables.get(&policy.target).map(|t| t.primary_key.clone()).unwrap_or_default()
@@ -79,6 +90,7 @@ pub async fn preview(
         newest: found.newest,
         primary_key,
         sample_keys: principal.can(Permission::ReadIdentities).then_some(found.sample),
+        held_by: found.held_by,
     }))
 }
 
