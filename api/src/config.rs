@@ -104,6 +104,9 @@ pub struct ConfigArgs {
     /// Downloads allowed per access export [default: 10].
     #[arg(long, env = "LETHE_EXPORT_MAX_DOWNLOADS", global = true)]
     pub export_max_downloads: Option<u32>,
+    /// How often each worker process looks for retention policies due to run, in seconds [default: 30].
+    #[arg(long, env = "LETHE_RETENTION_TICK_SECS", global = true)]
+    pub retention_tick_secs: Option<u64>,
     /// Seconds before a failed call to an HTTP store's service is retried; doubles per attempt [default: 30].
     #[arg(long, env = "LETHE_SERVICE_RETRY_SECS", global = true)]
     pub service_retry_secs: Option<u64>,
@@ -159,6 +162,8 @@ pub struct Settings {
     pub export_link_ttl: Duration,
     /// Downloads allowed per access export.
     pub export_max_downloads: i32,
+    /// How often workers look for retention policies due to run.
+    pub retention_tick: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -279,6 +284,9 @@ impl ConfigArgs {
             services,
             export_link_ttl: Duration::from_secs(u64::from(export_link_days) * 24 * 3600),
             export_max_downloads: export_max_downloads as i32,
+            retention_tick: Duration::from_secs(
+                self.retention_tick_secs.or(file.retention_tick_secs).unwrap_or(30).max(1),
+            ),
         })
     }
 }

@@ -127,6 +127,7 @@ impl Engine {
         let mut runner = RunnerSettings::with_unique_name();
         runner.poll_interval = settings.queue_poll;
         runner.concurrency = settings.worker_concurrency;
+        runner.retention_tick = settings.retention_tick;
         Ok(Self { state, jobs, runner })
     }
 

@@ -261,6 +261,15 @@ impl From<lethe_worker::stores::StoreError> for ApiError {
     }
 }
 
+impl From<lethe_worker::retention::preview::PreviewError> for ApiError {
+    fn from(e: lethe_worker::retention::preview::PreviewError) -> Self {
+        match e {
+            lethe_worker::retention::preview::PreviewError::Store(e) => e.into(),
+            other => Self::internal(&other),
+        }
+    }
+}
+
 impl From<lethe_worker::export::download::DownloadError> for ApiError {
     fn from(e: lethe_worker::export::download::DownloadError) -> Self {
         use lethe_worker::export::download::DownloadError::*;

@@ -27,6 +27,8 @@ identity verification and an audit trail.\n\nErrors are RFC 9457 problem documen
         (name = "organization", description = "The caller's organization and its settings (read: operators; change: admin)"),
         (name = "stores", description = "Registered stores: connections (write-only secrets), tests, discovery, data maps, Fides import, preview"),
         (name = "ledger", description = "The deletion ledger: entries, signed checkpoints, proofs, public key, subject lookup"),
+        (name = "retention", description = "Retention policies (checked against the live schema), previews, runs now and on schedule, run history"),
+        (name = "holds", description = "Legal holds on a subject, a table, a store or the organization: placed, listed, released with a reason"),
         (name = "exports", description = "Public: download an access package through the link e-mailed to the data subject"),
         (name = "system", description = "Health, readiness and metrics"),
     )

@@ -12,12 +12,15 @@
 //! * [`datamap`] holds data maps: what each registered store holds about people and how
 //!   locating and erasure treat it.
 //!
+//! * [`retention`] holds retention policies and their cron schedules.
+//!
 //! This crate does no I/O beyond the database.
 
 pub mod datamap;
 pub mod domain;
 pub mod entity;
 pub mod ledger;
+pub mod retention;
 
 pub use domain::crypto::{Keyring, MasterKey};
 pub use domain::enums::{

@@ -14,6 +14,7 @@ mod m20261123_000005_create_exports;
 mod m20261123_000006_task_service_calls;
 mod m20261201_000007_recipients_and_org_settings;
 mod m20261201_000008_service_access;
+mod m20261201_000009_retention_and_holds;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_task_service_calls::Migration),
             Box::new(m20261201_000007_recipients_and_org_settings::Migration),
             Box::new(m20261201_000008_service_access::Migration),
+            Box::new(m20261201_000009_retention_and_holds::Migration),
         ]
     }
 }

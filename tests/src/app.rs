@@ -70,6 +70,7 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         public_url: "http://lethe.test".into(),
         export_link_ttl: Duration::from_secs(7 * 24 * 3600),
         export_max_downloads: 10,
+        retention_tick: Duration::from_millis(200),
         services: lethe_worker::ServiceSettings {
             public_url: "http://127.0.0.1:0".into(),
             retry_after: Duration::from_millis(200),
@@ -211,6 +212,11 @@ impl TestApp {
             assert!(std::time::Instant::now() < deadline, "tasks not settled: {tasks:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// DELETEs with a bearer token.
+    pub async fn delete(&self, path: &str, bearer: &str) -> (StatusCode, Value) {
+        read(self.http.delete(self.url(path)).bearer_auth(bearer).send().await.unwrap()).await
     }
 
     /// GETs, optionally with a bearer token.

@@ -61,6 +61,10 @@ const LOOKUP_LEDGER: &[Caller] = &[Admin, Auditor];
 const SIGNED_IN: &[Caller] = &[Admin, Operator, Auditor];
 const READ_STORES: &[Caller] = &[Admin, Operator, Auditor];
 const PREVIEW_STORES: &[Caller] = &[Admin, Operator];
+/// Reading retention policies and runs, and legal holds: every operator role.
+const READ_RETENTION: &[Caller] = &[Admin, Operator, Auditor];
+/// Previewing and running a retention policy: admins and operators.
+const RUN_RETENTION: &[Caller] = &[Admin, Operator];
 
 /// One route of the matrix.
 struct Row {
@@ -239,6 +243,26 @@ async fn every_route_enforces_roles_and_scopes() {
     let fides = "dataset:\n  - fides_key: people\n    collections:\n      - name: people\n        fields:\n          - name: id\n            fides_meta: { primary_key: true }\n          - name: email\n            data_categories: [user.contact.email]\n            fides_meta: { identity: email }\n";
     let s = |action: &str| format!("/v1/stores/{store}/{action}");
 
+    // Retention policies on a table of the same store: one to work on, one to delete.
+    sea_orm::ConnectionTrait::execute_unprepared(&people, "CREATE TABLE visits (id INTEGER PRIMARY KEY, at TEXT)")
+        .await
+        .unwrap();
+    let policy_body = |name: &str| {
+        json!({"name": name, "store_id": store, "table": "visits", "age_column": "at", "max_age": "P30D",
+               "action": {"type": "delete_row"}, "legal_basis": "Visits are kept 30 days"})
+    };
+    let (status, policy) = app.post("/v1/retention/policies", Some(&callers.admin), policy_body("visits")).await;
+    assert_eq!(status, StatusCode::CREATED, "{policy}");
+    let policy = policy["id"].as_str().unwrap().to_owned();
+    let (_, doomed_policy) = app.post("/v1/retention/policies", Some(&callers.admin), policy_body("doomed")).await;
+    let doomed_policy = doomed_policy["id"].as_str().unwrap().to_owned();
+    let p = |action: &str| format!("/v1/retention/policies/{policy}/{action}");
+    let hold_body =
+        json!({"scope": "store", "store_id": store, "reason": "Matrix matter", "owner": "legal@example.com"});
+    let (status, hold) = app.post("/v1/holds", Some(&callers.admin), hold_body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{hold}");
+    let hold = hold["id"].as_str().unwrap().to_owned();
+
     let r = |action: &str| format!("/v1/requests/{}/{action}", req.id);
     // The whole matrix. Rows run in this order; the password change is last because it
     // revokes the access token of every caller it succeeds for.
@@ -303,6 +327,17 @@ async fn every_route_enforces_roles_and_scopes() {
             PREVIEW_STORES,
         ),
         row(Method::DELETE, format!("/v1/stores/{doomed_store}"), None, ADMINS),
+        row(Method::GET, "/v1/retention/policies", None, READ_RETENTION),
+        row(Method::POST, "/v1/retention/policies", Some(policy_body("matrix")), ADMINS),
+        row(Method::GET, format!("/v1/retention/policies/{policy}"), None, READ_RETENTION),
+        row(Method::PUT, format!("/v1/retention/policies/{policy}"), Some(policy_body("visits")), ADMINS),
+        row(Method::POST, p("preview"), None, RUN_RETENTION),
+        row(Method::POST, p("run"), None, RUN_RETENTION),
+        row(Method::GET, "/v1/retention/runs", None, READ_RETENTION),
+        row(Method::DELETE, format!("/v1/retention/policies/{doomed_policy}"), None, ADMINS),
+        row(Method::GET, "/v1/holds", None, READ_RETENTION),
+        row(Method::POST, "/v1/holds", Some(hold_body.clone()), ADMINS),
+        row(Method::POST, format!("/v1/holds/{hold}/release"), Some(json!({"reason": "closed"})), ADMINS),
         row(Method::GET, r("tasks"), None, READ_REQUESTS),
         row(Method::POST, r("locate"), None, MANAGE_REQUESTS),
         row(Method::GET, recipients_path.clone(), None, READ_REQUESTS),

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod queue;
 pub mod recipients;
 pub mod reconcile;
+pub mod retention;
 pub mod runner;
 pub mod services;
 pub mod stores;

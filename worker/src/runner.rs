@@ -16,7 +16,9 @@ use apalis_sqlite::{SqlitePool, SqliteStorage};
 use futures::FutureExt;
 
 use crate::context::JobContext;
-use crate::jobs::{SendVerificationCode, StartFulfilment, send_verification_code, start_fulfilment};
+use crate::jobs::{
+    RunRetention, SendVerificationCode, StartFulfilment, run_retention, send_verification_code, start_fulfilment,
+};
 use crate::queue::{Job, JobQueue};
 use crate::reconcile;
 
@@ -44,6 +46,8 @@ pub struct RunnerSettings {
     /// How many jobs of one queue run at once in this process. Jobs wait for database
     /// connections beyond what the pools hold, so more is not faster.
     pub concurrency: usize,
+    /// How often the retention scheduler looks for due policies.
+    pub retention_tick: Duration,
 }
 
 impl RunnerSettings {
@@ -60,6 +64,7 @@ impl RunnerSettings {
             reconcile_every: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
             concurrency: 16,
+            retention_tick: Duration::from_secs(30),
         }
     }
 }
@@ -125,13 +130,22 @@ pub async fn run(
                 send_verification_code::handle,
                 sqlite_storage(pool, poll)
             );
-            register!(
+            let monitor = register!(
                 monitor,
                 ctx,
                 prefix,
                 settings.concurrency,
                 StartFulfilment,
                 start_fulfilment::handle,
+                sqlite_storage(pool, poll)
+            );
+            register!(
+                monitor,
+                ctx,
+                prefix,
+                settings.concurrency,
+                RunRetention,
+                run_retention::handle,
                 sqlite_storage(pool, poll)
             )
         }
@@ -145,13 +159,22 @@ pub async fn run(
                 send_verification_code::handle,
                 postgres_storage(pool)
             );
-            register!(
+            let monitor = register!(
                 monitor,
                 ctx,
                 prefix,
                 settings.concurrency,
                 StartFulfilment,
                 start_fulfilment::handle,
+                postgres_storage(pool)
+            );
+            register!(
+                monitor,
+                ctx,
+                prefix,
+                settings.concurrency,
+                RunRetention,
+                run_retention::handle,
                 postgres_storage(pool)
             )
         }
@@ -223,9 +246,31 @@ pub async fn run(
         })
     };
 
+    let retention_scheduler = {
+        let (db, queue, every, stop) = (ctx.db.clone(), ctx.queue.clone(), settings.retention_tick, shutdown.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = stop.clone() => break,
+                    _ = ticks.tick() => {
+                        match crate::retention::scheduler::tick(&db, &queue, time::OffsetDateTime::now_utc()).await {
+                            Ok(pass) if pass != crate::retention::scheduler::Pass::default() => {
+                                tracing::info!(started = pass.started, skipped = pass.skipped, taken_elsewhere = pass.taken_elsewhere, requeued = pass.requeued, "retention scheduler pass");
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "retention scheduler pass failed"),
+                        }
+                    }
+                }
+            }
+        })
+    };
+
     let result = monitor.run_with_signal(shutdown.map(|()| Ok(()))).await;
     reconciler.abort();
     export_purger.abort();
+    retention_scheduler.abort();
     let _ = checkpointer.await;
     // Leave no entry unsigned on a clean stop.
     if let Err(e) = ctx.ledger.checkpoint_due(&ctx.db, 1, 0).await {

@@ -46,6 +46,16 @@ pub enum Permission {
     ReadOrganization,
     /// Change the organization's settings.
     ManageOrganization,
+    /// List and read retention policies and their runs.
+    ReadRetention,
+    /// Create, replace and delete retention policies.
+    ManageRetention,
+    /// Preview a retention policy and run it now.
+    RunRetention,
+    /// List legal holds.
+    ReadHolds,
+    /// Place and release legal holds.
+    ManageHolds,
 }
 
 /// Who the caller is.
@@ -93,10 +103,22 @@ impl Principal {
                         | ReadStores
                         | PreviewStores
                         | ReadOrganization
+                        | ReadRetention
+                        | RunRetention
+                        | ReadHolds
                 )
             }
             Caller::Operator { role: Role::Auditor, .. } => {
-                matches!(permission, ReadRequests | ReadLedger | LookupLedger | ReadStores | ReadOrganization)
+                matches!(
+                    permission,
+                    ReadRequests
+                        | ReadLedger
+                        | LookupLedger
+                        | ReadStores
+                        | ReadOrganization
+                        | ReadRetention
+                        | ReadHolds
+                )
             }
             Caller::ApiKey { scopes, .. } => {
                 let has = |s: &str| scopes.iter().any(|g| g == s);
@@ -105,7 +127,8 @@ impl Principal {
                     ManageRequests => has("requests:write"),
                     ReadLedger => has("ledger:read"),
                     ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
-                    | ManageStores | PreviewStores | WaiveTasks | ReadOrganization | ManageOrganization => false,
+                    | ManageStores | PreviewStores | WaiveTasks | ReadOrganization | ManageOrganization
+                    | ReadRetention | ManageRetention | RunRetention | ReadHolds | ManageHolds => false,
                 }
             }
         }

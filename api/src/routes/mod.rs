@@ -5,10 +5,12 @@ pub mod api_keys;
 pub mod auth;
 pub mod callbacks;
 pub mod exports;
+pub mod holds;
 pub mod ledger;
 pub mod operators;
 pub mod organization;
 pub mod requests;
+pub mod retention;
 pub mod stores;
 pub mod system;
 
@@ -77,7 +79,14 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(requests::recipients::list))
         .routes(routes!(requests::recipients::complete))
         .routes(routes!(requests::recipients::waive))
-        .routes(routes!(organization::get_settings, organization::update_settings));
+        .routes(routes!(organization::get_settings, organization::update_settings))
+        .routes(routes!(retention::policies::list, retention::policies::create))
+        .routes(routes!(retention::policies::get_one, retention::policies::update, retention::policies::delete))
+        .routes(routes!(retention::actions::preview))
+        .routes(routes!(retention::actions::run_now))
+        .routes(routes!(retention::runs::list))
+        .routes(routes!(holds::list, holds::place))
+        .routes(routes!(holds::release));
     // Completing a manual task may carry a file: a larger body limit for this route only (the
     // innermost `DefaultBodyLimit` wins over the global one).
     let attachments = OpenApiRouter::new()

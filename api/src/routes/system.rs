@@ -121,5 +121,21 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
          # HELP lethe_ledger_unsigned_entries Ledger entries not yet covered by a signed checkpoint.\n# TYPE lethe_ledger_unsigned_entries gauge\nlethe_ledger_unsigned_entries {unsigned}\n\
          # HELP lethe_ledger_intents_pending Destructions in customers' stores not yet settled in the ledger.\n# TYPE lethe_ledger_intents_pending gauge\nlethe_ledger_intents_pending {pending}"
     );
+    let retention = lethe_worker::retention::metrics::read(&state.db, OffsetDateTime::now_utc()).await?;
+    let _ = writeln!(
+        out,
+        "# HELP lethe_retention_rows_purged Rows deleted or anonymised by retention runs (the stores' counts).\n# TYPE lethe_retention_rows_purged gauge\nlethe_retention_rows_purged {}",
+        retention.rows
+    );
+    out.push_str("# HELP lethe_retention_runs Retention runs by state (`failed`: the failures).\n# TYPE lethe_retention_runs gauge\n");
+    for (run_state, n) in &retention.runs {
+        let name = serde_json::to_value(run_state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let _ = writeln!(out, "lethe_retention_runs{{state=\"{name}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP lethe_retention_lag_seconds How late the most overdue retention schedule is.\n# TYPE lethe_retention_lag_seconds gauge\nlethe_retention_lag_seconds {:.3}",
+        retention.lag_seconds
+    );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))
 }

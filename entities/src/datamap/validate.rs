@@ -243,6 +243,16 @@ fn list_str(names: &[&str]) -> String {
 /// `from` plus an ISO 8601 duration (years and months by the calendar, clamped to the month's
 /// last day; weeks, days, hours, minutes and seconds exactly); `None` when `period` is not one.
 pub fn add_duration(from: time::OffsetDateTime, period: &str) -> Option<time::OffsetDateTime> {
+    shift(from, period, 1)
+}
+
+/// `from` minus an ISO 8601 duration, by the same rules as [`add_duration`] (the cutoff of a
+/// retention policy: rows dated before `now - max_age` are past their age).
+pub fn subtract_duration(from: time::OffsetDateTime, period: &str) -> Option<time::OffsetDateTime> {
+    shift(from, period, -1)
+}
+
+fn shift(from: time::OffsetDateTime, period: &str, sign: i64) -> Option<time::OffsetDateTime> {
     if !is_iso8601_duration(period) {
         return None;
     }
@@ -255,7 +265,7 @@ pub fn add_duration(from: time::OffsetDateTime, period: &str) -> Option<time::Of
             number.push(c);
             continue;
         }
-        let n: i64 = number.parse().ok()?;
+        let n: i64 = number.parse::<i64>().ok()? * sign;
         number.clear();
         at = match c {
             'Y' => add_months(at, n.checked_mul(12)?)?,
@@ -270,7 +280,7 @@ pub fn add_duration(from: time::OffsetDateTime, period: &str) -> Option<time::Of
             number.push(c);
             continue;
         }
-        let n: i64 = number.parse().ok()?;
+        let n: i64 = number.parse::<i64>().ok()? * sign;
         number.clear();
         at = at.checked_add(match c {
             'H' => time::Duration::hours(n),
@@ -359,6 +369,9 @@ mod tests {
         assert_eq!(add_duration(at, "P1Y1M2DT3H"), Some(datetime!(2025-03-02 15:00 UTC)));
         assert_eq!(add_duration(at, "P2W"), Some(datetime!(2024-02-14 12:00 UTC)));
         assert_eq!(add_duration(at, "ten years"), None);
+        let at = datetime!(2024-03-31 12:00 UTC);
+        assert_eq!(subtract_duration(at, "P1M"), Some(datetime!(2024-02-29 12:00 UTC)));
+        assert_eq!(subtract_duration(at, "P14DT2H"), Some(datetime!(2024-03-17 10:00 UTC)));
     }
 
     #[test]

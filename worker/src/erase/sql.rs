@@ -145,7 +145,7 @@ async fn void_all(cx: &Context<'_>, store: &SqlStore, intents: &[Uuid]) -> Resul
 }
 
 /// The condition selecting `rows` by primary key.
-fn by_key(live: &TableSchema, primary_key: &[String], rows: &[Vec<String>]) -> Condition {
+pub(crate) fn by_key(live: &TableSchema, primary_key: &[String], rows: &[Vec<String>]) -> Condition {
     if let [column] = primary_key {
         return Condition::all()
             .add(Expr::col(Alias::new(column)).is_in(rows.iter().map(|r| bind(live, column, &r[0]))));
@@ -176,7 +176,7 @@ async fn run_step(cx: &Context<'_>, txn: &DatabaseTransaction, live: &TableSchem
                 txn.execute(&stmt).await?.rows_affected()
             }
             StepKind::Update(changes) | StepKind::Pseudonymise { changes, .. } => {
-                update(cx, txn, live, step, cond, changes).await?
+                update(cx.keyring, cx.organization, txn, live, step, cond, changes).await?
             }
         };
     }
@@ -184,9 +184,11 @@ async fn run_step(cx: &Context<'_>, txn: &DatabaseTransaction, live: &TableSchem
 }
 
 /// Applies column changes to one batch: `null` and `redact` in one statement, `hash` with one
-/// statement per distinct value (the pseudonym depends on the value). Returns the rows touched.
-async fn update(
-    cx: &Context<'_>,
+/// statement per distinct value (the pseudonym depends on the value, keyed per `organization`).
+/// Returns the rows touched. Retention's anonymisation uses it too.
+pub(crate) async fn update(
+    keyring: &Keyring,
+    organization: Uuid,
     txn: &DatabaseTransaction,
     live: &TableSchema,
     step: &Step,
@@ -228,7 +230,7 @@ async fn update(
         }
         let mut hashed_rows = 0;
         for (value, keys) in by_value {
-            let pseudonym = cx.keyring.pseudonym(cx.organization, &value);
+            let pseudonym = keyring.pseudonym(organization, &value);
             let stmt = Query::update()
                 .table(table_ref(&step.table))
                 .value(Alias::new(&change.column), bind(live, &change.column, &pseudonym))

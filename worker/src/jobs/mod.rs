@@ -1,11 +1,13 @@
 //! One module per job. Each job is idempotent: it re-reads the request and returns early when
 //! there is nothing (left) to do.
 
+pub mod run_retention;
 pub mod send_verification_code;
 pub mod start_fulfilment;
 
 use apalis::prelude::{AbortError, BoxDynError};
 
+pub use run_retention::RunRetention;
 pub use send_verification_code::SendVerificationCode;
 pub use start_fulfilment::StartFulfilment;
 

@@ -49,6 +49,9 @@ pub async fn handle(job: StartFulfilment, ctx: Data<JobContext>) -> Result<(), B
 
 /// Does the work; separate from [`handle`] so tests can call it directly.
 pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError> {
+    if hold(job, ctx).await? {
+        return Ok(());
+    }
     let request = match start(job, ctx).await? {
         Some(request) if request.state == RequestState::InProgress => request,
         _ => return Ok(()),
@@ -75,6 +78,44 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
         _ => {}
     }
     Ok(())
+}
+
+/// Puts an approved erasure request of a subject under a legal hold `on_hold`, with the hold's
+/// reason on the timeline; returns whether it did. A hold beats everything: nothing is located
+/// or erased until it is released and an operator resumes the request.
+async fn hold(job: &StartFulfilment, ctx: &JobContext) -> Result<bool, JobError> {
+    let Some(current) = request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await? else {
+        return Ok(false);
+    };
+    if current.kind != RequestKind::Erasure || current.state != RequestState::Approved {
+        return Ok(false);
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let Some(hold) = crate::retention::holds::on_subject(&ctx.db, job.organization_id, job.request_id, now).await?
+    else {
+        return Ok(false);
+    };
+    let reason = format!("legal hold {}: {}", hold.id, hold.reason.chars().take(1800).collect::<String>());
+    match request::Model::apply(
+        &ctx.db,
+        &ctx.keyring,
+        job.organization_id,
+        job.request_id,
+        Action::Hold,
+        Actor::SYSTEM,
+        Some(reason),
+    )
+    .await
+    {
+        Ok(_) => {
+            tracing::info!(request_id = %job.request_id, hold_id = %hold.id, "erasure request put on hold by a legal hold");
+            Ok(true)
+        }
+        Err(LifecycleError::Transition(_)) => Ok(false),
+        Err(LifecycleError::Concurrent) => Err(JobError::Conflict),
+        Err(LifecycleError::Db(e)) => Err(e.into()),
+        Err(other) => Err(JobError::Permanent(other.to_string())),
+    }
 }
 
 /// Applies `start` if the request is approved; returns the request as it now is.

@@ -108,7 +108,9 @@ pub async fn fence(store: &impl ConnectionTrait, intent: Uuid) -> Result<Receipt
             0i64.into(),
             lethe_entities::ledger::entry::now_micros().into(),
         ])
-        .on_conflict(OnConflict::column(Alias::new("intent_id")).do_nothing().to_owned())
+        // `do_nothing_on`: MySQL has no `DO NOTHING` (plain `do_nothing` renders invalid SQL
+        // there); it becomes `ON DUPLICATE KEY UPDATE intent_id = intent_id`.
+        .on_conflict(OnConflict::column(Alias::new("intent_id")).do_nothing_on([Alias::new("intent_id")]).to_owned())
         .to_owned();
     store.execute(&insert).await?;
     read(store, intent).await?.ok_or_else(|| DbErr::RecordNotFound(format!("receipt of intent {intent}")))

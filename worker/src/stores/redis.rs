@@ -87,6 +87,21 @@ impl RedisStore {
         invocation.invoke_async(&mut c).await.map_err(|e| classify(&e))
     }
 
+    /// One `SCAN` page of keys matching `pattern` from `cursor`: the next cursor (0 when the
+    /// scan is complete) and the keys (a key may come more than once; a page may be empty).
+    pub async fn scan(&self, cursor: u64, pattern: &str, count: usize) -> Result<(u64, Vec<String>), StoreError> {
+        let mut c = self.connection.clone();
+        redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut c)
+            .await
+            .map_err(|e| classify(&e))
+    }
+
     /// Deletes a settled receipt (best effort: a leftover one expires).
     pub async fn forget_receipt(&self, key: &str) {
         let mut c = self.connection.clone();

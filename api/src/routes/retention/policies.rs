@@ -1,0 +1,217 @@
+//! Creating, listing, reading, replacing and deleting retention policies.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use lethe_entities::entity::{retention_policy, store};
+use lethe_entities::retention::{PolicySpec, Schedule};
+use lethe_worker::retention::check::against_schema;
+use lethe_worker::stores::Connector;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{PolicyView, load};
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::extract::{Body, PathParams};
+use crate::state::AppState;
+
+/// Checks `spec` (structure, then the store's live schema); returns its store.
+async fn checked(state: &AppState, organization: Uuid, spec: &PolicySpec) -> ApiResult<store::Model> {
+    let Some(store) = store::Model::find_in_org(&state.db, organization, spec.store_id).await? else {
+        return Err(ApiError::invalid_field("store_id", "no store with this id in your organization"));
+    };
+    let mut errors = spec.check(store.kind);
+    if errors.is_empty()
+        && let Connector::Sql(sql) = state.stores.connector(&store, &state.keyring).await?
+    {
+        let schema = sql.fresh_schema().await?;
+        errors = against_schema(spec, &schema);
+    }
+    if errors.is_empty() {
+        Ok(store)
+    } else {
+        Err(ApiError::validation(
+            errors.into_iter().map(|e| FieldError { field: e.field, message: e.message }).collect(),
+        ))
+    }
+}
+
+/// The next tick of an enabled, scheduled policy after `now`.
+fn next_run(spec: &PolicySpec, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    let expression = spec.schedule.as_deref().filter(|_| spec.enabled)?;
+    Schedule::parse(expression, &spec.time_zone).ok()?.next_after(now)
+}
+
+fn name_taken(e: sea_orm::DbErr) -> ApiError {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            ApiError::conflict("policy_name_taken", "another retention policy of this organization has this name")
+        }
+        _ => e.into(),
+    }
+}
+
+/// List the organization's retention policies.
+#[utoipa::path(
+    get, path = "/v1/retention/policies", tag = "retention",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The policies, by name", body = [PolicyView]),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<PolicyView>>> {
+    principal.require(Permission::ReadRetention)?;
+    let policies = retention_policy::Model::all_in_org(&state.db, principal.organization_id).await?;
+    let stores = store::Model::all_in_org(&state.db, principal.organization_id).await?;
+    let is_sql = |id: Uuid| stores.iter().find(|s| s.id == id).is_none_or(|s| s.kind.is_sql());
+    Ok(Json(policies.iter().map(|p| PolicyView::of(p, is_sql(p.store_id))).collect()))
+}
+
+/// Create a retention policy. It is checked against the store's live schema: a table or
+/// column the store does not have is refused, naming what it has.
+#[utoipa::path(
+    post, path = "/v1/retention/policies", tag = "retention",
+    request_body = PolicySpec,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = PolicyView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`policy_name_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (with `errors[]` per field) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The store failed: `store_unreachable`, `store_auth_failed`, ...", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Body(spec): Body<PolicySpec>,
+) -> ApiResult<(StatusCode, Json<PolicyView>)> {
+    principal.require(Permission::ManageRetention)?;
+    let store = checked(&state, principal.organization_id, &spec).await?;
+    let now = OffsetDateTime::now_utc();
+    let created = retention_policy::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(principal.organization_id),
+        name: Set(spec.name.clone()),
+        store_id: Set(store.id),
+        target: Set(spec.target().to_owned()),
+        age_column: Set(spec.age_column.clone()),
+        max_age: Set(spec.max_age.clone()),
+        filter: Set(serde_json::to_value(&spec.filter).expect("filters serialise")),
+        action: Set(serde_json::to_value(&spec.action).expect("actions serialise")),
+        schedule: Set(spec.schedule.clone()),
+        time_zone: Set(spec.time_zone.clone()),
+        batch_size: Set(spec.batch_size),
+        throttle_rows_per_sec: Set(spec.throttle_rows_per_sec),
+        legal_basis: Set(spec.legal_basis.clone()),
+        enabled: Set(spec.enabled),
+        next_run_at: Set(next_run(&spec, now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&state.db)
+    .await
+    .map_err(name_taken)?;
+    tracing::info!(policy_id = %created.id, store_id = %store.id, by = ?principal.actor().id, "retention policy created");
+    Ok((StatusCode::CREATED, Json(PolicyView::of(&created, store.kind.is_sql()))))
+}
+
+/// One retention policy.
+#[utoipa::path(
+    get, path = "/v1/retention/policies/{id}", tag = "retention",
+    params(("id" = Uuid, Path, description = "Policy id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The policy", body = PolicyView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`policy_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<PolicyView>> {
+    principal.require(Permission::ReadRetention)?;
+    let policy = load(&state, principal.organization_id, id).await?;
+    let store = store::Model::find_in_org(&state.db, principal.organization_id, policy.store_id).await?;
+    Ok(Json(PolicyView::of(&policy, store.is_none_or(|s| s.kind.is_sql()))))
+}
+
+/// Replace a retention policy (the whole policy, checked like a new one).
+#[utoipa::path(
+    put, path = "/v1/retention/policies/{id}", tag = "retention",
+    params(("id" = Uuid, Path, description = "Policy id")),
+    request_body = PolicySpec,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Replaced", body = PolicyView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`policy_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`policy_name_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (with `errors[]` per field) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The store failed: `store_unreachable`, `store_auth_failed`, ...", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(id): PathParams<Uuid>,
+    Body(spec): Body<PolicySpec>,
+) -> ApiResult<Json<PolicyView>> {
+    principal.require(Permission::ManageRetention)?;
+    let policy = load(&state, principal.organization_id, id).await?;
+    let store = checked(&state, principal.organization_id, &spec).await?;
+    let now = OffsetDateTime::now_utc();
+    let mut active = policy.into_active_model();
+    active.name = Set(spec.name.clone());
+    active.store_id = Set(store.id);
+    active.target = Set(spec.target().to_owned());
+    active.age_column = Set(spec.age_column.clone());
+    active.max_age = Set(spec.max_age.clone());
+    active.filter = Set(serde_json::to_value(&spec.filter).expect("filters serialise"));
+    active.action = Set(serde_json::to_value(&spec.action).expect("actions serialise"));
+    active.schedule = Set(spec.schedule.clone());
+    active.time_zone = Set(spec.time_zone.clone());
+    active.batch_size = Set(spec.batch_size);
+    active.throttle_rows_per_sec = Set(spec.throttle_rows_per_sec);
+    active.legal_basis = Set(spec.legal_basis.clone());
+    active.enabled = Set(spec.enabled);
+    active.next_run_at = Set(next_run(&spec, now));
+    active.updated_at = Set(now);
+    let updated = active.update(&state.db).await.map_err(name_taken)?;
+    tracing::info!(policy_id = %id, by = ?principal.actor().id, "retention policy replaced");
+    Ok(Json(PolicyView::of(&updated, store.kind.is_sql())))
+}
+
+/// Delete a retention policy. Its run history stays; a queued or running run is canceled.
+#[utoipa::path(
+    delete, path = "/v1/retention/policies/{id}", tag = "retention",
+    params(("id" = Uuid, Path, description = "Policy id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`policy_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<StatusCode> {
+    principal.require(Permission::ManageRetention)?;
+    let policy = load(&state, principal.organization_id, id).await?;
+    retention_policy::Entity::delete_by_id(policy.id).exec(&state.db).await?;
+    tracing::info!(policy_id = %id, by = ?principal.actor().id, "retention policy deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

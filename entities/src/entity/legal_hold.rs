@@ -1,0 +1,157 @@
+//! Legal holds: data that must not be destroyed while a matter (litigation, an investigation)
+//! is open. A hold covers one subject (their identity, stored encrypted with its blind index),
+//! one table of a store, a whole store, or the whole organization. Holds are additive: data is
+//! free again only when no active hold covers it. A hold is active until it is released or
+//! its expiry passes.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::{Condition, QueryOrder};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::crypto::{CryptoError, Keyring};
+use crate::domain::enums::IdentityKind;
+
+/// What a hold covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize, ToSchema)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum HoldScope {
+    /// One data subject (by identity).
+    #[sea_orm(string_value = "subject")]
+    Subject,
+    /// One table of a store.
+    #[sea_orm(string_value = "table")]
+    Table,
+    /// A whole store.
+    #[sea_orm(string_value = "store")]
+    Store,
+    /// Everything of the organization.
+    #[sea_orm(string_value = "organization")]
+    Organization,
+}
+
+impl HoldScope {
+    /// The scope's stable name (the ledger entry's action).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Subject => "subject",
+            Self::Table => "table",
+            Self::Store => "store",
+            Self::Organization => "organization",
+        }
+    }
+}
+
+/// One legal hold.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "legal_holds")]
+pub struct Model {
+    /// Primary key.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Tenant.
+    pub organization_id: Uuid,
+    /// What it covers.
+    pub scope: HoldScope,
+    /// Subject holds: the identity's kind.
+    pub identity_kind: Option<IdentityKind>,
+    /// Subject holds: the normalised identity, AES-256-GCM-encrypted, bound to the hold.
+    pub identity_ciphertext: Option<Vec<u8>>,
+    /// Subject holds: the identity's blind index (matches requests' identities).
+    pub blind_index: Option<String>,
+    /// Store and table holds: the store.
+    pub store_id: Option<Uuid>,
+    /// Table holds: the table.
+    pub table_name: Option<String>,
+    /// Why, in words (shown to operators on a held request).
+    pub reason: String,
+    /// Who is responsible for the hold.
+    pub owner: String,
+    /// The matter (case) reference.
+    pub matter: Option<String>,
+    /// When it lapses on its own, if ever.
+    pub expires_at: Option<TimeDateTimeWithTimeZone>,
+    /// The operator who placed it.
+    pub placed_by: Option<Uuid>,
+    /// When.
+    pub placed_at: TimeDateTimeWithTimeZone,
+    /// When it was released.
+    pub released_at: Option<TimeDateTimeWithTimeZone>,
+    /// Who released it.
+    pub released_by: Option<Uuid>,
+    /// Why.
+    pub release_reason: Option<String>,
+}
+
+/// Relations of a hold.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// The associated data a held identity's ciphertext is bound to.
+fn context(organization: Uuid, hold: Uuid, kind: IdentityKind) -> Vec<u8> {
+    let mut ctx = Vec::with_capacity(56);
+    ctx.extend_from_slice(b"legal-hold-identity\0");
+    ctx.extend_from_slice(organization.as_bytes());
+    ctx.extend_from_slice(hold.as_bytes());
+    ctx.extend_from_slice(kind.as_str().as_bytes());
+    ctx
+}
+
+/// Encrypts the normalised identity of subject hold `hold`.
+pub fn seal_identity(
+    keyring: &Keyring,
+    organization: Uuid,
+    hold: Uuid,
+    kind: IdentityKind,
+    normalised: &str,
+) -> Vec<u8> {
+    keyring.encrypt(normalised.as_bytes(), &context(organization, hold, kind))
+}
+
+impl Model {
+    /// Whether the hold is in force at `now`.
+    pub fn is_active(&self, now: TimeDateTimeWithTimeZone) -> bool {
+        self.released_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
+
+    /// Whether the hold covers all of `table` in `store` (the organization, the store or the
+    /// table is held).
+    pub fn covers_table(&self, store: Uuid, table: &str) -> bool {
+        match self.scope {
+            HoldScope::Organization => true,
+            HoldScope::Store => self.store_id == Some(store),
+            HoldScope::Table => self.store_id == Some(store) && self.table_name.as_deref() == Some(table),
+            HoldScope::Subject => false,
+        }
+    }
+
+    /// A subject hold's identity: kind and normalised value.
+    pub fn identity(&self, keyring: &Keyring) -> Result<Option<(IdentityKind, String)>, CryptoError> {
+        let (Some(kind), Some(blob)) = (self.identity_kind, &self.identity_ciphertext) else { return Ok(None) };
+        let plain = keyring.decrypt(blob, &context(self.organization_id, self.id, kind))?;
+        Ok(Some((kind, String::from_utf8(plain.to_vec()).map_err(|_| CryptoError::Decrypt)?)))
+    }
+
+    /// One hold of the organization.
+    pub async fn find_in_org(db: &impl ConnectionTrait, organization: Uuid, id: Uuid) -> Result<Option<Self>, DbErr> {
+        Entity::find_by_id(id).filter(Column::OrganizationId.eq(organization)).one(db).await
+    }
+
+    /// The organization's holds, newest first (only those in force at `now` when `active`).
+    pub async fn list(
+        db: &impl ConnectionTrait,
+        organization: Uuid,
+        active: Option<TimeDateTimeWithTimeZone>,
+    ) -> Result<Vec<Self>, DbErr> {
+        let mut query = Entity::find().filter(Column::OrganizationId.eq(organization));
+        if let Some(now) = active {
+            query = query
+                .filter(Column::ReleasedAt.is_null())
+                .filter(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)));
+        }
+        query.order_by_desc(Column::PlacedAt).order_by_desc(Column::Id).all(db).await
+    }
+}

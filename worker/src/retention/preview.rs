@@ -1,0 +1,130 @@
+//! A dry run: how many rows (Redis: keys) the next run of a policy would remove, the oldest and
+//! newest of their ages, and a sample of their primary keys (Redis: keys). Nothing is changed.
+
+use lethe_entities::Keyring;
+use lethe_entities::entity::retention_policy::Model as Policy;
+use lethe_entities::entity::store;
+use lethe_entities::retention::PolicyAction;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::holds::{Holds, HoldsError, for_table};
+use super::sql::Target;
+use crate::stores::sql::classify;
+use crate::stores::{Connector, StoreError};
+
+/// Primary keys in a preview's sample.
+pub const SAMPLE: u64 = 20;
+
+/// What the next run would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// Rows dated before this are past the age.
+    pub cutoff: OffsetDateTime,
+    /// Rows the run would delete or anonymise.
+    pub rows: u64,
+    /// The oldest affected row's age, as the store shows it.
+    pub oldest: Option<String>,
+    /// The newest affected row's age.
+    pub newest: Option<String>,
+    /// Primary keys of the first affected rows, in key order (each key's columns as text).
+    pub sample: Vec<Vec<String>>,
+    /// The legal hold that covers the whole table, store or organization (nothing would go).
+    pub held_by: Option<Uuid>,
+}
+
+/// Why a preview failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The holds could not be read.
+    #[error(transparent)]
+    Holds(#[from] HoldsError),
+}
+
+/// Previews `policy` of `store` (of the organization `db` and `keyring` serve) as of `now`,
+/// with the legal holds in force then.
+pub async fn preview(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    store: &store::Model,
+    policy: &Policy,
+    connector: &Connector,
+    now: OffsetDateTime,
+) -> Result<Preview, PreviewError> {
+    let cutoff = lethe_entities::datamap::validate::subtract_duration(now, &policy.max_age)
+        .ok_or_else(|| StoreError::Config("the policy's maximum age cannot be applied".into()))?;
+    let exclude = match for_table(db, keyring, store, &policy.target, now).await? {
+        Holds::Table(hold) => {
+            return Ok(Preview {
+                cutoff,
+                rows: 0,
+                oldest: None,
+                newest: None,
+                sample: Vec::new(),
+                held_by: Some(hold),
+            });
+        }
+        Holds::Rows(exclude) => exclude,
+    };
+    let sql = match connector {
+        Connector::Sql(sql) => sql,
+        Connector::Redis(redis) => return Ok(super::redis::preview(redis, policy, cutoff, now).await?),
+    };
+    let schema = sql.schema().await?;
+    let live = schema
+        .tables
+        .get(&policy.target)
+        .ok_or_else(|| StoreError::Schema(format!("the store has no table `{}`", policy.target)))?;
+    let age_column = policy.age_column.clone().unwrap_or_default();
+    if live.column(&age_column).is_none() || live.primary_key.is_empty() {
+        return Err(StoreError::Schema(format!(
+            "table `{}` has lost its primary key or age column since the policy was saved",
+            policy.target
+        ))
+        .into());
+    }
+    let filters = policy.filters();
+    let others = Policy::all_in_org(db, policy.organization_id).await.map_err(HoldsError::Db)?;
+    let yield_to = super::overlap::yielded(policy, &others, now);
+    let action = policy.policy_action().unwrap_or(PolicyAction::DeleteRow);
+    let target = Target {
+        kind: sql.kind(),
+        table: &policy.target,
+        live,
+        age_column: &age_column,
+        filters: &filters,
+        action: &action,
+        exclude: &exclude,
+        yield_to: &yield_to,
+    };
+    let store_db = sql.connection();
+    let summary = store_db.query_one(&target.summary(target.condition(cutoff))).await.map_err(classify)?;
+    let (rows, oldest, newest) = match summary {
+        Some(row) => (
+            row.try_get::<i64>("", "n").map_err(classify)?,
+            row.try_get::<Option<String>>("", "oldest").map_err(classify)?,
+            row.try_get::<Option<String>>("", "newest").map_err(classify)?,
+        ),
+        None => (0, None, None),
+    };
+    let mut sample = Vec::new();
+    for row in store_db.query_all(&target.keys_after(target.condition(cutoff), None, SAMPLE)).await.map_err(classify)? {
+        let mut key = Vec::with_capacity(live.primary_key.len());
+        for i in 0..live.primary_key.len() {
+            key.push(row.try_get::<Option<String>>("", &format!("k{i}")).map_err(classify)?.unwrap_or_default());
+        }
+        sample.push(key);
+    }
+    Ok(Preview {
+        cutoff,
+        rows: u64::try_from(rows).unwrap_or(0),
+        oldest: oldest.map(|o| target.age_text(o)),
+        newest: newest.map(|n| target.age_text(n)),
+        sample,
+        held_by: None,
+    })
+}

@@ -1,0 +1,536 @@
+//! One run of a retention policy, batch by batch, resumable and counted once.
+//!
+//! For each batch:
+//! 1. the next keys after the run's cursor are read (keyset pagination on the primary key, at
+//!    most `batch_size` of them, so memory holds one batch whatever the table's size);
+//! 2. a `retention_purge` ledger intent is committed, and the run row records it with the
+//!    cursor the batch reaches (compare-and-set: a second worker on the same run stops here);
+//! 3. the store's transaction deletes or anonymises those rows (re-checking the policy's
+//!    condition) and writes the intent's receipt, then commits;
+//! 4. the intent is settled (the entry appended with the store's own count) and the run row
+//!    takes the batch: cursor advanced, counts added, the batch in flight cleared, again by
+//!    compare-and-set on the intent.
+//!
+//! A run that finds a batch in flight (a crash or a stop between 2 and 4) settles it first:
+//! from the intent if it was settled, else from the store's receipt (applied: the batch is
+//! counted with the receipt's count; none: the slot is fenced and the intent voided). So a
+//! batch is never lost from the ledger and never counted twice. The throttle paces batches so
+//! the run's rows per second stay at or below the policy's limit.
+//!
+//! In Redis the keys are a `SCAN` page of the pattern (the cursor is the `SCAN` cursor) and the
+//! store's side is one Lua script that deletes the page's keys still past the age and writes the
+//! receipt atomically (see [`super::redis`]).
+
+use std::time::{Duration, Instant};
+
+use lethe_entities::entity::ledger_intent::Model as Intent;
+use lethe_entities::entity::retention_policy::Model as Policy;
+use lethe_entities::entity::retention_run::{self, Model as Run, RunState};
+use lethe_entities::entity::store;
+use lethe_entities::ledger::entry::EntryKind;
+use lethe_entities::ledger::{NewEntry, intent};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::holds::{self, Excluded, Holds, HoldsError};
+use super::overlap;
+use super::redis::{Age, aged, purge};
+use super::sql::{Batch, Target};
+use crate::context::JobContext;
+use crate::jobs::JobError;
+use crate::ledger::external::{self, ExternalError};
+use crate::ledger::receipts::{self, Receipt};
+use crate::stores::redis::RedisStore;
+use crate::stores::sql::{SqlStore, classify};
+use crate::stores::{Connector, StoreError};
+
+/// Works the run `run_id` of `organization` until it is done, fails, or finds another worker on
+/// it. Runs already over are left alone.
+pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(), JobError> {
+    let Some(run) = Run::find_in_org(&ctx.db, organization, run_id).await? else { return Ok(()) };
+    if run.state.is_final() {
+        return Ok(());
+    }
+    let Some(policy) = Policy::find_in_org(&ctx.db, organization, run.policy_id).await? else {
+        finish(&ctx.db, &run, RunState::Canceled, None).await?;
+        return Ok(());
+    };
+    let Some(store) = store::Model::find_in_org(&ctx.db, organization, policy.store_id).await? else {
+        let failure = ("store_not_found", "the policy's store no longer exists".to_owned());
+        finish(&ctx.db, &run, RunState::Failed, Some(failure)).await?;
+        return Ok(());
+    };
+    let outcome = match ctx.stores.connector(&store, &ctx.keyring).await {
+        Ok(Connector::Sql(sql)) => sql_run(ctx, &policy, &store, &sql, run.clone()).await,
+        Ok(Connector::Redis(redis)) => redis_run(ctx, &policy, &store, &redis, run.clone()).await,
+        Err(e) => Err(Failure::store(&e)),
+    };
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(Failure::Stop(e)) => Err(e),
+        Err(Failure::Run(code, message)) => {
+            tracing::warn!(run_id = %run.id, policy_id = %policy.id, code, "retention run failed");
+            let current = Run::find_in_org(&ctx.db, organization, run_id).await?.unwrap_or(run);
+            finish(&ctx.db, &current, RunState::Failed, Some((code, message))).await?;
+            Ok(())
+        }
+    }
+}
+
+/// Why a run stopped early.
+enum Failure {
+    /// The run failed for good: recorded on the run.
+    Run(&'static str, String),
+    /// Lethe's side failed (its database, the ledger): the job is retried and resumes.
+    Stop(JobError),
+}
+
+impl Failure {
+    fn new(code: &'static str, message: String) -> Self {
+        Self::Run(code, message)
+    }
+
+    fn store(e: &StoreError) -> Self {
+        Self::Run(e.code(), e.to_string())
+    }
+}
+
+impl From<sea_orm::DbErr> for Failure {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Stop(JobError::Db(e))
+    }
+}
+
+impl From<lethe_entities::ledger::LedgerError> for Failure {
+    fn from(e: lethe_entities::ledger::LedgerError) -> Self {
+        Self::Stop(JobError::Permanent(format!("ledger: {e}")))
+    }
+}
+
+impl From<ExternalError> for Failure {
+    fn from(e: ExternalError) -> Self {
+        match e {
+            ExternalError::Store(e) => Self::store(&classify(e)),
+            // Unknown outcome: the batch stays in flight and the retried job settles it.
+            ExternalError::Unknown(e) => Self::Stop(JobError::Permanent(format!(
+                "the store's commit outcome is unknown ({}); the batch is settled on resume",
+                classify(e)
+            ))),
+            ExternalError::Ledger(e) => e.into(),
+        }
+    }
+}
+
+/// The run's SQL work.
+async fn sql_run(
+    ctx: &JobContext,
+    policy: &Policy,
+    store: &store::Model,
+    sql: &SqlStore,
+    run: Run,
+) -> Result<(), Failure> {
+    let schema = sql.schema().await.map_err(|e| Failure::store(&e))?;
+    let Some(live) = schema.tables.get(&policy.target).cloned() else {
+        return Err(Failure::new("store_schema_mismatch", format!("the store has no table `{}`", policy.target)));
+    };
+    let Some(action) = policy.policy_action() else {
+        return Err(Failure::new("policy_invalid", "the policy's action cannot be read".into()));
+    };
+    let age_column = policy.age_column.clone().unwrap_or_default();
+    if live.primary_key.is_empty() || live.column(&age_column).is_none() {
+        return Err(Failure::new(
+            "store_schema_mismatch",
+            format!("table `{}` lost its primary key or age column since the policy was saved", policy.target),
+        ));
+    }
+    let mut run = start(&ctx.db, policy, run).await?;
+    let filters = policy.filters();
+    let others = Policy::all_in_org(&ctx.db, policy.organization_id).await?;
+    let yield_to = overlap::yielded(policy, &others, run.started_at.unwrap_or_else(OffsetDateTime::now_utc));
+    let cutoff = run.cutoff.unwrap_or_else(OffsetDateTime::now_utc);
+    let db = sql.connection();
+    receipts::ensure_table(db).await.map_err(|e| Failure::store(&classify(e)))?;
+    let limit = policy.batch_size.min(policy.throttle_rows_per_sec.unwrap_or(i32::MAX)).max(1) as u64;
+    let mut pace = Pace::new(policy.throttle_rows_per_sec);
+    loop {
+        if let Some(pending) = run.pending_intent {
+            run = settle_in_flight(&ctx.db, Side::Sql(db), run.clone(), pending).await?;
+            continue;
+        }
+        // Holds are read again for every batch: one placed during the run stops it.
+        let exclude = match held(ctx, store, policy, &run).await? {
+            Some(exclude) => exclude,
+            None => return Ok(()),
+        };
+        let target = Target {
+            kind: sql.kind(),
+            table: &policy.target,
+            live: &live,
+            age_column: &age_column,
+            filters: &filters,
+            action: &action,
+            exclude: &exclude,
+            yield_to: &yield_to,
+        };
+        let cursor = run.cursor_values();
+        let select = target.keys_after(target.condition(cutoff), cursor.as_deref(), limit);
+        let mut keys = Vec::new();
+        for row in db.query_all(&select).await.map_err(|e| Failure::store(&classify(e)))? {
+            let mut key = Vec::with_capacity(live.primary_key.len());
+            for i in 0..live.primary_key.len() {
+                key.push(
+                    row.try_get::<Option<String>>("", &format!("k{i}"))
+                        .map_err(|e| Failure::store(&classify(e)))?
+                        .unwrap_or_default(),
+                );
+            }
+            keys.push(key);
+        }
+        let Some(last) = keys.last().cloned() else {
+            finish(&ctx.db, &run, RunState::Done, None).await?;
+            tracing::info!(run_id = %run.id, policy_id = %policy.id, rows = run.rows, batches = run.batches, "retention run done");
+            return Ok(());
+        };
+        let planned = NewEntry {
+            policy_id: Some(policy.id),
+            store: Some(store.name.clone()),
+            table: Some(policy.target.clone()),
+            action: Some(action.as_str().to_owned()),
+            ..NewEntry::new(EntryKind::RetentionPurge)
+        };
+        let opened = external::open(&ctx.db, policy.organization_id, &planned).await?;
+        let Some(claimed) = claim_batch(&ctx.db, &run, opened.id, &last).await? else {
+            // Another worker works this run: leave it to it.
+            let receipt = receipts::fence(db, opened.id).await.map_err(|e| Failure::store(&classify(e)))?;
+            external::settle(&ctx.db, db, opened.id, receipt).await?;
+            tracing::info!(run_id = %run.id, "retention run is being worked elsewhere");
+            return Ok(());
+        };
+        run = claimed;
+        let batch = Batch {
+            table: policy.target.clone(),
+            live: live.clone(),
+            keys,
+            recheck: target.condition(cutoff),
+            action: action.clone(),
+            keyring: ctx.keyring.clone(),
+            organization: policy.organization_id,
+        };
+        let rows = match external::apply(db, opened.id, batch.into_work()).await {
+            Ok(rows) => {
+                external::settle(&ctx.db, db, opened.id, Receipt::Applied { row_count: rows }).await?;
+                rows
+            }
+            Err(ExternalError::Store(e)) => {
+                // Rolled back: fence the slot, void the intent, record the failure.
+                let receipt = receipts::fence(db, opened.id).await.map_err(ExternalError::Unknown)?;
+                let settled = external::settle(&ctx.db, db, opened.id, receipt).await?;
+                if settled.seq.is_none() {
+                    release_batch(&ctx.db, run, opened.id).await?;
+                    return Err(ExternalError::Store(e).into());
+                }
+                settled.row_count
+            }
+            Err(other) => return Err(other.into()),
+        };
+        run = take_batch(&ctx.db, run, opened.id, rows).await?;
+        pace.wait(rows).await;
+    }
+}
+
+/// The held subjects' rows to leave alone, or `None` when a hold covers the whole table (the run
+/// then ends `held`).
+async fn held(
+    ctx: &JobContext,
+    store: &store::Model,
+    policy: &Policy,
+    run: &Run,
+) -> Result<Option<Vec<Excluded>>, Failure> {
+    match holds::for_table(&ctx.db, &ctx.keyring, store, &policy.target, OffsetDateTime::now_utc()).await {
+        Ok(Holds::Rows(exclude)) => Ok(Some(exclude)),
+        Ok(Holds::Table(hold)) => {
+            let message = format!("legal hold {hold} covers `{}` of store `{}`", policy.target, store.name);
+            finish(&ctx.db, run, RunState::Held, Some(("legal_hold", message))).await?;
+            tracing::info!(run_id = %run.id, hold_id = %hold, "retention run stopped by a legal hold");
+            Ok(None)
+        }
+        Err(HoldsError::Db(e)) => Err(e.into()),
+        Err(HoldsError::Crypto) => Err(Failure::Stop(JobError::Crypto)),
+    }
+}
+
+/// Throttling: the rows this process handled in the run so far, and since when.
+struct Pace {
+    limit: Option<u32>,
+    since: Instant,
+    rows: u64,
+}
+
+impl Pace {
+    fn new(limit: Option<i32>) -> Self {
+        Self { limit: limit.and_then(|l| u32::try_from(l).ok()).filter(|l| *l > 0), since: Instant::now(), rows: 0 }
+    }
+
+    /// Counts `rows` more and sleeps until the total is within the limit since the start.
+    async fn wait(&mut self, rows: u64) {
+        self.rows += rows;
+        let Some(limit) = self.limit else { return };
+        let due = Duration::from_secs_f64(self.rows as f64 / f64::from(limit));
+        if let Some(rest) = due.checked_sub(self.since.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+}
+
+/// Marks the run running, fixing its cutoff (now minus the policy's age) the first time.
+async fn start(lethe: &DatabaseConnection, policy: &Policy, run: Run) -> Result<Run, Failure> {
+    if run.state == RunState::Running && run.cutoff.is_some() {
+        return Ok(run);
+    }
+    let now = OffsetDateTime::now_utc();
+    let cutoff = lethe_entities::datamap::validate::subtract_duration(now, &policy.max_age)
+        .ok_or_else(|| Failure::new("policy_invalid", "the policy's maximum age cannot be applied".into()))?;
+    let mut active: retention_run::ActiveModel = run.into();
+    active.state = Set(RunState::Running);
+    active.cutoff = Set(Some(cutoff));
+    active.started_at = Set(Some(now));
+    active.updated_at = Set(now);
+    Ok(sea_orm::ActiveModelTrait::update(active, lethe).await?)
+}
+
+/// Records the batch in flight (its intent and the cursor it reaches) unless another worker
+/// changed the run since it was read; returns the run as it now is, or `None`.
+async fn claim_batch(
+    lethe: &DatabaseConnection,
+    run: &Run,
+    intent_id: Uuid,
+    last: &[String],
+) -> Result<Option<Run>, Failure> {
+    let cursor = serde_json::json!(last);
+    let result = retention_run::Entity::update_many()
+        .col_expr(retention_run::Column::PendingIntent, Expr::value(intent_id))
+        .col_expr(retention_run::Column::PendingCursor, Expr::value(cursor.clone()))
+        .col_expr(retention_run::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+        .filter(retention_run::Column::Id.eq(run.id))
+        .filter(retention_run::Column::PendingIntent.is_null())
+        .filter(retention_run::Column::Batches.eq(run.batches))
+        .filter(retention_run::Column::State.eq(RunState::Running))
+        .exec(lethe)
+        .await?;
+    Ok((result.rows_affected == 1).then(|| Run {
+        pending_intent: Some(intent_id),
+        pending_cursor: Some(cursor),
+        ..run.clone()
+    }))
+}
+
+/// Takes a settled batch into the run: cursor advanced, counts added, nothing in flight.
+async fn take_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid, rows: u64) -> Result<Run, Failure> {
+    let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+    let mut next = run.clone();
+    next.cursor = run.pending_cursor.clone().or(next.cursor);
+    next.pending_intent = None;
+    next.pending_cursor = None;
+    next.rows = run.rows.saturating_add(rows);
+    next.batches = run.batches + 1;
+    next.largest_batch = run.largest_batch.max(rows);
+    next.updated_at = OffsetDateTime::now_utc();
+    let cursor = match &next.cursor {
+        Some(c) => c.clone(),
+        None => serde_json::Value::Null,
+    };
+    let result = retention_run::Entity::update_many()
+        .col_expr(retention_run::Column::Cursor, Expr::value(cursor))
+        .col_expr(retention_run::Column::PendingIntent, Expr::value(Option::<Uuid>::None))
+        .col_expr(retention_run::Column::PendingCursor, Expr::value(Option::<serde_json::Value>::None))
+        .col_expr(retention_run::Column::Rows, Expr::value(next.rows))
+        .col_expr(retention_run::Column::Batches, Expr::value(next.batches))
+        .col_expr(retention_run::Column::LargestBatch, Expr::value(next.largest_batch))
+        .col_expr(retention_run::Column::UpdatedAt, Expr::value(next.updated_at))
+        .filter(retention_run::Column::Id.eq(run.id))
+        .filter(retention_run::Column::PendingIntent.eq(intent_id))
+        .exec(lethe)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(Failure::Stop(JobError::Conflict));
+    }
+    Ok(next)
+}
+
+/// Clears a batch in flight that never committed (its intent is void): the cursor stays.
+async fn release_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid) -> Result<Run, Failure> {
+    retention_run::Entity::update_many()
+        .col_expr(retention_run::Column::PendingIntent, Expr::value(Option::<Uuid>::None))
+        .col_expr(retention_run::Column::PendingCursor, Expr::value(Option::<serde_json::Value>::None))
+        .filter(retention_run::Column::Id.eq(run.id))
+        .filter(retention_run::Column::PendingIntent.eq(intent_id))
+        .exec(lethe)
+        .await?;
+    Ok(Run { pending_intent: None, pending_cursor: None, ..run })
+}
+
+/// The store a batch ran in, for settling it.
+enum Side<'a> {
+    /// A SQL store (receipts in `lethe_ledger_receipts`).
+    Sql(&'a sea_orm::DatabaseConnection),
+    /// A Redis store (receipts as keys).
+    Redis(&'a RedisStore),
+}
+
+/// Settles the batch a stopped or crashed run left in flight.
+async fn settle_in_flight(
+    lethe: &DatabaseConnection,
+    side: Side<'_>,
+    run: Run,
+    intent_id: Uuid,
+) -> Result<Run, Failure> {
+    let opened: Option<Intent> = intent::find(lethe, intent_id).await?;
+    let rows = match opened.as_ref().map(|i| (i.state.as_str(), i.row_count)) {
+        Some((intent::state::APPLIED, Some(rows))) => Some(rows as u64),
+        Some((intent::state::VOID, _)) | None => None,
+        Some(_) => match side {
+            Side::Sql(store) => {
+                let receipt = receipts::fence(store, intent_id).await.map_err(|e| Failure::store(&classify(e)))?;
+                let settled = external::settle(lethe, store, intent_id, receipt).await?;
+                settled.seq.map(|_| settled.row_count)
+            }
+            Side::Redis(store) => {
+                let receipt = crate::erase::redis::fence(store, intent_id).await.map_err(|e| Failure::store(&e))?;
+                match receipt {
+                    Some(n) => {
+                        intent::settle_applied(lethe, intent_id, n).await?;
+                        store.forget_receipt(&crate::erase::redis::receipt_key(intent_id)).await;
+                    }
+                    None => intent::settle_void(lethe, intent_id).await?,
+                }
+                receipt
+            }
+        },
+    };
+    tracing::info!(run_id = %run.id, committed = rows.is_some(), "retention run settled the batch left in flight");
+    match rows {
+        Some(rows) => take_batch(lethe, run, intent_id, rows).await,
+        None => release_batch(lethe, run, intent_id).await,
+    }
+}
+
+/// The run's Redis work: `SCAN` pages of the pattern, each page's keys past the age deleted
+/// by one script with the batch's receipt. The cursor is the `SCAN` cursor (`0` once complete).
+async fn redis_run(
+    ctx: &JobContext,
+    policy: &Policy,
+    store: &store::Model,
+    redis: &RedisStore,
+    run: Run,
+) -> Result<(), Failure> {
+    let mut run = start(&ctx.db, policy, run).await?;
+    let started = run.started_at.unwrap_or_else(OffsetDateTime::now_utc);
+    let cutoff = run.cutoff.unwrap_or(started);
+    let age = Age::of(policy, cutoff, started);
+    let count = policy.batch_size.min(policy.throttle_rows_per_sec.unwrap_or(i32::MAX)).max(1) as usize;
+    let mut pace = Pace::new(policy.throttle_rows_per_sec);
+    loop {
+        if let Some(pending) = run.pending_intent {
+            run = settle_in_flight(&ctx.db, Side::Redis(redis), run.clone(), pending).await?;
+            continue;
+        }
+        if held(ctx, store, policy, &run).await?.is_none() {
+            return Ok(());
+        }
+        let cursor = run.cursor_values().and_then(|c| c.first().and_then(|c| c.parse::<u64>().ok()));
+        if cursor == Some(0) {
+            finish(&ctx.db, &run, RunState::Done, None).await?;
+            tracing::info!(run_id = %run.id, policy_id = %policy.id, rows = run.rows, batches = run.batches, "retention run done");
+            return Ok(());
+        }
+        let (next, keys) =
+            redis.scan(cursor.unwrap_or(0), &policy.target, count).await.map_err(|e| Failure::store(&e))?;
+        let mut keys: Vec<String> = aged(redis, &keys, &age, started)
+            .await
+            .map_err(|e| Failure::store(&e))?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let last = [next.to_string()];
+        if keys.is_empty() {
+            run = advance(&ctx.db, run, &last).await?;
+            continue;
+        }
+        let planned = NewEntry {
+            policy_id: Some(policy.id),
+            store: Some(store.name.clone()),
+            table: Some(policy.target.clone()),
+            action: Some("delete_row".to_owned()),
+            ..NewEntry::new(EntryKind::RetentionPurge)
+        };
+        let opened = external::open(&ctx.db, policy.organization_id, &planned).await?;
+        let Some(claimed) = claim_batch(&ctx.db, &run, opened.id, &last).await? else {
+            crate::erase::redis::fence(redis, opened.id).await.map_err(|e| Failure::store(&e))?;
+            intent::settle_void(&ctx.db, opened.id).await?;
+            return Ok(());
+        };
+        run = claimed;
+        let rows = match purge(redis, opened.id, &keys, &age).await {
+            Ok(Some(rows)) => {
+                intent::settle_applied(&ctx.db, opened.id, rows).await?;
+                redis.forget_receipt(&crate::erase::redis::receipt_key(opened.id)).await;
+                rows
+            }
+            Ok(None) => {
+                intent::settle_void(&ctx.db, opened.id).await?;
+                release_batch(&ctx.db, run, opened.id).await?;
+                return Err(Failure::new("store_query_failed", "the batch was voided by recovery".into()));
+            }
+            // The script may or may not have run: the receipt says (on resume).
+            Err(e) => {
+                return Err(Failure::Stop(JobError::Permanent(format!("redis: {e}; the batch is settled on resume"))));
+            }
+        };
+        run = take_batch(&ctx.db, run, opened.id, rows).await?;
+        pace.wait(rows).await;
+    }
+}
+
+/// Moves the cursor past a page with nothing to do.
+async fn advance(lethe: &DatabaseConnection, run: Run, cursor: &[String]) -> Result<Run, Failure> {
+    let value = serde_json::json!(cursor);
+    let result = retention_run::Entity::update_many()
+        .col_expr(retention_run::Column::Cursor, Expr::value(value.clone()))
+        .col_expr(retention_run::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+        .filter(retention_run::Column::Id.eq(run.id))
+        .filter(retention_run::Column::PendingIntent.is_null())
+        .filter(retention_run::Column::Batches.eq(run.batches))
+        .exec(lethe)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(Failure::Stop(JobError::Conflict));
+    }
+    Ok(Run { cursor: Some(value), ..run })
+}
+
+/// Ends a run in `state`, with the failure's code and message.
+async fn finish(
+    lethe: &DatabaseConnection,
+    run: &Run,
+    state: RunState,
+    failure: Option<(&'static str, String)>,
+) -> Result<(), sea_orm::DbErr> {
+    let now = OffsetDateTime::now_utc();
+    let (code, message) = failure.map_or((None, None), |(c, m)| (Some(c.to_owned()), Some(m)));
+    retention_run::Entity::update_many()
+        .col_expr(retention_run::Column::State, Expr::value(state))
+        .col_expr(retention_run::Column::ErrorCode, Expr::value(code))
+        .col_expr(retention_run::Column::ErrorMessage, Expr::value(message))
+        .col_expr(retention_run::Column::FinishedAt, Expr::value(now))
+        .col_expr(retention_run::Column::UpdatedAt, Expr::value(now))
+        .filter(retention_run::Column::Id.eq(run.id))
+        .filter(retention_run::Column::State.is_not_in(RunState::FINAL))
+        .exec(lethe)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,326 @@
+//! Retention in a SQL store: the condition that selects rows past their age, the preview, and
+//! one batch (its keys by keyset pagination on the primary key, and the store transaction that
+//! deletes or anonymises them).
+//!
+//! Statements are built with sea-query (quoted identifiers, bound values; on PostgreSQL values
+//! are cast to the column's type so its index is used). The age column is compared with the
+//! run's cutoff: a timestamp column with the cutoff as a timestamp (PostgreSQL), or as UTC text
+//! `YYYY-MM-DD HH:MM:SS` (MySQL/MariaDB, SQLite); an integer column as Unix seconds.
+
+use futures::FutureExt;
+use lethe_entities::Keyring;
+use lethe_entities::StoreKind;
+use lethe_entities::datamap::ColumnAction;
+use lethe_entities::retention::{Filter, FilterOp, PolicyAction};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::holds::Excluded;
+use crate::erase::plan::{ColumnChange, Step, StepKind};
+use crate::erase::sql::{by_key, update};
+use crate::ledger::external::Work;
+use crate::stores::schema::TableSchema;
+use crate::stores::sql::fetch::{as_text, bind, table_ref};
+
+/// Keys per statement inside a batch (well under every backend's parameter limit).
+const KEYS_PER_STATEMENT: usize = 1000;
+
+/// What selects a policy's rows in one table.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// The store's kind.
+    pub kind: StoreKind,
+    /// The table.
+    pub table: &'a str,
+    /// Its live schema.
+    pub live: &'a TableSchema,
+    /// The column dating each row.
+    pub age_column: &'a str,
+    /// Further conditions.
+    pub filters: &'a [Filter],
+    /// What is done to the rows.
+    pub action: &'a PolicyAction,
+    /// Rows legal holds keep (held subjects' identity values).
+    pub exclude: &'a [Excluded],
+    /// Filters of other policies that govern some of these rows (see [`super::overlap`]):
+    /// rows matching one of them are left alone.
+    pub yield_to: &'a [Vec<Filter>],
+}
+
+impl Target<'_> {
+    /// Rows past the age that the policy still has work on: dated before `cutoff`, meeting
+    /// every filter condition, and (for an anonymisation that only clears columns) with a
+    /// column left to clear.
+    pub fn condition(&self, cutoff: OffsetDateTime) -> Condition {
+        let mut all = Condition::all().add(Expr::col(Alias::new(self.age_column)).lt(self.cutoff_value(cutoff)));
+        for f in self.filters {
+            all = all.add(self.filter_expr(f));
+        }
+        for other in self.yield_to {
+            all = all.add(match other.as_slice() {
+                // Another policy governs every row.
+                [] => Condition::all().add(Expr::val(1).eq(0)),
+                filters => filters.iter().fold(Condition::all(), |c, f| c.add(self.filter_expr(f))).not(),
+            });
+        }
+        for held in self.exclude {
+            let native_ci = self.live.column(&held.column).is_some_and(|c| c.case_insensitive);
+            let compared: Expr = if held.ignore_case && !native_ci {
+                Func::lower(Expr::col(Alias::new(&held.column))).into()
+            } else {
+                Expr::col(Alias::new(&held.column))
+            };
+            let values = held.values.iter().map(|v| bind(self.live, &held.column, v));
+            all = all.add(
+                Condition::any().add(Expr::col(Alias::new(&held.column)).is_null()).add(compared.is_not_in(values)),
+            );
+        }
+        if let PolicyAction::Anonymise { columns } = self.action
+            && columns.iter().all(|c| c.action == ColumnAction::Null)
+        {
+            all = all.add(
+                columns.iter().fold(Condition::any(), |any, c| any.add(Expr::col(Alias::new(&c.name)).is_not_null())),
+            );
+        }
+        all
+    }
+
+    fn filter_expr(&self, f: &Filter) -> Expr {
+        let column = Expr::col(Alias::new(&f.column));
+        let value = || bind(self.live, &f.column, f.value.as_deref().unwrap_or_default());
+        match f.op {
+            FilterOp::Eq => column.eq(value()),
+            FilterOp::Ne => column.ne(value()),
+            FilterOp::Lt => column.lt(value()),
+            FilterOp::Lte => column.lte(value()),
+            FilterOp::Gt => column.gt(value()),
+            FilterOp::Gte => column.gte(value()),
+            FilterOp::IsNull => column.is_null(),
+            FilterOp::IsNotNull => column.is_not_null(),
+        }
+    }
+
+    fn is_epoch(&self) -> bool {
+        self.live.column(self.age_column).is_some_and(|c| c.sql_type.contains("int"))
+    }
+
+    fn cutoff_value(&self, cutoff: OffsetDateTime) -> Expr {
+        if self.is_epoch() {
+            return match self.kind {
+                StoreKind::Postgres => bind(self.live, self.age_column, &cutoff.unix_timestamp().to_string()),
+                _ => Expr::val(cutoff.unix_timestamp()),
+            };
+        }
+        match self.kind {
+            StoreKind::Postgres => bind(
+                self.live,
+                self.age_column,
+                &cutoff.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            ),
+            _ => Expr::val(utc_text(cutoff)),
+        }
+    }
+
+    /// Up to `limit` primary keys (as text, in key order) of rows matching `condition` after
+    /// `cursor`.
+    pub fn keys_after(&self, condition: Condition, cursor: Option<&[String]>, limit: u64) -> SelectStatement {
+        let pk = &self.live.primary_key;
+        let mut query = Query::select();
+        for (i, column) in pk.iter().enumerate() {
+            query.expr_as(as_text(self.kind, column), Alias::new(format!("k{i}")));
+        }
+        query.from(table_ref(self.table)).cond_where(condition);
+        if let Some(cursor) = cursor.filter(|c| c.len() == pk.len()) {
+            let after = if let ([column], [value]) = (pk.as_slice(), cursor) {
+                Expr::col(Alias::new(column)).gt(bind(self.live, column, value))
+            } else {
+                Expr::tuple(pk.iter().map(|c| Expr::col(Alias::new(c))))
+                    .gt(Expr::tuple(pk.iter().zip(cursor).map(|(c, v)| bind(self.live, c, v))))
+            };
+            query.and_where(after);
+        }
+        for column in pk {
+            query.order_by(Alias::new(column), Order::Asc);
+        }
+        query.limit(limit);
+        query
+    }
+
+    /// The preview's aggregate: row count, oldest and newest age (as text).
+    pub fn summary(&self, condition: Condition) -> SelectStatement {
+        let text = Alias::new(if self.kind == StoreKind::Mysql { "CHAR" } else { "TEXT" });
+        let age = || Expr::col(Alias::new(self.age_column));
+        Query::select()
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .expr_as(Func::cast_as(Func::min(age()), text.clone()), Alias::new("oldest"))
+            .expr_as(Func::cast_as(Func::max(age()), text), Alias::new("newest"))
+            .from(table_ref(self.table))
+            .cond_where(condition)
+            .to_owned()
+    }
+
+    /// An age as the store returned it, as RFC 3339 when it is Unix seconds.
+    pub fn age_text(&self, raw: String) -> String {
+        match raw
+            .parse::<i64>()
+            .ok()
+            .filter(|_| self.is_epoch())
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        {
+            Some(at) => at.format(&time::format_description::well_known::Rfc3339).unwrap_or(raw),
+            None => raw,
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC.
+fn utc_text(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// One batch's store-side work.
+pub struct Batch {
+    /// The table.
+    pub table: String,
+    /// Its live schema.
+    pub live: TableSchema,
+    /// The rows' primary keys.
+    pub keys: Vec<Vec<String>>,
+    /// The policy's condition, checked again inside the transaction: a row changed since its
+    /// key was read (no longer past its age, or no longer matching the filter) is left alone.
+    pub recheck: Condition,
+    /// What is done.
+    pub action: PolicyAction,
+    /// Pseudonym keys for `hash`.
+    pub keyring: Keyring,
+    /// Tenant (pseudonyms are keyed per organization).
+    pub organization: Uuid,
+}
+
+impl Batch {
+    /// The work for the ledger's intent protocol: runs inside the store's transaction and
+    /// returns the rows it deleted or anonymised.
+    pub fn into_work(self) -> Work {
+        Box::new(move |txn| {
+            async move {
+                let pk = self.live.primary_key.clone();
+                let changes: Vec<ColumnChange> = match &self.action {
+                    PolicyAction::DeleteRow => Vec::new(),
+                    PolicyAction::Anonymise { columns } => columns
+                        .iter()
+                        .map(|c| ColumnChange { column: c.name.clone(), action: c.action, redact_with: String::new() })
+                        .collect(),
+                };
+                let step = Step {
+                    table: self.table.clone(),
+                    primary_key: pk.clone(),
+                    kind: StepKind::Update(changes.clone()),
+                    rows: Vec::new(),
+                };
+                let mut rows = 0;
+                for chunk in self.keys.chunks(KEYS_PER_STATEMENT) {
+                    let cond = Condition::all().add(by_key(&self.live, &pk, chunk)).add(self.recheck.clone());
+                    rows += match self.action {
+                        PolicyAction::DeleteRow => {
+                            let stmt = Query::delete().from_table(table_ref(&self.table)).cond_where(cond).to_owned();
+                            txn.execute(&stmt).await?.rows_affected()
+                        }
+                        PolicyAction::Anonymise { .. } => {
+                            update(&self.keyring, self.organization, txn, &self.live, &step, cond, &changes).await?
+                        }
+                    };
+                }
+                Ok::<u64, DbErr>(rows)
+            }
+            .boxed()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stores::schema::ColumnSchema;
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+    use time::macros::datetime;
+
+    fn live(age_type: &str) -> TableSchema {
+        let col = |n: &str, t: &str, cast: (&str, &str)| ColumnSchema {
+            name: n.into(),
+            sql_type: t.into(),
+            cast_type: Some((cast.0.into(), cast.1.into())),
+            case_insensitive: false,
+        };
+        TableSchema {
+            columns: vec![
+                col("id", "bigint", ("pg_catalog", "int8")),
+                col("at", age_type, ("pg_catalog", if age_type == "bigint" { "int8" } else { "timestamptz" })),
+                col("status", "text", ("pg_catalog", "text")),
+            ],
+            primary_key: vec!["id".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn statements_bind_every_value() {
+        let schema = live("timestamp with time zone");
+        let filters = vec![Filter { column: "status".into(), op: FilterOp::Eq, value: Some("closed'; --".into()) }];
+        let action = PolicyAction::DeleteRow;
+        let target = Target {
+            kind: StoreKind::Postgres,
+            table: "logs",
+            live: &schema,
+            age_column: "at",
+            filters: &filters,
+            action: &action,
+            exclude: &[],
+            yield_to: &[],
+        };
+        let cutoff = datetime!(2026-01-01 00:00 UTC);
+        let (sql, values) =
+            target.keys_after(target.condition(cutoff), Some(&["41".to_owned()]), 100).build(PostgresQueryBuilder);
+        assert_eq!(
+            sql,
+            r#"SELECT CAST("id" AS TEXT) AS "k0" FROM "logs" WHERE "at" < CAST($1 AS "pg_catalog"."timestamptz") AND "status" = CAST($2 AS "pg_catalog"."text") AND "id" > CAST($3 AS "pg_catalog"."int8") ORDER BY "id" ASC LIMIT $4"#
+        );
+        assert_eq!(values.0.len(), 4);
+        let epoch = live("bigint");
+        let target = Target { kind: StoreKind::Sqlite, live: &epoch, ..target };
+        let (sql, _) = target.keys_after(target.condition(cutoff), None, 10).build(SqliteQueryBuilder);
+        assert!(sql.starts_with(r#"SELECT CAST("id" AS TEXT) AS "k0" FROM "logs" WHERE "at" < ?"#), "{sql}");
+        assert_eq!(utc_text(datetime!(2026-03-04 05:06:07 +02:00)), "2026-03-04 03:06:07");
+    }
+
+    #[test]
+    fn composite_keys_page_by_row_value() {
+        let mut schema = live("text");
+        schema.primary_key = vec!["id".into(), "status".into()];
+        let action = PolicyAction::DeleteRow;
+        let target = Target {
+            kind: StoreKind::Sqlite,
+            table: "t",
+            live: &schema,
+            age_column: "at",
+            filters: &[],
+            action: &action,
+            exclude: &[],
+            yield_to: &[],
+        };
+        let (sql, _) =
+            target.keys_after(Condition::all(), Some(&["1".to_owned(), "b".to_owned()]), 5).build(SqliteQueryBuilder);
+        assert!(sql.contains(r#"("id", "status") > (CAST(? AS "pg_catalog"."int8"), CAST(? AS"#), "{sql}");
+        assert!(sql.ends_with(r#"ORDER BY "id" ASC, "status" ASC LIMIT ?"#), "{sql}");
+    }
+}
