@@ -35,6 +35,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::builtin;
 use super::holds::{self, Excluded, Holds, HoldsError};
 use super::overlap;
 use super::redis::{Age, aged, purge};
@@ -58,6 +59,10 @@ pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(
         finish(&ctx.db, &run, RunState::Canceled, None).await?;
         return Ok(());
     };
+    if let Some(key) = policy.builtin.clone() {
+        let outcome = builtin_run(ctx, &policy, &key, run.clone()).await;
+        return settle_outcome(ctx, &policy, run, outcome).await;
+    }
     let Some(store) = store::Model::find_in_org(&ctx.db, organization, policy.store_id).await? else {
         let failure = ("store_not_found", "the policy's store no longer exists".to_owned());
         finish(&ctx.db, &run, RunState::Failed, Some(failure)).await?;
@@ -68,16 +73,51 @@ pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(
         Ok(Connector::Redis(redis)) => redis_run(ctx, &policy, &store, &redis, run.clone()).await,
         Err(e) => Err(Failure::store(&e)),
     };
+    settle_outcome(ctx, &policy, run, outcome).await
+}
+
+/// Records how a run ended: a failure on the run row; a stop (Lethe's side) for the job to
+/// retry.
+async fn settle_outcome(
+    ctx: &JobContext,
+    policy: &Policy,
+    run: Run,
+    outcome: Result<(), Failure>,
+) -> Result<(), JobError> {
     match outcome {
         Ok(()) => Ok(()),
         Err(Failure::Stop(e)) => Err(e),
         Err(Failure::Run(code, message)) => {
             tracing::warn!(run_id = %run.id, policy_id = %policy.id, code, "retention run failed");
-            let current = Run::find_in_org(&ctx.db, organization, run_id).await?.unwrap_or(run);
+            let current = Run::find_in_org(&ctx.db, run.organization_id, run.id).await?.unwrap_or(run);
             finish(&ctx.db, &current, RunState::Failed, Some((code, message))).await?;
             Ok(())
         }
     }
+}
+
+/// A run of one of Lethe's built-in policies, in Lethe's own database. A hold on the whole
+/// organization stops it.
+async fn builtin_run(ctx: &JobContext, policy: &Policy, key: &str, run: Run) -> Result<(), Failure> {
+    let Some(builtin) = builtin::find(key) else {
+        return Err(Failure::new("policy_invalid", "unknown built-in policy".into()));
+    };
+    let now = OffsetDateTime::now_utc();
+    let held = lethe_entities::entity::legal_hold::Model::list(&ctx.db, policy.organization_id, Some(now))
+        .await?
+        .into_iter()
+        .find(|h| h.scope == lethe_entities::entity::legal_hold::HoldScope::Organization);
+    if let Some(hold) = held {
+        let message = format!("legal hold {} covers the organization", hold.id);
+        finish(&ctx.db, &run, RunState::Held, Some(("legal_hold", message))).await?;
+        return Ok(());
+    }
+    let run = start(&ctx.db, policy, run).await?;
+    let cutoff = run.cutoff.unwrap_or(now);
+    let done = builtin::work(&ctx.db, ctx, builtin, policy, run, cutoff).await.map_err(Failure::Stop)?;
+    finish(&ctx.db, &done, RunState::Done, None).await?;
+    tracing::info!(run_id = %done.id, policy_id = %policy.id, rows = done.rows, "built-in retention run done");
+    Ok(())
 }
 
 /// Why a run stopped early.

@@ -24,8 +24,9 @@ use crate::ledger::external::Work;
 use crate::stores::schema::TableSchema;
 use crate::stores::sql::fetch::{as_text, bind, table_ref};
 
-/// Keys per statement inside a batch (well under every backend's parameter limit).
-const KEYS_PER_STATEMENT: usize = 1000;
+/// Bound key values per statement inside a batch (under every backend's parameter limit:
+/// 32,766 on SQLite, 65,535 on PostgreSQL and MySQL).
+const VALUES_PER_STATEMENT: usize = 30_000;
 
 /// What selects a policy's rows in one table.
 #[derive(Debug, Clone)]
@@ -229,7 +230,7 @@ impl Batch {
                     rows: Vec::new(),
                 };
                 let mut rows = 0;
-                for chunk in self.keys.chunks(KEYS_PER_STATEMENT) {
+                for chunk in self.keys.chunks((VALUES_PER_STATEMENT / pk.len().max(1)).max(1)) {
                     let cond = Condition::all().add(by_key(&self.live, &pk, chunk)).add(self.recheck.clone());
                     rows += match self.action {
                         PolicyAction::DeleteRow => {
