@@ -2,7 +2,8 @@
 //! runs (state, the keyset cursor, the batch in flight, counts), so a run can stop and resume
 //! and a crash never counts a batch twice. Scheduled runs are unique per policy and tick, which
 //! makes several worker processes run each tick once. Legal holds on a subject (encrypted
-//! identity with its blind index), a store, a table or the whole organization.
+//! identity with its blind index), a store, a table or the whole organization. Built-in policies
+//! (Lethe's own retention) are rows with `builtin` set and the nil store id.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -33,6 +34,7 @@ enum RetentionPolicies {
     ThrottleRowsPerSec,
     LegalBasis,
     Enabled,
+    Builtin,
     NextRunAt,
     CreatedAt,
     UpdatedAt,
@@ -106,6 +108,7 @@ impl MigrationTrait for Migration {
                     .col(integer_null(RetentionPolicies::ThrottleRowsPerSec))
                     .col(text(RetentionPolicies::LegalBasis))
                     .col(boolean(RetentionPolicies::Enabled))
+                    .col(string_len_null(RetentionPolicies::Builtin, 32))
                     .col(timestamp_with_time_zone_null(RetentionPolicies::NextRunAt))
                     .col(timestamp_with_time_zone(RetentionPolicies::CreatedAt))
                     .col(timestamp_with_time_zone(RetentionPolicies::UpdatedAt))

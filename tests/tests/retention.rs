@@ -274,12 +274,13 @@ both_backends! {
             app.operator_in(&org, &format!("aud@{org}.test"), lethe_entities::domain::enums::Role::Auditor).await;
         let (status, list) = app.get("/v1/retention/policies", Some(&auditor)).await;
         assert_eq!(status, StatusCode::OK);
-        let names: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        let mine: Vec<&Value> = list.as_array().unwrap().iter().filter(|p| p["builtin"].is_null()).collect();
+        let names: Vec<&str> = mine.iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["analytics", "analytics-anon", "crm", "crm-anon", "shop", "shop-anon"]);
-        assert_eq!(list[0]["max_age"], "P7D");
-        assert_eq!(list[0]["filter"], json!([{"column": "status", "op": "eq", "value": "closed"}]));
+        assert_eq!(mine[0]["max_age"], "P7D");
+        assert_eq!(mine[0]["filter"], json!([{"column": "status", "op": "eq", "value": "closed"}]));
         let (status, _) =
-            app.post(&format!("/v1/retention/policies/{}/preview", list[0]["id"].as_str().unwrap()), Some(&auditor), json!({})).await;
+            app.post(&format!("/v1/retention/policies/{}/preview", mine[0]["id"].as_str().unwrap()), Some(&auditor), json!({})).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         company.cleanup().await;
     }
@@ -326,7 +327,7 @@ async fn policies_are_replaced_deleted_and_tenant_scoped() {
     let (status, problem) = app.post("/v1/retention/policies", Some(&other), purge_closed("theirs", &store)).await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("store_id")));
     let (_, list) = app.get("/v1/retention/policies", Some(&other)).await;
-    assert_eq!(list, json!([]));
+    assert!(list.as_array().unwrap().iter().all(|p| !p["builtin"].is_null()), "only its built-in policies: {list}");
 
     // Structural mistakes are named by field, and no value is echoed.
     let mut bad = body.clone();
@@ -540,6 +541,13 @@ both_backends! {
         let next = OffsetDateTime::parse(policy["next_run_at"].as_str().unwrap(), rfc).unwrap();
         assert_eq!((next.minute(), next.second()), (0, 0));
         let queue = lethe_worker::JobQueue::for_database(&app.db);
+        // Lethe's own (hourly, daily) built-in policies would be due at the injected times too:
+        // take them off the schedule for this test.
+        app.get("/v1/retention/policies", Some(&admin)).await;
+        app.db
+            .execute_unprepared("UPDATE retention_policies SET next_run_at = NULL WHERE builtin IS NOT NULL")
+            .await
+            .unwrap();
 
         // Nothing is due before the tick.
         assert_eq!(tick(&app.db, &queue, next - time::Duration::seconds(1)).await.unwrap(), Pass::default());
@@ -677,17 +685,27 @@ async fn redis_keys_past_their_age_are_deleted() {
     assert_eq!(entries.iter().map(|e| e.3).sum::<u64>(), 15);
     assert!(entries.iter().all(|e| e.0 == "cache" && e.1 == format!("{prefix}visit:*") && e.2 == "delete_row"));
 
-    // Idle time: keys nobody read for ten seconds go; the four just read stay (a wide margin: on
-    // a loaded machine seconds may pass between reading them and the run).
+    // Idle time: keys nobody used for an hour go (restored with `IDLETIME 3600`); the four
+    // just written stay.
     for i in 1..=10 {
-        let _: () = c.set_ex(format!("{prefix}tmp:{i}"), "x", 3600).await.unwrap();
-    }
-    tokio::time::sleep(Duration::from_millis(12_500)).await;
-    for i in 1..=4 {
-        let _: String = c.get(format!("{prefix}tmp:{i}")).await.unwrap();
+        let key = format!("{prefix}tmp:{i}");
+        let _: () = c.set_ex(&key, "x", 3600).await.unwrap();
+        if i > 4 {
+            let dumped: Vec<u8> = redis::cmd("DUMP").arg(&key).query_async(&mut c).await.unwrap();
+            let _: () = redis::cmd("RESTORE")
+                .arg(&key)
+                .arg(3_600_000)
+                .arg(dumped)
+                .arg("REPLACE")
+                .arg("IDLETIME")
+                .arg(3600)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+        }
     }
     let body = json!({
-        "name": "tmp", "store_id": store, "key_pattern": format!("{prefix}tmp:*"), "max_age": "PT10S",
+        "name": "tmp", "store_id": store, "key_pattern": format!("{prefix}tmp:*"), "max_age": "PT30M",
         "action": {"type": "delete_row"}, "legal_basis": "Temporary keys"
     });
     let (status, policy) = app.post("/v1/retention/policies", Some(&admin), body).await;
@@ -740,4 +758,110 @@ async fn the_narrower_policy_governs_its_rows() {
     let run = run_now(&app, &admin, narrow["id"].as_str().unwrap()).await;
     assert_eq!(run["rows"], 0, "open logs are 40 days old, kept 60: {run}");
     db.close().await.ok();
+}
+
+both_backends! {
+    async fn lethe_keeps_its_own_retention_promises(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let org = org_slug();
+        let admin = app.admin(&org).await;
+        let (status, list) = app.get("/v1/retention/policies", Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK);
+        let builtins: Vec<(&str, &str, &str)> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap(), p["builtin"].as_str().unwrap(), p["max_age"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            builtins,
+            [
+                ("lethe-closed-request-identities", "closed_request_identities", "P90D"),
+                ("lethe-expired-exports", "expired_exports", "P7D"),
+                ("lethe-finished-jobs", "finished_jobs", "P14D"),
+                ("lethe-request-events", "request_events", "P12M"),
+                ("lethe-verification-challenges", "verification_challenges", "P1D"),
+            ]
+        );
+        assert!(list.as_array().unwrap().iter().all(|p| p["enabled"] == true && p["store_id"] == Uuid::nil().to_string()));
+        let id_of = |key: &str| {
+            list.as_array().unwrap().iter().find(|p| p["builtin"] == key).unwrap()["id"].as_str().unwrap().to_owned()
+        };
+
+        // An old closed request (canceled 100 days ago, events 13 months old) and a fresh one.
+        let old = app.submit(&org, "erasure", "gdpr", "old@example.com").await;
+        app.code_for("old@example.com", 1).await;
+        let (status, _) = app.post(&format!("/v1/requests/{}/cancel", old.id), None, json!({"token": old.token})).await;
+        assert_eq!(status, StatusCode::OK);
+        let fresh = app.submit(&org, "access", "gdpr", "fresh@example.com").await;
+        app.code_for("fresh@example.com", 1).await;
+        let backend_of = app.db.get_database_backend();
+        let exec = |sql: String, values: Vec<sea_orm::Value>| {
+            let db = app.db.clone();
+            async move { db.execute_raw(Statement::from_sql_and_values(backend_of, sql, values)).await.unwrap() }
+        };
+        let mark = |n: usize| if backend_of == sea_orm::DatabaseBackend::Postgres { format!("${n}") } else { "?".into() };
+        let now = OffsetDateTime::now_utc();
+        let old_id: Uuid = old.id.parse().unwrap();
+        exec(format!("UPDATE requests SET closed_at = {} WHERE id = {}", mark(1), mark(2)), vec![(now - time::Duration::days(100)).into(), old_id.into()]).await;
+        exec(format!("UPDATE request_events SET at = {} WHERE request_id = {}", mark(1), mark(2)), vec![(now - time::Duration::days(400)).into(), old_id.into()]).await;
+        exec(format!("UPDATE verification_challenges SET created_at = {} WHERE request_id = {}", mark(1), mark(2)), vec![(now - time::Duration::days(2)).into(), old_id.into()]).await;
+
+        let old_events = {
+            use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+            use lethe_entities::entity::request_event;
+            request_event::Entity::find().filter(request_event::Column::RequestId.eq(old_id)).count(&app.db).await.unwrap()
+        };
+        assert!(old_events >= 2);
+        for (key, rows) in [("verification_challenges", 1), ("closed_request_identities", 1), ("request_events", old_events)] {
+            let (_, preview) = app.post(&format!("/v1/retention/policies/{}/preview", id_of(key)), Some(&admin), json!({})).await;
+            assert_eq!(preview["rows"], rows, "{key}: {preview}");
+            let run = run_now(&app, &admin, &id_of(key)).await;
+            assert_eq!((run["state"].as_str(), run["rows"].as_u64()), (Some("done"), Some(rows)), "{key}: {run}");
+        }
+        // The old request keeps its row, its blind index and no timeline; its identity is gone.
+        let (_, detail) = app.get(&format!("/v1/requests/{}", old.id), Some(&admin)).await;
+        assert_eq!(detail["state"], "canceled");
+        assert_eq!(detail["identities"][0]["kind"], "email");
+        assert_eq!(detail["identities"][0]["value"], Value::Null, "{detail}");
+        assert_eq!(detail["timeline"], json!([]), "{detail}");
+        let identities = lethe_entities::entity::subject_identity::Model::of_request(&app.db, detail_org(&app, &org).await, old_id).await.unwrap();
+        assert!(identities[0].ciphertext.is_empty() && identities[0].blind_index.len() == 64);
+        // The fresh request is untouched.
+        let (_, fresh_detail) = app.get(&format!("/v1/requests/{}", fresh.id), Some(&admin)).await;
+        assert_eq!(fresh_detail["identities"][0]["value"], "fresh@example.com");
+        assert!(!fresh_detail["timeline"].as_array().unwrap().is_empty());
+        let entries = purge_entries(&app, &admin, &id_of("closed_request_identities")).await;
+        assert_eq!(entries, [("lethe".to_owned(), "subject_identities".to_owned(), "anonymise".to_owned(), 1)]);
+
+        // Finished job rows older than 14 days (the verification jobs above, made old).
+        let old_jobs = if backend_of == sea_orm::DatabaseBackend::Postgres {
+            exec("UPDATE apalis.jobs SET done_at = now() - interval '20 days' WHERE status = 'Done'".into(), vec![]).await.rows_affected()
+        } else {
+            exec("UPDATE Jobs SET done_at = strftime('%s', 'now') - 20 * 86400 WHERE status = 'Done'".into(), vec![]).await.rows_affected()
+        };
+        assert!(old_jobs >= 2, "{old_jobs}");
+        let run = run_now(&app, &admin, &id_of("finished_jobs")).await;
+        assert_eq!((run["state"].as_str(), run["rows"].as_u64()), (Some("done"), Some(old_jobs)), "{run}");
+
+        // Configurable: the age and schedule, not the target; never deleted.
+        let builtin = list.as_array().unwrap().iter().find(|p| p["builtin"] == "request_events").unwrap().clone();
+        let mut body = builtin.clone();
+        for field in ["id", "builtin", "next_run_at", "created_at", "updated_at"] {
+            body.as_object_mut().unwrap().remove(field);
+        }
+        body["max_age"] = json!("P24M");
+        body["schedule"] = json!("0 2 * * 0");
+        let (status, changed) = app.put(&format!("/v1/retention/policies/{}", id_of("request_events")), &admin, body.clone()).await;
+        assert_eq!((status, changed["max_age"].as_str()), (StatusCode::OK, Some("P24M")), "{changed}");
+        body["table"] = json!("requests");
+        let (status, problem) = app.put(&format!("/v1/retention/policies/{}", id_of("request_events")), &admin, body).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("table")), "{problem}");
+        let (status, problem) = app.delete(&format!("/v1/retention/policies/{}", id_of("request_events")), &admin).await;
+        assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("builtin_policy")));
+    }
+}
+
+async fn detail_org(app: &TestApp, slug: &str) -> Uuid {
+    lethe_entities::entity::organization::Model::find_by_slug(&app.db, slug).await.unwrap().unwrap().id
 }

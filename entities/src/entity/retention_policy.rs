@@ -41,6 +41,9 @@ pub struct Model {
     pub legal_basis: String,
     /// Whether the schedule is active.
     pub enabled: bool,
+    /// For Lethe's own retention: which built-in policy this is (its store id is nil: Lethe's
+    /// own database).
+    pub builtin: Option<String>,
     /// The next scheduled tick (NULL without a schedule or when disabled).
     pub next_run_at: Option<TimeDateTimeWithTimeZone>,
     /// Creation time.

@@ -36,8 +36,13 @@ pub mod state {
 }
 
 /// Records the planned entry (its `row_count` is ignored: the settled count comes from the
-/// store) before the store's transaction starts. `entry.store` is required.
-pub async fn open(db: &DatabaseConnection, organization: Uuid, entry: &NewEntry) -> Result<Intent, LedgerError> {
+/// store) before the store's transaction starts. `entry.store` is required. `db` may be a
+/// transaction (the intent then counts once it commits).
+pub async fn open(
+    db: &impl sea_orm::ConnectionTrait,
+    organization: Uuid,
+    entry: &NewEntry,
+) -> Result<Intent, LedgerError> {
     entry.validate()?;
     let store = entry.store.clone().ok_or(LedgerError::Invalid("an intent needs a store"))?;
     let model = ledger_intent::ActiveModel {

@@ -36,14 +36,40 @@ pub fn is_time_zone(name: &str) -> bool {
     Tz::from_str(name).is_ok()
 }
 
+/// A crontab weekday field with its numbers (0-7, Sunday 0 or 7) as day names; steps stay
+/// numbers. `None` for a number out of range.
+fn crontab_weekdays(field: &str) -> Option<String> {
+    const NAMES: [&str; 8] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
+    let name = |token: &str| -> Option<String> {
+        match token.parse::<usize>() {
+            Ok(n) => NAMES.get(n).map(|d| (*d).to_owned()),
+            Err(_) => Some(token.to_owned()),
+        }
+    };
+    let mut parts = Vec::new();
+    for part in field.split(',') {
+        let (range, step) = part.split_once('/').map_or((part, None), |(r, s)| (r, Some(s)));
+        let days = range.split('-').map(name).collect::<Option<Vec<_>>>()?.join("-");
+        parts.push(match step {
+            Some(step) => format!("{days}/{step}"),
+            None => days,
+        });
+    }
+    Some(parts.join(","))
+}
+
 impl Schedule {
     /// Parses `expression` to run in `time_zone`.
     pub fn parse(expression: &str, time_zone: &str) -> Result<Self, ScheduleError> {
         let tz = Tz::from_str(time_zone).map_err(|_| ScheduleError::TimeZone)?;
-        let fields = expression.split_whitespace().count();
-        let normalised = match fields {
-            5 => format!("0 {}", expression.trim()),
-            6 => expression.trim().to_owned(),
+        let fields: Vec<&str> = expression.split_whitespace().collect();
+        let normalised = match fields.as_slice() {
+            // crontab: weekdays 0-7 with 0 and 7 for Sunday; the `cron` crate counts 1-7 from
+            // Sunday, so crontab's numbers are written as names.
+            [minute, hour, day, month, weekday] => {
+                format!("0 {minute} {hour} {day} {month} {}", crontab_weekdays(weekday).ok_or(ScheduleError::Cron)?)
+            }
+            [_, _, _, _, _, _] => fields.join(" "),
             _ => return Err(ScheduleError::Cron),
         };
         let cron = cron::Schedule::from_str(&normalised).map_err(|_| ScheduleError::Cron)?;
@@ -90,6 +116,16 @@ mod tests {
         assert_eq!(Schedule::parse("0 3 * *", "UTC").unwrap_err(), ScheduleError::Cron);
         assert_eq!(Schedule::parse("0 25 * * *", "UTC").unwrap_err(), ScheduleError::Cron);
         assert_eq!(Schedule::parse("0 3 * * *", "Mars/Olympus").unwrap_err(), ScheduleError::TimeZone);
+        // crontab weekdays: 0 and 7 are Sunday, ranges and lists too.
+        let sunday = Schedule::parse("0 2 * * 0", "UTC").unwrap();
+        assert_eq!(sunday.next_after(datetime!(2026-12-01 12:00 UTC)), Some(datetime!(2026-12-06 02:00 UTC)));
+        let seven = Schedule::parse("0 2 * * 7", "UTC").unwrap();
+        assert_eq!(seven.next_after(datetime!(2026-12-01 12:00 UTC)), Some(datetime!(2026-12-06 02:00 UTC)));
+        let weekdays = Schedule::parse("0 2 * * 1-5", "UTC").unwrap();
+        assert_eq!(weekdays.next_after(datetime!(2026-12-04 12:00 UTC)), Some(datetime!(2026-12-07 02:00 UTC)));
+        let list = Schedule::parse("0 2 * * 0,6", "UTC").unwrap();
+        assert_eq!(list.next_after(datetime!(2026-12-01 12:00 UTC)), Some(datetime!(2026-12-05 02:00 UTC)));
+        assert_eq!(Schedule::parse("0 2 * * 8", "UTC").unwrap_err(), ScheduleError::Cron);
     }
 
     #[test]

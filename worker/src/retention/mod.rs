@@ -4,8 +4,10 @@
 //! protocol ([`run`]), starting runs on the policies' schedules ([`scheduler`]), and the
 //! figures `/metrics` shows ([`metrics`]). Legal holds stop runs on held tables and exclude
 //! held subjects' rows ([`holds`]); where policies overlap, the narrower and then the longer
-//! one governs the rows ([`overlap`]).
+//! one governs the rows ([`overlap`]). Lethe's own retention is a set of built-in policies
+//! ([`builtin`]).
 
+pub mod builtin;
 pub mod check;
 pub mod holds;
 pub mod metrics;

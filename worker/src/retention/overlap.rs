@@ -58,6 +58,7 @@ mod tests {
             throttle_rows_per_sec: None,
             legal_basis: "x".into(),
             enabled: true,
+            builtin: None,
             next_run_at: None,
             created_at: now,
             updated_at: now,

@@ -45,6 +45,18 @@ pub enum PreviewError {
     Holds(#[from] HoldsError),
 }
 
+/// Previews one of Lethe's built-in policies (a count in Lethe's own database).
+pub async fn builtin(db: &DatabaseConnection, policy: &Policy, now: OffsetDateTime) -> Result<Preview, PreviewError> {
+    let cutoff = lethe_entities::datamap::validate::subtract_duration(now, &policy.max_age)
+        .ok_or_else(|| StoreError::Config("the policy's maximum age cannot be applied".into()))?;
+    let found = policy.builtin.as_deref().and_then(super::builtin::find);
+    let rows = match found {
+        Some(b) => super::builtin::count(db, b, policy.organization_id, cutoff).await.map_err(HoldsError::Db)?,
+        None => 0,
+    };
+    Ok(Preview { cutoff, rows, oldest: None, newest: None, sample: Vec::new(), held_by: None })
+}
+
 /// Previews `policy` of `store` (of the organization `db` and `keyring` serve) as of `now`,
 /// with the legal holds in force then.
 pub async fn preview(

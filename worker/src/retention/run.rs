@@ -3,10 +3,12 @@
 //! For each batch:
 //! 1. the next keys after the run's cursor are read (keyset pagination on the primary key, at
 //!    most `batch_size` of them, so memory holds one batch whatever the table's size);
-//! 2. a `retention_purge` ledger intent is committed, and the run row records it with the
-//!    cursor the batch reaches (compare-and-set: a second worker on the same run stops here);
+//! 2. a `retention_purge` ledger intent is committed together with the run row recording it
+//!    and the cursor the batch reaches (compare-and-set: a second worker on the same run stops
+//!    here);
 //! 3. the store's transaction deletes or anonymises those rows (re-checking the policy's
-//!    condition) and writes the intent's receipt, then commits;
+//!    condition), writes the intent's receipt and removes the previous batch's (settled)
+//!    receipt, then commits;
 //! 4. the intent is settled (the entry appended with the store's own count) and the run row
 //!    takes the batch: cursor advanced, counts added, the batch in flight cleared, again by
 //!    compare-and-set on the intent.
@@ -35,6 +37,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::builtin;
 use super::holds::{self, Excluded, Holds, HoldsError};
 use super::overlap;
 use super::redis::{Age, aged, purge};
@@ -42,7 +45,7 @@ use super::sql::{Batch, Target};
 use crate::context::JobContext;
 use crate::jobs::JobError;
 use crate::ledger::external::{self, ExternalError};
-use crate::ledger::receipts::{self, Receipt};
+use crate::ledger::receipts;
 use crate::stores::redis::RedisStore;
 use crate::stores::sql::{SqlStore, classify};
 use crate::stores::{Connector, StoreError};
@@ -58,6 +61,10 @@ pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(
         finish(&ctx.db, &run, RunState::Canceled, None).await?;
         return Ok(());
     };
+    if let Some(key) = policy.builtin.clone() {
+        let outcome = builtin_run(ctx, &policy, &key, run.clone()).await;
+        return settle_outcome(ctx, &policy, run, outcome).await;
+    }
     let Some(store) = store::Model::find_in_org(&ctx.db, organization, policy.store_id).await? else {
         let failure = ("store_not_found", "the policy's store no longer exists".to_owned());
         finish(&ctx.db, &run, RunState::Failed, Some(failure)).await?;
@@ -68,16 +75,51 @@ pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(
         Ok(Connector::Redis(redis)) => redis_run(ctx, &policy, &store, &redis, run.clone()).await,
         Err(e) => Err(Failure::store(&e)),
     };
+    settle_outcome(ctx, &policy, run, outcome).await
+}
+
+/// Records how a run ended: a failure on the run row; a stop (Lethe's side) for the job to
+/// retry.
+async fn settle_outcome(
+    ctx: &JobContext,
+    policy: &Policy,
+    run: Run,
+    outcome: Result<(), Failure>,
+) -> Result<(), JobError> {
     match outcome {
         Ok(()) => Ok(()),
         Err(Failure::Stop(e)) => Err(e),
         Err(Failure::Run(code, message)) => {
             tracing::warn!(run_id = %run.id, policy_id = %policy.id, code, "retention run failed");
-            let current = Run::find_in_org(&ctx.db, organization, run_id).await?.unwrap_or(run);
+            let current = Run::find_in_org(&ctx.db, run.organization_id, run.id).await?.unwrap_or(run);
             finish(&ctx.db, &current, RunState::Failed, Some((code, message))).await?;
             Ok(())
         }
     }
+}
+
+/// A run of one of Lethe's built-in policies, in Lethe's own database. A hold on the whole
+/// organization stops it.
+async fn builtin_run(ctx: &JobContext, policy: &Policy, key: &str, run: Run) -> Result<(), Failure> {
+    let Some(builtin) = builtin::find(key) else {
+        return Err(Failure::new("policy_invalid", "unknown built-in policy".into()));
+    };
+    let now = OffsetDateTime::now_utc();
+    let held = lethe_entities::entity::legal_hold::Model::list(&ctx.db, policy.organization_id, Some(now))
+        .await?
+        .into_iter()
+        .find(|h| h.scope == lethe_entities::entity::legal_hold::HoldScope::Organization);
+    if let Some(hold) = held {
+        let message = format!("legal hold {} covers the organization", hold.id);
+        finish(&ctx.db, &run, RunState::Held, Some(("legal_hold", message))).await?;
+        return Ok(());
+    }
+    let run = start(&ctx.db, policy, run).await?;
+    let cutoff = run.cutoff.unwrap_or(now);
+    let done = builtin::work(&ctx.db, ctx, builtin, policy, run, cutoff).await.map_err(Failure::Stop)?;
+    finish(&ctx.db, &done, RunState::Done, None).await?;
+    tracing::info!(run_id = %done.id, policy_id = %policy.id, rows = done.rows, "built-in retention run done");
+    Ok(())
 }
 
 /// Why a run stopped early.
@@ -155,6 +197,7 @@ async fn sql_run(
     receipts::ensure_table(db).await.map_err(|e| Failure::store(&classify(e)))?;
     let limit = policy.batch_size.min(policy.throttle_rows_per_sec.unwrap_or(i32::MAX)).max(1) as u64;
     let mut pace = Pace::new(policy.throttle_rows_per_sec);
+    let mut settled_receipt: Option<Uuid> = None;
     loop {
         if let Some(pending) = run.pending_intent {
             run = settle_in_flight(&ctx.db, Side::Sql(db), run.clone(), pending).await?;
@@ -190,6 +233,9 @@ async fn sql_run(
             keys.push(key);
         }
         let Some(last) = keys.last().cloned() else {
+            if let Some(receipt) = settled_receipt {
+                forget_receipt(db, receipt).await;
+            }
             finish(&ctx.db, &run, RunState::Done, None).await?;
             tracing::info!(run_id = %run.id, policy_id = %policy.id, rows = run.rows, batches = run.batches, "retention run done");
             return Ok(());
@@ -201,11 +247,7 @@ async fn sql_run(
             action: Some(action.as_str().to_owned()),
             ..NewEntry::new(EntryKind::RetentionPurge)
         };
-        let opened = external::open(&ctx.db, policy.organization_id, &planned).await?;
-        let Some(claimed) = claim_batch(&ctx.db, &run, opened.id, &last).await? else {
-            // Another worker works this run: leave it to it.
-            let receipt = receipts::fence(db, opened.id).await.map_err(|e| Failure::store(&classify(e)))?;
-            external::settle(&ctx.db, db, opened.id, receipt).await?;
+        let Some((opened, claimed)) = open_and_claim(&ctx.db, policy, &planned, &run, &last).await? else {
             tracing::info!(run_id = %run.id, "retention run is being worked elsewhere");
             return Ok(());
         };
@@ -218,10 +260,13 @@ async fn sql_run(
             action: action.clone(),
             keyring: ctx.keyring.clone(),
             organization: policy.organization_id,
+            forget: settled_receipt.take(),
         };
         let rows = match external::apply(db, opened.id, batch.into_work()).await {
             Ok(rows) => {
-                external::settle(&ctx.db, db, opened.id, Receipt::Applied { row_count: rows }).await?;
+                // The receipt is removed by the next batch's transaction (or after the last).
+                intent::settle_applied(&ctx.db, opened.id, rows).await?;
+                settled_receipt = Some(opened.id);
                 rows
             }
             Err(ExternalError::Store(e)) => {
@@ -301,10 +346,35 @@ async fn start(lethe: &DatabaseConnection, policy: &Policy, run: Run) -> Result<
     Ok(sea_orm::ActiveModelTrait::update(active, lethe).await?)
 }
 
+/// Opens the batch's intent and records it on the run with the cursor the batch reaches, in one
+/// transaction of Lethe's database; `None` (nothing committed) when another worker changed the
+/// run since it was read.
+async fn open_and_claim(
+    lethe: &DatabaseConnection,
+    policy: &Policy,
+    planned: &NewEntry,
+    run: &Run,
+    last: &[String],
+) -> Result<Option<(Intent, Run)>, Failure> {
+    let txn = lethe_entities::entity::begin_write(lethe).await?;
+    let opened = intent::open(&txn, policy.organization_id, planned).await?;
+    let Some(claimed) = claim_batch(&txn, run, opened.id, last).await? else { return Ok(None) };
+    txn.commit().await?;
+    Ok(Some((opened, claimed)))
+}
+
+/// Removes a settled receipt from the store (best effort: a leftover applied receipt of a
+/// settled intent is never read again).
+async fn forget_receipt(store: &sea_orm::DatabaseConnection, intent_id: Uuid) {
+    if let Err(e) = receipts::forget_applied(store, intent_id).await {
+        tracing::warn!(error = %e, "could not remove a settled receipt");
+    }
+}
+
 /// Records the batch in flight (its intent and the cursor it reaches) unless another worker
 /// changed the run since it was read; returns the run as it now is, or `None`.
 async fn claim_batch(
-    lethe: &DatabaseConnection,
+    lethe: &impl ConnectionTrait,
     run: &Run,
     intent_id: Uuid,
     last: &[String],

@@ -54,6 +54,7 @@ pub enum SchedulerError {
 /// One pass at `now`.
 pub async fn tick(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime) -> Result<Pass, SchedulerError> {
     let mut pass = Pass::default();
+    super::builtin::ensure_all(db, now).await?;
     for policy in Policy::due(db, now).await? {
         let Some(due) = policy.next_run_at else { continue };
         let schedule = policy.schedule.as_deref().and_then(|s| Schedule::parse(s, &policy.time_zone).ok());

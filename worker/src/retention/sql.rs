@@ -21,11 +21,13 @@ use super::holds::Excluded;
 use crate::erase::plan::{ColumnChange, Step, StepKind};
 use crate::erase::sql::{by_key, update};
 use crate::ledger::external::Work;
+use crate::ledger::receipts;
 use crate::stores::schema::TableSchema;
 use crate::stores::sql::fetch::{as_text, bind, table_ref};
 
-/// Keys per statement inside a batch (well under every backend's parameter limit).
-const KEYS_PER_STATEMENT: usize = 1000;
+/// Bound key values per statement inside a batch (under every backend's parameter limit:
+/// 32,766 on SQLite, 65,535 on PostgreSQL and MySQL).
+const VALUES_PER_STATEMENT: usize = 30_000;
 
 /// What selects a policy's rows in one table.
 #[derive(Debug, Clone)]
@@ -189,6 +191,24 @@ fn utc_text(at: OffsetDateTime) -> String {
     )
 }
 
+/// On PostgreSQL, a single-column key of a built-in type: `key = ANY(CAST($1 AS "pg_catalog"."_int8"))`
+/// with the batch's keys as one array parameter, instead of one cast parameter per key (which
+/// PostgreSQL parses and plans one by one). `None` elsewhere.
+fn pg_any(live: &TableSchema, primary_key: &[String], rows: &[Vec<String>]) -> Option<Expr> {
+    let [column] = primary_key else { return None };
+    let (type_schema, type_name) = live.column(column)?.cast_type.as_ref()?;
+    if type_schema != "pg_catalog" {
+        return None;
+    }
+    let elements: Vec<String> = rows
+        .iter()
+        .map(|r| format!("\"{}\"", r.first().map_or("", String::as_str).replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    let array = format!("{{{}}}", elements.join(","));
+    let cast = Func::cast_as_quoted(Expr::val(array), (Alias::new(type_schema), Alias::new(format!("_{type_name}"))));
+    Some(Expr::col(Alias::new(column)).eq(Func::cust(Alias::new("ANY")).arg(cast)))
+}
+
 /// One batch's store-side work.
 pub struct Batch {
     /// The table.
@@ -206,6 +226,8 @@ pub struct Batch {
     pub keyring: Keyring,
     /// Tenant (pseudonyms are keyed per organization).
     pub organization: Uuid,
+    /// The receipt of the previous, settled batch, removed in this batch's transaction.
+    pub forget: Option<Uuid>,
 }
 
 impl Batch {
@@ -229,8 +251,12 @@ impl Batch {
                     rows: Vec::new(),
                 };
                 let mut rows = 0;
-                for chunk in self.keys.chunks(KEYS_PER_STATEMENT) {
-                    let cond = Condition::all().add(by_key(&self.live, &pk, chunk)).add(self.recheck.clone());
+                for chunk in self.keys.chunks((VALUES_PER_STATEMENT / pk.len().max(1)).max(1)) {
+                    let keys = match pg_any(&self.live, &pk, chunk) {
+                        Some(any) => Condition::all().add(any),
+                        None => by_key(&self.live, &pk, chunk),
+                    };
+                    let cond = Condition::all().add(keys).add(self.recheck.clone());
                     rows += match self.action {
                         PolicyAction::DeleteRow => {
                             let stmt = Query::delete().from_table(table_ref(&self.table)).cond_where(cond).to_owned();
@@ -240,6 +266,9 @@ impl Batch {
                             update(&self.keyring, self.organization, txn, &self.live, &step, cond, &changes).await?
                         }
                     };
+                }
+                if let Some(settled) = self.forget {
+                    receipts::forget_applied(txn, settled).await?;
                 }
                 Ok::<u64, DbErr>(rows)
             }
@@ -301,6 +330,21 @@ mod tests {
         let (sql, _) = target.keys_after(target.condition(cutoff), None, 10).build(SqliteQueryBuilder);
         assert!(sql.starts_with(r#"SELECT CAST("id" AS TEXT) AS "k0" FROM "logs" WHERE "at" < ?"#), "{sql}");
         assert_eq!(utc_text(datetime!(2026-03-04 05:06:07 +02:00)), "2026-03-04 03:06:07");
+    }
+
+    #[test]
+    fn postgres_batches_bind_their_keys_as_one_array() {
+        let schema = live("timestamp with time zone");
+        let keys = vec![vec!["1".to_owned()], vec!["a\"b\\c".to_owned()]];
+        let any = pg_any(&schema, &["id".to_owned()], &keys).unwrap();
+        let (sql, values) =
+            Query::delete().from_table(table_ref("logs")).and_where(any).to_owned().build(PostgresQueryBuilder);
+        assert_eq!(sql, r#"DELETE FROM "logs" WHERE "id" = ANY(CAST($1 AS "pg_catalog"."_int8"))"#);
+        assert_eq!(values.0.len(), 1);
+        assert_eq!(values.0[0], sea_orm::Value::from(r#"{"1","a\"b\\c"}"#.to_owned()));
+        let mut composite = schema.clone();
+        composite.primary_key = vec!["id".into(), "status".into()];
+        assert!(pg_any(&composite, &composite.primary_key, &keys).is_none());
     }
 
     #[test]

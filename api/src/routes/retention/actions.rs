@@ -64,6 +64,18 @@ pub async fn preview(
 ) -> ApiResult<Json<PreviewView>> {
     principal.require(Permission::RunRetention)?;
     let policy = load(&state, principal.organization_id, id).await?;
+    if policy.builtin.is_some() {
+        let found = lethe_worker::retention::preview::builtin(&state.db, &policy, OffsetDateTime::now_utc()).await?;
+        return Ok(Json(PreviewView {
+            cutoff: found.cutoff,
+            rows: found.rows,
+            oldest: None,
+            newest: None,
+            primary_key: vec!["id".to_owned()],
+            sample_keys: None,
+            held_by: None,
+        }));
+    }
     let store = store::Model::find_in_org(&state.db, principal.organization_id, policy.store_id)
         .await?
         .ok_or_else(store_not_found)?;

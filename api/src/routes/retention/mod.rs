@@ -25,6 +25,10 @@ pub struct PolicyView {
     /// The policy as written.
     #[serde(flatten)]
     pub spec: PolicySpec,
+    /// For Lethe's own retention: which built-in policy this is (its `store_id` is the nil id:
+    /// Lethe's own database). Built-in policies cannot be deleted and only their age, schedule,
+    /// time zone, pace, legal basis and `enabled` can change.
+    pub builtin: Option<String>,
     /// The next scheduled run (absent without a schedule or when disabled).
     #[serde(with = "time::serde::rfc3339::option")]
     pub next_run_at: Option<OffsetDateTime>,
@@ -41,7 +45,8 @@ impl PolicyView {
     pub fn of(policy: &retention_policy::Model, is_sql: bool) -> Self {
         Self {
             id: policy.id,
-            spec: policy.spec(is_sql),
+            spec: policy.spec(is_sql || policy.builtin.is_some()),
+            builtin: policy.builtin.clone(),
             next_run_at: policy.next_run_at,
             created_at: policy.created_at,
             updated_at: policy.updated_at,

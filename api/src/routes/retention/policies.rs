@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use lethe_entities::entity::{retention_policy, store};
 use lethe_entities::retention::{PolicySpec, Schedule};
+use lethe_worker::retention::builtin;
 use lethe_worker::retention::check::against_schema;
 use lethe_worker::stores::Connector;
 use sea_orm::ActiveValue::Set;
@@ -66,6 +67,7 @@ fn name_taken(e: sea_orm::DbErr) -> ApiError {
 )]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<PolicyView>>> {
     principal.require(Permission::ReadRetention)?;
+    builtin::ensure(&state.db, principal.organization_id, OffsetDateTime::now_utc()).await?;
     let policies = retention_policy::Model::all_in_org(&state.db, principal.organization_id).await?;
     let stores = store::Model::all_in_org(&state.db, principal.organization_id).await?;
     let is_sql = |id: Uuid| stores.iter().find(|s| s.id == id).is_none_or(|s| s.kind.is_sql());
@@ -111,6 +113,7 @@ pub async fn create(
         throttle_rows_per_sec: Set(spec.throttle_rows_per_sec),
         legal_basis: Set(spec.legal_basis.clone()),
         enabled: Set(spec.enabled),
+        builtin: Set(None),
         next_run_at: Set(next_run(&spec, now)),
         created_at: Set(now),
         updated_at: Set(now),
@@ -169,6 +172,9 @@ pub async fn update(
 ) -> ApiResult<Json<PolicyView>> {
     principal.require(Permission::ManageRetention)?;
     let policy = load(&state, principal.organization_id, id).await?;
+    if policy.builtin.is_some() {
+        return update_builtin(&state, &principal, policy, spec).await.map(Json);
+    }
     let store = checked(&state, principal.organization_id, &spec).await?;
     let now = OffsetDateTime::now_utc();
     let mut active = policy.into_active_model();
@@ -192,6 +198,54 @@ pub async fn update(
     Ok(Json(PolicyView::of(&updated, store.kind.is_sql())))
 }
 
+/// Changes what may change of a built-in policy: its age, schedule, time zone, pace, legal basis
+/// and `enabled`. What it works on is fixed.
+async fn update_builtin(
+    state: &AppState,
+    principal: &Principal,
+    policy: retention_policy::Model,
+    spec: PolicySpec,
+) -> ApiResult<PolicyView> {
+    let current = policy.spec(true);
+    let mut errors: Vec<FieldError> = Vec::new();
+    let fixed = |errors: &mut Vec<FieldError>, field: &str, same: bool| {
+        if !same {
+            errors.push(FieldError { field: field.to_owned(), message: "fixed for built-in policies".to_owned() });
+        }
+    };
+    fixed(&mut errors, "name", spec.name == current.name);
+    fixed(&mut errors, "store_id", spec.store_id == current.store_id);
+    fixed(&mut errors, "table", spec.table == current.table && spec.key_pattern.is_none());
+    fixed(&mut errors, "age_column", spec.age_column == current.age_column);
+    fixed(&mut errors, "filter", spec.filter == current.filter);
+    fixed(&mut errors, "action", spec.action == current.action);
+    let adjustable = ["max_age", "schedule", "time_zone", "batch_size", "throttle_rows_per_sec", "legal_basis"];
+    errors.extend(
+        spec.check(lethe_entities::StoreKind::Postgres)
+            .into_iter()
+            .filter(|e| adjustable.contains(&e.field.as_str()))
+            .map(|e| FieldError { field: e.field, message: e.message }),
+    );
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let now = OffsetDateTime::now_utc();
+    let id = policy.id;
+    let mut active = policy.into_active_model();
+    active.max_age = Set(spec.max_age.clone());
+    active.schedule = Set(spec.schedule.clone());
+    active.time_zone = Set(spec.time_zone.clone());
+    active.batch_size = Set(spec.batch_size);
+    active.throttle_rows_per_sec = Set(spec.throttle_rows_per_sec);
+    active.legal_basis = Set(spec.legal_basis.clone());
+    active.enabled = Set(spec.enabled);
+    active.next_run_at = Set(next_run(&spec, now));
+    active.updated_at = Set(now);
+    let updated = active.update(&state.db).await?;
+    tracing::info!(policy_id = %id, by = ?principal.actor().id, "built-in retention policy changed");
+    Ok(PolicyView::of(&updated, true))
+}
+
 /// Delete a retention policy. Its run history stays; a queued or running run is canceled.
 #[utoipa::path(
     delete, path = "/v1/retention/policies/{id}", tag = "retention",
@@ -202,6 +256,7 @@ pub async fn update(
         (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`policy_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`builtin_policy`: built-in policies are disabled, not deleted", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete(
@@ -211,6 +266,12 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     principal.require(Permission::ManageRetention)?;
     let policy = load(&state, principal.organization_id, id).await?;
+    if policy.builtin.is_some() {
+        return Err(ApiError::conflict(
+            "builtin_policy",
+            "built-in policies cannot be deleted; set `enabled` to false to stop their schedule",
+        ));
+    }
     retention_policy::Entity::delete_by_id(policy.id).exec(&state.db).await?;
     tracing::info!(policy_id = %id, by = ?principal.actor().id, "retention policy deleted");
     Ok(StatusCode::NO_CONTENT)
