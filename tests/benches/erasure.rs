@@ -536,7 +536,7 @@ async fn main() {
         .unwrap();
         let t1 = t.elapsed();
         let t = Instant::now();
-        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id).await.unwrap();
+        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id, true).await.unwrap();
         let t2 = t.elapsed();
         let t = Instant::now();
         erase::run(ctx, &started, None).await.unwrap();
@@ -566,7 +566,7 @@ async fn main() {
         )
         .await
         .unwrap();
-        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id).await.unwrap();
+        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id, true).await.unwrap();
         let mut these = Parts::default();
         erase_in_parts(ctx, lethe.organization, request_id, &mut these).await;
         if i > 0 {

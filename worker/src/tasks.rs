@@ -13,7 +13,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::locate::{Keys, Outcome, StoreInput, Subject, locate_keys};
+use crate::locate::{Keys, Located, Mode, Outcome, StoreInput, Subject, locate, locate_keys};
 use crate::stores::Registry;
 
 /// Creates the missing tasks of a request: one per store of the organization (idempotent), in
@@ -95,12 +95,15 @@ pub struct Pass {
 
 /// Locates the request's subject in every store whose task is pending and records each
 /// outcome. Tasks already past `pending` are left alone, so running this twice records once.
+/// With `keep_keys` (erasure, which goes on to erase them) the pass returns the keys it found;
+/// otherwise only their counts are kept, so memory does not grow with the person's rows.
 pub async fn locate_pending(
     db: &DatabaseConnection,
     keyring: &Keyring,
     registry: &Registry,
     organization: Uuid,
     request: Uuid,
+    keep_keys: bool,
 ) -> Result<Pass, String> {
     let stores = store::Model::all_in_org(db, organization).await.map_err(|e| e.to_string())?;
     let mut tasks = store_task::Model::of_request(db, organization, request).await.map_err(|e| e.to_string())?;
@@ -115,9 +118,14 @@ pub async fn locate_pending(
     }
     let subject = subject(db, keyring, organization, request).await?;
     let inputs = inputs(&stores, registry, keyring).await;
-    let (report, keys) = locate_keys(&inputs, &subject).await;
+    let (report, keys) = if keep_keys {
+        let (report, keys) = locate_keys(&inputs, &subject).await;
+        (report, Some(keys))
+    } else {
+        (locate(&inputs, &subject, Mode::Keys, &mut |_: Located<'_>| {}).await, None)
+    };
     tracing::info!(request_id = %request, queries = report.queries, hops = report.hops, "located the subject's data");
-    let mut pass = Pass { keys: Some(keys), ..Pass::default() };
+    let mut pass = Pass { keys, ..Pass::default() };
     // Every outcome in one transaction: one commit for the pass, not one per store.
     let txn = begin(db, Commit::Lazy).await.map_err(|e| e.to_string())?;
     for task in tasks.iter().filter(|t| t.status == TaskStatus::Pending) {

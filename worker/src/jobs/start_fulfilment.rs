@@ -60,7 +60,8 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
         let stores = store::Model::all_in_org(&ctx.db, job.organization_id).await?;
         recipients::ensure(&ctx.db, job.organization_id, job.request_id, &stores).await?;
     }
-    let pass = tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, job.organization_id, job.request_id)
+    let erasure = request.kind == RequestKind::Erasure;
+    let pass = tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, job.organization_id, job.request_id, erasure)
         .await
         .map_err(JobError::Permanent)?;
     tracing::info!(
