@@ -265,6 +265,10 @@ impl From<lethe_worker::retention::preview::PreviewError> for ApiError {
     fn from(e: lethe_worker::retention::preview::PreviewError) -> Self {
         match e {
             lethe_worker::retention::preview::PreviewError::Store(e) => e.into(),
+            // A store on the way to the table is down: the held rows are unknown for now.
+            lethe_worker::retention::preview::PreviewError::Holds(
+                e @ lethe_worker::retention::holds::HoldsError::Unresolved(_),
+            ) => Self::new(StatusCode::BAD_GATEWAY, "legal_hold_unresolved", e.to_string()),
             other => Self::internal(&other),
         }
     }

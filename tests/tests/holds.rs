@@ -224,18 +224,18 @@ async fn holds_are_validated_and_tenant_scoped() {
         .await;
     let store = store["id"].as_str().unwrap();
     for (body, fields) in [
-        (json!({"scope": "subject", "reason": "r", "owner": "o"}), vec!["identity"]),
+        (json!({"scope": "subject", "reason": "r", "owner": "legal@shop.example"}), vec!["identity"]),
         (
-            json!({"scope": "subject", "identity": {"kind": "email", "value": "not an address"}, "reason": "r", "owner": "o"}),
+            json!({"scope": "subject", "identity": {"kind": "email", "value": "not an address"}, "reason": "r", "owner": "legal@shop.example"}),
             vec!["identity.value"],
         ),
-        (json!({"scope": "table", "store_id": store, "reason": "r", "owner": "o"}), vec!["table"]),
+        (json!({"scope": "table", "store_id": store, "reason": "r", "owner": "legal@shop.example"}), vec!["table"]),
         (
             json!({"scope": "store", "reason": " ", "owner": "", "expires_at": "2001-01-01T00:00:00Z"}),
             vec!["reason", "owner", "expires_at", "store_id"],
         ),
         (
-            json!({"scope": "organization", "store_id": store, "table": "x", "reason": "r", "owner": "o"}),
+            json!({"scope": "organization", "store_id": store, "table": "x", "reason": "r", "owner": "legal@shop.example"}),
             vec!["store_id", "table"],
         ),
     ] {
@@ -246,13 +246,20 @@ async fn holds_are_validated_and_tenant_scoped() {
         assert_eq!(got, fields, "{body}");
         assert!(!problem.to_string().contains("not an address"));
     }
-    let (status, problem) =
-        app.post("/v1/holds", Some(&admin), json!({"scope": "everything", "reason": "r", "owner": "o"})).await;
+    let (status, problem) = app
+        .post("/v1/holds", Some(&admin), json!({"scope": "everything", "reason": "r", "owner": "legal@shop.example"}))
+        .await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")));
-    let hold = place(&app, &admin, json!({"scope": "store", "store_id": store, "reason": "r", "owner": "o"})).await;
+    let hold =
+        place(&app, &admin, json!({"scope": "store", "store_id": store, "reason": "r", "owner": "legal@shop.example"}))
+            .await;
     // Another organization: its own store ids only, and this hold is unknown to it.
     let (status, problem) = app
-        .post("/v1/holds", Some(&other), json!({"scope": "store", "store_id": store, "reason": "r", "owner": "o"}))
+        .post(
+            "/v1/holds",
+            Some(&other),
+            json!({"scope": "store", "store_id": store, "reason": "r", "owner": "legal@shop.example"}),
+        )
         .await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("store_id")));
     let (status, problem) = release(&app, &other, &hold).await;

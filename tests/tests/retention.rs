@@ -487,6 +487,7 @@ both_backends! {
             error_message: Set(None),
             started_at: Set(Some(now)),
             finished_at: Set(None),
+            resumes: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -504,7 +505,7 @@ both_backends! {
 
         // The job is delivered again: the batch is settled from the receipt and counted once.
         let job = RunRetention { organization_id: org, run_id };
-        let key = job.idempotency_key();
+        let key = format!("retention:{run_id}");
         lethe_worker::JobQueue::for_database(&app.db).enqueue(job, &key).await.unwrap();
         let run = finished(&app, &admin, &run_id.to_string()).await;
         let old = (1..=ROWS).filter(|id| is_old(*id)).count() as i64;
@@ -864,4 +865,91 @@ both_backends! {
 
 async fn detail_org(app: &TestApp, slug: &str) -> Uuid {
     lethe_entities::entity::organization::Model::find_by_slug(&app.db, slug).await.unwrap().unwrap().id
+}
+
+/// A run stopped between batches keeps what it did (rows, ledger entries, cursor) and does no
+/// more; resumed, it finishes from its cursor with the same cutoff, every row counted once.
+/// Stopping twice changes nothing; finished runs cannot be stopped, running ones not resumed;
+/// auditors may do neither; other organizations' runs are not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_halts_between_batches_and_resumes_where_it_stopped() {
+    let app = spawn_app(lethe_tests::Backend::Sqlite).await;
+    let org = org_slug();
+    let admin = app.admin(&org).await;
+    let auditor = app.operator_in(&org, "auditor@shop.example", lethe_entities::domain::enums::Role::Auditor).await;
+    let stranger = app.admin(&org_slug()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("logs.db").display());
+    let db = api_logs("sqlite", &url).await;
+    let store = store(&app, &admin, "logs", "sqlite", &url).await;
+    let mut body = purge_closed("slow", &store);
+    body["filter"] = json!([]);
+    body["batch_size"] = json!(5);
+    body["throttle_rows_per_sec"] = json!(20);
+    let (_, policy) = app.post("/v1/retention/policies", Some(&admin), body).await;
+    let policy = policy["id"].as_str().unwrap().to_owned();
+    let (status, run) = app.post(&format!("/v1/retention/policies/{policy}/run"), Some(&admin), json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let id = run["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while run_view(&app, &admin, &id).await["rows"].as_i64().unwrap() < 10 {
+        assert!(std::time::Instant::now() < deadline, "the run did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let (status, problem) = app.post(&format!("/v1/retention/runs/{id}/stop"), Some(&auditor), json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{problem}");
+    let (status, problem) = app.post(&format!("/v1/retention/runs/{id}/stop"), Some(&stranger), json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("run_not_found")), "{problem}");
+    let (status, stopped) = app.post(&format!("/v1/retention/runs/{id}/stop"), Some(&admin), json!({})).await;
+    assert_eq!((status, stopped["state"].as_str()), (StatusCode::OK, Some("stopped")), "{stopped}");
+    let (status, problem) = app.post(&format!("/v1/retention/runs/{id}/resume"), Some(&stranger), json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("run_not_found")), "{problem}");
+
+    // The batch in flight (if any) commits; then nothing more happens.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let halted = run_view(&app, &admin, &id).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let later = run_view(&app, &admin, &id).await;
+    assert_eq!(later["state"], "stopped", "{later}");
+    assert_eq!((later["rows"].clone(), later["batches"].clone()), (halted["rows"].clone(), halted["batches"].clone()));
+    let purged = halted["rows"].as_i64().unwrap();
+    assert!(purged < ROWS / 2, "stopped before the end: {halted}");
+    assert_eq!(ids(&db).await.len() as i64, ROWS - purged, "the store agrees with the run");
+    let entries = purge_entries(&app, &admin, &policy).await;
+    assert_eq!(entries.iter().map(|e| e.3 as i64).sum::<i64>(), purged, "the ledger agrees with the run");
+    let (status, again) = app.post(&format!("/v1/retention/runs/{id}/stop"), Some(&admin), json!({})).await;
+    assert_eq!((status, again["state"].as_str()), (StatusCode::OK, Some("stopped")), "stopping twice is harmless");
+
+    // Resumed: the same run finishes, from its cursor, with the cutoff it started with.
+    let (status, problem) = app.post(&format!("/v1/retention/runs/{id}/resume"), Some(&auditor), json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{problem}");
+    let (status, resumed) = app.post(&format!("/v1/retention/runs/{id}/resume"), Some(&admin), json!({})).await;
+    assert_eq!((status, resumed["state"].as_str()), (StatusCode::ACCEPTED, Some("queued")), "{resumed}");
+    assert_eq!(resumed["cutoff"], halted["cutoff"]);
+    let done = finished(&app, &admin, &id).await;
+    assert_eq!((done["state"].as_str(), done["rows"].as_i64()), (Some("done"), Some(ROWS / 2)), "{done}");
+    assert_eq!(
+        (done["cutoff"].clone(), done["started_at"].clone()),
+        (halted["cutoff"].clone(), halted["started_at"].clone())
+    );
+    assert_eq!(ids(&db).await, (1..=ROWS).filter(|i| !is_old(*i)).collect::<Vec<_>>());
+    let entries = purge_entries(&app, &admin, &policy).await;
+    assert_eq!(entries.iter().map(|e| e.3 as i64).sum::<i64>(), ROWS / 2, "each row once in the ledger");
+    assert_eq!(entries.len() as i64, done["batches"].as_i64().unwrap());
+
+    let (status, problem) = app.post(&format!("/v1/retention/runs/{id}/stop"), Some(&admin), json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("run_finished")), "{problem}");
+    let (status, problem) = app.post(&format!("/v1/retention/runs/{id}/resume"), Some(&admin), json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("run_not_stopped")), "{problem}");
+    let (status, problem) =
+        app.post(&format!("/v1/retention/runs/{}/stop", Uuid::now_v7()), Some(&admin), json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("run_not_found")), "{problem}");
+    db.close().await.ok();
+}
+
+/// The run `id` as the run history shows it.
+async fn run_view(app: &TestApp, token: &str, id: &str) -> Value {
+    let (_, runs) = app.get("/v1/retention/runs?limit=500", Some(token)).await;
+    runs.as_array().unwrap().iter().find(|r| r["id"] == id).cloned().unwrap()
 }

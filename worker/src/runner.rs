@@ -17,7 +17,8 @@ use futures::FutureExt;
 
 use crate::context::JobContext;
 use crate::jobs::{
-    RunRetention, SendVerificationCode, StartFulfilment, run_retention, send_verification_code, start_fulfilment,
+    RunRetention, SendHoldWarning, SendVerificationCode, StartFulfilment, run_retention, send_hold_warning,
+    send_verification_code, start_fulfilment,
 };
 use crate::queue::{Job, JobQueue};
 use crate::reconcile;
@@ -139,13 +140,22 @@ pub async fn run(
                 start_fulfilment::handle,
                 sqlite_storage(pool, poll)
             );
-            register!(
+            let monitor = register!(
                 monitor,
                 ctx,
                 prefix,
                 settings.concurrency,
                 RunRetention,
                 run_retention::handle,
+                sqlite_storage(pool, poll)
+            );
+            register!(
+                monitor,
+                ctx,
+                prefix,
+                settings.concurrency,
+                SendHoldWarning,
+                send_hold_warning::handle,
                 sqlite_storage(pool, poll)
             )
         }
@@ -168,13 +178,22 @@ pub async fn run(
                 start_fulfilment::handle,
                 postgres_storage(pool)
             );
-            register!(
+            let monitor = register!(
                 monitor,
                 ctx,
                 prefix,
                 settings.concurrency,
                 RunRetention,
                 run_retention::handle,
+                postgres_storage(pool)
+            );
+            register!(
+                monitor,
+                ctx,
+                prefix,
+                settings.concurrency,
+                SendHoldWarning,
+                send_hold_warning::handle,
                 postgres_storage(pool)
             )
         }
@@ -256,7 +275,7 @@ pub async fn run(
                     _ = ticks.tick() => {
                         match crate::retention::scheduler::tick(&db, &queue, time::OffsetDateTime::now_utc()).await {
                             Ok(pass) if pass != crate::retention::scheduler::Pass::default() => {
-                                tracing::info!(started = pass.started, skipped = pass.skipped, taken_elsewhere = pass.taken_elsewhere, requeued = pass.requeued, "retention scheduler pass");
+                                tracing::info!(started = pass.started, skipped = pass.skipped, taken_elsewhere = pass.taken_elsewhere, requeued = pass.requeued, hold_warnings = pass.hold_warnings, "retention scheduler pass");
                             }
                             Ok(_) => {}
                             Err(e) => tracing::warn!(error = %e, "retention scheduler pass failed"),

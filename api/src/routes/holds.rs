@@ -54,7 +54,8 @@ pub struct NewHold {
     pub table: Option<String>,
     /// Why (1-2000 characters; shown to operators on a held request).
     pub reason: String,
-    /// Who is responsible (1-200 characters).
+    /// The e-mail address of who is responsible: expiry warnings go there 7 days and 1 day
+    /// before `expires_at`.
     pub owner: String,
     /// The matter or case reference (at most 200 characters).
     pub matter: Option<String>,
@@ -79,13 +80,15 @@ pub struct HoldView {
     pub table: Option<String>,
     /// Why.
     pub reason: String,
-    /// Who is responsible.
+    /// Who is responsible (their e-mail address).
     pub owner: String,
     /// The matter reference.
     pub matter: Option<String>,
     /// When it lapses.
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// Expiry warnings sent to the owner so far: 0, 1 (7 days before) or 2 (also 1 day before).
+    pub expiry_warnings_sent: i16,
     /// Whether it is in force now.
     pub active: bool,
     /// Who placed it.
@@ -115,6 +118,7 @@ impl HoldView {
             owner: hold.owner.clone(),
             matter: hold.matter.clone(),
             expires_at: hold.expires_at,
+            expiry_warnings_sent: hold.expiry_warnings,
             active: hold.is_active(now),
             placed_by: hold.placed_by,
             placed_at: hold.placed_at,
@@ -216,7 +220,13 @@ pub async fn place(
         errors.push(FieldError { field: f.to_owned(), message: m.to_owned() })
     };
     text(&body.reason, "reason", 2000, &mut errors);
-    text(&body.owner, "owner", 200, &mut errors);
+    let owner = match lethe_entities::domain::identity::SubjectEmail::parse(&body.owner) {
+        Ok(owner) => Some(owner),
+        Err(_) => {
+            field(&mut errors, "owner", "must be an e-mail address (expiry warnings go there)");
+            None
+        }
+    };
     if let Some(m) = &body.matter {
         text(m, "matter", 200, &mut errors);
     }
@@ -282,7 +292,7 @@ pub async fn place(
         store_id: Set(store.as_ref().map(|s| s.id)),
         table_name: Set(body.table.clone()),
         reason: Set(body.reason.trim().to_owned()),
-        owner: Set(body.owner.trim().to_owned()),
+        owner: Set(owner.map(|o| o.as_str().to_owned()).unwrap_or_default()),
         matter: Set(body.matter.clone()),
         expires_at: Set(body.expires_at),
         placed_by: Set(principal.actor().id),
@@ -290,6 +300,7 @@ pub async fn place(
         released_at: Set(None),
         released_by: Set(None),
         release_reason: Set(None),
+        expiry_warnings: Set(0),
     };
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
     let placed = hold.insert(&txn).await?;

@@ -85,6 +85,8 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(retention::actions::preview))
         .routes(routes!(retention::actions::run_now))
         .routes(routes!(retention::runs::list))
+        .routes(routes!(retention::runs::stop))
+        .routes(routes!(retention::runs::resume))
         .routes(routes!(holds::list, holds::place))
         .routes(routes!(holds::release));
     // Completing a manual task may carry a file: a larger body limit for this route only (the

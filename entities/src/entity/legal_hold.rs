@@ -82,7 +82,14 @@ pub struct Model {
     pub released_by: Option<Uuid>,
     /// Why.
     pub release_reason: Option<String>,
+    /// Expiry warnings sent to the owner: 0 none, 1 the 7-day one, 2 the 1-day one.
+    pub expiry_warnings: i16,
 }
+
+/// The first expiry warning goes to the owner this long before the hold expires.
+pub const WARN_FIRST: time::Duration = time::Duration::days(7);
+/// The last expiry warning goes this long before.
+pub const WARN_LAST: time::Duration = time::Duration::days(1);
 
 /// Relations of a hold.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -133,6 +140,38 @@ impl Model {
         let (Some(kind), Some(blob)) = (self.identity_kind, &self.identity_ciphertext) else { return Ok(None) };
         let plain = keyring.decrypt(blob, &context(self.organization_id, self.id, kind))?;
         Ok(Some((kind, String::from_utf8(plain.to_vec()).map_err(|_| CryptoError::Decrypt)?)))
+    }
+
+    /// The expiry warning due at `now`, if one is: `1` (the 7-day warning) from 7 days before
+    /// `expires_at`, `2` (the 1-day warning) from 1 day before; only for an active hold and a
+    /// warning not sent yet. A hold placed 3 days before its expiry gets the 7-day warning at
+    /// once and the 1-day one when its time comes; one placed 12 hours before gets only the
+    /// 1-day one.
+    pub fn warning_due(&self, now: TimeDateTimeWithTimeZone) -> Option<i16> {
+        let expires = self.expires_at.filter(|_| self.is_active(now))?;
+        let left = expires - now;
+        let due = if left <= WARN_LAST {
+            2
+        } else if left <= WARN_FIRST {
+            1
+        } else {
+            0
+        };
+        (due > self.expiry_warnings).then_some(due)
+    }
+
+    /// Active holds of every organization that expire by `now` + 7 days and still owe their
+    /// owner a warning (see [`Model::warning_due`]).
+    pub async fn owing_warnings(db: &impl ConnectionTrait, now: TimeDateTimeWithTimeZone) -> Result<Vec<Self>, DbErr> {
+        let holds = Entity::find()
+            .filter(Column::ReleasedAt.is_null())
+            .filter(Column::ExpiresAt.gt(now))
+            .filter(Column::ExpiresAt.lte(now + WARN_FIRST))
+            .filter(Column::ExpiryWarnings.lt(2))
+            .order_by_asc(Column::ExpiresAt)
+            .all(db)
+            .await?;
+        Ok(holds.into_iter().filter(|h| h.warning_due(now).is_some()).collect())
     }
 
     /// One hold of the organization.

@@ -29,6 +29,10 @@ pub enum RunState {
     /// A legal hold covers the table, the store or the organization: nothing (more) was purged.
     #[sea_orm(string_value = "held")]
     Held,
+    /// Stopped by an operator between two batches; `POST /v1/retention/runs/{id}/resume`
+    /// continues it from its cursor with the same cutoff.
+    #[sea_orm(string_value = "stopped")]
+    Stopped,
 }
 
 impl RunState {
@@ -93,6 +97,8 @@ pub struct Model {
     pub started_at: Option<TimeDateTimeWithTimeZone>,
     /// When it ended.
     pub finished_at: Option<TimeDateTimeWithTimeZone>,
+    /// How often it was resumed after a stop (each resumption's job has its own key).
+    pub resumes: i32,
     /// Creation time.
     pub created_at: TimeDateTimeWithTimeZone,
     /// Last change.
@@ -134,6 +140,7 @@ impl ActiveModel {
             error_message: Set(None),
             started_at: Set(None),
             finished_at: Set(None),
+            resumes: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -158,6 +165,14 @@ impl Model {
             query = query.filter(Column::PolicyId.eq(policy));
         }
         query.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id).limit(limit).all(db).await
+    }
+
+    /// The idempotency key of the job that works this run now: one per run and resumption.
+    pub fn job_key(&self) -> String {
+        match self.resumes {
+            0 => format!("retention:{}", self.id),
+            n => format!("retention:{}:resume:{n}", self.id),
+        }
     }
 
     /// The cursor as key values.

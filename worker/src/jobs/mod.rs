@@ -2,12 +2,14 @@
 //! there is nothing (left) to do.
 
 pub mod run_retention;
+pub mod send_hold_warning;
 pub mod send_verification_code;
 pub mod start_fulfilment;
 
 use apalis::prelude::{AbortError, BoxDynError};
 
 pub use run_retention::RunRetention;
+pub use send_hold_warning::SendHoldWarning;
 pub use send_verification_code::SendVerificationCode;
 pub use start_fulfilment::StartFulfilment;
 

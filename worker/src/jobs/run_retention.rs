@@ -24,9 +24,9 @@ impl Job for RunRetention {
 }
 
 impl RunRetention {
-    /// The idempotency key: one job per run.
-    pub fn idempotency_key(&self) -> String {
-        format!("retention:{}", self.run_id)
+    /// The job that works `run` now, with its idempotency key (one per run and resumption).
+    pub fn of(run: &lethe_entities::entity::retention_run::Model) -> (Self, String) {
+        (Self { organization_id: run.organization_id, run_id: run.id }, run.job_key())
     }
 }
 

@@ -9,6 +9,7 @@
 //! Nothing here logs an address or a message body: logs name the request, never the person.
 
 mod export_ready;
+mod hold_expiry;
 mod verification_code;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use lettre::transport::stub::AsyncStubTransport;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 pub use export_ready::ExportReadyMail;
+pub use hold_expiry::HoldExpiryMail;
 pub use verification_code::VerificationCodeMail;
 
 /// Why mail could not be built or sent. Messages name the failure, never the recipient.

@@ -17,7 +17,7 @@
 
 use lethe_entities::domain::enums::RequestState;
 use lethe_entities::entity::retention_policy::{self, Model as Policy};
-use lethe_entities::entity::retention_run::{self, Model as Run};
+use lethe_entities::entity::retention_run::{self, Model as Run, RunState};
 use lethe_entities::entity::{organization, request, request_event, subject_identity, verification_challenge};
 use lethe_entities::ledger::{EntryKind, NewEntry, append};
 use sea_orm::ActiveValue::Set;
@@ -354,7 +354,7 @@ pub async fn work(
 ) -> Result<Run, crate::jobs::JobError> {
     if builtin.key == "expired_exports" {
         let done = crate::export::purge_expired(db, &ctx.keyring, &ctx.exports.dir, OffsetDateTime::now_utc()).await?;
-        return take(db, None, run, done.exports as u64).await.map_err(Into::into);
+        return Ok(take(db, None, run.clone(), done.exports as u64).await?.unwrap_or(run));
     }
     let limit = policy.batch_size.max(1) as u64;
     loop {
@@ -376,15 +376,25 @@ pub async fn work(
                 .await
                 .map_err(|e| crate::jobs::JobError::Permanent(format!("ledger: {e}")))?;
         }
-        run = take(db, Some(txn), run, rows).await?;
+        run = match take(db, Some(txn), run.clone(), rows).await? {
+            Some(taken) => taken,
+            // Stopped by an operator: this batch is rolled back, the run keeps what it did.
+            None => return Ok(run),
+        };
         if rows < limit {
             return Ok(run);
         }
     }
 }
 
-/// Adds a batch to the run's counts (inside `txn`, which it commits, when given).
-async fn take(db: &DatabaseConnection, txn: Option<DatabaseTransaction>, run: Run, rows: u64) -> Result<Run, DbErr> {
+/// Adds a batch to the run's counts (inside `txn`, which it commits, when given: unless the run
+/// was stopped meanwhile, when the batch is rolled back and `None` returned).
+async fn take(
+    db: &DatabaseConnection,
+    txn: Option<DatabaseTransaction>,
+    run: Run,
+    rows: u64,
+) -> Result<Option<Run>, DbErr> {
     let rows = i64::try_from(rows).unwrap_or(i64::MAX);
     let next = Run {
         rows: run.rows + rows,
@@ -401,12 +411,16 @@ async fn take(db: &DatabaseConnection, txn: Option<DatabaseTransaction>, run: Ru
         .filter(retention_run::Column::Id.eq(next.id));
     match txn {
         Some(txn) => {
-            update.exec(&txn).await?;
+            let taken = update.filter(retention_run::Column::State.eq(RunState::Running)).exec(&txn).await?;
+            if taken.rows_affected != 1 {
+                txn.rollback().await?;
+                return Ok(None);
+            }
             txn.commit().await?;
         }
         None => {
             update.exec(db).await?;
         }
     }
-    Ok(next)
+    Ok(Some(next))
 }

@@ -4,11 +4,12 @@
 //! protocol ([`run`]), starting runs on the policies' schedules ([`scheduler`]), and the
 //! figures `/metrics` shows ([`metrics`]). Legal holds stop runs on held tables and exclude
 //! held subjects' rows ([`holds`]); where policies overlap, the narrower and then the longer
-//! one governs the rows ([`overlap`]). Lethe's own retention is a set of built-in policies
-//! ([`builtin`]).
+//! one governs the rows ([`overlap`]); hold owners are warned before their holds expire
+//! ([`hold_warnings`]). Lethe's own retention is a set of built-in policies ([`builtin`]).
 
 pub mod builtin;
 pub mod check;
+pub mod hold_warnings;
 pub mod holds;
 pub mod metrics;
 pub mod overlap;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::holds::{Holds, HoldsError, for_table};
 use super::sql::Target;
 use crate::stores::sql::classify;
-use crate::stores::{Connector, StoreError};
+use crate::stores::{Connector, Registry, StoreError};
 
 /// Primary keys in a preview's sample.
 pub const SAMPLE: u64 = 20;
@@ -62,6 +62,7 @@ pub async fn builtin(db: &DatabaseConnection, policy: &Policy, now: OffsetDateTi
 pub async fn preview(
     db: &DatabaseConnection,
     keyring: &Keyring,
+    registry: &Registry,
     store: &store::Model,
     policy: &Policy,
     connector: &Connector,
@@ -69,7 +70,7 @@ pub async fn preview(
 ) -> Result<Preview, PreviewError> {
     let cutoff = lethe_entities::datamap::validate::subtract_duration(now, &policy.max_age)
         .ok_or_else(|| StoreError::Config("the policy's maximum age cannot be applied".into()))?;
-    let exclude = match for_table(db, keyring, store, &policy.target, now).await? {
+    let held = match for_table(db, keyring, registry, store, &policy.target, now).await? {
         Holds::Table(hold) => {
             return Ok(Preview {
                 cutoff,
@@ -80,11 +81,14 @@ pub async fn preview(
                 held_by: Some(hold),
             });
         }
-        Holds::Rows(exclude) => exclude,
+        Holds::Rows(held) => held,
     };
     let sql = match connector {
         Connector::Sql(sql) => sql,
-        Connector::Redis(redis) => return Ok(super::redis::preview(redis, policy, cutoff, now).await?),
+        Connector::Redis(redis) => {
+            let held = held.keys.into_iter().flatten().collect();
+            return Ok(super::redis::preview(redis, policy, cutoff, now, &held).await?);
+        }
     };
     let schema = sql.schema().await?;
     let live = schema
@@ -110,7 +114,7 @@ pub async fn preview(
         age_column: &age_column,
         filters: &filters,
         action: &action,
-        exclude: &exclude,
+        held: &held,
         yield_to: &yield_to,
     };
     let store_db = sql.connection();

@@ -7,6 +7,8 @@
 //! key's age again: a key used since the page was read is left alone.
 
 use lethe_entities::entity::retention_policy::Model as Policy;
+use std::collections::BTreeSet;
+
 use time::OffsetDateTime;
 
 use super::preview::{Preview, SAMPLE};
@@ -110,12 +112,14 @@ pub async fn purge(
     Ok(u64::try_from(n).ok())
 }
 
-/// Previews `policy` in a Redis store: one full `SCAN` of the pattern.
+/// Previews `policy` in a Redis store: one full `SCAN` of the pattern; keys in `held` (legal
+/// holds on subjects) are not counted.
 pub async fn preview(
     store: &RedisStore,
     policy: &Policy,
     cutoff: OffsetDateTime,
     now: OffsetDateTime,
+    held: &BTreeSet<String>,
 ) -> Result<Preview, StoreError> {
     let age = Age::of(policy, cutoff, now);
     let (mut cursor, mut rows, mut oldest, mut newest) = (0u64, 0u64, None::<i64>, None::<i64>);
@@ -123,6 +127,7 @@ pub async fn preview(
     loop {
         let (next, keys) = store.scan(cursor, &policy.target, policy.batch_size.max(1) as usize).await?;
         let mut found = aged(store, &keys, &age, now).await?;
+        found.retain(|(key, _)| !held.contains(key));
         found.sort();
         found.dedup();
         for (key, at) in found {

@@ -31,14 +31,13 @@ use lethe_entities::entity::retention_run::{self, Model as Run, RunState};
 use lethe_entities::entity::store;
 use lethe_entities::ledger::entry::EntryKind;
 use lethe_entities::ledger::{NewEntry, intent};
-use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::builtin;
-use super::holds::{self, Excluded, Holds, HoldsError};
+use super::holds::{self, Held, Holds, HoldsError};
 use super::overlap;
 use super::redis::{Age, aged, purge};
 use super::sql::{Batch, Target};
@@ -54,7 +53,7 @@ use crate::stores::{Connector, StoreError};
 /// it. Runs already over are left alone.
 pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(), JobError> {
     let Some(run) = Run::find_in_org(&ctx.db, organization, run_id).await? else { return Ok(()) };
-    if run.state.is_final() {
+    if run.state.is_final() || run.state == RunState::Stopped {
         return Ok(());
     }
     let Some(policy) = Policy::find_in_org(&ctx.db, organization, run.policy_id).await? else {
@@ -114,7 +113,7 @@ async fn builtin_run(ctx: &JobContext, policy: &Policy, key: &str, run: Run) -> 
         finish(&ctx.db, &run, RunState::Held, Some(("legal_hold", message))).await?;
         return Ok(());
     }
-    let run = start(&ctx.db, policy, run).await?;
+    let Some(run) = start(&ctx.db, policy, run).await? else { return Ok(()) };
     let cutoff = run.cutoff.unwrap_or(now);
     let done = builtin::work(&ctx.db, ctx, builtin, policy, run, cutoff).await.map_err(Failure::Stop)?;
     finish(&ctx.db, &done, RunState::Done, None).await?;
@@ -188,7 +187,7 @@ async fn sql_run(
             format!("table `{}` lost its primary key or age column since the policy was saved", policy.target),
         ));
     }
-    let mut run = start(&ctx.db, policy, run).await?;
+    let Some(mut run) = start(&ctx.db, policy, run).await? else { return Ok(()) };
     let filters = policy.filters();
     let others = Policy::all_in_org(&ctx.db, policy.organization_id).await?;
     let yield_to = overlap::yielded(policy, &others, run.started_at.unwrap_or_else(OffsetDateTime::now_utc));
@@ -198,14 +197,16 @@ async fn sql_run(
     let limit = policy.batch_size.min(policy.throttle_rows_per_sec.unwrap_or(i32::MAX)).max(1) as u64;
     let mut pace = Pace::new(policy.throttle_rows_per_sec);
     let mut settled_receipt: Option<Uuid> = None;
+    let mut reader = holds::Reader::default();
     loop {
         if let Some(pending) = run.pending_intent {
             run = settle_in_flight(&ctx.db, Side::Sql(db), run.clone(), pending).await?;
             continue;
         }
-        // Holds are read again for every batch: one placed during the run stops it.
-        let exclude = match held(ctx, store, policy, &run).await? {
-            Some(exclude) => exclude,
+        // Holds are read again for every batch: one placed during the run stops it or keeps
+        // its subject's rows.
+        let held = match held(ctx, &mut reader, store, policy, &run).await? {
+            Some(held) => held,
             None => return Ok(()),
         };
         let target = Target {
@@ -215,7 +216,7 @@ async fn sql_run(
             age_column: &age_column,
             filters: &filters,
             action: &action,
-            exclude: &exclude,
+            held: &held,
             yield_to: &yield_to,
         };
         let cursor = run.cursor_values();
@@ -248,7 +249,7 @@ async fn sql_run(
             ..NewEntry::new(EntryKind::RetentionPurge)
         };
         let Some((opened, claimed)) = open_and_claim(&ctx.db, policy, &planned, &run, &last).await? else {
-            tracing::info!(run_id = %run.id, "retention run is being worked elsewhere");
+            tracing::info!(run_id = %run.id, "retention run was stopped or is being worked elsewhere");
             return Ok(());
         };
         run = claimed;
@@ -290,12 +291,13 @@ async fn sql_run(
 /// then ends `held`).
 async fn held(
     ctx: &JobContext,
+    reader: &mut holds::Reader,
     store: &store::Model,
     policy: &Policy,
     run: &Run,
-) -> Result<Option<Vec<Excluded>>, Failure> {
-    match holds::for_table(&ctx.db, &ctx.keyring, store, &policy.target, OffsetDateTime::now_utc()).await {
-        Ok(Holds::Rows(exclude)) => Ok(Some(exclude)),
+) -> Result<Option<Held>, Failure> {
+    match reader.read(&ctx.db, &ctx.keyring, &ctx.stores, store, &policy.target, OffsetDateTime::now_utc()).await {
+        Ok(Holds::Rows(held)) => Ok(Some(held)),
         Ok(Holds::Table(hold)) => {
             let message = format!("legal hold {hold} covers `{}` of store `{}`", policy.target, store.name);
             finish(&ctx.db, run, RunState::Held, Some(("legal_hold", message))).await?;
@@ -304,6 +306,7 @@ async fn held(
         }
         Err(HoldsError::Db(e)) => Err(e.into()),
         Err(HoldsError::Crypto) => Err(Failure::Stop(JobError::Crypto)),
+        Err(e @ HoldsError::Unresolved(_)) => Err(Failure::new("legal_hold_unresolved", e.to_string())),
     }
 }
 
@@ -330,20 +333,40 @@ impl Pace {
     }
 }
 
-/// Marks the run running, fixing its cutoff (now minus the policy's age) the first time.
-async fn start(lethe: &DatabaseConnection, policy: &Policy, run: Run) -> Result<Run, Failure> {
+/// Marks the run running, fixing its cutoff (now minus the policy's age) the first time; a
+/// resumed run keeps the cutoff and start it had. `None` when the run was stopped meanwhile
+/// (compare-and-set on its state).
+async fn start(lethe: &DatabaseConnection, policy: &Policy, run: Run) -> Result<Option<Run>, Failure> {
     if run.state == RunState::Running && run.cutoff.is_some() {
-        return Ok(run);
+        return Ok(Some(run));
     }
     let now = OffsetDateTime::now_utc();
-    let cutoff = lethe_entities::datamap::validate::subtract_duration(now, &policy.max_age)
-        .ok_or_else(|| Failure::new("policy_invalid", "the policy's maximum age cannot be applied".into()))?;
-    let mut active: retention_run::ActiveModel = run.into();
-    active.state = Set(RunState::Running);
-    active.cutoff = Set(Some(cutoff));
-    active.started_at = Set(Some(now));
-    active.updated_at = Set(now);
-    Ok(sea_orm::ActiveModelTrait::update(active, lethe).await?)
+    let cutoff = match run.cutoff {
+        Some(cutoff) => cutoff,
+        None => lethe_entities::datamap::validate::subtract_duration(now, &policy.max_age)
+            .ok_or_else(|| Failure::new("policy_invalid", "the policy's maximum age cannot be applied".into()))?,
+    };
+    let started_at = run.started_at.unwrap_or(now);
+    let result = retention_run::Entity::update_many()
+        .col_expr(retention_run::Column::State, Expr::value(RunState::Running))
+        .col_expr(retention_run::Column::Cutoff, Expr::value(cutoff))
+        .col_expr(retention_run::Column::StartedAt, Expr::value(started_at))
+        .col_expr(retention_run::Column::UpdatedAt, Expr::value(now))
+        .filter(retention_run::Column::Id.eq(run.id))
+        .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
+        .exec(lethe)
+        .await?;
+    if result.rows_affected != 1 {
+        tracing::info!(run_id = %run.id, "retention run was stopped before it started");
+        return Ok(None);
+    }
+    Ok(Some(Run {
+        state: RunState::Running,
+        cutoff: Some(cutoff),
+        started_at: Some(started_at),
+        updated_at: now,
+        ..run
+    }))
 }
 
 /// Opens the batch's intent and records it on the run with the cursor the batch reaches, in one
@@ -496,20 +519,20 @@ async fn redis_run(
     redis: &RedisStore,
     run: Run,
 ) -> Result<(), Failure> {
-    let mut run = start(&ctx.db, policy, run).await?;
+    let Some(mut run) = start(&ctx.db, policy, run).await? else { return Ok(()) };
     let started = run.started_at.unwrap_or_else(OffsetDateTime::now_utc);
     let cutoff = run.cutoff.unwrap_or(started);
     let age = Age::of(policy, cutoff, started);
     let count = policy.batch_size.min(policy.throttle_rows_per_sec.unwrap_or(i32::MAX)).max(1) as usize;
     let mut pace = Pace::new(policy.throttle_rows_per_sec);
+    let mut reader = holds::Reader::default();
     loop {
         if let Some(pending) = run.pending_intent {
             run = settle_in_flight(&ctx.db, Side::Redis(redis), run.clone(), pending).await?;
             continue;
         }
-        if held(ctx, store, policy, &run).await?.is_none() {
-            return Ok(());
-        }
+        let Some(held) = held(ctx, &mut reader, store, policy, &run).await? else { return Ok(()) };
+        let held: std::collections::BTreeSet<String> = held.keys.into_iter().flatten().collect();
         let cursor = run.cursor_values().and_then(|c| c.first().and_then(|c| c.parse::<u64>().ok()));
         if cursor == Some(0) {
             finish(&ctx.db, &run, RunState::Done, None).await?;
@@ -523,12 +546,16 @@ async fn redis_run(
             .map_err(|e| Failure::store(&e))?
             .into_iter()
             .map(|(k, _)| k)
+            .filter(|k| !held.contains(k))
             .collect();
         keys.sort();
         keys.dedup();
         let last = [next.to_string()];
         if keys.is_empty() {
-            run = advance(&ctx.db, run, &last).await?;
+            match advance(&ctx.db, run, &last).await? {
+                Some(advanced) => run = advanced,
+                None => return Ok(()),
+            }
             continue;
         }
         let planned = NewEntry {
@@ -566,8 +593,9 @@ async fn redis_run(
     }
 }
 
-/// Moves the cursor past a page with nothing to do.
-async fn advance(lethe: &DatabaseConnection, run: Run, cursor: &[String]) -> Result<Run, Failure> {
+/// Moves the cursor past a page with nothing to do; `None` when the run was stopped or another
+/// worker changed it since it was read.
+async fn advance(lethe: &DatabaseConnection, run: Run, cursor: &[String]) -> Result<Option<Run>, Failure> {
     let value = serde_json::json!(cursor);
     let result = retention_run::Entity::update_many()
         .col_expr(retention_run::Column::Cursor, Expr::value(value.clone()))
@@ -575,15 +603,14 @@ async fn advance(lethe: &DatabaseConnection, run: Run, cursor: &[String]) -> Res
         .filter(retention_run::Column::Id.eq(run.id))
         .filter(retention_run::Column::PendingIntent.is_null())
         .filter(retention_run::Column::Batches.eq(run.batches))
+        .filter(retention_run::Column::State.eq(RunState::Running))
         .exec(lethe)
         .await?;
-    if result.rows_affected != 1 {
-        return Err(Failure::Stop(JobError::Conflict));
-    }
-    Ok(Run { cursor: Some(value), ..run })
+    Ok((result.rows_affected == 1).then(|| Run { cursor: Some(value), ..run }))
 }
 
-/// Ends a run in `state`, with the failure's code and message.
+/// Ends a queued or running run in `state`, with the failure's code and message (a stopped run
+/// stays stopped).
 async fn finish(
     lethe: &DatabaseConnection,
     run: &Run,
@@ -599,7 +626,7 @@ async fn finish(
         .col_expr(retention_run::Column::FinishedAt, Expr::value(now))
         .col_expr(retention_run::Column::UpdatedAt, Expr::value(now))
         .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::State.is_not_in(RunState::FINAL))
+        .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
         .exec(lethe)
         .await?;
     Ok(())

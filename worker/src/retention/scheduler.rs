@@ -8,7 +8,11 @@
 //! change nothing, so with several `lethe worker` processes each tick runs once. A scheduler
 //! that was down for several ticks catches up once, with the latest of them. A policy whose
 //! previous run is still queued or running skips the tick. Runs whose job may have been lost
-//! (a crash between the commit and the enqueue) are enqueued again under the same key.
+//! (a crash between the commit and the enqueue, or a resumption's) are enqueued again under the
+//! same key.
+//!
+//! The same pass queues the expiry warnings legal holds owe their owners
+//! ([`super::hold_warnings`]).
 //!
 //! The clock is a parameter (`now`), so tests drive it.
 
@@ -38,6 +42,8 @@ pub struct Pass {
     pub taken_elsewhere: usize,
     /// Queued runs enqueued again.
     pub requeued: usize,
+    /// Legal-hold expiry warnings queued (see [`super::hold_warnings`]).
+    pub hold_warnings: usize,
 }
 
 /// Why a pass failed.
@@ -103,8 +109,7 @@ pub async fn tick(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime
             Err(e) => return Err(e.into()),
         };
         txn.commit().await?;
-        let job = RunRetention { organization_id: run.organization_id, run_id: run.id };
-        let key = job.idempotency_key();
+        let (job, key) = RunRetention::of(&run);
         queue.enqueue(job, &key).await?;
         tracing::info!(policy_id = %policy.id, run_id = %run.id, "scheduled retention run queued");
         pass.started += 1;
@@ -112,14 +117,14 @@ pub async fn tick(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime
     let stale = now - REQUEUE_AFTER;
     for run in retention_run::Entity::find()
         .filter(retention_run::Column::State.eq(RunState::Queued))
-        .filter(retention_run::Column::CreatedAt.lt(stale))
+        .filter(retention_run::Column::UpdatedAt.lt(stale))
         .all(db)
         .await?
     {
-        let job = RunRetention { organization_id: run.organization_id, run_id: run.id };
-        let key = job.idempotency_key();
+        let (job, key) = RunRetention::of(&run);
         queue.enqueue(job, &key).await?;
         pass.requeued += 1;
     }
+    pass.hold_warnings = super::hold_warnings::pass(db, queue, now).await?;
     Ok(pass)
 }

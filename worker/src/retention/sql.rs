@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::holds::Excluded;
+use super::holds::Held;
 use crate::erase::plan::{ColumnChange, Step, StepKind};
 use crate::erase::sql::{by_key, update};
 use crate::ledger::external::Work;
@@ -44,8 +44,8 @@ pub struct Target<'a> {
     pub filters: &'a [Filter],
     /// What is done to the rows.
     pub action: &'a PolicyAction,
-    /// Rows legal holds keep (held subjects' identity values).
-    pub exclude: &'a [Excluded],
+    /// Rows legal holds keep (held subjects' identity values and located primary keys).
+    pub held: &'a Held,
     /// Filters of other policies that govern some of these rows (see [`super::overlap`]):
     /// rows matching one of them are left alone.
     pub yield_to: &'a [Vec<Filter>],
@@ -67,7 +67,7 @@ impl Target<'_> {
                 filters => filters.iter().fold(Condition::all(), |c, f| c.add(self.filter_expr(f))).not(),
             });
         }
-        for held in self.exclude {
+        for held in &self.held.columns {
             let native_ci = self.live.column(&held.column).is_some_and(|c| c.case_insensitive);
             let compared: Expr = if held.ignore_case && !native_ci {
                 Func::lower(Expr::col(Alias::new(&held.column))).into()
@@ -78,6 +78,14 @@ impl Target<'_> {
             all = all.add(
                 Condition::any().add(Expr::col(Alias::new(&held.column)).is_null()).add(compared.is_not_in(values)),
             );
+        }
+        let pk = &self.live.primary_key;
+        for chunk in self.held.keys.chunks((VALUES_PER_STATEMENT / pk.len().max(1)).max(1)) {
+            let keys = match pg_any(self.live, pk, chunk) {
+                Some(any) => Condition::all().add(any),
+                None => by_key(self.live, pk, chunk),
+            };
+            all = all.add(keys.not());
         }
         if let PolicyAction::Anonymise { columns } = self.action
             && columns.iter().all(|c| c.action == ColumnAction::Null)
@@ -314,7 +322,7 @@ mod tests {
             age_column: "at",
             filters: &filters,
             action: &action,
-            exclude: &[],
+            held: &Held::default(),
             yield_to: &[],
         };
         let cutoff = datetime!(2026-01-01 00:00 UTC);
@@ -359,7 +367,7 @@ mod tests {
             age_column: "at",
             filters: &[],
             action: &action,
-            exclude: &[],
+            held: &Held::default(),
             yield_to: &[],
         };
         let (sql, _) =

@@ -83,6 +83,7 @@ pub async fn preview(
     let found = lethe_worker::retention::preview::preview(
         &state.db,
         &state.keyring,
+        &state.stores,
         &store,
         &policy,
         &connector,
@@ -138,8 +139,7 @@ pub async fn run_now(
     let run = retention_run::ActiveModel::queued(policy.organization_id, policy.id, RunTrigger::Manual, None, now)
         .insert(&state.db)
         .await?;
-    let job = RunRetention { organization_id: run.organization_id, run_id: run.id };
-    let key = job.idempotency_key();
+    let (job, key) = RunRetention::of(&run);
     state.queue.enqueue(job, &key).await?;
     tracing::info!(policy_id = %policy.id, run_id = %run.id, by = ?principal.actor().id, "retention run queued");
     Ok((StatusCode::ACCEPTED, Json(RunView::from(&run))))

@@ -1,8 +1,16 @@
-//! Run history of retention policies.
+//! Run history of retention policies, and stopping and resuming a run.
+//!
+//! A stop takes effect between two batches: the batch in flight (if any) commits and is counted,
+//! then the run halts in `stopped` with its cursor. A resume queues it again: it continues from
+//! the cursor with the cutoff it started with, so rows are counted once across the stop. The
+//! schedule is not paused by a stopped run (disable the policy for that).
 
 use axum::Json;
 use axum::extract::State;
 use lethe_entities::entity::retention_run::{self, RunState, RunTrigger};
+use lethe_worker::jobs::RunRetention;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -10,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::QueryParams;
+use crate::extract::{PathParams, QueryParams};
 use crate::state::AppState;
 
 /// One run as the API shows it: counts and codes, never values.
@@ -25,7 +33,7 @@ pub struct RunView {
     /// The schedule's tick, for scheduled runs.
     #[serde(with = "time::serde::rfc3339::option")]
     pub scheduled_for: Option<OffsetDateTime>,
-    /// `queued`, `running`, `done`, `failed` or `canceled`.
+    /// `queued`, `running`, `stopped`, `done`, `failed`, `canceled` or `held`.
     pub state: RunState,
     /// Rows dated before this were past the age.
     #[serde(with = "time::serde::rfc3339::option")]
@@ -111,4 +119,103 @@ pub async fn list(
     }
     let runs = retention_run::Model::recent(&state.db, principal.organization_id, query.policy_id, limit).await?;
     Ok(Json(runs.iter().map(RunView::from).collect()))
+}
+
+/// The one answer for an unknown run id or another organization's run.
+fn run_not_found() -> ApiError {
+    ApiError::not_found("run_not_found", "no retention run with this id")
+}
+
+/// Loads a run of the caller's organization, or `404 run_not_found`.
+async fn load(state: &AppState, organization: Uuid, id: Uuid) -> ApiResult<retention_run::Model> {
+    retention_run::Model::find_in_org(&state.db, organization, id).await?.ok_or_else(run_not_found)
+}
+
+/// Stop a queued or running run between two batches. Stopping a stopped run changes nothing.
+#[utoipa::path(
+    post, path = "/v1/retention/runs/{id}/stop", tag = "retention",
+    params(("id" = Uuid, Path, description = "Run id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Stopped (the batch in flight, if any, still commits)", body = RunView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`run_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`run_finished`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn stop(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<Json<RunView>> {
+    principal.require(Permission::RunRetention)?;
+    let run = load(&state, principal.organization_id, id).await?;
+    if run.state == RunState::Stopped {
+        return Ok(Json(RunView::from(&run)));
+    }
+    let stopped = retention_run::Entity::update_many()
+        .col_expr(retention_run::Column::State, Expr::value(RunState::Stopped))
+        .col_expr(retention_run::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+        .filter(retention_run::Column::Id.eq(run.id))
+        .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
+        .exec(&state.db)
+        .await?;
+    let run = load(&state, principal.organization_id, id).await?;
+    if stopped.rows_affected != 1 && run.state != RunState::Stopped {
+        return Err(ApiError::conflict("run_finished", "the run is over: it can no longer be stopped"));
+    }
+    tracing::info!(run_id = %run.id, by = ?principal.actor().id, "retention run stopped");
+    Ok(Json(RunView::from(&run)))
+}
+
+/// Resume a stopped run from where it stopped. Refused while another run of the same policy is
+/// queued or running.
+#[utoipa::path(
+    post, path = "/v1/retention/runs/{id}/resume", tag = "retention",
+    params(("id" = Uuid, Path, description = "Run id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued again", body = RunView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`run_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`run_not_stopped` or `run_in_progress`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn resume(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(id): PathParams<Uuid>,
+) -> ApiResult<(axum::http::StatusCode, Json<RunView>)> {
+    principal.require(Permission::RunRetention)?;
+    let run = load(&state, principal.organization_id, id).await?;
+    if run.state != RunState::Stopped {
+        return Err(ApiError::conflict("run_not_stopped", "only a stopped run can be resumed"));
+    }
+    let busy = retention_run::Entity::find()
+        .filter(retention_run::Column::PolicyId.eq(run.policy_id))
+        .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
+        .count(&state.db)
+        .await?;
+    if busy > 0 {
+        return Err(ApiError::conflict("run_in_progress", "another run of this policy is queued or running"));
+    }
+    let resumed = retention_run::Entity::update_many()
+        .col_expr(retention_run::Column::State, Expr::value(RunState::Queued))
+        .col_expr(retention_run::Column::Resumes, Expr::value(run.resumes + 1))
+        .col_expr(retention_run::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
+        .filter(retention_run::Column::Id.eq(run.id))
+        .filter(retention_run::Column::State.eq(RunState::Stopped))
+        .filter(retention_run::Column::Resumes.eq(run.resumes))
+        .exec(&state.db)
+        .await?;
+    let run = load(&state, principal.organization_id, id).await?;
+    if resumed.rows_affected != 1 {
+        return Err(ApiError::conflict("run_not_stopped", "only a stopped run can be resumed"));
+    }
+    let (job, key) = RunRetention::of(&run);
+    state.queue.enqueue(job, &key).await?;
+    tracing::info!(run_id = %run.id, by = ?principal.actor().id, "retention run resumed");
+    Ok((axum::http::StatusCode::ACCEPTED, Json(RunView::from(&run))))
 }

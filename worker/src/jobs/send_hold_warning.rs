@@ -1,0 +1,105 @@
+//! E-mails a legal hold's owner that the hold expires soon (7 days and 1 day before).
+//!
+//! Enqueued by the retention scheduler's pass ([`crate::retention::hold_warnings`]) under one
+//! idempotency key per hold and warning, so each warning is one job however many worker
+//! processes see it due. The job re-reads the hold: a hold released (or already expired) in
+//! the meantime gets no warning.
+
+use apalis::prelude::{BoxDynError, Data};
+use lethe_entities::entity::legal_hold::{self, HoldScope};
+use lethe_entities::entity::{operator, organization, store};
+use sea_orm::EntityTrait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::JobError;
+use crate::context::JobContext;
+use crate::mail::HoldExpiryMail;
+use crate::queue::Job;
+
+/// Warn the owner of one hold that it expires soon.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendHoldWarning {
+    /// Tenant.
+    pub organization_id: Uuid,
+    /// The hold.
+    pub hold_id: Uuid,
+    /// Which warning: 1 the 7-day one, 2 the 1-day one.
+    pub warning: i16,
+}
+
+impl Job for SendHoldWarning {
+    const QUEUE: &'static str = "lethe.send_hold_warning";
+    const MAX_ATTEMPTS: usize = 8;
+}
+
+impl SendHoldWarning {
+    /// The idempotency key: one job per hold and warning.
+    pub fn idempotency_key(&self) -> String {
+        format!("hold-warning:{}:{}", self.hold_id, self.warning)
+    }
+}
+
+/// apalis entry point.
+pub async fn handle(job: SendHoldWarning, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    run(&job, &ctx).await.map_err(JobError::into_apalis)
+}
+
+/// Does the work; separate from [`handle`] so tests can call it directly.
+pub async fn run(job: &SendHoldWarning, ctx: &JobContext) -> Result<(), JobError> {
+    let Some(hold) = legal_hold::Model::find_in_org(&ctx.db, job.organization_id, job.hold_id).await? else {
+        return Ok(());
+    };
+    let now = OffsetDateTime::now_utc();
+    let Some(expires_at) = hold.expires_at.filter(|_| hold.is_active(now)) else {
+        tracing::info!(hold_id = %hold.id, "no expiry warning sent: the hold is no longer active");
+        return Ok(());
+    };
+    let org = organization::Entity::find_by_id(hold.organization_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
+    let to = recipient(ctx, &hold).await?;
+    let store_name = match hold.store_id {
+        Some(id) => store::Model::find_in_org(&ctx.db, hold.organization_id, id).await?.map(|s| s.name),
+        None => None,
+    };
+    let store_name = store_name.unwrap_or_else(|| "(deleted store)".to_owned());
+    let covers = match hold.scope {
+        HoldScope::Subject => "one data subject (their identity is not repeated here)".to_owned(),
+        HoldScope::Table => format!("table `{}` of store `{store_name}`", hold.table_name.clone().unwrap_or_default()),
+        HoldScope::Store => format!("all of store `{store_name}`"),
+        HoldScope::Organization => "everything of the organization".to_owned(),
+    };
+    let mail = HoldExpiryMail {
+        organization: org.name,
+        hold_id: hold.id.to_string(),
+        covers,
+        matter: hold.matter.clone(),
+        reason: hold.reason.clone(),
+        expires: expires_at
+            .format(time::macros::format_description!(
+                "[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
+            ))
+            .unwrap_or_default(),
+        days_left: if job.warning >= 2 { 1 } else { 7 },
+    };
+    ctx.mailer.send(&to, &mail).await?;
+    tracing::info!(hold_id = %hold.id, warning = job.warning, transport = ctx.mailer.transport_name(), "hold expiry warning sent");
+    Ok(())
+}
+
+/// Where the warning goes: the hold's owner address, or (for a hold whose owner is not an
+/// address) the operator who placed it.
+async fn recipient(ctx: &JobContext, hold: &legal_hold::Model) -> Result<String, JobError> {
+    if lethe_entities::domain::identity::SubjectEmail::parse(&hold.owner).is_ok() {
+        return Ok(hold.owner.clone());
+    }
+    if let Some(id) = hold.placed_by
+        && let Some(placer) = operator::Model::find_in_org(&ctx.db, hold.organization_id, id).await?
+    {
+        return Ok(placer.email);
+    }
+    Err(JobError::Permanent("the hold's owner has no e-mail address".into()))
+}
