@@ -257,6 +257,12 @@ async fn every_route_enforces_roles_and_scopes() {
     let (_, doomed_policy) = app.post("/v1/retention/policies", Some(&callers.admin), policy_body("doomed")).await;
     let doomed_policy = doomed_policy["id"].as_str().unwrap().to_owned();
     let p = |action: &str| format!("/v1/retention/policies/{policy}/{action}");
+    let (_, stoppable) = app.post("/v1/retention/policies", Some(&callers.admin), policy_body("stoppable")).await;
+    let stoppable = stoppable["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/retention/policies/{stoppable}/run");
+    let (status, run) = app.post(&path, Some(&callers.admin), json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let run = |action: &str| format!("/v1/retention/runs/{}/{action}", run["id"].as_str().unwrap());
     let hold_body =
         json!({"scope": "store", "store_id": store, "reason": "Matrix matter", "owner": "legal@example.com"});
     let (status, hold) = app.post("/v1/holds", Some(&callers.admin), hold_body.clone()).await;
@@ -334,6 +340,8 @@ async fn every_route_enforces_roles_and_scopes() {
         row(Method::POST, p("preview"), None, RUN_RETENTION),
         row(Method::POST, p("run"), None, RUN_RETENTION),
         row(Method::GET, "/v1/retention/runs", None, READ_RETENTION),
+        row(Method::POST, run("stop"), None, RUN_RETENTION),
+        row(Method::POST, run("resume"), None, RUN_RETENTION),
         row(Method::DELETE, format!("/v1/retention/policies/{doomed_policy}"), None, ADMINS),
         row(Method::GET, "/v1/holds", None, READ_RETENTION),
         row(Method::POST, "/v1/holds", Some(hold_body.clone()), ADMINS),

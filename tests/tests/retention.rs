@@ -378,21 +378,29 @@ async fn policies_are_replaced_deleted_and_tenant_scoped() {
     db.close().await.ok();
 }
 
+/// A SQLite store's `api_logs` and a policy purging every old row at 20 rows per second in
+/// batches of `batch_size`: (the store, the policy id, the directory holding the file).
+async fn slow_policy(app: &TestApp, admin: &str, batch_size: u32) -> (DatabaseConnection, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("logs.db").display());
+    let db = api_logs("sqlite", &url).await;
+    let store = store(app, admin, "logs", "sqlite", &url).await;
+    let mut body = purge_closed("slow", &store);
+    body["filter"] = json!([]);
+    body["batch_size"] = json!(batch_size);
+    body["throttle_rows_per_sec"] = json!(20);
+    let (status, policy) = app.post("/v1/retention/policies", Some(admin), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{policy}");
+    (db, policy["id"].as_str().unwrap().to_owned(), dir)
+}
+
 /// The throttle keeps a run at or below its rows per second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_throttle_is_respected() {
     let app = spawn_app(lethe_tests::Backend::Sqlite).await;
     let admin = app.admin(&org_slug()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("logs.db").display());
-    let db = api_logs("sqlite", &url).await;
-    let store = store(&app, &admin, "logs", "sqlite", &url).await;
-    let mut body = purge_closed("slow", &store);
-    body["filter"] = json!([]);
-    body["batch_size"] = json!(100);
-    body["throttle_rows_per_sec"] = json!(20);
-    let (_, policy) = app.post("/v1/retention/policies", Some(&admin), body).await;
-    let run = run_now(&app, &admin, policy["id"].as_str().unwrap()).await;
+    let (db, policy, _dir) = slow_policy(&app, &admin, 100).await;
+    let run = run_now(&app, &admin, &policy).await;
     let rows = run["rows"].as_f64().unwrap();
     assert_eq!(rows as i64, ROWS / 2, "{run}");
     let at = |field: &str| {
@@ -878,16 +886,7 @@ async fn a_stopped_run_halts_between_batches_and_resumes_where_it_stopped() {
     let admin = app.admin(&org).await;
     let auditor = app.operator_in(&org, "auditor@shop.example", lethe_entities::domain::enums::Role::Auditor).await;
     let stranger = app.admin(&org_slug()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("logs.db").display());
-    let db = api_logs("sqlite", &url).await;
-    let store = store(&app, &admin, "logs", "sqlite", &url).await;
-    let mut body = purge_closed("slow", &store);
-    body["filter"] = json!([]);
-    body["batch_size"] = json!(5);
-    body["throttle_rows_per_sec"] = json!(20);
-    let (_, policy) = app.post("/v1/retention/policies", Some(&admin), body).await;
-    let policy = policy["id"].as_str().unwrap().to_owned();
+    let (db, policy, _dir) = slow_policy(&app, &admin, 5).await;
     let (status, run) = app.post(&format!("/v1/retention/policies/{policy}/run"), Some(&admin), json!({})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{run}");
     let id = run["id"].as_str().unwrap().to_owned();

@@ -167,6 +167,17 @@ impl Model {
         query.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id).limit(limit).all(db).await
     }
 
+    /// Whether a run of `policy` is queued or running (a new one must wait).
+    pub async fn busy(db: &impl ConnectionTrait, policy: Uuid) -> Result<bool, DbErr> {
+        use sea_orm::PaginatorTrait;
+        let active = Entity::find()
+            .filter(Column::PolicyId.eq(policy))
+            .filter(Column::State.is_in([RunState::Queued, RunState::Running]))
+            .count(db)
+            .await?;
+        Ok(active > 0)
+    }
+
     /// The idempotency key of the job that works this run now: one per run and resumption.
     pub fn job_key(&self) -> String {
         match self.resumes {

@@ -606,7 +606,7 @@ async fn advance(lethe: &DatabaseConnection, run: Run, cursor: &[String]) -> Res
         .filter(retention_run::Column::State.eq(RunState::Running))
         .exec(lethe)
         .await?;
-    Ok((result.rows_affected == 1).then(|| Run { cursor: Some(value), ..run }))
+    Ok((result.rows_affected == 1).then_some(Run { cursor: Some(value), ..run }))
 }
 
 /// Ends a queued or running run in `state`, with the failure's code and message (a stopped run

@@ -22,7 +22,7 @@ use lethe_entities::entity::retention_policy::{self, Model as Policy};
 use lethe_entities::entity::retention_run::{self, RunState, RunTrigger};
 use lethe_entities::retention::Schedule;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
 use crate::jobs::RunRetention;
@@ -68,12 +68,7 @@ pub async fn tick(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime
         // The latest due tick: `due` itself, or a later one missed while nobody ran.
         let tick =
             schedule.as_ref().and_then(|s| s.latest_between(due - time::Duration::microseconds(1), now)).unwrap_or(due);
-        let busy = retention_run::Entity::find()
-            .filter(retention_run::Column::PolicyId.eq(policy.id))
-            .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
-            .count(db)
-            .await?
-            > 0;
+        let busy = retention_run::Model::busy(db, policy.id).await?;
         let txn = lethe_entities::entity::begin_write(db).await?;
         let advanced = retention_policy::Entity::update_many()
             .col_expr(retention_policy::Column::NextRunAt, Expr::value(next))

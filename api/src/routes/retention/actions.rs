@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lethe_entities::entity::retention_run::{self, RunState, RunTrigger};
+use lethe_entities::entity::retention_run::{self, RunTrigger};
 use lethe_entities::entity::store;
 use lethe_worker::jobs::RunRetention;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::ActiveModelTrait;
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -127,12 +127,7 @@ pub async fn run_now(
 ) -> ApiResult<(StatusCode, Json<RunView>)> {
     principal.require(Permission::RunRetention)?;
     let policy = load(&state, principal.organization_id, id).await?;
-    let active = retention_run::Entity::find()
-        .filter(retention_run::Column::PolicyId.eq(policy.id))
-        .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
-        .count(&state.db)
-        .await?;
-    if active > 0 {
+    if retention_run::Model::busy(&state.db, policy.id).await? {
         return Err(ApiError::conflict("run_in_progress", "a run of this policy is queued or running"));
     }
     let now = OffsetDateTime::now_utc();

@@ -10,7 +10,7 @@ use axum::extract::State;
 use lethe_entities::entity::retention_run::{self, RunState, RunTrigger};
 use lethe_worker::jobs::RunRetention;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -193,12 +193,7 @@ pub async fn resume(
     if run.state != RunState::Stopped {
         return Err(ApiError::conflict("run_not_stopped", "only a stopped run can be resumed"));
     }
-    let busy = retention_run::Entity::find()
-        .filter(retention_run::Column::PolicyId.eq(run.policy_id))
-        .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
-        .count(&state.db)
-        .await?;
-    if busy > 0 {
+    if retention_run::Model::busy(&state.db, run.policy_id).await? {
         return Err(ApiError::conflict("run_in_progress", "another run of this policy is queued or running"));
     }
     let resumed = retention_run::Entity::update_many()
