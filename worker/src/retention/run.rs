@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use lethe_entities::entity::ledger_intent::Model as Intent;
 use lethe_entities::entity::retention_policy::Model as Policy;
 use lethe_entities::entity::retention_run::{self, Model as Run, RunState};
-use lethe_entities::entity::store;
+use lethe_entities::entity::{Commit, store};
 use lethe_entities::ledger::entry::EntryKind;
 use lethe_entities::ledger::{NewEntry, intent};
 use sea_orm::sea_query::Expr;
@@ -46,6 +46,7 @@ use crate::jobs::JobError;
 use crate::ledger::external::{self, ExternalError};
 use crate::ledger::receipts;
 use crate::stores::redis::RedisStore;
+use crate::stores::schema::TableSchema;
 use crate::stores::sql::{SqlStore, classify};
 use crate::stores::{Connector, StoreError};
 
@@ -191,48 +192,40 @@ async fn sql_run(
     let filters = policy.filters();
     let others = Policy::all_in_org(&ctx.db, policy.organization_id).await?;
     let yield_to = overlap::yielded(policy, &others, run.started_at.unwrap_or_else(OffsetDateTime::now_utc));
-    let cutoff = run.cutoff.unwrap_or_else(OffsetDateTime::now_utc);
     let db = sql.connection();
     receipts::ensure_table(db).await.map_err(|e| Failure::store(&classify(e)))?;
-    let limit = policy.batch_size.min(policy.throttle_rows_per_sec.unwrap_or(i32::MAX)).max(1) as u64;
+    let scan = Scan {
+        ctx,
+        policy,
+        store,
+        db,
+        kind: sql.kind(),
+        live: &live,
+        age_column: &age_column,
+        filters: &filters,
+        action: &action,
+        yield_to: &yield_to,
+        cutoff: run.cutoff.unwrap_or_else(OffsetDateTime::now_utc),
+        limit: policy.batch_size.min(policy.throttle_rows_per_sec.unwrap_or(i32::MAX)).max(1) as u64,
+    };
     let mut pace = Pace::new(policy.throttle_rows_per_sec);
     let mut settled_receipt: Option<Uuid> = None;
     let mut reader = holds::Reader::default();
+    // The next batch, read while the previous one was being settled.
+    let mut prefetched: Option<(Held, Vec<Vec<String>>)> = None;
     loop {
         if let Some(pending) = run.pending_intent {
             run = settle_in_flight(&ctx.db, Side::Sql(db), run.clone(), pending).await?;
+            prefetched = None;
             continue;
         }
-        // Holds are read again for every batch: one placed during the run stops it or keeps
-        // its subject's rows.
-        let held = match held(ctx, &mut reader, store, policy, &run).await? {
-            Some(held) => held,
-            None => return Ok(()),
+        let (held, keys) = match prefetched.take() {
+            Some(batch) => batch,
+            None => match scan.next(&mut reader, &run, run.cursor_values().as_deref()).await? {
+                Some(batch) => batch,
+                None => return Ok(()),
+            },
         };
-        let target = Target {
-            kind: sql.kind(),
-            table: &policy.target,
-            live: &live,
-            age_column: &age_column,
-            filters: &filters,
-            action: &action,
-            held: &held,
-            yield_to: &yield_to,
-        };
-        let cursor = run.cursor_values();
-        let select = target.keys_after(target.condition(cutoff), cursor.as_deref(), limit);
-        let mut keys = Vec::new();
-        for row in db.query_all(&select).await.map_err(|e| Failure::store(&classify(e)))? {
-            let mut key = Vec::with_capacity(live.primary_key.len());
-            for i in 0..live.primary_key.len() {
-                key.push(
-                    row.try_get::<Option<String>>("", &format!("k{i}"))
-                        .map_err(|e| Failure::store(&classify(e)))?
-                        .unwrap_or_default(),
-                );
-            }
-            keys.push(key);
-        }
         let Some(last) = keys.last().cloned() else {
             if let Some(receipt) = settled_receipt {
                 forget_receipt(db, receipt).await;
@@ -257,7 +250,7 @@ async fn sql_run(
             table: policy.target.clone(),
             live: live.clone(),
             keys,
-            recheck: target.condition(cutoff),
+            recheck: scan.target(&held).condition(scan.cutoff),
             action: action.clone(),
             keyring: ctx.keyring.clone(),
             organization: policy.organization_id,
@@ -265,8 +258,19 @@ async fn sql_run(
         };
         let rows = match external::apply(db, opened.id, batch.into_work()).await {
             Ok(rows) => {
-                // The receipt is removed by the next batch's transaction (or after the last).
-                intent::settle_applied(&ctx.db, opened.id, rows).await?;
+                // The batch is settled in Lethe's database while the next one is read from the
+                // store (two connections, so the two round trips overlap). The receipt is
+                // removed by the next batch's transaction (or after the last).
+                let settle = async {
+                    intent::settle_applied(&ctx.db, opened.id, rows).await?;
+                    take_batch(&ctx.db, run.clone(), opened.id, rows).await
+                };
+                let (taken, next) = tokio::join!(settle, scan.next(&mut reader, &run, Some(&last)));
+                run = taken?;
+                match next? {
+                    Some(batch) => prefetched = Some(batch),
+                    None => return Ok(()),
+                }
                 settled_receipt = Some(opened.id);
                 rows
             }
@@ -278,12 +282,72 @@ async fn sql_run(
                     release_batch(&ctx.db, run, opened.id).await?;
                     return Err(ExternalError::Store(e).into());
                 }
+                run = take_batch(&ctx.db, run, opened.id, settled.row_count).await?;
                 settled.row_count
             }
             Err(other) => return Err(other.into()),
         };
-        run = take_batch(&ctx.db, run, opened.id, rows).await?;
         pace.wait(rows).await;
+    }
+}
+
+/// What selects a SQL run's batches: the policy's target in the store, fixed for the run.
+struct Scan<'a> {
+    ctx: &'a JobContext,
+    policy: &'a Policy,
+    store: &'a store::Model,
+    db: &'a sea_orm::DatabaseConnection,
+    kind: lethe_entities::StoreKind,
+    live: &'a TableSchema,
+    age_column: &'a str,
+    filters: &'a [lethe_entities::retention::Filter],
+    action: &'a lethe_entities::retention::PolicyAction,
+    yield_to: &'a [Vec<lethe_entities::retention::Filter>],
+    cutoff: OffsetDateTime,
+    limit: u64,
+}
+
+impl Scan<'_> {
+    /// The target with the rows `held` keeps left out.
+    fn target<'b>(&'b self, held: &'b Held) -> Target<'b> {
+        Target {
+            kind: self.kind,
+            table: &self.policy.target,
+            live: self.live,
+            age_column: self.age_column,
+            filters: self.filters,
+            action: self.action,
+            held,
+            yield_to: self.yield_to,
+        }
+    }
+
+    /// The holds in force and the next batch's keys after `cursor`; `None` when a hold covers
+    /// the whole table (the run has ended `held`). Holds are read again for every batch: one
+    /// placed during the run stops it or keeps its subject's rows.
+    async fn next(
+        &self,
+        reader: &mut holds::Reader,
+        run: &Run,
+        cursor: Option<&[String]>,
+    ) -> Result<Option<(Held, Vec<Vec<String>>)>, Failure> {
+        let Some(held) = held(self.ctx, reader, self.store, self.policy, run).await? else { return Ok(None) };
+        let target = self.target(&held);
+        let select = target.keys_after(target.condition(self.cutoff), cursor, self.limit);
+        let width = self.live.primary_key.len();
+        let mut keys = Vec::new();
+        for row in self.db.query_all(&select).await.map_err(|e| Failure::store(&classify(e)))? {
+            let mut key = Vec::with_capacity(width);
+            for i in 0..width {
+                key.push(
+                    row.try_get::<Option<String>>("", &format!("k{i}"))
+                        .map_err(|e| Failure::store(&classify(e)))?
+                        .unwrap_or_default(),
+                );
+            }
+            keys.push(key);
+        }
+        Ok(Some((held, keys)))
     }
 }
 
@@ -421,6 +485,8 @@ async fn claim_batch(
 }
 
 /// Takes a settled batch into the run: cursor advanced, counts added, nothing in flight.
+/// Committed lazily ([`Commit::Lazy`]): lost in a crash of the database server, the run still
+/// shows the batch in flight, whose intent is settled, and the resumed run takes it from there.
 async fn take_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid, rows: u64) -> Result<Run, Failure> {
     let rows = i64::try_from(rows).unwrap_or(i64::MAX);
     let mut next = run.clone();
@@ -435,6 +501,7 @@ async fn take_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid, rows:
         Some(c) => c.clone(),
         None => serde_json::Value::Null,
     };
+    let txn = lethe_entities::entity::begin(lethe, Commit::Lazy).await?;
     let result = retention_run::Entity::update_many()
         .col_expr(retention_run::Column::Cursor, Expr::value(cursor))
         .col_expr(retention_run::Column::PendingIntent, Expr::value(Option::<Uuid>::None))
@@ -445,11 +512,12 @@ async fn take_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid, rows:
         .col_expr(retention_run::Column::UpdatedAt, Expr::value(next.updated_at))
         .filter(retention_run::Column::Id.eq(run.id))
         .filter(retention_run::Column::PendingIntent.eq(intent_id))
-        .exec(lethe)
+        .exec(&txn)
         .await?;
     if result.rows_affected != 1 {
         return Err(Failure::Stop(JobError::Conflict));
     }
+    txn.commit().await?;
     Ok(next)
 }
 
