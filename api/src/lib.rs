@@ -16,3 +16,4 @@ pub mod rate_limit;
 pub mod routes;
 pub mod state;
 pub mod stores_cli;
+pub mod web;

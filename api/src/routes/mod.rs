@@ -116,6 +116,7 @@ pub fn app(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(crate::web::assets::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
