@@ -7,6 +7,7 @@ pub mod auth;
 pub mod certificate_cli;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod engine;
 pub mod error;
 pub mod extract;

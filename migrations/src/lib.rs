@@ -15,6 +15,8 @@ mod m20261123_000006_task_service_calls;
 mod m20261201_000007_recipients_and_org_settings;
 mod m20261201_000008_service_access;
 mod m20261201_000009_retention_and_holds;
+// 000010 is taken by a change on another branch; it is registered between these two.
+mod m20261201_000011_console_mfa;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
@@ -35,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_recipients_and_org_settings::Migration),
             Box::new(m20261201_000008_service_access::Migration),
             Box::new(m20261201_000009_retention_and_holds::Migration),
+            Box::new(m20261201_000011_console_mfa::Migration),
         ]
     }
 }

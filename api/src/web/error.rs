@@ -95,7 +95,11 @@ impl WebError {
 
 impl From<ApiError> for WebError {
     fn from(e: ApiError) -> Self {
-        let mut web = Self::new(e.status(), e.code(), e.detail().to_owned());
+        let message = match e.field_errors() {
+            [] => e.detail().to_owned(),
+            fields => fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
+        };
+        let mut web = Self::new(e.status(), e.code(), message);
         web.reference = e.reference().map(str::to_owned);
         web
     }

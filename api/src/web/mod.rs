@@ -11,6 +11,7 @@
 //! * Errors are HTML pages with a stable code and no internals ([`error`]).
 
 pub mod assets;
+pub mod client;
 pub mod cookie;
 pub mod csrf;
 pub mod error;
