@@ -48,7 +48,7 @@ pub struct Refused {
     /// Why.
     pub refusal: Refusal,
     /// The operator, when the address belongs to one.
-    pub operator: Option<operator::Model>,
+    pub operator: Option<Box<operator::Model>>,
     /// This failure reached the threshold and locked the account.
     pub locked_now: bool,
 }
@@ -69,7 +69,7 @@ pub async fn check_password(
     };
     if !ok {
         let locked_now = failed(db, &op).await?;
-        return Ok(Err(Refused { refusal: Refusal::WrongSecret, operator: Some(op), locked_now }));
+        return Ok(Err(Refused { refusal: Refusal::WrongSecret, operator: Some(Box::new(op)), locked_now }));
     }
     Ok(usable(op))
 }
@@ -84,7 +84,7 @@ pub fn usable(op: operator::Model) -> Result<operator::Model, Refused> {
     } else {
         return Ok(op);
     };
-    Err(Refused { refusal, operator: Some(op), locked_now: false })
+    Err(Refused { refusal, operator: Some(Box::new(op)), locked_now: false })
 }
 
 /// Counts a failed attempt (wrong password or code); returns whether it locked the account.

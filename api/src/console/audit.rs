@@ -141,7 +141,7 @@ pub async fn lines(
             ip: e.ip_address.unwrap_or_default(),
         }))
         .collect();
-    merged.sort_by(|a, b| b.id.cmp(&a.id));
+    merged.sort_by_key(|line| std::cmp::Reverse(line.id));
     merged.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok(merged)
 }
