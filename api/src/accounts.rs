@@ -37,6 +37,7 @@ pub async fn ensure_organization(
         default_deadline_days: Set(30),
         default_extension_days: Set(0),
         export_link_days: Set(None),
+        mfa_required: Set(false),
         created_at: Set(OffsetDateTime::now_utc()),
     }
     .insert(db)
@@ -85,6 +86,10 @@ pub async fn create_operator(
         token_version: Set(0),
         failed_logins: Set(0),
         locked_until: Set(None),
+        mfa_secret: Set(None),
+        mfa_pending_secret: Set(None),
+        mfa_enabled_at: Set(None),
+        mfa_last_step: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

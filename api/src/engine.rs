@@ -107,6 +107,8 @@ impl Engine {
                 resend_cooldown: settings.resend_cooldown,
                 exports_dir: exports.dir.clone(),
                 export_link_ttl: settings.export_link_ttl,
+                secure_cookies: settings.public_url.starts_with("https://"),
+                session_ttl: settings.token_ttl,
             }),
             ledger: ledger.clone(),
             stores: stores.clone(),

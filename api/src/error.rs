@@ -165,6 +165,21 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The explanation (never personal data or internals).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The reference of an internal error in the server log.
+    pub fn reference(&self) -> Option<&str> {
+        self.reference.as_deref()
+    }
+
+    /// The invalid fields of a validation error.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
 }
 
 impl IntoResponse for ApiError {

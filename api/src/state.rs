@@ -24,6 +24,10 @@ pub struct ApiSettings {
     /// How long export links work for organizations without their own setting
     /// (`LETHE_EXPORT_LINK_DAYS`).
     pub export_link_ttl: Duration,
+    /// Browser cookies get `Secure`: the public URL is `https://`.
+    pub secure_cookies: bool,
+    /// How long a console session lasts without use (`LETHE_TOKEN_TTL_SECS`); each page renews it.
+    pub session_ttl: Duration,
 }
 
 /// Everything handlers share. Cheap to clone.

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bench;
 pub mod company;
+pub mod console;
 pub mod mailbox;
 pub mod package;
 pub mod postgres;

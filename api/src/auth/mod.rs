@@ -11,5 +11,7 @@ pub mod api_key;
 pub mod jwt;
 pub mod password;
 pub mod principal;
+pub mod sign_in;
+pub mod totp;
 
 pub use principal::{Permission, Principal};

@@ -56,6 +56,8 @@ pub enum Permission {
     ReadHolds,
     /// Place and release legal holds.
     ManageHolds,
+    /// Read and export the audit log (operators' actions and sign-ins).
+    ReadAudit,
 }
 
 /// Who the caller is.
@@ -84,6 +86,8 @@ pub struct Principal {
     pub organization_id: Uuid,
     /// Who is calling.
     pub caller: Caller,
+    /// The client's address (the TCP peer), recorded with what the caller does.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 impl Principal {
@@ -118,6 +122,7 @@ impl Principal {
                         | ReadOrganization
                         | ReadRetention
                         | ReadHolds
+                        | ReadAudit
                 )
             }
             Caller::ApiKey { scopes, .. } => {
@@ -128,7 +133,7 @@ impl Principal {
                     ReadLedger => has("ledger:read"),
                     ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
                     | ManageStores | PreviewStores | WaiveTasks | ReadOrganization | ManageOrganization
-                    | ReadRetention | ManageRetention | RunRetention | ReadHolds | ManageHolds => false,
+                    | ReadRetention | ManageRetention | RunRetention | ReadHolds | ManageHolds | ReadAudit => false,
                 }
             }
         }
@@ -146,8 +151,8 @@ impl Principal {
     /// The caller as a timeline actor.
     pub fn actor(&self) -> Actor {
         match &self.caller {
-            Caller::Operator { id, .. } => Actor { kind: ActorKind::Operator, id: Some(*id) },
-            Caller::ApiKey { id, .. } => Actor { kind: ActorKind::ApiKey, id: Some(*id) },
+            Caller::Operator { id, .. } => Actor { kind: ActorKind::Operator, id: Some(*id), ip: self.ip },
+            Caller::ApiKey { id, .. } => Actor { kind: ActorKind::ApiKey, id: Some(*id), ip: self.ip },
         }
     }
 
@@ -173,8 +178,15 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        authenticate(state, &parts.headers).await
+        let mut principal = authenticate(state, &parts.headers).await?;
+        principal.ip = client_ip(parts);
+        Ok(principal)
     }
+}
+
+/// The TCP peer's address, when the server was started with connection info.
+pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())
 }
 
 /// Authenticates the bearer credential in `headers`: an operator token or an API key.
@@ -189,7 +201,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
     if op.disabled || op.token_version != claims.ver {
         return Err(invalid_token());
     }
-    Ok(Principal { organization_id: op.organization_id, caller: Caller::Operator { id: op.id, role: op.role } })
+    Ok(Principal {
+        organization_id: op.organization_id,
+        caller: Caller::Operator { id: op.id, role: op.role },
+        ip: None,
+    })
 }
 
 async fn from_api_key(state: &AppState, prefix: &str, secret: &str) -> Result<Principal, ApiError> {
@@ -202,6 +218,7 @@ async fn from_api_key(state: &AppState, prefix: &str, secret: &str) -> Result<Pr
     let principal = Principal {
         organization_id: key.organization_id,
         caller: Caller::ApiKey { id: key.id, scopes: key.scope_list().into_iter().map(str::to_owned).collect() },
+        ip: None,
     };
     // Record use at most once a minute: a write per API call would be wasted work.
     let now = time::OffsetDateTime::now_utc();
@@ -218,13 +235,14 @@ mod tests {
     use super::*;
 
     fn op(role: Role) -> Principal {
-        Principal { organization_id: Uuid::nil(), caller: Caller::Operator { id: Uuid::nil(), role } }
+        Principal { organization_id: Uuid::nil(), caller: Caller::Operator { id: Uuid::nil(), role }, ip: None }
     }
 
     fn key(scopes: &[&str]) -> Principal {
         Principal {
             organization_id: Uuid::nil(),
             caller: Caller::ApiKey { id: Uuid::nil(), scopes: scopes.iter().map(|s| s.to_string()).collect() },
+            ip: None,
         }
     }
 

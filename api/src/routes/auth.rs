@@ -3,23 +3,17 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lethe_entities::entity::operator;
+use lethe_entities::entity::{operator, organization};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::auth::{Principal, password};
+use crate::auth::{Principal, password, sign_in, totp};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Body;
 use crate::state::AppState;
-
-/// Failed sign-ins after which an account is locked.
-pub const LOCKOUT_THRESHOLD: i32 = 5;
-/// How long a locked account stays locked.
-pub const LOCKOUT: time::Duration = time::Duration::minutes(15);
 
 /// Sign-in credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,6 +24,9 @@ pub struct LoginRequest {
     pub email: String,
     /// The password.
     pub password: String,
+    /// The current TOTP code (or a recovery code), required when the operator has enrolled a
+    /// second factor in the console.
+    pub code: Option<String>,
 }
 
 /// An access token.
@@ -62,60 +59,46 @@ fn bad_credentials() -> ApiError {
 
 /// Sign in.
 ///
-/// Exchanges e-mail and password for a short-lived access token. After 5 consecutive failures
-/// the account is locked for 15 minutes; the answer does not reveal whether an account exists
-/// or is locked.
+/// Exchanges e-mail and password (and, for an operator with a second factor, the current TOTP
+/// code or a recovery code) for a short-lived access token. After 5 consecutive failures the
+/// account is locked for 15 minutes; the answer does not reveal whether an account exists or
+/// is locked. An operator of an organization that requires a second factor but has not
+/// enrolled one yet is refused (`mfa_enrolment_required`): enrol in the console first.
 #[utoipa::path(
     post, path = "/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`, or `mfa_required` (a right password; send `code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`mfa_enrolment_required`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
-    let email = body.email.trim().to_lowercase();
-    let found = operator::Model::find_by_email(&state.db, &email).await?;
-    let now = OffsetDateTime::now_utc();
-    let ok = password::verify(body.password, found.as_ref().map(|o| o.password_hash.clone())).await;
-    let Some(op) = found else {
-        return Err(bad_credentials());
-    };
-    let locked = op.locked_until.is_some_and(|until| until > now);
-    if !ok || locked || op.disabled {
-        if !ok {
-            // One statement decides and records, from the row's current value: parallel wrong
-            // guesses cannot slip past the threshold. Both SET expressions read the old row.
-            use sea_orm::sea_query::ExprTrait;
-            let reaches = || Expr::col(operator::Column::FailedLogins).add(1).gte(LOCKOUT_THRESHOLD);
-            let locked = operator::Entity::update_many()
-                .col_expr(
-                    operator::Column::FailedLogins,
-                    Expr::case(reaches(), 0).finally(Expr::col(operator::Column::FailedLogins).add(1)).into(),
-                )
-                .col_expr(
-                    operator::Column::LockedUntil,
-                    Expr::case(reaches(), Expr::value(Some(now + LOCKOUT)))
-                        .finally(Expr::col(operator::Column::LockedUntil))
-                        .into(),
-                )
-                .filter(operator::Column::Id.eq(op.id))
-                .exec(&state.db)
-                .await?;
-            if locked.rows_affected == 1 && op.failed_logins + 1 >= LOCKOUT_THRESHOLD {
-                tracing::warn!(operator_id = %op.id, "operator locked after repeated failed sign-ins");
-            }
+    let op = sign_in::check_password(&state.db, &body.email, body.password).await?.map_err(|_| bad_credentials())?;
+    if op.has_mfa() {
+        let Some(code) = body.code.as_deref() else {
+            return Err(ApiError::unauthorized(
+                "mfa_required",
+                "send the current TOTP code (or a recovery code) as `code`",
+            ));
+        };
+        let accepted = totp::verify_code(&state.db, &state.keyring, &op, code).await?
+            || totp::use_recovery_code(&state.db, &state.keyring, &op, code).await?;
+        if !accepted {
+            sign_in::failed(&state.db, &op).await?;
+            return Err(bad_credentials());
         }
-        return Err(bad_credentials());
+    } else if organization::Entity::find_by_id(op.organization_id).one(&state.db).await?.is_some_and(|o| o.mfa_required)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "mfa_enrolment_required",
+            "your organization requires a second factor: sign in to the console and enrol one first",
+        ));
     }
-    if op.failed_logins != 0 || op.locked_until.is_some() {
-        let mut active = op.clone().into_active_model();
-        active.failed_logins = Set(0);
-        active.locked_until = Set(None);
-        active.update(&state.db).await?;
-    }
+    sign_in::succeeded(&state.db, &op).await?;
     let token =
         state.tokens.issue(op.id, op.organization_id, op.role, op.token_version).map_err(|e| ApiError::internal(&e))?;
     tracing::info!(operator_id = %op.id, "operator signed in");

@@ -17,7 +17,7 @@ pub mod system;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Router, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -31,6 +31,7 @@ use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 use crate::rate_limit;
 use crate::state::AppState;
+use crate::web::WebError;
 
 /// The routes and their OpenAPI document, before state is attached.
 pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppState> {
@@ -118,6 +119,8 @@ pub fn app(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(crate::web::assets::router())
+        .merge(crate::console::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -133,12 +136,25 @@ pub fn app(state: AppState) -> Router {
         }))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("not_found", "no such endpoint; see /openapi.json")
+/// Whether `uri` is a page (answered with HTML errors) rather than an API endpoint.
+fn is_page(uri: &Uri) -> bool {
+    uri.path() == "/console" || uri.path().starts_with("/console/")
 }
 
-async fn method_not_allowed() -> ApiError {
+async fn not_found(uri: Uri) -> Response {
+    if is_page(&uri) {
+        return WebError::not_found().into_response();
+    }
+    ApiError::not_found("not_found", "no such endpoint; see /openapi.json").into_response()
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    if is_page(&uri) {
+        return WebError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This page does not take that.")
+            .into_response();
+    }
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept this method")
+        .into_response()
 }
 
 fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -32,6 +32,9 @@ pub struct OrganizationView {
     /// The lifetime that applies: `export_link_days`, or the installation's default
     /// (`LETHE_EXPORT_LINK_DAYS`).
     pub effective_export_link_days: i32,
+    /// Every operator must sign in with a second factor (TOTP); those without one are sent to
+    /// enrolment in the console after their password.
+    pub mfa_required: bool,
 }
 
 impl OrganizationView {
@@ -44,6 +47,7 @@ impl OrganizationView {
             auto_approve: org.auto_approve,
             export_link_days: org.export_link_days,
             effective_export_link_days: i32::try_from(effective).unwrap_or(i32::MAX),
+            mfa_required: org.mfa_required,
         }
     }
 }
@@ -60,6 +64,10 @@ pub struct OrganizationChange {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i32>)]
     pub export_link_days: Option<Option<i32>>,
+    /// Require a second factor of every operator.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool, required = false)]
+    pub mfa_required: Option<Option<bool>>,
 }
 
 /// A field that was sent, possibly as `null` (a field left out is `None` by `default`).
@@ -112,6 +120,9 @@ pub async fn update_settings(
     if change.auto_approve == Some(None) {
         errors.push(FieldError { field: "auto_approve".into(), message: "true or false".into() });
     }
+    if change.mfa_required == Some(None) {
+        errors.push(FieldError { field: "mfa_required".into(), message: "true or false".into() });
+    }
     if let Some(Some(days)) = change.export_link_days
         && !EXPORT_LINK_DAYS.contains(&days)
     {
@@ -135,6 +146,12 @@ pub async fn update_settings(
     {
         active.auto_approve = Set(auto_approve);
         changed.push("auto_approve");
+    }
+    if let Some(Some(required)) = change.mfa_required
+        && required != org.mfa_required
+    {
+        active.mfa_required = Set(required);
+        changed.push("mfa_required");
     }
     if let Some(days) = change.export_link_days
         && days != org.export_link_days

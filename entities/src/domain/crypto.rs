@@ -89,6 +89,7 @@ pub struct Keyring {
     blind_index_key: Zeroizing<[u8; 32]>,
     token_key: Zeroizing<[u8; 32]>,
     jwt_secret: Zeroizing<[u8; 64]>,
+    session_secret: Zeroizing<[u8; 64]>,
     ledger_subject_key: Zeroizing<[u8; 32]>,
     pseudonym_key: Zeroizing<[u8; 32]>,
 }
@@ -107,6 +108,7 @@ impl Keyring {
         let mut blind_index_key = Zeroizing::new([0u8; 32]);
         let mut token_key = Zeroizing::new([0u8; 32]);
         let mut jwt_secret = Zeroizing::new([0u8; 64]);
+        let mut session_secret = Zeroizing::new([0u8; 64]);
         let mut ledger_subject_key = Zeroizing::new([0u8; 32]);
         let mut pseudonym_key = Zeroizing::new([0u8; 32]);
         // HKDF-SHA256 can expand up to 8160 bytes; these lengths cannot fail.
@@ -115,13 +117,14 @@ impl Keyring {
             (b"blind-index", &mut blind_index_key[..]),
             (b"token-digest", &mut token_key[..]),
             (b"jwt-hs512", &mut jwt_secret[..]),
+            (b"web-session-hs512", &mut session_secret[..]),
             (b"ledger-subject", &mut ledger_subject_key[..]),
             (b"pseudonym", &mut pseudonym_key[..]),
         ] {
             hk.expand(info, out).expect("HKDF output length is valid");
         }
         let cipher = Aes256Gcm::new_from_slice(&encryption[..]).expect("32-byte key");
-        Self { cipher, blind_index_key, token_key, jwt_secret, ledger_subject_key, pseudonym_key }
+        Self { cipher, blind_index_key, token_key, jwt_secret, session_secret, ledger_subject_key, pseudonym_key }
     }
 
     /// Encrypts `plaintext` with AES-256-GCM under a fresh random nonce. `context` is bound as
@@ -210,6 +213,12 @@ impl Keyring {
     /// The HS512 secret for operator access tokens.
     pub fn jwt_secret(&self) -> &[u8] {
         &self.jwt_secret[..]
+    }
+
+    /// The HS512 secret for browser sessions (the console's cookie). Separate from
+    /// [`Keyring::jwt_secret`], so an API token is never accepted as a session or back.
+    pub fn session_secret(&self) -> &[u8] {
+        &self.session_secret[..]
     }
 }
 

@@ -11,6 +11,8 @@ pub mod ledger_subject_ref;
 pub mod ledger_tile;
 pub mod legal_hold;
 pub mod operator;
+pub mod operator_event;
+pub mod operator_recovery_code;
 pub mod organization;
 pub mod recipient_task;
 pub mod request;

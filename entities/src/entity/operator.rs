@@ -28,6 +28,14 @@ pub struct Model {
     pub failed_logins: i32,
     /// Sign-in refused until then, after repeated failures.
     pub locked_until: Option<TimeDateTimeWithTimeZone>,
+    /// The TOTP secret, encrypted under the keyring ([`Model::mfa_context`]), once enrolled.
+    pub mfa_secret: Option<Vec<u8>>,
+    /// A TOTP secret being enrolled (shown, not yet confirmed with a first code), encrypted.
+    pub mfa_pending_secret: Option<Vec<u8>>,
+    /// When the second factor was confirmed.
+    pub mfa_enabled_at: Option<TimeDateTimeWithTimeZone>,
+    /// The last TOTP time step accepted: a code is never accepted twice.
+    pub mfa_last_step: Option<i64>,
     /// Creation time.
     pub created_at: TimeDateTimeWithTimeZone,
     /// Last change.
@@ -44,6 +52,20 @@ impl Model {
     /// Finds an operator of `organization` by id.
     pub async fn find_in_org(db: &impl ConnectionTrait, organization: Uuid, id: Uuid) -> Result<Option<Self>, DbErr> {
         Entity::find().filter(Column::OrganizationId.eq(organization)).filter(Column::Id.eq(id)).one(db).await
+    }
+
+    /// Whether a second factor is enrolled.
+    pub fn has_mfa(&self) -> bool {
+        self.mfa_secret.is_some() && self.mfa_enabled_at.is_some()
+    }
+
+    /// The associated data TOTP secrets are encrypted under: bound to the organization and
+    /// the operator, so a secret copied to another row does not decrypt.
+    pub fn mfa_context(&self) -> Vec<u8> {
+        let mut ctx = b"operator-totp\0".to_vec();
+        ctx.extend_from_slice(self.organization_id.as_bytes());
+        ctx.extend_from_slice(self.id.as_bytes());
+        ctx
     }
 
     /// Finds an operator by sign-in address (already normalised).

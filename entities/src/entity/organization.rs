@@ -31,6 +31,9 @@ pub struct Model {
     /// How long an access export's link works, in days ([`EXPORT_LINK_DAYS`]); `None`: the
     /// installation's default (`LETHE_EXPORT_LINK_DAYS`).
     pub export_link_days: Option<i32>,
+    /// Every operator must sign in with a second factor (TOTP); operators without one are sent
+    /// to enrolment after their password.
+    pub mfa_required: bool,
     /// When the organization was created.
     pub created_at: TimeDateTimeWithTimeZone,
 }
@@ -78,6 +81,7 @@ mod tests {
             default_deadline_days: 30,
             default_extension_days: 0,
             export_link_days: None,
+            mfa_required: false,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         };
         let week = Duration::from_secs(7 * 24 * 3600);

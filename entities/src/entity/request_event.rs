@@ -33,6 +33,8 @@ pub struct Model {
     pub reason: Option<String>,
     /// Structured facts (e.g. the previous and new due dates, attempts left).
     pub detail: Option<Json>,
+    /// The operator's or API key's client address, for the audit log (never a subject's).
+    pub ip_address: Option<String>,
 }
 
 /// Relations of an event.
@@ -50,5 +52,23 @@ impl Model {
             .order_by_asc(Column::Id)
             .all(db)
             .await
+    }
+
+    /// The audit log's share of `organization`'s timelines: events by operators and API keys
+    /// with ids below `before` (all when `None`), newest first.
+    pub async fn by_people(
+        db: &impl ConnectionTrait,
+        organization: Uuid,
+        before: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<Self>, DbErr> {
+        use sea_orm::QuerySelect;
+        let mut query = Entity::find()
+            .filter(Column::OrganizationId.eq(organization))
+            .filter(Column::ActorKind.is_in([ActorKind::Operator, ActorKind::ApiKey]));
+        if let Some(before) = before {
+            query = query.filter(Column::Id.lt(before));
+        }
+        query.order_by_desc(Column::Id).limit(limit).all(db).await
     }
 }

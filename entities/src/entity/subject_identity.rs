@@ -82,4 +82,23 @@ impl Model {
             .all(db)
             .await
     }
+
+    /// The ids of `organization`'s requests with an identity of this blind index: a search by
+    /// identity that never decrypts anything.
+    pub async fn requests_with_index(
+        db: &impl ConnectionTrait,
+        organization: Uuid,
+        blind_index: &str,
+    ) -> Result<Vec<Uuid>, DbErr> {
+        use sea_orm::QuerySelect;
+        Entity::find()
+            .select_only()
+            .column(Column::RequestId)
+            .filter(Column::OrganizationId.eq(organization))
+            .filter(Column::BlindIndex.eq(blind_index))
+            .distinct()
+            .into_tuple()
+            .all(db)
+            .await
+    }
 }

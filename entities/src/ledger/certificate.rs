@@ -537,6 +537,7 @@ mod tests {
             to_state: None,
             reason: reason.map(str::to_owned),
             detail: Some(detail),
+            ip_address: None,
         }
     }
 

@@ -269,10 +269,20 @@ pub async fn cancel(
         return Ok(Json(CancelResult::Subject(SubjectStatus::from(&updated))));
     }
     let principal = authenticate(&state, &headers).await?;
-    principal.require(Permission::ManageRequests)?;
-    let reason = reason_text("reason", body.reason.as_deref(), true)?;
-    let Json(summary) = act(&state, &principal, id, Action::Cancel { by_subject: false }, reason).await?;
+    let Json(summary) = cancel_by_operator(&state, &principal, id, body.reason.as_deref()).await?;
     Ok(Json(CancelResult::Operator(summary)))
+}
+
+/// An operator cancels request `id` with a reason (required).
+pub async fn cancel_by_operator(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    reason: Option<&str>,
+) -> ApiResult<Json<RequestSummary>> {
+    principal.require(Permission::ManageRequests)?;
+    let reason = reason_text("reason", reason, true)?;
+    act(state, principal, id, Action::Cancel { by_subject: false }, reason).await
 }
 
 /// Retry a failed request.

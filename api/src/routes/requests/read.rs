@@ -128,6 +128,8 @@ pub async fn list(
         kind: query.kind,
         due_before: query.due_before.map(|t| t.to_offset(time::UtcOffset::UTC)),
         overdue: query.overdue,
+        regime: None,
+        ids: None,
     };
     let now = OffsetDateTime::now_utc();
     let result = request::Model::list(&state.db, principal.organization_id, &filter, page, per_page, now).await?;

@@ -1,11 +1,11 @@
 //! Filtered, paginated listing of an organization's requests.
 
 use sea_orm::entity::prelude::*;
-use sea_orm::{Condition, PaginatorTrait, QueryOrder};
+use sea_orm::{Condition, PaginatorTrait, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
 use super::{Column, Entity, Model};
-use crate::domain::enums::{RequestKind, RequestState};
+use crate::domain::enums::{Regime, RequestKind, RequestState};
 
 /// Filters for [`Model::list`]; all optional and combined with AND.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +18,10 @@ pub struct ListFilter {
     pub due_before: Option<OffsetDateTime>,
     /// Only open requests past their due date.
     pub overdue: bool,
+    /// Only requests under this regime.
+    pub regime: Option<Regime>,
+    /// Only these requests (a search's matches).
+    pub ids: Option<Vec<Uuid>>,
 }
 
 /// One page of results.
@@ -51,6 +55,12 @@ impl Model {
         if let Some(before) = filter.due_before {
             cond = cond.add(Column::DueAt.lt(before));
         }
+        if let Some(regime) = filter.regime {
+            cond = cond.add(Column::Regime.eq(regime));
+        }
+        if let Some(ids) = &filter.ids {
+            cond = cond.add(Column::Id.is_in(ids.iter().copied()));
+        }
         if filter.overdue {
             cond = cond.add(Column::DueAt.lt(now)).add(Column::State.is_not_in(TERMINAL));
         }
@@ -59,5 +69,22 @@ impl Model {
         let total = paginator.num_items().await?;
         let items = paginator.fetch_page(page.saturating_sub(1)).await?;
         Ok(Page { items, total })
+    }
+
+    /// How many of `organization`'s requests are in each state (states without any left out).
+    pub async fn count_by_state(
+        db: &impl ConnectionTrait,
+        organization: Uuid,
+    ) -> Result<Vec<(RequestState, u64)>, DbErr> {
+        let rows: Vec<(RequestState, i64)> = Entity::find()
+            .select_only()
+            .column(Column::State)
+            .column_as(Column::Id.count(), "n")
+            .filter(Column::OrganizationId.eq(organization))
+            .group_by(Column::State)
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok(rows.into_iter().map(|(state, n)| (state, u64::try_from(n).unwrap_or(0))).collect())
     }
 }

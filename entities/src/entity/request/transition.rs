@@ -25,13 +25,16 @@ pub struct Actor {
     pub kind: ActorKind,
     /// The operator's or API key's id, when there is one.
     pub id: Option<Uuid>,
+    /// The operator's or API key's client address, recorded for the audit log. Never set for
+    /// the data subject, whose address is not kept.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 impl Actor {
     /// The engine itself.
-    pub const SYSTEM: Self = Self { kind: ActorKind::System, id: None };
+    pub const SYSTEM: Self = Self { kind: ActorKind::System, id: None, ip: None };
     /// The data subject.
-    pub const SUBJECT: Self = Self { kind: ActorKind::Subject, id: None };
+    pub const SUBJECT: Self = Self { kind: ActorKind::Subject, id: None, ip: None };
 }
 
 /// Why a lifecycle operation did not happen.
@@ -223,6 +226,7 @@ impl request_event::ActiveModel {
             to_state: Set(states.map(|s| s.1)),
             reason: Set(reason),
             detail: Set(detail),
+            ip_address: Set(actor.ip.map(|ip| ip.to_string())),
         }
     }
 }

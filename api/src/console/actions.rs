@@ -1,0 +1,259 @@
+//! The request page's forms: lifecycle actions (approve, deny, extend, cancel, retry, hold,
+//! resume) and the checklist (locate again, complete or waive a store task, notify or waive a
+//! recipient). Each checks the session's CSRF token and then calls the JSON API's handler with
+//! the operator as principal: the same permission checks, validation, state machine and
+//! timeline events, with the operator's address recorded. Success returns to the request page.
+
+use axum::extract::{Multipart, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::session::Session;
+use crate::extract::{Body, OptionalBody, PathParams};
+use crate::routes::requests::actions::{self, DenialGround, DenyBody, NoteBody, ReasonBody};
+use crate::routes::requests::recipients;
+use crate::routes::requests::tasks::{self, AttachmentBody, CompleteBody, MAX_ATTACHMENT_BYTES};
+use crate::state::AppState;
+use crate::web::form::Form;
+use crate::web::{WebError, WebResult};
+
+/// A form with an optional note.
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A form with a required reason.
+#[derive(Debug, Deserialize)]
+pub struct ReasonForm {
+    csrf: String,
+    reason: String,
+}
+
+/// The denial form.
+#[derive(Debug, Deserialize)]
+pub struct DenyForm {
+    csrf: String,
+    ground: String,
+    #[serde(default)]
+    detail: String,
+}
+
+/// A form with only its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+fn back(id: Uuid, done: &str) -> Response {
+    Redirect::to(&format!("/console/requests/{id}?done={done}")).into_response()
+}
+
+fn optional(text: String) -> Option<String> {
+    Some(text).filter(|t| !t.trim().is_empty())
+}
+
+/// `POST /console/requests/{id}/approve`.
+pub async fn approve(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<NoteForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = NoteBody { reason: optional(form.reason) };
+    let _view = actions::approve(State(state), session.principal, PathParams(id), OptionalBody(body)).await?;
+    Ok(back(id, "approve"))
+}
+
+/// `POST /console/requests/{id}/deny`.
+pub async fn deny(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<DenyForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let ground: DenialGround = serde_json::from_value(serde_json::Value::String(form.ground))
+        .map_err(|_| WebError::invalid_form("Choose one of the listed grounds."))?;
+    let body = DenyBody { ground, detail: optional(form.detail) };
+    let _view = actions::deny(State(state), session.principal, PathParams(id), Body(body)).await?;
+    Ok(back(id, "deny"))
+}
+
+/// `POST /console/requests/{id}/extend`.
+pub async fn extend(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<ReasonForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = ReasonBody { reason: form.reason };
+    let _view = actions::extend(State(state), session.principal, PathParams(id), Body(body)).await?;
+    Ok(back(id, "extend"))
+}
+
+/// `POST /console/requests/{id}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<ReasonForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let _view = actions::cancel_by_operator(&state, &session.principal, id, Some(&form.reason)).await?;
+    Ok(back(id, "cancel"))
+}
+
+/// `POST /console/requests/{id}/retry`.
+pub async fn retry(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<NoteForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = NoteBody { reason: optional(form.reason) };
+    let _view = actions::retry(State(state), session.principal, PathParams(id), OptionalBody(body)).await?;
+    Ok(back(id, "retry"))
+}
+
+/// `POST /console/requests/{id}/hold`.
+pub async fn hold(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<ReasonForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = ReasonBody { reason: form.reason };
+    let _view = actions::hold(State(state), session.principal, PathParams(id), Body(body)).await?;
+    Ok(back(id, "hold"))
+}
+
+/// `POST /console/requests/{id}/resume`.
+pub async fn resume(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<NoteForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = NoteBody { reason: optional(form.reason) };
+    let _view = actions::resume(State(state), session.principal, PathParams(id), OptionalBody(body)).await?;
+    Ok(back(id, "resume"))
+}
+
+/// `POST /console/requests/{id}/locate`: failed stores are located again.
+pub async fn locate(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<CsrfForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let _view = tasks::relocate(State(state), session.principal, PathParams(id)).await?;
+    Ok(back(id, "locate"))
+}
+
+/// The fields of the completion form (multipart: it may carry a file).
+#[derive(Default)]
+struct CompleteFields {
+    csrf: String,
+    note: String,
+    done: bool,
+    file: Option<(String, Vec<u8>)>,
+}
+
+fn unreadable() -> WebError {
+    WebError::invalid_form("The form could not be read; send it again from the request page.")
+}
+
+async fn complete_fields(mut multipart: Multipart) -> WebResult<CompleteFields> {
+    let mut fields = CompleteFields::default();
+    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
+        match field.name().unwrap_or_default() {
+            "csrf" => fields.csrf = field.text().await.map_err(|_| unreadable())?,
+            "note" => fields.note = field.text().await.map_err(|_| unreadable())?,
+            "done" => fields.done = !field.text().await.map_err(|_| unreadable())?.is_empty(),
+            "attachment" => {
+                let name = field.file_name().unwrap_or_default().to_owned();
+                let bytes = field.bytes().await.map_err(|_| unreadable())?;
+                if bytes.len() > MAX_ATTACHMENT_BYTES {
+                    return Err(WebError::invalid_form("The file is larger than 10 MiB."));
+                }
+                // A file input left empty sends a part with no name and no bytes.
+                if !(name.is_empty() && bytes.is_empty()) {
+                    fields.file = Some((name, bytes.to_vec()));
+                }
+            }
+            _ => return Err(WebError::invalid_form("The form has a field it should not have.")),
+        }
+    }
+    Ok(fields)
+}
+
+/// `POST /console/requests/{id}/tasks/{task}/complete`: a manual task done, with a note and,
+/// for an access request, an optional file for the package.
+pub async fn complete_task(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams((id, task)): PathParams<(Uuid, Uuid)>,
+    multipart: Multipart,
+) -> WebResult<Response> {
+    let fields = complete_fields(multipart).await?;
+    session.check_csrf(&state, &fields.csrf)?;
+    if !fields.done {
+        return Err(WebError::invalid_form("Tick “Done” to confirm the step is finished."));
+    }
+    let attachment =
+        fields.file.map(|(file_name, bytes)| AttachmentBody { file_name, content_base64: STANDARD.encode(bytes) });
+    let body = CompleteBody { reason: fields.note, attachment };
+    let _view = tasks::complete(State(state), session.principal, PathParams((id, task)), Body(body)).await?;
+    Ok(back(id, "task"))
+}
+
+/// `POST /console/requests/{id}/tasks/{task}/waive` (admin).
+pub async fn waive_task(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams((id, task)): PathParams<(Uuid, Uuid)>,
+    Form(form): Form<ReasonForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = ReasonBody { reason: form.reason };
+    let _view = tasks::waive(State(state), session.principal, PathParams((id, task)), Body(body)).await?;
+    Ok(back(id, "task"))
+}
+
+/// `POST /console/requests/{id}/recipients/{task}/complete`: the recipient was notified.
+pub async fn notify_recipient(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams((id, task)): PathParams<(Uuid, Uuid)>,
+    Form(form): Form<ReasonForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = ReasonBody { reason: form.reason };
+    let _view = recipients::complete(State(state), session.principal, PathParams((id, task)), Body(body)).await?;
+    Ok(back(id, "recipient"))
+}
+
+/// `POST /console/requests/{id}/recipients/{task}/waive` (admin).
+pub async fn waive_recipient(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams((id, task)): PathParams<(Uuid, Uuid)>,
+    Form(form): Form<ReasonForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = ReasonBody { reason: form.reason };
+    let _view = recipients::waive(State(state), session.principal, PathParams((id, task)), Body(body)).await?;
+    Ok(back(id, "recipient"))
+}

@@ -1,0 +1,62 @@
+//! The operator console: server-rendered pages for the privacy team, on the shared web
+//! infrastructure ([`crate::web`]): sign-in with a TOTP second factor, the queue, the request
+//! page with its checklist and actions, and the audit log.
+//!
+//! Every page loads the session from its cookie and checks role and organization on the server:
+//! actions call the JSON API's handlers with the operator as principal, so permissions, tenant
+//! scoping, validation and the state machine are the API's own. Auditors see no action forms,
+//! and their POSTs are refused by those same checks.
+
+pub mod actions;
+pub mod audit;
+pub mod mfa;
+pub mod queue;
+pub mod request;
+pub mod session;
+pub mod sign_in;
+pub mod view;
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+
+use crate::routes::requests::tasks::COMPLETE_BODY_BYTES;
+use crate::state::AppState;
+use crate::web::headers;
+
+/// The console's routes, with security headers and session renewal.
+pub fn router(state: AppState) -> Router<AppState> {
+    let uploads = Router::new()
+        .route("/console/requests/{id}/tasks/{task}/complete", post(actions::complete_task))
+        .layer(DefaultBodyLimit::max(COMPLETE_BODY_BYTES));
+    Router::new()
+        .route("/console", get(|| async { Redirect::permanent("/console/") }))
+        .route("/console/", get(queue::queue))
+        .route("/console/search", post(queue::search))
+        .route("/console/sign-in", get(sign_in::page).post(sign_in::submit))
+        .route("/console/sign-in/code", get(sign_in::code_page).post(sign_in::code_submit))
+        .route("/console/sign-out", post(sign_in::sign_out))
+        .route("/console/sign-out-everywhere", post(sign_in::sign_out_everywhere))
+        .route("/console/mfa", get(mfa::page).post(mfa::confirm))
+        .route("/console/mfa/qr.svg", get(mfa::qr))
+        .route("/console/requests/{id}", get(request::page))
+        .route("/console/requests/{id}/certificate", get(request::certificate_page))
+        .route("/console/requests/{id}/certificate.json", get(request::certificate_json))
+        .route("/console/requests/{id}/approve", post(actions::approve))
+        .route("/console/requests/{id}/deny", post(actions::deny))
+        .route("/console/requests/{id}/extend", post(actions::extend))
+        .route("/console/requests/{id}/cancel", post(actions::cancel))
+        .route("/console/requests/{id}/retry", post(actions::retry))
+        .route("/console/requests/{id}/hold", post(actions::hold))
+        .route("/console/requests/{id}/resume", post(actions::resume))
+        .route("/console/requests/{id}/locate", post(actions::locate))
+        .route("/console/requests/{id}/tasks/{task}/waive", post(actions::waive_task))
+        .route("/console/requests/{id}/recipients/{task}/complete", post(actions::notify_recipient))
+        .route("/console/requests/{id}/recipients/{task}/waive", post(actions::waive_recipient))
+        .route("/console/audit", get(audit::page))
+        .route("/console/audit.csv", get(audit::export))
+        .merge(uploads)
+        .layer(middleware::from_fn_with_state(state, session::renew))
+        .layer(middleware::from_fn(headers::secure))
+}

@@ -1,0 +1,89 @@
+//! What every console page shows: the navigation, names of stored values, dates, days left.
+
+use lethe_entities::entity::request;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::session::Session;
+use crate::auth::Permission;
+
+/// The navigation bar of a signed-in page.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    /// The operator's sign-in address (their own, shown to them).
+    pub email: String,
+    /// Their role.
+    pub role: String,
+    /// The organization's name.
+    pub organization: String,
+    /// The CSRF token for the sign-out forms.
+    pub csrf: String,
+    /// Which section is open: `queue` or `audit`.
+    pub current: &'static str,
+    /// Whether the audit log is in the menu.
+    pub audit: bool,
+}
+
+impl Nav {
+    /// The navigation of `session` with section `current` open.
+    pub fn new(session: &Session, current: &'static str) -> Self {
+        Self {
+            email: session.operator.email.clone(),
+            role: name(&session.operator.role),
+            organization: session.organization.name.clone(),
+            csrf: session.csrf.clone(),
+            current,
+            audit: session.can(Permission::ReadAudit),
+        }
+    }
+}
+
+/// The stored (snake_case) name of an enum value.
+pub fn name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The name in words (`pending_approval` -> `pending approval`).
+pub fn words<T: Serialize>(value: &T) -> String {
+    name(value).replace('_', " ")
+}
+
+/// A time as `2026-11-23 09:44 UTC`.
+pub fn when(at: OffsetDateTime) -> String {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+}
+
+/// Requests due within this many days are marked as due soon.
+pub const DUE_SOON_DAYS: i64 = 7;
+
+/// Days left until a request is due, in words, with its colour class.
+#[derive(Debug, Clone)]
+pub struct DaysLeft {
+    /// `12 days left`, `due today`, `3 days overdue`, `closed`.
+    pub text: String,
+    /// `ok`, `due-soon`, `overdue` or `closed`.
+    pub class: &'static str,
+}
+
+impl DaysLeft {
+    /// Days left of `r` as of `now`.
+    pub fn of(r: &request::Model, now: OffsetDateTime) -> Self {
+        if r.state.is_terminal() {
+            return Self { text: "closed".into(), class: "closed" };
+        }
+        let days = (r.due_at - now).whole_days();
+        let (text, class) = match days {
+            _ if r.is_overdue(now) => {
+                let late = (now - r.due_at).whole_days();
+                (if late == 0 { "overdue".to_owned() } else { format!("{late} days overdue") }, "overdue")
+            }
+            0 => ("due today".to_owned(), "due-soon"),
+            1 => ("1 day left".to_owned(), "due-soon"),
+            d if d <= DUE_SOON_DAYS => (format!("{d} days left"), "due-soon"),
+            d => (format!("{d} days left"), "ok"),
+        };
+        Self { text, class }
+    }
+}

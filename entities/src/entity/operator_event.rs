@@ -1,0 +1,123 @@
+//! Account events of operators for the audit log: sign-ins, failed sign-ins, second-factor
+//! changes, signing out everywhere. What operators do to requests is on the requests' timelines
+//! (`request_events`); the audit log shows both.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::{QueryOrder, QuerySelect};
+use serde::Serialize;
+
+/// What an operator's account did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorEventKind {
+    /// Signed in (password, and the second factor where enrolled).
+    #[sea_orm(string_value = "signed_in")]
+    SignedIn,
+    /// A wrong password or code, or a locked or disabled account.
+    #[sea_orm(string_value = "sign_in_failed")]
+    SignInFailed,
+    /// The account was locked after repeated failures.
+    #[sea_orm(string_value = "locked")]
+    Locked,
+    /// A TOTP second factor was enrolled (and recovery codes issued).
+    #[sea_orm(string_value = "mfa_enrolled")]
+    MfaEnrolled,
+    /// A recovery code was used instead of a TOTP code.
+    #[sea_orm(string_value = "recovery_code_used")]
+    RecoveryCodeUsed,
+    /// Signed out of this browser.
+    #[sea_orm(string_value = "signed_out")]
+    SignedOut,
+    /// Every session and token of the operator was revoked.
+    #[sea_orm(string_value = "signed_out_everywhere")]
+    SignedOutEverywhere,
+    /// The audit log was exported.
+    #[sea_orm(string_value = "audit_exported")]
+    AuditExported,
+}
+
+impl OperatorEventKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedIn => "signed_in",
+            Self::SignInFailed => "sign_in_failed",
+            Self::Locked => "locked",
+            Self::MfaEnrolled => "mfa_enrolled",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::SignedOut => "signed_out",
+            Self::SignedOutEverywhere => "signed_out_everywhere",
+            Self::AuditExported => "audit_exported",
+        }
+    }
+}
+
+/// One account event. Never updated. No secrets and no subject data: the operator by id, the
+/// client address, and a reason a person wrote or a fixed text (why a sign-in failed).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "operator_events")]
+pub struct Model {
+    /// Primary key (UUID v7: ordered by time).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Tenant.
+    pub organization_id: Uuid,
+    /// The operator whose account it is.
+    pub operator_id: Uuid,
+    /// When.
+    pub at: TimeDateTimeWithTimeZone,
+    /// What.
+    pub kind: OperatorEventKind,
+    /// From which client address.
+    pub ip_address: Option<String>,
+    /// Why (e.g. which check failed).
+    pub reason: Option<String>,
+    /// Structured facts.
+    pub detail: Option<Json>,
+}
+
+/// Relations of an account event.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl ActiveModel {
+    /// A new event of `operator` now.
+    pub fn record(
+        organization: Uuid,
+        operator: Uuid,
+        kind: OperatorEventKind,
+        ip: Option<std::net::IpAddr>,
+        reason: Option<String>,
+    ) -> Self {
+        use sea_orm::ActiveValue::Set;
+        Self {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization),
+            operator_id: Set(operator),
+            at: Set(time::OffsetDateTime::now_utc()),
+            kind: Set(kind),
+            ip_address: Set(ip.map(|ip| ip.to_string())),
+            reason: Set(reason),
+            detail: Set(None),
+        }
+    }
+}
+
+impl Model {
+    /// `organization`'s events with ids below `before` (all when `None`), newest first.
+    pub async fn page(
+        db: &impl ConnectionTrait,
+        organization: Uuid,
+        before: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<Self>, DbErr> {
+        let mut query = Entity::find().filter(Column::OrganizationId.eq(organization));
+        if let Some(before) = before {
+            query = query.filter(Column::Id.lt(before));
+        }
+        query.order_by_desc(Column::Id).limit(limit).all(db).await
+    }
+}
