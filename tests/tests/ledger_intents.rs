@@ -14,6 +14,8 @@ use lethe_tests::{Backend, TestApp, both_backends, spawn_app};
 use lethe_worker::ledger::external::{self, ExternalError, Work};
 use lethe_worker::ledger::receipts::{self, Receipt};
 use lethe_worker::ledger::recovery::{self, RecoveryPass, StoreResolver};
+use lethe_worker::ledger::sweep;
+use sea_orm::EntityTrait;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use uuid::Uuid;
 
@@ -242,4 +244,59 @@ async fn answers_of(app: &TestApp, job: &[(Uuid, u64)]) -> Vec<u64> {
         seqs.push(intent::find(&app.db, *id).await.unwrap().unwrap().seq.unwrap() as u64);
     }
     seqs
+}
+
+/// The periodic sweep reaches every organization's stores through the registry: a SQL store's
+/// committed destruction gets its entry with the store's count, an uncommitted one is voided; a
+/// Redis store's applied receipt likewise, a missing one fenced and voided; an intent of a store
+/// that no longer exists stays pending; young intents are left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_settles_forgotten_intents_of_sql_and_redis_stores() {
+    use redis::AsyncCommands;
+    let (app, org, store, dir) = setup(Backend::Sqlite).await;
+    let slug = organization::Entity::find_by_id(org).one(&app.db).await.unwrap().unwrap().slug;
+    let admin = app.operator_in(&slug, "stores@sweep.test", lethe_entities::Role::Admin).await;
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display());
+    let redis_url = std::env::var("LETHE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    for (name, kind, url) in [("shop", "sqlite", url.as_str()), ("cache", "redis", redis_url.as_str())] {
+        let body = serde_json::json!({"name": name, "kind": kind, "connection": {"url": url}});
+        let (status, created) = app.post("/v1/stores", Some(&admin), body).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
+    }
+    let on = |store: &str| NewEntry { store: Some(store.into()), ..planned() };
+    let committed = external::open(&app.db, org, &planned()).await.unwrap();
+    external::apply(&store, committed.id, delete_three()).await.unwrap();
+    let abandoned = external::open(&app.db, org, &planned()).await.unwrap();
+    let redis_applied = external::open(&app.db, org, &on("cache")).await.unwrap();
+    let redis_abandoned = external::open(&app.db, org, &on("cache")).await.unwrap();
+    let gone = external::open(&app.db, org, &on("no-such-store")).await.unwrap();
+    let client = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let receipt = lethe_worker::erase::redis::receipt_key(redis_applied.id);
+    let _: () = c.set_ex(&receipt, "applied:4", 600).await.unwrap();
+
+    let registry = lethe_worker::stores::Registry::new();
+    let master = lethe_entities::MasterKey::from_base64(&app.master_key_base64()).unwrap();
+    let keyring = lethe_entities::Keyring::derive(&master);
+    let young = sweep::run_once(&app.db, &registry, &keyring, Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(young, RecoveryPass::default(), "young intents are left to their jobs");
+    let pass = sweep::run_once(&app.db, &registry, &keyring, Duration::ZERO).await.unwrap();
+    assert_eq!(pass, RecoveryPass { applied: 2, voided: 2, skipped: 1 });
+    let state = |id: Uuid| {
+        let db = app.db.clone();
+        async move { intent::find(&db, id).await.unwrap().unwrap() }
+    };
+    let settled = state(committed.id).await;
+    assert_eq!((settled.state.as_str(), settled.row_count), (state::APPLIED, Some(3)));
+    assert_eq!(state(abandoned.id).await.state, state::VOID);
+    let settled = state(redis_applied.id).await;
+    assert_eq!((settled.state.as_str(), settled.row_count), (state::APPLIED, Some(4)));
+    assert_eq!(state(redis_abandoned.id).await.state, state::VOID);
+    assert_eq!(state(gone.id).await.state, state::PENDING, "a store that is gone: left pending");
+    let exists: bool = c.exists(&receipt).await.unwrap();
+    assert!(!exists, "the settled receipt is removed");
+    let fenced: String = c.get(lethe_worker::erase::redis::receipt_key(redis_abandoned.id)).await.unwrap();
+    assert!(fenced.starts_with("void"), "{fenced}");
+    assert_eq!(erasures(&app, org).await.iter().map(|e| e.1).collect::<Vec<_>>(), [3, 4]);
+    let _: () = c.del(lethe_worker::erase::redis::receipt_key(redis_abandoned.id)).await.unwrap();
 }

@@ -243,6 +243,27 @@ pub async fn run(
         })
     };
 
+    let ledger_sweeper = {
+        let (db, registry, keyring, stop) = (ctx.db.clone(), ctx.stores.clone(), ctx.keyring.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(crate::ledger::sweep::EVERY);
+            loop {
+                tokio::select! {
+                    _ = stop.clone() => break,
+                    _ = ticks.tick() => {
+                        match crate::ledger::sweep::run_once(&db, &registry, &keyring, crate::ledger::sweep::GRACE).await {
+                            Ok(pass) if pass != crate::ledger::recovery::RecoveryPass::default() => {
+                                tracing::info!(applied = pass.applied, voided = pass.voided, skipped = pass.skipped, "ledger sweep settled pending intents");
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "ledger sweep failed"),
+                        }
+                    }
+                }
+            }
+        })
+    };
+
     let export_purger = {
         let (db, keyring, dir, stop) = (ctx.db.clone(), ctx.keyring.clone(), ctx.exports.dir.clone(), shutdown.clone());
         tokio::spawn(async move {
@@ -289,6 +310,7 @@ pub async fn run(
     let result = monitor.run_with_signal(shutdown.map(|()| Ok(()))).await;
     reconciler.abort();
     export_purger.abort();
+    ledger_sweeper.abort();
     retention_scheduler.abort();
     let _ = checkpointer.await;
     // Leave no entry unsigned on a clean stop.

@@ -7,6 +7,7 @@ pub mod external;
 pub mod receipts;
 pub mod recovery;
 pub mod settlements;
+pub mod sweep;
 
 pub use checkpointer::CheckpointSettings;
 pub use settlements::Settlements;

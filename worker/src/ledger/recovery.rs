@@ -21,6 +21,50 @@ pub struct RecoveryPass {
     pub skipped: usize,
 }
 
+impl RecoveryPass {
+    /// Counts one intent's outcome.
+    pub fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Applied => self.applied += 1,
+            Outcome::Voided => self.voided += 1,
+            Outcome::Skipped => self.skipped += 1,
+        }
+    }
+}
+
+/// What became of one pending intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The destruction had committed: its entry was appended.
+    Applied,
+    /// It never committed: voided.
+    Voided,
+    /// The store could not be reached: left pending.
+    Skipped,
+}
+
+/// Settles one pending intent of a SQL store from the store's receipt (fencing the slot if the
+/// store holds none).
+pub async fn settle_sql(
+    lethe: &DatabaseConnection,
+    store: &DatabaseConnection,
+    intent_id: Uuid,
+) -> Result<Outcome, ExternalError> {
+    let receipt = match receipts::ensure_table(store).await {
+        Ok(()) => receipts::fence(store, intent_id).await,
+        Err(e) => Err(e),
+    };
+    let receipt = match receipt {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(intent_id = %intent_id, error = %e, "ledger recovery: store unreachable");
+            return Ok(Outcome::Skipped);
+        }
+    };
+    let settled = settle(lethe, store, intent_id, receipt).await?;
+    Ok(if settled.seq.is_some() { Outcome::Applied } else { Outcome::Voided })
+}
+
 /// Finds the connection of an organization's store by name.
 pub trait StoreResolver {
     /// The store's connection, or `None` if it is unknown or unreachable now.
@@ -41,24 +85,7 @@ pub async fn run_once(
             pass.skipped += 1;
             continue;
         };
-        let receipt = match receipts::ensure_table(&store).await {
-            Ok(()) => receipts::fence(&store, pending.id).await,
-            Err(e) => Err(e),
-        };
-        let receipt = match receipt {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(intent_id = %pending.id, error = %e, "ledger recovery: store unreachable");
-                pass.skipped += 1;
-                continue;
-            }
-        };
-        let settled = settle(lethe, &store, pending.id, receipt).await?;
-        if settled.seq.is_some() {
-            pass.applied += 1;
-        } else {
-            pass.voided += 1;
-        }
+        pass.add(settle_sql(lethe, &store, pending.id).await?);
     }
     Ok(pass)
 }
