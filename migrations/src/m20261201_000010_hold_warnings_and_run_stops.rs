@@ -1,5 +1,6 @@
-//! Legal holds remember which expiry warnings their owner was sent (`expiry_warnings`: 0 none,
-//! 1 the 7-day warning, 2 the 1-day warning), so each is sent once. Retention runs count how
+//! Legal holds remember which expiry warnings were queued for their owner (`expiry_warnings`: 0
+//! none, 1 the 7-day warning, 2 the 1-day warning) and which were sent
+//! (`expiry_warnings_sent`), so each is sent once. Retention runs count how
 //! often they were resumed after a stop (`resumes`), which keys each resumption's job.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -11,6 +12,7 @@ pub(crate) struct Migration;
 enum LegalHolds {
     Table,
     ExpiryWarnings,
+    ExpiryWarningsSent,
 }
 
 #[derive(DeriveIden)]
@@ -33,6 +35,14 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(
                 Table::alter()
+                    .table(LegalHolds::Table)
+                    .add_column(small_integer(LegalHolds::ExpiryWarningsSent).default(0))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
                     .table(RetentionRuns::Table)
                     .add_column(integer(RetentionRuns::Resumes).default(0))
                     .to_owned(),
@@ -43,6 +53,9 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .alter_table(Table::alter().table(RetentionRuns::Table).drop_column(RetentionRuns::Resumes).to_owned())
+            .await?;
+        manager
+            .alter_table(Table::alter().table(LegalHolds::Table).drop_column(LegalHolds::ExpiryWarningsSent).to_owned())
             .await?;
         manager
             .alter_table(Table::alter().table(LegalHolds::Table).drop_column(LegalHolds::ExpiryWarnings).to_owned())

@@ -118,7 +118,7 @@ impl HoldView {
             owner: hold.owner.clone(),
             matter: hold.matter.clone(),
             expires_at: hold.expires_at,
-            expiry_warnings_sent: hold.expiry_warnings,
+            expiry_warnings_sent: hold.expiry_warnings_sent,
             active: hold.is_active(now),
             placed_by: hold.placed_by,
             placed_at: hold.placed_at,
@@ -301,6 +301,7 @@ pub async fn place(
         released_by: Set(None),
         release_reason: Set(None),
         expiry_warnings: Set(0),
+        expiry_warnings_sent: Set(0),
     };
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
     let placed = hold.insert(&txn).await?;

@@ -82,8 +82,10 @@ pub struct Model {
     pub released_by: Option<Uuid>,
     /// Why.
     pub release_reason: Option<String>,
-    /// Expiry warnings sent to the owner: 0 none, 1 the 7-day one, 2 the 1-day one.
+    /// Expiry warnings queued for the owner: 0 none, 1 the 7-day one, 2 the 1-day one.
     pub expiry_warnings: i16,
+    /// Expiry warnings actually sent (as `expiry_warnings`).
+    pub expiry_warnings_sent: i16,
 }
 
 /// The first expiry warning goes to the owner this long before the hold expires.

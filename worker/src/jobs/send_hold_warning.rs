@@ -3,12 +3,15 @@
 //! Enqueued by the retention scheduler's pass ([`crate::retention::hold_warnings`]) under one
 //! idempotency key per hold and warning, so each warning is one job however many worker
 //! processes see it due. The job re-reads the hold: a hold released (or already expired) in
-//! the meantime gets no warning.
+//! the meantime gets no warning, nor one already sent (`expiry_warnings_sent`: a job queued
+//! again by a racing pass after the first one finished). The warning is recorded as sent after
+//! the message went out, so a crash in between sends it again rather than never.
 
 use apalis::prelude::{BoxDynError, Data};
 use lethe_entities::entity::legal_hold::{self, HoldScope};
 use lethe_entities::entity::{operator, organization, store};
-use sea_orm::EntityTrait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -56,6 +59,9 @@ pub async fn run(job: &SendHoldWarning, ctx: &JobContext) -> Result<(), JobError
         tracing::info!(hold_id = %hold.id, "no expiry warning sent: the hold is no longer active");
         return Ok(());
     };
+    if hold.expiry_warnings_sent >= job.warning {
+        return Ok(());
+    }
     let org = organization::Entity::find_by_id(hold.organization_id)
         .one(&ctx.db)
         .await?
@@ -86,6 +92,12 @@ pub async fn run(job: &SendHoldWarning, ctx: &JobContext) -> Result<(), JobError
         days_left: if job.warning >= 2 { 1 } else { 7 },
     };
     ctx.mailer.send(&to, &mail).await?;
+    legal_hold::Entity::update_many()
+        .col_expr(legal_hold::Column::ExpiryWarningsSent, Expr::value(job.warning))
+        .filter(legal_hold::Column::Id.eq(hold.id))
+        .filter(legal_hold::Column::ExpiryWarningsSent.lt(job.warning))
+        .exec(&ctx.db)
+        .await?;
     tracing::info!(hold_id = %hold.id, warning = job.warning, transport = ctx.mailer.transport_name(), "hold expiry warning sent");
     Ok(())
 }
