@@ -9,12 +9,15 @@
 
 pub mod actions;
 pub mod audit;
+pub mod datamap;
 pub mod mfa;
 pub mod queue;
 pub mod request;
 pub mod session;
 pub mod sign_in;
+pub mod stores;
 pub mod view;
+pub mod yaml;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::Redirect;
@@ -54,6 +57,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/requests/{id}/tasks/{task}/waive", post(actions::waive_task))
         .route("/console/requests/{id}/recipients/{task}/complete", post(actions::notify_recipient))
         .route("/console/requests/{id}/recipients/{task}/waive", post(actions::waive_recipient))
+        .route("/console/stores", get(stores::list).post(stores::register))
+        .route("/console/stores/{id}", get(stores::page))
+        .route("/console/stores/{id}/test", post(stores::test))
+        .route("/console/stores/{id}/discover", post(stores::discover))
+        .route("/console/stores/{id}/review", post(datamap::save_review))
+        .route("/console/stores/{id}/datamap", get(datamap::edit).post(datamap::save_yaml))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::export))
         .merge(uploads)
