@@ -44,10 +44,11 @@ pub struct DenyForm {
     detail: String,
 }
 
-/// A form with only its CSRF token.
+/// A form with only its CSRF token (every page's buttons).
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
-    csrf: String,
+    /// The session's CSRF token.
+    pub csrf: String,
 }
 
 fn back(id: Uuid, done: &str) -> Response {

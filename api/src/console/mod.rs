@@ -10,9 +10,11 @@
 pub mod actions;
 pub mod audit;
 pub mod datamap;
+pub mod holds;
 pub mod mfa;
 pub mod queue;
 pub mod request;
+pub mod retention;
 pub mod session;
 pub mod sign_in;
 pub mod stores;
@@ -63,6 +65,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/stores/{id}/discover", post(stores::discover))
         .route("/console/stores/{id}/review", post(datamap::save_review))
         .route("/console/stores/{id}/datamap", get(datamap::edit).post(datamap::save_yaml))
+        .route("/console/requests/{id}/legal-hold", post(holds::on_request))
+        .route("/console/retention", get(retention::page))
+        .route("/console/retention/policies/{id}/preview", post(retention::preview))
+        .route("/console/retention/policies/{id}/run", post(retention::run_now))
+        .route("/console/retention/runs/{id}/stop", post(retention::stop))
+        .route("/console/retention/runs/{id}/resume", post(retention::resume))
+        .route("/console/retention/holds", get(holds::page).post(holds::place))
+        .route("/console/retention/holds/{id}/release", post(holds::release))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::export))
         .merge(uploads)

@@ -49,6 +49,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "locate" => "Locating again.",
         "task" => "The checklist item is settled.",
         "recipient" => "The recipient task is settled.",
+        "legal-hold" => "A legal hold is in force on this person's identities.",
         _ => return None,
     })
 }
@@ -143,6 +144,7 @@ struct RequestPage {
     certificate: bool,
     manage: bool,
     admin: bool,
+    legal_hold: bool,
     offers: Offers,
     grounds: Vec<(String, String)>,
     notice: Option<&'static str>,
@@ -307,6 +309,7 @@ pub async fn page(
         certificate: r.kind == RequestKind::Erasure && r.state == RequestState::Completed,
         manage,
         admin,
+        legal_hold: session.can(Permission::ManageHolds),
         offers,
         grounds,
         notice: notice(done.as_deref()),

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::datamap::{Review, review};
+use super::actions::CsrfForm;
 use super::session::Session;
 use super::sign_in::record;
 use super::view::{Nav, parse, when};
@@ -225,12 +226,6 @@ pub async fn show(
         review: review(state, &s, manage).await,
     };
     render(&page)
-}
-
-/// A form with only its CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 /// `POST /console/stores/{id}/test`: tests the connection; the result is kept on the store.
