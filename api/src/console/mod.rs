@@ -11,6 +11,7 @@ pub mod actions;
 pub mod audit;
 pub mod datamap;
 pub mod holds;
+pub mod ledger;
 pub mod mfa;
 pub mod queue;
 pub mod request;
@@ -73,6 +74,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/retention/runs/{id}/resume", post(retention::resume))
         .route("/console/retention/holds", get(holds::page).post(holds::place))
         .route("/console/retention/holds/{id}/release", post(holds::release))
+        .route("/console/ledger", get(ledger::page))
+        .route("/console/ledger/verify", post(ledger::verify))
+        .route("/console/ledger/export", post(ledger::export))
+        .route("/console/ledger/lookup", post(ledger::lookup))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::export))
         .merge(uploads)
