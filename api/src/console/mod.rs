@@ -1,22 +1,26 @@
 //! The operator console: server-rendered pages for the privacy team, on the shared web
 //! infrastructure ([`crate::web`]): sign-in with a TOTP second factor, the queue, the request
-//! page with its checklist and actions, and the audit log.
+//! page with its checklist and actions, stores with discovery and data maps, retention and
+//! legal holds, the ledger, settings (operators, API keys, defaults) and the audit log.
 //!
 //! Every page loads the session from its cookie and checks role and organization on the server:
 //! actions call the JSON API's handlers with the operator as principal, so permissions, tenant
 //! scoping, validation and the state machine are the API's own. Auditors see no action forms,
-//! and their POSTs are refused by those same checks.
+//! and their POSTs are refused by those same checks. Every operator action outside a request
+//! also writes an audit event (`operator_events`: who, what, when, from which address).
 
 pub mod actions;
 pub mod audit;
 pub mod datamap;
 pub mod holds;
+pub mod keys;
 pub mod ledger;
 pub mod mfa;
 pub mod queue;
 pub mod request;
 pub mod retention;
 pub mod session;
+pub mod settings;
 pub mod sign_in;
 pub mod stores;
 pub mod view;
@@ -78,6 +82,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/ledger/verify", post(ledger::verify))
         .route("/console/ledger/export", post(ledger::export))
         .route("/console/ledger/lookup", post(ledger::lookup))
+        .route("/console/settings", get(settings::page))
+        .route("/console/settings/operators", post(settings::create_operator))
+        .route("/console/settings/operators/{id}", post(settings::change_operator))
+        .route("/console/settings/organization", post(settings::organization))
+        .route("/console/settings/retention/{id}", post(settings::builtin_age))
+        .route("/console/settings/api-keys", post(keys::create))
+        .route("/console/settings/api-keys/{id}/revoke", post(keys::revoke))
+        .route("/console/settings/api-keys/{id}/regenerate", post(keys::regenerate))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::export))
         .merge(uploads)
