@@ -23,7 +23,12 @@ async fn builtin_policy(app: &lethe_tests::TestApp, token: &str) -> String {
 async fn created(app: &lethe_tests::TestApp, path: &str, token: &str, body: Value) -> String {
     let (status, body) = app.post(path, Some(token), body).await;
     assert!(status.is_success(), "{path}: {status} {body}");
-    body["id"].as_str().or_else(|| body["key"]["id"].as_str()).or_else(|| body["operator"]["id"].as_str()).unwrap().to_owned()
+    body["id"]
+        .as_str()
+        .or_else(|| body["key"]["id"].as_str())
+        .or_else(|| body["operator"]["id"].as_str())
+        .unwrap()
+        .to_owned()
 }
 
 both_backends! {
@@ -282,7 +287,7 @@ both_backends! {
         let export = c.post("/console/ledger/export", &[("csrf", &csrf)]).await;
         assert_eq!(export.headers["content-type"], "application/x-ndjson");
         assert!(export.headers["content-disposition"].to_str().unwrap().starts_with("attachment;"));
-        assert!(export.body.lines().count() >= 1 + 3 + 1, "header, three hold entries, a checkpoint: {}", export.body);
+        assert!(export.body.lines().count() >= 5, "a header, three hold entries, a checkpoint: {}", export.body);
         assert!(!export.body.to_lowercase().contains("ann@example.com"));
         let a = Console::signed_in(&app.base, &auditor).await;
         let acsrf = a.csrf().await;

@@ -229,8 +229,13 @@ async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() 
     wait_text(&client, "#notice", "review the proposed data map").await;
     let customers = client.find(Locator::Css("#table-customers")).await.expect("the customers table in the review");
     assert!(customers.text().await.unwrap().contains("email"));
-    let identity = client.find(Locator::Css("#table-customers select[name$='.identity'] option[selected]")).await.unwrap();
-    assert_eq!(identity.attr("value").await.unwrap().as_deref(), Some("email"), "discovery proposes the e-mail identity");
+    let identity =
+        client.find(Locator::Css("#table-customers select[name$='.identity'] option[selected]")).await.unwrap();
+    assert_eq!(
+        identity.attr("value").await.unwrap().as_deref(),
+        Some("email"),
+        "discovery proposes the e-mail identity"
+    );
     let store_shot = client.screenshot().await.unwrap();
     std::fs::write(artifacts().join("console-store-discovery.png"), store_shot).unwrap();
     click(&client, "#save-map").await;
@@ -283,7 +288,8 @@ async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() 
     let count = |sql: &'static str| {
         let shop = shop.clone();
         async move {
-            let row = shop.query_one_raw(Statement::from_string(shop.get_database_backend(), sql)).await.unwrap().unwrap();
+            let row =
+                shop.query_one_raw(Statement::from_string(shop.get_database_backend(), sql)).await.unwrap().unwrap();
             row.try_get_by_index::<i64>(0).unwrap()
         }
     };

@@ -218,9 +218,11 @@ fn reviewed(base: DataMap, fields: &HashMap<String, String>) -> WebResult<DataMa
         };
         let referenced = |column: &str| {
             t.references.iter().any(|r| r.column == column)
-                || base.tables.iter().flat_map(|o| &o.references).any(|r| {
-                    r.target.store.is_none() && r.target.table == table && r.target.column == column
-                })
+                || base
+                    .tables
+                    .iter()
+                    .flat_map(|o| &o.references)
+                    .any(|r| r.target.store.is_none() && r.target.table == table && r.target.column == column)
         };
         let mut columns = Vec::new();
         for j in 0.. {
@@ -248,7 +250,9 @@ fn reviewed(base: DataMap, fields: &HashMap<String, String>) -> WebResult<DataMa
                 identity,
                 matching: before.and_then(|b| b.matching),
                 action,
-                redact_with: before.and_then(|b| b.redact_with.clone()).filter(|_| action == Some(ColumnAction::Redact)),
+                redact_with: before
+                    .and_then(|b| b.redact_with.clone())
+                    .filter(|_| action == Some(ColumnAction::Redact)),
             });
         }
         t.columns = columns;
@@ -335,7 +339,9 @@ async fn editor(
         name: s.name.clone(),
         kind: name(&s.kind),
         yaml,
-        problems: error.map(|e| e.field_errors().iter().map(|f| problem(&f.field, &f.message)).collect()).unwrap_or_default(),
+        problems: error
+            .map(|e| e.field_errors().iter().map(|f| problem(&f.field, &f.message)).collect())
+            .unwrap_or_default(),
         summary: error.map(|e| e.detail().to_owned()),
         editable: session.can(Permission::ManageStores),
     };
@@ -347,7 +353,11 @@ async fn editor(
 }
 
 /// `GET /console/stores/{id}/datamap`: the map as YAML (the saved one, else the proposal).
-pub async fn edit(State(state): State<AppState>, session: Session, PathParams(id): PathParams<Uuid>) -> WebResult<Response> {
+pub async fn edit(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+) -> WebResult<Response> {
     editor(&state, &session, id, None, None).await
 }
 
@@ -386,7 +396,10 @@ mod tests {
         assert_eq!((p.line.as_deref(), p.column.as_deref()), (Some("9"), Some("17")));
         assert_eq!(p.message, "unknown variant `wipe`");
         let q = problem("tables[1]", "line 4: no such table: `custmers`");
-        assert_eq!((q.line.as_deref(), q.column.as_deref(), q.message.as_str()), (Some("4"), None, "no such table: `custmers`"));
+        assert_eq!(
+            (q.line.as_deref(), q.column.as_deref(), q.message.as_str()),
+            (Some("4"), None, "no such table: `custmers`")
+        );
         let r = problem("tables", "the store has no table `x`: it has a, b");
         assert_eq!((r.line, r.column, r.message.as_str()), (None, None, "the store has no table `x`: it has a, b"));
     }

@@ -189,7 +189,11 @@ async fn place_one(state: &AppState, session: &Session, hold: NewHold) -> WebRes
 }
 
 /// `POST /console/retention/holds`.
-pub async fn place(State(state): State<AppState>, session: Session, Form(form): Form<PlaceForm>) -> WebResult<Response> {
+pub async fn place(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<PlaceForm>,
+) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
     let scope: HoldScope = parse(&form.scope).ok_or_else(|| WebError::invalid_form("Choose what the hold covers."))?;
     let mut hold = form.details.hold(scope)?;

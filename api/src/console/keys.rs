@@ -57,7 +57,11 @@ pub async fn keys(state: &AppState, session: &Session) -> WebResult<Vec<Key>> {
 fn secret_page(session: &Session, what: &str, key: ApiKeySecret) -> WebResult<Response> {
     let page = SecretPage {
         nav: Nav::new(session, "settings"),
-        what: format!("{what} “{}” ({}). Store it now: it cannot be shown again.", key.key.name, key.key.scopes.join(", ")),
+        what: format!(
+            "{what} “{}” ({}). Store it now: it cannot be shown again.",
+            key.key.name,
+            key.key.scopes.join(", ")
+        ),
         secret: key.secret,
     };
     render(&page)
@@ -72,7 +76,11 @@ pub struct NewKeyForm {
 }
 
 /// `POST /console/settings/api-keys`.
-pub async fn create(State(state): State<AppState>, session: Session, Form(form): Form<Vec<(String, String)>>) -> WebResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
     let form = NewKeyForm::from_pairs(form);
     session.check_csrf(&state, &form.csrf)?;
     let body = NewApiKey { name: form.name, scopes: form.scope };

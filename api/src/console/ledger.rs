@@ -135,7 +135,11 @@ async fn export_file(state: &AppState, session: &Session) -> WebResult<(std::fs:
 
 /// `POST /console/ledger/verify`: exports the ledger and verifies it offline (chain, Merkle
 /// roots, checkpoint signatures under the server's public key, checkpoint order).
-pub async fn verify(State(state): State<AppState>, session: Session, Form(form): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn verify(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CsrfForm>,
+) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
     let (file, _) = export_file(&state, &session).await?;
     let key = state.ledger.public_key();
@@ -153,7 +157,11 @@ pub async fn verify(State(state): State<AppState>, session: Session, Form(form):
 
 /// `POST /console/ledger/export`: the export as a download (JSON lines), to verify offline with
 /// `lethe ledger verify FILE --public-key KEY`.
-pub async fn export(State(state): State<AppState>, session: Session, Form(form): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn export(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CsrfForm>,
+) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
     let (file, entries) = export_file(&state, &session).await?;
     let reason = format!("{entries} entries");
@@ -190,7 +198,11 @@ pub struct LookupForm {
 }
 
 /// `POST /console/ledger/lookup`: a subject's entries (auditors and admins).
-pub async fn lookup(State(state): State<AppState>, session: Session, Form(form): Form<LookupForm>) -> WebResult<Response> {
+pub async fn lookup(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<LookupForm>,
+) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
     let kind: IdentityKind = parse(&form.kind).ok_or_else(|| WebError::invalid_form("Choose the kind of identity."))?;
     let identities = [LookupIdentity { kind, value: form.value }];

@@ -202,7 +202,8 @@ pub async fn change_operator(
         Some(_) => return Err(WebError::invalid_form("`disabled` is true or false.")),
     };
     let body = OperatorChange { role: form.role.as_deref().map(role).transpose()?, disabled };
-    let Json(changed) = operators::update(State(state.clone()), session.principal.clone(), PathParams(id), Body(body)).await?;
+    let Json(changed) =
+        operators::update(State(state.clone()), session.principal.clone(), PathParams(id), Body(body)).await?;
     let state_text = if changed.disabled { "disabled" } else { "active" };
     let reason = format!("operator {id}: {}, {state_text}", name(&changed.role));
     record(&state, &session.operator, OperatorEventKind::OperatorChanged, session.ip(), Some(&reason)).await;
@@ -230,7 +231,9 @@ pub async fn organization(
     session.check_csrf(&state, &form.csrf)?;
     let days = match form.export_link_days.trim() {
         "" => None,
-        text => Some(text.parse::<i32>().map_err(|_| WebError::invalid_form("The export link lifetime is a number of days."))?),
+        text => Some(
+            text.parse::<i32>().map_err(|_| WebError::invalid_form("The export link lifetime is a number of days."))?,
+        ),
     };
     // The same JSON the API takes: fields the form does not have stay as they are.
     let change: OrganizationChange = serde_json::from_value(serde_json::json!({
@@ -239,7 +242,8 @@ pub async fn organization(
         "export_link_days": days,
     }))
     .map_err(|e| WebError::internal(&e))?;
-    let Json(view) = organization::update_settings(State(state.clone()), session.principal.clone(), Body(change)).await?;
+    let Json(view) =
+        organization::update_settings(State(state.clone()), session.principal.clone(), Body(change)).await?;
     let reason = format!(
         "auto-approval {}, MFA required {}, export links {} days",
         view.auto_approve, view.mfa_required, view.effective_export_link_days
@@ -271,7 +275,8 @@ pub async fn builtin_age(
     }
     let mut spec = current.spec;
     spec.max_age = form.max_age.trim().to_owned();
-    let Json(saved) = policies::update(State(state.clone()), session.principal.clone(), PathParams(id), Body(spec)).await?;
+    let Json(saved) =
+        policies::update(State(state.clone()), session.principal.clone(), PathParams(id), Body(spec)).await?;
     let reason = format!("{}: {}", saved.spec.name, saved.spec.max_age);
     record(&state, &session.operator, OperatorEventKind::RetentionPolicyChanged, session.ip(), Some(&reason)).await;
     Ok(Redirect::to("/console/settings?done=retention").into_response())

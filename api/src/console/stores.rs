@@ -14,8 +14,8 @@ use sea_orm::Iterable;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::datamap::{Review, review};
 use super::actions::CsrfForm;
+use super::datamap::{Review, review};
 use super::session::Session;
 use super::sign_in::record;
 use super::view::{Nav, parse, when};
