@@ -90,6 +90,14 @@ async fn text(client: &Client, css: &str) -> String {
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).text().await.unwrap()
 }
 
+/// Opens the sign-in page at `base` and signs in with the test password.
+async fn sign_in(client: &Client, base: &str, email: &str) {
+    client.goto(&format!("{base}/console/sign-in")).await.unwrap();
+    fill(client, "#email", email).await;
+    fill(client, "#password", PASSWORD).await;
+    click(client, "#sign-in").await;
+}
+
 /// Waits until the element `css` says `needle` (a submitted form's page may still be loading,
 /// or the element found may belong to the page being replaced); returns its text.
 async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
@@ -141,10 +149,7 @@ async fn an_operator_enrols_totp_and_completes_an_erasure_in_chromium() {
     let base = &app.base;
 
     // Sign in with the password, enrol TOTP from the secret shown as text.
-    client.goto(&format!("{base}/console/sign-in")).await.unwrap();
-    fill(&client, "#email", &email).await;
-    fill(&client, "#password", PASSWORD).await;
-    click(&client, "#sign-in").await;
+    sign_in(&client, base, &email).await;
     client.goto(&format!("{base}/console/mfa")).await.unwrap();
     let qr_loaded = client.execute("return document.querySelector('img.qr').naturalWidth", vec![]).await.unwrap();
     assert!(qr_loaded.as_u64().unwrap_or(0) > 0, "the QR code image loads under the CSP");
@@ -210,10 +215,7 @@ async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() 
     let driver = start_driver().await;
     let client = browser(&driver).await;
     let base = &app.base;
-    client.goto(&format!("{base}/console/sign-in")).await.unwrap();
-    fill(&client, "#email", &email).await;
-    fill(&client, "#password", PASSWORD).await;
-    click(&client, "#sign-in").await;
+    sign_in(&client, base, &email).await;
     wait_text(&client, "nav a[href='/console/stores']", "Stores").await;
 
     // Register the SQLite store, test it, discover it, review and save the proposed map.

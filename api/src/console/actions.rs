@@ -55,7 +55,8 @@ fn back(id: Uuid, done: &str) -> Response {
     Redirect::to(&format!("/console/requests/{id}?done={done}")).into_response()
 }
 
-fn optional(text: String) -> Option<String> {
+/// A form's text, `None` when left blank.
+pub(super) fn optional(text: String) -> Option<String> {
     Some(text).filter(|t| !t.trim().is_empty())
 }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use lethe_entities::domain::enums::IdentityKind;
@@ -22,7 +23,7 @@ use uuid::Uuid;
 use super::request::find;
 use super::session::Session;
 use super::sign_in::record;
-use super::view::{Nav, parse, when};
+use super::view::{DoneQuery, Nav, parse, when};
 use crate::auth::Permission;
 use crate::extract::{Body, PathParams, QueryParams};
 use crate::routes::holds::{self, HeldIdentity, HoldsQuery, NewHold};
@@ -56,20 +57,13 @@ struct HoldsPage {
     notice: Option<&'static str>,
 }
 
-/// The query of the page: what was just done, for the notice.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
-
 /// `GET /console/retention/holds`.
 pub async fn page(
     State(state): State<AppState>,
     session: Session,
-    query: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> WebResult<Response> {
-    let done = query.map(|Query(q)| q.done).unwrap_or_default();
+    let done = DoneQuery::of(query);
     let org = session.organization.id;
     let query = QueryParams(HoldsQuery { active: None });
     let Json(views) = holds::list(State(state.clone()), session.principal.clone(), query).await?;

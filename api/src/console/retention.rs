@@ -7,17 +7,17 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use lethe_entities::entity::operator_event::OperatorEventKind;
 use lethe_entities::entity::{retention_run, store};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::actions::CsrfForm;
 use super::session::Session;
 use super::sign_in::record;
-use super::view::{Nav, name, when};
+use super::view::{DoneQuery, Nav, name, when};
 use crate::auth::Permission;
 use crate::extract::PathParams;
 use crate::routes::retention::actions::{self, PreviewView};
@@ -76,13 +76,6 @@ struct RetentionPage {
     run: bool,
     preview: Option<Preview>,
     notice: Option<&'static str>,
-}
-
-/// The query of the page: what was just done, for the notice.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 fn notice(done: Option<&str>) -> Option<&'static str> {
@@ -154,9 +147,9 @@ async fn show(
 pub async fn page(
     State(state): State<AppState>,
     session: Session,
-    query: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> WebResult<Response> {
-    let done = query.map(|Query(q)| q.done).unwrap_or_default();
+    let done = DoneQuery::of(query);
     show(&state, &session, None, notice(done.as_deref())).await
 }
 

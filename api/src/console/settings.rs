@@ -6,6 +6,7 @@
 
 use askama::Template;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use lethe_entities::domain::enums::Role;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use super::keys::{Key, keys};
 use super::session::Session;
 use super::sign_in::record;
-use super::view::{Nav, name, parse};
+use super::view::{DoneQuery, Nav, name, parse};
 use crate::auth::Permission;
 use crate::auth::api_key::SCOPES;
 use crate::extract::{Body, PathParams};
@@ -73,13 +74,6 @@ pub struct SecretPage {
     pub secret: String,
 }
 
-/// The query of the page: what was just done, for the notice.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
-
 fn notice(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "operator" => "The operator is changed; their sessions and tokens were ended.",
@@ -94,10 +88,10 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
 pub async fn page(
     State(state): State<AppState>,
     session: Session,
-    query: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> WebResult<Response> {
     session.principal.require(Permission::ManageOperators)?;
-    let done = query.map(|Query(q)| q.done).unwrap_or_default();
+    let done = DoneQuery::of(query);
     let org = session.organization.id;
     let operators = operator::Entity::find()
         .filter(operator::Column::OrganizationId.eq(org))

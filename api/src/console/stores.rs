@@ -5,6 +5,7 @@
 //! principal (admins only, by the API's own check) and writes an audit event.
 
 use askama::Template;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use lethe_entities::StoreKind;
@@ -14,11 +15,11 @@ use sea_orm::Iterable;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::actions::CsrfForm;
+use super::actions::{CsrfForm, optional};
 use super::datamap::{Review, review};
 use super::session::Session;
 use super::sign_in::record;
-use super::view::{Nav, parse, when};
+use super::view::{DoneQuery, Nav, parse, when};
 use crate::auth::Permission;
 use crate::extract::{Body, PathParams};
 use crate::routes::stores::crud::{self, ConnectionInput, NewStore};
@@ -131,10 +132,6 @@ pub struct RegisterForm {
     instructions: String,
 }
 
-fn optional(text: String) -> Option<String> {
-    Some(text).filter(|t| !t.trim().is_empty())
-}
-
 /// `POST /console/stores`: registers a store and opens its page.
 pub async fn register(
     State(state): State<AppState>,
@@ -165,13 +162,6 @@ pub async fn register(
     Ok(Redirect::to(&format!("/console/stores/{}?done=registered", created.id)).into_response())
 }
 
-/// The query of a store's page: what was just done, for the notice.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
-
 fn notice(done: Option<&str>) -> Option<String> {
     Some(
         match done? {
@@ -189,9 +179,9 @@ pub async fn page(
     State(state): State<AppState>,
     session: Session,
     PathParams(id): PathParams<Uuid>,
-    query: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> WebResult<Response> {
-    let done = query.map(|Query(q)| q.done).unwrap_or_default();
+    let done = DoneQuery::of(query);
     show(&state, &session, id, notice(done.as_deref()), Vec::new()).await
 }
 

@@ -1,7 +1,9 @@
 //! What every console page shows: the navigation, names of stored values, dates, days left.
 
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use lethe_entities::entity::request;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -39,6 +41,21 @@ impl Nav {
             audit: session.can(Permission::ReadAudit),
             settings: session.can(Permission::ManageOperators),
         }
+    }
+}
+
+/// The query of a page after an action (`?done=`): what was just done, for the notice.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoneQuery {
+    /// What was done.
+    pub done: Option<String>,
+}
+
+impl DoneQuery {
+    /// What was done; nothing when the query does not parse (the page shows without a notice).
+    pub fn of(query: Result<Query<Self>, QueryRejection>) -> Option<String> {
+        query.ok().and_then(|Query(q)| q.done)
     }
 }
 
