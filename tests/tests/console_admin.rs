@@ -283,7 +283,7 @@ both_backends! {
         // The ledger: verify now, the export, a subject's entries (the auditor).
         let verified = c.post("/console/ledger/verify", &[("csrf", &csrf)]).await;
         assert_eq!(verified.status, StatusCode::OK);
-        assert!(verified.body.contains("class=\"notice ok\"") && verified.body.contains("OK: "), "{}", verified.body);
+        assert!(verified.body.contains("class=\"notice result ok\"") && verified.body.contains("OK: "), "{}", verified.body);
         let export = c.post("/console/ledger/export", &[("csrf", &csrf)]).await;
         assert_eq!(export.headers["content-type"], "application/x-ndjson");
         assert!(export.headers["content-disposition"].to_str().unwrap().starts_with("attachment;"));
