@@ -158,3 +158,24 @@ pub fn totp_code(secret: &str, offset_steps: i64) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     totp.generate((now + offset_steps * 30) as u64).to_string()
 }
+
+/// Creates a small SQLite shop in `dir` (`customers` with an e-mail column and an index on
+/// it, `orders` referencing them; Ann, `ann@example.com`, has two orders) and returns its
+/// sea-orm URL, to register as a store.
+pub async fn sqlite_shop(dir: &std::path::Path) -> String {
+    use sea_orm::ConnectionTrait;
+    let url = format!("sqlite://{}?mode=rwc", dir.join("shop.db").display());
+    let db = sea_orm::Database::connect(&url).await.expect("a SQLite file");
+    for statement in [
+        "CREATE TABLE customers (id integer PRIMARY KEY, email text NOT NULL, full_name text)",
+        "CREATE INDEX customers_email ON customers (email)",
+        "CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer NOT NULL REFERENCES customers (id), total integer)",
+        "CREATE INDEX orders_customer_id ON orders (customer_id)",
+        "INSERT INTO customers VALUES (1, 'ann@example.com', 'Ann Example'), (2, 'bob@example.com', 'Bob Example')",
+        "INSERT INTO orders VALUES (1, 1, 100), (2, 1, 250), (3, 2, 75)",
+    ] {
+        db.execute_unprepared(statement).await.expect("fill the shop");
+    }
+    db.close().await.ok();
+    url
+}

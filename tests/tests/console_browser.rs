@@ -1,8 +1,12 @@
 //! The operator console in a real headless Chromium, driven over WebDriver (chromedriver and
 //! fantoccini): sign in, enrol TOTP (the code computed from the secret the page shows), sign in
 //! again with a code, find a request by e-mail, approve it, complete its manual checklist item,
-//! watch it complete and open the certificate of erasure. Screenshots of the queue and of the
-//! request page go to `target/artifacts/`. `.ci/run` installs `chromium` and `chromium-driver`.
+//! watch it complete and open the certificate of erasure; and, as an admin, register a SQLite
+//! store, test it, run discovery and save the reviewed data map, place and release a legal
+//! hold, process an erasure request to completion and prove it on the ledger page (the
+//! subject's entries, "verify now"). Screenshots of the queue, a request page, a store's
+//! discovery review and the ledger page go to `target/artifacts/`. `.ci/run` installs
+//! `chromium` and `chromium-driver`.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -11,7 +15,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use lethe_entities::domain::enums::Role;
 use lethe_tests::app::org_slug;
-use lethe_tests::console::{PASSWORD, totp_code};
+use lethe_tests::console::{PASSWORD, sqlite_shop, totp_code};
 use lethe_tests::{Backend, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -78,8 +82,36 @@ async fn click(client: &Client, css: &str) {
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).click().await.unwrap();
 }
 
+async fn choose(client: &Client, css: &str, value: &str) {
+    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).select_by_value(value).await.unwrap();
+}
+
 async fn text(client: &Client, css: &str) -> String {
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).text().await.unwrap()
+}
+
+/// Opens the sign-in page at `base` and signs in with the test password.
+async fn sign_in(client: &Client, base: &str, email: &str) {
+    client.goto(&format!("{base}/console/sign-in")).await.unwrap();
+    fill(client, "#email", email).await;
+    fill(client, "#password", PASSWORD).await;
+    click(client, "#sign-in").await;
+}
+
+/// Waits until the element `css` says `needle` (a submitted form's page may still be loading,
+/// or the element found may belong to the page being replaced); returns its text.
+async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && text.contains(needle)
+        {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{css} never said {needle:?}: {}", client.source().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Reloads until `css` is on the page.
@@ -117,10 +149,7 @@ async fn an_operator_enrols_totp_and_completes_an_erasure_in_chromium() {
     let base = &app.base;
 
     // Sign in with the password, enrol TOTP from the secret shown as text.
-    client.goto(&format!("{base}/console/sign-in")).await.unwrap();
-    fill(&client, "#email", &email).await;
-    fill(&client, "#password", PASSWORD).await;
-    click(&client, "#sign-in").await;
+    sign_in(&client, base, &email).await;
     client.goto(&format!("{base}/console/mfa")).await.unwrap();
     let qr_loaded = client.execute("return document.querySelector('img.qr').naturalWidth", vec![]).await.unwrap();
     assert!(qr_loaded.as_u64().unwrap_or(0) > 0, "the QR code image loads under the CSP");
@@ -171,4 +200,101 @@ async fn an_operator_enrols_totp_and_completes_an_erasure_in_chromium() {
     assert!(source.contains("paper-archive") && source.to_lowercase().contains("certificate"), "{source}");
     assert!(!source.contains("ann.subject@example.com"), "no personal data in the certificate");
     client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let shop_url = sqlite_shop(dir.path()).await;
+    let org = org_slug();
+    let email = format!("dpo@{org}.test");
+    app.operator_in(&org, &email, Role::Admin).await;
+    let req = app.verified(&org, "erasure", "gdpr", "ann@example.com").await;
+
+    let driver = start_driver().await;
+    let client = browser(&driver).await;
+    let base = &app.base;
+    sign_in(&client, base, &email).await;
+    wait_text(&client, "nav a[href='/console/stores']", "Stores").await;
+
+    // Register the SQLite store, test it, discover it, review and save the proposed map.
+    click(&client, "nav a[href='/console/stores']").await;
+    fill(&client, "#store-name", "shop").await;
+    choose(&client, "#store-kind", "sqlite").await;
+    fill(&client, "#store-url", &shop_url).await;
+    click(&client, "#register-store").await;
+    wait_text(&client, "#notice", "Registered").await;
+    click(&client, "#test-store").await;
+    wait_text(&client, "#last-test", "passed").await;
+    click(&client, "#discover").await;
+    wait_text(&client, "#notice", "review the proposed data map").await;
+    let customers = client.find(Locator::Css("#table-customers")).await.expect("the customers table in the review");
+    assert!(customers.text().await.unwrap().contains("email"));
+    let identity =
+        client.find(Locator::Css("#table-customers select[name$='.identity'] option[selected]")).await.unwrap();
+    assert_eq!(
+        identity.attr("value").await.unwrap().as_deref(),
+        Some("email"),
+        "discovery proposes the e-mail identity"
+    );
+    let store_shot = client.screenshot().await.unwrap();
+    std::fs::write(artifacts().join("console-store-discovery.png"), store_shot).unwrap();
+    click(&client, "#save-map").await;
+    wait_text(&client, "#notice", "Data map version 1 saved.").await;
+    assert!(text(&client, "#map-version").await.contains("version 1"));
+
+    // Place a legal hold on another person and release it.
+    click(&client, "nav a[href='/console/retention/holds']").await;
+    choose(&client, "#hold-scope", "subject").await;
+    choose(&client, "#hold-kind", "email").await;
+    fill(&client, "#hold-value", "zed@example.com").await;
+    fill(&client, "#hold-reason", "Litigation: Zed v. Shop").await;
+    fill(&client, "#hold-owner", "legal@shop.test").await;
+    click(&client, "#place").await;
+    wait_text(&client, "#notice", "in force").await;
+    assert!(text(&client, ".hold .hold-state").await.contains("in force"));
+    click(&client, ".hold details summary").await;
+    fill(&client, ".hold details textarea", "Case settled").await;
+    click(&client, ".hold details button").await;
+    wait_text(&client, "#notice", "released").await;
+    assert!(text(&client, ".hold .hold-state").await.contains("Case settled"));
+
+    // Approve Ann's erasure and watch it complete through the SQLite store.
+    client.goto(&format!("{base}/console/requests/{}", req.id)).await.unwrap();
+    fill(&client, "#approve-note", "Identity verified").await;
+    click(&client, "#approve").await;
+    wait_text(&client, "#notice", "Approved").await;
+    reload_until(&client, "#certificate").await;
+    assert_eq!(text(&client, "#state").await, "completed");
+    assert!(text(&client, "#task-shop").await.contains("done"));
+
+    // Prove it on the ledger page: "verify now" passes, and her entries by e-mail show the
+    // erasure in the shop.
+    click(&client, "nav a[href='/console/ledger']").await;
+    click(&client, "#verify-now").await;
+    let verification = wait_text(&client, "#verification", "OK:").await;
+    assert!(verification.starts_with("OK:"), "{verification}");
+    choose(&client, "#lookup-kind", "email").await;
+    fill(&client, "#lookup-value", "Ann@Example.com").await;
+    click(&client, "#look-up").await;
+    let entries = wait_text(&client, "#entries", "entries").await;
+    assert!(entries.contains("erasure") && entries.contains("shop") && entries.contains(&req.id), "{entries}");
+    let ledger_shot = client.screenshot().await.unwrap();
+    std::fs::write(artifacts().join("console-ledger.png"), ledger_shot).unwrap();
+    client.close().await.unwrap();
+
+    // Her rows are gone from the shop; Bob's are still there.
+    use sea_orm::{ConnectionTrait, Statement};
+    let shop = sea_orm::Database::connect(&shop_url).await.unwrap();
+    let count = |sql: &'static str| {
+        let shop = shop.clone();
+        async move {
+            let row =
+                shop.query_one_raw(Statement::from_string(shop.get_database_backend(), sql)).await.unwrap().unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    assert_eq!(count("SELECT count(*) FROM customers WHERE email = 'ann@example.com'").await, 0);
+    assert_eq!(count("SELECT count(*) FROM orders").await, 1, "Bob's order stays");
 }

@@ -44,17 +44,19 @@ pub struct DenyForm {
     detail: String,
 }
 
-/// A form with only its CSRF token.
+/// A form with only its CSRF token (every page's buttons).
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
-    csrf: String,
+    /// The session's CSRF token.
+    pub csrf: String,
 }
 
 fn back(id: Uuid, done: &str) -> Response {
     Redirect::to(&format!("/console/requests/{id}?done={done}")).into_response()
 }
 
-fn optional(text: String) -> Option<String> {
+/// A form's text, `None` when left blank.
+pub(super) fn optional(text: String) -> Option<String> {
     Some(text).filter(|t| !t.trim().is_empty())
 }
 

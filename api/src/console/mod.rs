@@ -1,20 +1,30 @@
 //! The operator console: server-rendered pages for the privacy team, on the shared web
 //! infrastructure ([`crate::web`]): sign-in with a TOTP second factor, the queue, the request
-//! page with its checklist and actions, and the audit log.
+//! page with its checklist and actions, stores with discovery and data maps, retention and
+//! legal holds, the ledger, settings (operators, API keys, defaults) and the audit log.
 //!
 //! Every page loads the session from its cookie and checks role and organization on the server:
 //! actions call the JSON API's handlers with the operator as principal, so permissions, tenant
 //! scoping, validation and the state machine are the API's own. Auditors see no action forms,
-//! and their POSTs are refused by those same checks.
+//! and their POSTs are refused by those same checks. Every operator action outside a request
+//! also writes an audit event (`operator_events`: who, what, when, from which address).
 
 pub mod actions;
 pub mod audit;
+pub mod datamap;
+pub mod holds;
+pub mod keys;
+pub mod ledger;
 pub mod mfa;
 pub mod queue;
 pub mod request;
+pub mod retention;
 pub mod session;
+pub mod settings;
 pub mod sign_in;
+pub mod stores;
 pub mod view;
+pub mod yaml;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::Redirect;
@@ -54,6 +64,32 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/requests/{id}/tasks/{task}/waive", post(actions::waive_task))
         .route("/console/requests/{id}/recipients/{task}/complete", post(actions::notify_recipient))
         .route("/console/requests/{id}/recipients/{task}/waive", post(actions::waive_recipient))
+        .route("/console/stores", get(stores::list).post(stores::register))
+        .route("/console/stores/{id}", get(stores::page))
+        .route("/console/stores/{id}/test", post(stores::test))
+        .route("/console/stores/{id}/discover", post(stores::discover))
+        .route("/console/stores/{id}/review", post(datamap::save_review))
+        .route("/console/stores/{id}/datamap", get(datamap::edit).post(datamap::save_yaml))
+        .route("/console/requests/{id}/legal-hold", post(holds::on_request))
+        .route("/console/retention", get(retention::page))
+        .route("/console/retention/policies/{id}/preview", post(retention::preview))
+        .route("/console/retention/policies/{id}/run", post(retention::run_now))
+        .route("/console/retention/runs/{id}/stop", post(retention::stop))
+        .route("/console/retention/runs/{id}/resume", post(retention::resume))
+        .route("/console/retention/holds", get(holds::page).post(holds::place))
+        .route("/console/retention/holds/{id}/release", post(holds::release))
+        .route("/console/ledger", get(ledger::page))
+        .route("/console/ledger/verify", post(ledger::verify))
+        .route("/console/ledger/export", post(ledger::export))
+        .route("/console/ledger/lookup", post(ledger::lookup))
+        .route("/console/settings", get(settings::page))
+        .route("/console/settings/operators", post(settings::create_operator))
+        .route("/console/settings/operators/{id}", post(settings::change_operator))
+        .route("/console/settings/organization", post(settings::organization))
+        .route("/console/settings/retention/{id}", post(settings::builtin_age))
+        .route("/console/settings/api-keys", post(keys::create))
+        .route("/console/settings/api-keys/{id}/revoke", post(keys::revoke))
+        .route("/console/settings/api-keys/{id}/regenerate", post(keys::regenerate))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::export))
         .merge(uploads)

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -15,12 +16,11 @@ use lethe_entities::entity::{
     export, operator, recipient_task, request, request_event, store, store_task, subject_identity,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::session::Session;
-use super::view::{DaysLeft, Nav, name, when, words};
+use super::view::{DaysLeft, DoneQuery, Nav, name, when, words};
 use crate::auth::Permission;
 use crate::error::request_not_found;
 use crate::extract::{PathParams, QueryParams};
@@ -28,13 +28,6 @@ use crate::routes::requests::actions::DenialGround;
 use crate::routes::requests::certificate::{self, CertificateFormat, CertificateQuery};
 use crate::state::AppState;
 use crate::web::{WebError, WebResult, render};
-
-/// The query of the request page: what was just done, for the notice.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
 
 /// The notice after an action (`?done=`); unknown values show nothing.
 fn notice(done: Option<&str>) -> Option<&'static str> {
@@ -49,6 +42,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "locate" => "Locating again.",
         "task" => "The checklist item is settled.",
         "recipient" => "The recipient task is settled.",
+        "legal-hold" => "A legal hold is in force on this person's identities.",
         _ => return None,
     })
 }
@@ -143,6 +137,7 @@ struct RequestPage {
     certificate: bool,
     manage: bool,
     admin: bool,
+    legal_hold: bool,
     offers: Offers,
     grounds: Vec<(String, String)>,
     notice: Option<&'static str>,
@@ -163,10 +158,10 @@ pub async fn page(
     State(state): State<AppState>,
     session: Session,
     PathParams(id): PathParams<Uuid>,
-    query: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> WebResult<Response> {
     session.principal.require(Permission::ReadRequests)?;
-    let done = query.map(|Query(q)| q.done).unwrap_or_default();
+    let done = DoneQuery::of(query);
     let org = session.organization.id;
     let r = find(&state, &session, id).await?;
     let now = OffsetDateTime::now_utc();
@@ -307,6 +302,7 @@ pub async fn page(
         certificate: r.kind == RequestKind::Erasure && r.state == RequestState::Completed,
         manage,
         admin,
+        legal_hold: session.can(Permission::ManageHolds),
         offers,
         grounds,
         notice: notice(done.as_deref()),

@@ -1,7 +1,9 @@
 //! What every console page shows: the navigation, names of stored values, dates, days left.
 
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use lethe_entities::entity::request;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -19,10 +21,12 @@ pub struct Nav {
     pub organization: String,
     /// The CSRF token for the sign-out forms.
     pub csrf: String,
-    /// Which section is open: `queue` or `audit`.
+    /// Which section is open: `queue`, `stores`, `retention`, `holds`, `ledger`, `audit` or `settings`.
     pub current: &'static str,
     /// Whether the audit log is in the menu.
     pub audit: bool,
+    /// Whether the settings (operators, API keys, defaults) are in the menu: admins only.
+    pub settings: bool,
 }
 
 impl Nav {
@@ -35,13 +39,34 @@ impl Nav {
             csrf: session.csrf.clone(),
             current,
             audit: session.can(Permission::ReadAudit),
+            settings: session.can(Permission::ManageOperators),
         }
+    }
+}
+
+/// The query of a page after an action (`?done=`): what was just done, for the notice.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoneQuery {
+    /// What was done.
+    pub done: Option<String>,
+}
+
+impl DoneQuery {
+    /// What was done; nothing when the query does not parse (the page shows without a notice).
+    pub fn of(query: Result<Query<Self>, QueryRejection>) -> Option<String> {
+        query.ok().and_then(|Query(q)| q.done)
     }
 }
 
 /// The stored (snake_case) name of an enum value.
 pub fn name<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The enum value whose stored name is `text` (a form's `<select>`), if there is one.
+pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
 }
 
 /// The name in words (`pending_approval` -> `pending approval`).

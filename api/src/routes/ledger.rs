@@ -463,15 +463,30 @@ pub async fn lookup(
         }
         (None, None) => {
             let principal = authenticate(&state, &headers).await?;
-            principal.require(Permission::LookupLedger)?;
-            let org = principal.organization_id;
-            (org, parse_identities(&state, org, &body.identities)?)
+            return Ok(Json(LookupResult { entries: lookup_identities(&state, &principal, &body.identities).await? }));
         }
         _ => return Err(ApiError::invalid_field("token", "`request_id` and `token` go together")),
     };
+    Ok(Json(LookupResult { entries: subject_entries(&state, org, &blind_indexes).await? }))
+}
+
+/// A subject's entries by identities, for a caller who may look subjects up (auditors and
+/// admins): the identities become blind indexes and then the ledger's keyed references.
+pub async fn lookup_identities(
+    state: &AppState,
+    principal: &Principal,
+    identities: &[LookupIdentity],
+) -> ApiResult<Vec<EntryRecord>> {
+    principal.require(Permission::LookupLedger)?;
+    let org = principal.organization_id;
+    let blind_indexes = parse_identities(state, org, identities)?;
+    subject_entries(state, org, &blind_indexes).await
+}
+
+async fn subject_entries(state: &AppState, org: Uuid, blind_indexes: &[String]) -> ApiResult<Vec<EntryRecord>> {
     let refs: Vec<_> = blind_indexes.iter().map(|b| state.keyring.ledger_subject_ref(org, b)).collect();
     let rows = read::entries_for_subject(&state.db, org, &refs, MAX_LOOKUP).await?;
-    Ok(Json(LookupResult { entries: rows.iter().map(|r| r.to_record()).collect() }))
+    Ok(rows.iter().map(|r| r.to_record()).collect())
 }
 
 fn parse_identities(state: &AppState, org: Uuid, identities: &[LookupIdentity]) -> ApiResult<Vec<String>> {

@@ -1,6 +1,7 @@
-//! Account events of operators for the audit log: sign-ins, failed sign-ins, second-factor
-//! changes, signing out everywhere. What operators do to requests is on the requests' timelines
-//! (`request_events`); the audit log shows both.
+//! Account events and console actions of operators for the audit log: sign-ins, failed
+//! sign-ins, second-factor changes, signing out everywhere, and what operators do in the console
+//! outside a request (stores, retention, legal holds, the ledger, settings). What operators do to
+//! requests is on the requests' timelines (`request_events`); the audit log shows both.
 
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, QuerySelect};
@@ -35,6 +36,66 @@ pub enum OperatorEventKind {
     /// The audit log was exported.
     #[sea_orm(string_value = "audit_exported")]
     AuditExported,
+    /// A store was registered.
+    #[sea_orm(string_value = "store_registered")]
+    StoreRegistered,
+    /// A store's connection was tested.
+    #[sea_orm(string_value = "store_tested")]
+    StoreTested,
+    /// A store was discovered (a data map proposed).
+    #[sea_orm(string_value = "store_discovered")]
+    StoreDiscovered,
+    /// A store's data map was saved.
+    #[sea_orm(string_value = "data_map_saved")]
+    DataMapSaved,
+    /// A retention policy was previewed (dry run).
+    #[sea_orm(string_value = "retention_previewed")]
+    RetentionPreviewed,
+    /// A retention policy was run on demand.
+    #[sea_orm(string_value = "retention_run_queued")]
+    RetentionRunQueued,
+    /// A retention run was stopped.
+    #[sea_orm(string_value = "retention_run_stopped")]
+    RetentionRunStopped,
+    /// A retention run was resumed.
+    #[sea_orm(string_value = "retention_run_resumed")]
+    RetentionRunResumed,
+    /// A built-in retention policy's age was changed.
+    #[sea_orm(string_value = "retention_policy_changed")]
+    RetentionPolicyChanged,
+    /// A legal hold was placed.
+    #[sea_orm(string_value = "hold_placed")]
+    HoldPlaced,
+    /// A legal hold was released.
+    #[sea_orm(string_value = "hold_released")]
+    HoldReleased,
+    /// The ledger was verified.
+    #[sea_orm(string_value = "ledger_verified")]
+    LedgerVerified,
+    /// The ledger was exported for offline verification.
+    #[sea_orm(string_value = "ledger_exported")]
+    LedgerExported,
+    /// A subject's ledger entries were looked up (the kind of identity, never its value).
+    #[sea_orm(string_value = "ledger_looked_up")]
+    LedgerLookedUp,
+    /// An operator was created.
+    #[sea_orm(string_value = "operator_created")]
+    OperatorCreated,
+    /// An operator's role was changed, or the account disabled or re-enabled.
+    #[sea_orm(string_value = "operator_changed")]
+    OperatorChanged,
+    /// An API key was created.
+    #[sea_orm(string_value = "api_key_created")]
+    ApiKeyCreated,
+    /// An API key was revoked.
+    #[sea_orm(string_value = "api_key_revoked")]
+    ApiKeyRevoked,
+    /// An API key's secret was regenerated.
+    #[sea_orm(string_value = "api_key_regenerated")]
+    ApiKeyRegenerated,
+    /// The organization's defaults were changed.
+    #[sea_orm(string_value = "organization_changed")]
+    OrganizationChanged,
 }
 
 impl OperatorEventKind {
@@ -49,12 +110,33 @@ impl OperatorEventKind {
             Self::SignedOut => "signed_out",
             Self::SignedOutEverywhere => "signed_out_everywhere",
             Self::AuditExported => "audit_exported",
+            Self::StoreRegistered => "store_registered",
+            Self::StoreTested => "store_tested",
+            Self::StoreDiscovered => "store_discovered",
+            Self::DataMapSaved => "data_map_saved",
+            Self::RetentionPreviewed => "retention_previewed",
+            Self::RetentionRunQueued => "retention_run_queued",
+            Self::RetentionRunStopped => "retention_run_stopped",
+            Self::RetentionRunResumed => "retention_run_resumed",
+            Self::RetentionPolicyChanged => "retention_policy_changed",
+            Self::HoldPlaced => "hold_placed",
+            Self::HoldReleased => "hold_released",
+            Self::LedgerVerified => "ledger_verified",
+            Self::LedgerExported => "ledger_exported",
+            Self::LedgerLookedUp => "ledger_looked_up",
+            Self::OperatorCreated => "operator_created",
+            Self::OperatorChanged => "operator_changed",
+            Self::ApiKeyCreated => "api_key_created",
+            Self::ApiKeyRevoked => "api_key_revoked",
+            Self::ApiKeyRegenerated => "api_key_regenerated",
+            Self::OrganizationChanged => "organization_changed",
         }
     }
 }
 
-/// One account event. Never updated. No secrets and no subject data: the operator by id, the
-/// client address, and a reason a person wrote or a fixed text (why a sign-in failed).
+/// One account event or console action. Never updated. No secrets and no subject data: the
+/// operator by id, the client address, and a reason a person wrote or a fixed text (why a
+/// sign-in failed, what an action was done to).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "operator_events")]
 pub struct Model {
@@ -63,7 +145,7 @@ pub struct Model {
     pub id: Uuid,
     /// Tenant.
     pub organization_id: Uuid,
-    /// The operator whose account it is.
+    /// The operator whose account it is (for a console action: who did it).
     pub operator_id: Uuid,
     /// When.
     pub at: TimeDateTimeWithTimeZone,

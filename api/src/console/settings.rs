@@ -1,0 +1,277 @@
+//! The settings page (admins only): operators and their roles (create with a one-time password
+//! shown once, change the role, disable or re-enable; never the last admin), API keys (in
+//! [`super::keys`]), the organization's defaults (auto-approval, export link lifetime, MFA
+//! required) and the ages of Lethe's built-in retention policies. Every change calls the JSON
+//! API's handler with the admin as principal and writes an audit event.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use lethe_entities::domain::enums::Role;
+use lethe_entities::entity::operator;
+use lethe_entities::entity::operator_event::OperatorEventKind;
+use sea_orm::{ColumnTrait, EntityTrait, Iterable, QueryFilter, QueryOrder};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::keys::{Key, keys};
+use super::session::Session;
+use super::sign_in::record;
+use super::view::{DoneQuery, Nav, name, parse};
+use crate::auth::Permission;
+use crate::auth::api_key::SCOPES;
+use crate::extract::{Body, PathParams};
+use crate::routes::operators::{self, NewOperator, OperatorChange};
+use crate::routes::organization::{self, OrganizationChange};
+use crate::routes::retention::policies;
+use crate::state::AppState;
+use crate::web::form::Form;
+use crate::web::{WebError, WebResult, render};
+
+struct Operator {
+    id: String,
+    email: String,
+    role: String,
+    disabled: bool,
+    mfa: bool,
+    me: bool,
+}
+
+struct Builtin {
+    id: String,
+    name: String,
+    target: String,
+    max_age: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage {
+    nav: Nav,
+    operators: Vec<Operator>,
+    roles: Vec<String>,
+    keys: Vec<Key>,
+    scopes: Vec<&'static str>,
+    auto_approve: bool,
+    mfa_required: bool,
+    export_link_days: String,
+    effective_export_link_days: i32,
+    builtins: Vec<Builtin>,
+    notice: Option<&'static str>,
+}
+
+/// A secret shown once: a new operator's one-time password, or an API key.
+#[derive(Template)]
+#[template(path = "console/secret.html")]
+pub struct SecretPage {
+    /// The navigation.
+    pub nav: Nav,
+    /// What the secret is for, in words.
+    pub what: String,
+    /// The secret.
+    pub secret: String,
+}
+
+fn notice(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "operator" => "The operator is changed; their sessions and tokens were ended.",
+        "revoked" => "The API key is revoked.",
+        "organization" => "The organization's defaults are saved.",
+        "retention" => "The built-in policy's age is saved.",
+        _ => return None,
+    })
+}
+
+/// `GET /console/settings`.
+pub async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<DoneQuery>, QueryRejection>,
+) -> WebResult<Response> {
+    session.principal.require(Permission::ManageOperators)?;
+    let done = DoneQuery::of(query);
+    let org = session.organization.id;
+    let operators = operator::Entity::find()
+        .filter(operator::Column::OrganizationId.eq(org))
+        .order_by_asc(operator::Column::CreatedAt)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| Operator {
+            id: o.id.to_string(),
+            role: name(&o.role),
+            disabled: o.disabled,
+            mfa: o.has_mfa(),
+            me: o.id == session.operator.id,
+            email: o.email,
+        })
+        .collect();
+    let Json(settings) = organization::get_settings(State(state.clone()), session.principal.clone()).await?;
+    let Json(all) = policies::list(State(state.clone()), session.principal.clone()).await?;
+    let builtins = all
+        .into_iter()
+        .filter(|p| p.builtin.is_some())
+        .map(|p| Builtin {
+            id: p.id.to_string(),
+            target: p.spec.table.clone().unwrap_or_default(),
+            name: p.spec.name,
+            max_age: p.spec.max_age,
+        })
+        .collect();
+    let page = SettingsPage {
+        nav: Nav::new(&session, "settings"),
+        operators,
+        roles: Role::iter().map(|r| name(&r)).collect(),
+        keys: keys(&state, &session).await?,
+        scopes: SCOPES.to_vec(),
+        auto_approve: settings.auto_approve,
+        mfa_required: settings.mfa_required,
+        export_link_days: settings.export_link_days.map(|d| d.to_string()).unwrap_or_default(),
+        effective_export_link_days: settings.effective_export_link_days,
+        builtins,
+        notice: notice(done.as_deref()),
+    };
+    render(&page)
+}
+
+/// The form creating an operator.
+#[derive(Debug, Deserialize)]
+pub struct NewOperatorForm {
+    csrf: String,
+    email: String,
+    role: String,
+}
+
+fn role(text: &str) -> WebResult<Role> {
+    parse(text).ok_or_else(|| WebError::invalid_form("Choose one of the listed roles."))
+}
+
+/// `POST /console/settings/operators`: creates an operator and shows their one-time password
+/// once.
+pub async fn create_operator(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<NewOperatorForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = NewOperator { email: form.email, role: role(&form.role)?, password: None };
+    let (_, Json(created)) = operators::create(State(state.clone()), session.principal.clone(), Body(body)).await?;
+    let reason = format!("operator {} as {}", created.operator.id, name(&created.operator.role));
+    record(&state, &session.operator, OperatorEventKind::OperatorCreated, session.ip(), Some(&reason)).await;
+    let page = SecretPage {
+        nav: Nav::new(&session, "settings"),
+        what: format!(
+            "The one-time password of {}. Give it to them in person or over a channel you trust; they change it after signing in.",
+            created.operator.email
+        ),
+        secret: created.initial_password.unwrap_or_default(),
+    };
+    render(&page)
+}
+
+/// The form changing an operator: a new role, or disabling (`disabled=true`) and re-enabling.
+#[derive(Debug, Deserialize)]
+pub struct OperatorForm {
+    csrf: String,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    disabled: Option<String>,
+}
+
+/// `POST /console/settings/operators/{id}`.
+pub async fn change_operator(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<OperatorForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let disabled = match form.disabled.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(WebError::invalid_form("`disabled` is true or false.")),
+    };
+    let body = OperatorChange { role: form.role.as_deref().map(role).transpose()?, disabled };
+    let Json(changed) =
+        operators::update(State(state.clone()), session.principal.clone(), PathParams(id), Body(body)).await?;
+    let state_text = if changed.disabled { "disabled" } else { "active" };
+    let reason = format!("operator {id}: {}, {state_text}", name(&changed.role));
+    record(&state, &session.operator, OperatorEventKind::OperatorChanged, session.ip(), Some(&reason)).await;
+    Ok(Redirect::to("/console/settings?done=operator").into_response())
+}
+
+/// The organization's defaults.
+#[derive(Debug, Deserialize)]
+pub struct OrganizationForm {
+    csrf: String,
+    #[serde(default)]
+    auto_approve: Option<String>,
+    #[serde(default)]
+    mfa_required: Option<String>,
+    #[serde(default)]
+    export_link_days: String,
+}
+
+/// `POST /console/settings/organization`.
+pub async fn organization(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<OrganizationForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let days = match form.export_link_days.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<i32>().map_err(|_| WebError::invalid_form("The export link lifetime is a number of days."))?,
+        ),
+    };
+    // The same JSON the API takes: fields the form does not have stay as they are.
+    let change: OrganizationChange = serde_json::from_value(serde_json::json!({
+        "auto_approve": form.auto_approve.is_some(),
+        "mfa_required": form.mfa_required.is_some(),
+        "export_link_days": days,
+    }))
+    .map_err(|e| WebError::internal(&e))?;
+    let Json(view) =
+        organization::update_settings(State(state.clone()), session.principal.clone(), Body(change)).await?;
+    let reason = format!(
+        "auto-approval {}, MFA required {}, export links {} days",
+        view.auto_approve, view.mfa_required, view.effective_export_link_days
+    );
+    record(&state, &session.operator, OperatorEventKind::OrganizationChanged, session.ip(), Some(&reason)).await;
+    Ok(Redirect::to("/console/settings?done=organization").into_response())
+}
+
+/// A built-in policy's new age.
+#[derive(Debug, Deserialize)]
+pub struct AgeForm {
+    csrf: String,
+    max_age: String,
+}
+
+/// `POST /console/settings/retention/{id}`: the age of one of Lethe's built-in retention
+/// policies (what it works on stays fixed; the API checks the duration).
+pub async fn builtin_age(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<AgeForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    session.principal.require(Permission::ManageRetention)?;
+    let Json(current) = policies::get_one(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    if current.builtin.is_none() {
+        return Err(WebError::not_found());
+    }
+    let mut spec = current.spec;
+    spec.max_age = form.max_age.trim().to_owned();
+    let Json(saved) =
+        policies::update(State(state.clone()), session.principal.clone(), PathParams(id), Body(spec)).await?;
+    let reason = format!("{}: {}", saved.spec.name, saved.spec.max_age);
+    record(&state, &session.operator, OperatorEventKind::RetentionPolicyChanged, session.ip(), Some(&reason)).await;
+    Ok(Redirect::to("/console/settings?done=retention").into_response())
+}

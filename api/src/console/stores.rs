@@ -1,0 +1,247 @@
+//! The stores pages: the list with each store's kind and last connection test, registering a
+//! store (its connection secret is sent once and never shown again), and a store's page with
+//! its location, the connection test and discovery. The data map's review and YAML editor are
+//! in [`super::datamap`]. Every action calls the JSON API's handler with the operator as
+//! principal (admins only, by the API's own check) and writes an audit event.
+
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use lethe_entities::StoreKind;
+use lethe_entities::entity::operator_event::OperatorEventKind;
+use lethe_entities::entity::store;
+use sea_orm::Iterable;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::actions::{CsrfForm, optional};
+use super::datamap::{Review, review};
+use super::session::Session;
+use super::sign_in::record;
+use super::view::{DoneQuery, Nav, parse, when};
+use crate::auth::Permission;
+use crate::extract::{Body, PathParams};
+use crate::routes::stores::crud::{self, ConnectionInput, NewStore};
+use crate::routes::stores::{StoreView, actions, load};
+use crate::state::AppState;
+use crate::web::form::Form;
+use crate::web::{WebError, WebResult, render};
+
+/// The last connection test, for a page.
+struct Test {
+    ok: bool,
+    text: String,
+    at: String,
+}
+
+impl Test {
+    fn of(view: &StoreView) -> Option<Self> {
+        view.last_test.as_ref().map(|t| Self {
+            ok: t.ok,
+            text: match &t.code {
+                Some(code) => format!("{code}: {}", t.message),
+                None => t.message.clone(),
+            },
+            at: when(t.at),
+        })
+    }
+}
+
+struct Row {
+    id: String,
+    name: String,
+    kind: &'static str,
+    location: String,
+    map_version: i32,
+    test: Option<Test>,
+}
+
+#[derive(Template)]
+#[template(path = "console/stores.html")]
+struct StoresPage {
+    nav: Nav,
+    stores: Vec<Row>,
+    manage: bool,
+    kinds: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "console/store.html")]
+struct StorePage {
+    nav: Nav,
+    id: String,
+    name: String,
+    kind: &'static str,
+    description: Option<String>,
+    location: Option<String>,
+    instructions: Option<String>,
+    map_version: i32,
+    map_saved: Option<String>,
+    discovered: Option<String>,
+    test: Option<Test>,
+    discoverable: bool,
+    manage: bool,
+    notice: Option<String>,
+    warnings: Vec<String>,
+    review: Option<Review>,
+}
+
+/// `GET /console/stores`.
+pub async fn list(State(state): State<AppState>, session: Session) -> WebResult<Response> {
+    session.principal.require(Permission::ReadStores)?;
+    let stores = store::Model::all_in_org(&state.db, session.organization.id).await?;
+    let rows = stores
+        .iter()
+        .map(|s| {
+            let view = StoreView::of(s, &state.keyring);
+            Row {
+                id: s.id.to_string(),
+                name: s.name.clone(),
+                kind: s.kind.as_str(),
+                location: view.location.clone().unwrap_or_default(),
+                map_version: s.data_map_version,
+                test: Test::of(&view),
+            }
+        })
+        .collect();
+    let page = StoresPage {
+        nav: Nav::new(&session, "stores"),
+        stores: rows,
+        manage: session.can(Permission::ManageStores),
+        kinds: StoreKind::iter().map(StoreKind::as_str).collect(),
+    };
+    render(&page)
+}
+
+/// The registration form. Which connection fields apply depends on the kind.
+#[derive(Debug, Deserialize)]
+pub struct RegisterForm {
+    csrf: String,
+    name: String,
+    kind: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    base_url: String,
+    #[serde(default)]
+    signing_secret: String,
+    #[serde(default)]
+    instructions: String,
+}
+
+/// `POST /console/stores`: registers a store and opens its page.
+pub async fn register(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<RegisterForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let kind: StoreKind = parse(&form.kind).ok_or_else(|| WebError::invalid_form("Choose one of the listed kinds."))?;
+    let connection = match kind {
+        StoreKind::Manual => None,
+        StoreKind::Http => Some(ConnectionInput {
+            url: None,
+            base_url: Some(form.base_url),
+            signing_secret: Some(form.signing_secret),
+        }),
+        _ => Some(ConnectionInput { url: Some(form.url), ..ConnectionInput::default() }),
+    };
+    let body = NewStore {
+        name: form.name.trim().to_owned(),
+        kind,
+        description: optional(form.description),
+        connection,
+        instructions: optional(form.instructions).filter(|_| kind == StoreKind::Manual),
+    };
+    let (_, axum::Json(created)) = crud::create(State(state.clone()), session.principal.clone(), Body(body)).await?;
+    let reason = format!("{} ({})", created.name, created.kind.as_str());
+    record(&state, &session.operator, OperatorEventKind::StoreRegistered, session.ip(), Some(&reason)).await;
+    Ok(Redirect::to(&format!("/console/stores/{}?done=registered", created.id)).into_response())
+}
+
+fn notice(done: Option<&str>) -> Option<String> {
+    Some(
+        match done? {
+            "registered" => "Registered. Test the connection, then run discovery.",
+            "tested" => "Tested: the result is below.",
+            "discovered" => "Discovered: review the proposed data map below and save it.",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+/// `GET /console/stores/{id}`.
+pub async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    query: Result<Query<DoneQuery>, QueryRejection>,
+) -> WebResult<Response> {
+    let done = DoneQuery::of(query);
+    show(&state, &session, id, notice(done.as_deref()), Vec::new()).await
+}
+
+/// Renders store `id`'s page with a notice and the warnings of a save.
+pub async fn show(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    notice: Option<String>,
+    warnings: Vec<String>,
+) -> WebResult<Response> {
+    session.principal.require(Permission::ReadStores)?;
+    let s = load(state, session.organization.id, id).await?;
+    let view = StoreView::of(&s, &state.keyring);
+    let manage = session.can(Permission::ManageStores);
+    let page = StorePage {
+        nav: Nav::new(session, "stores"),
+        id: s.id.to_string(),
+        name: s.name.clone(),
+        kind: s.kind.as_str(),
+        description: s.description.clone(),
+        location: view.location.clone(),
+        instructions: s.instructions.clone(),
+        map_version: s.data_map_version,
+        map_saved: s.data_map_saved_at.map(when),
+        discovered: s.discovered_at.map(when),
+        test: Test::of(&view),
+        discoverable: s.kind.is_automated(),
+        manage,
+        notice,
+        warnings,
+        review: review(state, &s, manage).await,
+    };
+    render(&page)
+}
+
+/// `POST /console/stores/{id}/test`: tests the connection; the result is kept on the store.
+pub async fn test(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<CsrfForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let axum::Json(result) = actions::test(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let reason = format!("store {id}: {}", result.code.as_deref().unwrap_or("ok"));
+    record(&state, &session.operator, OperatorEventKind::StoreTested, session.ip(), Some(&reason)).await;
+    Ok(Redirect::to(&format!("/console/stores/{id}?done=tested")).into_response())
+}
+
+/// `POST /console/stores/{id}/discover`: introspects the store and keeps the proposed map.
+pub async fn discover(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<CsrfForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let axum::Json(found) = actions::discover(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let reason = format!("store {id}: {} table(s), {} key pattern(s)", found.map.tables.len(), found.map.keys.len());
+    record(&state, &session.operator, OperatorEventKind::StoreDiscovered, session.ip(), Some(&reason)).await;
+    Ok(Redirect::to(&format!("/console/stores/{id}?done=discovered#review")).into_response())
+}
