@@ -197,6 +197,11 @@ impl TestApp {
         read(self.http.put(self.url(path)).bearer_auth(bearer).json(&body).send().await.unwrap()).await
     }
 
+    /// PATCHes JSON with a bearer token; returns status and JSON body (Null if none).
+    pub async fn patch(&self, path: &str, bearer: &str, body: Value) -> (StatusCode, Value) {
+        read(self.http.patch(self.url(path)).bearer_auth(bearer).json(&body).send().await.unwrap()).await
+    }
+
     /// Waits (up to a minute) until the request has store tasks and none is pending, located
     /// or erasing; returns them.
     pub async fn tasks_settled(&self, id: &str, token: &str) -> Vec<Value> {

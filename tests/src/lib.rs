@@ -7,6 +7,7 @@ pub mod company;
 pub mod console;
 pub mod mailbox;
 pub mod package;
+pub mod portal;
 pub mod postgres;
 pub mod scan;
 pub mod smtp;

@@ -47,11 +47,38 @@ pub async fn wait_for_messages_to(dir: &Path, address: &str, count: usize) -> Ve
     }
 }
 
-/// The 6-digit verification code in a message.
+/// The 6-digit verification code in a message, in any language: the line of the text part
+/// that is only the code.
 pub fn code_in(message: &str) -> String {
-    let marker = "verification code is ";
-    let at = message.find(marker).expect("a verification-code message") + marker.len();
-    message[at..at + 6].to_owned()
+    let text = part(message, "text/plain").expect("a text part");
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .expect("a verification-code message")
+        .to_owned()
+}
+
+/// The decoded body of a message's part of `content_type` (`text/plain`, `text/html`).
+pub fn part(message: &str, content_type: &str) -> Option<String> {
+    let message = message.replace("\r\n", "\n");
+    let boundary = message.split("boundary=\"").nth(1)?.split('"').next()?.to_owned();
+    message.split(&format!("--{boundary}")).find_map(|section| {
+        let (headers, body) = section.trim_start_matches('\n').split_once("\n\n")?;
+        let lower = headers.to_ascii_lowercase();
+        if !lower.contains(&format!("content-type: {content_type}")) {
+            return None;
+        }
+        let body = body.trim_end();
+        let bytes = if lower.contains("content-transfer-encoding: base64") {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(body.replace('\n', "")).ok()?
+        } else if lower.contains("content-transfer-encoding: quoted-printable") {
+            crate::package::unquote(body).into_bytes()
+        } else {
+            body.as_bytes().to_vec()
+        };
+        String::from_utf8(bytes).ok()
+    })
 }
 
 /// The recipient address of a message.

@@ -245,7 +245,8 @@ pub async fn find_with_token(state: &AppState, id: Uuid, token: &str) -> ApiResu
 
 /// Verify the requester's e-mail address.
 ///
-/// Checks the 6-digit code. Five wrong attempts use a code up; codes expire after 15 minutes.
+/// Checks the 6-digit code. Five wrong attempts use a code up; codes expire after 15 minutes;
+/// at most 30 attempts per hour per e-mail address across its requests.
 /// On success the request moves to `pending_approval`, or straight to `approved` when the
 /// organization approves verified requests automatically.
 #[utoipa::path(
@@ -260,7 +261,7 @@ pub async fn find_with_token(state: &AppState, id: Uuid, token: &str) -> ApiResu
         (status = 409, description = "`already_verified`, `no_code_sent`, `code_exhausted` or `invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`code_expired`: ask for a new code", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_code` (with `attempts_left`) or `validation_failed`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (per client IP) or `too_many_attempts` (per e-mail address, across its requests)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn verify(
@@ -276,6 +277,7 @@ pub async fn verify(
     if req.state != RequestState::IdentityUnverified {
         return Err(ApiError::conflict("already_verified", "this request is already past identity verification"));
     }
+    state.limits.check_verification(&format!("{}:{}", req.organization_id, req.email_index))?;
     let now = OffsetDateTime::now_utc();
     let challenge = verification_challenge::Model::latest(&state.db, req.organization_id, req.id)
         .await?
