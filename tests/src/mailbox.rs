@@ -47,6 +47,23 @@ pub async fn wait_for_messages_to(dir: &Path, address: &str, count: usize) -> Ve
     }
 }
 
+/// Waits until a message to `address` whose decoded text part contains `needle` arrived;
+/// returns the raw message.
+pub async fn wait_for_message_with(dir: &Path, address: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = wait_for_messages(dir, 0)
+            .await
+            .into_iter()
+            .find(|m| recipient(m) == address && part(m, "text/plain").is_some_and(|text| text.contains(needle)));
+        if let Some(message) = found {
+            return message;
+        }
+        assert!(Instant::now() < deadline, "no message to one address contains {needle:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The 6-digit verification code in a message, in any language: the line of the text part
 /// that is only the code.
 pub fn code_in(message: &str) -> String {
