@@ -1,4 +1,5 @@
-//! What the customer portal's tests share: a small SQLite store of people to export from.
+//! What the customer portal's tests share: a small SQLite store of people to export from, and
+//! expiring export links.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -25,4 +26,17 @@ pub async fn people_store(app: &TestApp, admin: &str, emails: &[&str]) -> tempfi
     let (status, saved) = app.put(&path, admin, json!({"yaml": map})).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     dir
+}
+
+/// Moves every export's link expiry a day into the past (as if its lifetime had passed).
+pub async fn expire_exports(app: &TestApp) {
+    use lethe_entities::entity::export;
+    use sea_orm::EntityTrait;
+    use sea_orm::sea_query::Expr;
+    let past = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    export::Entity::update_many()
+        .col_expr(export::Column::ExpiresAt, Expr::value(Some(past)))
+        .exec(&app.db)
+        .await
+        .unwrap();
 }

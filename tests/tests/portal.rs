@@ -470,13 +470,7 @@ async fn the_download_page_describes_the_package_and_its_expiry() {
     assert_eq!(browser.get(&format!("/p/{org}/download/{}x", &token[..63])).await.status, StatusCode::NOT_FOUND);
 
     // Expired: the page says so and how to ask again.
-    use sea_orm::{EntityTrait, sea_query::Expr};
-    let past = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    lethe_entities::entity::export::Entity::update_many()
-        .col_expr(lethe_entities::entity::export::Column::ExpiresAt, Expr::value(Some(past)))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    lethe_tests::portal::expire_exports(&app).await;
     let page = browser.get(&format!("/p/{org}/download/{token}")).await;
     assert_eq!(page.status, StatusCode::GONE);
     assert!(page.text_of("gone").unwrap().contains("make a new request"), "{}", page.body);

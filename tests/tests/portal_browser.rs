@@ -13,7 +13,7 @@ use lethe_tests::app::{TestApp, org_slug};
 use lethe_tests::browser::{browser, click, fill, reload_until, screenshot, start_driver, text, value};
 use lethe_tests::{Backend, mailbox, spawn_app};
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 /// Fills in the form for `email` and `kind` from the start page and sends it.
@@ -173,13 +173,7 @@ async fn people_use_the_portal_in_three_languages_in_chromium() {
     assert_eq!(text(&client, "#downloads-left").await, "9");
 
     // The same link once expired: the page explains how to ask again.
-    use sea_orm::sea_query::Expr;
-    let past = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    lethe_entities::entity::export::Entity::update_many()
-        .col_expr(lethe_entities::entity::export::Column::ExpiresAt, Expr::value(Some(past)))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    lethe_tests::portal::expire_exports(&app).await;
     client.refresh().await.unwrap();
     reload_until(&client, "#gone").await;
     assert!(text(&client, "#gone").await.contains("make a new request"));

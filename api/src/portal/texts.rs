@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use lethe_worker::i18n::{Locale, load_all};
+use lethe_worker::i18n::{Locale, load_all, pick};
 use serde::Deserialize;
 
 /// The start page.
@@ -199,7 +199,7 @@ static TEXTS: LazyLock<Vec<(Locale, PortalTexts)>> = LazyLock::new(|| load_all("
 impl PortalTexts {
     /// The texts of `locale`.
     pub fn of(locale: Locale) -> &'static PortalTexts {
-        TEXTS.iter().find(|(l, _)| *l == locale).map(|(_, t)| t).unwrap_or(&TEXTS[0].1)
+        pick(&TEXTS, locale)
     }
 }
 

@@ -116,6 +116,11 @@ pub fn load_all<T: DeserializeOwned>(name: &str) -> Vec<(Locale, T)> {
         .collect()
 }
 
+/// The entry of `locale` in texts loaded by [`load_all`] (English if it were missing).
+pub fn pick<T>(all: &[(Locale, T)], locale: Locale) -> &T {
+    all.iter().find(|(l, _)| *l == locale).map_or(&all[0].1, |(_, t)| t)
+}
+
 /// `template` with each `{name}` replaced by its value (values are inserted as they are:
 /// escape them for HTML first where needed).
 pub fn fill(template: &str, values: &[(&str, &str)]) -> String {

@@ -7,7 +7,7 @@ use lethe_entities::domain::enums::{RequestKind, RequestState};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::{Locale, load_all};
+use super::{Locale, load_all, pick};
 
 /// The name and a plain description of one kind of request.
 #[derive(Debug, Deserialize)]
@@ -114,7 +114,7 @@ static TERMS: LazyLock<Vec<(Locale, Terms)>> = LazyLock::new(|| load_all("terms"
 impl Terms {
     /// The terms of `locale`.
     pub fn of(locale: Locale) -> &'static Terms {
-        TERMS.iter().find(|(l, _)| *l == locale).map(|(_, t)| t).unwrap_or(&TERMS[0].1)
+        pick(&TERMS, locale)
     }
 
     /// The text of a kind of request.

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use crate::i18n::{Locale, load_all};
+use crate::i18n::{Locale, load_all, pick};
 
 /// The verification-code message.
 #[derive(Debug, Deserialize)]
@@ -83,7 +83,7 @@ static TEXTS: LazyLock<Vec<(Locale, MailTexts)>> = LazyLock::new(|| load_all("ma
 impl MailTexts {
     /// The texts of `locale`.
     pub fn of(locale: Locale) -> &'static MailTexts {
-        TEXTS.iter().find(|(l, _)| *l == locale).map(|(_, t)| t).unwrap_or(&TEXTS[0].1)
+        pick(&TEXTS, locale)
     }
 }
 
