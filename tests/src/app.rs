@@ -267,9 +267,10 @@ impl TestApp {
         }
     }
 
-    /// Waits for the `n`th message (1-based) to `address` (normalised) and returns its code.
+    /// Waits for the `n`th verification-code message (1-based) to `address` (normalised) and
+    /// returns its code (other messages to the address, such as notices, are skipped).
     pub async fn code_for(&self, address: &str, n: usize) -> String {
-        let messages = mailbox::wait_for_messages_to(&self.outbox, address, n).await;
+        let messages = mailbox::wait_for_codes_to(&self.outbox, address, n).await;
         mailbox::code_in(&messages[n - 1])
     }
 

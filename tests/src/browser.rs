@@ -65,7 +65,7 @@ pub async fn browser(driver: &Driver, accept_language: &str) -> Client {
     ]
     .iter()
     .map(|a| a.to_string())
-    .chain([format!("--user-data-dir={}", driver.profile.path().display()), format!("--lang={accept_language}")])
+    .chain([format!("--user-data-dir={}", driver.profile.path().display())])
     .collect::<Vec<_>>();
     let prefs = json!({
         "intl.accept_languages": accept_language,
@@ -86,6 +86,23 @@ pub async fn fill(client: &Client, css: &str, text: &str) {
 /// Clicks the element `css`.
 pub async fn click(client: &Client, css: &str) {
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).click().await.unwrap();
+}
+
+/// Clicks the element `css`, which submits a form or follows a link, and waits until the
+/// browser shows the new page (a WebDriver click may return before the navigation starts).
+pub async fn follow(client: &Client, css: &str) {
+    let old = client.find(Locator::Css("html")).await.unwrap();
+    click(client, css).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    // The old document's element goes stale once the new page has replaced it.
+    while old.tag_name().await.is_ok() {
+        assert!(Instant::now() < deadline, "clicking {css} showed no new page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while client.execute("return document.readyState", vec![]).await.ok() != Some(json!("complete")) {
+        assert!(Instant::now() < deadline, "the page after {css} never finished loading");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The text of the element `css`.

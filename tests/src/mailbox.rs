@@ -64,15 +64,34 @@ pub async fn wait_for_message_with(dir: &Path, address: &str, needle: &str) -> S
     }
 }
 
+/// Waits until at least `count` verification-code messages to `address` arrived; returns
+/// those, oldest first.
+pub async fn wait_for_codes_to(dir: &Path, address: &str, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let codes: Vec<String> = wait_for_messages(dir, 0)
+            .await
+            .into_iter()
+            .filter(|m| recipient(m) == address && code_line(m).is_some())
+            .collect();
+        if codes.len() >= count {
+            return codes;
+        }
+        assert!(Instant::now() < deadline, "expected {count} code message(s) to one address, found {}", codes.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The line of a message's text part that is only a 6-digit code, if there is one.
+fn code_line(message: &str) -> Option<String> {
+    let text = part(message, "text/plain")?;
+    text.lines().map(str::trim).find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned)
+}
+
 /// The 6-digit verification code in a message, in any language: the line of the text part
 /// that is only the code.
 pub fn code_in(message: &str) -> String {
-    let text = part(message, "text/plain").expect("a text part");
-    text.lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
-        .expect("a verification-code message")
-        .to_owned()
+    code_line(message).expect("a verification-code message")
 }
 
 /// The decoded body of a message's part of `content_type` (`text/plain`, `text/html`).

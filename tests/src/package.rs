@@ -31,12 +31,6 @@ pub fn unquote(message: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The download token in the `n`th message to `address`.
-pub async fn link_token(app: &TestApp, address: &str, n: usize) -> String {
-    let messages = mailbox::wait_for_messages_to(&app.outbox, address, n).await;
-    token_in(&messages[n - 1])
-}
-
 /// The download token in the export-ready message to `address`, whenever it arrives among
 /// the others (progress notices are sent by their own jobs, in no fixed order).
 pub async fn export_token(app: &TestApp, address: &str) -> String {

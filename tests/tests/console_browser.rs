@@ -7,7 +7,7 @@
 use fantoccini::Locator;
 use lethe_entities::domain::enums::Role;
 use lethe_tests::app::org_slug;
-use lethe_tests::browser::{artifacts, browser, click, fill, reload_until, start_driver, text};
+use lethe_tests::browser::{artifacts, browser, click, fill, follow, reload_until, start_driver, text};
 use lethe_tests::console::{PASSWORD, totp_code};
 use lethe_tests::{Backend, spawn_app};
 use reqwest::StatusCode;
@@ -35,53 +35,53 @@ async fn an_operator_enrols_totp_and_completes_an_erasure_in_chromium() {
     client.goto(&format!("{base}/console/sign-in")).await.unwrap();
     fill(&client, "#email", &email).await;
     fill(&client, "#password", PASSWORD).await;
-    click(&client, "#sign-in").await;
+    follow(&client, "#sign-in").await;
     client.goto(&format!("{base}/console/mfa")).await.unwrap();
     let qr_loaded = client.execute("return document.querySelector('img.qr').naturalWidth", vec![]).await.unwrap();
     assert!(qr_loaded.as_u64().unwrap_or(0) > 0, "the QR code image loads under the CSP");
     let secret = text(&client, "#totp-secret").await;
     fill(&client, "#code", &totp_code(&secret, 0)).await;
-    click(&client, "#confirm-mfa").await;
+    follow(&client, "#confirm-mfa").await;
     let codes = text(&client, "#recovery-codes").await;
     assert_eq!(codes.lines().filter(|l| !l.trim().is_empty()).count(), 10, "{codes}");
-    click(&client, "#continue").await;
+    follow(&client, "#continue").await;
 
     // Sign out, sign in again with a TOTP code.
-    click(&client, "form[action='/console/sign-out'] button").await;
+    follow(&client, "form[action='/console/sign-out'] button").await;
     fill(&client, "#email", &email).await;
     fill(&client, "#password", PASSWORD).await;
-    click(&client, "#sign-in").await;
+    follow(&client, "#sign-in").await;
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in/code"));
     fill(&client, "#code", &totp_code(&secret, 1)).await;
-    click(&client, "#verify-code").await;
+    follow(&client, "#verify-code").await;
     assert_eq!(client.current_url().await.unwrap().path(), "/console/");
     let queue_shot = client.screenshot().await.unwrap();
     std::fs::write(artifacts().join("console-queue.png"), queue_shot).unwrap();
 
     // Find her request by e-mail and open it.
     fill(&client, "#q", "Ann.Subject@example.com").await;
-    click(&client, "#search").await;
+    follow(&client, "#search").await;
     let rows = client.find_all(Locator::Css("#queue tbody tr")).await.unwrap();
     assert_eq!(rows.len(), 1, "exactly her request");
-    click(&client, &format!("a[href='/console/requests/{}']", req.id)).await;
+    follow(&client, &format!("a[href='/console/requests/{}']", req.id)).await;
     assert_eq!(text(&client, "#state").await, "pending_approval");
 
     // Approve; the manual store's task appears; complete it.
     fill(&client, "#approve-note", "Identity verified by e-mail").await;
-    click(&client, "#approve").await;
+    follow(&client, "#approve").await;
     assert!(text(&client, "#notice").await.contains("Approved"));
     reload_until(&client, "form[action$='/complete'] textarea").await;
     fill(&client, "form[action$='/complete'] textarea", "Folder shredded, witnessed by J. Doe").await;
     click(&client, "form[action$='/complete'] input[type=checkbox]").await;
     let request_shot = client.screenshot().await.unwrap();
     std::fs::write(artifacts().join("console-request.png"), request_shot).unwrap();
-    click(&client, "form[action$='/complete'] button").await;
+    follow(&client, "form[action$='/complete'] button").await;
     reload_until(&client, "#certificate").await;
     assert_eq!(text(&client, "#state").await, "completed");
     assert!(text(&client, "#timeline").await.contains("Folder shredded"));
 
     // The certificate of erasure.
-    click(&client, "#certificate").await;
+    follow(&client, "#certificate").await;
     let source = client.source().await.unwrap();
     assert!(source.contains("paper-archive") && source.to_lowercase().contains("certificate"), "{source}");
     assert!(!source.contains("ann.subject@example.com"), "no personal data in the certificate");

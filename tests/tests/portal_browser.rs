@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 use lethe_entities::domain::enums::Role;
 use lethe_tests::app::{TestApp, org_slug};
-use lethe_tests::browser::{browser, click, fill, reload_until, screenshot, start_driver, text, value};
+use lethe_tests::browser::{browser, click, fill, follow, reload_until, screenshot, start_driver, text, value};
 use lethe_tests::{Backend, mailbox, spawn_app};
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
@@ -19,7 +19,7 @@ use serde_json::json;
 /// Fills in the form for `email` and `kind` from the start page and sends it.
 async fn request(client: &Client, base: &str, org: &str, lang: &str, email: &str, kind: &str, shot: Option<&str>) {
     client.goto(&format!("{base}/p/{org}/?lang={lang}")).await.unwrap();
-    click(client, "#start").await;
+    follow(client, "#start").await;
     fill(client, "#email", email).await;
     click(client, &format!("#kind-{kind}")).await;
     click(client, "#confirm").await;
@@ -27,19 +27,15 @@ async fn request(client: &Client, base: &str, org: &str, lang: &str, email: &str
         client.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
         screenshot(client, name).await;
     }
-    click(client, "#submit").await;
+    follow(client, "#submit").await;
 }
 
 /// Enters the code e-mailed to `email` (its `n`th message) on the verification page.
 async fn verify(client: &Client, app: &TestApp, email: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !client.current_url().await.unwrap().path().contains("/verify/") {
-        assert!(Instant::now() < deadline, "not on the verification page: {}", client.source().await.unwrap());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(client.current_url().await.unwrap().path().contains("/verify/"), "{}", client.source().await.unwrap());
     let code = app.code_for(email, n).await;
     fill(client, "#code", &code).await;
-    click(client, "#verify").await;
+    follow(client, "#verify").await;
 }
 
 /// The request id shown on a status page.
@@ -120,7 +116,7 @@ async fn people_use_the_portal_in_three_languages_in_chromium() {
     fill(&client, "#email", "olle at example").await;
     fill(&client, "#message", "Please hurry.").await;
     click(&client, "#kind-access").await;
-    click(&client, "#submit").await;
+    follow(&client, "#submit").await;
     assert!(text(&client, "#email-error").await.contains("e-mail address"));
     assert!(client.find(Locator::Css("#confirm-error")).await.is_ok());
     assert_eq!(value(&client, "#email").await, "olle at example");
@@ -177,7 +173,7 @@ async fn people_use_the_portal_in_three_languages_in_chromium() {
     client.refresh().await.unwrap();
     reload_until(&client, "#gone").await;
     assert!(text(&client, "#gone").await.contains("make a new request"));
-    click(&client, "#new-request").await;
+    follow(&client, "#new-request").await;
     assert!(client.current_url().await.unwrap().path().ends_with("/request"));
     client.close().await.unwrap();
 }

@@ -181,7 +181,7 @@ impl Terms {
         )
     }
 
-    /// `at` as a date and time in words ("1 December 2026, 14:00 UTC").
+    /// `at` as a date and time in words ("1 December 2026 at 14:00 UTC").
     pub fn date_time(&self, at: OffsetDateTime) -> String {
         let utc = at.to_offset(time::UtcOffset::UTC);
         let clock = format!("{:02}:{:02}", utc.hour(), utc.minute());
@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn dates_are_in_words() {
         let at = time::macros::datetime!(2026-12-01 14:05 UTC);
-        assert_eq!(Terms::of(Locale::En).date_time(at), "1 December 2026, 14:05 UTC");
+        assert_eq!(Terms::of(Locale::En).date_time(at), "1 December 2026 at 14:05 UTC");
         assert_eq!(Terms::of(Locale::De).date(at), "1. Dezember 2026");
         assert_eq!(Terms::of(Locale::Sv).date(at), "1 december 2026");
         assert_eq!(Terms::of(Locale::De).state(RequestState::Completed).name, "Abgeschlossen");
