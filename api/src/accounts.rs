@@ -38,6 +38,12 @@ pub async fn ensure_organization(
         default_extension_days: Set(0),
         export_link_days: Set(None),
         mfa_required: Set(false),
+        portal_logo: Set(None),
+        portal_logo_type: Set(None),
+        portal_colour: Set(None),
+        privacy_policy_url: Set(None),
+        portal_ask_phone: Set(false),
+        portal_ask_customer_id: Set(false),
         created_at: Set(OffsetDateTime::now_utc()),
     }
     .insert(db)

@@ -180,6 +180,16 @@ impl ApiError {
     pub fn field_errors(&self) -> &[FieldError] {
         &self.errors
     }
+
+    /// Wrong verification attempts left, where relevant.
+    pub fn attempts_left(&self) -> Option<i32> {
+        self.attempts_left
+    }
+
+    /// Seconds to wait before trying again, for 429s.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod ledger_cli;
 pub mod openapi;
+pub mod portal;
 pub mod rate_limit;
 pub mod routes;
 pub mod state;

@@ -4,6 +4,8 @@
 //!   correctly, or rely on the proxy's own limits).
 //! * Submissions: additionally per e-mail blind index, so nobody can flood one person's inbox
 //!   with verification codes.
+//! * Verification attempts: additionally per e-mail blind index
+//!   ([`VERIFICATIONS_PER_EMAIL_PER_HOUR`]), across all of that address's requests.
 //! * Sign-in: per IP, against password guessing (on top of the per-account lockout).
 
 use std::net::IpAddr;
@@ -19,10 +21,15 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::ApiError;
 
+/// Code attempts per hour per e-mail address (keyed hash), across its requests: more than the
+/// 25 a single request allows (5 codes of 5 attempts), far fewer than guessing needs.
+pub const VERIFICATIONS_PER_EMAIL_PER_HOUR: u32 = 30;
+
 /// The limiters of one process.
 pub struct RateLimits {
     public_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     per_email: DefaultKeyedRateLimiter<String>,
+    verifications_per_email: DefaultKeyedRateLimiter<String>,
 }
 
 /// Limits, configurable.
@@ -42,6 +49,9 @@ impl RateLimits {
         Self {
             public_per_ip: RateLimiter::keyed(Quota::per_minute(per_minute)),
             per_email: RateLimiter::keyed(Quota::per_hour(per_hour)),
+            verifications_per_email: RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(VERIFICATIONS_PER_EMAIL_PER_HOUR).expect("non-zero"),
+            )),
         }
     }
 
@@ -57,10 +67,23 @@ impl RateLimits {
         })
     }
 
+    /// Checks and counts one code attempt for an e-mail blind index.
+    pub fn check_verification(&self, email_index: &str) -> Result<(), ApiError> {
+        self.verifications_per_email.check_key(&email_index.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::too_many(
+                "too_many_attempts",
+                "too many code attempts for this e-mail address; try again later",
+                wait.as_secs(),
+            )
+        })
+    }
+
     /// Drops state of keys that are back to full quota (call periodically).
     pub fn retain_recent(&self) {
         self.public_per_ip.retain_recent();
         self.per_email.retain_recent();
+        self.verifications_per_email.retain_recent();
     }
 }
 

@@ -17,6 +17,7 @@ mod m20261201_000008_service_access;
 mod m20261201_000009_retention_and_holds;
 mod m20261201_000010_hold_warnings_and_run_stops;
 mod m20261201_000011_console_mfa;
+mod m20261201_000012_portal_settings;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_retention_and_holds::Migration),
             Box::new(m20261201_000010_hold_warnings_and_run_stops::Migration),
             Box::new(m20261201_000011_console_mfa::Migration),
+            Box::new(m20261201_000012_portal_settings::Migration),
         ]
     }
 }

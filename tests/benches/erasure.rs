@@ -36,7 +36,6 @@ use lethe_entities::ledger::signer::LedgerSigner;
 use lethe_entities::{Keyring, MasterKey};
 use lethe_tests::app::{Backend, TestApp, org_slug, spawn_app_with};
 use lethe_tests::bench::{DATA_MAP, SHAPE, Stats, connect, create_shop, email_of, fill, machine, url_for};
-use lethe_tests::mailbox;
 use lethe_worker::JobContext;
 use lethe_worker::erase::{plan, recover, sql};
 use lethe_worker::jobs::{StartFulfilment, start_fulfilment};
@@ -277,8 +276,7 @@ async fn verified_requests(app: &TestApp, org: &str, n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
     for k in 1..=n {
         let req = app.submit(org, "erasure", "gdpr", &email).await;
-        let messages = mailbox::wait_for_messages_to(&app.outbox, &email, k).await;
-        let code = mailbox::code_in(&messages[k - 1]);
+        let code = app.code_for(&email, k).await;
         let (status, body) = app
             .post(&format!("/v1/requests/{}/verify", req.id), None, json!({ "token": req.token, "code": code }))
             .await;

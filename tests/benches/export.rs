@@ -134,8 +134,8 @@ async fn main() {
     let export_time = started.elapsed();
     let export_peak = status_kb("VmHWM:");
 
-    // The link, from the second message (the first is the verification code).
-    let message = mailbox::wait_for_messages_to(&app.outbox, EMAIL, 2).await.remove(1);
+    // The link, from the export-ready message.
+    let message = mailbox::wait_for_message_with(&app.outbox, EMAIL, "/v1/exports/").await;
     let text = message.replace("=\r\n", "").replace("=\n", "");
     let at = text.find("/v1/exports/").unwrap() + "/v1/exports/".len();
     let token: String =

@@ -197,6 +197,11 @@ impl TestApp {
         read(self.http.put(self.url(path)).bearer_auth(bearer).json(&body).send().await.unwrap()).await
     }
 
+    /// PATCHes JSON with a bearer token; returns status and JSON body (Null if none).
+    pub async fn patch(&self, path: &str, bearer: &str, body: Value) -> (StatusCode, Value) {
+        read(self.http.patch(self.url(path)).bearer_auth(bearer).json(&body).send().await.unwrap()).await
+    }
+
     /// Waits (up to a minute) until the request has store tasks and none is pending, located
     /// or erasing; returns them.
     pub async fn tasks_settled(&self, id: &str, token: &str) -> Vec<Value> {
@@ -262,9 +267,10 @@ impl TestApp {
         }
     }
 
-    /// Waits for the `n`th message (1-based) to `address` (normalised) and returns its code.
+    /// Waits for the `n`th verification-code message (1-based) to `address` (normalised) and
+    /// returns its code (other messages to the address, such as notices, are skipped).
     pub async fn code_for(&self, address: &str, n: usize) -> String {
-        let messages = mailbox::wait_for_messages_to(&self.outbox, address, n).await;
+        let messages = mailbox::wait_for_codes_to(&self.outbox, address, n).await;
         mailbox::code_in(&messages[n - 1])
     }
 

@@ -3,10 +3,12 @@
 
 pub mod app;
 pub mod bench;
+pub mod browser;
 pub mod company;
 pub mod console;
 pub mod mailbox;
 pub mod package;
+pub mod portal;
 pub mod postgres;
 pub mod scan;
 pub mod smtp;

@@ -31,10 +31,15 @@ pub fn unquote(message: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The download token in the `n`th message to `address`.
-pub async fn link_token(app: &TestApp, address: &str, n: usize) -> String {
-    let messages = mailbox::wait_for_messages_to(&app.outbox, address, n).await;
-    let text = unquote(&messages[n - 1]);
+/// The download token in the export-ready message to `address`, whenever it arrives among
+/// the others (progress notices are sent by their own jobs, in no fixed order).
+pub async fn export_token(app: &TestApp, address: &str) -> String {
+    token_in(&mailbox::wait_for_message_with(&app.outbox, address, "/v1/exports/").await)
+}
+
+/// The download token in an export-ready message.
+pub fn token_in(message: &str) -> String {
+    let text = unquote(message);
     assert!(text.contains("a copy of your personal data is ready"), "{text}");
     let at = text.find("http://lethe.test/v1/exports/").expect("the link, on the configured public URL")
         + "http://lethe.test/v1/exports/".len();

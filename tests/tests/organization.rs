@@ -9,9 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn patch(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
-    let response = app.http.patch(app.url("/v1/organization")).bearer_auth(token).json(&body).send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.patch("/v1/organization", token, body).await
 }
 
 async fn settings(app: &TestApp, token: &str) -> Value {

@@ -95,6 +95,7 @@ async fn an_erasure_completes_only_once_every_recipient_is_settled() {
         organization.id,
         request_id,
         lethe_entities::entity::Commit::Durable,
+        &lethe_worker::JobQueue::for_database(&app.db),
     )
     .await
     .unwrap();

@@ -5,7 +5,7 @@ use lethe_tests::app::org_slug;
 use lethe_tests::mailbox::{code_in, recipient, wait_for_messages};
 use lethe_tests::smtp::SmtpServer;
 use lethe_tests::{Backend, spawn_app_with};
-use lethe_worker::mail::{Mailer, VerificationCodeMail};
+use lethe_worker::mail::{Branding, Mailer, VerificationCodeMail};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -14,7 +14,12 @@ async fn the_mailer_delivers_over_smtp() {
     let server = SmtpServer::start();
     let mailer = Mailer::smtp(&server.url(), "Lethe <privacy@lethe.test>").unwrap();
     assert!(mailer.delivers());
-    let mail = VerificationCodeMail { organization: "Acme".into(), code: "314159".into(), ttl_minutes: 15 };
+    let mail = VerificationCodeMail {
+        branding: Branding::plain("Acme"),
+        code: "314159".into(),
+        ttl_minutes: 15,
+        verify_url: None,
+    };
     mailer.send("ola@example.com", &mail).await.unwrap();
     let messages = wait_for_messages(&server.maildir, 1).await;
     assert_eq!(recipient(&messages[0]), "ola@example.com");
@@ -26,7 +31,12 @@ async fn the_mailer_delivers_over_smtp() {
 async fn an_unreachable_server_is_a_transient_error_without_the_address() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mailer = Mailer::smtp(&format!("smtp://127.0.0.1:{port}"), "privacy@lethe.test").unwrap();
-    let mail = VerificationCodeMail { organization: "Acme".into(), code: "000001".into(), ttl_minutes: 15 };
+    let mail = VerificationCodeMail {
+        branding: Branding::plain("Acme"),
+        code: "000001".into(),
+        ttl_minutes: 15,
+        verify_url: None,
+    };
     let err = mailer.send("private.person@example.com", &mail).await.unwrap_err();
     assert!(matches!(err, lethe_worker::mail::MailError::Delivery { transient: true, .. }), "{err}");
     assert!(!err.to_string().contains("private.person"));

@@ -17,8 +17,8 @@ use futures::FutureExt;
 
 use crate::context::JobContext;
 use crate::jobs::{
-    RunRetention, SendHoldWarning, SendVerificationCode, StartFulfilment, run_retention, send_hold_warning,
-    send_verification_code, start_fulfilment,
+    RunRetention, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment, run_retention, send_hold_warning,
+    send_notice, send_verification_code, start_fulfilment,
 };
 use crate::queue::{Job, JobQueue};
 use crate::reconcile;
@@ -149,13 +149,22 @@ pub async fn run(
                 run_retention::handle,
                 sqlite_storage(pool, poll)
             );
-            register!(
+            let monitor = register!(
                 monitor,
                 ctx,
                 prefix,
                 settings.concurrency,
                 SendHoldWarning,
                 send_hold_warning::handle,
+                sqlite_storage(pool, poll)
+            );
+            register!(
+                monitor,
+                ctx,
+                prefix,
+                settings.concurrency,
+                SendNotice,
+                send_notice::handle,
                 sqlite_storage(pool, poll)
             )
         }
@@ -187,13 +196,22 @@ pub async fn run(
                 run_retention::handle,
                 postgres_storage(pool)
             );
-            register!(
+            let monitor = register!(
                 monitor,
                 ctx,
                 prefix,
                 settings.concurrency,
                 SendHoldWarning,
                 send_hold_warning::handle,
+                postgres_storage(pool)
+            );
+            register!(
+                monitor,
+                ctx,
+                prefix,
+                settings.concurrency,
+                SendNotice,
+                send_notice::handle,
                 postgres_storage(pool)
             )
         }

@@ -13,7 +13,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::jobs::{Notice, SendNotice};
 use crate::locate::{Keys, Located, Mode, Outcome, StoreInput, Subject, locate, locate_keys};
+use crate::queue::JobQueue;
 use crate::stores::Registry;
 
 /// Creates the missing tasks of a request: one per store of the organization (idempotent), in
@@ -214,7 +216,7 @@ pub async fn reset_failed(db: &impl ConnectionTrait, organization: Uuid, request
 /// Completes the request once every one of its store tasks is done or waived and every
 /// recipient task (Art. 19) notified or waived (a request with no store tasks is never completed
 /// automatically: with no store registered, nothing was done). Returns whether this call
-/// completed it.
+/// completed it; if it did, the subject's "completed" notice is enqueued on `queue`.
 ///
 /// Jobs complete with [`Commit::Lazy`] (their acknowledgement, committed after, makes it
 /// durable, and a job whose acknowledgement was lost runs again); routes answering a person
@@ -225,6 +227,7 @@ pub async fn complete_if_finished(
     organization: Uuid,
     request: Uuid,
     commit: Commit,
+    queue: &JobQueue,
 ) -> Result<bool, LifecycleError> {
     let tasks = store_task::Model::of_request(db, organization, request).await?;
     let finished = !tasks.is_empty() && tasks.iter().all(|t| matches!(t.status, TaskStatus::Done | TaskStatus::Waived));
@@ -240,8 +243,9 @@ pub async fn complete_if_finished(
         txn.rollback().await?;
     }
     match applied {
-        Ok(_) => {
+        Ok(completed) => {
             tracing::info!(request_id = %request, "request completed: every store and recipient task is settled");
+            SendNotice::enqueue(queue, &completed, Notice::Completed).await;
             Ok(true)
         }
         // Completed (or changed) by another worker in the meantime.

@@ -126,6 +126,7 @@ pub async fn task_report(
             task.organization_id,
             task.request_id,
             lethe_entities::entity::Commit::Durable,
+            &state.queue,
         )
         .await?;
     }

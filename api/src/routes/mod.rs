@@ -121,6 +121,7 @@ pub fn app(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(crate::web::assets::router())
         .merge(crate::console::router(state.clone()))
+        .merge(crate::portal::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -138,7 +139,7 @@ pub fn app(state: AppState) -> Router {
 
 /// Whether `uri` is a page (answered with HTML errors) rather than an API endpoint.
 fn is_page(uri: &Uri) -> bool {
-    uri.path() == "/console" || uri.path().starts_with("/console/")
+    uri.path() == "/console" || uri.path().starts_with("/console/") || uri.path().starts_with("/p/")
 }
 
 async fn not_found(uri: Uri) -> Response {

@@ -1,9 +1,13 @@
 //! The caller's organization and its settings: every operator role reads them, admins change
 //! them. The organization is always the caller's own (there is no id to ask for another).
+//! The customer portal's branding and form settings are part of them (`portal`).
 
 use axum::Json;
 use axum::extract::State;
-use lethe_entities::entity::organization::{self, EXPORT_LINK_DAYS};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lethe_entities::domain::branding;
+use lethe_entities::entity::organization::{self, EXPORT_LINK_DAYS, MAX_LOGO_BYTES};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -35,6 +39,26 @@ pub struct OrganizationView {
     /// Every operator must sign in with a second factor (TOTP); those without one are sent to
     /// enrolment in the console after their password.
     pub mfa_required: bool,
+    /// The customer portal's settings.
+    pub portal: PortalView,
+}
+
+/// The customer portal's settings (`/p/{slug}/`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalView {
+    /// The portal's address, relative to Lethe's public URL.
+    #[schema(example = "/p/acme/")]
+    pub path: String,
+    /// The brand colour, `#rrggbb`; `null`: Lethe's blue.
+    pub colour: Option<String>,
+    /// The organization's privacy policy (`https://`), linked from every page and e-mail.
+    pub privacy_policy_url: Option<String>,
+    /// The uploaded logo's media type; `null`: no logo (the name is shown).
+    pub logo_type: Option<String>,
+    /// The request form asks for a phone number (optional for the person).
+    pub ask_phone: bool,
+    /// The request form asks for a customer number (optional for the person).
+    pub ask_customer_id: bool,
 }
 
 impl OrganizationView {
@@ -48,8 +72,50 @@ impl OrganizationView {
             export_link_days: org.export_link_days,
             effective_export_link_days: i32::try_from(effective).unwrap_or(i32::MAX),
             mfa_required: org.mfa_required,
+            portal: PortalView {
+                path: format!("/p/{}/", org.slug),
+                colour: org.portal_colour.clone(),
+                privacy_policy_url: org.privacy_policy_url.clone(),
+                logo_type: org.portal_logo_type.clone(),
+                ask_phone: org.portal_ask_phone,
+                ask_customer_id: org.portal_ask_customer_id,
+            },
         }
     }
+}
+
+/// A logo upload: a PNG, JPEG or WebP image of at most 32 KiB.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoUpload {
+    /// The image, base64 (standard alphabet, with padding).
+    pub content_base64: String,
+}
+
+/// Changes to the customer portal's settings; fields left out stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalChange {
+    /// `#rrggbb`; `null` goes back to Lethe's blue.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "#aa3300")]
+    pub colour: Option<Option<String>>,
+    /// An `https://` URL; `null` removes the link.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub privacy_policy_url: Option<Option<String>>,
+    /// A new logo; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<LogoUpload>)]
+    pub logo: Option<Option<LogoUpload>>,
+    /// Ask for a phone number.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool, required = false)]
+    pub ask_phone: Option<Option<bool>>,
+    /// Ask for a customer number.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool, required = false)]
+    pub ask_customer_id: Option<Option<bool>>,
 }
 
 /// Changes to the organization's settings; fields left out stay as they are.
@@ -68,6 +134,9 @@ pub struct OrganizationChange {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = bool, required = false)]
     pub mfa_required: Option<Option<bool>>,
+    /// The customer portal's settings.
+    #[serde(default)]
+    pub portal: Option<PortalChange>,
 }
 
 /// A field that was sent, possibly as `null` (a field left out is `None` by `default`).
@@ -135,6 +204,8 @@ pub async fn update_settings(
             ),
         });
     }
+    let portal = change.portal.unwrap_or_default();
+    let logo = validate_portal(&portal, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -159,10 +230,93 @@ pub async fn update_settings(
         active.export_link_days = Set(days);
         changed.push("export_link_days");
     }
+    apply_portal(&org, portal, logo, &mut active, &mut changed);
     if changed.is_empty() {
         return Ok(Json(OrganizationView::new(&org, &state)));
     }
     let org = active.update(&state.db).await?;
     tracing::info!(organization_id = %org.id, by = ?principal.actor().id, fields = ?changed, "organization settings changed");
     Ok(Json(OrganizationView::new(&org, &state)))
+}
+
+/// Checks the portal's settings, adding field errors; returns the decoded logo and its type
+/// when one was sent.
+fn validate_portal(portal: &PortalChange, errors: &mut Vec<FieldError>) -> Option<(Vec<u8>, &'static str)> {
+    let mut error = |field: &str, message: &str| {
+        errors.push(FieldError { field: format!("portal.{field}"), message: message.into() });
+    };
+    if let Some(Some(colour)) = &portal.colour
+        && !branding::is_colour(colour)
+    {
+        error("colour", "a colour as #rrggbb, or null");
+    }
+    if let Some(Some(url)) = &portal.privacy_policy_url
+        && !branding::is_https_url(url)
+    {
+        error("privacy_policy_url", "an https:// URL of at most 2048 characters, or null");
+    }
+    for (field, value) in [("ask_phone", portal.ask_phone), ("ask_customer_id", portal.ask_customer_id)] {
+        if value == Some(None) {
+            error(field, "true or false");
+        }
+    }
+    let Some(Some(upload)) = &portal.logo else { return None };
+    match STANDARD.decode(upload.content_base64.trim()) {
+        Err(_) => error("logo.content_base64", "not base64"),
+        Ok(bytes) if bytes.is_empty() || bytes.len() > MAX_LOGO_BYTES => {
+            error("logo.content_base64", &format!("1 byte to {} KiB", MAX_LOGO_BYTES / 1024));
+        }
+        Ok(bytes) => match branding::logo_type(&bytes) {
+            Some(media_type) => return Some((bytes, media_type)),
+            None => error("logo.content_base64", "a PNG, JPEG or WebP image"),
+        },
+    }
+    None
+}
+
+/// Sets the portal's changed settings on `active`, naming each in `changed`.
+fn apply_portal(
+    org: &organization::Model,
+    portal: PortalChange,
+    logo: Option<(Vec<u8>, &'static str)>,
+    active: &mut organization::ActiveModel,
+    changed: &mut Vec<&'static str>,
+) {
+    if let Some(colour) = portal.colour
+        && colour != org.portal_colour
+    {
+        active.portal_colour = Set(colour.map(|c| c.to_ascii_lowercase()));
+        changed.push("portal.colour");
+    }
+    if let Some(url) = portal.privacy_policy_url
+        && url != org.privacy_policy_url
+    {
+        active.privacy_policy_url = Set(url);
+        changed.push("portal.privacy_policy_url");
+    }
+    if let Some(Some(ask)) = portal.ask_phone
+        && ask != org.portal_ask_phone
+    {
+        active.portal_ask_phone = Set(ask);
+        changed.push("portal.ask_phone");
+    }
+    if let Some(Some(ask)) = portal.ask_customer_id
+        && ask != org.portal_ask_customer_id
+    {
+        active.portal_ask_customer_id = Set(ask);
+        changed.push("portal.ask_customer_id");
+    }
+    match (portal.logo, logo) {
+        (Some(Some(_)), Some((bytes, media_type))) => {
+            active.portal_logo = Set(Some(bytes));
+            active.portal_logo_type = Set(Some(media_type.to_owned()));
+            changed.push("portal.logo");
+        }
+        (Some(None), _) if org.portal_logo.is_some() => {
+            active.portal_logo = Set(None);
+            active.portal_logo_type = Set(None);
+            changed.push("portal.logo");
+        }
+        _ => {}
+    }
 }

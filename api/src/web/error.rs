@@ -91,6 +91,11 @@ impl WebError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The reference of an internal error in the server log.
+    pub fn reference(&self) -> Option<&str> {
+        self.reference.as_deref()
+    }
 }
 
 impl From<ApiError> for WebError {

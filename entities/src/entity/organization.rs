@@ -10,6 +10,9 @@ use crate::domain::deadline::OrgDeadlineDefaults;
 /// The days an export link may work, for the installation's default and for an organization.
 pub const EXPORT_LINK_DAYS: RangeInclusive<i32> = 1..=365;
 
+/// The largest portal logo accepted, in bytes.
+pub const MAX_LOGO_BYTES: usize = 32 * 1024;
+
 /// An organization and its request-handling settings.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organizations")]
@@ -34,6 +37,19 @@ pub struct Model {
     /// Every operator must sign in with a second factor (TOTP); operators without one are sent
     /// to enrolment after their password.
     pub mfa_required: bool,
+    /// The portal's logo (PNG, JPEG or WebP, at most [`MAX_LOGO_BYTES`]), served by the portal
+    /// itself so the pages' Content-Security-Policy allows it.
+    pub portal_logo: Option<Vec<u8>>,
+    /// The logo's media type (`image/png`, `image/jpeg`, `image/webp`).
+    pub portal_logo_type: Option<String>,
+    /// The portal's brand colour, `#rrggbb`.
+    pub portal_colour: Option<String>,
+    /// The organization's privacy policy (`https://`), linked from every portal page.
+    pub privacy_policy_url: Option<String>,
+    /// The request form asks for a phone number (optional for the person).
+    pub portal_ask_phone: bool,
+    /// The request form asks for a customer number (optional for the person).
+    pub portal_ask_customer_id: bool,
     /// When the organization was created.
     pub created_at: TimeDateTimeWithTimeZone,
 }
@@ -82,6 +98,12 @@ mod tests {
             default_extension_days: 0,
             export_link_days: None,
             mfa_required: false,
+            portal_logo: None,
+            portal_logo_type: None,
+            portal_colour: None,
+            privacy_policy_url: None,
+            portal_ask_phone: false,
+            portal_ask_customer_id: false,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         };
         let week = Duration::from_secs(7 * 24 * 3600);

@@ -479,6 +479,7 @@ mod tests {
             denial_reason: None,
             closed_at: Some(datetime!(2026-11-02 10:30:00.25 UTC)),
             message_ciphertext: None,
+            locale: "en".into(),
             updated_at: t,
         }
     }

@@ -152,7 +152,9 @@ pub async fn run(ctx: &JobContext, request: &request::Model, located: Option<Key
                 .await?;
         }
     }
-    tasks::complete_if_finished(&ctx.db, &ctx.keyring, organization, id, Commit::Lazy).await.map_err(lifecycle)?;
+    tasks::complete_if_finished(&ctx.db, &ctx.keyring, organization, id, Commit::Lazy, &ctx.queue)
+        .await
+        .map_err(lifecycle)?;
     Ok(())
 }
 

@@ -78,9 +78,7 @@ pub async fn open(
     token: &str,
     now: OffsetDateTime,
 ) -> Result<Download, DownloadError> {
-    let digest = link::verify(keyring, token).ok_or(DownloadError::NotFound)?;
-    let row = export::Model::by_token_digest(db, &digest).await?.ok_or(DownloadError::NotFound)?;
-    check(&row, now)?;
+    let row = inspect(db, keyring, token, now).await?;
     let key = row.open_key(keyring).map_err(|_| ExportError::Crypto)?.ok_or(DownloadError::Expired)?;
     let key = crypto::key_from_bytes(&key).ok_or(ExportError::Crypto)?;
     let file_name = row.file_name.clone().ok_or(ExportError::Crypto)?;
@@ -134,6 +132,20 @@ fn non_empty(body: BoxStream<'static, std::io::Result<Vec<u8>>>) -> BoxStream<'s
 }
 
 /// Whether `row` may be downloaded at `now`, the cap aside.
+/// The export behind `token` as of `now`, without counting a download: for the page that
+/// describes the package (expiry, downloads left, contents). Fails as [`open`] would.
+pub async fn inspect(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<export::Model, DownloadError> {
+    let digest = link::verify(keyring, token).ok_or(DownloadError::NotFound)?;
+    let row = export::Model::by_token_digest(db, &digest).await?.ok_or(DownloadError::NotFound)?;
+    check(&row, now)?;
+    Ok(row)
+}
+
 fn check(row: &export::Model, now: OffsetDateTime) -> Result<(), DownloadError> {
     match row.state {
         ExportState::Building => Err(DownloadError::NotFound),

@@ -56,9 +56,11 @@ use uuid::Uuid;
 pub use purge::purge_expired;
 
 use crate::context::JobContext;
+use crate::i18n::{Locale, Terms};
 use crate::jobs::JobError;
 use crate::locate::{Mode, Outcome, locate};
-use crate::mail::ExportReadyMail;
+use crate::mail::{Branding, ExportReadyMail};
+use crate::portal_link;
 use crate::stores::StoreError;
 use crate::tasks;
 
@@ -410,14 +412,13 @@ async fn offer(ctx: &JobContext, request: &request::Model, row: &export::Model) 
         // Another worker is offering it (or it was purged).
         return Ok(());
     }
+    let public_url = &ctx.exports.public_url;
+    let locale = Locale::from_stored(&request.locale);
     let mail = ExportReadyMail {
-        organization: organization.name,
-        url: format!("{}/v1/exports/{}", ctx.exports.public_url.trim_end_matches('/'), link.token),
-        expires: expires_at
-            .format(time::macros::format_description!(
-                "[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
-            ))
-            .unwrap_or_default(),
+        branding: Branding::of(&organization, public_url, locale),
+        url: format!("{}/v1/exports/{}", public_url.trim_end_matches('/'), link.token),
+        page_url: portal_link::download_url(public_url, &organization.slug, &link.token),
+        expires: Terms::of(locale).date_time(expires_at),
         max_downloads: row.max_downloads,
     };
     ctx.mailer.send(&email, &mail).await?;
@@ -475,7 +476,7 @@ async fn finish(ctx: &JobContext, row: &export::Model) -> Result<(), JobError> {
 
 /// Completes the request if every task is done or waived (see [`tasks::complete_if_finished`]).
 async fn complete(ctx: &JobContext, org: Uuid, request: Uuid) -> Result<(), JobError> {
-    match tasks::complete_if_finished(&ctx.db, &ctx.keyring, org, request, Commit::Lazy).await {
+    match tasks::complete_if_finished(&ctx.db, &ctx.keyring, org, request, Commit::Lazy, &ctx.queue).await {
         Ok(_) => Ok(()),
         Err(LifecycleError::Concurrent) => Err(JobError::Conflict),
         Err(LifecycleError::Db(e)) => Err(e.into()),

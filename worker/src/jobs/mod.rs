@@ -3,6 +3,7 @@
 
 pub mod run_retention;
 pub mod send_hold_warning;
+pub mod send_notice;
 pub mod send_verification_code;
 pub mod start_fulfilment;
 
@@ -10,6 +11,7 @@ use apalis::prelude::{AbortError, BoxDynError};
 
 pub use run_retention::RunRetention;
 pub use send_hold_warning::SendHoldWarning;
+pub use send_notice::{Notice, SendNotice};
 pub use send_verification_code::SendVerificationCode;
 pub use start_fulfilment::StartFulfilment;
 

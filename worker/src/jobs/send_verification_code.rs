@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use super::JobError;
 use crate::context::JobContext;
-use crate::mail::VerificationCodeMail;
+use crate::i18n::Locale;
+use crate::mail::{Branding, VerificationCodeMail};
+use crate::portal_link;
 use crate::queue::Job;
 
 /// Send a (new) verification code for one request.
@@ -92,8 +94,11 @@ pub async fn run(job: &SendVerificationCode, ctx: &JobContext) -> Result<(), Job
     .await?;
     txn.commit().await?;
 
+    let public_url = &ctx.exports.public_url;
+    let link_token = portal_link::status_token(&ctx.keyring, req.id);
     let mail = VerificationCodeMail {
-        organization: org.name.clone(),
+        branding: Branding::of(&org, public_url, Locale::from_stored(&req.locale)),
+        verify_url: Some(portal_link::verify_url(public_url, &org.slug, &link_token, &code)),
         code,
         ttl_minutes: ctx.verification.code_ttl.as_secs().div_ceil(60),
     };

@@ -1,4 +1,6 @@
-//! Outgoing mail: one [`Mailer`] with three interchangeable transports.
+//! Outgoing mail: one [`Mailer`] with three interchangeable transports, and one message type
+//! per kind of mail. Messages to data subjects ([`letter`]) are written in the person's language
+//! ([`texts`]) under the organization's branding.
 //!
 //! * **SMTP** (`LETHE_SMTP_URL`, e.g. `smtps://user:pass@mail.example.com` or
 //!   `smtp://mail.example.com:587?tls=required`): the only transport allowed in production.
@@ -8,8 +10,15 @@
 //!
 //! Nothing here logs an address or a message body: logs name the request, never the person.
 
+mod completed;
+mod denied;
 mod export_ready;
+mod extended;
 mod hold_expiry;
+pub mod letter;
+mod notice;
+mod received;
+pub mod texts;
 mod verification_code;
 
 use std::path::{Path, PathBuf};
@@ -18,8 +27,14 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::stub::AsyncStubTransport;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+pub use completed::CompletedMail;
+pub use denied::DeniedMail;
 pub use export_ready::ExportReadyMail;
+pub use extended::ExtendedMail;
 pub use hold_expiry::HoldExpiryMail;
+pub use letter::{Block, Branding, Letter, ToLetter};
+pub use notice::RequestNotice;
+pub use received::ReceivedMail;
 pub use verification_code::VerificationCodeMail;
 
 /// Why mail could not be built or sent. Messages name the failure, never the recipient.
@@ -198,7 +213,12 @@ mod tests {
     #[tokio::test]
     async fn memory_transport_keeps_a_multipart_message() {
         let mailer = Mailer::memory("Lethe <privacy@example.com>").unwrap();
-        let mail = VerificationCodeMail { organization: "Acme <AB>".into(), code: "012345".into(), ttl_minutes: 15 };
+        let mail = VerificationCodeMail {
+            branding: Branding::plain("Acme <AB>"),
+            code: "012345".into(),
+            ttl_minutes: 15,
+            verify_url: None,
+        };
         mailer.send("person@example.com", &mail).await.unwrap();
         let sent = mailer.memory_messages().await;
         assert_eq!(sent.len(), 1);
@@ -214,7 +234,12 @@ mod tests {
     async fn file_transport_writes_eml_files() {
         let dir = tempfile::tempdir().unwrap();
         let mailer = Mailer::file(dir.path(), "privacy@example.com").unwrap();
-        let mail = VerificationCodeMail { organization: "Acme".into(), code: "987654".into(), ttl_minutes: 15 };
+        let mail = VerificationCodeMail {
+            branding: Branding::plain("Acme"),
+            code: "987654".into(),
+            ttl_minutes: 15,
+            verify_url: None,
+        };
         mailer.send("person@example.com", &mail).await.unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(files.len(), 1);

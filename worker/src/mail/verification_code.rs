@@ -1,48 +1,34 @@
 //! The identity-verification code message.
 
-use super::{Mail, escape_html};
+use super::letter::{Block, Branding, Letter, ToLetter};
+use crate::i18n::fill;
 
 /// "Your verification code": sent when a request is submitted or a new code is asked for.
 #[derive(Clone)]
 pub struct VerificationCodeMail {
-    /// The organization's display name.
-    pub organization: String,
+    /// The organization and the person's language.
+    pub branding: Branding,
     /// The 6-digit code.
     pub code: String,
     /// Minutes until the code expires.
     pub ttl_minutes: u64,
+    /// The portal's confirmation page with the code filled in, if the request has a portal.
+    pub verify_url: Option<String>,
 }
 
-impl Mail for VerificationCodeMail {
-    fn subject(&self) -> String {
-        format!("{}: your verification code is {}", self.organization, self.code)
+impl ToLetter for VerificationCodeMail {
+    fn branding(&self) -> &Branding {
+        &self.branding
     }
 
-    fn text(&self) -> String {
-        format!(
-            "Hello,\n\n\
-             we received a privacy request for this e-mail address at {org}.\n\
-             To confirm that it was you, enter this code:\n\n    {code}\n\n\
-             The code works for {ttl} minutes. If you did not make this request, ignore this\n\
-             message: nothing happens until the code is entered.\n",
-            org = self.organization,
-            code = self.code,
-            ttl = self.ttl_minutes,
-        )
-    }
-
-    fn html(&self) -> String {
-        format!(
-            "<!doctype html><html lang=\"en\"><body style=\"font-family:sans-serif\">\
-             <p>Hello,</p>\
-             <p>we received a privacy request for this e-mail address at {org}. \
-             To confirm that it was you, enter this code:</p>\
-             <p style=\"font-size:1.6em;letter-spacing:0.2em\"><strong>{code}</strong></p>\
-             <p>The code works for {ttl} minutes. If you did not make this request, ignore this message: \
-             nothing happens until the code is entered.</p></body></html>",
-            org = escape_html(&self.organization),
-            code = escape_html(&self.code),
-            ttl = self.ttl_minutes,
-        )
+    fn letter(&self) -> Letter {
+        let t = &self.branding.texts().verification;
+        let org = self.branding.organization.as_str();
+        let mut blocks = vec![Block::Text(fill(&t.intro, &[("org", org)])), Block::Code(self.code.clone())];
+        if let Some(url) = &self.verify_url {
+            blocks.push(Block::Link { label: t.link.clone(), url: url.clone() });
+        }
+        blocks.push(Block::Text(fill(&t.ttl, &[("minutes", &self.ttl_minutes.to_string())])));
+        Letter { subject: fill(&t.subject, &[("org", org), ("code", &self.code)]), blocks }
     }
 }

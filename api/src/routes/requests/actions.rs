@@ -10,6 +10,7 @@ use lethe_entities::domain::enums::RequestState;
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::organization;
 use lethe_entities::entity::request::{self, Actor};
+use lethe_worker::jobs::{Notice, SendNotice};
 use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -124,6 +125,9 @@ async fn act(
     if updated.state == RequestState::Approved {
         enqueue_fulfilment(state, &updated).await;
     }
+    if action == Action::Deny {
+        SendNotice::enqueue(&state.queue, &updated, Notice::Denied).await;
+    }
     tracing::info!(request_id = %id, action = action.name(), state = updated.state.as_str(), "request action");
     Ok(Json(RequestSummary::new(&updated, time::OffsetDateTime::now_utc())))
 }
@@ -221,6 +225,7 @@ pub async fn extend(
         .await?
         .ok_or_else(request_not_found)?;
     let updated = request::Model::extend(&state.db, &org, id, principal.actor(), reason).await?;
+    SendNotice::enqueue(&state.queue, &updated, Notice::Extended).await;
     tracing::info!(request_id = %id, "deadline extended");
     Ok(Json(RequestSummary::new(&updated, time::OffsetDateTime::now_utc())))
 }

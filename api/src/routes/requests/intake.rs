@@ -13,8 +13,10 @@ use lethe_entities::domain::identity::Identity;
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::Actor;
 use lethe_entities::entity::{organization, request, request_event, subject_identity, verification_challenge};
+use lethe_worker::i18n::Locale;
 use lethe_worker::jobs::send_verification_code::code_scope;
-use lethe_worker::jobs::{SendVerificationCode, StartFulfilment};
+use lethe_worker::jobs::{Notice, SendNotice, SendVerificationCode, StartFulfilment};
+use lethe_worker::portal_link;
 use lethe_worker::reconcile::first_code_key;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
@@ -61,6 +63,9 @@ pub struct SubmitRequest {
     pub customer_id: Option<String>,
     /// Optional message to the privacy team (at most 2000 characters).
     pub message: Option<String>,
+    /// The language of the e-mails to the requester: `en` (default), `de` or `sv`.
+    #[schema(example = "de")]
+    pub locale: Option<String>,
 }
 
 /// The code from the verification e-mail.
@@ -85,6 +90,7 @@ pub struct TokenBody {
 struct ValidSubmission {
     identities: Vec<Identity>,
     message: Option<String>,
+    locale: Locale,
 }
 
 fn validate(body: &SubmitRequest) -> Result<ValidSubmission, ApiError> {
@@ -105,7 +111,18 @@ fn validate(body: &SubmitRequest) -> Result<ValidSubmission, ApiError> {
     if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
         errors.push(FieldError { field: "message".into(), message: format!("at most {MAX_MESSAGE_CHARS} characters") });
     }
-    if errors.is_empty() { Ok(ValidSubmission { identities, message }) } else { Err(ApiError::validation(errors)) }
+    let locale = match body.locale.as_deref() {
+        None => Locale::En,
+        Some(code) => Locale::parse(code).unwrap_or_else(|| {
+            errors.push(FieldError { field: "locale".into(), message: "one of en, de, sv".into() });
+            Locale::En
+        }),
+    };
+    if errors.is_empty() {
+        Ok(ValidSubmission { identities, message, locale })
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }
 
 /// Submit a request.
@@ -165,6 +182,7 @@ pub async fn submit(
         message_ciphertext: Set(valid
             .message
             .map(|m| state.keyring.encrypt(m.as_bytes(), &request::Model::message_context(org.id, id)))),
+        locale: Set(valid.locale.code().to_owned()),
         updated_at: Set(now),
     }
     .insert(&txn)
@@ -212,18 +230,23 @@ pub fn status_scope(request: Uuid) -> String {
     format!("status-token:{request}")
 }
 
-/// Loads a request by id and status token, across organizations (the token is the credential).
-/// A wrong token and an unknown id give the same answer.
+/// Loads a request by id and token, across organizations (the token is the credential): the
+/// status token returned at submission, or the status link token of the portal's e-mails
+/// ([`lethe_worker::portal_link`]). A wrong token and an unknown id give the same answer.
 pub async fn find_with_token(state: &AppState, id: Uuid, token: &str) -> ApiResult<request::Model> {
     let found = request::Entity::find_by_id(id).one(&state.db).await?;
     found
-        .filter(|r| state.keyring.token_matches(&status_scope(r.id), token, &r.status_token_digest))
+        .filter(|r| {
+            state.keyring.token_matches(&status_scope(r.id), token, &r.status_token_digest)
+                | portal_link::matches(&state.keyring, r.id, token)
+        })
         .ok_or_else(request_not_found)
 }
 
 /// Verify the requester's e-mail address.
 ///
-/// Checks the 6-digit code. Five wrong attempts use a code up; codes expire after 15 minutes.
+/// Checks the 6-digit code. Five wrong attempts use a code up; codes expire after 15 minutes;
+/// at most 30 attempts per hour per e-mail address across its requests.
 /// On success the request moves to `pending_approval`, or straight to `approved` when the
 /// organization approves verified requests automatically.
 #[utoipa::path(
@@ -238,7 +261,7 @@ pub async fn find_with_token(state: &AppState, id: Uuid, token: &str) -> ApiResu
         (status = 409, description = "`already_verified`, `no_code_sent`, `code_exhausted` or `invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`code_expired`: ask for a new code", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_code` (with `attempts_left`) or `validation_failed`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (per client IP) or `too_many_attempts` (per e-mail address, across its requests)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn verify(
@@ -254,6 +277,7 @@ pub async fn verify(
     if req.state != RequestState::IdentityUnverified {
         return Err(ApiError::conflict("already_verified", "this request is already past identity verification"));
     }
+    state.limits.check_verification(&format!("{}:{}", req.organization_id, req.email_index))?;
     let now = OffsetDateTime::now_utc();
     let challenge = verification_challenge::Model::latest(&state.db, req.organization_id, req.id)
         .await?
@@ -322,6 +346,7 @@ pub async fn verify(
     )
     .await?;
     txn.commit().await?;
+    SendNotice::enqueue(&state.queue, &updated, Notice::Received).await;
     if updated.state == RequestState::Approved {
         enqueue_fulfilment(&state, &updated).await;
     }

@@ -357,6 +357,7 @@ async fn settle_task(
             task.organization_id,
             task.request_id,
             lethe_entities::entity::Commit::Durable,
+            &state.queue,
         )
         .await?;
     }

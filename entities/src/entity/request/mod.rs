@@ -52,6 +52,8 @@ pub struct Model {
     pub closed_at: Option<TimeDateTimeWithTimeZone>,
     /// The requester's optional message, encrypted like identities.
     pub message_ciphertext: Option<Vec<u8>>,
+    /// The language the requester chose (`en`, `de`, `sv`): their e-mails are written in it.
+    pub locale: String,
     /// Last change.
     pub updated_at: TimeDateTimeWithTimeZone,
 }

@@ -1,0 +1,112 @@
+//! The status page of one request (the address in every e-mail): what was asked, where it is
+//! in plain words, what happens now, the legal due date, an extension and its reason, a
+//! denial with its reason and the right to complain, and "cancel my request" while the
+//! privacy team has not accepted it (through the JSON API's [`actions::cancel`]).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use lethe_entities::domain::enums::RequestState;
+use lethe_worker::i18n::fill;
+use serde::Deserialize;
+
+use super::chrome::Chrome;
+use super::language::Language;
+use super::subject;
+use super::texts::StatusTexts;
+use super::verify::CsrfForm;
+use crate::extract::{Body, PathParams};
+use crate::routes::requests::actions::{self, CancelBody};
+use crate::routes::requests::views::SubjectStatus;
+use crate::state::AppState;
+use crate::web::form::Form;
+use crate::web::render;
+use crate::web::visitor::Visitor;
+
+#[derive(Template)]
+#[template(path = "portal/status.html")]
+struct StatusPage {
+    chrome: Chrome,
+    s: &'static StatusTexts,
+    action: String,
+    verify_href: String,
+    notice: Option<String>,
+    kind: String,
+    state: String,
+    state_code: &'static str,
+    next: String,
+    received: String,
+    due: String,
+    reference: String,
+    unverified: bool,
+    extension: Option<String>,
+    denial: Option<String>,
+    can_cancel: bool,
+}
+
+/// Query of the page: what was just done (`verified`, `canceled`).
+#[derive(Debug, Default, Deserialize)]
+pub struct StatusQuery {
+    done: Option<String>,
+}
+
+/// `GET /p/{slug}/status/{token}`.
+pub async fn page(
+    State(state): State<AppState>,
+    Path((slug, token)): Path<(String, String)>,
+    Query(query): Query<StatusQuery>,
+    visitor: Visitor,
+    language: Language,
+) -> Response {
+    subject::run(&state, &slug, &token, "status", &visitor, &language, async |org, req, chrome| {
+        let view = SubjectStatus::from(req);
+        let (terms, s) = (chrome.terms, &chrome.t.status);
+        let notice = match query.done.as_deref() {
+            Some("verified") => Some(s.verified.clone()),
+            Some("canceled") => Some(s.canceled.clone()),
+            _ => None,
+        };
+        let state_text = terms.state(view.state);
+        let page = StatusPage {
+            s,
+            action: format!("/p/{}/status/{token}", org.slug),
+            verify_href: format!("/p/{}/verify/{token}", org.slug),
+            notice,
+            kind: terms.kind(view.kind).name.clone(),
+            state: state_text.name.clone(),
+            state_code: view.state.as_str(),
+            next: state_text.next.clone(),
+            received: terms.date(view.received_at),
+            due: terms.date(view.due_at),
+            reference: view.id.to_string(),
+            unverified: view.state == RequestState::IdentityUnverified,
+            extension: view
+                .extended
+                .then(|| fill(&s.extension_reason, &[("reason", view.extension_reason.as_deref().unwrap_or("-"))])),
+            denial: (view.state == RequestState::Denied)
+                .then(|| terms.denial(view.denial_reason.as_deref().unwrap_or("other"))),
+            can_cancel: view.can_cancel,
+            chrome,
+        };
+        render(&page)
+    })
+    .await
+}
+
+/// `POST /p/{slug}/status/{token}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path((slug, token)): Path<(String, String)>,
+    visitor: Visitor,
+    language: Language,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    subject::run(&state, &slug, &token, "status", &visitor, &language, async |org, req, _| {
+        visitor.check(&state.keyring, &form.csrf)?;
+        let body = CancelBody { token: Some(token.clone()), reason: None };
+        let _canceled = actions::cancel(State(state.clone()), PathParams(req.id), HeaderMap::new(), Body(body)).await?;
+        Ok(Redirect::to(&format!("/p/{}/status/{token}?done=canceled", org.slug)).into_response())
+    })
+    .await
+}

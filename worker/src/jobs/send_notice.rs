@@ -1,0 +1,134 @@
+//! E-mails the data subject that their request moved on: received (verified), deadline
+//! extended, denied or completed, in the language they chose, under the organization's
+//! branding, with the link to the request's status page.
+//!
+//! Enqueued once per request and kind of notice ([`SendNotice::idempotency_key`]) after the
+//! change is committed; the job re-reads the request, so a notice that no longer fits (the
+//! request moved on again) says what is true now, and one for a request whose identities are
+//! gone (closed long ago) is dropped.
+
+use apalis::prelude::{BoxDynError, Data};
+use lethe_entities::domain::enums::IdentityKind;
+use lethe_entities::entity::{organization, request, subject_identity};
+use sea_orm::EntityTrait;
+use serde::{Deserialize, Serialize};
+
+use super::JobError;
+use crate::context::JobContext;
+use crate::i18n::{Locale, Terms};
+use crate::mail::{Branding, CompletedMail, DeniedMail, ExtendedMail, MailError, Mailer, ReceivedMail, RequestNotice};
+use crate::portal_link;
+use crate::queue::{Job, JobQueue};
+
+/// Which change the person is told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// The address is verified: the request is received, with its due date.
+    Received,
+    /// The deadline was extended, with the reason.
+    Extended,
+    /// The request was denied, with the reason and the right to complain.
+    Denied,
+    /// The request was carried out.
+    Completed,
+}
+
+impl Notice {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Extended => "extended",
+            Self::Denied => "denied",
+            Self::Completed => "completed",
+        }
+    }
+}
+
+/// Tell the subject of one request about one change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendNotice {
+    /// Tenant.
+    pub organization_id: uuid::Uuid,
+    /// The request.
+    pub request_id: uuid::Uuid,
+    /// What changed.
+    pub notice: Notice,
+}
+
+impl Job for SendNotice {
+    const QUEUE: &'static str = "lethe.send_notice";
+    const MAX_ATTEMPTS: usize = 8;
+}
+
+impl SendNotice {
+    /// The idempotency key: one message per request and kind of notice.
+    pub fn idempotency_key(&self) -> String {
+        format!("notice:{}:{}", self.notice.name(), self.request_id)
+    }
+
+    /// Enqueues the notice for `req`. A failure is logged, not returned: the change itself is
+    /// committed, and a lost notice does not undo it.
+    pub async fn enqueue(queue: &JobQueue, req: &request::Model, notice: Notice) {
+        let job = Self { organization_id: req.organization_id, request_id: req.id, notice };
+        let key = job.idempotency_key();
+        if let Err(e) = queue.enqueue(job, &key).await {
+            tracing::warn!(request_id = %req.id, notice = notice.name(), error = %e, "notice not enqueued");
+        }
+    }
+}
+
+/// apalis entry point.
+pub async fn handle(job: SendNotice, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    run(&job, &ctx).await.map_err(JobError::into_apalis)
+}
+
+/// Does the work; separate from [`handle`] so tests can call it directly.
+pub async fn run(job: &SendNotice, ctx: &JobContext) -> Result<(), JobError> {
+    let Some(req) = request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await? else {
+        return Err(JobError::Permanent("request not found".into()));
+    };
+    let org = organization::Entity::find_by_id(req.organization_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
+    let Some(email) = subject_identity::Model::of_request(&ctx.db, req.organization_id, req.id)
+        .await?
+        .into_iter()
+        .find(|i| i.kind == IdentityKind::Email)
+    else {
+        tracing::info!(request_id = %req.id, "no notice sent: the request's identities are gone");
+        return Ok(());
+    };
+    let email = email.open(&ctx.keyring).map_err(|_| JobError::Crypto)?;
+    let public_url = &ctx.exports.public_url;
+    let locale = Locale::from_stored(&req.locale);
+    let notice = RequestNotice {
+        branding: Branding::of(&org, public_url, locale),
+        kind: req.kind,
+        due_at: req.due_at,
+        status_url: portal_link::status_url(public_url, &org.slug, &portal_link::status_token(&ctx.keyring, req.id)),
+    };
+    send(&ctx.mailer, &email, job.notice, notice, &req).await?;
+    tracing::info!(request_id = %req.id, notice = job.notice.name(), transport = ctx.mailer.transport_name(), "notice sent");
+    Ok(())
+}
+
+async fn send(
+    mailer: &Mailer,
+    to: &str,
+    kind: Notice,
+    notice: RequestNotice,
+    req: &request::Model,
+) -> Result<(), MailError> {
+    let terms = Terms::of(notice.branding.locale);
+    match kind {
+        Notice::Received => mailer.send(to, &ReceivedMail { notice }).await,
+        Notice::Extended => mailer.send(to, &ExtendedMail { notice, reason: req.extension_reason.clone() }).await,
+        Notice::Denied => {
+            let reason = terms.denial(req.denial_reason.as_deref().unwrap_or("other"));
+            mailer.send(to, &DeniedMail { notice, reason }).await
+        }
+        Notice::Completed => mailer.send(to, &CompletedMail { notice }).await,
+    }
+}
