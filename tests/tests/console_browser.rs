@@ -8,86 +8,20 @@
 //! discovery review and the ledger page go to `target/artifacts/`. `.ci/run` installs
 //! `chromium` and `chromium-driver`.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use lethe_entities::domain::enums::Role;
 use lethe_tests::app::org_slug;
+use lethe_tests::browser::{artifacts, browser, click, fill, reload_until, start_driver, text};
 use lethe_tests::console::{PASSWORD, sqlite_shop, totp_code};
 use lethe_tests::{Backend, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// A chromedriver process on a free port, stopped on drop.
-struct Driver {
-    child: Child,
-    url: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_driver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver must be installed (Debian: chromium chromium-driver; .ci/run installs them)");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("{url}/status")).await.is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Driver { child, url, _profile: tempfile::tempdir().unwrap() }
-}
-
-async fn browser(driver: &Driver) -> Client {
-    let profile = driver._profile.path().display().to_string();
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,1000",
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .chain([format!("--user-data-dir={profile}")])
-    .collect::<Vec<_>>();
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), json!({ "args": args, "binary": "/usr/bin/chromium" }));
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a Chromium session")
-}
-
-async fn fill(client: &Client, css: &str, text: &str) {
-    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, css: &str) {
-    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).click().await.unwrap();
-}
-
+/// Selects `value` in the drop-down `css`.
 async fn choose(client: &Client, css: &str, value: &str) {
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).select_by_value(value).await.unwrap();
-}
-
-async fn text(client: &Client, css: &str) -> String {
-    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).text().await.unwrap()
 }
 
 /// Opens the sign-in page at `base` and signs in with the test password.
@@ -114,22 +48,6 @@ async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
     }
 }
 
-/// Reloads until `css` is on the page.
-async fn reload_until(client: &Client, css: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.find(Locator::Css(css)).await.is_err() {
-        assert!(Instant::now() < deadline, "{css} never appeared: {}", client.source().await.unwrap());
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        client.refresh().await.unwrap();
-    }
-}
-
-fn artifacts() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_enrols_totp_and_completes_an_erasure_in_chromium() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -145,7 +63,7 @@ async fn an_operator_enrols_totp_and_completes_an_erasure_in_chromium() {
     let req = app.verified(&org, "erasure", "gdpr", "ann.subject@example.com").await;
 
     let driver = start_driver().await;
-    let client = browser(&driver).await;
+    let client = browser(&driver, "en").await;
     let base = &app.base;
 
     // Sign in with the password, enrol TOTP from the secret shown as text.
@@ -213,7 +131,7 @@ async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() 
     let req = app.verified(&org, "erasure", "gdpr", "ann@example.com").await;
 
     let driver = start_driver().await;
-    let client = browser(&driver).await;
+    let client = browser(&driver, "en").await;
     let base = &app.base;
     sign_in(&client, base, &email).await;
     wait_text(&client, "nav a[href='/console/stores']", "Stores").await;
