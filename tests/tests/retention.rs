@@ -914,6 +914,7 @@ async fn a_stopped_run_halts_between_batches_and_resumes_where_it_stopped() {
     assert_eq!((later["rows"].clone(), later["batches"].clone()), (halted["rows"].clone(), halted["batches"].clone()));
     let purged = halted["rows"].as_i64().unwrap();
     assert!(purged < ROWS / 2, "stopped before the end: {halted}");
+    assert!(purged - stopped["rows"].as_i64().unwrap() <= 5, "at most the batch in flight after the stop: {halted}");
     assert_eq!(ids(&db).await.len() as i64, ROWS - purged, "the store agrees with the run");
     let entries = purge_entries(&app, &admin, &policy).await;
     assert_eq!(entries.iter().map(|e| e.3 as i64).sum::<i64>(), purged, "the ledger agrees with the run");

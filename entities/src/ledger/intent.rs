@@ -16,7 +16,9 @@
 
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::LedgerError;
@@ -204,10 +206,34 @@ pub async fn settle_applied_many(db: &DatabaseConnection, settled: &[(Uuid, u64)
 /// Settling an already-applied intent returns its entry and appends nothing.
 pub async fn settle_applied(db: &DatabaseConnection, intent_id: Uuid, row_count: u64) -> Result<u64, LedgerError> {
     let txn = crate::entity::begin_write(db).await?;
-    let intent = ledger_intent::Entity::find_by_id(intent_id).one(&txn).await?.ok_or(LedgerError::IntentNotFound)?;
+    match settle_applied_in(&txn, intent_id, row_count).await? {
+        Some(seq) => {
+            txn.commit().await?;
+            Ok(seq)
+        }
+        None => {
+            // Settled concurrently: drop our append with the transaction.
+            drop(txn);
+            let settled =
+                ledger_intent::Entity::find_by_id(intent_id).one(db).await?.ok_or(LedgerError::IntentNotFound)?;
+            settled.seq.map(|s| s as u64).ok_or(LedgerError::Corrupt("concurrently voided intent"))
+        }
+    }
+}
+
+/// [`settle_applied`] inside the caller's write transaction (begun with
+/// [`crate::entity::begin_write`]), which the caller commits, so that the settlement can share
+/// one commit with other writes. Returns the entry's sequence number, or `None` when the intent
+/// was settled concurrently: the caller must then roll the transaction back (it holds a second
+/// append) and read the intent again.
+pub async fn settle_applied_in(
+    txn: &DatabaseTransaction,
+    intent_id: Uuid,
+    row_count: u64,
+) -> Result<Option<u64>, LedgerError> {
+    let intent = ledger_intent::Entity::find_by_id(intent_id).one(txn).await?.ok_or(LedgerError::IntentNotFound)?;
     if let (state::APPLIED, Some(seq)) = (intent.state.as_str(), intent.seq) {
-        txn.commit().await?;
-        return Ok(seq as u64);
+        return Ok(Some(seq as u64));
     }
     // A `void` intent cannot reach here through the receipt fence; if it ever did, the store's
     // commit is the truth and the destruction must be recorded.
@@ -221,7 +247,7 @@ pub async fn settle_applied(db: &DatabaseConnection, intent_id: Uuid, row_count:
         row_count,
         subject_refs: split_refs(&intent.subject_refs),
     };
-    let appended = append(&txn, intent.organization_id, std::slice::from_ref(&entry)).await?;
+    let appended = append(txn, intent.organization_id, std::slice::from_ref(&entry)).await?;
     let result = ledger_intent::Entity::update_many()
         .col_expr(ledger_intent::Column::State, state::APPLIED.into())
         .col_expr(ledger_intent::Column::RowCount, (row_count as i64).into())
@@ -229,16 +255,9 @@ pub async fn settle_applied(db: &DatabaseConnection, intent_id: Uuid, row_count:
         .col_expr(ledger_intent::Column::SettledAtUs, now_micros().into())
         .filter(ledger_intent::Column::Id.eq(intent_id))
         .filter(ledger_intent::Column::State.eq(intent.state))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    if result.rows_affected != 1 {
-        // Settled concurrently: drop our append with the transaction.
-        drop(txn);
-        let settled = ledger_intent::Entity::find_by_id(intent_id).one(db).await?.ok_or(LedgerError::IntentNotFound)?;
-        return settled.seq.map(|s| s as u64).ok_or(LedgerError::Corrupt("concurrently voided intent"));
-    }
-    txn.commit().await?;
-    Ok(appended.first_seq)
+    Ok((result.rows_affected == 1).then_some(appended.first_seq))
 }
 
 /// Settles an intent whose store transaction is known never to commit (its receipt slot holds

@@ -4,14 +4,21 @@
 //! 1. the next keys after the run's cursor are read (keyset pagination on the primary key, at
 //!    most `batch_size` of them, so memory holds one batch whatever the table's size);
 //! 2. a `retention_purge` ledger intent is committed together with the run row recording it
-//!    and the cursor the batch reaches (compare-and-set: a second worker on the same run stops
-//!    here);
+//!    and the cursor the batch reaches (compare-and-set: a second worker on the same run, or a
+//!    stop, ends the run here);
 //! 3. the store's transaction deletes or anonymises those rows (re-checking the policy's
 //!    condition), writes the intent's receipt and removes the previous batch's (settled)
 //!    receipt, then commits;
 //! 4. the intent is settled (the entry appended with the store's own count) and the run row
 //!    takes the batch: cursor advanced, counts added, the batch in flight cleared, again by
 //!    compare-and-set on the intent.
+//!
+//! The steps of consecutive batches overlap so that Lethe's own bookkeeping costs one commit
+//! between two store transactions: batch N+1's keys (step 1) are read on a second connection
+//! of the store while batch N's transaction (step 3) runs (they come after N's keys, so the two
+//! never meet), and batch N's step 4 and batch N+1's step 2 share one durable commit of Lethe's
+//! database. When that commit's claim fails (the run was stopped meanwhile), nothing of it is
+//! kept and batch N is settled on its own.
 //!
 //! A run that finds a batch in flight (a crash or a stop between 2 and 4) settles it first:
 //! from the intent if it was settled, else from the store's receipt (applied: the batch is
@@ -211,41 +218,40 @@ async fn sql_run(
     let mut pace = Pace::new(policy.throttle_rows_per_sec);
     let mut settled_receipt: Option<Uuid> = None;
     let mut reader = holds::Reader::default();
-    // The next batch, read while the previous one was being settled.
-    let mut prefetched: Option<(Held, Vec<Vec<String>>)> = None;
+    let planned = NewEntry {
+        policy_id: Some(policy.id),
+        store: Some(store.name.clone()),
+        table: Some(policy.target.clone()),
+        action: Some(action.as_str().to_owned()),
+        ..NewEntry::new(EntryKind::RetentionPurge)
+    };
+    // The next batch, already read and claimed with its intent while the previous one ran.
+    let mut claimed: Option<(KeyBatch, Intent)> = None;
     loop {
-        if let Some(pending) = run.pending_intent {
+        if claimed.is_none()
+            && let Some(pending) = run.pending_intent
+        {
             run = settle_in_flight(&ctx.db, Side::Sql(db), run.clone(), pending).await?;
-            prefetched = None;
             continue;
         }
-        let (held, keys) = match prefetched.take() {
-            Some(batch) => batch,
-            None => match scan.next(&mut reader, &run, run.cursor_values().as_deref()).await? {
-                Some(batch) => batch,
-                None => return Ok(()),
-            },
-        };
-        let Some(last) = keys.last().cloned() else {
-            if let Some(receipt) = settled_receipt {
-                forget_receipt(db, receipt).await;
+        let ((held, keys), opened) = match claimed.take() {
+            Some(ready) => ready,
+            None => {
+                let Some(batch) = scan.next(&mut reader, &run, run.cursor_values().as_deref()).await? else {
+                    return Ok(());
+                };
+                let Some(last) = batch.1.last() else {
+                    return done(ctx, db, policy, &run, settled_receipt).await;
+                };
+                let Some((opened, taken)) = open_and_claim(&ctx.db, policy, &planned, &run, last).await? else {
+                    tracing::info!(run_id = %run.id, "retention run was stopped or is being worked elsewhere");
+                    return Ok(());
+                };
+                run = taken;
+                (batch, opened)
             }
-            finish(&ctx.db, &run, RunState::Done, None).await?;
-            tracing::info!(run_id = %run.id, policy_id = %policy.id, rows = run.rows, batches = run.batches, "retention run done");
-            return Ok(());
         };
-        let planned = NewEntry {
-            policy_id: Some(policy.id),
-            store: Some(store.name.clone()),
-            table: Some(policy.target.clone()),
-            action: Some(action.as_str().to_owned()),
-            ..NewEntry::new(EntryKind::RetentionPurge)
-        };
-        let Some((opened, claimed)) = open_and_claim(&ctx.db, policy, &planned, &run, &last).await? else {
-            tracing::info!(run_id = %run.id, "retention run was stopped or is being worked elsewhere");
-            return Ok(());
-        };
-        run = claimed;
+        let last = keys.last().cloned().unwrap_or_default();
         let batch = Batch {
             table: policy.target.clone(),
             live: live.clone(),
@@ -256,24 +262,13 @@ async fn sql_run(
             organization: policy.organization_id,
             forget: settled_receipt.take(),
         };
-        let rows = match external::apply(db, opened.id, batch.into_work()).await {
-            Ok(rows) => {
-                // The batch is settled in Lethe's database while the next one is read from the
-                // store (two connections, so the two round trips overlap). The receipt is
-                // removed by the next batch's transaction (or after the last).
-                let settle = async {
-                    intent::settle_applied(&ctx.db, opened.id, rows).await?;
-                    take_batch(&ctx.db, run.clone(), opened.id, rows).await
-                };
-                let (taken, next) = tokio::join!(settle, scan.next(&mut reader, &run, Some(&last)));
-                run = taken?;
-                match next? {
-                    Some(batch) => prefetched = Some(batch),
-                    None => return Ok(()),
-                }
-                settled_receipt = Some(opened.id);
-                rows
-            }
+        // The next batch's holds and keys are read from the store (a second connection; its
+        // keys come after this batch's, so the two never meet) while this batch's transaction
+        // runs.
+        let (applied, next) =
+            tokio::join!(external::apply(db, opened.id, batch.into_work()), scan.next(&mut reader, &run, Some(&last)));
+        let rows = match applied {
+            Ok(rows) => rows,
             Err(ExternalError::Store(e)) => {
                 // Rolled back: fence the slot, void the intent, record the failure.
                 let receipt = receipts::fence(db, opened.id).await.map_err(ExternalError::Unknown)?;
@@ -283,13 +278,47 @@ async fn sql_run(
                     return Err(ExternalError::Store(e).into());
                 }
                 run = take_batch(&ctx.db, run, opened.id, settled.row_count).await?;
-                settled.row_count
+                pace.wait(settled.row_count).await;
+                continue;
             }
             Err(other) => return Err(other.into()),
         };
+        // The store committed: the batch is settled and taken into the run, and the next one
+        // opened and claimed, in one commit of Lethe's database.
+        let next = match next {
+            Ok(Some(batch)) if !batch.1.is_empty() => batch,
+            ended => {
+                run = settle_and_take(&ctx.db, run, opened.id, rows).await?;
+                // The run ends within its pace, as every batch does.
+                pace.wait(rows).await;
+                return match ended? {
+                    Some(_) => done(ctx, db, policy, &run, Some(opened.id)).await,
+                    None => Ok(()),
+                };
+            }
+        };
+        // The throttle's pause comes before the next batch is claimed, so that a stop during
+        // it ends the run before that batch.
         pace.wait(rows).await;
+        let reaches = next.1.last().map(Vec::as_slice).unwrap_or_default();
+        match settle_and_claim_next(&ctx.db, policy, &planned, &run, opened.id, rows, reaches).await? {
+            Some((next_intent, taken)) => {
+                run = taken;
+                claimed = Some((next, next_intent));
+            }
+            None => {
+                let id = run.id;
+                settle_and_take(&ctx.db, run, opened.id, rows).await?;
+                tracing::info!(run_id = %id, "retention run was stopped or is being worked elsewhere");
+                return Ok(());
+            }
+        }
+        settled_receipt = Some(opened.id);
     }
 }
+
+/// A batch read from the store: the holds in force when it was read and its keys.
+type KeyBatch = (Held, Vec<Vec<String>>);
 
 /// What selects a SQL run's batches: the policy's target in the store, fixed for the run.
 struct Scan<'a> {
@@ -330,7 +359,7 @@ impl Scan<'_> {
         reader: &mut holds::Reader,
         run: &Run,
         cursor: Option<&[String]>,
-    ) -> Result<Option<(Held, Vec<Vec<String>>)>, Failure> {
+    ) -> Result<Option<KeyBatch>, Failure> {
         let Some(held) = held(self.ctx, reader, self.store, self.policy, run).await? else { return Ok(None) };
         let target = self.target(&held);
         let select = target.keys_after(target.condition(self.cutoff), cursor, self.limit);
@@ -488,6 +517,20 @@ async fn claim_batch(
 /// Committed lazily ([`Commit::Lazy`]): lost in a crash of the database server, the run still
 /// shows the batch in flight, whose intent is settled, and the resumed run takes it from there.
 async fn take_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid, rows: u64) -> Result<Run, Failure> {
+    let txn = lethe_entities::entity::begin(lethe, Commit::Lazy).await?;
+    let taken = take_batch_in(&txn, &run, intent_id, rows).await?.ok_or(Failure::Stop(JobError::Conflict))?;
+    txn.commit().await?;
+    Ok(taken)
+}
+
+/// The update of [`take_batch`] on `lethe` (a transaction the caller commits); `None` when the
+/// run no longer has `intent_id` in flight.
+async fn take_batch_in(
+    lethe: &impl ConnectionTrait,
+    run: &Run,
+    intent_id: Uuid,
+    rows: u64,
+) -> Result<Option<Run>, Failure> {
     let rows = i64::try_from(rows).unwrap_or(i64::MAX);
     let mut next = run.clone();
     next.cursor = run.pending_cursor.clone().or(next.cursor);
@@ -501,7 +544,6 @@ async fn take_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid, rows:
         Some(c) => c.clone(),
         None => serde_json::Value::Null,
     };
-    let txn = lethe_entities::entity::begin(lethe, Commit::Lazy).await?;
     let result = retention_run::Entity::update_many()
         .col_expr(retention_run::Column::Cursor, Expr::value(cursor))
         .col_expr(retention_run::Column::PendingIntent, Expr::value(Option::<Uuid>::None))
@@ -512,13 +554,58 @@ async fn take_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid, rows:
         .col_expr(retention_run::Column::UpdatedAt, Expr::value(next.updated_at))
         .filter(retention_run::Column::Id.eq(run.id))
         .filter(retention_run::Column::PendingIntent.eq(intent_id))
-        .exec(&txn)
+        .exec(lethe)
         .await?;
-    if result.rows_affected != 1 {
-        return Err(Failure::Stop(JobError::Conflict));
+    Ok((result.rows_affected == 1).then_some(next))
+}
+
+/// Settles a batch whose store transaction committed `rows` (its entry appended) and takes it
+/// into the run.
+async fn settle_and_take(lethe: &DatabaseConnection, run: Run, intent_id: Uuid, rows: u64) -> Result<Run, Failure> {
+    intent::settle_applied(lethe, intent_id, rows).await?;
+    take_batch(lethe, run, intent_id, rows).await
+}
+
+/// Settles the batch in flight (`intent_id`, committed in the store with `rows`), takes it into
+/// the run, and opens and claims the next batch, which reaches `last`: one durable commit of
+/// Lethe's database between two store transactions. `None`, with nothing committed, when the
+/// run was stopped or changed by another worker (the caller then settles the batch alone), or
+/// when the intent was settled concurrently.
+async fn settle_and_claim_next(
+    lethe: &DatabaseConnection,
+    policy: &Policy,
+    planned: &NewEntry,
+    run: &Run,
+    intent_id: Uuid,
+    rows: u64,
+    last: &[String],
+) -> Result<Option<(Intent, Run)>, Failure> {
+    let txn = lethe_entities::entity::begin_write(lethe).await?;
+    if intent::settle_applied_in(&txn, intent_id, rows).await?.is_none() {
+        return Ok(None);
     }
+    let Some(taken) = take_batch_in(&txn, run, intent_id, rows).await? else { return Ok(None) };
+    let opened = intent::open(&txn, policy.organization_id, planned).await?;
+    let Some(claimed) = claim_batch(&txn, &taken, opened.id, last).await? else { return Ok(None) };
     txn.commit().await?;
-    Ok(next)
+    Ok(Some((opened, claimed)))
+}
+
+/// Ends a run that has no batch left: the last batch's receipt (if any) is removed from the
+/// store and the run is done.
+async fn done(
+    ctx: &JobContext,
+    store: &sea_orm::DatabaseConnection,
+    policy: &Policy,
+    run: &Run,
+    settled_receipt: Option<Uuid>,
+) -> Result<(), Failure> {
+    if let Some(receipt) = settled_receipt {
+        forget_receipt(store, receipt).await;
+    }
+    finish(&ctx.db, run, RunState::Done, None).await?;
+    tracing::info!(run_id = %run.id, policy_id = %policy.id, rows = run.rows, batches = run.batches, "retention run done");
+    Ok(())
 }
 
 /// Clears a batch in flight that never committed (its intent is void): the cursor stays.
