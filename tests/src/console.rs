@@ -41,6 +41,24 @@ impl Page {
         let close = rest[open..].find('<')?;
         Some(rest[open..open + close].trim().to_owned())
     }
+
+    /// The opening tag of the element with `id` (`<input id="x" name="x" value="...">`).
+    pub fn tag(&self, id: &str) -> Option<String> {
+        let at = self.body.find(&format!(" id=\"{id}\""))?;
+        let start = self.body[..at].rfind('<')?;
+        let end = at + self.body[at..].find('>')? + 1;
+        Some(self.body[start..end].to_owned())
+    }
+
+    /// The inline error shown next to the form field `id`, checking that the field points to
+    /// it (`aria-invalid`, `aria-describedby`) and that the summary links to the field.
+    pub fn field_error(&self, id: &str) -> Option<String> {
+        let error = self.text_of(&format!("{id}-error"))?;
+        let field = self.tag(id).unwrap_or_else(|| panic!("no field {id}"));
+        assert!(field.contains(&format!("aria-invalid=\"true\" aria-describedby=\"{id}-error\"")), "{field}");
+        assert!(self.body.contains(&format!("<li><a href=\"#{id}\">")), "the summary links to {id}");
+        Some(error)
+    }
 }
 
 /// The text between `start` and the next `end` in `text`.
