@@ -197,3 +197,23 @@ pub async fn sqlite_shop(dir: &std::path::Path) -> String {
     db.close().await.ok();
     url
 }
+
+/// A data map of the shop [`sqlite_shop`] creates: customers found by e-mail, their orders.
+pub const SQLITE_SHOP_MAP: &str = "version: 1
+tables:
+  - name: customers
+    primary_key: [id]
+    purpose: Your customer account.
+    columns:
+      - { name: email, identity: email, category: user.contact.email }
+      - { name: full_name, category: user.name }
+  - name: orders
+    primary_key: [id]
+    purpose: Your orders.
+    columns:
+      - { name: customer_id, category: user.unique_id }
+    references:
+      - column: customer_id
+        target: { table: customers, column: id }
+        direction: from
+";
