@@ -1,6 +1,7 @@
 //! A real headless Chromium driven over WebDriver (chromedriver and fantoccini), for the
-//! browser tests of the console and the portal. `.ci/run` installs `chromium` and
-//! `chromium-driver`.
+//! browser tests of the console and the portal: the driver and the browser, filling in and
+//! waiting for pages, downloads, signing in to the console with a second factor, and
+//! screenshots. `.ci/run` installs `chromium` and `chromium-driver`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -8,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+
+use crate::console::{PASSWORD, totp_code};
 
 /// A chromedriver process on a free port, stopped on drop, with its own browser profile and
 /// download directory.
@@ -83,6 +86,11 @@ pub async fn fill(client: &Client, css: &str, text: &str) {
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).send_keys(text).await.unwrap();
 }
 
+/// Selects `value` in the drop-down `css`.
+pub async fn choose(client: &Client, css: &str, value: &str) {
+    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).select_by_value(value).await.unwrap();
+}
+
 /// Clicks the element `css`.
 pub async fn click(client: &Client, css: &str) {
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).click().await.unwrap();
@@ -124,6 +132,83 @@ pub async fn reload_until(client: &Client, css: &str) {
         tokio::time::sleep(Duration::from_millis(250)).await;
         client.refresh().await.unwrap();
     }
+}
+
+/// Waits until the element `css` says `needle` (a submitted form's page may still be loading,
+/// or the element found may belong to the page being replaced); returns its text.
+pub async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
+    until_text(client, css, needle, false).await
+}
+
+/// Reloads until the element `css` says `needle` (work the engine does in the background);
+/// returns its text.
+pub async fn reload_until_text(client: &Client, css: &str, needle: &str) -> String {
+    until_text(client, css, needle, true).await
+}
+
+async fn until_text(client: &Client, css: &str, needle: &str, reload: bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(if reload { 60 } else { 30 });
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && text.contains(needle)
+        {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{css} never said {needle:?}: {}", client.source().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(if reload { 250 } else { 100 })).await;
+        if reload {
+            client.refresh().await.unwrap();
+        }
+    }
+}
+
+/// Waits until the browser has saved a file ending in `.{extension}`; returns its bytes.
+pub async fn downloaded(driver: &Driver, extension: &str) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let done = std::fs::read_dir(driver.downloads())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == extension));
+        if let Some(path) = done {
+            return std::fs::read(path).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no .{extension} download arrived");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Opens the console's sign-in page at `base` and signs in with the test password.
+pub async fn console_sign_in(client: &Client, base: &str, email: &str) {
+    client.goto(&format!("{base}/console/sign-in")).await.unwrap();
+    fill(client, "#email", email).await;
+    fill(client, "#password", PASSWORD).await;
+    follow(client, "#sign-in").await;
+}
+
+/// Signs in to the console with the password, enrols a TOTP second factor (the QR code loads
+/// under the CSP, the first code is computed from the secret the page shows as text, ten
+/// recovery codes are shown once), signs out, and signs in again with the password and a TOTP
+/// code (the next time step: each is accepted once); lands on the queue.
+pub async fn console_sign_in_with_totp(client: &Client, base: &str, email: &str) {
+    console_sign_in(client, base, email).await;
+    client.goto(&format!("{base}/console/mfa")).await.unwrap();
+    let qr_loaded = client.execute("return document.querySelector('img.qr').naturalWidth", vec![]).await.unwrap();
+    assert!(qr_loaded.as_u64().unwrap_or(0) > 0, "the QR code image loads under the CSP");
+    let secret = text(client, "#totp-secret").await;
+    fill(client, "#code", &totp_code(&secret, 0)).await;
+    follow(client, "#confirm-mfa").await;
+    let codes = text(client, "#recovery-codes").await;
+    assert_eq!(codes.lines().filter(|l| !l.trim().is_empty()).count(), 10, "{codes}");
+    follow(client, "#continue").await;
+    follow(client, "form[action='/console/sign-out'] button").await;
+    console_sign_in(client, base, email).await;
+    assert!(client.current_url().await.unwrap().path().ends_with("/sign-in/code"));
+    fill(client, "#code", &totp_code(&secret, 1)).await;
+    follow(client, "#verify-code").await;
+    assert_eq!(client.current_url().await.unwrap().path(), "/console/");
 }
 
 /// `target/artifacts/`, created if missing: screenshots of the browser tests.

@@ -41,6 +41,24 @@ impl Page {
         let close = rest[open..].find('<')?;
         Some(rest[open..open + close].trim().to_owned())
     }
+
+    /// The opening tag of the element with `id` (`<input id="x" name="x" value="...">`).
+    pub fn tag(&self, id: &str) -> Option<String> {
+        let at = self.body.find(&format!(" id=\"{id}\""))?;
+        let start = self.body[..at].rfind('<')?;
+        let end = at + self.body[at..].find('>')? + 1;
+        Some(self.body[start..end].to_owned())
+    }
+
+    /// The inline error shown next to the form field `id`, checking that the field points to
+    /// it (`aria-invalid`, `aria-describedby`) and that the summary links to the field.
+    pub fn field_error(&self, id: &str) -> Option<String> {
+        let error = self.text_of(&format!("{id}-error"))?;
+        let field = self.tag(id).unwrap_or_else(|| panic!("no field {id}"));
+        assert!(field.contains(&format!("aria-invalid=\"true\" aria-describedby=\"{id}-error\"")), "{field}");
+        assert!(self.body.contains(&format!("<li><a href=\"#{id}\">")), "the summary links to {id}");
+        Some(error)
+    }
 }
 
 /// The text between `start` and the next `end` in `text`.
@@ -179,3 +197,23 @@ pub async fn sqlite_shop(dir: &std::path::Path) -> String {
     db.close().await.ok();
     url
 }
+
+/// A data map of the shop [`sqlite_shop`] creates: customers found by e-mail, their orders.
+pub const SQLITE_SHOP_MAP: &str = "version: 1
+tables:
+  - name: customers
+    primary_key: [id]
+    purpose: Your customer account.
+    columns:
+      - { name: email, identity: email, category: user.contact.email }
+      - { name: full_name, category: user.name }
+  - name: orders
+    primary_key: [id]
+    purpose: Your orders.
+    columns:
+      - { name: customer_id, category: user.unique_id }
+    references:
+      - column: customer_id
+        target: { table: customers, column: id }
+        direction: from
+";

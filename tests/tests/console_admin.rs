@@ -2,7 +2,8 @@
 //! on each page, another organization's ids (404), auditors read-only (no forms, POSTs
 //! refused), forged CSRF tokens refused; registering a store (its secret never shown again),
 //! testing, discovery, the review beside the live schema and the YAML editor's inline errors;
-//! dry runs, runs, holds placed and released; verifying, exporting and looking up the ledger;
+//! invalid store and hold forms answered with their errors next to their fields, the input kept
+//! and no credential echoed; dry runs, runs, holds placed and released; verifying, exporting and looking up the ledger;
 //! operators, API keys and organization defaults; every action in the audit log.
 
 use lethe_entities::domain::enums::Role;
@@ -169,7 +170,7 @@ both_backends! {
         assert!(!list.body.contains("s3cret-pw"));
         let bad = c.post("/console/stores", &[("csrf", &csrf), ("name", "Bad Name"), ("kind", "sqlite"), ("url", "sqlite:///tmp/x.db")]).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(bad.body.contains("name:"), "{}", bad.body);
+        assert!(bad.field_error("store-name").is_some(), "{}", bad.body);
 
         // A SQLite store: test, discover, review beside the live schema, save.
         let url = sqlite_shop(dir.path()).await;
@@ -224,6 +225,92 @@ both_backends! {
         assert!(!audit.contains("s3cret-pw"));
     }
 
+    async fn invalid_forms_come_back_with_their_errors_inline(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let org = org_slug();
+        let email = format!("dpo@{org}.test");
+        let admin = app.operator_in(&org, &email, Role::Admin).await;
+        let c = Console::signed_in(&app.base, &email).await;
+        let csrf = c.csrf().await;
+        let send = |path: &'static str, fields: &[(&'static str, &'static str)]| {
+            let mut form = vec![("csrf", csrf.as_str())];
+            form.extend_from_slice(fields);
+            let c = &c;
+            async move { c.post(path, &form).await }
+        };
+        let register = |fields| send("/console/stores", fields);
+
+        // A bad name: its error next to it; the rest kept, the connection URL (credentials) not.
+        let bad = register(&[("name", "Legacy CRM"), ("kind", "postgres"), ("description", "The old CRM <2019>"), ("url", "postgres://lethe:s3cret-pw@127.0.0.1:5432/crm")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert!(bad.field_error("store-name").unwrap().contains("lower-case letters"), "{}", bad.body);
+        assert!(bad.body.contains("id=\"error-summary\"") && bad.body.contains("<a href=\"#store-name\">Name: 1 to 64 characters"));
+        assert!(bad.tag("store-name").unwrap().contains("value=\"Legacy CRM\""));
+        assert!(bad.tag("store-description").unwrap().contains("value=\"The old CRM &#60;2019&#62;\""), "kept and escaped");
+        assert!(bad.body.contains("<option value=\"postgres\" selected>"), "the kind kept");
+        assert!(!bad.tag("store-url").unwrap().contains("value="), "the URL is not echoed");
+        assert!(!bad.body.contains("s3cret-pw"), "no credential in the page");
+        assert_eq!(bad.field_error("store-url"), None, "only the invalid field is marked");
+        assert!(bad.body.contains("id=\"stores\""), "the same page: the list of stores");
+
+        // An HTTP service: a wrong scheme and a short secret, each next to its field; the base
+        // URL kept, the secret not; a base URL with credentials is not kept either.
+        let http = register(&[("name", "billing"), ("kind", "http"), ("base_url", "ftp://billing.internal/lethe"), ("signing_secret", "tooshort-pw")]).await;
+        assert_eq!(http.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(http.field_error("store-base-url").unwrap().contains("http:// or https://"), "{}", http.body);
+        assert!(http.field_error("store-secret").unwrap().contains("at least 16 characters"));
+        assert!(http.tag("store-base-url").unwrap().contains("value=\"ftp://billing.internal/lethe\""));
+        assert!(!http.body.contains("tooshort-pw"));
+        let with_user = register(&[("name", "billing"), ("kind", "http"), ("base_url", "https://svc:pa55word@billing.internal/"), ("signing_secret", "short")]).await;
+        assert_eq!(with_user.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(with_user.field_error("store-secret").is_some() && !with_user.body.contains("pa55word"), "{}", with_user.body);
+
+        // A kind that is not listed, a manual store without instructions, a name taken.
+        let kind = register(&[("name", "oracle"), ("kind", "oracle")]).await;
+        assert_eq!(kind.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(kind.field_error("store-kind").unwrap().contains("listed kinds"));
+        let manual = register(&[("name", "paper"), ("kind", "manual"), ("instructions", " ")]).await;
+        assert!(manual.field_error("store-instructions").unwrap().contains("need instructions"), "{}", manual.body);
+        assert_eq!(register(&[("name", "paper"), ("kind", "manual"), ("instructions", "Shred it.")]).await.status, StatusCode::SEE_OTHER);
+        let taken = register(&[("name", "paper"), ("kind", "manual"), ("instructions", "Again.")]).await;
+        assert_eq!(taken.status, StatusCode::CONFLICT);
+        assert!(taken.field_error("store-name").unwrap().contains("has this name"));
+        assert!(taken.body.contains(">Again.</textarea>"), "the instructions kept");
+        let (_, stores) = app.get("/v1/stores", Some(&admin)).await;
+        assert_eq!(stores.as_array().unwrap().len(), 1, "only the valid store: {stores}");
+
+        // The hold form: the identity and the owner wrong, the expiry no date; the rest kept.
+        let hold = |fields| send("/console/retention/holds", fields);
+        let wrong = hold(&[("scope", "subject"), ("identity_kind", "email"), ("identity_value", "zed at example"), ("reason", "Litigation: Zed v. Shop"), ("owner", "legal"), ("matter", "CASE-9"), ("expires", "2099-02-01")]).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.body);
+        assert!(wrong.field_error("hold-owner").unwrap().contains("e-mail address"), "{}", wrong.body);
+        assert!(wrong.field_error("hold-value").is_some());
+        assert!(wrong.body.contains(">Litigation: Zed v. Shop</textarea>"), "the reason kept");
+        assert!(wrong.tag("hold-matter").unwrap().contains("value=\"CASE-9\""));
+        assert!(wrong.tag("hold-expires").unwrap().contains("value=\"2099-02-01\""));
+        assert!(wrong.body.contains("<option value=\"subject\" selected>"), "the scope kept");
+        assert!(wrong.body.contains("id=\"holds\""), "the same page: the list of holds");
+        let undated = hold(&[("scope", "organization"), ("reason", "Audit"), ("owner", "legal@shop.test"), ("expires", "1 March")]).await;
+        assert_eq!(undated.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(undated.field_error("hold-expires").unwrap().contains("a date like"));
+        let blank = hold(&[("scope", "store"), ("reason", " "), ("owner", "legal@shop.test")]).await;
+        assert!(blank.field_error("hold-store").unwrap().contains("Choose the store"), "{}", blank.body);
+        let past = hold(&[("scope", "organization"), ("reason", "Audit"), ("owner", "legal@shop.test"), ("expires", "2001-01-01")]).await;
+        assert!(past.field_error("hold-expires").unwrap().contains("in the future"), "{}", past.body);
+
+        // The request page's hold form: its errors at the top and next to its fields, open.
+        let req = app.verified(&org, "erasure", "gdpr", "cid@example.com").await;
+        let path = format!("/console/requests/{}/legal-hold", req.id);
+        let on_request = c.post(&path, &[("csrf", &csrf), ("reason", ""), ("owner", "nobody"), ("matter", "CASE-10")]).await;
+        assert_eq!(on_request.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", on_request.body);
+        assert!(on_request.field_error("lh-reason").is_some() && on_request.field_error("lh-owner").is_some(), "{}", on_request.body);
+        assert!(on_request.tag("lh-matter").unwrap().contains("value=\"CASE-10\""));
+        assert!(on_request.body.contains("<details class=\"card\" id=\"legal-hold\" open>"));
+        assert_eq!(on_request.text_of("state").as_deref(), Some("pending_approval"), "the request page");
+        let (_, holds) = app.get("/v1/holds", Some(&admin)).await;
+        assert_eq!(holds, json!([]), "no hold was placed");
+    }
+
     async fn retention_holds_ledger_and_settings(backend: Backend) {
         let app = spawn_app(backend).await;
         let org = org_slug();
@@ -268,6 +355,9 @@ both_backends! {
         let hold = between(&page.body, "action=\"/console/retention/holds/", "/release\"").unwrap();
         let no_reason = c.post(&format!("/console/retention/holds/{hold}/release"), &[("csrf", &csrf), ("reason", " ")]).await;
         assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let error = no_reason.field_error(&format!("release-{hold}")).expect("the error next to the reason");
+        assert!(error.contains("a reason is required"), "{error}");
+        assert!(no_reason.body.contains("<details open><summary>Release</summary>"), "its form is open");
         let released = c.post(&format!("/console/retention/holds/{hold}/release"), &[("csrf", &csrf), ("reason", "Settled")]).await;
         assert_eq!(released.location(), Some("/console/retention/holds?done=released"));
         assert!(c.get("/console/retention/holds").await.body.contains("Settled"));

@@ -2,51 +2,24 @@
 //! fantoccini): sign in, enrol TOTP (the code computed from the secret the page shows), sign in
 //! again with a code, find a request by e-mail, approve it, complete its manual checklist item,
 //! watch it complete and open the certificate of erasure; and, as an admin, register a SQLite
-//! store, test it, run discovery and save the reviewed data map, place and release a legal
-//! hold, process an erasure request to completion and prove it on the ledger page (the
-//! subject's entries, "verify now"). Screenshots of the queue, a request page, a store's
-//! discovery review and the ledger page go to `target/artifacts/`. `.ci/run` installs
-//! `chromium` and `chromium-driver`.
+//! store (an invalid name first, answered inline), test it, run discovery and save the reviewed
+//! data map, place and release a legal hold, process an erasure request to completion and prove
+//! it on the ledger page (the subject's entries, "verify now"). Screenshots of the queue, a
+//! request page, the store form's errors, a store's discovery review and the ledger page go to
+//! `target/artifacts/`. `.ci/run` installs `chromium` and `chromium-driver`. The access request
+//! is in `console_access_browser.rs`.
 
-use std::time::{Duration, Instant};
-
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use lethe_entities::domain::enums::Role;
 use lethe_tests::app::org_slug;
-use lethe_tests::browser::{artifacts, browser, click, fill, reload_until, start_driver, text};
-use lethe_tests::console::{PASSWORD, sqlite_shop, totp_code};
+use lethe_tests::browser::{
+    artifacts, browser, choose, click, console_sign_in, console_sign_in_with_totp, fill, follow, reload_until,
+    screenshot, start_driver, text, value, wait_text,
+};
+use lethe_tests::console::sqlite_shop;
 use lethe_tests::{Backend, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
-
-/// Selects `value` in the drop-down `css`.
-async fn choose(client: &Client, css: &str, value: &str) {
-    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).select_by_value(value).await.unwrap();
-}
-
-/// Opens the sign-in page at `base` and signs in with the test password.
-async fn sign_in(client: &Client, base: &str, email: &str) {
-    client.goto(&format!("{base}/console/sign-in")).await.unwrap();
-    fill(client, "#email", email).await;
-    fill(client, "#password", PASSWORD).await;
-    click(client, "#sign-in").await;
-}
-
-/// Waits until the element `css` says `needle` (a submitted form's page may still be loading,
-/// or the element found may belong to the page being replaced); returns its text.
-async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(element) = client.find(Locator::Css(css)).await
-            && let Ok(text) = element.text().await
-            && text.contains(needle)
-        {
-            return text;
-        }
-        assert!(Instant::now() < deadline, "{css} never said {needle:?}: {}", client.source().await.unwrap());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_enrols_totp_and_completes_an_erasure_in_chromium() {
@@ -66,27 +39,9 @@ async fn an_operator_enrols_totp_and_completes_an_erasure_in_chromium() {
     let client = browser(&driver, "en").await;
     let base = &app.base;
 
-    // Sign in with the password, enrol TOTP from the secret shown as text.
-    sign_in(&client, base, &email).await;
-    client.goto(&format!("{base}/console/mfa")).await.unwrap();
-    let qr_loaded = client.execute("return document.querySelector('img.qr').naturalWidth", vec![]).await.unwrap();
-    assert!(qr_loaded.as_u64().unwrap_or(0) > 0, "the QR code image loads under the CSP");
-    let secret = text(&client, "#totp-secret").await;
-    fill(&client, "#code", &totp_code(&secret, 0)).await;
-    click(&client, "#confirm-mfa").await;
-    let codes = text(&client, "#recovery-codes").await;
-    assert_eq!(codes.lines().filter(|l| !l.trim().is_empty()).count(), 10, "{codes}");
-    click(&client, "#continue").await;
-
-    // Sign out, sign in again with a TOTP code.
-    click(&client, "form[action='/console/sign-out'] button").await;
-    fill(&client, "#email", &email).await;
-    fill(&client, "#password", PASSWORD).await;
-    click(&client, "#sign-in").await;
-    assert!(client.current_url().await.unwrap().path().ends_with("/sign-in/code"));
-    fill(&client, "#code", &totp_code(&secret, 1)).await;
-    click(&client, "#verify-code").await;
-    assert_eq!(client.current_url().await.unwrap().path(), "/console/");
+    // Sign in with the password, enrol TOTP from the secret shown as text; sign out, sign in
+    // again with a TOTP code.
+    console_sign_in_with_totp(&client, base, &email).await;
     let queue_shot = client.screenshot().await.unwrap();
     std::fs::write(artifacts().join("console-queue.png"), queue_shot).unwrap();
 
@@ -133,13 +88,23 @@ async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() 
     let driver = start_driver().await;
     let client = browser(&driver, "en").await;
     let base = &app.base;
-    sign_in(&client, base, &email).await;
+    console_sign_in(&client, base, &email).await;
     wait_text(&client, "nav a[href='/console/stores']", "Stores").await;
 
-    // Register the SQLite store, test it, discover it, review and save the proposed map.
+    // Register the SQLite store (a name in capitals first: the error next to the field, the
+    // kind kept, the URL to type again), test it, discover it, review and save the proposed map.
     click(&client, "nav a[href='/console/stores']").await;
-    fill(&client, "#store-name", "shop").await;
+    fill(&client, "#store-name", "Shop").await;
     choose(&client, "#store-kind", "sqlite").await;
+    fill(&client, "#store-url", &shop_url).await;
+    follow(&client, "#register-store").await;
+    assert!(text(&client, "#store-name-error").await.contains("lower-case letters"));
+    assert!(text(&client, "#error-summary").await.contains("Name: 1 to 64 characters"));
+    assert_eq!(value(&client, "#store-kind").await, "sqlite");
+    assert_eq!(value(&client, "#store-url").await, "", "the URL with credentials is not sent back");
+    screenshot(&client, "console-store-errors.png").await;
+    client.find(Locator::Css("#store-name")).await.unwrap().clear().await.unwrap();
+    fill(&client, "#store-name", "shop").await;
     fill(&client, "#store-url", &shop_url).await;
     click(&client, "#register-store").await;
     wait_text(&client, "#notice", "Registered").await;

@@ -5,12 +5,12 @@
 //! input; an access request's export downloaded from the link in its e-mail, then the same link
 //! expired. Screenshots of the form and the status page go to `target/artifacts/`.
 
-use std::time::{Duration, Instant};
-
 use fantoccini::{Client, Locator};
 use lethe_entities::domain::enums::Role;
 use lethe_tests::app::{TestApp, org_slug};
-use lethe_tests::browser::{browser, click, fill, follow, reload_until, screenshot, start_driver, text, value};
+use lethe_tests::browser::{
+    browser, click, downloaded, fill, follow, reload_until, reload_until_text, screenshot, start_driver, text, value,
+};
 use lethe_tests::{Backend, mailbox, spawn_app};
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
@@ -41,19 +41,6 @@ async fn verify(client: &Client, app: &TestApp, email: &str, n: usize) {
 /// The request id shown on a status page.
 async fn reference(client: &Client) -> String {
     client.find(Locator::Css(".facts code")).await.unwrap().text().await.unwrap()
-}
-
-/// Reloads the status page until its state reads `state`.
-async fn state_becomes(client: &Client, state: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if text(client, "#state").await == state {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the state never became {state}: {}", text(client, "#state").await);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        client.refresh().await.unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +78,7 @@ async fn people_use_the_portal_in_three_languages_in_chromium() {
         let id = reference(&client).await;
         let (status, body) = app.post(&format!("/v1/requests/{id}/approve"), Some(&admin), json!({})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        state_becomes(&client, completed).await;
+        reload_until_text(&client, "#state", completed).await;
         assert!(client.find(Locator::Css("#cancel")).await.is_err());
         let html = client.find(Locator::Css("html")).await.unwrap();
         assert_eq!(html.attr("lang").await.unwrap().as_deref(), Some(lang));
@@ -140,7 +127,7 @@ async fn people_use_the_portal_in_three_languages_in_chromium() {
     let id = reference(&client).await;
     let (status, _) = app.post(&format!("/v1/requests/{id}/approve"), Some(&admin), json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    state_becomes(&client, "Completed").await;
+    reload_until_text(&client, "#state", "Completed").await;
     let token = lethe_tests::package::export_token(&app, email).await;
     let message = mailbox::wait_for_message_with(&app.outbox, email, "/v1/exports/").await;
     let mail = mailbox::part(&message, "text/plain").unwrap();
@@ -149,19 +136,7 @@ async fn people_use_the_portal_in_three_languages_in_chromium() {
     client.goto(&format!("{base}{page}")).await.unwrap();
     assert_eq!(text(&client, "#downloads-left").await, "10");
     click(&client, "#download").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let zip = loop {
-        let done = std::fs::read_dir(driver.downloads())
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "zip"));
-        if let Some(path) = done {
-            break std::fs::read(path).unwrap();
-        }
-        assert!(Instant::now() < deadline, "no download arrived");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let zip = downloaded(&driver, "zip").await;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
     let data = lethe_tests::package::read_entry(&mut archive, "data.json");
     assert!(data.contains(email) && !data.contains(people[0]), "her rows only");

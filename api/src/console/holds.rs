@@ -2,7 +2,8 @@
 //! value), placing one (subject by identity, table, store or organization; reason, owner's
 //! e-mail, matter, expiry), releasing one with a reason, and placing subject holds on a
 //! request's identities from the request page. Placing and releasing call the JSON API's
-//! handlers (admins only, a ledger entry each) and write an audit event.
+//! handlers (admins only, a ledger entry each) and write an audit event. An invalid form comes
+//! back with its errors next to its fields and what was typed kept.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use askama::Template;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use lethe_entities::domain::enums::IdentityKind;
 use lethe_entities::entity::legal_hold::HoldScope;
@@ -20,11 +22,13 @@ use serde::Deserialize;
 use time::Date;
 use uuid::Uuid;
 
-use super::request::find;
+use super::fields::{FieldErrors, Placement, with_status};
+use super::request::{self, find};
 use super::session::Session;
 use super::sign_in::record;
 use super::view::{DoneQuery, Nav, parse, when};
 use crate::auth::Permission;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, PathParams, QueryParams};
 use crate::routes::holds::{self, HeldIdentity, HoldsQuery, NewHold};
 use crate::routes::requests::actions::ReasonBody;
@@ -43,6 +47,10 @@ struct Hold {
     active: bool,
     placed: String,
     released: Option<String>,
+    /// The id of its release form's reason field.
+    release_id: String,
+    /// The error of its release form.
+    release_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -55,6 +63,8 @@ struct HoldsPage {
     kinds: Vec<&'static str>,
     stores: Vec<(String, String)>,
     notice: Option<&'static str>,
+    values: PlaceForm,
+    errors: FieldErrors,
 }
 
 /// `GET /console/retention/holds`.
@@ -63,7 +73,23 @@ pub async fn page(
     session: Session,
     query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> WebResult<Response> {
-    let done = DoneQuery::of(query);
+    let notice = match DoneQuery::of(query).as_deref() {
+        Some("placed") => Some("The hold is in force."),
+        Some("released") => Some("The hold is released."),
+        _ => None,
+    };
+    show(&state, &session, notice, PlaceForm::default(), FieldErrors::default()).await
+}
+
+/// The page with `notice`, the place form showing `values`, and `errors` (of that form or of
+/// a hold's release form).
+async fn show(
+    state: &AppState,
+    session: &Session,
+    notice: Option<&'static str>,
+    values: PlaceForm,
+    errors: FieldErrors,
+) -> WebResult<Response> {
     let org = session.organization.id;
     let query = QueryParams(HoldsQuery { active: None });
     let Json(views) = holds::list(State(state.clone()), session.principal.clone(), query).await?;
@@ -103,49 +129,82 @@ pub async fn page(
                 released: h.released_at.map(|at| {
                     format!("{} by {}: {}", when(at), who(h.released_by), h.release_reason.clone().unwrap_or_default())
                 }),
+                release_id: release_id(h.id),
+                release_error: errors.get(release_id(h.id)).map(str::to_owned),
             }
         })
         .collect();
     let page = HoldsPage {
-        nav: Nav::new(&session, "holds"),
+        nav: Nav::new(session, "holds"),
         holds,
         manage: session.can(Permission::ManageHolds),
         scopes: HoldScope::iter().map(HoldScope::as_str).collect(),
         kinds: IdentityKind::iter().map(IdentityKind::as_str).collect(),
         stores: stores.into_iter().map(|s| (s.id.to_string(), s.name)).collect(),
-        notice: match done.as_deref() {
-            Some("placed") => Some("The hold is in force."),
-            Some("released") => Some("The hold is released."),
-            _ => None,
-        },
+        notice,
+        values,
+        errors,
     };
     render(&page)
 }
 
+/// The id of hold `id`'s release reason field.
+fn release_id(id: Uuid) -> String {
+    format!("release-{id}")
+}
+
 /// What every hold form asks: why, who owns it, the matter and when it lapses.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct HoldDetails {
-    reason: String,
-    owner: String,
+    /// Why.
     #[serde(default)]
-    matter: String,
+    pub(super) reason: String,
+    /// The owner's e-mail address (expiry warnings go there).
+    #[serde(default)]
+    pub(super) owner: String,
+    /// The matter.
+    #[serde(default)]
+    pub(super) matter: String,
     /// A date (`2027-06-30`): the hold lapses at 00:00 UTC that day.
     #[serde(default)]
-    expires: String,
+    pub(super) expires: String,
+}
+
+/// Where a hold form whose fields' ids start with `prefix` shows the API's errors of the
+/// details.
+fn detail_ids(prefix: &str) -> [(&'static str, String, &'static str); 4] {
+    [
+        ("reason", format!("{prefix}-reason"), "Why"),
+        ("owner", format!("{prefix}-owner"), "Owner's e-mail"),
+        ("matter", format!("{prefix}-matter"), "Matter"),
+        ("expires_at", format!("{prefix}-expires"), "Expires"),
+    ]
+}
+
+/// Places the API's field errors of `e` on a hold form whose fields' ids start with `prefix`,
+/// and its `extra` fields.
+fn place_errors(errors: &mut FieldErrors, e: ApiError, prefix: &str, extra: &[Placement<'_>]) -> ApiResult<()> {
+    let ids = detail_ids(prefix);
+    let details = ids.iter().map(|(api, id, label)| (*api, id.as_str(), *label));
+    let placements: Vec<Placement<'_>> = details.chain(extra.iter().copied()).collect();
+    errors.place(e, &placements)
 }
 
 impl HoldDetails {
-    /// A new hold of `scope` with these details.
-    fn hold(&self, scope: HoldScope) -> WebResult<NewHold> {
+    /// A new hold of `scope` with these details; an expiry that is no date is an error of the
+    /// form's `{prefix}-expires` field.
+    fn hold(&self, scope: HoldScope, errors: &mut FieldErrors, prefix: &str) -> NewHold {
         let expires = self.expires.trim();
-        let expires_at = if expires.is_empty() {
-            None
-        } else {
-            let day = Date::parse(expires, &time::macros::format_description!("[year]-[month]-[day]"))
-                .map_err(|_| WebError::invalid_form("`expires` must be a date like 2027-06-30."))?;
-            Some(day.midnight().assume_utc())
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let expires_at = match Date::parse(expires, &format) {
+            _ if expires.is_empty() => None,
+            Ok(day) => Some(day.midnight().assume_utc()),
+            Err(_) => {
+                errors.add(&format!("{prefix}-expires"), "Expires", "a date like 2027-06-30");
+                None
+            }
         };
-        Ok(NewHold {
+        NewHold {
             scope,
             identity: None,
             store_id: None,
@@ -154,14 +213,16 @@ impl HoldDetails {
             owner: self.owner.trim().to_owned(),
             matter: Some(self.matter.trim().to_owned()).filter(|m| !m.is_empty()),
             expires_at,
-        })
+        }
     }
 }
 
 /// The form placing a hold.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct PlaceForm {
+    #[serde(default)]
     csrf: String,
+    #[serde(default)]
     scope: String,
     #[serde(default)]
     identity_kind: String,
@@ -175,7 +236,18 @@ pub struct PlaceForm {
     details: HoldDetails,
 }
 
-async fn place_one(state: &AppState, session: &Session, hold: NewHold) -> WebResult<()> {
+/// The prefix of the ids of the place form's detail fields (`hold-reason`, ...).
+pub const PLACE_PREFIX: &str = "hold";
+
+/// Where the place form shows the API's errors of the fields beyond the details.
+const PLACE_FIELDS: &[Placement<'static>] = &[
+    ("identity", "hold-value", "Identity"),
+    ("identity.value", "hold-value", "Identity"),
+    ("store_id", "hold-store", "Store"),
+    ("table", "hold-table", "Table or key pattern"),
+];
+
+async fn place_one(state: &AppState, session: &Session, hold: NewHold) -> ApiResult<()> {
     let (_, Json(placed)) = holds::place(State(state.clone()), session.principal.clone(), Body(hold)).await?;
     let reason = format!("hold {} on {}", placed.id, placed.scope.as_str());
     record(state, &session.operator, OperatorEventKind::HoldPlaced, session.ip(), Some(&reason)).await;
@@ -189,22 +261,36 @@ pub async fn place(
     Form(form): Form<PlaceForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let scope: HoldScope = parse(&form.scope).ok_or_else(|| WebError::invalid_form("Choose what the hold covers."))?;
-    let mut hold = form.details.hold(scope)?;
+    session.principal.require(Permission::ManageHolds)?;
+    let mut errors = FieldErrors::default();
+    let scope = parse::<HoldScope>(&form.scope);
+    if scope.is_none() {
+        errors.add("hold-scope", "What it covers", "Choose what the hold covers.");
+    }
+    let scope = scope.unwrap_or(HoldScope::Organization);
+    let mut hold = form.details.hold(scope, &mut errors, PLACE_PREFIX);
     if scope == HoldScope::Subject {
-        let kind: IdentityKind =
-            parse(&form.identity_kind).ok_or_else(|| WebError::invalid_form("Choose the kind of identity."))?;
-        hold.identity = Some(HeldIdentity { kind, value: form.identity_value });
+        match parse::<IdentityKind>(&form.identity_kind) {
+            Some(kind) => hold.identity = Some(HeldIdentity { kind, value: form.identity_value.clone() }),
+            None => errors.add("hold-kind", "Kind of identity", "Choose the kind of identity."),
+        }
     }
     if matches!(scope, HoldScope::Table | HoldScope::Store) {
-        let id = form.store_id.parse().map_err(|_| WebError::invalid_form("Choose the store."))?;
-        hold.store_id = Some(id);
+        match form.store_id.parse() {
+            Ok(id) => hold.store_id = Some(id),
+            Err(_) => errors.add("hold-store", "Store", "Choose the store."),
+        }
     }
     if scope == HoldScope::Table {
         hold.table = Some(form.table.trim().to_owned());
     }
-    place_one(&state, &session, hold).await?;
-    Ok(Redirect::to("/console/retention/holds?done=placed").into_response())
+    if errors.is_empty() {
+        match place_one(&state, &session, hold).await {
+            Ok(()) => return Ok(Redirect::to("/console/retention/holds?done=placed").into_response()),
+            Err(e) => place_errors(&mut errors, e, PLACE_PREFIX, PLACE_FIELDS)?,
+        }
+    }
+    with_status(show(&state, &session, None, form, errors).await, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 /// The release form.
@@ -223,10 +309,19 @@ pub async fn release(
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
     let body = ReasonBody { reason: form.reason };
-    let _released = holds::release(State(state.clone()), session.principal.clone(), PathParams(id), Body(body)).await?;
-    let reason = format!("hold {id}");
-    record(&state, &session.operator, OperatorEventKind::HoldReleased, session.ip(), Some(&reason)).await;
-    Ok(Redirect::to("/console/retention/holds?done=released").into_response())
+    match holds::release(State(state.clone()), session.principal.clone(), PathParams(id), Body(body)).await {
+        Ok(_released) => {
+            let reason = format!("hold {id}");
+            record(&state, &session.operator, OperatorEventKind::HoldReleased, session.ip(), Some(&reason)).await;
+            Ok(Redirect::to("/console/retention/holds?done=released").into_response())
+        }
+        Err(e) => {
+            let mut errors = FieldErrors::default();
+            errors.place(e, &[("reason", &release_id(id), "Why it is released")])?;
+            let page = show(&state, &session, None, PlaceForm::default(), errors).await;
+            with_status(page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
 }
 
 /// The request page's legal-hold form.
@@ -249,11 +344,24 @@ pub async fn on_request(
     session.principal.require(Permission::ManageHolds)?;
     let r = find(&state, &session, id).await?;
     let identities = subject_identity::Model::of_request(&state.db, r.organization_id, r.id).await?;
+    let mut errors = FieldErrors::default();
     for identity in &identities {
         let value = identity.open(&state.keyring).map_err(|e| WebError::internal(&e))?;
-        let mut hold = form.details.hold(HoldScope::Subject)?;
+        let mut hold = form.details.hold(HoldScope::Subject, &mut errors, request::HOLD_PREFIX);
+        if !errors.is_empty() {
+            break;
+        }
         hold.identity = Some(HeldIdentity { kind: identity.kind, value });
-        place_one(&state, &session, hold).await?;
+        // Every identity's hold has the same details: a refusal comes with the first, before
+        // any is placed.
+        if let Err(e) = place_one(&state, &session, hold).await {
+            place_errors(&mut errors, e, request::HOLD_PREFIX, &[])?;
+            break;
+        }
     }
-    Ok(Redirect::to(&format!("/console/requests/{id}?done=legal-hold")).into_response())
+    if errors.is_empty() {
+        return Ok(Redirect::to(&format!("/console/requests/{id}?done=legal-hold")).into_response());
+    }
+    let page = request::show(&state, &session, id, None, request::LegalHoldForm { values: form.details, errors });
+    with_status(page.await, StatusCode::UNPROCESSABLE_ENTITY)
 }

@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod audit;
 pub mod datamap;
+pub mod fields;
 pub mod holds;
 pub mod keys;
 pub mod ledger;

@@ -1,6 +1,7 @@
 //! The request page: verification, deadlines, the subject's identities (for roles that see
-//! them), the checklist of store and recipient tasks, the timeline, the export, the actions
-//! the state machine allows, and the certificate of erasure.
+//! them), the checklist of store and recipient tasks, the timeline, the access export (its
+//! state, what it holds per store and table, until when its link works and how many downloads
+//! are left), the actions the state machine allows, and the certificate of erasure.
 
 use std::collections::HashMap;
 
@@ -19,6 +20,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::fields::FieldErrors;
+use super::holds::HoldDetails;
 use super::session::Session;
 use super::view::{DaysLeft, DoneQuery, Nav, name, when, words};
 use crate::auth::Permission;
@@ -93,9 +96,26 @@ struct Recipient {
 struct Export {
     state: String,
     rows: i64,
+    /// Rows per store and table (counts, never values).
+    counts: Vec<(String, String, u64)>,
+    ready: Option<String>,
+    mailed: Option<String>,
     expires: Option<String>,
-    downloads: i32,
+    downloads_left: i32,
     max_downloads: i32,
+    purged: Option<String>,
+}
+
+/// The prefix of the ids of the request page's legal-hold fields (`lh-reason`, ...).
+pub const HOLD_PREFIX: &str = "lh";
+
+/// The request page's legal-hold form: what it shows and its errors (it opens when it has any).
+#[derive(Debug, Default)]
+pub struct LegalHoldForm {
+    /// What was typed.
+    pub values: HoldDetails,
+    /// The errors next to the fields.
+    pub errors: FieldErrors,
 }
 
 /// Which actions the page offers.
@@ -134,10 +154,13 @@ struct RequestPage {
     tasks: Vec<Task>,
     recipients: Vec<Recipient>,
     export: Option<Export>,
+    /// An access request whose package is not started yet.
+    export_pending: bool,
     certificate: bool,
     manage: bool,
     admin: bool,
     legal_hold: bool,
+    hold_form: LegalHoldForm,
     offers: Offers,
     grounds: Vec<(String, String)>,
     notice: Option<&'static str>,
@@ -160,10 +183,21 @@ pub async fn page(
     PathParams(id): PathParams<Uuid>,
     query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> WebResult<Response> {
-    session.principal.require(Permission::ReadRequests)?;
     let done = DoneQuery::of(query);
+    show(&state, &session, id, notice(done.as_deref()), LegalHoldForm::default()).await
+}
+
+/// Renders request `id`'s page with `notice` and the legal-hold form as given.
+pub async fn show(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    notice: Option<&'static str>,
+    hold_form: LegalHoldForm,
+) -> WebResult<Response> {
+    session.principal.require(Permission::ReadRequests)?;
     let org = session.organization.id;
-    let r = find(&state, &session, id).await?;
+    let r = find(state, session, id).await?;
     let now = OffsetDateTime::now_utc();
     let reveal = session.can(Permission::ReadIdentities);
     let identities = subject_identity::Model::of_request(&state.db, org, id)
@@ -251,10 +285,21 @@ pub async fn page(
     let export = export::Model::of_request(&state.db, org, id).await?.map(|e| Export {
         state: name(&e.state),
         rows: e.row_count,
+        counts: e
+            .count_map()
+            .into_iter()
+            .flat_map(|(store, tables)| tables.into_iter().map(move |(table, n)| (store.clone(), table, n)))
+            .collect(),
+        ready: e.ready_at.map(when),
+        mailed: e.mailed_at.map(when),
         expires: e.expires_at.map(when),
-        downloads: e.downloads,
+        downloads_left: (e.max_downloads - e.downloads).max(0),
         max_downloads: e.max_downloads,
+        purged: e.purged_at.map(when),
     });
+    let export_pending = export.is_none()
+        && r.kind == RequestKind::Access
+        && matches!(r.state, RequestState::InProgress | RequestState::OnHold);
     let s = r.state;
     let offers = Offers {
         approve: manage && allowed(s, Action::Approve),
@@ -278,7 +323,7 @@ pub async fn page(
     .map(|g| (name(g), words(g)))
     .collect();
     let page = RequestPage {
-        nav: Nav::new(&session, "queue"),
+        nav: Nav::new(session, "queue"),
         id: r.id.to_string(),
         kind: words(&r.kind),
         regime: words(&r.regime),
@@ -299,13 +344,15 @@ pub async fn page(
         tasks,
         recipients,
         export,
+        export_pending,
         certificate: r.kind == RequestKind::Erasure && r.state == RequestState::Completed,
         manage,
         admin,
         legal_hold: session.can(Permission::ManageHolds),
+        hold_form,
         offers,
         grounds,
-        notice: notice(done.as_deref()),
+        notice,
     };
     render(&page)
 }

@@ -1,12 +1,14 @@
 //! The stores pages: the list with each store's kind and last connection test, registering a
-//! store (its connection secret is sent once and never shown again), and a store's page with
-//! its location, the connection test and discovery. The data map's review and YAML editor are
+//! store (its connection secret is sent once and never shown again; an invalid form comes back
+//! with its errors inline and without the secret), and a store's page with its location, the
+//! connection test and discovery. The data map's review and YAML editor are
 //! in [`super::datamap`]. Every action calls the JSON API's handler with the operator as
 //! principal (admins only, by the API's own check) and writes an audit event.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use lethe_entities::StoreKind;
 use lethe_entities::entity::operator_event::OperatorEventKind;
@@ -17,6 +19,7 @@ use uuid::Uuid;
 
 use super::actions::{CsrfForm, optional};
 use super::datamap::{Review, review};
+use super::fields::{FieldErrors, Placement, with_status};
 use super::session::Session;
 use super::sign_in::record;
 use super::view::{DoneQuery, Nav, parse, when};
@@ -26,7 +29,7 @@ use crate::routes::stores::crud::{self, ConnectionInput, NewStore};
 use crate::routes::stores::{StoreView, actions, load};
 use crate::state::AppState;
 use crate::web::form::Form;
-use crate::web::{WebError, WebResult, render};
+use crate::web::{WebResult, render};
 
 /// The last connection test, for a page.
 struct Test {
@@ -64,6 +67,8 @@ struct StoresPage {
     stores: Vec<Row>,
     manage: bool,
     kinds: Vec<&'static str>,
+    values: RegisterForm,
+    errors: FieldErrors,
 }
 
 #[derive(Template)]
@@ -89,6 +94,16 @@ struct StorePage {
 
 /// `GET /console/stores`.
 pub async fn list(State(state): State<AppState>, session: Session) -> WebResult<Response> {
+    list_page(&state, &session, RegisterForm::default(), FieldErrors::default()).await
+}
+
+/// The list with the registration form showing `values` and `errors`.
+async fn list_page(
+    state: &AppState,
+    session: &Session,
+    values: RegisterForm,
+    errors: FieldErrors,
+) -> WebResult<Response> {
     session.principal.require(Permission::ReadStores)?;
     let stores = store::Model::all_in_org(&state.db, session.organization.id).await?;
     let rows = stores
@@ -106,19 +121,24 @@ pub async fn list(State(state): State<AppState>, session: Session) -> WebResult<
         })
         .collect();
     let page = StoresPage {
-        nav: Nav::new(&session, "stores"),
+        nav: Nav::new(session, "stores"),
         stores: rows,
         manage: session.can(Permission::ManageStores),
         kinds: StoreKind::iter().map(StoreKind::as_str).collect(),
+        values,
+        errors,
     };
     render(&page)
 }
 
 /// The registration form. Which connection fields apply depends on the kind.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct RegisterForm {
+    #[serde(default)]
     csrf: String,
+    #[serde(default)]
     name: String,
+    #[serde(default)]
     kind: String,
     #[serde(default)]
     description: String,
@@ -132,34 +152,82 @@ pub struct RegisterForm {
     instructions: String,
 }
 
-/// `POST /console/stores`: registers a store and opens its page.
+impl RegisterForm {
+    /// What an invalid form shows again: everything but the secrets (the connection URL, which
+    /// carries credentials, the signing secret, and a base URL with credentials or a query).
+    fn kept(&self) -> Self {
+        let credentials = self.base_url.contains('@') || self.base_url.contains('?');
+        Self {
+            csrf: String::new(),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            description: self.description.clone(),
+            url: String::new(),
+            base_url: if credentials { String::new() } else { self.base_url.clone() },
+            signing_secret: String::new(),
+            instructions: self.instructions.clone(),
+        }
+    }
+}
+
+/// Where the registration form shows the API's field errors.
+const STORE_FIELDS: &[Placement<'static>] = &[
+    ("name", "store-name", "Name"),
+    ("connection", "store-kind", "Kind"),
+    ("description", "store-description", "Description"),
+    ("connection.url", "store-url", "URL with credentials"),
+    ("connection.base_url", "store-base-url", "Base URL"),
+    ("connection.signing_secret", "store-secret", "Signing secret"),
+    ("instructions", "store-instructions", "Instructions"),
+];
+
+/// `POST /console/stores`: registers a store and opens its page; an invalid form comes back
+/// with its errors.
 pub async fn register(
     State(state): State<AppState>,
     session: Session,
     Form(form): Form<RegisterForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let kind: StoreKind = parse(&form.kind).ok_or_else(|| WebError::invalid_form("Choose one of the listed kinds."))?;
+    session.principal.require(Permission::ManageStores)?;
+    let mut errors = FieldErrors::default();
+    let Some(kind) = parse::<StoreKind>(&form.kind) else {
+        errors.add("store-kind", "Kind", "Choose one of the listed kinds.");
+        let page = list_page(&state, &session, form.kept(), errors).await;
+        return with_status(page, StatusCode::UNPROCESSABLE_ENTITY);
+    };
     let connection = match kind {
         StoreKind::Manual => None,
         StoreKind::Http => Some(ConnectionInput {
             url: None,
-            base_url: Some(form.base_url),
-            signing_secret: Some(form.signing_secret),
+            base_url: Some(form.base_url.trim().to_owned()),
+            signing_secret: Some(form.signing_secret.clone()),
         }),
-        _ => Some(ConnectionInput { url: Some(form.url), ..ConnectionInput::default() }),
+        _ => Some(ConnectionInput { url: Some(form.url.trim().to_owned()), ..ConnectionInput::default() }),
     };
     let body = NewStore {
         name: form.name.trim().to_owned(),
         kind,
-        description: optional(form.description),
+        description: optional(form.description.clone()),
         connection,
-        instructions: optional(form.instructions).filter(|_| kind == StoreKind::Manual),
+        instructions: optional(form.instructions.clone()).filter(|_| kind == StoreKind::Manual),
     };
-    let (_, axum::Json(created)) = crud::create(State(state.clone()), session.principal.clone(), Body(body)).await?;
-    let reason = format!("{} ({})", created.name, created.kind.as_str());
-    record(&state, &session.operator, OperatorEventKind::StoreRegistered, session.ip(), Some(&reason)).await;
-    Ok(Redirect::to(&format!("/console/stores/{}?done=registered", created.id)).into_response())
+    let status = match crud::create(State(state.clone()), session.principal.clone(), Body(body)).await {
+        Ok((_, axum::Json(created))) => {
+            let reason = format!("{} ({})", created.name, created.kind.as_str());
+            record(&state, &session.operator, OperatorEventKind::StoreRegistered, session.ip(), Some(&reason)).await;
+            return Ok(Redirect::to(&format!("/console/stores/{}?done=registered", created.id)).into_response());
+        }
+        Err(e) if e.code() == "store_name_taken" => {
+            errors.add("store-name", "Name", e.detail());
+            e.status()
+        }
+        Err(e) => {
+            errors.place(e, STORE_FIELDS)?;
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
+    with_status(list_page(&state, &session, form.kept(), errors).await, status)
 }
 
 fn notice(done: Option<&str>) -> Option<String> {
