@@ -36,6 +36,7 @@ pub async fn ensure_organization(
         auto_approve: Set(false),
         default_deadline_days: Set(30),
         default_extension_days: Set(0),
+        due_soon_days: Set(organization::DEFAULT_DUE_SOON_DAYS),
         export_link_days: Set(None),
         mfa_required: Set(false),
         portal_logo: Set(None),

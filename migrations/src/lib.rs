@@ -18,6 +18,7 @@ mod m20261201_000009_retention_and_holds;
 mod m20261201_000010_hold_warnings_and_run_stops;
 mod m20261201_000011_console_mfa;
 mod m20261201_000012_portal_settings;
+mod m20261202_000013_due_soon_days;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_hold_warnings_and_run_stops::Migration),
             Box::new(m20261201_000011_console_mfa::Migration),
             Box::new(m20261201_000012_portal_settings::Migration),
+            Box::new(m20261202_000013_due_soon_days::Migration),
         ]
     }
 }

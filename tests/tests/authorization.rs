@@ -309,6 +309,8 @@ async fn every_route_enforces_roles_and_scopes() {
         ),
         // Re-enabling an enabled account changes nothing (and revokes no token).
         row(Method::PATCH, format!("/v1/operators/{target}"), Some(json!({"disabled": false})), ADMINS),
+        // The target has no second factor: past authorization, a 409 `mfa_not_enrolled`.
+        row(Method::POST, format!("/v1/operators/{target}/mfa/reset"), Some(json!({"reason": "lost phone"})), ADMINS),
         row(Method::GET, "/v1/api-keys", None, ADMINS),
         row(Method::POST, "/v1/api-keys", Some(json!({"name": "matrix", "scopes": ["requests:read"]})), ADMINS),
         row(Method::DELETE, format!("/v1/api-keys/{doomed_key}"), None, ADMINS),

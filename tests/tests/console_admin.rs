@@ -431,12 +431,43 @@ both_backends! {
         assert_eq!(no_scope.status, StatusCode::UNPROCESSABLE_ENTITY);
 
         // Organization defaults and the built-in retention ages.
-        let saved = c.post("/console/settings/organization", &[("csrf", &csrf), ("auto_approve", "on"), ("export_link_days", "10")]).await;
+        let page = c.get("/console/settings").await.body;
+        let legal = between(&page, "id=\"legal-deadlines\">", "</table>").unwrap();
+        assert!(legal.contains("<td>gdpr</td><td>1 month</td><td>once, by 2 months</td>") && legal.contains("<td>lgpd</td><td>15 days</td><td>none</td>"), "{legal}");
+        assert!(legal.contains("within 10 business days") && !legal.contains("<td>other</td>"), "{legal}");
+        assert!(page.contains("name=\"other_days\" type=\"number\" min=\"1\" max=\"365\" required value=\"30\""), "{page}");
+        let saved = c.post("/console/settings/organization", &[("csrf", &csrf), ("auto_approve", "on"), ("export_link_days", "10"), ("other_days", "20"), ("other_extension_days", "10"), ("due_soon_days", "2")]).await;
         assert_eq!(saved.location(), Some("/console/settings?done=organization"), "{}", saved.body);
         let (_, organization) = app.get("/v1/organization", Some(&admin)).await;
         assert_eq!((organization["auto_approve"].as_bool(), organization["export_link_days"].as_i64(), organization["mfa_required"].as_bool()), (Some(true), Some(10), Some(false)));
+        let deadlines = &organization["deadlines"];
+        assert_eq!((&deadlines["other_days"], &deadlines["other_extension_days"], &deadlines["due_soon_days"]), (&json!(20), &json!(10), &json!(2)));
+        let page = c.get("/console/settings").await.body;
+        assert!(page.contains("name=\"due_soon_days\" type=\"number\" min=\"1\" max=\"60\" required value=\"2\""));
         let too_long = c.post("/console/settings/organization", &[("csrf", &csrf), ("export_link_days", "400")]).await;
         assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+        for (field, value) in [("other_days", "0"), ("other_extension_days", "366"), ("due_soon_days", "61"), ("due_soon_days", "soon")] {
+            let refused = c.post("/console/settings/organization", &[("csrf", &csrf), (field, value)]).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={value}");
+            assert!(refused.body.contains(field) || refused.body.contains("number of days"), "{}", refused.body);
+        }
+        let (_, unchanged) = app.get("/v1/organization", Some(&admin)).await;
+        assert_eq!(unchanged["deadlines"], organization["deadlines"], "refused forms change nothing");
+        // The queue marks due soon by the organization's window (2 days): 3 days left is not
+        // due soon any more, 1 day is; its "due soon" link filters by the window.
+        for (email, days) in [("later@example.com", 3), ("sooner@example.com", 1)] {
+            use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+            let id: uuid::Uuid = app.submit(&org, "erasure", "other", email).await.id.parse().unwrap();
+            let row = lethe_entities::entity::request::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+            let mut active = row.into_active_model();
+            active.due_at = sea_orm::ActiveValue::Set(time::OffsetDateTime::now_utc() + time::Duration::days(days) + time::Duration::hours(1));
+            active.update(&app.db).await.unwrap();
+        }
+        let queue = c.get("/console/").await.body;
+        assert!(queue.contains("class=\"days ok\">3 days left") && queue.contains("class=\"days due-soon\">1 day left"), "{queue}");
+        assert!(queue.contains("href=\"/console/?due_within=2\" id=\"due-soon\""), "{queue}");
+        let soon = c.get("/console/?due_within=2").await.body;
+        assert_eq!(soon.matches("class=\"days ").count(), 1, "only the request due within 2 days: {soon}");
         let age = c.post(&format!("/console/settings/retention/{policy}"), &[("csrf", &csrf), ("max_age", "P60D")]).await;
         assert_eq!(age.location(), Some("/console/settings?done=retention"), "{}", age.body);
         let (_, p) = app.get(&format!("/v1/retention/policies/{policy}"), Some(&admin)).await;

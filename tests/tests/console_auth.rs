@@ -1,7 +1,8 @@
 //! The operator console's sign-in over HTTP: security headers, CSRF refusal, TOTP enrolment
 //! and sign-in with it, replayed and recovery codes, the organization's MFA requirement, the
-//! lockout shared with the JSON login, signing out everywhere, and the account events in the
-//! audit log. Each test runs on SQLite and on PostgreSQL.
+//! lockout shared with the JSON login, signing out everywhere, changing the password,
+//! replacing one's own second factor and an admin's reset of another's, and the account events
+//! in the audit log. Each test runs on SQLite and on PostgreSQL.
 
 use lethe_entities::domain::enums::Role;
 use lethe_entities::entity::operator_event::{self, OperatorEventKind};
@@ -225,5 +226,181 @@ both_backends! {
         assert_eq!(a.get("/console/").await.location(), Some("/console/sign-in"));
         assert_eq!(b.get("/console/").await.status, StatusCode::OK);
         assert!(account_events(&app, &email).await.contains(&OperatorEventKind::SignedOutEverywhere));
+    }
+
+    async fn changing_the_password_ends_other_sessions_and_keeps_this_one(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let org = org_slug();
+        let email = format!("op@{org}.test");
+        let api_token = app.operator_in(&org, &email, Role::Operator).await;
+        let laptop = Console::signed_in(&app.base, &email).await;
+        let phone = Console::signed_in(&app.base, &email).await;
+        let page = laptop.get("/console/password").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("id=\"change-password\"") && page.body.contains("href=\"/console/password\" aria-current=\"page\""));
+        let csrf = page.csrf();
+        let new_password = "a brand new console passphrase";
+        let form = |csrf: &str, current: &str, new: &str, repeat: &str| {
+            vec![("csrf", csrf.to_owned()), ("current_password", current.to_owned()), ("new_password", new.to_owned()), ("repeat_password", repeat.to_owned())]
+        };
+        let post = |fields: Vec<(&'static str, String)>| {
+            let laptop = &laptop;
+            async move {
+                let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                laptop.post("/console/password", &pairs).await
+            }
+        };
+
+        // CSRF: no token, a forged one, another session's: refused before anything.
+        let others = phone.csrf().await;
+        for token in ["", "forged", others.as_str()] {
+            let refused = post(form(token, PASSWORD, new_password, new_password)).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{token}");
+            assert!(refused.body.contains("csrf_failed"));
+        }
+        // The two new ones must agree and follow the rules; the current one must be right.
+        let differ = post(form(&csrf, PASSWORD, new_password, "a brand new console passphrasE")).await;
+        assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(differ.body.contains("The two new passwords differ."));
+        let short = post(form(&csrf, PASSWORD, "short", "short")).await;
+        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(short.body.contains("12 to 256 characters"));
+        let wrong = post(form(&csrf, "not my password at all", new_password, new_password)).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert!(wrong.body.contains("The current password is wrong"), "{}", wrong.body);
+        assert!(!wrong.body.contains("not my password at all"), "never echoed");
+        let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        assert_eq!(op.failed_logins, 1, "a wrong current password counts towards the lockout");
+        assert_eq!(phone.get("/console/").await.status, StatusCode::OK, "refusals change nothing");
+
+        let changed = post(form(&csrf, PASSWORD, new_password, new_password)).await;
+        assert_eq!((changed.status, changed.location()), (StatusCode::SEE_OTHER, Some("/console/password?done=changed")), "{}", changed.body);
+        let done = laptop.get("/console/password?done=changed").await;
+        assert_eq!(done.status, StatusCode::OK, "this browser stays signed in");
+        assert!(done.body.contains("Your password is changed."));
+        assert_eq!(phone.get("/console/").await.location(), Some("/console/sign-in"), "the other browser is out");
+        let (status, body) = app.get("/v1/requests", Some(&api_token)).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+        assert_eq!(Console::new(&app.base).sign_in(&email, PASSWORD).await.status, StatusCode::UNAUTHORIZED, "the old password");
+        let fresh = Console::new(&app.base);
+        assert_eq!(fresh.sign_in(&email, new_password).await.location(), Some("/console/"));
+        let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        assert_eq!(op.failed_logins, 0);
+
+        // Five wrong current passwords lock the account, as five wrong sign-ins do.
+        let csrf = laptop.get("/console/password").await.csrf();
+        for _ in 0..5 {
+            assert_eq!(post(form(&csrf, "still not my password", PASSWORD, PASSWORD)).await.status, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(post(form(&csrf, new_password, PASSWORD, PASSWORD)).await.status, StatusCode::UNAUTHORIZED, "locked: the right one is refused too");
+        assert_eq!(Console::new(&app.base).sign_in(&email, new_password).await.status, StatusCode::UNAUTHORIZED, "and sign-in is locked");
+        let events = account_events(&app, &email).await;
+        assert_eq!(events.iter().filter(|k| **k == OperatorEventKind::PasswordChanged).count(), 1);
+        assert_eq!(events.iter().filter(|k| **k == OperatorEventKind::Locked).count(), 1);
+        assert!(events.iter().filter(|k| **k == OperatorEventKind::SignInFailed).count() >= 7);
+    }
+
+    async fn a_second_factor_is_replaced_by_its_operator_and_reset_by_an_admin(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let org = org_slug();
+        let (admin_email, email) = (format!("dpo@{org}.test"), format!("op@{org}.test"));
+        let admin_token = app.operator_in(&org, &admin_email, Role::Admin).await;
+        app.operator_in(&org, &email, Role::Operator).await;
+        let op_id = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap().id;
+        let admin_id = lethe_entities::entity::operator::Model::find_by_email(&app.db, &admin_email).await.unwrap().unwrap().id;
+        let console = Console::signed_in(&app.base, &email).await;
+        let (secret, codes) = enrol(&console).await;
+
+        // Replacing one's own: the password and a code (here a recovery code) confirm it.
+        let other_browser = Console::new(&app.base);
+        other_browser.sign_in(&email, PASSWORD).await;
+        let page = other_browser.get("/console/sign-in/code").await;
+        let signed = other_browser.post("/console/sign-in/code", &[("csrf", &page.csrf()), ("code", &totp_code(&secret, 1))]).await;
+        assert_eq!(signed.location(), Some("/console/"));
+        let status = console.get("/console/mfa").await;
+        assert!(status.body.contains("id=\"reset-mfa\""), "{}", status.body);
+        let csrf = status.csrf();
+        let forged = console.post("/console/mfa/reset", &[("csrf", "forged"), ("password", PASSWORD), ("code", &codes[0])]).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        let wrong_password = console.post("/console/mfa/reset", &[("csrf", &csrf), ("password", "not the password at all"), ("code", &codes[0])]).await;
+        assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+        let wrong_code = console.post("/console/mfa/reset", &[("csrf", &csrf), ("password", PASSWORD), ("code", "aaaaa-bbbbb")]).await;
+        assert_eq!(wrong_code.status, StatusCode::UNAUTHORIZED);
+        assert!(wrong_code.body.contains("Wrong password or code"));
+        let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        assert!(op.has_mfa() && op.failed_logins == 2, "both refusals count towards the lockout; nothing removed");
+        let replaced = console.post("/console/mfa/reset", &[("csrf", &csrf), ("password", PASSWORD), ("code", &codes[0])]).await;
+        assert_eq!(replaced.location(), Some("/console/mfa"), "{}", replaced.body);
+        assert_eq!(other_browser.get("/console/").await.location(), Some("/console/sign-in"), "other sessions end");
+        let (new_secret, _) = enrol(&console).await;
+        assert_ne!(new_secret, secret);
+        let old_code = Console::new(&app.base);
+        old_code.sign_in(&email, PASSWORD).await;
+        let page = old_code.get("/console/sign-in/code").await;
+        let refused = old_code.post("/console/sign-in/code", &[("csrf", &page.csrf()), ("code", &codes[1])]).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "the old recovery codes are gone");
+
+        // An admin resets another operator's second factor from Settings, with a reason.
+        let admin = Console::signed_in(&app.base, &admin_email).await;
+        let settings = admin.get("/console/settings").await;
+        assert!(settings.body.contains(&format!("/console/settings/operators/{op_id}/mfa-reset")));
+        assert!(!settings.body.contains(&format!("/console/settings/operators/{admin_id}/mfa-reset")), "not the admin's own");
+        let acsrf = settings.csrf();
+        let path = format!("/console/settings/operators/{op_id}/mfa-reset");
+        let forged = admin.post(&path, &[("csrf", &csrf), ("reason", "Lost phone")]).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "another session's token");
+        let no_reason = admin.post(&path, &[("csrf", &acsrf), ("reason", "  ")]).await;
+        assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let own = admin.post(&format!("/console/settings/operators/{admin_id}/mfa-reset"), &[("csrf", &acsrf), ("reason", "Lost phone")]).await;
+        assert_eq!(own.status, StatusCode::FORBIDDEN);
+        assert!(own.body.contains("own_second_factor"));
+        let ocsrf = console.csrf().await;
+        let not_admin = console.post(&format!("/console/settings/operators/{admin_id}/mfa-reset"), &[("csrf", &ocsrf), ("reason", "Lost phone")]).await;
+        assert_eq!(not_admin.status, StatusCode::FORBIDDEN, "operators cannot reset anyone's");
+        assert!(not_admin.body.contains("forbidden"));
+        let reset = admin.post(&path, &[("csrf", &acsrf), ("reason", "Lost phone, identity checked")]).await;
+        assert_eq!(reset.location(), Some("/console/settings?done=mfa-reset"), "{}", reset.body);
+        assert_eq!(console.get("/console/").await.location(), Some("/console/sign-in"), "their sessions end");
+        let csv = admin.get("/console/audit.csv").await.body;
+        let line = csv.lines().find(|l| l.contains(",mfa_reset,") && l.contains("Lost phone")).expect("in the audit CSV");
+        assert!(line.contains(&admin_email) && line.ends_with(",127.0.0.1"), "{line}");
+        let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        assert!(!op.has_mfa() && op.mfa_secret.is_none());
+        let again = Console::new(&app.base);
+        again.sign_in(&email, PASSWORD).await;
+        let page = again.get("/console/sign-in/code").await;
+        assert_eq!(page.location(), Some("/console/"), "no code asked for any more");
+
+        // With MFA required, the operator enrols again at the next sign-in.
+        let (status, _) = app.patch("/v1/organization", &admin_token, json!({"mfa_required": true})).await;
+        assert_eq!(status, StatusCode::OK);
+        let next = Console::new(&app.base);
+        assert_eq!(next.sign_in(&email, PASSWORD).await.location(), Some("/console/mfa"));
+        enrol(&next).await;
+
+        // The JSON API: admins only, never one's own, another organization's operator unknown.
+        let (status, body) = app.post(&format!("/v1/operators/{op_id}/mfa/reset"), Some(&admin_token), json!({"reason": "Second lost phone"})).await;
+        assert_eq!((status, body["mfa_enrolled"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+        let (status, body) = app.post(&format!("/v1/operators/{op_id}/mfa/reset"), Some(&admin_token), json!({"reason": "Again"})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("mfa_not_enrolled")));
+        let (status, body) = app.post(&format!("/v1/operators/{admin_id}/mfa/reset"), Some(&admin_token), json!({"reason": "Mine"})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("own_second_factor")));
+        let stranger = app.admin(&org_slug()).await;
+        let (status, body) = app.post(&format!("/v1/operators/{op_id}/mfa/reset"), Some(&stranger), json!({"reason": "Not mine"})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("operator_not_found")));
+
+        // The audit log: the operator's own reset and the admin's, with the reason.
+        assert_eq!(account_events(&app, &email).await.iter().filter(|k| **k == OperatorEventKind::MfaReset).count(), 1);
+        let mut by_admin: Vec<String> = operator_event::Entity::find()
+            .filter(operator_event::Column::OperatorId.eq(admin_id))
+            .filter(operator_event::Column::Kind.eq(OperatorEventKind::MfaReset))
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.reason.unwrap_or_default())
+            .collect();
+        by_admin.sort();
+        assert_eq!(by_admin, [format!("operator {op_id}: Lost phone, identity checked"), format!("operator {op_id}: Second lost phone")]);
     }
 }

@@ -1,15 +1,27 @@
 //! The organization's settings: every operator role reads them, only admins change them, values
 //! are validated with the field named and never echoed, `null` resets the export link lifetime
-//! to the installation's default, and another organization's settings are never visible.
+//! to the installation's default, and another organization's settings are never visible. The
+//! `other` regime's deadlines apply to requests received after a change; earlier requests keep
+//! their due dates; the law's deadlines are shown and cannot be changed.
 
 use lethe_entities::domain::enums::Role;
 use lethe_tests::app::{TestApp, org_slug, spawn_app};
 use lethe_tests::both_backends;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 async fn patch(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
     app.patch("/v1/organization", token, body).await
+}
+
+/// A request's due date and its days from receipt.
+async fn due(app: &TestApp, token: &str, id: &str) -> (OffsetDateTime, i64) {
+    let (status, body) = app.get(&format!("/v1/requests/{id}"), Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let at = |field: &str| OffsetDateTime::parse(body[field].as_str().unwrap(), &Rfc3339).unwrap();
+    (at("due_at"), (at("due_at") - at("received_at")).whole_days())
 }
 
 async fn settings(app: &TestApp, token: &str) -> Value {
@@ -33,6 +45,23 @@ both_backends! {
         assert_eq!(initial["auto_approve"], false);
         assert_eq!(initial["export_link_days"], Value::Null);
         assert_eq!(initial["effective_export_link_days"], 7, "the installation's default");
+        let deadlines = &initial["deadlines"];
+        assert_eq!(
+            (&deadlines["other_days"], &deadlines["other_extension_days"], &deadlines["due_soon_days"]),
+            (&json!(30), &json!(0), &json!(7))
+        );
+        let legal = |regime: &str| deadlines["legal"].as_array().unwrap().iter().find(|l| l["regime"] == regime).cloned();
+        assert_eq!(deadlines["legal"].as_array().unwrap().len(), 5, "every regime but `other`: {deadlines}");
+        assert_eq!(legal("other"), None);
+        let gdpr = legal("gdpr").unwrap();
+        assert_eq!((&gdpr["deadline"], &gdpr["extension"]), (&json!({"unit": "months", "count": 1}), &json!({"unit": "months", "count": 2})));
+        assert_eq!(gdpr["source"], "GDPR Art. 12(3)");
+        assert_eq!(legal("uk_gdpr").unwrap()["deadline"], gdpr["deadline"]);
+        let ccpa = legal("ccpa").unwrap();
+        assert_eq!((&ccpa["deadline"], &ccpa["extension"], &ccpa["acknowledgement_business_days"]), (&json!({"unit": "days", "count": 45}), &json!({"unit": "days", "count": 45}), &json!(10)));
+        assert_eq!(legal("vcdpa").unwrap()["extension"], json!({"unit": "days", "count": 45}));
+        let lgpd = legal("lgpd").unwrap();
+        assert_eq!((&lgpd["deadline"], &lgpd["extension"]), (&json!({"unit": "days", "count": 15}), &Value::Null));
         assert_eq!(settings(&app, &operator).await, initial);
         assert_eq!(settings(&app, &auditor).await, initial);
 
@@ -58,6 +87,13 @@ both_backends! {
             (json!({ "export_link_days": 366 }), "export_link_days"),
             (json!({ "export_link_days": -5 }), "export_link_days"),
             (json!({ "auto_approve": null }), "auto_approve"),
+            (json!({ "deadlines": { "other_days": 0 } }), "deadlines.other_days"),
+            (json!({ "deadlines": { "other_days": 366 } }), "deadlines.other_days"),
+            (json!({ "deadlines": { "other_days": null } }), "deadlines.other_days"),
+            (json!({ "deadlines": { "other_extension_days": -1 } }), "deadlines.other_extension_days"),
+            (json!({ "deadlines": { "other_extension_days": 366 } }), "deadlines.other_extension_days"),
+            (json!({ "deadlines": { "due_soon_days": 0 } }), "deadlines.due_soon_days"),
+            (json!({ "deadlines": { "due_soon_days": 61 } }), "deadlines.due_soon_days"),
         ] {
             let (status, problem) = patch(&app, &admin, body.clone()).await;
             assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")), "{body}");
@@ -69,6 +105,9 @@ both_backends! {
             json!({ "name": "Renamed AB" }),
             json!({ "slug": "renamed" }),
             json!({ "colour": "blue" }),
+            json!({ "deadlines": { "other_days": "9999 days" } }),
+            json!({ "deadlines": { "legal": [] } }),
+            json!({ "deadlines": { "gdpr_days": 9999 } }),
         ] {
             let (status, problem) = patch(&app, &admin, body.clone()).await;
             assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{body}");
@@ -79,8 +118,10 @@ both_backends! {
 
         // Operators and auditors cannot change anything.
         for token in [&operator, &auditor] {
-            let (status, problem) = patch(&app, token, json!({ "export_link_days": 2 })).await;
-            assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+            for body in [json!({ "export_link_days": 2 }), json!({ "deadlines": { "other_days": 10, "due_soon_days": 3 } })] {
+                let (status, problem) = patch(&app, token, body).await;
+                assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+            }
         }
         assert_eq!(settings(&app, &admin).await, reset);
 
@@ -94,5 +135,39 @@ both_backends! {
         let (status, _) = patch(&app, &other_admin, json!({ "export_link_days": 3 })).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(settings(&app, &admin).await, reset);
+    }
+
+    async fn deadlines_apply_to_requests_received_afterwards(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let org = org_slug();
+        let admin = app.admin(&org).await;
+        let before = app.submit(&org, "erasure", "other", "early@example.com").await;
+        let gdpr = app.submit(&org, "access", "gdpr", "gdpr@example.com").await;
+        let (early_due, early_days) = due(&app, &admin, &before.id).await;
+        assert_eq!(early_days, 30, "the default deadline");
+        let gdpr_due = due(&app, &admin, &gdpr.id).await.0;
+
+        // Round trip, fields left out unchanged.
+        let (status, changed) = patch(&app, &admin, json!({ "deadlines": { "other_days": 10, "other_extension_days": 5 } })).await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        let deadlines = &changed["deadlines"];
+        assert_eq!((&deadlines["other_days"], &deadlines["other_extension_days"], &deadlines["due_soon_days"]), (&json!(10), &json!(5), &json!(7)));
+        let (status, changed) = patch(&app, &admin, json!({ "deadlines": { "due_soon_days": 3 } })).await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        assert_eq!((&changed["deadlines"]["other_days"], &changed["deadlines"]["due_soon_days"]), (&json!(10), &json!(3)));
+        assert_eq!(settings(&app, &admin).await, changed);
+
+        // A new `other` request gets the new deadline; the earlier ones keep theirs.
+        let after = app.submit(&org, "erasure", "other", "late@example.com").await;
+        assert_eq!(due(&app, &admin, &after.id).await.1, 10);
+        assert_eq!(due(&app, &admin, &before.id).await.0, early_due, "an existing request keeps its due date");
+        assert_eq!(due(&app, &admin, &gdpr.id).await.0, gdpr_due);
+
+        // An extension (now allowed: 5 days) adds to each request's own original due date.
+        for (id, original) in [(&after.id, due(&app, &admin, &after.id).await.0), (&before.id, early_due)] {
+            let (status, body) = app.post(&format!("/v1/requests/{id}/extend"), Some(&admin), json!({ "reason": "Many systems" })).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(due(&app, &admin, id).await.0 - original, time::Duration::days(5));
+        }
     }
 }

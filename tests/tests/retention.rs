@@ -822,7 +822,24 @@ both_backends! {
             request_event::Entity::find().filter(request_event::Column::RequestId.eq(old_id)).count(&app.db).await.unwrap()
         };
         assert!(old_events >= 2);
-        for (key, rows) in [("verification_challenges", 1), ("closed_request_identities", 1), ("request_events", old_events)] {
+        // The console's audit events (`operator_events`) go with the timelines: three 13 months
+        // old, one fresh. Batches of 2 fill up with account events once the timelines are done.
+        let admin_id = lethe_entities::entity::operator::Model::find_by_email(&app.db, &format!("admin@{org}.test")).await.unwrap().unwrap().id;
+        for age in [400, 400, 395, 1] {
+            use lethe_entities::entity::operator_event::{ActiveModel, OperatorEventKind};
+            let mut event = ActiveModel::record(detail_org(&app, &org).await, admin_id, OperatorEventKind::SignedIn, None, Some("password".into()));
+            event.at = Set(now - time::Duration::days(age));
+            event.insert(&app.db).await.unwrap();
+        }
+        let events_policy = list.as_array().unwrap().iter().find(|p| p["builtin"] == "request_events").unwrap();
+        let mut small = events_policy.clone();
+        for field in ["id", "builtin", "next_run_at", "created_at", "updated_at"] {
+            small.as_object_mut().unwrap().remove(field);
+        }
+        small["batch_size"] = json!(2);
+        let (status, body) = app.put(&format!("/v1/retention/policies/{}", id_of("request_events")), &admin, small).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        for (key, rows) in [("verification_challenges", 1), ("closed_request_identities", 1), ("request_events", old_events + 3)] {
             let (_, preview) = app.post(&format!("/v1/retention/policies/{}/preview", id_of(key)), Some(&admin), json!({})).await;
             assert_eq!(preview["rows"], rows, "{key}: {preview}");
             let run = run_now(&app, &admin, &id_of(key)).await;
@@ -842,6 +859,17 @@ both_backends! {
         assert!(!fresh_detail["timeline"].as_array().unwrap().is_empty());
         let entries = purge_entries(&app, &admin, &id_of("closed_request_identities")).await;
         assert_eq!(entries, [("lethe".to_owned(), "subject_identities".to_owned(), "anonymise".to_owned(), 1)]);
+        let entries = purge_entries(&app, &admin, &id_of("request_events")).await;
+        let rows_of = |table: &str| entries.iter().filter(|e| e.1 == table).map(|e| e.3).sum::<u64>();
+        assert_eq!((rows_of("request_events"), rows_of("operator_events")), (old_events, 3), "{entries:?}");
+        assert!(entries.iter().all(|e| e.0 == "lethe" && e.2 == "delete_row" && (1..=2).contains(&e.3)), "{entries:?}");
+        let accounts = {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            use lethe_entities::entity::operator_event;
+            operator_event::Entity::find().filter(operator_event::Column::OperatorId.eq(admin_id)).all(&app.db).await.unwrap()
+        };
+        assert_eq!(accounts.len(), 1, "the fresh account event stays");
+        assert!(accounts[0].at > now - time::Duration::days(2));
 
         // Finished job rows older than 14 days (the verification jobs above, made old).
         let old_jobs = if backend_of == sea_orm::DatabaseBackend::Postgres {

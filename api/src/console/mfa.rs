@@ -1,7 +1,10 @@
 //! Enrolling a TOTP second factor: a secret generated and kept encrypted until confirmed, its
 //! QR code served as an SVG image from this origin (the CSP allows same-origin images, and an
 //! SVG shown through `<img>` runs nothing), the secret also as text, confirmation with a first
-//! code, then ten recovery codes shown once.
+//! code, then ten recovery codes shown once. An enrolled operator can remove their own second
+//! factor to enrol a new one (a new phone), confirmed with their password and a current code or
+//! a recovery code; a wrong one counts towards the sign-in lockout, and their other sessions
+//! and tokens end.
 
 use askama::Template;
 use axum::extract::State;
@@ -17,9 +20,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::session::{self, PartialSession, Session, Stage};
-use super::sign_in::record;
+use super::sign_in::{record, with_cookie};
 use super::view::when;
-use crate::auth::totp;
+use crate::auth::{credentials, totp};
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebError, WebResult, render};
@@ -35,15 +38,25 @@ struct EnrolPage<'a> {
 
 #[derive(Template)]
 #[template(path = "console/mfa_status.html")]
-struct StatusPage {
+struct StatusPage<'a> {
+    csrf: &'a str,
     since: String,
     codes_left: u64,
+    error: Option<&'a str>,
 }
 
 #[derive(Template)]
 #[template(path = "console/recovery_codes.html")]
 struct RecoveryCodesPage<'a> {
     codes: &'a [String],
+}
+
+/// The form removing one's own second factor to enrol a new one.
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    csrf: String,
+    password: String,
+    code: String,
 }
 
 /// The confirmation form.
@@ -76,18 +89,54 @@ pub async fn page(State(state): State<AppState>, PartialSession(session): Partia
     }
     let op = &session.operator;
     if op.has_mfa() {
-        let codes_left = operator_recovery_code::Entity::find()
-            .filter(operator_recovery_code::Column::OperatorId.eq(op.id))
-            .filter(operator_recovery_code::Column::UsedAt.is_null())
-            .count(&state.db)
-            .await?;
-        let since = op.mfa_enabled_at.map(when).unwrap_or_default();
-        return render(&StatusPage { since, codes_left });
+        return status_page(&state, &session, None).await;
     }
     let secret = pending_secret(&state, op).await?;
     let text = totp::base32(&secret);
     let required = session.organization.mfa_required;
     render(&EnrolPage { csrf: &session.csrf, secret: &text, error: None, required })
+}
+
+/// The enrolled second factor's status, with the form to replace it (and why it was refused).
+async fn status_page(state: &AppState, session: &Session, error: Option<&str>) -> WebResult<Response> {
+    let op = &session.operator;
+    let codes_left = operator_recovery_code::Entity::find()
+        .filter(operator_recovery_code::Column::OperatorId.eq(op.id))
+        .filter(operator_recovery_code::Column::UsedAt.is_null())
+        .count(&state.db)
+        .await?;
+    let since = op.mfa_enabled_at.map(when).unwrap_or_default();
+    let mut response = render(&StatusPage { csrf: &session.csrf, since, codes_left, error })?;
+    if error.is_some() {
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+    }
+    Ok(response)
+}
+
+/// `POST /console/mfa/reset`: removes the operator's own second factor once their password
+/// and a current code (or a recovery code) confirm it, ends their other sessions and tokens
+/// (this browser gets a new cookie) and opens the enrolment of a new one.
+pub async fn reset(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<ResetForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let op = &session.operator;
+    if !op.has_mfa() {
+        return Ok(Redirect::to("/console/mfa").into_response());
+    }
+    let (ip, during) = (session.ip(), "second-factor reset");
+    let confirmed = credentials::confirm_password(&state.db, op, form.password, ip, during).await?
+        && credentials::confirm_code(&state.db, &state.keyring, op, &form.code, ip, during).await?;
+    if !confirmed {
+        let refused = "Wrong password or code, or the account is locked after too many failures (for 15 minutes).";
+        return status_page(&state, &session, Some(refused)).await;
+    }
+    let why = "own second factor, to enrol a new one".to_owned();
+    let removed = credentials::remove_second_factor(&state.db, op, op.id, ip, why).await?;
+    let cookie = session::issue(&state, &removed, Stage::Full)?;
+    Ok(with_cookie(Redirect::to("/console/mfa").into_response(), Some(cookie)))
 }
 
 /// `GET /console/mfa/qr.svg`: the pending secret's QR code.

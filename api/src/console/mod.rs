@@ -1,5 +1,6 @@
 //! The operator console: server-rendered pages for the privacy team, on the shared web
-//! infrastructure ([`crate::web`]): sign-in with a TOTP second factor, the queue, the request
+//! infrastructure ([`crate::web`]): sign-in with a TOTP second factor (enrolled, replaced, reset
+//! by an admin), the password change, the queue, the request
 //! page with its checklist and actions, stores with discovery and data maps, retention and
 //! legal holds, the ledger, settings (operators, API keys, defaults) and the audit log.
 //!
@@ -17,6 +18,7 @@ pub mod holds;
 pub mod keys;
 pub mod ledger;
 pub mod mfa;
+pub mod password;
 pub mod queue;
 pub mod request;
 pub mod retention;
@@ -51,6 +53,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/sign-out-everywhere", post(sign_in::sign_out_everywhere))
         .route("/console/mfa", get(mfa::page).post(mfa::confirm))
         .route("/console/mfa/qr.svg", get(mfa::qr))
+        .route("/console/mfa/reset", post(mfa::reset))
+        .route("/console/password", get(password::page).post(password::submit))
         .route("/console/requests/{id}", get(request::page))
         .route("/console/requests/{id}/certificate", get(request::certificate_page))
         .route("/console/requests/{id}/certificate.json", get(request::certificate_json))
@@ -86,6 +90,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/settings", get(settings::page))
         .route("/console/settings/operators", post(settings::create_operator))
         .route("/console/settings/operators/{id}", post(settings::change_operator))
+        .route("/console/settings/operators/{id}/mfa-reset", post(settings::reset_mfa))
         .route("/console/settings/organization", post(settings::organization))
         .route("/console/settings/retention/{id}", post(settings::builtin_age))
         .route("/console/settings/api-keys", post(keys::create))

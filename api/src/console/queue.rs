@@ -1,5 +1,5 @@
 //! The queue: the organization's requests with counts per state, filters (state, type, regime,
-//! due within N days, overdue), pages, and search by request id or by a subject's e-mail
+//! due within N days, with a link for the organization's due-soon window, overdue), pages, and search by request id or by a subject's e-mail
 //! address. The address is posted (never put in a URL) and matched through the HMAC blind
 //! index: nothing is decrypted or scanned.
 
@@ -81,6 +81,7 @@ struct QueuePage {
     kinds: Vec<Choice>,
     regimes: Vec<Choice>,
     due_within: String,
+    due_soon_days: i32,
     overdue: bool,
     rows: Vec<Row>,
     total: u64,
@@ -178,6 +179,7 @@ async fn page_for(
     notice: Option<&'static str>,
 ) -> WebResult<Response> {
     let org = session.organization.id;
+    let due_soon_days = session.organization.due_soon_days;
     let now = OffsetDateTime::now_utc();
     let per_page = if searched { SEARCH_LIMIT } else { PER_PAGE };
     let found = request::Model::list(&state.db, org, &list, page, per_page, now).await?;
@@ -193,7 +195,7 @@ async fn page_for(
             state: name(&r.state),
             received: when(r.received_at),
             due: when(r.due_at),
-            days: DaysLeft::of(r, now),
+            days: DaysLeft::of(r, now, due_soon_days),
         })
         .collect();
     let counts = RequestState::iter()
@@ -209,6 +211,7 @@ async fn page_for(
         kinds: choices(filters.kind),
         regimes: choices(filters.regime),
         due_within: filters.due_within.map(|d| d.to_string()).unwrap_or_default(),
+        due_soon_days,
         overdue: filters.overdue,
         rows,
         total: found.total,

@@ -336,7 +336,7 @@ pub async fn show(
         verified: r.verified_at.map(when),
         denial_reason: r.denial_reason.clone(),
         closed: r.closed_at.map(when),
-        days: DaysLeft::of(&r, now),
+        days: DaysLeft::of(&r, now, session.organization.due_soon_days),
         identities,
         identities_hidden: !reveal,
         message,

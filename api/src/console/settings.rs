@@ -1,8 +1,12 @@
 //! The settings page (admins only): operators and their roles (create with a one-time password
-//! shown once, change the role, disable or re-enable; never the last admin), API keys (in
+//! shown once, change the role, disable or re-enable, never the last admin; reset another
+//! operator's second factor with a reason), API keys (in
 //! [`super::keys`]), the organization's defaults (auto-approval, export link lifetime, MFA
-//! required) and the ages of Lethe's built-in retention policies. Every change calls the JSON
-//! API's handler with the admin as principal and writes an audit event.
+//! required, the `other` regime's deadlines and the queue's due-soon window, beside the legal
+//! deadlines of the other regimes, read-only) and the ages of Lethe's built-in retention
+//! policies. Every change calls the JSON API's handler with the admin as principal and writes an
+//! audit event. A new deadline applies to requests received afterwards; existing requests keep
+//! their due dates.
 
 use askama::Template;
 use axum::Json;
@@ -19,11 +23,12 @@ use uuid::Uuid;
 use super::keys::{Key, keys};
 use super::session::Session;
 use super::sign_in::record;
-use super::view::{DoneQuery, Nav, name, parse};
+use super::view::{DoneQuery, Nav, name, parse, words};
 use crate::auth::Permission;
 use crate::auth::api_key::SCOPES;
 use crate::extract::{Body, PathParams};
-use crate::routes::operators::{self, NewOperator, OperatorChange};
+use crate::routes::operators::{self, MfaResetRequest, NewOperator, OperatorChange};
+use crate::routes::organization::deadlines::{LegalDeadlines, PeriodUnit, PeriodView};
 use crate::routes::organization::{self, OrganizationChange};
 use crate::routes::retention::policies;
 use crate::state::AppState;
@@ -37,6 +42,41 @@ struct Operator {
     disabled: bool,
     mfa: bool,
     me: bool,
+}
+
+/// One regime's legal deadlines, in words.
+struct Legal {
+    regime: String,
+    deadline: String,
+    extension: String,
+    acknowledgement: String,
+    source: &'static str,
+}
+
+/// A period in words (`1 month`, `45 days`).
+fn period(p: &PeriodView) -> String {
+    let unit = match (p.unit, p.count) {
+        (PeriodUnit::Months, 1) => "month",
+        (PeriodUnit::Months, _) => "months",
+        (PeriodUnit::Days, 1) => "day",
+        (PeriodUnit::Days, _) => "days",
+    };
+    format!("{} {unit}", p.count)
+}
+
+impl From<&LegalDeadlines> for Legal {
+    fn from(l: &LegalDeadlines) -> Self {
+        Self {
+            regime: words(&l.regime),
+            deadline: period(&l.deadline),
+            extension: l.extension.as_ref().map(|e| format!("once, by {}", period(e))).unwrap_or_else(|| "none".into()),
+            acknowledgement: l
+                .acknowledgement_business_days
+                .map(|d| format!("within {d} business days"))
+                .unwrap_or_else(|| "—".into()),
+            source: l.source,
+        }
+    }
 }
 
 struct Builtin {
@@ -58,6 +98,10 @@ struct SettingsPage {
     mfa_required: bool,
     export_link_days: String,
     effective_export_link_days: i32,
+    other_days: i32,
+    other_extension_days: i32,
+    due_soon_days: i32,
+    legal: Vec<Legal>,
     builtins: Vec<Builtin>,
     notice: Option<&'static str>,
 }
@@ -77,6 +121,7 @@ pub struct SecretPage {
 fn notice(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "operator" => "The operator is changed; their sessions and tokens were ended.",
+        "mfa-reset" => "The operator's second factor is reset; their sessions and tokens were ended.",
         "revoked" => "The API key is revoked.",
         "organization" => "The organization's defaults are saved.",
         "retention" => "The built-in policy's age is saved.",
@@ -130,6 +175,10 @@ pub async fn page(
         mfa_required: settings.mfa_required,
         export_link_days: settings.export_link_days.map(|d| d.to_string()).unwrap_or_default(),
         effective_export_link_days: settings.effective_export_link_days,
+        other_days: settings.deadlines.other_days,
+        other_extension_days: settings.deadlines.other_extension_days,
+        due_soon_days: settings.deadlines.due_soon_days,
+        legal: settings.deadlines.legal.iter().map(Legal::from).collect(),
         builtins,
         notice: notice(done.as_deref()),
     };
@@ -204,6 +253,28 @@ pub async fn change_operator(
     Ok(Redirect::to("/console/settings?done=operator").into_response())
 }
 
+/// The form resetting another operator's second factor.
+#[derive(Debug, Deserialize)]
+pub struct MfaResetForm {
+    csrf: String,
+    reason: String,
+}
+
+/// `POST /console/settings/operators/{id}/mfa-reset`: another operator's second factor (never
+/// the admin's own); the API's handler records the audit event with the reason.
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(id): PathParams<Uuid>,
+    Form(form): Form<MfaResetForm>,
+) -> WebResult<Response> {
+    session.check_csrf(&state, &form.csrf)?;
+    let body = MfaResetRequest { reason: form.reason };
+    let Json(_reset) =
+        operators::reset_mfa(State(state.clone()), session.principal.clone(), PathParams(id), Body(body)).await?;
+    Ok(Redirect::to("/console/settings?done=mfa-reset").into_response())
+}
+
 /// The organization's defaults.
 #[derive(Debug, Deserialize)]
 pub struct OrganizationForm {
@@ -214,6 +285,23 @@ pub struct OrganizationForm {
     mfa_required: Option<String>,
     #[serde(default)]
     export_link_days: String,
+    #[serde(default)]
+    other_days: String,
+    #[serde(default)]
+    other_extension_days: String,
+    #[serde(default)]
+    due_soon_days: String,
+}
+
+/// A number of days typed into the form (`None` when empty); `what` names the field in the
+/// error.
+fn days(text: &str, what: &str) -> WebResult<Option<i32>> {
+    match text.trim() {
+        "" => Ok(None),
+        text => {
+            text.parse::<i32>().map(Some).map_err(|_| WebError::invalid_form(format!("{what} is a number of days.")))
+        }
+    }
 }
 
 /// `POST /console/settings/organization`.
@@ -223,24 +311,36 @@ pub async fn organization(
     Form(form): Form<OrganizationForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let days = match form.export_link_days.trim() {
-        "" => None,
-        text => Some(
-            text.parse::<i32>().map_err(|_| WebError::invalid_form("The export link lifetime is a number of days."))?,
-        ),
-    };
+    // The deadlines left empty stay as they are.
+    let mut deadlines = serde_json::Map::new();
+    for (field, text, what) in [
+        ("other_days", &form.other_days, "The other regime's deadline"),
+        ("other_extension_days", &form.other_extension_days, "The other regime's extension"),
+        ("due_soon_days", &form.due_soon_days, "The due-soon window"),
+    ] {
+        if let Some(n) = days(text, what)? {
+            deadlines.insert(field.into(), n.into());
+        }
+    }
     // The same JSON the API takes: fields the form does not have stay as they are.
     let change: OrganizationChange = serde_json::from_value(serde_json::json!({
         "auto_approve": form.auto_approve.is_some(),
         "mfa_required": form.mfa_required.is_some(),
-        "export_link_days": days,
+        "export_link_days": days(&form.export_link_days, "The export link lifetime")?,
+        "deadlines": deadlines,
     }))
     .map_err(|e| WebError::internal(&e))?;
     let Json(view) =
         organization::update_settings(State(state.clone()), session.principal.clone(), Body(change)).await?;
+    let d = &view.deadlines;
     let reason = format!(
-        "auto-approval {}, MFA required {}, export links {} days",
-        view.auto_approve, view.mfa_required, view.effective_export_link_days
+        "auto-approval {}, MFA required {}, export links {} days, other regime {} days (extension {}), due soon {} days",
+        view.auto_approve,
+        view.mfa_required,
+        view.effective_export_link_days,
+        d.other_days,
+        d.other_extension_days,
+        d.due_soon_days
     );
     record(&state, &session.operator, OperatorEventKind::OrganizationChanged, session.ip(), Some(&reason)).await;
     Ok(Redirect::to("/console/settings?done=organization").into_response())

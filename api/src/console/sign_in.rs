@@ -76,7 +76,8 @@ pub async fn record(
     }
 }
 
-fn with_cookie(mut response: Response, cookie: Option<header::HeaderValue>) -> Response {
+/// `response` with `cookie` set, when there is one.
+pub fn with_cookie(mut response: Response, cookie: Option<header::HeaderValue>) -> Response {
     if let Some(value) = cookie {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -21,7 +21,8 @@ pub struct Nav {
     pub organization: String,
     /// The CSRF token for the sign-out forms.
     pub csrf: String,
-    /// Which section is open: `queue`, `stores`, `retention`, `holds`, `ledger`, `audit` or `settings`.
+    /// Which section is open: `queue`, `stores`, `retention`, `holds`, `ledger`, `audit`,
+    /// `settings` or `password`.
     pub current: &'static str,
     /// Whether the audit log is in the menu.
     pub audit: bool,
@@ -80,9 +81,6 @@ pub fn when(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
 }
 
-/// Requests due within this many days are marked as due soon.
-pub const DUE_SOON_DAYS: i64 = 7;
-
 /// Days left until a request is due, in words, with its colour class.
 #[derive(Debug, Clone)]
 pub struct DaysLeft {
@@ -93,8 +91,9 @@ pub struct DaysLeft {
 }
 
 impl DaysLeft {
-    /// Days left of `r` as of `now`.
-    pub fn of(r: &request::Model, now: OffsetDateTime) -> Self {
+    /// Days left of `r` as of `now`; due soon within `due_soon_days` (the organization's
+    /// setting).
+    pub fn of(r: &request::Model, now: OffsetDateTime, due_soon_days: i32) -> Self {
         if r.state.is_terminal() {
             return Self { text: "closed".into(), class: "closed" };
         }
@@ -106,7 +105,7 @@ impl DaysLeft {
             }
             0 => ("due today".to_owned(), "due-soon"),
             1 => ("1 day left".to_owned(), "due-soon"),
-            d if d <= DUE_SOON_DAYS => (format!("{d} days left"), "due-soon"),
+            d if d <= i64::from(due_soon_days) => (format!("{d} days left"), "due-soon"),
             d => (format!("{d} days left"), "ok"),
         };
         Self { text, class }

@@ -4,13 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use lethe_entities::entity::{operator, organization};
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::auth::{Principal, password, sign_in, totp};
+use crate::auth::{Principal, credentials, sign_in, totp};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Body;
 use crate::state::AppState;
@@ -111,14 +109,17 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>
 
 /// Change your password.
 ///
-/// Every access token issued before the change stops working.
+/// The new password follows the rules of account creation (12 to 256 characters). A wrong
+/// current password counts towards the sign-in lockout (five failures lock the account for 15
+/// minutes), and a locked account cannot change it. Every access token and console session
+/// issued before the change stops working. Recorded in the audit log.
 #[utoipa::path(
     post, path = "/v1/auth/password", tag = "auth",
     request_body = PasswordChange,
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed; sign in again"),
-        (status = 401, description = "`unauthenticated`, `invalid_token` or `invalid_credentials`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`, `invalid_token` or `invalid_credentials` (a wrong current password, or the account is locked)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (API keys have no password)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
@@ -129,25 +130,18 @@ pub async fn change_password(
     Body(body): Body<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     let id = principal.operator_id()?;
-    password::validate(&body.new_password).map_err(|_| {
-        ApiError::invalid_field(
-            "new_password",
-            format!("must be {} to {} characters", password::MIN_LENGTH, password::MAX_LENGTH),
-        )
-    })?;
+    credentials::validate_new_password("new_password", &body.new_password)?;
     let op = operator::Model::find_in_org(&state.db, principal.organization_id, id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid_token", "the operator no longer exists"))?;
-    if !password::verify(body.current_password, Some(op.password_hash.clone())).await {
-        return Err(ApiError::unauthorized("invalid_credentials", "the current password is wrong"));
+    let confirmed =
+        credentials::confirm_password(&state.db, &op, body.current_password, principal.ip, "password change").await?;
+    if !confirmed {
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "the current password is wrong, or the account is locked after too many failures (15 minutes)",
+        ));
     }
-    let hash = password::hash(body.new_password).await?;
-    let version = op.token_version + 1;
-    let mut active = op.into_active_model();
-    active.password_hash = Set(hash);
-    active.token_version = Set(version);
-    active.updated_at = Set(OffsetDateTime::now_utc());
-    active.update(&state.db).await?;
-    tracing::info!(operator_id = %id, "operator changed their password; older tokens revoked");
+    credentials::change_password(&state.db, &op, body.new_password, principal.ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }

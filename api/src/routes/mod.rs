@@ -58,6 +58,7 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(auth::change_password))
         .routes(routes!(operators::list, operators::create))
         .routes(routes!(operators::update))
+        .routes(routes!(operators::reset_mfa))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(api_keys::regenerate))

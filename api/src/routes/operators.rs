@@ -1,4 +1,5 @@
-//! Operator accounts (admin only).
+//! Operator accounts (admin only): create, list, change the role, disable, and reset another
+//! operator's second factor.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,9 +14,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts::create_operator;
-use crate::auth::{Permission, Principal};
+use crate::auth::{Permission, Principal, credentials};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::routes::requests::actions::reason_text;
 use crate::state::AppState;
 
 /// An operator account.
@@ -29,6 +31,8 @@ pub struct OperatorView {
     pub role: Role,
     /// Whether the account is disabled.
     pub disabled: bool,
+    /// Whether a second factor (TOTP) is enrolled.
+    pub mfa_enrolled: bool,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -36,7 +40,14 @@ pub struct OperatorView {
 
 impl From<&operator::Model> for OperatorView {
     fn from(o: &operator::Model) -> Self {
-        Self { id: o.id, email: o.email.clone(), role: o.role, disabled: o.disabled, created_at: o.created_at }
+        Self {
+            id: o.id,
+            email: o.email.clone(),
+            role: o.role,
+            disabled: o.disabled,
+            mfa_enrolled: o.has_mfa(),
+            created_at: o.created_at,
+        }
     }
 }
 
@@ -69,6 +80,15 @@ pub struct OperatorChange {
     pub role: Option<Role>,
     /// Disable (true) or re-enable (false) the account.
     pub disabled: Option<bool>,
+}
+
+/// Why an operator's second factor is reset.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaResetRequest {
+    /// The reason, for the audit log (1 to 2000 characters).
+    #[schema(example = "Lost their phone; identity checked in person")]
+    pub reason: String,
 }
 
 /// List operators.
@@ -173,5 +193,53 @@ pub async fn update(
     active.updated_at = Set(OffsetDateTime::now_utc());
     let updated = active.update(&state.db).await?;
     tracing::info!(operator_id = %id, by = ?principal.actor().id, "operator changed; tokens revoked");
+    Ok(Json(OperatorView::from(&updated)))
+}
+
+/// Reset another operator's second factor (admin).
+///
+/// Removes the operator's TOTP secret and recovery codes and ends their sessions and tokens;
+/// they enrol a new one in the console (at their next sign-in when the organization requires a
+/// second factor). Recorded in the audit log with the reason. An admin's own second factor is
+/// never reset here: they re-enrol it on the console's "Two-step sign-in" page with their
+/// password and a current code.
+#[utoipa::path(
+    post, path = "/v1/operators/{id}/mfa/reset", tag = "operators",
+    params(("id" = Uuid, Path, description = "Operator id")),
+    request_body = MfaResetRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Reset: `mfa_enrolled` is false", body = OperatorView),
+        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (admins only), or `own_second_factor` (your own: re-enrol it in the console)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`operator_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`mfa_not_enrolled`: the operator has no second factor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (the reason) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(id): PathParams<Uuid>,
+    Body(body): Body<MfaResetRequest>,
+) -> ApiResult<Json<OperatorView>> {
+    principal.require(Permission::ManageOperators)?;
+    let admin = principal.operator_id()?;
+    if id == admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "own_second_factor",
+            "reset your own second factor on the console's Two-step sign-in page, with your password and a code",
+        ));
+    }
+    let reason = reason_text("reason", Some(&body.reason), true)?.unwrap_or_default();
+    let op = operator::Model::find_in_org(&state.db, principal.organization_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("operator_not_found", "no operator with this id"))?;
+    if !op.has_mfa() {
+        return Err(ApiError::conflict("mfa_not_enrolled", "this operator has no second factor to reset"));
+    }
+    let why = format!("operator {id}: {reason}");
+    let updated = credentials::remove_second_factor(&state.db, &op, admin, principal.ip, why).await?;
     Ok(Json(OperatorView::from(&updated)))
 }

@@ -6,7 +6,11 @@
 //! | `ccpa` | 45 days | once, by 45 days | 10 business days |
 //! | `vcdpa` | 45 days | once, by 45 days | — |
 //! | `lgpd` | 15 days | none | — |
-//! | `other` | the organization's default days | the organization's default extension (0 = none) | — |
+//! | `other` | the organization's days (1-365) | the organization's extension days (0 = none) | — |
+//!
+//! A request's due date is fixed when it is received: changing the organization's `other`
+//! deadline applies to requests received afterwards. An extension adds to the original due
+//! date, by the organization's extension days in force when it is granted.
 //!
 //! A calendar month ends on the same day of the next month, or on that month's last day when it
 //! is shorter (received 31 January → due 28 or 29 February). Business days are Monday to Friday;
@@ -105,11 +109,14 @@ impl DeadlineRules {
         }
     }
 
-    /// The new due date after the one allowed extension, counted from receipt so that month
-    /// clamping does not shorten it (31 Jan + 3 months = 30 Apr, not 28 Apr).
+    /// The new due date after the one allowed extension. Months are counted from receipt so
+    /// that month clamping does not shorten them (31 Jan + 3 months = 30 Apr, not 28 Apr); days
+    /// are added to `original_due`, the due date the request got when it was received (an
+    /// organization's `other` deadline may have changed since).
     pub fn extended_due(
         &self,
         received: OffsetDateTime,
+        original_due: OffsetDateTime,
         already_extended: bool,
     ) -> Result<OffsetDateTime, ExtensionError> {
         let extension = self.extension.ok_or(ExtensionError::NotAllowed)?;
@@ -118,8 +125,20 @@ impl DeadlineRules {
         }
         Ok(match (self.period, extension) {
             (Period::Months(a), Period::Months(b)) => add_months(received, u32::from(a) + u32::from(b)),
-            (period, extension) => add_period(add_period(received, period), extension),
+            (_, extension) => add_period(original_due, extension),
         })
+    }
+}
+
+/// The provision that sets `regime`'s deadlines, for people to look up.
+pub fn source(regime: Regime) -> &'static str {
+    match regime {
+        Regime::Gdpr => "GDPR Art. 12(3)",
+        Regime::UkGdpr => "UK GDPR Art. 12(3)",
+        Regime::Ccpa => "Cal. Civ. Code § 1798.130(a)(2); acknowledgement: 11 CCR § 7021",
+        Regime::Vcdpa => "Va. Code § 59.1-577(B)(1)",
+        Regime::Lgpd => "LGPD Art. 19(II)",
+        Regime::Other => "the organization's own deadline",
     }
 }
 
@@ -180,10 +199,12 @@ mod tests {
     fn gdpr_extension_counts_from_receipt() {
         let rules = DeadlineRules::for_regime(Regime::Gdpr, DEFAULTS);
         let received = datetime!(2026-01-31 10:00 UTC);
-        assert_eq!(rules.extended_due(received, false).unwrap(), datetime!(2026-04-30 10:00 UTC));
-        assert_eq!(rules.extended_due(received, true), Err(ExtensionError::AlreadyExtended));
+        let due = rules.deadlines(received).due_at;
+        assert_eq!(rules.extended_due(received, due, false).unwrap(), datetime!(2026-04-30 10:00 UTC));
+        assert_eq!(rules.extended_due(received, due, true), Err(ExtensionError::AlreadyExtended));
         let leap = datetime!(2027-11-30 10:00 UTC);
-        assert_eq!(rules.extended_due(leap, false).unwrap(), datetime!(2028-02-29 10:00 UTC));
+        let due = rules.deadlines(leap).due_at;
+        assert_eq!(rules.extended_due(leap, due, false).unwrap(), datetime!(2028-02-29 10:00 UTC));
     }
 
     #[test]
@@ -194,18 +215,31 @@ mod tests {
         assert_eq!(due(Regime::Lgpd, received), datetime!(2026-11-17 09:00 UTC));
         assert_eq!(due(Regime::Other, received), datetime!(2026-12-02 09:00 UTC));
         let ccpa = DeadlineRules::for_regime(Regime::Ccpa, DEFAULTS);
-        assert_eq!(ccpa.extended_due(received, false).unwrap(), datetime!(2027-01-31 09:00 UTC));
+        let due = ccpa.deadlines(received).due_at;
+        assert_eq!(ccpa.extended_due(received, due, false).unwrap(), datetime!(2027-01-31 09:00 UTC));
     }
 
     #[test]
     fn extensions_the_law_does_not_allow() {
         let received = datetime!(2026-11-02 09:00 UTC);
         let lgpd = DeadlineRules::for_regime(Regime::Lgpd, DEFAULTS);
-        assert_eq!(lgpd.extended_due(received, false), Err(ExtensionError::NotAllowed));
+        assert_eq!(lgpd.extended_due(received, received, false), Err(ExtensionError::NotAllowed));
         let other = DeadlineRules::for_regime(Regime::Other, DEFAULTS);
-        assert_eq!(other.extended_due(received, false), Err(ExtensionError::NotAllowed));
+        assert_eq!(other.extended_due(received, received, false), Err(ExtensionError::NotAllowed));
         let generous = DeadlineRules::for_regime(Regime::Other, OrgDeadlineDefaults { days: 30, extension_days: 30 });
-        assert_eq!(generous.extended_due(received, false).unwrap(), datetime!(2027-01-01 09:00 UTC));
+        let due = generous.deadlines(received).due_at;
+        assert_eq!(generous.extended_due(received, due, false).unwrap(), datetime!(2027-01-01 09:00 UTC));
+    }
+
+    #[test]
+    fn an_other_regime_extension_adds_to_the_original_due_date() {
+        // Received under a 10-day deadline; the organization has since moved to 60 days.
+        let received = datetime!(2026-11-02 09:00 UTC);
+        let then = DeadlineRules::for_regime(Regime::Other, OrgDeadlineDefaults { days: 10, extension_days: 0 });
+        let due = then.deadlines(received).due_at;
+        assert_eq!(due, datetime!(2026-11-12 09:00 UTC));
+        let now = DeadlineRules::for_regime(Regime::Other, OrgDeadlineDefaults { days: 60, extension_days: 20 });
+        assert_eq!(now.extended_due(received, due, false).unwrap(), datetime!(2026-12-02 09:00 UTC));
     }
 
     #[test]

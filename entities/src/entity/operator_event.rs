@@ -1,5 +1,5 @@
 //! Account events and console actions of operators for the audit log: sign-ins, failed
-//! sign-ins, second-factor changes, signing out everywhere, and what operators do in the console
+//! sign-ins, password and second-factor changes, signing out everywhere, and what operators do in the console
 //! outside a request (stores, retention, legal holds, the ledger, settings). What operators do to
 //! requests is on the requests' timelines (`request_events`); the audit log shows both.
 
@@ -27,6 +27,13 @@ pub enum OperatorEventKind {
     /// A recovery code was used instead of a TOTP code.
     #[sea_orm(string_value = "recovery_code_used")]
     RecoveryCodeUsed,
+    /// A second factor was removed: by its operator to enrol a new one, or by an admin (the
+    /// reason names the operator).
+    #[sea_orm(string_value = "mfa_reset")]
+    MfaReset,
+    /// The operator changed their password.
+    #[sea_orm(string_value = "password_changed")]
+    PasswordChanged,
     /// Signed out of this browser.
     #[sea_orm(string_value = "signed_out")]
     SignedOut,
@@ -107,6 +114,8 @@ impl OperatorEventKind {
             Self::Locked => "locked",
             Self::MfaEnrolled => "mfa_enrolled",
             Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::MfaReset => "mfa_reset",
+            Self::PasswordChanged => "password_changed",
             Self::SignedOut => "signed_out",
             Self::SignedOutEverywhere => "signed_out_everywhere",
             Self::AuditExported => "audit_exported",

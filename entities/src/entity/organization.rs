@@ -10,6 +10,18 @@ use crate::domain::deadline::OrgDeadlineDefaults;
 /// The days an export link may work, for the installation's default and for an organization.
 pub const EXPORT_LINK_DAYS: RangeInclusive<i32> = 1..=365;
 
+/// The days an organization may give requests under the `other` regime to be answered.
+pub const OTHER_DEADLINE_DAYS: RangeInclusive<i32> = 1..=365;
+
+/// The days one extension of an `other`-regime request may add (0: no extension).
+pub const OTHER_EXTENSION_DAYS: RangeInclusive<i32> = 0..=365;
+
+/// The days before its due date from which a request counts as due soon in the console.
+pub const DUE_SOON_DAYS: RangeInclusive<i32> = 1..=60;
+
+/// [`Model::due_soon_days`] of a new organization.
+pub const DEFAULT_DUE_SOON_DAYS: i32 = 7;
+
 /// The largest portal logo accepted, in bytes.
 pub const MAX_LOGO_BYTES: usize = 32 * 1024;
 
@@ -27,10 +39,15 @@ pub struct Model {
     pub name: String,
     /// Approve verified requests without an operator.
     pub auto_approve: bool,
-    /// Deadline in days for the `other` regime.
+    /// Deadline in days for the `other` regime ([`OTHER_DEADLINE_DAYS`]); a request gets its
+    /// due date when it is received, so a change applies to requests received afterwards.
     pub default_deadline_days: i32,
-    /// Extension in days for the `other` regime (0 = none).
+    /// Extension in days for the `other` regime ([`OTHER_EXTENSION_DAYS`], 0 = none), added to a
+    /// request's original due date when an extension is granted.
     pub default_extension_days: i32,
+    /// A request due within this many days is marked due soon in the console's queue
+    /// ([`DUE_SOON_DAYS`]).
+    pub due_soon_days: i32,
     /// How long an access export's link works, in days ([`EXPORT_LINK_DAYS`]); `None`: the
     /// installation's default (`LETHE_EXPORT_LINK_DAYS`).
     pub export_link_days: Option<i32>,
@@ -96,6 +113,7 @@ mod tests {
             auto_approve: false,
             default_deadline_days: 30,
             default_extension_days: 0,
+            due_soon_days: DEFAULT_DUE_SOON_DAYS,
             export_link_days: None,
             mfa_required: false,
             portal_logo: None,

@@ -5,7 +5,9 @@
 //! * `lethe-closed-request-identities`: the encrypted identities (and message) of requests
 //!   closed 90 days ago: the ciphertext is deleted, the request row stays with its HMAC blind
 //!   indexes and its timeline for accountability (`anonymise`);
-//! * `lethe-request-events`: request timeline events (the audit log) after 12 months;
+//! * `lethe-request-events`: the audit log after 12 months: request timeline events and the
+//!   operators' account events and console actions (`operator_events`), each table with its own
+//!   ledger entries;
 //! * `lethe-finished-jobs`: finished, failed and killed job rows after 14 days (the queue is
 //!   shared by the whole installation, so this one runs across organizations; job rows hold
 //!   ids, no personal data, and get no ledger entry);
@@ -18,7 +20,9 @@
 use lethe_entities::domain::enums::RequestState;
 use lethe_entities::entity::retention_policy::{self, Model as Policy};
 use lethe_entities::entity::retention_run::{self, Model as Run, RunState};
-use lethe_entities::entity::{organization, request, request_event, subject_identity, verification_challenge};
+use lethe_entities::entity::{
+    operator_event, organization, request, request_event, subject_identity, verification_challenge,
+};
 use lethe_entities::ledger::{EntryKind, NewEntry, append};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, Query};
@@ -77,7 +81,8 @@ pub const BUILTINS: [Builtin; 5] = [
         max_age: "P12M",
         schedule: Some("45 3 * * *"),
         anonymise: false,
-        legal_basis: "The audit log of requests is kept 12 months.",
+        legal_basis: "The audit log (request timelines, operators' account events and console actions) is kept \
+                      12 months.",
     },
     Builtin {
         key: "finished_jobs",
@@ -200,11 +205,17 @@ pub async fn count(
                 .await
         }
         "request_events" => {
-            request_event::Entity::find()
+            let timelines = request_event::Entity::find()
                 .filter(request_event::Column::OrganizationId.eq(organization))
                 .filter(request_event::Column::At.lt(cutoff))
                 .count(db)
-                .await
+                .await?;
+            let accounts = operator_event::Entity::find()
+                .filter(operator_event::Column::OrganizationId.eq(organization))
+                .filter(operator_event::Column::At.lt(cutoff))
+                .count(db)
+                .await?;
+            Ok(timelines + accounts)
         }
         "finished_jobs" => {
             let row = db.query_one_raw(jobs_statement(db, "SELECT COUNT(*) AS n", cutoff, None)).await?;
@@ -252,8 +263,56 @@ fn jobs_statement(db: &impl ConnectionTrait, head: &str, cutoff: OffsetDateTime,
     }
 }
 
-/// One batch of `builtin` in `txn`: at most `limit` rows; returns how many.
+/// The table of `operator_events`, which the `request_events` policy also purges.
+const OPERATOR_EVENTS: &str = "operator_events";
+
+/// One batch of `builtin` in `txn`: at most `limit` rows; returns how many per table (the
+/// `request_events` policy fills a batch with timeline events first, then account events).
 async fn batch(
+    txn: &DatabaseTransaction,
+    builtin: &Builtin,
+    organization: Uuid,
+    cutoff: OffsetDateTime,
+    limit: u64,
+) -> Result<Vec<(&'static str, u64)>, DbErr> {
+    if builtin.key == "request_events" {
+        let timelines = batch_rows(txn, builtin, organization, cutoff, limit).await?;
+        let accounts = match limit - timelines {
+            0 => 0,
+            room => {
+                use operator_event::Column;
+                let columns = [Column::Id, Column::OrganizationId, Column::At];
+                delete_before::<operator_event::Entity>(txn, columns, organization, cutoff, room).await?
+            }
+        };
+        return Ok(vec![(builtin.table, timelines), (OPERATOR_EVENTS, accounts)]);
+    }
+    Ok(vec![(builtin.table, batch_rows(txn, builtin, organization, cutoff, limit).await?)])
+}
+
+/// Deletes at most `limit` rows of `E` whose columns `[id, org, at]` say they belong to
+/// `organization` and are dated before `cutoff`; returns how many.
+async fn delete_before<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    [id, org, at]: [E::Column; 3],
+    organization: Uuid,
+    cutoff: OffsetDateTime,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let ids: Vec<Uuid> = E::find()
+        .select_only()
+        .column(id)
+        .filter(org.eq(organization))
+        .filter(at.lt(cutoff))
+        .limit(limit)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(E::delete_many().filter(id.is_in(ids)).exec(txn).await?.rows_affected)
+}
+
+/// The rows of one batch in `builtin`'s own table.
+async fn batch_rows(
     txn: &DatabaseTransaction,
     builtin: &Builtin,
     organization: Uuid,
@@ -262,20 +321,9 @@ async fn batch(
 ) -> Result<u64, DbErr> {
     Ok(match builtin.key {
         "verification_challenges" => {
-            let ids: Vec<Uuid> = verification_challenge::Entity::find()
-                .select_only()
-                .column(verification_challenge::Column::Id)
-                .filter(verification_challenge::Column::OrganizationId.eq(organization))
-                .filter(verification_challenge::Column::CreatedAt.lt(cutoff))
-                .limit(limit)
-                .into_tuple()
-                .all(txn)
-                .await?;
-            verification_challenge::Entity::delete_many()
-                .filter(verification_challenge::Column::Id.is_in(ids))
-                .exec(txn)
-                .await?
-                .rows_affected
+            use verification_challenge::Column;
+            let columns = [Column::Id, Column::OrganizationId, Column::CreatedAt];
+            delete_before::<verification_challenge::Entity>(txn, columns, organization, cutoff, limit).await?
         }
         "closed_request_identities" => {
             let ids: Vec<Uuid> = subject_identity::Entity::find()
@@ -302,20 +350,9 @@ async fn batch(
                 .rows_affected
         }
         "request_events" => {
-            let ids: Vec<Uuid> = request_event::Entity::find()
-                .select_only()
-                .column(request_event::Column::Id)
-                .filter(request_event::Column::OrganizationId.eq(organization))
-                .filter(request_event::Column::At.lt(cutoff))
-                .limit(limit)
-                .into_tuple()
-                .all(txn)
-                .await?;
-            request_event::Entity::delete_many()
-                .filter(request_event::Column::Id.is_in(ids))
-                .exec(txn)
-                .await?
-                .rows_affected
+            use request_event::Column;
+            let columns = [Column::Id, Column::OrganizationId, Column::At];
+            delete_before::<request_event::Entity>(txn, columns, organization, cutoff, limit).await?
         }
         "finished_jobs" => {
             let select = jobs_statement(txn, "SELECT id", cutoff, Some(limit));
@@ -359,20 +396,25 @@ pub async fn work(
     let limit = policy.batch_size.max(1) as u64;
     loop {
         let txn = lethe_entities::entity::begin_write(db).await?;
-        let rows = batch(&txn, builtin, policy.organization_id, cutoff, limit).await?;
+        let tables = batch(&txn, builtin, policy.organization_id, cutoff, limit).await?;
+        let rows: u64 = tables.iter().map(|(_, n)| n).sum();
         if rows == 0 {
             return Ok(run);
         }
         if builtin.key != "finished_jobs" {
-            let entry = NewEntry {
-                policy_id: Some(policy.id),
-                store: Some(STORE.to_owned()),
-                table: Some(builtin.table.to_owned()),
-                action: Some(if builtin.anonymise { "anonymise" } else { "delete_row" }.to_owned()),
-                row_count: rows,
-                ..NewEntry::new(EntryKind::RetentionPurge)
-            };
-            append(&txn, policy.organization_id, &[entry])
+            let entries: Vec<NewEntry> = tables
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(table, n)| NewEntry {
+                    policy_id: Some(policy.id),
+                    store: Some(STORE.to_owned()),
+                    table: Some((*table).to_owned()),
+                    action: Some(if builtin.anonymise { "anonymise" } else { "delete_row" }.to_owned()),
+                    row_count: *n,
+                    ..NewEntry::new(EntryKind::RetentionPurge)
+                })
+                .collect();
+            append(&txn, policy.organization_id, &entries)
                 .await
                 .map_err(|e| crate::jobs::JobError::Permanent(format!("ledger: {e}")))?;
         }

@@ -175,7 +175,8 @@ impl Model {
             return Err(ExtensionError::TooLate.into());
         }
         let rules = DeadlineRules::for_regime(current.regime, org.deadline_defaults());
-        let new_due = rules.extended_due(current.received_at, current.extended_at.is_some())?;
+        let new_due =
+            rules.extended_due(current.received_at, current.original_due_at, current.extended_at.is_some())?;
         let now = OffsetDateTime::now_utc();
         let result = Entity::update_many()
             .col_expr(Column::DueAt, Expr::value(new_due))

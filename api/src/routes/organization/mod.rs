@@ -1,6 +1,9 @@
 //! The caller's organization and its settings: every operator role reads them, admins change
 //! them. The organization is always the caller's own (there is no id to ask for another).
-//! The customer portal's branding and form settings are part of them (`portal`).
+//! The customer portal's branding and form settings are part of them (`portal`), and so are
+//! the deadlines (`deadlines`, in [`deadlines`]).
+
+pub mod deadlines;
 
 use axum::Json;
 use axum::extract::State;
@@ -14,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use self::deadlines::{DeadlinesChange, DeadlinesView};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::Body;
@@ -39,6 +43,9 @@ pub struct OrganizationView {
     /// Every operator must sign in with a second factor (TOTP); those without one are sent to
     /// enrolment in the console after their password.
     pub mfa_required: bool,
+    /// The `other` regime's deadlines and the console's due-soon window (changed by admins,
+    /// for requests received afterwards), with the deadlines the law sets for the other regimes.
+    pub deadlines: DeadlinesView,
     /// The customer portal's settings.
     pub portal: PortalView,
 }
@@ -72,6 +79,7 @@ impl OrganizationView {
             export_link_days: org.export_link_days,
             effective_export_link_days: i32::try_from(effective).unwrap_or(i32::MAX),
             mfa_required: org.mfa_required,
+            deadlines: DeadlinesView::of(org),
             portal: PortalView {
                 path: format!("/p/{}/", org.slug),
                 colour: org.portal_colour.clone(),
@@ -134,6 +142,10 @@ pub struct OrganizationChange {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = bool, required = false)]
     pub mfa_required: Option<Option<bool>>,
+    /// The `other` regime's deadlines and the due-soon window; requests already received keep
+    /// their due dates. The legal deadlines of the other regimes cannot be changed.
+    #[serde(default)]
+    pub deadlines: Option<DeadlinesChange>,
     /// The customer portal's settings.
     #[serde(default)]
     pub portal: Option<PortalChange>,
@@ -168,6 +180,9 @@ pub async fn get_settings(State(state): State<AppState>, principal: Principal) -
 }
 
 /// Changes the organization's settings (admin). The name and slug cannot be changed here.
+///
+/// Nor can the deadlines the law sets. A new `other`-regime deadline applies to requests
+/// received afterwards; existing requests keep their due dates.
 #[utoipa::path(
     patch, path = "/v1/organization", tag = "organization",
     request_body = OrganizationChange,
@@ -204,6 +219,8 @@ pub async fn update_settings(
             ),
         });
     }
+    let deadlines = change.deadlines.unwrap_or_default();
+    deadlines::validate(&deadlines, &mut errors);
     let portal = change.portal.unwrap_or_default();
     let logo = validate_portal(&portal, &mut errors);
     if !errors.is_empty() {
@@ -230,6 +247,7 @@ pub async fn update_settings(
         active.export_link_days = Set(days);
         changed.push("export_link_days");
     }
+    deadlines::apply(&org, &deadlines, &mut active, &mut changed);
     apply_portal(&org, portal, logo, &mut active, &mut changed);
     if changed.is_empty() {
         return Ok(Json(OrganizationView::new(&org, &state)));
