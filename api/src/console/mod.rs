@@ -19,6 +19,8 @@ pub mod keys;
 pub mod ledger;
 pub mod mfa;
 pub mod password;
+pub mod policies;
+pub mod policy_form;
 pub mod queue;
 pub mod request;
 pub mod retention;
@@ -77,6 +79,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/stores/{id}/datamap", get(datamap::edit).post(datamap::save_yaml))
         .route("/console/requests/{id}/legal-hold", post(holds::on_request))
         .route("/console/retention", get(retention::page))
+        .route("/console/retention/policies", post(policies::create))
+        .route("/console/retention/policies/{id}", get(policies::page).post(policies::update))
+        .route("/console/retention/policies/{id}/delete", post(policies::delete))
         .route("/console/retention/policies/{id}/preview", post(retention::preview))
         .route("/console/retention/policies/{id}/run", post(retention::run_now))
         .route("/console/retention/runs/{id}/stop", post(retention::stop))

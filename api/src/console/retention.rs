@@ -1,7 +1,7 @@
 //! The retention page: policies with their next run, last run and rows purged; a dry-run
 //! preview; running a policy now; recent runs with stop and resume. Actions call the JSON
 //! API's handlers with the operator as principal (admins and operators; auditors only read)
-//! and write an audit event.
+//! and write an audit event. Admins also find the new-policy form here ([`super::policies`]).
 
 use std::collections::HashMap;
 
@@ -15,6 +15,9 @@ use lethe_entities::entity::{retention_run, store};
 use uuid::Uuid;
 
 use super::actions::CsrfForm;
+use super::fields::FieldErrors;
+use super::policies::{StoreOption, store_options};
+use super::policy_form::{OPERATORS, PolicyForm};
 use super::session::Session;
 use super::sign_in::record;
 use super::view::{DoneQuery, Nav, name, when};
@@ -57,7 +60,8 @@ struct Run {
     resumable: bool,
 }
 
-struct Preview {
+/// A dry run's result, for the page.
+pub(super) struct Preview {
     policy: String,
     cutoff: String,
     rows: u64,
@@ -76,6 +80,11 @@ struct RetentionPage {
     run: bool,
     preview: Option<Preview>,
     notice: Option<&'static str>,
+    manage: bool,
+    stores: Vec<StoreOption>,
+    operators: &'static [&'static str],
+    values: PolicyForm,
+    errors: FieldErrors,
 }
 
 fn notice(done: Option<&str>) -> Option<&'static str> {
@@ -83,15 +92,20 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "run" => "The run is queued: it shows below.",
         "stop" => "The run stops after the batch in flight.",
         "resume" => "The run continues from where it stopped.",
+        "created" => "The policy is saved: it shows below with its next run.",
+        "deleted" => "The policy is deleted; its runs stay in the history.",
         _ => return None,
     })
 }
 
-async fn show(
+/// Renders the page with a dry run, a notice, and the new-policy form as typed with its errors
+/// (an empty form when absent).
+pub(super) async fn show(
     state: &AppState,
     session: &Session,
     preview: Option<Preview>,
     notice: Option<&'static str>,
+    form: Option<(PolicyForm, FieldErrors)>,
 ) -> WebResult<Response> {
     let Json(views) = policies::list(State(state.clone()), session.principal.clone()).await?;
     let org = session.organization.id;
@@ -139,7 +153,21 @@ async fn show(
             resumable: run && r.state == retention_run::RunState::Stopped,
         })
         .collect();
-    let page = RetentionPage { nav: Nav::new(session, "retention"), policies, runs, run, preview, notice };
+    let manage = session.can(Permission::ManageRetention);
+    let (values, errors) = form.unwrap_or_else(|| (PolicyForm::new_policy(), FieldErrors::default()));
+    let page = RetentionPage {
+        nav: Nav::new(session, "retention"),
+        policies,
+        runs,
+        run,
+        preview,
+        notice,
+        manage,
+        stores: if manage { store_options(state, org, false).await? } else { Vec::new() },
+        operators: OPERATORS,
+        values,
+        errors,
+    };
     render(&page)
 }
 
@@ -150,7 +178,7 @@ pub async fn page(
     query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> WebResult<Response> {
     let done = DoneQuery::of(query);
-    show(&state, &session, None, notice(done.as_deref())).await
+    show(&state, &session, None, notice(done.as_deref()), None).await
 }
 
 /// `POST /console/retention/policies/{id}/preview`: the dry run, shown above the policies.
@@ -175,7 +203,7 @@ pub async fn preview(
         held_by: found.held_by.map(|h| h.to_string()),
         sample: found.sample_keys.unwrap_or_default().into_iter().map(|key| key.join(", ")).collect(),
     };
-    show(&state, &session, Some(preview), None).await
+    show(&state, &session, Some(preview), None, None).await
 }
 
 /// `POST /console/retention/policies/{id}/run`.

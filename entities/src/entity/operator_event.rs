@@ -67,9 +67,15 @@ pub enum OperatorEventKind {
     /// A retention run was resumed.
     #[sea_orm(string_value = "retention_run_resumed")]
     RetentionRunResumed,
-    /// A built-in retention policy's age was changed.
+    /// A retention policy was changed (a built-in policy's age, or any policy in the console).
     #[sea_orm(string_value = "retention_policy_changed")]
     RetentionPolicyChanged,
+    /// A retention policy created in the console.
+    #[sea_orm(string_value = "retention_policy_created")]
+    RetentionPolicyCreated,
+    /// A retention policy deleted in the console.
+    #[sea_orm(string_value = "retention_policy_deleted")]
+    RetentionPolicyDeleted,
     /// A legal hold was placed.
     #[sea_orm(string_value = "hold_placed")]
     HoldPlaced,
@@ -128,6 +134,8 @@ impl OperatorEventKind {
             Self::RetentionRunStopped => "retention_run_stopped",
             Self::RetentionRunResumed => "retention_run_resumed",
             Self::RetentionPolicyChanged => "retention_policy_changed",
+            Self::RetentionPolicyCreated => "retention_policy_created",
+            Self::RetentionPolicyDeleted => "retention_policy_deleted",
             Self::HoldPlaced => "hold_placed",
             Self::HoldReleased => "hold_released",
             Self::LedgerVerified => "ledger_verified",
