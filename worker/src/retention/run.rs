@@ -225,15 +225,13 @@ async fn sql_run(
         action: Some(action.as_str().to_owned()),
         ..NewEntry::new(EntryKind::RetentionPurge)
     };
+    // A batch a stopped or crashed run left in flight is settled (or voided) first.
+    if let Some(pending) = run.pending_intent {
+        run = settle_in_flight(&ctx.db, Side::Sql(db), run.clone(), pending).await?;
+    }
     // The next batch, already read and claimed with its intent while the previous one ran.
     let mut claimed: Option<(KeyBatch, Intent)> = None;
     loop {
-        if claimed.is_none()
-            && let Some(pending) = run.pending_intent
-        {
-            run = settle_in_flight(&ctx.db, Side::Sql(db), run.clone(), pending).await?;
-            continue;
-        }
         let ((held, keys), opened) = match claimed.take() {
             Some(ready) => ready,
             None => {

@@ -9,12 +9,11 @@
 use lethe_entities::domain::deadline::{self, DeadlineRules, Period};
 use lethe_entities::domain::enums::Regime;
 use lethe_entities::entity::organization::{self, DUE_SOON_DAYS, OTHER_DEADLINE_DAYS, OTHER_EXTENSION_DAYS};
-use sea_orm::ActiveValue::Set;
 use sea_orm::Iterable;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::present;
+use super::{present, set_changed};
 use crate::error::FieldError;
 
 /// How the law counts a period.
@@ -146,22 +145,25 @@ pub fn apply(
     active: &mut organization::ActiveModel,
     changed: &mut Vec<&'static str>,
 ) {
-    if let Some(Some(days)) = change.other_days
-        && days != org.default_deadline_days
-    {
-        active.default_deadline_days = Set(days);
-        changed.push("deadlines.other_days");
-    }
-    if let Some(Some(days)) = change.other_extension_days
-        && days != org.default_extension_days
-    {
-        active.default_extension_days = Set(days);
-        changed.push("deadlines.other_extension_days");
-    }
-    if let Some(Some(days)) = change.due_soon_days
-        && days != org.due_soon_days
-    {
-        active.due_soon_days = Set(days);
-        changed.push("deadlines.due_soon_days");
-    }
+    set_changed(
+        &mut active.default_deadline_days,
+        &org.default_deadline_days,
+        change.other_days.flatten(),
+        "deadlines.other_days",
+        changed,
+    );
+    set_changed(
+        &mut active.default_extension_days,
+        &org.default_extension_days,
+        change.other_extension_days.flatten(),
+        "deadlines.other_extension_days",
+        changed,
+    );
+    set_changed(
+        &mut active.due_soon_days,
+        &org.due_soon_days,
+        change.due_soon_days.flatten(),
+        "deadlines.due_soon_days",
+        changed,
+    );
 }

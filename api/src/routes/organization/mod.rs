@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lethe_entities::domain::branding;
 use lethe_entities::entity::organization::{self, EXPORT_LINK_DAYS, MAX_LOGO_BYTES};
-use sea_orm::ActiveValue::Set;
+use sea_orm::ActiveValue::{self, Set};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -229,24 +229,27 @@ pub async fn update_settings(
     let org = load(&state, &principal).await?;
     let mut changed = Vec::new();
     let mut active = org.clone().into_active_model();
-    if let Some(Some(auto_approve)) = change.auto_approve
-        && auto_approve != org.auto_approve
-    {
-        active.auto_approve = Set(auto_approve);
-        changed.push("auto_approve");
-    }
-    if let Some(Some(required)) = change.mfa_required
-        && required != org.mfa_required
-    {
-        active.mfa_required = Set(required);
-        changed.push("mfa_required");
-    }
-    if let Some(days) = change.export_link_days
-        && days != org.export_link_days
-    {
-        active.export_link_days = Set(days);
-        changed.push("export_link_days");
-    }
+    set_changed(
+        &mut active.auto_approve,
+        &org.auto_approve,
+        change.auto_approve.flatten(),
+        "auto_approve",
+        &mut changed,
+    );
+    set_changed(
+        &mut active.mfa_required,
+        &org.mfa_required,
+        change.mfa_required.flatten(),
+        "mfa_required",
+        &mut changed,
+    );
+    set_changed(
+        &mut active.export_link_days,
+        &org.export_link_days,
+        change.export_link_days,
+        "export_link_days",
+        &mut changed,
+    );
     deadlines::apply(&org, &deadlines, &mut active, &mut changed);
     apply_portal(&org, portal, logo, &mut active, &mut changed);
     if changed.is_empty() {
@@ -255,6 +258,25 @@ pub async fn update_settings(
     let org = active.update(&state.db).await?;
     tracing::info!(organization_id = %org.id, by = ?principal.actor().id, fields = ?changed, "organization settings changed");
     Ok(Json(OrganizationView::new(&org, &state)))
+}
+
+/// Sets `field` to `new` when one is given and it differs from `current`, naming the field in
+/// `changed`.
+pub(super) fn set_changed<T>(
+    field: &mut ActiveValue<T>,
+    current: &T,
+    new: Option<T>,
+    name: &'static str,
+    changed: &mut Vec<&'static str>,
+) where
+    T: PartialEq + Into<sea_orm::Value>,
+{
+    if let Some(new) = new
+        && new != *current
+    {
+        *field = Set(new);
+        changed.push(name);
+    }
 }
 
 /// Checks the portal's settings, adding field errors; returns the decoded logo and its type
@@ -306,24 +328,27 @@ fn apply_portal(
         active.portal_colour = Set(colour.map(|c| c.to_ascii_lowercase()));
         changed.push("portal.colour");
     }
-    if let Some(url) = portal.privacy_policy_url
-        && url != org.privacy_policy_url
-    {
-        active.privacy_policy_url = Set(url);
-        changed.push("portal.privacy_policy_url");
-    }
-    if let Some(Some(ask)) = portal.ask_phone
-        && ask != org.portal_ask_phone
-    {
-        active.portal_ask_phone = Set(ask);
-        changed.push("portal.ask_phone");
-    }
-    if let Some(Some(ask)) = portal.ask_customer_id
-        && ask != org.portal_ask_customer_id
-    {
-        active.portal_ask_customer_id = Set(ask);
-        changed.push("portal.ask_customer_id");
-    }
+    set_changed(
+        &mut active.privacy_policy_url,
+        &org.privacy_policy_url,
+        portal.privacy_policy_url,
+        "portal.privacy_policy_url",
+        changed,
+    );
+    set_changed(
+        &mut active.portal_ask_phone,
+        &org.portal_ask_phone,
+        portal.ask_phone.flatten(),
+        "portal.ask_phone",
+        changed,
+    );
+    set_changed(
+        &mut active.portal_ask_customer_id,
+        &org.portal_ask_customer_id,
+        portal.ask_customer_id.flatten(),
+        "portal.ask_customer_id",
+        changed,
+    );
     match (portal.logo, logo) {
         (Some(Some(_)), Some((bytes, media_type))) => {
             active.portal_logo = Set(Some(bytes));
