@@ -208,15 +208,21 @@ async fn start(settings: Settings, mode: Mode) -> anyhow::Result<()> {
         println!("  API docs:  {base}/docs");
         println!("  OpenAPI:   {base}/openapi.json");
         println!("  Health:    {base}/healthz   Metrics: {base}/metrics");
+        println!("  Console:   {base}/console/   (operators sign in here)");
+        println!("  Portal:    {base}/p/<organization>/   (e.g. {base}/p/acme/ once 'acme' exists)");
     }
     println!("  Database:  {}", redact_url(&settings.database_url));
     println!("  Mail:      {mail_line}");
     println!("  Keys:      master key from {}", settings.master_key_source);
     println!("First time? Create the first admin (prints a one-time password):");
-    println!("  cargo run --release -- operator create --email you@example.com --role admin");
+    println!("  {FIRST_ADMIN}");
     println!("Stop with Ctrl-C: in-flight requests and jobs are allowed to finish.");
     engine.run(mode, listener, engine::shutdown_signal()).await
 }
+
+/// The command the banner and the README's quick start both show for the first admin.
+const FIRST_ADMIN: &str =
+    "cargo run --release -- operator create --email dpo@acme.example --role admin --org acme --org-name \"Acme AB\"";
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LETHE_LOG")
