@@ -8,10 +8,9 @@ use anyhow::Context;
 use lethe_entities::Keyring;
 use lethe_entities::ledger::signer::LedgerSigner;
 use lethe_migrations::{Migrator, MigratorTrait};
-use lethe_worker::export::ExportSettings;
 use lethe_worker::mail::Mailer;
 use lethe_worker::runner::{self, RunnerSettings};
-use lethe_worker::{JobContext, JobQueue, VerificationSettings};
+use lethe_worker::{ExportSettings, JobContext, JobQueue, VerificationSettings};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
 use crate::auth::jwt::TokenIssuer;

@@ -38,8 +38,9 @@ use lethe_tests::app::{Backend, TestApp, org_slug, spawn_app_with};
 use lethe_tests::bench::{DATA_MAP, SHAPE, Stats, connect, create_shop, email_of, fill, machine, url_for};
 use lethe_worker::JobContext;
 use lethe_worker::erase::{plan, recover, sql};
-use lethe_worker::jobs::{StartFulfilment, start_fulfilment};
+use lethe_worker::jobs::start_fulfilment;
 use lethe_worker::locate::{Located, Mode as LocateMode, StoreInput, locate};
+use lethe_worker::queue::StartFulfilment;
 use lethe_worker::stores::Connector;
 use lethe_worker::{erase, tasks};
 use reqwest::StatusCode;
@@ -537,7 +538,9 @@ async fn main() {
         tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id, true).await.unwrap();
         let t2 = t.elapsed();
         let t = Instant::now();
-        erase::run(ctx, &started, None).await.unwrap();
+        let mut next = Vec::new();
+        erase::run(ctx, &started, None, &mut next).await.unwrap();
+        ctx.queue.schedule_all(&next).await.unwrap();
         let t3 = t.elapsed();
         assert_eq!(lethe_touched(ctx, lethe.organization, request_id).await.values().sum::<u64>(), person_rows);
         if i > 0 {

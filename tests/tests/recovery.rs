@@ -11,7 +11,8 @@ use lethe_api::engine::Mode;
 use lethe_entities::entity::request;
 use lethe_tests::app::org_slug;
 use lethe_tests::{both_backends, spawn_app_with};
-use lethe_worker::jobs::{StartFulfilment, start_fulfilment};
+use lethe_worker::jobs::start_fulfilment;
+use lethe_worker::queue::{FollowUp, StartFulfilment};
 use lethe_worker::{JobQueue, reconcile};
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
@@ -93,12 +94,12 @@ both_backends! {
             .unwrap()
             .unwrap();
         let later = req.updated_at + reconcile::STUCK_AFTER;
-        let fresh = reconcile::fulfilment_key(&req, later);
-        assert_ne!(fresh, lethe_worker::jobs::StartFulfilment::idempotency_key(&req));
-        assert_eq!(fresh, reconcile::fulfilment_key(&req, later + Duration::from_secs(1)), "stable within a period");
-        assert_ne!(fresh, reconcile::fulfilment_key(&req, later + reconcile::STUCK_AFTER), "new in the next period");
-        assert_eq!(reconcile::fulfilment_key(&req, req.updated_at + Duration::from_secs(60)),
-            lethe_worker::jobs::StartFulfilment::idempotency_key(&req), "the API's key while fresh");
+        let key = |at| reconcile::fulfilment(&req, at).key();
+        let fresh = key(later);
+        assert_ne!(fresh, FollowUp::approved(&req).key());
+        assert_eq!(fresh, key(later + Duration::from_secs(1)), "stable within a period");
+        assert_ne!(fresh, key(later + reconcile::STUCK_AFTER), "new in the next period");
+        assert_eq!(key(req.updated_at + Duration::from_secs(60)), FollowUp::approved(&req).key(), "the API's key while fresh");
         // And the reconciler does enqueue it: an approval stuck for 20 minutes gets a second job,
         // once per period however often the reconciler runs; both run, fulfilment starts once.
         request::Entity::update_many()

@@ -15,8 +15,8 @@ use lethe_entities::ledger::{EntryKind, NewEntry, intent};
 use lethe_tests::app::{TestApp, org_slug, spawn_app};
 use lethe_tests::both_backends;
 use lethe_tests::company::Company;
-use lethe_worker::jobs::RunRetention;
 use lethe_worker::ledger::external;
+use lethe_worker::queue::FollowUp;
 use reqwest::StatusCode;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Statement};
@@ -512,9 +512,8 @@ both_backends! {
         assert_eq!(external::apply(&store_db, opened.id, work).await.unwrap(), 25);
 
         // The job is delivered again: the batch is settled from the receipt and counted once.
-        let job = RunRetention { organization_id: org, run_id };
-        let key = format!("retention:{run_id}");
-        lethe_worker::JobQueue::for_database(&app.db).enqueue(job, &key).await.unwrap();
+        let job = FollowUp::Retention { organization_id: org, run_id, resumes: 0 };
+        lethe_worker::JobQueue::for_database(&app.db).schedule(&job).await.unwrap();
         let run = finished(&app, &admin, &run_id.to_string()).await;
         let old = (1..=ROWS).filter(|id| is_old(*id)).count() as i64;
         assert_eq!((run["state"].as_str(), run["rows"].as_i64()), (Some("done"), Some(old)), "{run}");

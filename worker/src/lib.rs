@@ -9,6 +9,7 @@
 pub mod context;
 pub mod database;
 pub mod erase;
+pub mod error;
 pub mod export;
 pub mod i18n;
 pub mod jobs;
@@ -22,8 +23,10 @@ pub mod reconcile;
 pub mod retention;
 pub mod runner;
 pub mod services;
+pub mod settings;
 pub mod stores;
 pub mod tasks;
 
-pub use context::{JobContext, ServiceSettings, VerificationSettings};
+pub use context::JobContext;
 pub use queue::JobQueue;
+pub use settings::{ExportSettings, ServiceSettings, VerificationSettings};

@@ -15,8 +15,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
-use crate::jobs::{SendVerificationCode, StartFulfilment};
-use crate::queue::{JobQueue, QueueError};
+use crate::queue::{FollowUp, Fulfil, JobQueue, QueueError};
 
 /// How old a request must be before the reconciler steps in (the API enqueues within this time).
 pub const GRACE: Duration = Duration::from_secs(30);
@@ -27,14 +26,14 @@ pub const GRACE: Duration = Duration::from_secs(30);
 /// period; the job itself is idempotent, so an extra one never starts fulfilment twice.
 pub const STUCK_AFTER: Duration = Duration::from_secs(15 * 60);
 
-/// The idempotency key the reconciler uses for an approved request's fulfilment job at `now`.
-pub fn fulfilment_key(req: &request::Model, now: OffsetDateTime) -> String {
-    let key = StartFulfilment::idempotency_key(req);
+/// The fulfilment job the reconciler enqueues for an approved request at `now`: the API's own
+/// while the approval is fresh, one per [`STUCK_AFTER`] period after that.
+pub fn fulfilment(req: &request::Model, now: OffsetDateTime) -> FollowUp {
     if now - req.updated_at < STUCK_AFTER {
-        return key;
+        return FollowUp::approved(req);
     }
     let period = now.unix_timestamp() / STUCK_AFTER.as_secs() as i64;
-    format!("{key}:stuck:{period}")
+    FollowUp::fulfil(req, Fulfil::ApprovalStuck { approved_at: req.updated_at, period })
 }
 
 /// What one pass found and enqueued.
@@ -46,11 +45,6 @@ pub struct Pass {
     pub fulfilment: usize,
     /// Jobs enqueued for requests in progress whose store tasks were left pending.
     pub locate: usize,
-}
-
-/// The idempotency key of the first verification code of a request.
-pub fn first_code_key(request_id: uuid::Uuid) -> String {
-    format!("send-code:{request_id}:first")
 }
 
 /// One pass over all organizations: three queries of at most 500 rows each, oldest first (the
@@ -75,8 +69,7 @@ pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace:
         .all(db)
         .await?;
     for req in unverified {
-        let job = SendVerificationCode { organization_id: req.organization_id, request_id: req.id };
-        queue.enqueue(job, &first_code_key(req.id)).await?;
+        queue.schedule(&FollowUp::FirstCode { organization_id: req.organization_id, request_id: req.id }).await?;
         pass.verification += 1;
     }
 
@@ -89,8 +82,7 @@ pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace:
         .all(db)
         .await?;
     for req in approved {
-        let key = fulfilment_key(&req, now);
-        queue.enqueue(StartFulfilment { organization_id: req.organization_id, request_id: req.id }, &key).await?;
+        queue.schedule(&fulfilment(&req, now)).await?;
         pass.fulfilment += 1;
     }
 
@@ -111,8 +103,7 @@ pub async fn run_once(db: &sea_orm::DatabaseConnection, queue: &JobQueue, grace:
         .await?;
     let period = now.unix_timestamp() / STUCK_AFTER.as_secs() as i64;
     for req in waiting {
-        let key = format!("locate:{}:stuck:{period}", req.id);
-        queue.enqueue(StartFulfilment { organization_id: req.organization_id, request_id: req.id }, &key).await?;
+        queue.schedule(&FollowUp::fulfil(&req, Fulfil::LocateStuck { period })).await?;
         pass.locate += 1;
     }
     Ok(pass)

@@ -16,11 +16,8 @@ use apalis_sqlite::{SqlitePool, SqliteStorage};
 use futures::FutureExt;
 
 use crate::context::JobContext;
-use crate::jobs::{
-    RunRetention, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment, run_retention, send_hold_warning,
-    send_notice, send_verification_code, start_fulfilment,
-};
-use crate::queue::{Job, JobQueue};
+use crate::jobs::{run_retention, send_hold_warning, send_notice, send_verification_code, start_fulfilment};
+use crate::queue::{Job, JobQueue, RunRetention, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment};
 use crate::reconcile;
 
 /// How often workers prove they are alive.

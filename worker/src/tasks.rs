@@ -2,6 +2,8 @@
 //! worked by locating. Every outcome is recorded on the task (status, counts per table, error)
 //! and on the request's timeline, without any personal data.
 
+use std::time::Duration;
+
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
@@ -13,10 +15,16 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::jobs::{Notice, SendNotice};
 use crate::locate::{Keys, Located, Mode, Outcome, StoreInput, Subject, locate, locate_keys};
-use crate::queue::JobQueue;
+use crate::queue::{FollowUp, Notice};
 use crate::stores::Registry;
+
+/// A claim on a task (erasing a store, calling a service) older than this belongs to a worker
+/// that died: another may take the task over.
+pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often a worker erasing a store refreshes its claim.
+pub const CLAIM_HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Creates the missing tasks of a request: one per store of the organization (idempotent), in
 /// one statement.
@@ -215,8 +223,8 @@ pub async fn reset_failed(db: &impl ConnectionTrait, organization: Uuid, request
 
 /// Completes the request once every one of its store tasks is done or waived and every
 /// recipient task (Art. 19) notified or waived (a request with no store tasks is never completed
-/// automatically: with no store registered, nothing was done). Returns whether this call
-/// completed it; if it did, the subject's "completed" notice is enqueued on `queue`.
+/// automatically: with no store registered, nothing was done). Returns the subject's
+/// "completed" notice if this call completed it, `None` otherwise.
 ///
 /// Jobs complete with [`Commit::Lazy`] (their acknowledgement, committed after, makes it
 /// durable, and a job whose acknowledgement was lost runs again); routes answering a person
@@ -227,12 +235,11 @@ pub async fn complete_if_finished(
     organization: Uuid,
     request: Uuid,
     commit: Commit,
-    queue: &JobQueue,
-) -> Result<bool, LifecycleError> {
+) -> Result<Option<FollowUp>, LifecycleError> {
     let tasks = store_task::Model::of_request(db, organization, request).await?;
     let finished = !tasks.is_empty() && tasks.iter().all(|t| matches!(t.status, TaskStatus::Done | TaskStatus::Waived));
     if !finished || !crate::recipients::all_settled(db, organization, request).await? {
-        return Ok(false);
+        return Ok(None);
     }
     let txn = begin(db, commit).await?;
     let applied =
@@ -245,11 +252,10 @@ pub async fn complete_if_finished(
     match applied {
         Ok(completed) => {
             tracing::info!(request_id = %request, "request completed: every store and recipient task is settled");
-            SendNotice::enqueue(queue, &completed, Notice::Completed).await;
-            Ok(true)
+            Ok(Some(FollowUp::notice(&completed, Notice::Completed)))
         }
         // Completed (or changed) by another worker in the meantime.
-        Err(LifecycleError::Transition(_)) => Ok(false),
+        Err(LifecycleError::Transition(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -12,7 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use lethe_entities::domain::enums::{RequestKind, TaskStatus};
 use lethe_entities::entity::store::Connection;
 use lethe_entities::entity::{request, store, store_task, subject_identity};
-use lethe_worker::jobs::StartFulfilment;
+use lethe_worker::erase::http::Erase;
+use lethe_worker::export::service::Access;
+use lethe_worker::queue::{FollowUp, Fulfil};
 use lethe_worker::services::{Operation, Report, ReportError, Status, record_failed};
 use lethe_worker::stores::http::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 use sea_orm::EntityTrait;
@@ -89,15 +91,15 @@ pub async fn task_report(
         return Err(not_waiting());
     }
     let refs: Vec<_>;
-    let operation = if req.kind == RequestKind::Access {
-        Operation::Access
+    let operation: &dyn Operation = if req.kind == RequestKind::Access {
+        &Access
     } else {
         refs = subject_identity::Model::of_request(&state.db, task.organization_id, task.request_id)
             .await?
             .iter()
             .map(|i| state.keyring.ledger_subject_ref(task.organization_id, &i.blind_index))
             .collect();
-        Operation::Erase { refs: &refs }
+        &Erase { refs: &refs }
     };
     let status = report.status;
     let outcome = match status {
@@ -117,18 +119,17 @@ pub async fn task_report(
     tracing::info!(task_id = %task.id, done = status == Status::Done, "service callback recorded");
     if req.kind == RequestKind::Access {
         // The package is built by the worker once every service has returned its rows.
-        let job = StartFulfilment { organization_id: task.organization_id, request_id: task.request_id };
-        state.queue.enqueue(job, &format!("service-returned:{}", task.id)).await?;
-    } else {
-        lethe_worker::tasks::complete_if_finished(
-            &state.db,
-            &state.keyring,
-            task.organization_id,
-            task.request_id,
-            lethe_entities::entity::Commit::Durable,
-            &state.queue,
-        )
-        .await?;
+        state.queue.schedule(&FollowUp::fulfil(&req, Fulfil::ServiceReturned { task: task.id })).await?;
+    } else if let Some(notice) = lethe_worker::tasks::complete_if_finished(
+        &state.db,
+        &state.keyring,
+        task.organization_id,
+        task.request_id,
+        lethe_entities::entity::Commit::Durable,
+    )
+    .await?
+    {
+        state.queue.schedule_logged(&notice).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }

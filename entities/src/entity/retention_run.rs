@@ -178,14 +178,6 @@ impl Model {
         Ok(active > 0)
     }
 
-    /// The idempotency key of the job that works this run now: one per run and resumption.
-    pub fn job_key(&self) -> String {
-        match self.resumes {
-            0 => format!("retention:{}", self.id),
-            n => format!("retention:{}:resume:{n}", self.id),
-        }
-    }
-
     /// The cursor as key values.
     pub fn cursor_values(&self) -> Option<Vec<String>> {
         self.cursor.clone().and_then(|c| serde_json::from_value(c).ok())

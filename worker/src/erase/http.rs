@@ -17,10 +17,41 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
-use crate::services::ReportError;
+use lethe_entities::Keyring;
+
+use crate::services::{Operation, Recording, ReportError};
 
 /// The ledger action of rows a service reports as erased.
 pub const ACTION: &str = "service_erase";
+
+/// Erasure by a service: `POST <base>/lethe/erase`, the task claimed as `erasing`, the report's
+/// rows written to the ledger under `refs`.
+#[derive(Debug, Clone, Copy)]
+pub struct Erase<'a> {
+    /// The subject references of the ledger entries.
+    pub refs: &'a [SubjectRef],
+}
+
+impl Operation for Erase<'_> {
+    fn name(&self) -> &'static str {
+        "erase"
+    }
+
+    fn claim_status(&self) -> TaskStatus {
+        TaskStatus::Erasing
+    }
+
+    fn record_done<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        _keyring: &'a Keyring,
+        task: &'a store_task::Model,
+        from: TaskStatus,
+        report: serde_json::Value,
+    ) -> Recording<'a> {
+        Box::pin(async move { record_done(db, task, from, &report, self.refs).await })
+    }
+}
 
 /// Records a service's erasure report: the task moves from `from` to done, the reported rows go
 /// to the ledger (one `service_erase` entry per table) and the timeline, in one transaction.

@@ -40,17 +40,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::context::JobContext;
-use crate::jobs::JobError;
+use crate::error::JobError;
 use crate::ledger::external::ExternalError;
 use crate::locate::{Keys, locate_keys};
+use crate::queue::{FollowUp, Fulfil};
 use crate::stores::{Connector, StoreError};
-use crate::tasks;
-
-/// A claim older than this belongs to a worker that died: another may take the task over.
-pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How often a worker erasing a store refreshes its claim.
-pub const CLAIM_HEARTBEAT: Duration = Duration::from_secs(15);
+use crate::tasks::{self, CLAIM_HEARTBEAT, CLAIM_TIMEOUT};
 
 /// Why a store's erasure did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -109,8 +104,15 @@ pub struct RetainedTable {
 
 /// Erases the subject of an erasure request in every automated store whose task is located.
 /// `located` are the keys a locate pass of the same job has just found (they spare locating
-/// again; the verification pass still locates afterwards); `None` locates here.
-pub async fn run(ctx: &JobContext, request: &request::Model, located: Option<Keys>) -> Result<(), JobError> {
+/// again; the verification pass still locates afterwards); `None` locates here. What should
+/// happen next (coming back when another worker's claim would expire, a service call later, the
+/// completion notice) is added to `next`, also when the run fails part way.
+pub async fn run(
+    ctx: &JobContext,
+    request: &request::Model,
+    located: Option<Keys>,
+    next: &mut Vec<FollowUp>,
+) -> Result<(), JobError> {
     let (organization, id) = (request.organization_id, request.id);
     let now = OffsetDateTime::now_utc();
     let stale = now - CLAIM_TIMEOUT;
@@ -123,10 +125,11 @@ pub async fn run(ctx: &JobContext, request: &request::Model, located: Option<Key
     // the claim would expire (if that worker was killed, its claim stops being refreshed).
     let busy: Vec<String> = claimed.iter().map(|t| t.store_name.clone()).collect();
     for task in &claimed {
-        let wait = (task.updated_at + CLAIM_TIMEOUT - now).unsigned_abs() + Duration::from_secs(1);
-        let key = format!("erase-claim:{}:{}", task.id, task.updated_at.unix_timestamp_nanos() / 1000);
-        let job = crate::jobs::StartFulfilment { organization_id: organization, request_id: id };
-        ctx.queue.enqueue_after(job, &key, wait).await.map_err(|e| JobError::Permanent(e.to_string()))?;
+        let after = (task.updated_at + CLAIM_TIMEOUT - now).unsigned_abs() + Duration::from_secs(1);
+        next.push(FollowUp::fulfil(
+            request,
+            Fulfil::EraseClaimed { task: task.id, claimed_at: task.updated_at, after },
+        ));
     }
     recover::request(ctx, organization, id, &busy).await?;
     let all = store_task::Model::of_request(&ctx.db, organization, id).await?;
@@ -136,7 +139,7 @@ pub async fn run(ctx: &JobContext, request: &request::Model, located: Option<Key
         .filter(|t| t.status == TaskStatus::Located || (t.status == TaskStatus::Erasing && t.updated_at < stale))
         .cloned()
         .collect();
-    let services = crate::services::due(&all, &crate::services::Operation::Erase { refs: &[] });
+    let services = crate::services::due(&all, &http::Erase { refs: &[] });
     if !todo.is_empty() || services {
         let subject = tasks::subject(&ctx.db, &ctx.keyring, organization, id).await.map_err(JobError::Permanent)?;
         let refs: Vec<SubjectRef> = subject_identity::Model::of_request(&ctx.db, organization, id)
@@ -148,23 +151,15 @@ pub async fn run(ctx: &JobContext, request: &request::Model, located: Option<Key
             erase_tasks(ctx, request, &todo, &subject, &refs, located).await?;
         }
         if services {
-            crate::services::run(ctx, request, &all, &subject, &crate::services::Operation::Erase { refs: &refs })
-                .await?;
+            let operation = http::Erase { refs: &refs };
+            crate::services::run(ctx, request, &all, &subject, &operation, next).await?;
         }
     }
-    tasks::complete_if_finished(&ctx.db, &ctx.keyring, organization, id, Commit::Lazy, &ctx.queue)
+    let completed = tasks::complete_if_finished(&ctx.db, &ctx.keyring, organization, id, Commit::Lazy)
         .await
-        .map_err(lifecycle)?;
+        .map_err(JobError::lifecycle)?;
+    next.extend(completed);
     Ok(())
-}
-
-fn lifecycle(e: lethe_entities::entity::request::LifecycleError) -> JobError {
-    use lethe_entities::entity::request::LifecycleError::*;
-    match e {
-        Db(e) => JobError::Db(e),
-        Concurrent => JobError::Conflict,
-        other => JobError::Permanent(other.to_string()),
-    }
 }
 
 impl From<EraseError> for JobError {

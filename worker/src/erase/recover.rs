@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::EraseError;
 use crate::context::JobContext;
-use crate::jobs::JobError;
+use crate::error::JobError;
 use crate::ledger::external::settle;
 use crate::ledger::receipts;
 use crate::stores::Connector;

@@ -17,9 +17,9 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use tokio::io::AsyncReadExt;
 
-use super::ExportError;
 use super::crypto::{self, HEADER, SEGMENT, SegmentOpener, TAG};
 use super::link;
+use crate::error::ExportError;
 
 /// Why a link does not give a package.
 #[derive(Debug, thiserror::Error)]

@@ -36,17 +36,14 @@ pub mod purge;
 pub mod service;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, IdentityKind, RequestKind, RequestState, TaskStatus};
 use lethe_entities::entity::export::{self, ExportState};
-use lethe_entities::entity::request::{self, Actor, LifecycleError};
+use lethe_entities::entity::request::{self, Actor};
 use lethe_entities::entity::{
     Commit, begin_write, organization, request_event, store, store_task, subject_identity, task_return,
 };
-use lethe_entities::ledger::LedgerError;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
@@ -56,65 +53,14 @@ use uuid::Uuid;
 pub use purge::purge_expired;
 
 use crate::context::JobContext;
+use crate::error::{ExportError, JobError};
 use crate::i18n::{Locale, Terms};
-use crate::jobs::JobError;
 use crate::locate::{Mode, Outcome, locate};
 use crate::mail::{Branding, ExportReadyMail};
 use crate::portal_link;
+use crate::queue::FollowUp;
 use crate::stores::StoreError;
 use crate::tasks;
-
-/// How exports are kept and offered.
-#[derive(Debug, Clone)]
-pub struct ExportSettings {
-    /// Where package files live (`<data dir>/exports`); the API reads them from the same place.
-    pub dir: PathBuf,
-    /// How long a download link works (and the package is kept) unless the organization sets
-    /// its own lifetime (`organizations.export_link_days`).
-    pub link_ttl: Duration,
-    /// Downloads allowed per export.
-    pub max_downloads: i32,
-    /// The base of download links: `<public url>/v1/exports/<token>`.
-    pub public_url: String,
-}
-
-impl Default for ExportSettings {
-    fn default() -> Self {
-        Self {
-            dir: PathBuf::from("lethe-data/exports"),
-            link_ttl: Duration::from_secs(7 * 24 * 3600),
-            max_downloads: 10,
-            public_url: "http://127.0.0.1:8080".into(),
-        }
-    }
-}
-
-/// Why export work failed. Messages hold no personal data (file names are ids).
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    /// Lethe's database failed.
-    #[error("database error: {0}")]
-    Db(#[from] DbErr),
-    /// The ledger refused or failed the append.
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
-    /// Reading or writing export files failed.
-    #[error("export file error: {0}")]
-    Files(#[from] std::io::Error),
-    /// The ZIP could not be written.
-    #[error("the package could not be assembled: {0}")]
-    Package(String),
-    /// A key or package does not decrypt (master key changed, or tampering).
-    #[error("an export key or file does not decrypt")]
-    Crypto,
-}
-
-impl ExportError {
-    /// Whether retrying may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Db(_) | Self::Files(_) | Self::Ledger(LedgerError::Db(_)))
-    }
-}
 
 /// The associated data a package file is sealed with: the organization and the export.
 pub fn file_context(export: &export::Model) -> Vec<u8> {
@@ -126,19 +72,21 @@ pub fn file_context(export: &export::Model) -> Vec<u8> {
 }
 
 /// Builds, offers and finishes the access package of `request` (see the module
-/// documentation). Does nothing for other kinds or states.
-pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobError> {
+/// documentation). Does nothing for other kinds or states. What should happen next (a service
+/// call later, the completion notice) is added to `next`, also when the run fails part way.
+pub async fn run(ctx: &JobContext, request: &request::Model, next: &mut Vec<FollowUp>) -> Result<(), JobError> {
     if request.kind != RequestKind::Access || request.state != RequestState::InProgress {
         return Ok(());
     }
     let (org, id) = (request.organization_id, request.id);
     let mut row = export::Model::of_request(&ctx.db, org, id).await?;
     if row.as_ref().is_none_or(|r| r.state == ExportState::Building) {
-        call_services(ctx, request).await?;
+        call_services(ctx, request, next).await?;
         if !build(ctx, request, row.as_ref()).await? {
             // Waiting, blocked or nothing to package: the request completes only if every task
             // is done or waived (operators settled every store by hand).
-            return complete(ctx, org, id).await;
+            next.extend(complete(ctx, org, id).await?);
+            return Ok(());
         }
         row = export::Model::of_request(&ctx.db, org, id).await?;
     }
@@ -146,20 +94,20 @@ pub async fn run(ctx: &JobContext, request: &request::Model) -> Result<(), JobEr
     if row.state == ExportState::Ready && row.mailed_at.is_none() {
         offer(ctx, request, &row).await?;
     }
-    finish(ctx, &row).await
+    next.extend(finish(ctx, &row).await?);
+    Ok(())
 }
 
 /// Asks the request's HTTP services for the person's data where a call is due (see
 /// [`crate::services`]); what they return is kept encrypted for the package ([`service`]).
-async fn call_services(ctx: &JobContext, request: &request::Model) -> Result<(), JobError> {
+async fn call_services(ctx: &JobContext, request: &request::Model, next: &mut Vec<FollowUp>) -> Result<(), JobError> {
     let (org, id) = (request.organization_id, request.id);
     let tasks = store_task::Model::of_request(&ctx.db, org, id).await?;
-    let operation = crate::services::Operation::Access;
-    if !crate::services::due(&tasks, &operation) {
+    if !crate::services::due(&tasks, &service::Access) {
         return Ok(());
     }
     let subject = tasks::subject(&ctx.db, &ctx.keyring, org, id).await.map_err(JobError::Permanent)?;
-    crate::services::run(ctx, request, &tasks, &subject, &operation).await
+    crate::services::run(ctx, request, &tasks, &subject, &service::Access, next).await
 }
 
 /// The request's export row, created in `building` if missing.
@@ -457,9 +405,9 @@ async fn offer(ctx: &JobContext, request: &request::Model, row: &export::Model) 
 }
 
 /// Marks the packaged stores' tasks done and completes the request if nothing else is open.
-async fn finish(ctx: &JobContext, row: &export::Model) -> Result<(), JobError> {
+async fn finish(ctx: &JobContext, row: &export::Model) -> Result<Option<FollowUp>, JobError> {
     if row.state == ExportState::Building {
-        return Ok(());
+        return Ok(None);
     }
     let stores: Vec<String> = row.count_map().into_keys().collect();
     // The package holds what services returned: their copies go.
@@ -474,14 +422,10 @@ async fn finish(ctx: &JobContext, row: &export::Model) -> Result<(), JobError> {
     complete(ctx, row.organization_id, row.request_id).await
 }
 
-/// Completes the request if every task is done or waived (see [`tasks::complete_if_finished`]).
-async fn complete(ctx: &JobContext, org: Uuid, request: Uuid) -> Result<(), JobError> {
-    match tasks::complete_if_finished(&ctx.db, &ctx.keyring, org, request, Commit::Lazy, &ctx.queue).await {
-        Ok(_) => Ok(()),
-        Err(LifecycleError::Concurrent) => Err(JobError::Conflict),
-        Err(LifecycleError::Db(e)) => Err(e.into()),
-        Err(other) => Err(JobError::Permanent(other.to_string())),
-    }
+/// Completes the request if every task is done or waived (see [`tasks::complete_if_finished`]);
+/// returns the completion notice if it did.
+async fn complete(ctx: &JobContext, org: Uuid, request: Uuid) -> Result<Option<FollowUp>, JobError> {
+    tasks::complete_if_finished(&ctx.db, &ctx.keyring, org, request, Commit::Lazy).await.map_err(JobError::lifecycle)
 }
 
 /// `located` -> `done` for the request's tasks of `stores` (compare-and-set); returns how many.

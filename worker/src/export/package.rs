@@ -34,8 +34,8 @@ use uuid::Uuid;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use super::ExportError;
 use super::crypto::{FileKey, SegmentReader, SegmentWriter, generate_key};
+use crate::error::ExportError;
 use crate::locate::Located;
 use crate::mail::escape_html;
 

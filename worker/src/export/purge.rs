@@ -25,7 +25,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::ExportError;
+use crate::error::ExportError;
 
 /// Exports purged per pass (the next pass takes the rest).
 const BATCH: u64 = 100;

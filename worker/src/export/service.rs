@@ -28,10 +28,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::ExportError;
 use super::package::Spool;
+use crate::error::ExportError;
 use crate::locate::Located;
-use crate::services::ReportError;
+use crate::services::{Operation, Recording, ReportError};
 
 /// The largest report a service may send for an access request (16 MiB), answer or callback.
 pub const MAX_BYTES: usize = crate::stores::http::MAX_ANSWER_BYTES;
@@ -39,6 +39,32 @@ pub const MAX_BYTES: usize = crate::stores::http::MAX_ANSWER_BYTES;
 pub const MAX_TABLES: usize = 1000;
 /// Longest table or column name, in characters.
 const MAX_NAME: usize = 128;
+
+/// Access by a service: `POST <base>/lethe/access`, the task claimed as `calling`, the report's
+/// rows kept encrypted ([`record_rows`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Access;
+
+impl Operation for Access {
+    fn name(&self) -> &'static str {
+        "access"
+    }
+
+    fn claim_status(&self) -> TaskStatus {
+        TaskStatus::Calling
+    }
+
+    fn record_done<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        keyring: &'a Keyring,
+        task: &'a store_task::Model,
+        from: TaskStatus,
+        report: Value,
+    ) -> Recording<'a> {
+        Box::pin(record_rows(db, keyring, task, from, report))
+    }
+}
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().count() <= MAX_NAME && !name.chars().any(char::is_control)

@@ -12,37 +12,12 @@ use lethe_entities::entity::legal_hold::{self, HoldScope};
 use lethe_entities::entity::{operator, organization, store};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use super::JobError;
 use crate::context::JobContext;
+use crate::error::JobError;
 use crate::mail::HoldExpiryMail;
-use crate::queue::Job;
-
-/// Warn the owner of one hold that it expires soon.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendHoldWarning {
-    /// Tenant.
-    pub organization_id: Uuid,
-    /// The hold.
-    pub hold_id: Uuid,
-    /// Which warning: 1 the 7-day one, 2 the 1-day one.
-    pub warning: i16,
-}
-
-impl Job for SendHoldWarning {
-    const QUEUE: &'static str = "lethe.send_hold_warning";
-    const MAX_ATTEMPTS: usize = 8;
-}
-
-impl SendHoldWarning {
-    /// The idempotency key: one job per hold and warning.
-    pub fn idempotency_key(&self) -> String {
-        format!("hold-warning:{}:{}", self.hold_id, self.warning)
-    }
-}
+use crate::queue::SendHoldWarning;
 
 /// apalis entry point.
 pub async fn handle(job: SendHoldWarning, ctx: Data<JobContext>) -> Result<(), BoxDynError> {

@@ -2,7 +2,7 @@
 //! extended, denied or completed, in the language they chose, under the organization's
 //! branding, with the link to the request's status page.
 //!
-//! Enqueued once per request and kind of notice ([`SendNotice::idempotency_key`]) after the
+//! Enqueued once per request and kind of notice ([`crate::queue::FollowUp::Notice`]) after the
 //! change is committed; the job re-reads the request, so a notice that no longer fits (the
 //! request moved on again) says what is true now, and one for a request whose identities are
 //! gone (closed long ago) is dropped.
@@ -11,72 +11,13 @@ use apalis::prelude::{BoxDynError, Data};
 use lethe_entities::domain::enums::IdentityKind;
 use lethe_entities::entity::{organization, request, subject_identity};
 use sea_orm::EntityTrait;
-use serde::{Deserialize, Serialize};
 
-use super::JobError;
 use crate::context::JobContext;
+use crate::error::JobError;
 use crate::i18n::{Locale, Terms};
 use crate::mail::{Branding, CompletedMail, DeniedMail, ExtendedMail, MailError, Mailer, ReceivedMail, RequestNotice};
 use crate::portal_link;
-use crate::queue::{Job, JobQueue};
-
-/// Which change the person is told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Notice {
-    /// The address is verified: the request is received, with its due date.
-    Received,
-    /// The deadline was extended, with the reason.
-    Extended,
-    /// The request was denied, with the reason and the right to complain.
-    Denied,
-    /// The request was carried out.
-    Completed,
-}
-
-impl Notice {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Extended => "extended",
-            Self::Denied => "denied",
-            Self::Completed => "completed",
-        }
-    }
-}
-
-/// Tell the subject of one request about one change.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendNotice {
-    /// Tenant.
-    pub organization_id: uuid::Uuid,
-    /// The request.
-    pub request_id: uuid::Uuid,
-    /// What changed.
-    pub notice: Notice,
-}
-
-impl Job for SendNotice {
-    const QUEUE: &'static str = "lethe.send_notice";
-    const MAX_ATTEMPTS: usize = 8;
-}
-
-impl SendNotice {
-    /// The idempotency key: one message per request and kind of notice.
-    pub fn idempotency_key(&self) -> String {
-        format!("notice:{}:{}", self.notice.name(), self.request_id)
-    }
-
-    /// Enqueues the notice for `req`. A failure is logged, not returned: the change itself is
-    /// committed, and a lost notice does not undo it.
-    pub async fn enqueue(queue: &JobQueue, req: &request::Model, notice: Notice) {
-        let job = Self { organization_id: req.organization_id, request_id: req.id, notice };
-        let key = job.idempotency_key();
-        if let Err(e) = queue.enqueue(job, &key).await {
-            tracing::warn!(request_id = %req.id, notice = notice.name(), error = %e, "notice not enqueued");
-        }
-    }
-}
+use crate::queue::{Notice, SendNotice};
 
 /// apalis entry point.
 pub async fn handle(job: SendNotice, ctx: Data<JobContext>) -> Result<(), BoxDynError> {

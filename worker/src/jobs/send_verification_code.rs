@@ -12,30 +12,15 @@ use rand::Rng;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::JobError;
 use crate::context::JobContext;
+use crate::error::JobError;
 use crate::i18n::Locale;
 use crate::mail::{Branding, VerificationCodeMail};
 use crate::portal_link;
-use crate::queue::Job;
-
-/// Send a (new) verification code for one request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendVerificationCode {
-    /// Tenant.
-    pub organization_id: Uuid,
-    /// The request to verify.
-    pub request_id: Uuid,
-}
-
-impl Job for SendVerificationCode {
-    const QUEUE: &'static str = "lethe.send_verification_code";
-    const MAX_ATTEMPTS: usize = 8;
-}
+use crate::queue::SendVerificationCode;
 
 /// The scope under which a request's codes are digested.
 pub fn code_scope(request_id: Uuid) -> String {

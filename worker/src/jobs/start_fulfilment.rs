@@ -13,42 +13,34 @@ use lethe_entities::domain::enums::{RequestKind, RequestState};
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
 use lethe_entities::entity::{Commit, begin, store};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use super::JobError;
 use crate::context::JobContext;
-use crate::queue::Job;
+use crate::error::JobError;
+use crate::queue::{FollowUp, StartFulfilment};
 use crate::{recipients, tasks};
-
-/// Start fulfilment of one approved request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StartFulfilment {
-    /// Tenant.
-    pub organization_id: Uuid,
-    /// The approved request.
-    pub request_id: Uuid,
-}
-
-impl Job for StartFulfilment {
-    const QUEUE: &'static str = "lethe.start_fulfilment";
-    const MAX_ATTEMPTS: usize = 8;
-}
-
-impl StartFulfilment {
-    /// The idempotency key of the job for `request` as it is now: one job per approval.
-    pub fn idempotency_key(request: &request::Model) -> String {
-        format!("start:{}:{}", request.id, request.updated_at.unix_timestamp_nanos() / 1000)
-    }
-}
 
 /// apalis entry point.
 pub async fn handle(job: StartFulfilment, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
     run(&job, &ctx).await.map_err(JobError::into_apalis)
 }
 
-/// Does the work; separate from [`handle`] so tests can call it directly.
+/// Does the work; separate from [`handle`] so tests can call it directly. What the work says
+/// should happen next is enqueued whether it succeeded or failed part way.
 pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError> {
+    let mut next = Vec::new();
+    let worked = work(job, ctx, &mut next).await;
+    for follow_up in &next {
+        if let Err(e) = ctx.queue.schedule(follow_up).await {
+            tracing::warn!(request_id = %job.request_id, error = %e, "follow-up job not enqueued");
+            if worked.is_ok() && !matches!(follow_up, FollowUp::Notice { .. }) {
+                return Err(JobError::Permanent(e.to_string()));
+            }
+        }
+    }
+    worked
+}
+
+async fn work(job: &StartFulfilment, ctx: &JobContext, next: &mut Vec<FollowUp>) -> Result<(), JobError> {
     if hold(job, ctx).await? {
         return Ok(());
     }
@@ -72,8 +64,8 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
         "store tasks worked"
     );
     match request.kind {
-        RequestKind::Erasure => crate::erase::run(ctx, &request, pass.keys).await?,
-        RequestKind::Access => crate::export::run(ctx, &request).await?,
+        RequestKind::Erasure => crate::erase::run(ctx, &request, pass.keys, next).await?,
+        RequestKind::Access => crate::export::run(ctx, &request, next).await?,
         // Rectification, restriction, objection and opt-out are worked by operators: their
         // tasks wait for them.
         _ => {}

@@ -388,7 +388,7 @@ pub async fn work(
     policy: &Policy,
     mut run: Run,
     cutoff: OffsetDateTime,
-) -> Result<Run, crate::jobs::JobError> {
+) -> Result<Run, crate::error::JobError> {
     if builtin.key == "expired_exports" {
         let done = crate::export::purge_expired(db, &ctx.keyring, &ctx.exports.dir, OffsetDateTime::now_utc()).await?;
         return Ok(take(db, None, run.clone(), done.exports as u64).await?.unwrap_or(run));
@@ -416,7 +416,7 @@ pub async fn work(
                 .collect();
             append(&txn, policy.organization_id, &entries)
                 .await
-                .map_err(|e| crate::jobs::JobError::Permanent(format!("ledger: {e}")))?;
+                .map_err(|e| crate::error::JobError::Permanent(format!("ledger: {e}")))?;
         }
         run = match take(db, Some(txn), run.clone(), rows).await? {
             Some(taken) => taken,

@@ -13,18 +13,16 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
-use super::scheduler::SchedulerError;
-use crate::jobs::SendHoldWarning;
-use crate::queue::JobQueue;
+use crate::queue::{FollowUp, JobQueue, QueueError};
 
 /// Enqueues the warnings due at `now`; returns how many this pass recorded.
-pub async fn pass(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime) -> Result<usize, SchedulerError> {
+pub async fn pass(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime) -> Result<usize, QueueError> {
     let mut sent = 0;
     for hold in legal_hold::Model::owing_warnings(db, now).await? {
         let Some(warning) = hold.warning_due(now) else { continue };
-        let job = SendHoldWarning { organization_id: hold.organization_id, hold_id: hold.id, warning };
-        let key = job.idempotency_key();
-        queue.enqueue(job, &key).await?;
+        queue
+            .schedule(&FollowUp::HoldWarning { organization_id: hold.organization_id, hold_id: hold.id, warning })
+            .await?;
         let recorded = legal_hold::Entity::update_many()
             .col_expr(legal_hold::Column::ExpiryWarnings, Expr::value(warning))
             .filter(legal_hold::Column::Id.eq(hold.id))

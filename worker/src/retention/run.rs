@@ -49,7 +49,7 @@ use super::overlap;
 use super::redis::{Age, aged, purge};
 use super::sql::{Batch, Target};
 use crate::context::JobContext;
-use crate::jobs::JobError;
+use crate::error::JobError;
 use crate::ledger::external::{self, ExternalError};
 use crate::ledger::receipts;
 use crate::stores::redis::RedisStore;

@@ -25,8 +25,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
-use crate::jobs::RunRetention;
-use crate::queue::{JobQueue, QueueError};
+use crate::queue::{FollowUp, JobQueue, QueueError};
 
 /// A queued run older than this without having started may have lost its job.
 pub const REQUEUE_AFTER: Duration = Duration::from_secs(60);
@@ -104,8 +103,7 @@ pub async fn tick(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime
             Err(e) => return Err(e.into()),
         };
         txn.commit().await?;
-        let (job, key) = RunRetention::of(&run);
-        queue.enqueue(job, &key).await?;
+        queue.schedule(&FollowUp::retention(&run)).await?;
         tracing::info!(policy_id = %policy.id, run_id = %run.id, "scheduled retention run queued");
         pass.started += 1;
     }
@@ -116,8 +114,7 @@ pub async fn tick(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime
         .all(db)
         .await?
     {
-        let (job, key) = RunRetention::of(&run);
-        queue.enqueue(job, &key).await?;
+        queue.schedule(&FollowUp::retention(&run)).await?;
         pass.requeued += 1;
     }
     pass.hold_warnings = super::hold_warnings::pass(db, queue, now).await?;

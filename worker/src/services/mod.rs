@@ -22,12 +22,14 @@
 
 pub mod outcome;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use lethe_entities::Keyring;
 use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::TaskStatus;
 use lethe_entities::entity::store::Connection;
 use lethe_entities::entity::{request, store, store_task};
-use lethe_entities::ledger::entry::SubjectRef;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
@@ -35,93 +37,74 @@ use time::OffsetDateTime;
 pub use outcome::{Report, ReportError, Status, record_failed};
 
 use crate::context::JobContext;
-use crate::jobs::{JobError, StartFulfilment};
+use crate::error::JobError;
 use crate::locate::Subject;
+use crate::queue::{FollowUp, Fulfil};
 use crate::stores::http;
 
 /// A claim on a call older than this belongs to a worker that died: the call is made again.
-pub const CLAIM_TIMEOUT: std::time::Duration = crate::erase::CLAIM_TIMEOUT;
+pub const CLAIM_TIMEOUT: std::time::Duration = crate::tasks::CLAIM_TIMEOUT;
 
-/// What a service is asked to do, and what its `done` report carries.
-#[derive(Debug, Clone, Copy)]
-pub enum Operation<'a> {
-    /// `POST /lethe/erase`: `{"status": "done", "erased": {"<table>": <rows>}}`; the rows go to
-    /// the ledger as the service's own count ([`crate::erase::http`]).
-    Erase {
-        /// The subject references of the ledger entries.
-        refs: &'a [SubjectRef],
-    },
-    /// `POST /lethe/access`: `{"status": "done", "tables": {"<table>": [{"<column>": <scalar>}]}}`;
-    /// the rows are kept encrypted until the package is built ([`crate::export::service`]).
-    Access,
-}
+/// The future [`Operation::record_done`] returns.
+pub type Recording<'a> = Pin<Box<dyn Future<Output = Result<(), ReportError>> + Send + 'a>>;
 
-impl Operation<'_> {
+/// What a service is asked to do, and how its `done` report is recorded: erasure
+/// ([`crate::erase::http::Erase`]: `{"status": "done", "erased": {"<table>": <rows>}}`, the rows
+/// go to the ledger as the service's own count) and access ([`crate::export::service::Access`]:
+/// `{"status": "done", "tables": {"<table>": [{"<column>": <scalar>}]}}`, the rows kept encrypted
+/// until the package is built). Each operation lives with the work it belongs to; this module
+/// only calls.
+pub trait Operation: Sync {
     /// The operation's name: the endpoint is `POST <base>/lethe/<name>`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Erase { .. } => "erase",
-            Self::Access => "access",
-        }
-    }
+    fn name(&self) -> &'static str;
 
     /// The status of a task while a worker calls its service.
-    pub fn claim_status(&self) -> TaskStatus {
-        match self {
-            Self::Erase { .. } => TaskStatus::Erasing,
-            Self::Access => TaskStatus::Calling,
-        }
-    }
+    fn claim_status(&self) -> TaskStatus;
 
     /// Records a `done` report on a task in status `from`.
-    pub async fn record_done(
-        &self,
-        db: &DatabaseConnection,
-        keyring: &Keyring,
-        task: &store_task::Model,
+    fn record_done<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        keyring: &'a Keyring,
+        task: &'a store_task::Model,
         from: TaskStatus,
         report: serde_json::Value,
-    ) -> Result<(), ReportError> {
-        match self {
-            Self::Erase { refs } => crate::erase::http::record_done(db, task, from, &report, refs).await,
-            Self::Access => crate::export::service::record_rows(db, keyring, task, from, report).await,
-        }
-    }
+    ) -> Recording<'a>;
 }
 
 /// Whether [`run`] has anything to do among `tasks`: an HTTP task waiting for its call or
 /// callback, or one whose call is claimed (to take over once the claim is stale).
-pub fn due(tasks: &[store_task::Model], operation: &Operation<'_>) -> bool {
+pub fn due(tasks: &[store_task::Model], operation: &dyn Operation) -> bool {
     tasks.iter().any(|t| {
         t.store_kind == StoreKind::Http && (t.status == TaskStatus::Waiting || t.status == operation.claim_status())
     })
 }
 
-fn callable(task: &store_task::Model, operation: &Operation<'_>, now: OffsetDateTime) -> bool {
+fn callable(task: &store_task::Model, operation: &dyn Operation, now: OffsetDateTime) -> bool {
     task.store_kind == StoreKind::Http
         && (task.status == TaskStatus::Waiting
             || (task.status == operation.claim_status() && task.updated_at < now - CLAIM_TIMEOUT))
 }
 
 /// Calls the services of the request's HTTP tasks whose next attempt is due, and fails those
-/// whose callback is overdue.
+/// whose callback is overdue. When to come back (a claim expiring, a callback deadline, a retry)
+/// is added to `next`.
 pub async fn run(
     ctx: &JobContext,
     request: &request::Model,
     tasks: &[store_task::Model],
     subject: &Subject,
-    operation: &Operation<'_>,
+    operation: &dyn Operation,
+    next: &mut Vec<FollowUp>,
 ) -> Result<(), JobError> {
     let now = OffsetDateTime::now_utc();
-    let again = StartFulfilment { organization_id: request.organization_id, request_id: request.id };
     let claimed = tasks.iter().filter(|t| {
         t.store_kind == StoreKind::Http && t.status == operation.claim_status() && !callable(t, operation, now)
     });
     for task in claimed {
         // Another worker is calling (or died calling): come back when its claim would expire.
-        let wait = (task.updated_at + CLAIM_TIMEOUT - now).unsigned_abs() + std::time::Duration::from_secs(1);
-        let key = format!("service-claim:{}:{}", task.id, task.attempts);
-        ctx.queue.enqueue_after(again.clone(), &key, wait).await.map_err(queue_error)?;
+        let after = (task.updated_at + CLAIM_TIMEOUT - now).unsigned_abs() + std::time::Duration::from_secs(1);
+        next.push(FollowUp::fulfil(request, Fulfil::ServiceClaimed { task: task.id, attempts: task.attempts, after }));
     }
     for task in tasks.iter().filter(|t| callable(t, operation, now)) {
         if let Some(accepted) = task.accepted_at.filter(|_| task.status == TaskStatus::Waiting) {
@@ -133,26 +116,20 @@ pub async fn run(
                 );
                 outcome::fail(&ctx.db, task, TaskStatus::Waiting, "service_timeout", &message).await?;
             } else {
-                let key = format!("service-timeout:{}", task.id);
-                let wait = (deadline - now).unsigned_abs();
-                ctx.queue.enqueue_after(again.clone(), &key, wait).await.map_err(queue_error)?;
+                let after = (deadline - now).unsigned_abs();
+                next.push(FollowUp::fulfil(request, Fulfil::ServiceDeadline { task: task.id, after }));
             }
             continue;
         }
         if let Some(at) = task.next_attempt_at.filter(|at| *at > now) {
             // Too early (the queue schedules to the second): come back when it is due.
-            let wait = std::time::Duration::from_secs((at - now).whole_seconds().max(0) as u64 + 1);
-            let key = format!("service-wait:{}:{}", task.id, task.attempts);
-            ctx.queue.enqueue_after(again.clone(), &key, wait).await.map_err(queue_error)?;
+            let after = std::time::Duration::from_secs((at - now).whole_seconds().max(0) as u64 + 1);
+            next.push(FollowUp::fulfil(request, Fulfil::ServiceDue { task: task.id, attempts: task.attempts, after }));
             continue;
         }
-        call(ctx, request, task, subject, operation).await?;
+        call(ctx, request, task, subject, operation, next).await?;
     }
     Ok(())
-}
-
-fn queue_error(e: crate::queue::QueueError) -> JobError {
-    JobError::Permanent(e.to_string())
 }
 
 async fn call(
@@ -160,7 +137,8 @@ async fn call(
     request: &request::Model,
     task: &store_task::Model,
     subject: &Subject,
-    operation: &Operation<'_>,
+    operation: &dyn Operation,
+    next: &mut Vec<FollowUp>,
 ) -> Result<(), JobError> {
     // Claim: one worker calls at a time.
     let attempt = task.attempts + 1;
@@ -195,7 +173,6 @@ async fn call(
         "callback_url": format!("{}/v1/callbacks/tasks/{}", ctx.services.public_url.trim_end_matches('/'), task.id),
     });
     let answer = http::call(&base_url, &signing_secret, operation.name(), &body).await;
-    let again = StartFulfilment { organization_id: request.organization_id, request_id: request.id };
     match answer {
         Ok(json) => match Report::parse(json) {
             Ok(Report { status: Status::Done, body, .. }) => {
@@ -208,8 +185,8 @@ async fn call(
             }
             Ok(Report { status: Status::Accepted, .. }) => {
                 outcome::accepted(&ctx.db, task).await?;
-                let key = format!("service-timeout:{}", task.id);
-                ctx.queue.enqueue_after(again, &key, ctx.services.callback_timeout).await.map_err(queue_error)?;
+                let after = ctx.services.callback_timeout;
+                next.push(FollowUp::fulfil(request, Fulfil::ServiceDeadline { task: task.id, after }));
                 Ok(())
             }
             Ok(Report { status: Status::Failed, code, .. }) => {
@@ -220,10 +197,10 @@ async fn call(
         },
         Err(e) if e.is_transient() && attempt < ctx.services.max_attempts => {
             let delay = ctx.services.retry_after * 2u32.saturating_pow((attempt - 1) as u32);
-            let next = OffsetDateTime::now_utc() + delay;
+            let next_at = OffsetDateTime::now_utc() + delay;
             store_task::Entity::update_many()
                 .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Waiting))
-                .col_expr(store_task::Column::NextAttemptAt, Expr::value(Some(next)))
+                .col_expr(store_task::Column::NextAttemptAt, Expr::value(Some(next_at)))
                 .col_expr(store_task::Column::ErrorCode, Expr::value(Some(e.code().to_owned())))
                 .col_expr(
                     store_task::Column::ErrorMessage,
@@ -234,10 +211,7 @@ async fn call(
                 .exec(&ctx.db)
                 .await?;
             tracing::info!(task_id = %task.id, attempt, code = e.code(), "service call failed; retrying later");
-            ctx.queue
-                .enqueue_after(again, &format!("service:{}:{attempt}", task.id), delay)
-                .await
-                .map_err(queue_error)?;
+            next.push(FollowUp::fulfil(request, Fulfil::ServiceRetry { task: task.id, attempt, after: delay }));
             Ok(())
         }
         Err(e) => {

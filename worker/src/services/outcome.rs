@@ -10,7 +10,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
-use crate::jobs::JobError;
+use crate::error::JobError;
 
 /// The `status` of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use lethe_entities::domain::enums::RequestState;
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::organization;
 use lethe_entities::entity::request::{self, Actor};
-use lethe_worker::jobs::{Notice, SendNotice};
+use lethe_worker::queue::{FollowUp, Notice};
 use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -126,7 +126,7 @@ async fn act(
         enqueue_fulfilment(state, &updated).await;
     }
     if action == Action::Deny {
-        SendNotice::enqueue(&state.queue, &updated, Notice::Denied).await;
+        state.queue.schedule_logged(&FollowUp::notice(&updated, Notice::Denied)).await;
     }
     tracing::info!(request_id = %id, action = action.name(), state = updated.state.as_str(), "request action");
     Ok(Json(RequestSummary::new(&updated, time::OffsetDateTime::now_utc())))
@@ -225,7 +225,7 @@ pub async fn extend(
         .await?
         .ok_or_else(request_not_found)?;
     let updated = request::Model::extend(&state.db, &org, id, principal.actor(), reason).await?;
-    SendNotice::enqueue(&state.queue, &updated, Notice::Extended).await;
+    state.queue.schedule_logged(&FollowUp::notice(&updated, Notice::Extended)).await;
     tracing::info!(request_id = %id, "deadline extended");
     Ok(Json(RequestSummary::new(&updated, time::OffsetDateTime::now_utc())))
 }

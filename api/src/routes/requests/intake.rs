@@ -15,9 +15,8 @@ use lethe_entities::entity::request::Actor;
 use lethe_entities::entity::{organization, request, request_event, subject_identity, verification_challenge};
 use lethe_worker::i18n::Locale;
 use lethe_worker::jobs::send_verification_code::code_scope;
-use lethe_worker::jobs::{Notice, SendNotice, SendVerificationCode, StartFulfilment};
 use lethe_worker::portal_link;
-use lethe_worker::reconcile::first_code_key;
+use lethe_worker::queue::{FollowUp, Notice};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -205,9 +204,7 @@ pub async fn submit(
 
     // Committed: from here on the request cannot be lost. If enqueueing fails, the reconciler
     // enqueues the same job (same idempotency key) within a minute.
-    if let Err(e) =
-        state.queue.enqueue(SendVerificationCode { organization_id: org.id, request_id: id }, &first_code_key(id)).await
-    {
+    if let Err(e) = state.queue.schedule(&FollowUp::FirstCode { organization_id: org.id, request_id: id }).await {
         tracing::warn!(request_id = %id, error = %e, "verification job not enqueued; the reconciler will retry");
     }
     tracing::info!(request_id = %id, kind = ?body.kind, regime = ?body.regime, "request submitted");
@@ -346,7 +343,7 @@ pub async fn verify(
     )
     .await?;
     txn.commit().await?;
-    SendNotice::enqueue(&state.queue, &updated, Notice::Received).await;
+    state.queue.schedule_logged(&FollowUp::notice(&updated, Notice::Received)).await;
     if updated.state == RequestState::Approved {
         enqueue_fulfilment(&state, &updated).await;
     }
@@ -357,8 +354,7 @@ pub async fn verify(
 /// Enqueues fulfilment of an approved request. A failure is logged, not returned: the approval
 /// is committed and the reconciler will enqueue the same job.
 pub async fn enqueue_fulfilment(state: &AppState, approved: &request::Model) {
-    let job = StartFulfilment { organization_id: approved.organization_id, request_id: approved.id };
-    if let Err(e) = state.queue.enqueue(job, &StartFulfilment::idempotency_key(approved)).await {
+    if let Err(e) = state.queue.schedule(&FollowUp::approved(approved)).await {
         tracing::warn!(request_id = %approved.id, error = %e, "fulfilment job not enqueued; the reconciler will retry");
     }
 }
@@ -412,7 +408,10 @@ pub async fn resend(
             3600,
         ));
     }
-    let job = SendVerificationCode { organization_id: req.organization_id, request_id: req.id };
-    state.queue.enqueue(job, &format!("send-code:{}:{}", req.id, Uuid::new_v4())).await?;
+    let resend = Uuid::new_v4();
+    state
+        .queue
+        .schedule(&FollowUp::ResentCode { organization_id: req.organization_id, request_id: req.id, resend })
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -192,8 +192,11 @@ async fn settle(
     .await?;
     txn.commit().await?;
     tracing::info!(request_id = %req.id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "recipient task settled");
-    lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, org, req.id, Commit::Durable, &state.queue)
-        .await?;
+    if let Some(notice) =
+        lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, org, req.id, Commit::Durable).await?
+    {
+        state.queue.schedule_logged(&notice).await;
+    }
     Ok(Json(RecipientTaskView::from(&load(state, org, req.id, task.id).await?)))
 }
 

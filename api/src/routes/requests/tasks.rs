@@ -13,7 +13,7 @@ use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, RequestKind, RequestState, TaskStatus};
 use lethe_entities::entity::task_return::{self, ReturnKind};
 use lethe_entities::entity::{request, request_event, store_task};
-use lethe_worker::jobs::StartFulfilment;
+use lethe_worker::queue::{FollowUp, Fulfil};
 use sea_orm::ActiveModelTrait;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
@@ -132,8 +132,7 @@ pub async fn relocate(
         ));
     }
     let reset = lethe_worker::tasks::reset_failed(&state.db, principal.organization_id, req.id).await?;
-    let key = format!("locate:{}:{}", req.id, Uuid::now_v7());
-    state.queue.enqueue(StartFulfilment { organization_id: req.organization_id, request_id: req.id }, &key).await?;
+    state.queue.schedule(&FollowUp::fulfil(&req, Fulfil::Relocate { ask: Uuid::now_v7() })).await?;
     tracing::info!(request_id = %id, reset, by = ?principal.actor().id, "locate requested again");
     Ok(StatusCode::ACCEPTED)
 }
@@ -348,18 +347,17 @@ async fn settle_task(
     txn.commit().await?;
     tracing::info!(request_id = %task.request_id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "store task settled by hand");
     if req.kind == RequestKind::Access {
-        let job = StartFulfilment { organization_id: task.organization_id, request_id: task.request_id };
-        state.queue.enqueue(job, &format!("task-settled:{}", task.id)).await?;
-    } else {
-        lethe_worker::tasks::complete_if_finished(
-            &state.db,
-            &state.keyring,
-            task.organization_id,
-            task.request_id,
-            lethe_entities::entity::Commit::Durable,
-            &state.queue,
-        )
-        .await?;
+        state.queue.schedule(&FollowUp::fulfil(req, Fulfil::TaskSettled { task: task.id })).await?;
+    } else if let Some(notice) = lethe_worker::tasks::complete_if_finished(
+        &state.db,
+        &state.keyring,
+        task.organization_id,
+        task.request_id,
+        lethe_entities::entity::Commit::Durable,
+    )
+    .await?
+    {
+        state.queue.schedule_logged(&notice).await;
     }
     let updated = store_task::Entity::find_by_id(task.id).one(&state.db).await?;
     updated.ok_or_else(|| ApiError::not_found("task_not_found", "no task with this id on this request"))

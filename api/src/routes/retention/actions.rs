@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use lethe_entities::entity::retention_run::{self, RunTrigger};
 use lethe_entities::entity::store;
-use lethe_worker::jobs::RunRetention;
+use lethe_worker::queue::FollowUp;
 use sea_orm::ActiveModelTrait;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -134,8 +134,7 @@ pub async fn run_now(
     let run = retention_run::ActiveModel::queued(policy.organization_id, policy.id, RunTrigger::Manual, None, now)
         .insert(&state.db)
         .await?;
-    let (job, key) = RunRetention::of(&run);
-    state.queue.enqueue(job, &key).await?;
+    state.queue.schedule(&FollowUp::retention(&run)).await?;
     tracing::info!(policy_id = %policy.id, run_id = %run.id, by = ?principal.actor().id, "retention run queued");
     Ok((StatusCode::ACCEPTED, Json(RunView::from(&run))))
 }

@@ -8,7 +8,7 @@
 use axum::Json;
 use axum::extract::State;
 use lethe_entities::entity::retention_run::{self, RunState, RunTrigger};
-use lethe_worker::jobs::RunRetention;
+use lethe_worker::queue::FollowUp;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
@@ -209,8 +209,7 @@ pub async fn resume(
     if resumed.rows_affected != 1 {
         return Err(ApiError::conflict("run_not_stopped", "only a stopped run can be resumed"));
     }
-    let (job, key) = RunRetention::of(&run);
-    state.queue.enqueue(job, &key).await?;
+    state.queue.schedule(&FollowUp::retention(&run)).await?;
     tracing::info!(run_id = %run.id, by = ?principal.actor().id, "retention run resumed");
     Ok((axum::http::StatusCode::ACCEPTED, Json(RunView::from(&run))))
 }

@@ -3,6 +3,14 @@
 //! Queue names are set explicitly per job (never the Rust type name, which changes with a
 //! rename). Enqueueing takes an idempotency key: enqueueing the same key twice creates one job,
 //! on both backends, so the API and the reconciler can both enqueue without coordination.
+//! What each job carries is in [`payload`]; why jobs are enqueued, and their keys, in
+//! [`follow_up`]: nothing else builds a key.
+
+pub mod follow_up;
+pub mod payload;
+
+pub use follow_up::{FollowUp, Fulfil};
+pub use payload::{Notice, RunRetention, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment};
 
 use apalis::prelude::{TaskBuilder, TaskSink, TaskSinkError};
 use apalis_postgres::PostgresStorage;
@@ -71,13 +79,8 @@ impl JobQueue {
         result.map_err(|e| QueueError::Setup(e.to_string()))
     }
 
-    /// Enqueues `job` once per `idempotency_key`.
-    pub async fn enqueue<J: Job>(&self, job: J, idempotency_key: &str) -> Result<(), QueueError> {
-        self.enqueue_after(job, idempotency_key, std::time::Duration::ZERO).await
-    }
-
     /// Enqueues `job` once per `idempotency_key`, to run no sooner than `delay` from now.
-    pub async fn enqueue_after<J: Job>(
+    async fn enqueue_after<J: Job>(
         &self,
         job: J,
         idempotency_key: &str,
