@@ -300,3 +300,19 @@ async fn the_sweep_settles_forgotten_intents_of_sql_and_redis_stores() {
     assert_eq!(erasures(&app, org).await.iter().map(|e| e.1).collect::<Vec<_>>(), [3, 4]);
     let _: () = c.del(lethe_worker::erase::redis::receipt_key(redis_abandoned.id)).await.unwrap();
 }
+
+/// Workers erasing in one store for the first time create its receipts table at the same
+/// moment; on PostgreSQL the losers of that race see a unique violation in the catalog, which
+/// must not fail their erasure (it once failed a store task in the kill test).
+#[tokio::test]
+async fn many_sessions_create_the_receipts_table_at_once() {
+    for _ in 0..5 {
+        let url = lethe_tests::postgres::fresh_database().await;
+        let mut sessions = Vec::new();
+        for _ in 0..8 {
+            sessions.push(lethe_worker::database::connect(&url).await.unwrap());
+        }
+        let created = futures::future::join_all(sessions.iter().map(receipts::ensure_table)).await;
+        assert!(created.iter().all(Result::is_ok), "{created:?}");
+    }
+}

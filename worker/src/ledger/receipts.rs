@@ -38,7 +38,16 @@ pub async fn ensure_table(store: &impl ConnectionTrait) -> Result<(), DbErr> {
         .col(ColumnDef::new(Alias::new("row_count")).big_integer().not_null())
         .col(ColumnDef::new(Alias::new("recorded_at_us")).big_integer().not_null())
         .to_owned();
-    store.execute(&stmt).await.map(|_| ())
+    match store.execute(&stmt).await {
+        Ok(_) => Ok(()),
+        // PostgreSQL: two sessions creating the table at the same moment; the one that loses
+        // sees a unique violation in the catalog (`pg_type`) instead of "already exists". The
+        // table exists now, so the same statement passes.
+        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+            store.execute(&stmt).await.map(|_| ())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes the applied receipt inside the destruction's transaction. Fails (and so must roll the
