@@ -229,6 +229,16 @@ impl From<lethe_worker::queue::QueueError> for ApiError {
     }
 }
 
+impl From<lethe_entities::entity::store_task::TaskError> for ApiError {
+    fn from(e: lethe_entities::entity::store_task::TaskError) -> Self {
+        use lethe_entities::entity::store_task::TaskError;
+        match e {
+            TaskError::Refused(t) => Self::conflict("invalid_transition", t.to_string()),
+            TaskError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<LifecycleError> for ApiError {
     fn from(e: LifecycleError) -> Self {
         match e {

@@ -4,6 +4,7 @@
 
 use apalis::prelude::{AbortError, BoxDynError};
 use lethe_entities::entity::request::LifecycleError;
+use lethe_entities::entity::store_task::TaskError;
 use lethe_entities::ledger::LedgerError;
 use sea_orm::DbErr;
 
@@ -52,6 +53,15 @@ impl JobError {
             LifecycleError::Db(e) => Self::Db(e),
             LifecycleError::Concurrent => Self::Conflict,
             other => Self::Permanent(other.to_string()),
+        }
+    }
+}
+
+impl From<TaskError> for JobError {
+    fn from(e: TaskError) -> Self {
+        match e {
+            TaskError::Db(e) => Self::Db(e),
+            refused @ TaskError::Refused(_) => Self::Permanent(refused.to_string()),
         }
     }
 }

@@ -7,11 +7,10 @@ use std::time::Duration;
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
-use lethe_entities::entity::{Commit, begin, request_event, store, store_task, subject_identity};
+use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
+use lethe_entities::entity::{Commit, begin, store, store_task, subject_identity};
 use lethe_entities::{Keyring, StoreKind};
-use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -38,24 +37,8 @@ pub async fn ensure(
         return Ok(());
     }
     let now = OffsetDateTime::now_utc();
-    let tasks = stores.iter().map(|s| store_task::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(organization),
-        request_id: Set(request),
-        store_id: Set(s.id),
-        store_name: Set(s.name.clone()),
-        store_kind: Set(s.kind),
-        status: Set(TaskStatus::Pending),
-        counts: Set(None),
-        total_rows: Set(0),
-        error_code: Set(None),
-        error_message: Set(None),
-        attempts: Set(0),
-        next_attempt_at: Set(None),
-        accepted_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    });
+    let tasks =
+        stores.iter().map(|s| store_task::ActiveModel::pending(organization, request, (s.id, &s.name, s.kind), now));
     store_task::Entity::insert_many(tasks)
         .on_conflict_do_nothing_on([store_task::Column::RequestId, store_task::Column::StoreId])
         .exec(db)
@@ -154,71 +137,33 @@ pub async fn locate_pending(
 
 /// Records one store's outcome on its task and the timeline, within the caller's transaction,
 /// if the task is still pending (compare-and-set). Returns whether it was recorded.
-async fn record(txn: &impl ConnectionTrait, task: &store_task::Model, outcome: &Outcome) -> Result<bool, DbErr> {
-    let now = OffsetDateTime::now_utc();
-    let (status, counts, total, error, event, detail) = match outcome {
+async fn record(txn: &impl ConnectionTrait, task: &store_task::Model, outcome: &Outcome) -> Result<bool, TaskError> {
+    let (step, event) = match outcome {
         Outcome::Located(counts) => {
             let total: u64 = counts.values().sum();
             let json = serde_json::to_value(counts).expect("counts serialise");
             let detail = serde_json::json!({ "store": task.store_name, "counts": json, "total_rows": total });
-            (TaskStatus::Located, Some(json), total as i64, None, EventKind::StoreLocated, detail)
+            (Step::Located { counts: json, rows: total as i64 }, TaskEvent::system(EventKind::StoreLocated, detail))
         }
         Outcome::Failed(e) => {
             let detail = serde_json::json!({ "store": task.store_name, "code": e.code(), "message": e.to_string() });
-            (TaskStatus::Failed, None, 0, Some((e.code().to_owned(), e.to_string())), EventKind::StoreFailed, detail)
+            let step = Step::LocateFailed { code: e.code().to_owned(), message: e.to_string() };
+            (step, TaskEvent::system(EventKind::StoreFailed, detail))
         }
         Outcome::Waiting => {
             let waits_for = if task.store_kind == StoreKind::Manual { "operator" } else { "service" };
             let detail =
                 serde_json::json!({ "store": task.store_name, "kind": task.store_kind, "waits_for": waits_for });
-            (TaskStatus::Waiting, None, 0, None, EventKind::StoreWaiting, detail)
+            (Step::Wait, TaskEvent::system(EventKind::StoreWaiting, detail))
         }
     };
-    let updated = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(status))
-        .col_expr(store_task::Column::Counts, Expr::value(counts))
-        .col_expr(store_task::Column::TotalRows, Expr::value(total))
-        .col_expr(store_task::Column::ErrorCode, Expr::value(error.as_ref().map(|e| e.0.clone())))
-        .col_expr(store_task::Column::ErrorMessage, Expr::value(error.as_ref().map(|e| e.1.clone())))
-        // Manual and HTTP stores are not searched: their attempts count the service calls.
-        .col_expr(
-            store_task::Column::Attempts,
-            Expr::col(store_task::Column::Attempts).add(i32::from(status != TaskStatus::Waiting)),
-        )
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
-        .filter(store_task::Column::Id.eq(task.id))
-        .filter(store_task::Column::Status.eq(TaskStatus::Pending))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Ok(false);
-    }
-    request_event::ActiveModel::record(
-        task.organization_id,
-        task.request_id,
-        Actor::SYSTEM,
-        event,
-        None,
-        None,
-        Some(detail),
-    )
-    .insert(txn)
-    .await?;
-    Ok(true)
+    task.apply(txn, TaskStatus::Pending, step, Some(event)).await
 }
 
 /// Puts a request's failed tasks back to `pending` so the next locate pass retries them.
 /// Returns how many.
-pub async fn reset_failed(db: &impl ConnectionTrait, organization: Uuid, request: Uuid) -> Result<u64, DbErr> {
-    let result = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Pending))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(store_task::Column::OrganizationId.eq(organization))
-        .filter(store_task::Column::RequestId.eq(request))
-        .filter(store_task::Column::Status.eq(TaskStatus::Failed))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
+pub async fn reset_failed(db: &impl ConnectionTrait, organization: Uuid, request: Uuid) -> Result<u64, TaskError> {
+    store_task::Model::apply_all(db, organization, request, None, TaskStatus::Failed, Step::Reset).await
 }
 
 /// Completes the request once every one of its store tasks is done or waived and every

@@ -9,13 +9,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
-use lethe_entities::entity::request::Actor;
-use lethe_entities::entity::{request_event, store_task};
+use lethe_entities::entity::store_task::{self, Step, TaskEvent};
 use lethe_entities::ledger::entry::{EntryKind, SubjectRef};
 use lethe_entities::ledger::{self, NewEntry};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use time::OffsetDateTime;
+use sea_orm::DatabaseConnection;
 
 use lethe_entities::Keyring;
 
@@ -87,20 +84,7 @@ pub async fn record_done(
     for entry in &entries {
         entry.validate().map_err(|_| invalid("a reported table name is not a valid name"))?;
     }
-    let now = OffsetDateTime::now_utc();
     let txn = lethe_entities::entity::begin_write(db).await?;
-    let changed = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Done))
-        .col_expr(store_task::Column::ErrorCode, Expr::value(Option::<String>::None))
-        .col_expr(store_task::Column::ErrorMessage, Expr::value(Option::<String>::None))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
-        .filter(store_task::Column::Id.eq(task.id))
-        .filter(store_task::Column::Status.eq(from))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
-        return Err(ReportError::NotWaiting);
-    }
     let first = if entries.is_empty() {
         None
     } else {
@@ -113,19 +97,13 @@ pub async fn record_done(
             serde_json::json!({ "table": e.table, "action": ACTION, "rows": e.row_count, "ledger_seq": first.map(|s| s + i as u64) })
         })
         .collect();
-    request_event::ActiveModel::record(
-        task.organization_id,
-        task.request_id,
-        Actor::SYSTEM,
-        EventKind::StoreErased,
-        None,
-        None,
-        Some(
-            serde_json::json!({ "store": task.store_name, "erased": erased, "retained": [], "reported_by": "service" }),
-        ),
-    )
-    .insert(&txn)
-    .await?;
+    let detail =
+        serde_json::json!({ "store": task.store_name, "erased": erased, "retained": [], "reported_by": "service" });
+    // The entries and the move commit together; a task no longer waiting rolls both back.
+    let event = TaskEvent::system(EventKind::StoreErased, detail);
+    if !task.apply(&txn, from, Step::Erased, Some(event)).await? {
+        return Err(ReportError::NotWaiting);
+    }
     txn.commit().await?;
     Ok(())
 }

@@ -29,12 +29,11 @@ use std::time::Duration;
 
 use lethe_entities::datamap::{DataMap, RowErasure};
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
-use lethe_entities::entity::request::Actor;
-use lethe_entities::entity::{Commit, begin, request, request_event, store_task, subject_identity};
+use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
+use lethe_entities::entity::{Commit, begin, request, store_task, subject_identity};
 use lethe_entities::ledger::LedgerError;
 use lethe_entities::ledger::entry::SubjectRef;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -196,8 +195,7 @@ async fn erase_tasks(
         let Some(input) = inputs.iter().find(|i| i.name == task.store_name) else { continue };
         let (Some(map), Some(Ok(connector))) = (&input.map, &input.connector) else {
             let e = StoreError::NoDataMap;
-            finish(&ctx.db, task, TaskStatus::Failed, Some((e.code(), e.to_string())), EventKind::StoreFailed, None)
-                .await?;
+            finish(&ctx.db, task, Step::Fail { code: e.code().into(), message: e.to_string() }, None).await?;
             continue;
         };
         let located = keys.get(&task.store_name).cloned().unwrap_or_default();
@@ -217,8 +215,7 @@ async fn erase_tasks(
             Err(EraseError::Store(e, what)) => {
                 let message = format!("{what}: {e}");
                 tracing::warn!(request_id = %id, store = %task.store_name, code = e.code(), "erasure failed; rolled back");
-                finish(&ctx.db, task, TaskStatus::Failed, Some((e.code(), message)), EventKind::StoreFailed, None)
-                    .await?;
+                finish(&ctx.db, task, Step::Fail { code: e.code().into(), message }, None).await?;
             }
             // Unknown outcome or Lethe's own failure: leave the claim; the retry recovers.
             Err(other) => return Err(other.into()),
@@ -241,19 +238,12 @@ async fn erase_tasks(
         let detail =
             serde_json::json!({ "store": task.store_name, "erased": outcome.erased, "retained": outcome.retained });
         if left.is_empty() {
-            finish_in(&txn, task, TaskStatus::Done, None, EventKind::StoreErased, Some(detail)).await?;
+            finish_in(&txn, task, Step::Erased, Some(detail)).await?;
         } else {
             let message = format!("verification: {} still match the person after erasure", left.join(", "));
             tracing::warn!(request_id = %id, store = %task.store_name, "erasure verification found rows still matching");
-            finish_in(
-                &txn,
-                task,
-                TaskStatus::Failed,
-                Some(("erasure_incomplete", message)),
-                EventKind::StoreFailed,
-                Some(detail),
-            )
-            .await?;
+            let step = Step::Fail { code: "erasure_incomplete".into(), message };
+            finish_in(&txn, task, step, Some(detail)).await?;
         }
     }
     txn.commit().await?;
@@ -347,13 +337,7 @@ impl Drop for Heartbeats {
 async fn refresh_claim(db: DatabaseConnection, task: Uuid) {
     loop {
         tokio::time::sleep(CLAIM_HEARTBEAT).await;
-        let refreshed = store_task::Entity::update_many()
-            .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-            .filter(store_task::Column::Id.eq(task))
-            .filter(store_task::Column::Status.eq(TaskStatus::Erasing))
-            .exec(&db)
-            .await;
-        if !matches!(refreshed, Ok(r) if r.rows_affected == 1) {
+        if !matches!(store_task::Model::refresh_claim(&db, task).await, Ok(true)) {
             return;
         }
     }
@@ -361,18 +345,11 @@ async fn refresh_claim(db: DatabaseConnection, task: Uuid) {
 
 /// Claims a task for erasure (compare-and-set on its status and last change), committed lazily:
 /// the intents opened next are durable and flush the claim with them.
-async fn claim(db: &DatabaseConnection, task: &store_task::Model) -> Result<bool, DbErr> {
+async fn claim(db: &DatabaseConnection, task: &store_task::Model) -> Result<bool, TaskError> {
     let txn = begin(db, Commit::Lazy).await?;
-    let result = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Erasing))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(store_task::Column::Id.eq(task.id))
-        .filter(store_task::Column::Status.eq(task.status))
-        .filter(store_task::Column::UpdatedAt.eq(task.updated_at))
-        .exec(&txn)
-        .await?;
+    let claimed = task.apply(&txn, task.status, Step::ClaimErase, None).await?;
     txn.commit().await?;
-    Ok(result.rows_affected == 1)
+    Ok(claimed)
 }
 
 /// Moves a claimed task to its final status with its timeline event, in its own transaction
@@ -380,49 +357,32 @@ async fn claim(db: &DatabaseConnection, task: &store_task::Model) -> Result<bool
 async fn finish(
     db: &DatabaseConnection,
     task: &store_task::Model,
-    status: TaskStatus,
-    error: Option<(&str, String)>,
-    event: EventKind,
+    step: Step,
     detail: Option<serde_json::Value>,
-) -> Result<(), DbErr> {
+) -> Result<(), TaskError> {
     let txn = begin(db, Commit::Lazy).await?;
-    finish_in(&txn, task, status, error, event, detail).await?;
-    txn.commit().await
+    finish_in(&txn, task, step, detail).await?;
+    Ok(txn.commit().await?)
 }
 
-/// As [`finish`], inside the caller's transaction.
+/// As [`finish`], inside the caller's transaction: `erased` (its event `store_erased`) or
+/// `fail` (`store_failed`, with the code and message added to `detail`).
 async fn finish_in(
     txn: &impl sea_orm::ConnectionTrait,
     task: &store_task::Model,
-    status: TaskStatus,
-    error: Option<(&str, String)>,
-    event: EventKind,
+    step: Step,
     detail: Option<serde_json::Value>,
-) -> Result<(), DbErr> {
-    let now = OffsetDateTime::now_utc();
-    store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(status))
-        .col_expr(store_task::Column::ErrorCode, Expr::value(error.as_ref().map(|e| e.0.to_owned())))
-        .col_expr(store_task::Column::ErrorMessage, Expr::value(error.as_ref().map(|e| e.1.clone())))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
-        .filter(store_task::Column::Id.eq(task.id))
-        .exec(txn)
-        .await?;
+) -> Result<(), TaskError> {
     let mut detail = detail.unwrap_or_else(|| serde_json::json!({ "store": task.store_name }));
-    if let (Some((code, message)), Some(object)) = (&error, detail.as_object_mut()) {
-        object.insert("code".into(), serde_json::json!(code));
-        object.insert("message".into(), serde_json::json!(message));
-    }
-    request_event::ActiveModel::record(
-        task.organization_id,
-        task.request_id,
-        Actor::SYSTEM,
-        event,
-        None,
-        None,
-        Some(detail),
-    )
-    .insert(txn)
-    .await?;
+    let kind = match (&step, detail.as_object_mut()) {
+        (Step::Fail { code, message }, Some(object)) => {
+            object.insert("code".into(), serde_json::json!(code));
+            object.insert("message".into(), serde_json::json!(message));
+            EventKind::StoreFailed
+        }
+        (Step::Fail { .. }, None) => EventKind::StoreFailed,
+        _ => EventKind::StoreErased,
+    };
+    task.apply(txn, TaskStatus::Erasing, step, Some(TaskEvent::system(kind, detail))).await?;
     Ok(())
 }

@@ -41,6 +41,7 @@ use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, IdentityKind, RequestKind, RequestState, TaskStatus};
 use lethe_entities::entity::export::{self, ExportState};
 use lethe_entities::entity::request::{self, Actor};
+use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
 use lethe_entities::entity::{
     Commit, begin_write, organization, request_event, store, store_task, subject_identity, task_return,
 };
@@ -429,52 +430,21 @@ async fn complete(ctx: &JobContext, org: Uuid, request: Uuid) -> Result<Option<F
 }
 
 /// `located` -> `done` for the request's tasks of `stores` (compare-and-set); returns how many.
-async fn mark_done(db: &DatabaseConnection, org: Uuid, request: Uuid, stores: &[String]) -> Result<u64, DbErr> {
+async fn mark_done(db: &DatabaseConnection, org: Uuid, request: Uuid, stores: &[String]) -> Result<u64, TaskError> {
     if stores.is_empty() {
         return Ok(0);
     }
-    let result = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Done))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(store_task::Column::OrganizationId.eq(org))
-        .filter(store_task::Column::RequestId.eq(request))
-        .filter(store_task::Column::Status.eq(TaskStatus::Located))
-        .filter(store_task::Column::StoreName.is_in(stores.iter().cloned()))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
+    store_task::Model::apply_all(db, org, request, Some(stores), TaskStatus::Located, Step::Packaged).await
 }
 
 /// `located` -> `failed` for a store that failed while the package was built, with the same
 /// timeline event locating records, so that locating again retries it.
-async fn fail_task(db: &DatabaseConnection, task: &store_task::Model, error: &StoreError) -> Result<(), DbErr> {
-    let now = OffsetDateTime::now_utc();
+async fn fail_task(db: &DatabaseConnection, task: &store_task::Model, error: &StoreError) -> Result<(), TaskError> {
     let txn = begin_write(db).await?;
-    let updated = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Failed))
-        .col_expr(store_task::Column::ErrorCode, Expr::value(Some(error.code().to_owned())))
-        .col_expr(store_task::Column::ErrorMessage, Expr::value(Some(error.to_string())))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
-        .filter(store_task::Column::Id.eq(task.id))
-        .filter(store_task::Column::Status.eq(TaskStatus::Located))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 1 {
-        let detail =
-            serde_json::json!({ "store": task.store_name, "code": error.code(), "message": error.to_string() });
-        request_event::ActiveModel::record(
-            task.organization_id,
-            task.request_id,
-            Actor::SYSTEM,
-            EventKind::StoreFailed,
-            None,
-            None,
-            Some(detail),
-        )
-        .insert(&txn)
-        .await?;
-    }
-    txn.commit().await
+    let detail = serde_json::json!({ "store": task.store_name, "code": error.code(), "message": error.to_string() });
+    let step = Step::Fail { code: error.code().to_owned(), message: error.to_string() };
+    task.apply(&txn, TaskStatus::Located, step, Some(TaskEvent::system(EventKind::StoreFailed, detail))).await?;
+    Ok(txn.commit().await?)
 }
 
 /// Records that the package waits for failed stores.

@@ -17,11 +17,10 @@ use std::io::BufRead;
 
 use lethe_entities::Keyring;
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
-use lethe_entities::entity::request::Actor;
+use lethe_entities::entity::begin_write;
+use lethe_entities::entity::store_task::{self, Step, TaskEvent};
 use lethe_entities::entity::task_return::{self, ReturnKind};
-use lethe_entities::entity::{begin_write, request_event, store_task};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -131,18 +130,11 @@ pub async fn record_rows(
     let counts_json = serde_json::to_value(&counts).expect("counts serialise");
     let now = OffsetDateTime::now_utc();
     let txn = begin_write(db).await?;
-    let changed = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Located))
-        .col_expr(store_task::Column::Counts, Expr::value(Some(counts_json.clone())))
-        .col_expr(store_task::Column::TotalRows, Expr::value(rows as i64))
-        .col_expr(store_task::Column::ErrorCode, Expr::value(Option::<String>::None))
-        .col_expr(store_task::Column::ErrorMessage, Expr::value(Option::<String>::None))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
-        .filter(store_task::Column::Id.eq(task.id))
-        .filter(store_task::Column::Status.eq(from))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    let detail = serde_json::json!({
+        "store": task.store_name, "counts": counts_json, "total_rows": rows, "reported_by": "service"
+    });
+    let step = Step::Returned { counts: counts_json, rows: rows as i64 };
+    if !task.apply(&txn, from, step, Some(TaskEvent::system(EventKind::StoreLocated, detail))).await? {
         return Err(ReportError::NotWaiting);
     }
     task_return::Entity::delete_many().filter(task_return::Column::TaskId.eq(task.id)).exec(&txn).await?;
@@ -157,19 +149,6 @@ pub async fn record_rows(
         ciphertext: Set(sealed),
         created_at: Set(now),
     }
-    .insert(&txn)
-    .await?;
-    request_event::ActiveModel::record(
-        task.organization_id,
-        task.request_id,
-        Actor::SYSTEM,
-        EventKind::StoreLocated,
-        None,
-        None,
-        Some(serde_json::json!({
-            "store": task.store_name, "counts": counts_json, "total_rows": rows, "reported_by": "service"
-        })),
-    )
     .insert(&txn)
     .await?;
     txn.commit().await?;

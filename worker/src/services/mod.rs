@@ -29,9 +29,9 @@ use lethe_entities::Keyring;
 use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::TaskStatus;
 use lethe_entities::entity::store::Connection;
-use lethe_entities::entity::{request, store, store_task};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use lethe_entities::entity::store_task::{self, Step};
+use lethe_entities::entity::{request, store};
+use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
 
 pub use outcome::{Report, ReportError, Status, record_failed};
@@ -143,16 +143,7 @@ async fn call(
     // Claim: one worker calls at a time.
     let attempt = task.attempts + 1;
     let claim = operation.claim_status();
-    let claimed = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(claim))
-        .col_expr(store_task::Column::Attempts, Expr::value(attempt))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(store_task::Column::Id.eq(task.id))
-        .filter(store_task::Column::Status.eq(task.status))
-        .filter(store_task::Column::UpdatedAt.eq(task.updated_at))
-        .exec(&ctx.db)
-        .await?;
-    if claimed.rows_affected != 1 {
+    if !task.apply(&ctx.db, task.status, Step::ClaimCall { claim, attempt }, None).await? {
         return Ok(());
     }
     let Some(model) = store::Model::find_in_org(&ctx.db, task.organization_id, task.store_id).await? else {
@@ -184,7 +175,7 @@ async fn call(
                 }
             }
             Ok(Report { status: Status::Accepted, .. }) => {
-                outcome::accepted(&ctx.db, task).await?;
+                outcome::accepted(&ctx.db, task, claim).await?;
                 let after = ctx.services.callback_timeout;
                 next.push(FollowUp::fulfil(request, Fulfil::ServiceDeadline { task: task.id, after }));
                 Ok(())
@@ -198,18 +189,9 @@ async fn call(
         Err(e) if e.is_transient() && attempt < ctx.services.max_attempts => {
             let delay = ctx.services.retry_after * 2u32.saturating_pow((attempt - 1) as u32);
             let next_at = OffsetDateTime::now_utc() + delay;
-            store_task::Entity::update_many()
-                .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Waiting))
-                .col_expr(store_task::Column::NextAttemptAt, Expr::value(Some(next_at)))
-                .col_expr(store_task::Column::ErrorCode, Expr::value(Some(e.code().to_owned())))
-                .col_expr(
-                    store_task::Column::ErrorMessage,
-                    Expr::value(Some(format!("attempt {attempt} of {}: {e}; retrying", ctx.services.max_attempts))),
-                )
-                .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-                .filter(store_task::Column::Id.eq(task.id))
-                .exec(&ctx.db)
-                .await?;
+            let message = format!("attempt {attempt} of {}: {e}; retrying", ctx.services.max_attempts);
+            let step = Step::RetryAt { at: next_at, code: e.code().to_owned(), message };
+            task.apply(&ctx.db, claim, step, None).await?;
             tracing::info!(task_id = %task.id, attempt, code = e.code(), "service call failed; retrying later");
             next.push(FollowUp::fulfil(request, Fulfil::ServiceRetry { task: task.id, attempt, after: delay }));
             Ok(())

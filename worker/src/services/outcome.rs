@@ -3,12 +3,9 @@
 //! and that only when it is a plain code.
 
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
-use lethe_entities::entity::request::Actor;
-use lethe_entities::entity::{request_event, store_task};
+use lethe_entities::entity::store_task::{self, Step, TaskError, TaskEvent};
 use lethe_entities::ledger::LedgerError;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use time::OffsetDateTime;
+use sea_orm::DatabaseConnection;
 
 use crate::error::JobError;
 
@@ -91,6 +88,16 @@ impl From<sea_orm::DbErr> for ReportError {
     }
 }
 
+impl From<TaskError> for ReportError {
+    fn from(e: TaskError) -> Self {
+        match e {
+            TaskError::Db(e) => e.into(),
+            // The task is in no status this report can move it from.
+            TaskError::Refused(_) => Self::NotWaiting,
+        }
+    }
+}
+
 /// A service error code as it may be shown: `[a-z0-9_]{1,64}`, else `unspecified`.
 pub fn safe_code(code: Option<&str>) -> &str {
     match code {
@@ -105,25 +112,14 @@ pub fn safe_code(code: Option<&str>) -> &str {
     }
 }
 
-/// The service accepted the work: the task waits for its callback.
-pub(super) async fn accepted(db: &DatabaseConnection, task: &store_task::Model) -> Result<(), JobError> {
-    let now = OffsetDateTime::now_utc();
-    store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Waiting))
-        .col_expr(store_task::Column::AcceptedAt, Expr::value(Some(now)))
-        .col_expr(store_task::Column::ErrorCode, Expr::value(Option::<String>::None))
-        .col_expr(store_task::Column::ErrorMessage, Expr::value(Option::<String>::None))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
-        .filter(store_task::Column::Id.eq(task.id))
-        .exec(db)
-        .await?;
-    event(
-        db,
-        task,
-        EventKind::StoreWaiting,
-        serde_json::json!({ "store": task.store_name, "waits_for": "service_callback" }),
-    )
-    .await?;
+/// The service accepted the work: the task (claimed as `from`) waits for its callback.
+pub(super) async fn accepted(
+    db: &DatabaseConnection,
+    task: &store_task::Model,
+    from: TaskStatus,
+) -> Result<(), JobError> {
+    let detail = serde_json::json!({ "store": task.store_name, "waits_for": "service_callback" });
+    task.apply(db, from, Step::Accepted, Some(TaskEvent::system(EventKind::StoreWaiting, detail))).await?;
     Ok(())
 }
 
@@ -135,24 +131,10 @@ pub(super) async fn fail(
     code: &str,
     message: &str,
 ) -> Result<(), JobError> {
-    let changed = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Failed))
-        .col_expr(store_task::Column::ErrorCode, Expr::value(Some(code.to_owned())))
-        .col_expr(store_task::Column::ErrorMessage, Expr::value(Some(message.to_owned())))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(store_task::Column::Id.eq(task.id))
-        .filter(store_task::Column::Status.eq(from))
-        .exec(db)
-        .await?;
-    if changed.rows_affected == 1 {
+    let detail = serde_json::json!({ "store": task.store_name, "code": code, "message": message });
+    let step = Step::Fail { code: code.to_owned(), message: message.to_owned() };
+    if task.apply(db, from, step, Some(TaskEvent::system(EventKind::StoreFailed, detail))).await? {
         tracing::warn!(task_id = %task.id, code, "service call failed");
-        event(
-            db,
-            task,
-            EventKind::StoreFailed,
-            serde_json::json!({ "store": task.store_name, "code": code, "message": message }),
-        )
-        .await?;
     }
     Ok(())
 }
@@ -164,44 +146,11 @@ pub async fn record_failed(
     code: Option<&str>,
 ) -> Result<(), ReportError> {
     let message = format!("the service reported a failure ({})", safe_code(code));
-    let changed = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(TaskStatus::Failed))
-        .col_expr(store_task::Column::ErrorCode, Expr::value(Some("service_failed".to_owned())))
-        .col_expr(store_task::Column::ErrorMessage, Expr::value(Some(message.clone())))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(store_task::Column::Id.eq(task.id))
-        .filter(store_task::Column::Status.eq(TaskStatus::Waiting))
-        .exec(db)
-        .await?;
-    if changed.rows_affected != 1 {
+    let detail = serde_json::json!({ "store": task.store_name, "code": "service_failed", "message": message });
+    let step = Step::Fail { code: "service_failed".to_owned(), message };
+    let event = TaskEvent::system(EventKind::StoreFailed, detail);
+    if !task.apply(db, TaskStatus::Waiting, step, Some(event)).await? {
         return Err(ReportError::NotWaiting);
     }
-    event(
-        db,
-        task,
-        EventKind::StoreFailed,
-        serde_json::json!({ "store": task.store_name, "code": "service_failed", "message": message }),
-    )
-    .await?;
     Ok(())
-}
-
-async fn event(
-    db: &DatabaseConnection,
-    task: &store_task::Model,
-    kind: EventKind,
-    detail: serde_json::Value,
-) -> Result<(), sea_orm::DbErr> {
-    request_event::ActiveModel::record(
-        task.organization_id,
-        task.request_id,
-        Actor::SYSTEM,
-        kind,
-        None,
-        None,
-        Some(detail),
-    )
-    .insert(db)
-    .await
-    .map(drop)
 }

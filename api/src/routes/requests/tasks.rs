@@ -11,12 +11,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, RequestKind, RequestState, TaskStatus};
+use lethe_entities::entity::store_task::{Step, TaskEvent};
 use lethe_entities::entity::task_return::{self, ReturnKind};
-use lethe_entities::entity::{request, request_event, store_task};
+use lethe_entities::entity::{request, store_task};
 use lethe_worker::queue::{FollowUp, Fulfil};
 use sea_orm::ActiveModelTrait;
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -227,7 +227,7 @@ pub async fn complete(
         ));
     }
     let file = attachment(&req, &task, body.attachment)?;
-    let settled = Settled { status: TaskStatus::Done, event: EventKind::TaskCompleted, reason: note, file };
+    let settled = Settled { step: Step::Complete, event: EventKind::TaskCompleted, reason: note, file };
     let updated = settle_task(&state, &principal, &req, &task, settled).await?;
     Ok(Json(TaskView::from(&updated)))
 }
@@ -269,7 +269,7 @@ pub async fn waive(
     if req.state != RequestState::InProgress {
         return Err(ApiError::conflict("task_finished", "the request is not in progress"));
     }
-    let settled = Settled { status: TaskStatus::Waived, event: EventKind::TaskWaived, reason, file: None };
+    let settled = Settled { step: Step::Waive, event: EventKind::TaskWaived, reason, file: None };
     let updated = settle_task(&state, &principal, &req, &task, settled).await?;
     Ok(Json(TaskView::from(&updated)))
 }
@@ -285,7 +285,7 @@ async fn load_task(state: &AppState, principal: &Principal, request: Uuid, task:
 
 /// How a task is settled by hand.
 struct Settled {
-    status: TaskStatus,
+    step: Step,
     event: EventKind,
     reason: Option<String>,
     /// A file attached to a manual task of an access request.
@@ -302,7 +302,8 @@ async fn settle_task(
     task: &store_task::Model,
     settled: Settled,
 ) -> ApiResult<store_task::Model> {
-    let Settled { status, event, reason, file } = settled;
+    let Settled { step, event, reason, file } = settled;
+    let step_name = step.name();
     let now = OffsetDateTime::now_utc();
     let actor = principal.actor();
     let mut detail = serde_json::json!({ "store": task.store_name, "task": task.id });
@@ -313,14 +314,8 @@ async fn settle_task(
         (bytes, task_return::seal(&state.keyring, task.organization_id, task.id, ReturnKind::Attachment, &content))
     });
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
-    let changed = store_task::Entity::update_many()
-        .col_expr(store_task::Column::Status, Expr::value(status))
-        .col_expr(store_task::Column::UpdatedAt, Expr::value(now))
-        .filter(store_task::Column::Id.eq(task.id))
-        .filter(store_task::Column::Status.eq(task.status))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    let event = TaskEvent { actor, kind: event, reason, detail };
+    if !task.apply(&txn, task.status, step, Some(event)).await? {
         return Err(ApiError::conflict(
             "concurrent_modification",
             "the task changed at the same moment; reload and retry",
@@ -341,11 +336,8 @@ async fn settle_task(
         .insert(&txn)
         .await?;
     }
-    request_event::ActiveModel::record(task.organization_id, task.request_id, actor, event, None, reason, Some(detail))
-        .insert(&txn)
-        .await?;
     txn.commit().await?;
-    tracing::info!(request_id = %task.request_id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "store task settled by hand");
+    tracing::info!(request_id = %task.request_id, task_id = %task.id, step = step_name, by = ?actor.id, "store task settled by hand");
     if req.kind == RequestKind::Access {
         state.queue.schedule(&FollowUp::fulfil(req, Fulfil::TaskSettled { task: task.id })).await?;
     } else if let Some(notice) = lethe_worker::tasks::complete_if_finished(
