@@ -19,7 +19,7 @@
 
 use lethe_entities::domain::enums::RequestState;
 use lethe_entities::entity::retention_policy::{self, Model as Policy};
-use lethe_entities::entity::retention_run::{self, Model as Run, RunState};
+use lethe_entities::entity::retention_run::{Model as Run, Progress};
 use lethe_entities::entity::{
     operator_event, organization, request, request_event, subject_identity, verification_challenge,
 };
@@ -438,31 +438,13 @@ async fn take(
     rows: u64,
 ) -> Result<Option<Run>, DbErr> {
     let rows = i64::try_from(rows).unwrap_or(i64::MAX);
-    let next = Run {
-        rows: run.rows + rows,
-        batches: run.batches + i32::from(rows > 0),
-        largest_batch: run.largest_batch.max(rows),
-        updated_at: OffsetDateTime::now_utc(),
-        ..run
+    let Some(txn) = txn else {
+        return Ok(run.record(db, Progress::Tally { rows }).await?.or(Some(run)));
     };
-    let update = retention_run::Entity::update_many()
-        .col_expr(retention_run::Column::Rows, Expr::value(next.rows))
-        .col_expr(retention_run::Column::Batches, Expr::value(next.batches))
-        .col_expr(retention_run::Column::LargestBatch, Expr::value(next.largest_batch))
-        .col_expr(retention_run::Column::UpdatedAt, Expr::value(next.updated_at))
-        .filter(retention_run::Column::Id.eq(next.id));
-    match txn {
-        Some(txn) => {
-            let taken = update.filter(retention_run::Column::State.eq(RunState::Running)).exec(&txn).await?;
-            if taken.rows_affected != 1 {
-                txn.rollback().await?;
-                return Ok(None);
-            }
-            txn.commit().await?;
-        }
-        None => {
-            update.exec(db).await?;
-        }
-    }
+    let Some(next) = run.record(&txn, Progress::Count { rows }).await? else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    txn.commit().await?;
     Ok(Some(next))
 }

@@ -34,12 +34,11 @@ use std::time::{Duration, Instant};
 
 use lethe_entities::entity::ledger_intent::Model as Intent;
 use lethe_entities::entity::retention_policy::Model as Policy;
-use lethe_entities::entity::retention_run::{self, Model as Run, RunState};
+use lethe_entities::entity::retention_run::{Model as Run, Progress, RunState, RunStep};
 use lethe_entities::entity::{Commit, store};
 use lethe_entities::ledger::entry::EntryKind;
 use lethe_entities::ledger::{NewEntry, intent};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -65,7 +64,7 @@ pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(
         return Ok(());
     }
     let Some(policy) = Policy::find_in_org(&ctx.db, organization, run.policy_id).await? else {
-        finish(&ctx.db, &run, RunState::Canceled, None).await?;
+        finish(&ctx.db, &run, RunStep::Cancel).await?;
         return Ok(());
     };
     if let Some(key) = policy.builtin.clone() {
@@ -73,8 +72,9 @@ pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(
         return settle_outcome(ctx, &policy, run, outcome).await;
     }
     let Some(store) = store::Model::find_in_org(&ctx.db, organization, policy.store_id).await? else {
-        let failure = ("store_not_found", "the policy's store no longer exists".to_owned());
-        finish(&ctx.db, &run, RunState::Failed, Some(failure)).await?;
+        let failure =
+            RunStep::Fail { code: "store_not_found".into(), message: "the policy's store no longer exists".into() };
+        finish(&ctx.db, &run, failure).await?;
         return Ok(());
     };
     let outcome = match ctx.stores.connector(&store, &ctx.keyring).await {
@@ -99,7 +99,7 @@ async fn settle_outcome(
         Err(Failure::Run(code, message)) => {
             tracing::warn!(run_id = %run.id, policy_id = %policy.id, code, "retention run failed");
             let current = Run::find_in_org(&ctx.db, run.organization_id, run.id).await?.unwrap_or(run);
-            finish(&ctx.db, &current, RunState::Failed, Some((code, message))).await?;
+            finish(&ctx.db, &current, RunStep::Fail { code: code.into(), message }).await?;
             Ok(())
         }
     }
@@ -118,13 +118,13 @@ async fn builtin_run(ctx: &JobContext, policy: &Policy, key: &str, run: Run) -> 
         .find(|h| h.scope == lethe_entities::entity::legal_hold::HoldScope::Organization);
     if let Some(hold) = held {
         let message = format!("legal hold {} covers the organization", hold.id);
-        finish(&ctx.db, &run, RunState::Held, Some(("legal_hold", message))).await?;
+        finish(&ctx.db, &run, RunStep::Hold { message }).await?;
         return Ok(());
     }
     let Some(run) = start(&ctx.db, policy, run).await? else { return Ok(()) };
     let cutoff = run.cutoff.unwrap_or(now);
     let done = builtin::work(&ctx.db, ctx, builtin, policy, run, cutoff).await.map_err(Failure::Stop)?;
-    finish(&ctx.db, &done, RunState::Done, None).await?;
+    finish(&ctx.db, &done, RunStep::Finish).await?;
     tracing::info!(run_id = %done.id, policy_id = %policy.id, rows = done.rows, "built-in retention run done");
     Ok(())
 }
@@ -391,7 +391,7 @@ async fn held(
         Ok(Holds::Rows(held)) => Ok(Some(held)),
         Ok(Holds::Table(hold)) => {
             let message = format!("legal hold {hold} covers `{}` of store `{}`", policy.target, store.name);
-            finish(&ctx.db, run, RunState::Held, Some(("legal_hold", message))).await?;
+            finish(&ctx.db, run, RunStep::Hold { message }).await?;
             tracing::info!(run_id = %run.id, hold_id = %hold, "retention run stopped by a legal hold");
             Ok(None)
         }
@@ -438,26 +438,11 @@ async fn start(lethe: &DatabaseConnection, policy: &Policy, run: Run) -> Result<
             .ok_or_else(|| Failure::new("policy_invalid", "the policy's maximum age cannot be applied".into()))?,
     };
     let started_at = run.started_at.unwrap_or(now);
-    let result = retention_run::Entity::update_many()
-        .col_expr(retention_run::Column::State, Expr::value(RunState::Running))
-        .col_expr(retention_run::Column::Cutoff, Expr::value(cutoff))
-        .col_expr(retention_run::Column::StartedAt, Expr::value(started_at))
-        .col_expr(retention_run::Column::UpdatedAt, Expr::value(now))
-        .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
-        .exec(lethe)
-        .await?;
-    if result.rows_affected != 1 {
+    let started = run.apply(lethe, RunStep::Start { cutoff, started_at }).await?;
+    if started.is_none() {
         tracing::info!(run_id = %run.id, "retention run was stopped before it started");
-        return Ok(None);
     }
-    Ok(Some(Run {
-        state: RunState::Running,
-        cutoff: Some(cutoff),
-        started_at: Some(started_at),
-        updated_at: now,
-        ..run
-    }))
+    Ok(started)
 }
 
 /// Opens the batch's intent and records it on the run with the cursor the batch reaches, in one
@@ -493,22 +478,7 @@ async fn claim_batch(
     intent_id: Uuid,
     last: &[String],
 ) -> Result<Option<Run>, Failure> {
-    let cursor = serde_json::json!(last);
-    let result = retention_run::Entity::update_many()
-        .col_expr(retention_run::Column::PendingIntent, Expr::value(intent_id))
-        .col_expr(retention_run::Column::PendingCursor, Expr::value(cursor.clone()))
-        .col_expr(retention_run::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::PendingIntent.is_null())
-        .filter(retention_run::Column::Batches.eq(run.batches))
-        .filter(retention_run::Column::State.eq(RunState::Running))
-        .exec(lethe)
-        .await?;
-    Ok((result.rows_affected == 1).then(|| Run {
-        pending_intent: Some(intent_id),
-        pending_cursor: Some(cursor),
-        ..run.clone()
-    }))
+    Ok(run.record(lethe, Progress::Claim { intent: intent_id, cursor: serde_json::json!(last) }).await?)
 }
 
 /// Takes a settled batch into the run: cursor advanced, counts added, nothing in flight.
@@ -530,31 +500,7 @@ async fn take_batch_in(
     rows: u64,
 ) -> Result<Option<Run>, Failure> {
     let rows = i64::try_from(rows).unwrap_or(i64::MAX);
-    let mut next = run.clone();
-    next.cursor = run.pending_cursor.clone().or(next.cursor);
-    next.pending_intent = None;
-    next.pending_cursor = None;
-    next.rows = run.rows.saturating_add(rows);
-    next.batches = run.batches + 1;
-    next.largest_batch = run.largest_batch.max(rows);
-    next.updated_at = OffsetDateTime::now_utc();
-    let cursor = match &next.cursor {
-        Some(c) => c.clone(),
-        None => serde_json::Value::Null,
-    };
-    let result = retention_run::Entity::update_many()
-        .col_expr(retention_run::Column::Cursor, Expr::value(cursor))
-        .col_expr(retention_run::Column::PendingIntent, Expr::value(Option::<Uuid>::None))
-        .col_expr(retention_run::Column::PendingCursor, Expr::value(Option::<serde_json::Value>::None))
-        .col_expr(retention_run::Column::Rows, Expr::value(next.rows))
-        .col_expr(retention_run::Column::Batches, Expr::value(next.batches))
-        .col_expr(retention_run::Column::LargestBatch, Expr::value(next.largest_batch))
-        .col_expr(retention_run::Column::UpdatedAt, Expr::value(next.updated_at))
-        .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::PendingIntent.eq(intent_id))
-        .exec(lethe)
-        .await?;
-    Ok((result.rows_affected == 1).then_some(next))
+    Ok(run.record(lethe, Progress::Take { intent: intent_id, rows }).await?)
 }
 
 /// Settles a batch whose store transaction committed `rows` (its entry appended) and takes it
@@ -601,21 +547,15 @@ async fn done(
     if let Some(receipt) = settled_receipt {
         forget_receipt(store, receipt).await;
     }
-    finish(&ctx.db, run, RunState::Done, None).await?;
+    finish(&ctx.db, run, RunStep::Finish).await?;
     tracing::info!(run_id = %run.id, policy_id = %policy.id, rows = run.rows, batches = run.batches, "retention run done");
     Ok(())
 }
 
 /// Clears a batch in flight that never committed (its intent is void): the cursor stays.
 async fn release_batch(lethe: &DatabaseConnection, run: Run, intent_id: Uuid) -> Result<Run, Failure> {
-    retention_run::Entity::update_many()
-        .col_expr(retention_run::Column::PendingIntent, Expr::value(Option::<Uuid>::None))
-        .col_expr(retention_run::Column::PendingCursor, Expr::value(Option::<serde_json::Value>::None))
-        .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::PendingIntent.eq(intent_id))
-        .exec(lethe)
-        .await?;
-    Ok(Run { pending_intent: None, pending_cursor: None, ..run })
+    let released = run.record(lethe, Progress::Release { intent: intent_id }).await?;
+    Ok(released.unwrap_or_else(|| run.progressed(&Progress::Release { intent: intent_id }, run.updated_at)))
 }
 
 /// The store a batch ran in, for settling it.
@@ -688,7 +628,7 @@ async fn redis_run(
         let held: std::collections::BTreeSet<String> = held.keys.into_iter().flatten().collect();
         let cursor = run.cursor_values().and_then(|c| c.first().and_then(|c| c.parse::<u64>().ok()));
         if cursor == Some(0) {
-            finish(&ctx.db, &run, RunState::Done, None).await?;
+            finish(&ctx.db, &run, RunStep::Finish).await?;
             tracing::info!(run_id = %run.id, policy_id = %policy.id, rows = run.rows, batches = run.batches, "retention run done");
             return Ok(());
         }
@@ -749,38 +689,10 @@ async fn redis_run(
 /// Moves the cursor past a page with nothing to do; `None` when the run was stopped or another
 /// worker changed it since it was read.
 async fn advance(lethe: &DatabaseConnection, run: Run, cursor: &[String]) -> Result<Option<Run>, Failure> {
-    let value = serde_json::json!(cursor);
-    let result = retention_run::Entity::update_many()
-        .col_expr(retention_run::Column::Cursor, Expr::value(value.clone()))
-        .col_expr(retention_run::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::PendingIntent.is_null())
-        .filter(retention_run::Column::Batches.eq(run.batches))
-        .filter(retention_run::Column::State.eq(RunState::Running))
-        .exec(lethe)
-        .await?;
-    Ok((result.rows_affected == 1).then_some(Run { cursor: Some(value), ..run }))
+    Ok(run.record(lethe, Progress::Skip { cursor: serde_json::json!(cursor) }).await?)
 }
 
-/// Ends a queued or running run in `state`, with the failure's code and message (a stopped run
-/// stays stopped).
-async fn finish(
-    lethe: &DatabaseConnection,
-    run: &Run,
-    state: RunState,
-    failure: Option<(&'static str, String)>,
-) -> Result<(), sea_orm::DbErr> {
-    let now = OffsetDateTime::now_utc();
-    let (code, message) = failure.map_or((None, None), |(c, m)| (Some(c.to_owned()), Some(m)));
-    retention_run::Entity::update_many()
-        .col_expr(retention_run::Column::State, Expr::value(state))
-        .col_expr(retention_run::Column::ErrorCode, Expr::value(code))
-        .col_expr(retention_run::Column::ErrorMessage, Expr::value(message))
-        .col_expr(retention_run::Column::FinishedAt, Expr::value(now))
-        .col_expr(retention_run::Column::UpdatedAt, Expr::value(now))
-        .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
-        .exec(lethe)
-        .await?;
-    Ok(())
+/// Ends a queued or running run by `step` (a stopped run stays stopped).
+async fn finish(lethe: &DatabaseConnection, run: &Run, step: RunStep) -> Result<(), sea_orm::DbErr> {
+    run.apply(lethe, step).await.map(drop)
 }

@@ -7,10 +7,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use lethe_entities::entity::retention_run::{self, RunState, RunTrigger};
+use lethe_entities::entity::retention_run::{self, RunState, RunStep, RunTrigger};
 use lethe_worker::queue::FollowUp;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -154,15 +152,9 @@ pub async fn stop(
     if run.state == RunState::Stopped {
         return Ok(Json(RunView::from(&run)));
     }
-    let stopped = retention_run::Entity::update_many()
-        .col_expr(retention_run::Column::State, Expr::value(RunState::Stopped))
-        .col_expr(retention_run::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::State.is_in([RunState::Queued, RunState::Running]))
-        .exec(&state.db)
-        .await?;
+    let stopped = run.apply(&state.db, RunStep::Stop).await?;
     let run = load(&state, principal.organization_id, id).await?;
-    if stopped.rows_affected != 1 && run.state != RunState::Stopped {
+    if stopped.is_none() && run.state != RunState::Stopped {
         return Err(ApiError::conflict("run_finished", "the run is over: it can no longer be stopped"));
     }
     tracing::info!(run_id = %run.id, by = ?principal.actor().id, "retention run stopped");
@@ -196,17 +188,9 @@ pub async fn resume(
     if retention_run::Model::busy(&state.db, run.policy_id).await? {
         return Err(ApiError::conflict("run_in_progress", "another run of this policy is queued or running"));
     }
-    let resumed = retention_run::Entity::update_many()
-        .col_expr(retention_run::Column::State, Expr::value(RunState::Queued))
-        .col_expr(retention_run::Column::Resumes, Expr::value(run.resumes + 1))
-        .col_expr(retention_run::Column::UpdatedAt, Expr::value(OffsetDateTime::now_utc()))
-        .filter(retention_run::Column::Id.eq(run.id))
-        .filter(retention_run::Column::State.eq(RunState::Stopped))
-        .filter(retention_run::Column::Resumes.eq(run.resumes))
-        .exec(&state.db)
-        .await?;
+    let resumed = run.apply(&state.db, RunStep::Resume).await?;
     let run = load(&state, principal.organization_id, id).await?;
-    if resumed.rows_affected != 1 {
+    if resumed.is_none() {
         return Err(ApiError::conflict("run_not_stopped", "only a stopped run can be resumed"));
     }
     state.queue.schedule(&FollowUp::retention(&run)).await?;

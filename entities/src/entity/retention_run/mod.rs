@@ -1,5 +1,12 @@
 //! Runs of retention policies: one row per run, with the keyset cursor it has reached and the
 //! batch in flight, so a stopped or crashed run resumes where it was and counts each batch once.
+//! Its state moves only through [`transition`]; its cursor and counts only through [`progress`].
+
+pub mod progress;
+pub mod transition;
+
+pub use progress::Progress;
+pub use transition::RunStep;
 
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, QuerySelect};
