@@ -8,9 +8,8 @@
 //! still has. Notifying costs an operator a message; an admin waives what clearly does not
 //! apply.
 
-use lethe_entities::domain::enums::{RecipientStatus, RequestKind};
+use lethe_entities::domain::enums::RequestKind;
 use lethe_entities::entity::{recipient_task, store};
-use sea_orm::ActiveValue::Set;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -35,21 +34,14 @@ pub async fn ensure(
         for recipient in &map.recipients {
             let tables = (!recipient.tables.is_empty())
                 .then(|| serde_json::to_value(&recipient.tables).expect("table names serialise"));
-            let task = recipient_task::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                organization_id: Set(organization),
-                request_id: Set(request),
-                store_id: Set(s.id),
-                store_name: Set(s.name.clone()),
-                recipient: Set(recipient.name.clone()),
-                contact: Set(recipient.contact.clone()),
-                instructions: Set(recipient.instructions.clone()),
-                tables: Set(tables),
-                status: Set(RecipientStatus::Waiting),
-                settled_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            };
+            let task = recipient_task::ActiveModel::waiting(
+                organization,
+                request,
+                (s.id, &s.name),
+                (&recipient.name, recipient.contact.as_deref(), &recipient.instructions),
+                tables,
+                now,
+            );
             recipient_task::Entity::insert(task)
                 .on_conflict_do_nothing_on([
                     recipient_task::Column::RequestId,

@@ -39,13 +39,12 @@ use std::collections::BTreeMap;
 
 use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, IdentityKind, RequestKind, RequestState, TaskStatus};
-use lethe_entities::entity::export::{self, ExportState};
+use lethe_entities::entity::export::{self, ExportState, ExportStep};
 use lethe_entities::entity::request::{self, Actor};
 use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
 use lethe_entities::entity::{
     Commit, begin_write, organization, request_event, store, store_task, subject_identity, task_return,
 };
-use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
@@ -114,29 +113,10 @@ async fn call_services(ctx: &JobContext, request: &request::Model, next: &mut Ve
 /// The request's export row, created in `building` if missing.
 async fn ensure(db: &DatabaseConnection, org: Uuid, request: Uuid, max_downloads: i32) -> Result<export::Model, DbErr> {
     let now = OffsetDateTime::now_utc();
-    export::Entity::insert(export::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org),
-        request_id: Set(request),
-        state: Set(ExportState::Building),
-        file_name: Set(None),
-        key_ciphertext: Set(None),
-        token_digest: Set(None),
-        row_count: Set(0),
-        counts: Set(None),
-        file_bytes: Set(0),
-        downloads: Set(0),
-        max_downloads: Set(max_downloads),
-        expires_at: Set(None),
-        ready_at: Set(None),
-        mailed_at: Set(None),
-        purged_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([export::Column::RequestId])
-    .exec(db)
-    .await?;
+    export::Entity::insert(export::ActiveModel::building(org, request, max_downloads, now))
+        .on_conflict_do_nothing_on([export::Column::RequestId])
+        .exec(db)
+        .await?;
     export::Model::of_request(db, org, request).await?.ok_or_else(|| DbErr::RecordNotFound("export".into()))
 }
 
@@ -289,25 +269,17 @@ async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::
     };
     let sealed_key = export::seal_key(&ctx.keyring, org, row.id, &key[..]);
     let counts_json = serde_json::to_value(&counts).expect("counts serialise");
-    let ready = export::Entity::update_many()
-        .col_expr(export::Column::State, Expr::value(ExportState::Ready))
-        .col_expr(export::Column::FileName, Expr::value(Some(file_name)))
-        .col_expr(export::Column::KeyCiphertext, Expr::value(Some(sealed_key)))
-        .col_expr(export::Column::RowCount, Expr::value(rows as i64))
-        .col_expr(export::Column::Counts, Expr::value(Some(counts_json)))
-        .col_expr(export::Column::FileBytes, Expr::value(file_bytes as i64))
-        .col_expr(export::Column::ReadyAt, Expr::value(Some(now)))
-        .col_expr(
-            export::Column::ExpiresAt,
-            Expr::value(Some(now + organization.export_link_ttl(ctx.exports.link_ttl))),
-        )
-        .col_expr(export::Column::UpdatedAt, Expr::value(now))
-        .filter(export::Column::Id.eq(row.id))
-        .filter(export::Column::State.eq(ExportState::Building))
-        .exec(db)
-        .await;
+    let step = ExportStep::Package {
+        file_name,
+        key_ciphertext: sealed_key,
+        row_count: rows as i64,
+        counts: counts_json,
+        file_bytes: file_bytes as i64,
+        expires_at: now + organization.export_link_ttl(ctx.exports.link_ttl),
+    };
+    let ready = row.apply(db, step, now, None).await;
     match ready {
-        Ok(r) if r.rows_affected == 1 => {
+        Ok(true) => {
             tracing::info!(
                 request_id = %request.id,
                 export_id = %row.id,

@@ -16,12 +16,10 @@ use std::time::Duration;
 
 use lethe_entities::Keyring;
 use lethe_entities::domain::enums::EventKind;
-use lethe_entities::entity::export::{self, ExportState};
-use lethe_entities::entity::request::Actor;
-use lethe_entities::entity::{begin_write, request_event, subject_identity, task_return};
+use lethe_entities::entity::export::{self, ExportState, ExportStep};
+use lethe_entities::entity::{begin_write, subject_identity, task_return};
 use lethe_entities::ledger::{self, EntryKind, NewEntry};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -86,17 +84,8 @@ async fn purge_one(
         }
     }
     let txn = begin_write(db).await?;
-    let claimed = export::Entity::update_many()
-        .col_expr(export::Column::State, Expr::value(ExportState::Purged))
-        .col_expr(export::Column::KeyCiphertext, Expr::value(Option::<Vec<u8>>::None))
-        .col_expr(export::Column::PurgedAt, Expr::value(now))
-        .col_expr(export::Column::UpdatedAt, Expr::value(now))
-        .filter(export::Column::Id.eq(row.id))
-        .filter(export::Column::State.eq(ExportState::Ready))
-        .filter(export::Column::ExpiresAt.lte(now))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected == 0 {
+    let detail = serde_json::json!({ "row_count": row.row_count, "downloads": row.downloads });
+    if !row.apply(&txn, ExportStep::Purge, now, Some((EventKind::ExportPurged, detail))).await? {
         txn.rollback().await?;
         return Ok(false);
     }
@@ -110,17 +99,6 @@ async fn purge_one(
     ledger::append(&txn, org, &[entry]).await?;
     // Anything a task returned that is still kept (normally deleted once packaged) goes too.
     task_return::Model::delete_of_request(&txn, org, row.request_id).await?;
-    request_event::ActiveModel::record(
-        org,
-        row.request_id,
-        Actor::SYSTEM,
-        EventKind::ExportPurged,
-        None,
-        None,
-        Some(serde_json::json!({ "row_count": row.row_count, "downloads": row.downloads })),
-    )
-    .insert(&txn)
-    .await?;
     txn.commit().await?;
     Ok(true)
 }

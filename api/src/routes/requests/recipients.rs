@@ -5,10 +5,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use lethe_entities::domain::enums::{EventKind, RecipientStatus, RequestState};
-use lethe_entities::entity::{Commit, recipient_task, request_event};
-use sea_orm::ActiveModelTrait;
-use sea_orm::sea_query::Expr;
+use lethe_entities::domain::enums::{RecipientStatus, RequestState};
+use lethe_entities::entity::recipient_task::RecipientStep;
+use lethe_entities::entity::{Commit, recipient_task};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -112,7 +111,7 @@ pub async fn complete(
 ) -> ApiResult<Json<RecipientTaskView>> {
     principal.require(Permission::ManageRequests)?;
     let note = reason_text("reason", Some(&body.reason), true)?;
-    settle(&state, &principal, id, task, RecipientStatus::Notified, EventKind::RecipientNotified, note).await
+    settle(&state, &principal, id, task, RecipientStep::Notify, note).await
 }
 
 /// Waives notifying a recipient (admin), with the reason (e.g. nothing of the person's was
@@ -139,18 +138,17 @@ pub async fn waive(
 ) -> ApiResult<Json<RecipientTaskView>> {
     principal.require(Permission::WaiveTasks)?;
     let reason = reason_text("reason", Some(&body.reason), true)?;
-    settle(&state, &principal, id, task, RecipientStatus::Waived, EventKind::RecipientWaived, reason).await
+    settle(&state, &principal, id, task, RecipientStep::Waive, reason).await
 }
 
-/// Moves a waiting recipient task to `status` (compare-and-set) with its timeline event, then
+/// Settles a waiting recipient task by `step` (compare-and-set) with its timeline event, then
 /// completes the request if nothing else is open.
 async fn settle(
     state: &AppState,
     principal: &Principal,
     request: Uuid,
     task: Uuid,
-    status: RecipientStatus,
-    event: EventKind,
+    step: RecipientStep,
     text: Option<String>,
 ) -> ApiResult<Json<RecipientTaskView>> {
     let req = find(state, principal, request).await?;
@@ -162,36 +160,16 @@ async fn settle(
     if req.state != RequestState::InProgress {
         return Err(ApiError::conflict("task_finished", "the request is not in progress"));
     }
-    let now = OffsetDateTime::now_utc();
     let actor = principal.actor();
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
-    let changed = recipient_task::Entity::update_many()
-        .col_expr(recipient_task::Column::Status, Expr::value(status))
-        .col_expr(recipient_task::Column::SettledAt, Expr::value(Some(now)))
-        .col_expr(recipient_task::Column::UpdatedAt, Expr::value(now))
-        .filter(recipient_task::Column::Id.eq(task.id))
-        .filter(recipient_task::Column::Status.eq(RecipientStatus::Waiting))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    if !task.settle(&txn, step, actor, text).await? {
         return Err(ApiError::conflict(
             "concurrent_modification",
             "the task changed at the same moment; reload and retry",
         ));
     }
-    request_event::ActiveModel::record(
-        org,
-        req.id,
-        actor,
-        event,
-        None,
-        text,
-        Some(serde_json::json!({ "store": task.store_name, "recipient": task.recipient, "recipient_task": task.id })),
-    )
-    .insert(&txn)
-    .await?;
     txn.commit().await?;
-    tracing::info!(request_id = %req.id, task_id = %task.id, status = status.as_str(), by = ?actor.id, "recipient task settled");
+    tracing::info!(request_id = %req.id, task_id = %task.id, step = ?step, by = ?actor.id, "recipient task settled");
     if let Some(notice) =
         lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, org, req.id, Commit::Durable).await?
     {

@@ -4,7 +4,12 @@
 //! encrypted under a random per-export key; the key is stored here only wrapped under the
 //! master key (bound to the organization and the export) and is set to NULL when the export is
 //! purged, so the file is unreadable from then on even if a copy survives (crypto-shredding).
-//! The download link's token is never stored, only its keyed digest.
+//! The download link's token is never stored, only its keyed digest. The state moves only
+//! through [`transition`].
+
+pub mod transition;
+
+pub use transition::ExportStep;
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -77,6 +82,33 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl ActiveModel {
+    /// The export of `request`, `building`: the only state an export is created in.
+    pub fn building(organization: Uuid, request: Uuid, max_downloads: i32, now: TimeDateTimeWithTimeZone) -> Self {
+        use sea_orm::ActiveValue::Set;
+        Self {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization),
+            request_id: Set(request),
+            state: Set(ExportState::Building),
+            file_name: Set(None),
+            key_ciphertext: Set(None),
+            token_digest: Set(None),
+            row_count: Set(0),
+            counts: Set(None),
+            file_bytes: Set(0),
+            downloads: Set(0),
+            max_downloads: Set(max_downloads),
+            expires_at: Set(None),
+            ready_at: Set(None),
+            mailed_at: Set(None),
+            purged_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+}
 
 /// The associated data an export key's ciphertext is bound to.
 fn key_context(organization: Uuid, export: Uuid) -> Vec<u8> {
