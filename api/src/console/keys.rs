@@ -10,9 +10,8 @@ use uuid::Uuid;
 
 use super::actions::CsrfForm;
 use super::session::Session;
-use super::settings::SecretPage;
 use super::sign_in::record;
-use super::view::{Nav, when};
+use super::view::{Nav, SecretPage, when};
 use crate::extract::{Body, PathParams};
 use crate::routes::api_keys::{self, ApiKeySecret, NewApiKey};
 use crate::state::AppState;

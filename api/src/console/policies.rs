@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::actions::CsrfForm;
 use super::fields::{FieldErrors, with_status};
-use super::policy_form::{FILTER_ROWS, OPERATORS, PolicyForm, borrowed, placements};
+use super::policy_form::{FILTER_ROWS, OPERATORS, PolicyForm, StoreOption, borrowed, placements, store_options};
 use super::retention;
 use super::session::Session;
 use super::sign_in::record;
@@ -30,28 +30,6 @@ use crate::routes::retention::{PolicyView, policies};
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebResult, render};
-
-/// A store the form offers.
-pub struct StoreOption {
-    /// Id.
-    pub id: String,
-    /// Name and kind.
-    pub label: String,
-}
-
-/// The stores retention reaches (SQL and Redis), and Lethe's own database for a built-in policy.
-pub async fn store_options(state: &AppState, organization: Uuid, builtin: bool) -> WebResult<Vec<StoreOption>> {
-    let mut options: Vec<StoreOption> = store::Model::all_in_org(&state.db, organization)
-        .await?
-        .into_iter()
-        .filter(|s| s.kind.is_automated())
-        .map(|s| StoreOption { id: s.id.to_string(), label: format!("{} ({})", s.name, s.kind.as_str()) })
-        .collect();
-    if builtin {
-        options.insert(0, StoreOption { id: Uuid::nil().to_string(), label: "Lethe (its own database)".to_owned() });
-    }
-    Ok(options)
-}
 
 #[derive(Template)]
 #[template(path = "console/policy.html")]

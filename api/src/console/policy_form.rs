@@ -5,12 +5,15 @@
 
 use lethe_entities::StoreKind;
 use lethe_entities::datamap::ColumnAction;
+use lethe_entities::entity::store;
 use lethe_entities::retention::{AnonymiseColumn, Filter, FilterOp, PolicyAction, PolicySpec};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::fields::{FieldErrors, Placement};
 use super::view::{name, parse};
+use crate::state::AppState;
+use crate::web::WebResult;
 
 /// Filter rows the form offers.
 pub const FILTER_ROWS: usize = 3;
@@ -291,6 +294,28 @@ pub fn placements(rows: &[usize], columns: usize) -> Vec<(String, String, String
 /// `placements` as [`FieldErrors::place`] takes them.
 pub fn borrowed(all: &[(String, String, String)]) -> Vec<Placement<'_>> {
     all.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect()
+}
+
+/// A store the form offers.
+pub struct StoreOption {
+    /// Id.
+    pub id: String,
+    /// Name and kind.
+    pub label: String,
+}
+
+/// The stores retention reaches (SQL and Redis), and Lethe's own database for a built-in policy.
+pub async fn store_options(state: &AppState, organization: Uuid, builtin: bool) -> WebResult<Vec<StoreOption>> {
+    let mut options: Vec<StoreOption> = store::Model::all_in_org(&state.db, organization)
+        .await?
+        .into_iter()
+        .filter(|s| s.kind.is_automated())
+        .map(|s| StoreOption { id: s.id.to_string(), label: format!("{} ({})", s.name, s.kind.as_str()) })
+        .collect();
+    if builtin {
+        options.insert(0, StoreOption { id: Uuid::nil().to_string(), label: "Lethe (its own database)".to_owned() });
+    }
+    Ok(options)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::fields::FieldErrors;
-use super::holds::HoldDetails;
+use super::hold_form::HoldDetails;
 use super::session::Session;
 use super::view::{DaysLeft, DoneQuery, Nav, name, when, words};
 use crate::auth::Permission;

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use super::actions::CsrfForm;
 use super::fields::FieldErrors;
-use super::policies::{StoreOption, store_options};
 use super::policy_form::{OPERATORS, PolicyForm};
+use super::policy_form::{StoreOption, store_options};
 use super::session::Session;
 use super::sign_in::record;
 use super::view::{DoneQuery, Nav, name, when};

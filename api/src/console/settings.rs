@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::keys::{Key, keys};
 use super::session::Session;
 use super::sign_in::record;
-use super::view::{DoneQuery, Nav, name, parse, words};
+use super::view::{DoneQuery, Nav, SecretPage, name, parse, words};
 use crate::auth::Permission;
 use crate::auth::api_key::SCOPES;
 use crate::extract::{Body, PathParams};
@@ -104,18 +104,6 @@ struct SettingsPage {
     legal: Vec<Legal>,
     builtins: Vec<Builtin>,
     notice: Option<&'static str>,
-}
-
-/// A secret shown once: a new operator's one-time password, or an API key.
-#[derive(Template)]
-#[template(path = "console/secret.html")]
-pub struct SecretPage {
-    /// The navigation.
-    pub nav: Nav,
-    /// What the secret is for, in words.
-    pub what: String,
-    /// The secret.
-    pub secret: String,
 }
 
 fn notice(done: Option<&str>) -> Option<&'static str> {

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::actions::{CsrfForm, optional};
-use super::datamap::{Review, review};
 use super::fields::{FieldErrors, Placement, with_status};
+use super::review::{Review, review};
 use super::session::Session;
 use super::sign_in::record;
 use super::view::{DoneQuery, Nav, parse, when};

@@ -1,5 +1,6 @@
 //! What every console page shows: the navigation, names of stored values, dates, days left.
 
+use askama::Template;
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
 use lethe_entities::entity::request;
@@ -110,4 +111,16 @@ impl DaysLeft {
         };
         Self { text, class }
     }
+}
+
+/// A secret shown once: a new operator's one-time password, or an API key.
+#[derive(Template)]
+#[template(path = "console/secret.html")]
+pub struct SecretPage {
+    /// The navigation.
+    pub nav: Nav,
+    /// What the secret is for, in words.
+    pub what: String,
+    /// The secret.
+    pub secret: String,
 }

@@ -14,6 +14,7 @@ pub mod holds;
 pub mod metrics;
 pub mod overlap;
 pub mod preview;
+pub mod preview_types;
 pub mod redis;
 pub mod run;
 pub mod scheduler;

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
-use super::preview::{Preview, SAMPLE};
+use super::preview_types::{Preview, SAMPLE};
 use crate::erase::redis::receipt_key;
 use crate::stores::StoreError;
 use crate::stores::redis::RedisStore;
