@@ -13,7 +13,7 @@ use sea_orm::Iterable;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{present, set_changed};
+use super::change::{present, set_changed};
 use crate::error::FieldError;
 
 /// How the law counts a period.

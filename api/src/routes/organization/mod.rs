@@ -3,6 +3,7 @@
 //! The customer portal's branding and form settings are part of them (`portal`), and so are
 //! the deadlines (`deadlines`, in [`deadlines`]).
 
+mod change;
 pub mod deadlines;
 
 use axum::Json;
@@ -11,12 +12,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lethe_entities::domain::branding;
 use lethe_entities::entity::organization::{self, EXPORT_LINK_DAYS, MAX_LOGO_BYTES};
-use sea_orm::ActiveValue::{self, Set};
+use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use self::change::{present, set_changed};
 use self::deadlines::{DeadlinesChange, DeadlinesView};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
@@ -151,11 +153,6 @@ pub struct OrganizationChange {
     pub portal: Option<PortalChange>,
 }
 
-/// A field that was sent, possibly as `null` (a field left out is `None` by `default`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 async fn load(state: &AppState, principal: &Principal) -> ApiResult<organization::Model> {
     organization::Entity::find_by_id(principal.organization_id)
         .one(&state.db)
@@ -258,25 +255,6 @@ pub async fn update_settings(
     let org = active.update(&state.db).await?;
     tracing::info!(organization_id = %org.id, by = ?principal.actor().id, fields = ?changed, "organization settings changed");
     Ok(Json(OrganizationView::new(&org, &state)))
-}
-
-/// Sets `field` to `new` when one is given and it differs from `current`, naming the field in
-/// `changed`.
-pub(super) fn set_changed<T>(
-    field: &mut ActiveValue<T>,
-    current: &T,
-    new: Option<T>,
-    name: &'static str,
-    changed: &mut Vec<&'static str>,
-) where
-    T: PartialEq + Into<sea_orm::Value>,
-{
-    if let Some(new) = new
-        && new != *current
-    {
-        *field = Set(new);
-        changed.push(name);
-    }
 }
 
 /// Checks the portal's settings, adding field errors; returns the decoded logo and its type
