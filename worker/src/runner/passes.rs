@@ -1,0 +1,146 @@
+//! The periodic passes every worker process runs beside its job workers: the reconciler, ledger
+//! checkpoints, the ledger sweep, the purge of expired exports and the retention scheduler. Each
+//! is idempotent and safe to run in several processes at once; a failed pass is logged and the
+//! next tick tries again.
+
+use std::future::Future;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+
+use super::{RunnerSettings, Stop};
+use crate::context::JobContext;
+use crate::ledger::recovery::RecoveryPass;
+use crate::{export, ledger, reconcile, retention};
+
+/// How often each worker process purges expired access exports.
+const EXPORT_PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// The running passes.
+pub(super) struct Background {
+    /// Stopped at once when the workers have drained.
+    abortable: Vec<JoinHandle<()>>,
+    /// Allowed to finish the checkpoint it is signing.
+    checkpointer: JoinHandle<()>,
+}
+
+impl Background {
+    /// Ends the passes: the checkpointer finishes its tick, the others stop where they are
+    /// (every pass is idempotent and runs again in the next process).
+    pub(super) async fn stop(self) {
+        for handle in self.abortable {
+            handle.abort();
+        }
+        let _ = self.checkpointer.await;
+    }
+}
+
+/// Starts every pass; each stops ticking when `stop` resolves.
+pub(super) fn spawn_all(ctx: &JobContext, settings: &RunnerSettings, stop: &Stop) -> Background {
+    let (db, queue, keyring) = (ctx.db.clone(), ctx.queue.clone(), ctx.keyring.clone());
+    let reconciler = every(settings.reconcile_every, stop, {
+        let (db, queue) = (db.clone(), queue.clone());
+        move || reconcile_pass(db.clone(), queue.clone())
+    });
+    let checkpointer = every(ctx.checkpoints.poll, stop, {
+        let (db, signer, rules) = (db.clone(), ctx.ledger.clone(), ctx.checkpoints);
+        move || {
+            let (db, signer) = (db.clone(), signer.clone());
+            async move {
+                if let Err(e) = signer.checkpoint_due(&db, rules.every_entries, rules.every.as_secs()).await {
+                    tracing::warn!(error = %e, "ledger checkpoint failed");
+                }
+            }
+        }
+    });
+    let sweeper = every(ledger::sweep::EVERY, stop, {
+        let (db, registry, keyring) = (db.clone(), ctx.stores.clone(), keyring.clone());
+        move || sweep_pass(db.clone(), registry.clone(), keyring.clone())
+    });
+    let purger = every(EXPORT_PURGE_EVERY, stop, {
+        let (db, keyring, dir) = (db.clone(), keyring.clone(), ctx.exports.dir.clone());
+        move || purge_pass(db.clone(), keyring.clone(), dir.clone())
+    });
+    let scheduler = every(settings.retention_tick, stop, move || retention_pass(db.clone(), queue.clone()));
+    Background { abortable: vec![reconciler, sweeper, purger, scheduler], checkpointer }
+}
+
+/// Runs `pass` every `period` until `stop` resolves.
+fn every<F, Fut>(period: Duration, stop: &Stop, pass: F) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        loop {
+            tokio::select! {
+                _ = stop.clone() => break,
+                _ = ticks.tick() => pass().await,
+            }
+        }
+    })
+}
+
+async fn reconcile_pass(db: sea_orm::DatabaseConnection, queue: crate::JobQueue) {
+    match reconcile::run_once(&db, &queue, reconcile::GRACE).await {
+        Ok(pass) if pass != reconcile::Pass::default() => {
+            tracing::info!(
+                verification = pass.verification,
+                fulfilment = pass.fulfilment,
+                locate = pass.locate,
+                "reconciler enqueued missing jobs"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "reconciler pass failed"),
+    }
+}
+
+async fn sweep_pass(
+    db: sea_orm::DatabaseConnection,
+    registry: crate::stores::Registry,
+    keyring: lethe_entities::Keyring,
+) {
+    match ledger::sweep::run_once(&db, &registry, &keyring, ledger::sweep::GRACE).await {
+        Ok(pass) if pass != RecoveryPass::default() => {
+            tracing::info!(
+                applied = pass.applied,
+                voided = pass.voided,
+                skipped = pass.skipped,
+                "ledger sweep settled pending intents"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "ledger sweep failed"),
+    }
+}
+
+async fn purge_pass(db: sea_orm::DatabaseConnection, keyring: lethe_entities::Keyring, dir: std::path::PathBuf) {
+    match export::purge_expired(&db, &keyring, &dir, OffsetDateTime::now_utc()).await {
+        Ok(done) if done != export::purge::Purged::default() => {
+            tracing::info!(exports = done.exports, orphans = done.orphans, "expired exports purged");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "export purge failed"),
+    }
+}
+
+async fn retention_pass(db: sea_orm::DatabaseConnection, queue: crate::JobQueue) {
+    match retention::scheduler::tick(&db, &queue, OffsetDateTime::now_utc()).await {
+        Ok(pass) if pass != retention::scheduler::Pass::default() => {
+            tracing::info!(
+                started = pass.started,
+                skipped = pass.skipped,
+                taken_elsewhere = pass.taken_elsewhere,
+                requeued = pass.requeued,
+                hold_warnings = pass.hold_warnings,
+                "retention scheduler pass"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "retention scheduler pass failed"),
+    }
+}
