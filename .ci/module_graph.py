@@ -85,7 +85,7 @@ def resolve(path: str, here: tuple, is_dir_module: bool, modules: set):
 
 def graph(crate: str) -> dict:
     src = ROOT / crate / "src"
-    files = {module_of(src, f): f for f in src.rglob("*.rs") if f.name != "main.rs" and f.name != "build.rs"}
+    files = {module_of(src, f): f for f in src.rglob("*.rs") if f.name not in ("main.rs", "tests.rs")}
     modules = set(files)
     edges = {m: set() for m in modules}
     for here, file in files.items():

@@ -270,6 +270,15 @@ impl<R: Read> Read for SegmentReader<R> {
     }
 }
 
+/// The associated data a package file is sealed with: the organization and the export.
+pub fn file_context(export: &lethe_entities::entity::export::Model) -> Vec<u8> {
+    let mut ctx = Vec::with_capacity(48);
+    ctx.extend_from_slice(b"lethe-export-file\0");
+    ctx.extend_from_slice(export.organization_id.as_bytes());
+    ctx.extend_from_slice(export.id.as_bytes());
+    ctx
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

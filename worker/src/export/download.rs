@@ -87,7 +87,7 @@ pub async fn open(
     let length = crypto::plaintext_len(file_len).ok_or(ExportError::Crypto)?;
     let mut header = [0u8; HEADER];
     file.read_exact(&mut header).await.map_err(ExportError::from)?;
-    let context = super::file_context(&row);
+    let context = super::crypto::file_context(&row);
     let mut opener = SegmentOpener::new(&key, &header, &context).map_err(|_| ExportError::Crypto)?;
     let mut remaining = file_len - HEADER as u64;
     let first = next_segment(&mut file, &mut opener, &mut remaining).await.map_err(|_| ExportError::Crypto)?;

@@ -28,6 +28,7 @@
 //!
 //! Purging at expiry is [`purge::purge_expired`], run every minute by each worker process.
 
+mod build;
 pub mod crypto;
 pub mod download;
 pub mod link;
@@ -35,41 +36,27 @@ pub mod package;
 pub mod purge;
 pub mod service;
 
-use std::collections::BTreeMap;
-
-use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, IdentityKind, RequestKind, RequestState, TaskStatus};
-use lethe_entities::entity::export::{self, ExportState, ExportStep};
+use lethe_entities::entity::export::{self, ExportState};
 use lethe_entities::entity::request::{self, Actor};
-use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
+use lethe_entities::entity::store_task::{Step, TaskError};
 use lethe_entities::entity::{
-    Commit, begin_write, organization, request_event, store, store_task, subject_identity, task_return,
+    Commit, begin_write, organization, request_event, store_task, subject_identity, task_return,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use purge::purge_expired;
 
 use crate::context::JobContext;
-use crate::error::{ExportError, JobError};
+use crate::error::JobError;
 use crate::i18n::{Locale, Terms};
-use crate::locate::{Mode, Outcome, locate};
 use crate::mail::{Branding, ExportReadyMail};
 use crate::portal_link;
 use crate::queue::FollowUp;
-use crate::stores::StoreError;
 use crate::tasks;
-
-/// The associated data a package file is sealed with: the organization and the export.
-pub fn file_context(export: &export::Model) -> Vec<u8> {
-    let mut ctx = Vec::with_capacity(48);
-    ctx.extend_from_slice(b"lethe-export-file\0");
-    ctx.extend_from_slice(export.organization_id.as_bytes());
-    ctx.extend_from_slice(export.id.as_bytes());
-    ctx
-}
 
 /// Builds, offers and finishes the access package of `request` (see the module
 /// documentation). Does nothing for other kinds or states. What should happen next (a service
@@ -82,7 +69,7 @@ pub async fn run(ctx: &JobContext, request: &request::Model, next: &mut Vec<Foll
     let mut row = export::Model::of_request(&ctx.db, org, id).await?;
     if row.as_ref().is_none_or(|r| r.state == ExportState::Building) {
         call_services(ctx, request, next).await?;
-        if !build(ctx, request, row.as_ref()).await? {
+        if !build::build(ctx, request, row.as_ref()).await? {
             // Waiting, blocked or nothing to package: the request completes only if every task
             // is done or waived (operators settled every store by hand).
             next.extend(complete(ctx, org, id).await?);
@@ -108,194 +95,6 @@ async fn call_services(ctx: &JobContext, request: &request::Model, next: &mut Ve
     }
     let subject = tasks::subject(&ctx.db, &ctx.keyring, org, id).await.map_err(JobError::Permanent)?;
     crate::services::run(ctx, request, &tasks, &subject, &service::Access, next).await
-}
-
-/// The request's export row, created in `building` if missing.
-async fn ensure(db: &DatabaseConnection, org: Uuid, request: Uuid, max_downloads: i32) -> Result<export::Model, DbErr> {
-    let now = OffsetDateTime::now_utc();
-    export::Entity::insert(export::ActiveModel::building(org, request, max_downloads, now))
-        .on_conflict_do_nothing_on([export::Column::RequestId])
-        .exec(db)
-        .await?;
-    export::Model::of_request(db, org, request).await?.ok_or_else(|| DbErr::RecordNotFound("export".into()))
-}
-
-/// Builds the package if every store could be searched (creating the export's row when it
-/// starts); returns whether the export is past `building` now (built by this call or by
-/// another worker).
-async fn build(ctx: &JobContext, request: &request::Model, row: Option<&export::Model>) -> Result<bool, JobError> {
-    let (db, org) = (&ctx.db, request.organization_id);
-    let tasks = store_task::Model::of_request(db, org, request.id).await?;
-    if tasks.iter().any(|t| t.status == TaskStatus::Pending) {
-        tracing::info!(request_id = %request.id, "export waits: stores are still being located");
-        return Ok(false);
-    }
-    if tasks
-        .iter()
-        .any(|t| t.store_kind == StoreKind::Http && matches!(t.status, TaskStatus::Waiting | TaskStatus::Calling))
-    {
-        tracing::info!(request_id = %request.id, "export waits: a service has not returned the data yet");
-        return Ok(false);
-    }
-    if tasks.iter().any(|t| t.store_kind == StoreKind::Manual && t.status == TaskStatus::Waiting) {
-        tracing::info!(request_id = %request.id, "export waits: a manual store's task is not completed yet");
-        return Ok(false);
-    }
-    let failed: Vec<&str> =
-        tasks.iter().filter(|t| t.status == TaskStatus::Failed).map(|t| t.store_name.as_str()).collect();
-    if !failed.is_empty() {
-        blocked(db, request, &failed).await?;
-        return Ok(false);
-    }
-    let located: Vec<&store_task::Model> = tasks.iter().filter(|t| t.status == TaskStatus::Located).collect();
-    let mut attached = Vec::new();
-    for task in tasks.iter().filter(|t| t.store_kind == StoreKind::Manual && t.status == TaskStatus::Done) {
-        if let Some(file) = task_return::Model::of_task(db, org, task.id).await? {
-            attached.push((task, file));
-        }
-    }
-    if located.is_empty() && attached.is_empty() {
-        tracing::info!(request_id = %request.id, "no export: no store was located and no file attached");
-        return Ok(false);
-    }
-    let row = match row {
-        Some(row) => row.clone(),
-        None => ensure(db, org, request.id, ctx.exports.max_downloads).await?,
-    };
-    let row = &row;
-    let (stores, services): (Vec<store::Model>, Vec<store::Model>) = store::Model::all_in_org(db, org)
-        .await?
-        .into_iter()
-        .filter(|s| located.iter().any(|t| t.store_id == s.id))
-        .partition(|s| s.kind.is_automated());
-    let not_included: Vec<(String, StoreKind)> = tasks
-        .iter()
-        .filter(|t| !stores.iter().chain(&services).any(|s| s.id == t.store_id))
-        .filter(|t| !attached.iter().any(|(a, _)| a.id == t.id))
-        .map(|t| (t.store_name.clone(), t.store_kind))
-        .collect();
-    let subject = tasks::subject(db, &ctx.keyring, org, request.id).await.map_err(JobError::Permanent)?;
-    let inputs = tasks::inputs(&stores, &ctx.stores, &ctx.keyring).await;
-    let organization = organization::Entity::find_by_id(org)
-        .one(db)
-        .await?
-        .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
-
-    let dir = ctx.exports.dir.clone();
-    std::fs::create_dir_all(&dir).map_err(ExportError::from)?;
-    let work = tempfile::Builder::new().prefix(".build-").tempdir_in(&dir).map_err(ExportError::from)?;
-    let mut spool = package::Spool::new(work.path(), stores.iter().chain(&services).map(|s| (s.name.clone(), s.kind)));
-    let started = std::time::Instant::now();
-    let mut returned = BTreeMap::new();
-    for task in located.iter().filter(|t| services.iter().any(|s| s.id == t.store_id)) {
-        returned.insert(task.store_name.clone(), service::spool_rows(db, &ctx.keyring, task, &mut spool).await?);
-    }
-    for (task, stored) in &attached {
-        let plain = stored.open(&ctx.keyring).map_err(|_| ExportError::Crypto)?;
-        let file = task_return::Attachment::decode(&plain).ok_or(ExportError::Crypto)?;
-        spool.attach(&task.store_name, &file.file_name, &file.content).map_err(ExportError::from)?;
-    }
-    let report = locate(&inputs, &subject, Mode::Rows, &mut |located| spool.push(located)).await;
-    let failures: Vec<(String, StoreError)> = report
-        .stores
-        .iter()
-        .filter_map(|(name, outcome)| match outcome {
-            Outcome::Failed(e) => Some((name.clone(), e.clone())),
-            _ => None,
-        })
-        .collect();
-    if !failures.is_empty() {
-        for (name, error) in &failures {
-            if let Some(task) = located.iter().find(|t| &t.store_name == name) {
-                fail_task(db, task, error).await?;
-            }
-        }
-        let names: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
-        blocked(db, request, &names).await?;
-        return Ok(false);
-    }
-    let spooled = spool.finish().map_err(ExportError::from)?;
-    let counts: BTreeMap<String, BTreeMap<String, u64>> = report
-        .stores
-        .into_iter()
-        .filter_map(|(name, outcome)| match outcome {
-            Outcome::Located(counts) => Some((name, counts)),
-            _ => None,
-        })
-        .chain(returned)
-        .collect();
-    let rows = spooled.rows();
-    let now = OffsetDateTime::now_utc();
-    let info = package::PackageInfo {
-        organization: organization.name.clone(),
-        request_id: request.id,
-        generated_at: now,
-        stores: stores
-            .iter()
-            .filter_map(|s| Some(package::PackageStore { name: s.name.clone(), kind: s.kind, map: s.saved_map()? }))
-            .chain(services.iter().map(|s| package::PackageStore {
-                name: s.name.clone(),
-                kind: s.kind,
-                map: s.saved_map().unwrap_or_else(lethe_entities::datamap::DataMap::empty),
-            }))
-            .chain(attached.iter().map(|(task, _)| package::PackageStore {
-                name: task.store_name.clone(),
-                kind: task.store_kind,
-                map: lethe_entities::datamap::DataMap::empty(),
-            }))
-            .collect(),
-        not_included,
-    };
-    let key = crypto::generate_key();
-    let file_name = format!("{}-{}.bin", row.id.simple(), Uuid::new_v4().simple());
-    let path = dir.join(&file_name);
-    let context = file_context(row);
-    let assembled = {
-        let (path, key) = (path.clone(), key.clone());
-        tokio::task::spawn_blocking(move || {
-            let result = package::assemble(&spooled, &info, &path, &key, &context);
-            drop(work);
-            result
-        })
-        .await
-        .map_err(|_| ExportError::Package("the packaging task failed".into()))?
-    };
-    let file_bytes = match assembled {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            let _ = std::fs::remove_file(&path);
-            return Err(e.into());
-        }
-    };
-    let sealed_key = export::seal_key(&ctx.keyring, org, row.id, &key[..]);
-    let counts_json = serde_json::to_value(&counts).expect("counts serialise");
-    let step = ExportStep::Package {
-        file_name,
-        key_ciphertext: sealed_key,
-        row_count: rows as i64,
-        counts: counts_json,
-        file_bytes: file_bytes as i64,
-        expires_at: now + organization.export_link_ttl(ctx.exports.link_ttl),
-    };
-    let ready = row.apply(db, step, now, None).await;
-    match ready {
-        Ok(true) => {
-            tracing::info!(
-                request_id = %request.id,
-                export_id = %row.id,
-                rows,
-                bytes = file_bytes,
-                millis = started.elapsed().as_millis() as u64,
-                "access package built"
-            );
-        }
-        // Another worker built it first (or the update failed): this file is not used.
-        other => {
-            let _ = std::fs::remove_file(&path);
-            other?;
-        }
-    }
-    Ok(true)
 }
 
 /// Issues a link, e-mails it to the verified address and records it (see the module docs).
@@ -407,31 +206,4 @@ async fn mark_done(db: &DatabaseConnection, org: Uuid, request: Uuid, stores: &[
         return Ok(0);
     }
     store_task::Model::apply_all(db, org, request, Some(stores), TaskStatus::Located, Step::Packaged).await
-}
-
-/// `located` -> `failed` for a store that failed while the package was built, with the same
-/// timeline event locating records, so that locating again retries it.
-async fn fail_task(db: &DatabaseConnection, task: &store_task::Model, error: &StoreError) -> Result<(), TaskError> {
-    let txn = begin_write(db).await?;
-    let detail = serde_json::json!({ "store": task.store_name, "code": error.code(), "message": error.to_string() });
-    let step = Step::Fail { code: error.code().to_owned(), message: error.to_string() };
-    task.apply(&txn, TaskStatus::Located, step, Some(TaskEvent::system(EventKind::StoreFailed, detail))).await?;
-    Ok(txn.commit().await?)
-}
-
-/// Records that the package waits for failed stores.
-async fn blocked(db: &DatabaseConnection, request: &request::Model, stores: &[&str]) -> Result<(), DbErr> {
-    tracing::warn!(request_id = %request.id, stores = ?stores, "access package not built: a store could not be searched");
-    request_event::ActiveModel::record(
-        request.organization_id,
-        request.id,
-        Actor::SYSTEM,
-        EventKind::ExportBlocked,
-        None,
-        None,
-        Some(serde_json::json!({ "stores": stores })),
-    )
-    .insert(db)
-    .await?;
-    Ok(())
 }
