@@ -4,5 +4,6 @@ pub mod branding;
 pub mod crypto;
 pub mod deadline;
 pub mod enums;
+pub mod html;
 pub mod identity;
 pub mod lifecycle;

@@ -32,6 +32,7 @@ pub use denied::DeniedMail;
 pub use export_ready::ExportReadyMail;
 pub use extended::ExtendedMail;
 pub use hold_expiry::HoldExpiryMail;
+pub(crate) use lethe_entities::domain::html::escape as escape_html;
 pub use letter::{Block, Branding, Letter, ToLetter};
 pub use notice::RequestNotice;
 pub use received::ReceivedMail;
@@ -188,22 +189,6 @@ fn describe_smtp_error(e: &lettre::transport::smtp::Error) -> String {
 
 fn parse_from(from: &str) -> Result<Mailbox, MailError> {
     from.parse().map_err(|_| MailError::Config("LETHE_MAIL_FROM is not a valid mailbox".into()))
-}
-
-/// Escapes text for inclusion in HTML.
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use lethe_entities::domain::html::escape as esc;
 use lethe_entities::entity::{recipient_task, request, request_event, store_task};
 use lethe_entities::ledger::certificate::{Certificate, Facts, Outcome, RecipientOutcome, SignedCertificate};
 use lethe_entities::ledger::read::{self, EntryFilter};
@@ -124,22 +125,6 @@ fn prefers_html(headers: &HeaderMap) -> bool {
         (Some(html), Some(json)) => html < json,
         (html, _) => html.is_some(),
     }
-}
-
-/// HTML-escapes text for element content and attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// What an erasure action did, in words.
