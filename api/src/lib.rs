@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod portal;
 pub mod rate_limit;
 pub mod routes;
+pub mod services;
 pub mod state;
 pub mod stores_cli;
 pub mod web;

@@ -12,20 +12,25 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::session::Session;
-use crate::extract::{Body, OptionalBody, PathParams};
-use crate::routes::requests::actions::{self, DenialGround, DenyBody, NoteBody, ReasonBody};
+use crate::extract::{Body, PathParams};
+use crate::routes::requests::actions::ReasonBody;
 use crate::routes::requests::recipients;
 use crate::routes::requests::tasks::{self, AttachmentBody, CompleteBody, MAX_ATTACHMENT_BYTES};
+use crate::services::{self, requests::DenialGround, requests::RequestAction};
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebError, WebResult};
 
-/// A form with an optional note.
+/// A form with a note or reason (and, for a denial, a ground and a detail instead).
 #[derive(Debug, Deserialize)]
-pub struct NoteForm {
+pub struct ActionForm {
     csrf: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    ground: String,
+    #[serde(default)]
+    detail: String,
 }
 
 /// A form with a required reason.
@@ -33,15 +38,6 @@ pub struct NoteForm {
 pub struct ReasonForm {
     csrf: String,
     reason: String,
-}
-
-/// The denial form.
-#[derive(Debug, Deserialize)]
-pub struct DenyForm {
-    csrf: String,
-    ground: String,
-    #[serde(default)]
-    detail: String,
 }
 
 /// A form with only its CSRF token (every page's buttons).
@@ -60,96 +56,33 @@ pub(super) fn optional(text: String) -> Option<String> {
     Some(text).filter(|t| !t.trim().is_empty())
 }
 
-/// `POST /console/requests/{id}/approve`.
-pub async fn approve(
+/// `POST /console/requests/{id}/{action}`: approve, deny, extend, cancel, retry, hold or
+/// resume, through [`services::requests::act`]; back to the request page with `?done=<action>`.
+pub async fn act(
     State(state): State<AppState>,
     session: Session,
-    PathParams(id): PathParams<Uuid>,
-    Form(form): Form<NoteForm>,
+    PathParams((id, action)): PathParams<(Uuid, String)>,
+    Form(form): Form<ActionForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let body = NoteBody { reason: optional(form.reason) };
-    let _view = actions::approve(State(state), session.principal, PathParams(id), OptionalBody(body)).await?;
-    Ok(back(id, "approve"))
-}
-
-/// `POST /console/requests/{id}/deny`.
-pub async fn deny(
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(id): PathParams<Uuid>,
-    Form(form): Form<DenyForm>,
-) -> WebResult<Response> {
-    session.check_csrf(&state, &form.csrf)?;
-    let ground: DenialGround = serde_json::from_value(serde_json::Value::String(form.ground))
-        .map_err(|_| WebError::invalid_form("Choose one of the listed grounds."))?;
-    let body = DenyBody { ground, detail: optional(form.detail) };
-    let _view = actions::deny(State(state), session.principal, PathParams(id), Body(body)).await?;
-    Ok(back(id, "deny"))
-}
-
-/// `POST /console/requests/{id}/extend`.
-pub async fn extend(
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(id): PathParams<Uuid>,
-    Form(form): Form<ReasonForm>,
-) -> WebResult<Response> {
-    session.check_csrf(&state, &form.csrf)?;
-    let body = ReasonBody { reason: form.reason };
-    let _view = actions::extend(State(state), session.principal, PathParams(id), Body(body)).await?;
-    Ok(back(id, "extend"))
-}
-
-/// `POST /console/requests/{id}/cancel`.
-pub async fn cancel(
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(id): PathParams<Uuid>,
-    Form(form): Form<ReasonForm>,
-) -> WebResult<Response> {
-    session.check_csrf(&state, &form.csrf)?;
-    let _view = actions::cancel_by_operator(&state, &session.principal, id, Some(&form.reason)).await?;
-    Ok(back(id, "cancel"))
-}
-
-/// `POST /console/requests/{id}/retry`.
-pub async fn retry(
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(id): PathParams<Uuid>,
-    Form(form): Form<NoteForm>,
-) -> WebResult<Response> {
-    session.check_csrf(&state, &form.csrf)?;
-    let body = NoteBody { reason: optional(form.reason) };
-    let _view = actions::retry(State(state), session.principal, PathParams(id), OptionalBody(body)).await?;
-    Ok(back(id, "retry"))
-}
-
-/// `POST /console/requests/{id}/hold`.
-pub async fn hold(
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(id): PathParams<Uuid>,
-    Form(form): Form<ReasonForm>,
-) -> WebResult<Response> {
-    session.check_csrf(&state, &form.csrf)?;
-    let body = ReasonBody { reason: form.reason };
-    let _view = actions::hold(State(state), session.principal, PathParams(id), Body(body)).await?;
-    Ok(back(id, "hold"))
-}
-
-/// `POST /console/requests/{id}/resume`.
-pub async fn resume(
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(id): PathParams<Uuid>,
-    Form(form): Form<NoteForm>,
-) -> WebResult<Response> {
-    session.check_csrf(&state, &form.csrf)?;
-    let body = NoteBody { reason: optional(form.reason) };
-    let _view = actions::resume(State(state), session.principal, PathParams(id), OptionalBody(body)).await?;
-    Ok(back(id, "resume"))
+    let note = optional(form.reason);
+    let action = match action.as_str() {
+        "approve" => RequestAction::Approve(note.as_deref()),
+        "deny" => {
+            let ground: DenialGround = serde_json::from_value(serde_json::Value::String(form.ground))
+                .map_err(|_| WebError::invalid_form("Choose one of the listed grounds."))?;
+            RequestAction::Deny(ground, Some(form.detail.as_str()).filter(|d| !d.trim().is_empty()))
+        }
+        "extend" => RequestAction::Extend(note.as_deref().unwrap_or_default()),
+        "cancel" => RequestAction::Cancel(note.as_deref()),
+        "retry" => RequestAction::Retry(note.as_deref()),
+        "hold" => RequestAction::Hold(note.as_deref().unwrap_or_default()),
+        "resume" => RequestAction::Resume(note.as_deref()),
+        _ => return Err(WebError::not_found()),
+    };
+    let name = action.name();
+    services::requests::act(&state, &session.principal, id, action).await?;
+    Ok(back(id, name))
 }
 
 /// `POST /console/requests/{id}/locate`: failed stores are located again.

@@ -27,8 +27,8 @@ use super::view::{DaysLeft, DoneQuery, Nav, name, when, words};
 use crate::auth::Permission;
 use crate::error::request_not_found;
 use crate::extract::{PathParams, QueryParams};
-use crate::routes::requests::actions::DenialGround;
 use crate::routes::requests::certificate::{self, CertificateFormat, CertificateQuery};
+use crate::services::requests::DenialGround;
 use crate::state::AppState;
 use crate::web::{WebError, WebResult, render};
 

@@ -19,10 +19,11 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::requests::actions::{ReasonBody, reason_text};
+use super::requests::actions::ReasonBody;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::{Body, PathParams, QueryParams};
+use crate::services::requests::reason_text;
 use crate::state::AppState;
 
 /// The held subject's identity (write-only: never returned).

@@ -17,7 +17,7 @@ use crate::accounts::create_operator;
 use crate::auth::{Permission, Principal, credentials};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, PathParams};
-use crate::routes::requests::actions::reason_text;
+use crate::services::requests::reason_text;
 use crate::state::AppState;
 
 /// An operator account.

@@ -1,31 +1,25 @@
 //! Operator actions on a request: approve, deny, extend, cancel, retry, hold, resume.
 //!
-//! Every action goes through the state machine in `entities` (an invalid one is a 409
-//! `invalid_transition`) and is recorded in the timeline with who did it and why.
+//! The JSON face of [`crate::services::requests`]: each handler reads its body and calls the
+//! service, which checks, applies and records the action.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use lethe_entities::domain::enums::RequestState;
 use lethe_entities::domain::lifecycle::Action;
-use lethe_entities::entity::organization;
 use lethe_entities::entity::request::{self, Actor};
-use lethe_worker::queue::{FollowUp, Notice};
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::intake::{enqueue_fulfilment, find_with_token};
+use super::intake::find_with_token;
 use super::views::{RequestSummary, SubjectStatus};
+use crate::auth::Principal;
 use crate::auth::principal::authenticate;
-use crate::auth::{Permission, Principal};
-use crate::error::{ApiError, ApiResult, Problem, request_not_found};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, OptionalBody, PathParams};
+use crate::services::requests::{self, DenialGround, RequestAction};
 use crate::state::AppState;
-
-/// Longest accepted reason text.
-pub const MAX_REASON_CHARS: usize = 2000;
 
 /// An optional note for the timeline.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -41,24 +35,6 @@ pub struct NoteBody {
 pub struct ReasonBody {
     /// Why (required, at most 2000 characters).
     pub reason: String,
-}
-
-/// Standard grounds for refusing a request.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum DenialGround {
-    /// The requester's identity could not be verified sufficiently.
-    InsufficientVerification,
-    /// The request is manifestly unfounded (GDPR Art. 12(5)).
-    ManifestlyUnfounded,
-    /// The request is excessive, e.g. repetitive (GDPR Art. 12(5)).
-    Excessive,
-    /// A legal exception applies (e.g. GDPR Art. 17(3), CCPA §1798.105(d)).
-    LegalException,
-    /// The regime claimed does not cover the requester.
-    OutsideJurisdiction,
-    /// Another ground, explained in `detail`.
-    Other,
 }
 
 /// A denial: a standard ground plus free text (required for `other`).
@@ -93,43 +69,9 @@ pub enum CancelResult {
     Operator(RequestSummary),
 }
 
-pub(crate) fn reason_text(field: &str, raw: Option<&str>, required: bool) -> ApiResult<Option<String>> {
-    let text = raw.map(str::trim).filter(|r| !r.is_empty());
-    match text {
-        None if required => Err(ApiError::invalid_field(field, "a reason is required")),
-        Some(t) if t.chars().count() > MAX_REASON_CHARS => {
-            Err(ApiError::invalid_field(field, format!("at most {MAX_REASON_CHARS} characters")))
-        }
-        other => Ok(other.map(str::to_owned)),
-    }
-}
-
-async fn act(
-    state: &AppState,
-    principal: &Principal,
-    id: Uuid,
-    action: Action,
-    reason: Option<String>,
-) -> ApiResult<Json<RequestSummary>> {
-    principal.require(Permission::ManageRequests)?;
-    let updated = request::Model::apply(
-        &state.db,
-        &state.keyring,
-        principal.organization_id,
-        id,
-        action,
-        principal.actor(),
-        reason,
-    )
-    .await?;
-    if updated.state == RequestState::Approved {
-        enqueue_fulfilment(state, &updated).await;
-    }
-    if action == Action::Deny {
-        state.queue.schedule_logged(&FollowUp::notice(&updated, Notice::Denied)).await;
-    }
-    tracing::info!(request_id = %id, action = action.name(), state = updated.state.as_str(), "request action");
-    Ok(Json(RequestSummary::new(&updated, time::OffsetDateTime::now_utc())))
+/// The operator's view of a request just changed.
+fn summary(updated: &request::Model) -> Json<RequestSummary> {
+    Json(RequestSummary::new(updated, time::OffsetDateTime::now_utc()))
 }
 
 /// Approve a verified request.
@@ -155,9 +97,8 @@ pub async fn approve(
     PathParams(id): PathParams<Uuid>,
     OptionalBody(body): OptionalBody<NoteBody>,
 ) -> ApiResult<Json<RequestSummary>> {
-    principal.require(Permission::ManageRequests)?;
-    let reason = reason_text("reason", body.reason.as_deref(), false)?;
-    act(&state, &principal, id, Action::Approve, reason).await
+    let updated = requests::act(&state, &principal, id, RequestAction::Approve(body.reason.as_deref())).await?;
+    Ok(summary(&updated))
 }
 
 /// Deny a request.
@@ -184,14 +125,8 @@ pub async fn deny(
     PathParams(id): PathParams<Uuid>,
     Body(body): Body<DenyBody>,
 ) -> ApiResult<Json<RequestSummary>> {
-    principal.require(Permission::ManageRequests)?;
-    let detail = reason_text("detail", body.detail.as_deref(), body.ground == DenialGround::Other)?;
-    let ground = serde_json::to_value(body.ground).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    let reason = match detail {
-        Some(d) => format!("{ground}: {d}"),
-        None => ground,
-    };
-    act(&state, &principal, id, Action::Deny, Some(reason)).await
+    let action = RequestAction::Deny(body.ground, body.detail.as_deref());
+    Ok(summary(&requests::act(&state, &principal, id, action).await?))
 }
 
 /// Extend the deadline.
@@ -218,16 +153,7 @@ pub async fn extend(
     PathParams(id): PathParams<Uuid>,
     Body(body): Body<ReasonBody>,
 ) -> ApiResult<Json<RequestSummary>> {
-    principal.require(Permission::ManageRequests)?;
-    let reason = reason_text("reason", Some(&body.reason), true)?.unwrap_or_default();
-    let org = organization::Entity::find_by_id(principal.organization_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(request_not_found)?;
-    let updated = request::Model::extend(&state.db, &org, id, principal.actor(), reason).await?;
-    state.queue.schedule_logged(&FollowUp::notice(&updated, Notice::Extended)).await;
-    tracing::info!(request_id = %id, "deadline extended");
-    Ok(Json(RequestSummary::new(&updated, time::OffsetDateTime::now_utc())))
+    Ok(summary(&requests::act(&state, &principal, id, RequestAction::Extend(&body.reason)).await?))
 }
 
 /// Cancel a request.
@@ -274,20 +200,8 @@ pub async fn cancel(
         return Ok(Json(CancelResult::Subject(SubjectStatus::from(&updated))));
     }
     let principal = authenticate(&state, &headers).await?;
-    let Json(summary) = cancel_by_operator(&state, &principal, id, body.reason.as_deref()).await?;
-    Ok(Json(CancelResult::Operator(summary)))
-}
-
-/// An operator cancels request `id` with a reason (required).
-pub async fn cancel_by_operator(
-    state: &AppState,
-    principal: &Principal,
-    id: Uuid,
-    reason: Option<&str>,
-) -> ApiResult<Json<RequestSummary>> {
-    principal.require(Permission::ManageRequests)?;
-    let reason = reason_text("reason", reason, true)?;
-    act(state, principal, id, Action::Cancel { by_subject: false }, reason).await
+    let updated = requests::act(&state, &principal, id, RequestAction::Cancel(body.reason.as_deref())).await?;
+    Ok(Json(CancelResult::Operator(RequestSummary::new(&updated, time::OffsetDateTime::now_utc()))))
 }
 
 /// Retry a failed request.
@@ -310,9 +224,7 @@ pub async fn retry(
     PathParams(id): PathParams<Uuid>,
     OptionalBody(body): OptionalBody<NoteBody>,
 ) -> ApiResult<Json<RequestSummary>> {
-    principal.require(Permission::ManageRequests)?;
-    let reason = reason_text("reason", body.reason.as_deref(), false)?;
-    act(&state, &principal, id, Action::Retry, reason).await
+    Ok(summary(&requests::act(&state, &principal, id, RequestAction::Retry(body.reason.as_deref())).await?))
 }
 
 /// Put a request on hold.
@@ -336,9 +248,7 @@ pub async fn hold(
     PathParams(id): PathParams<Uuid>,
     Body(body): Body<ReasonBody>,
 ) -> ApiResult<Json<RequestSummary>> {
-    principal.require(Permission::ManageRequests)?;
-    let reason = reason_text("reason", Some(&body.reason), true)?;
-    act(&state, &principal, id, Action::Hold, reason).await
+    Ok(summary(&requests::act(&state, &principal, id, RequestAction::Hold(&body.reason)).await?))
 }
 
 /// Resume a held request into the state it was held in.
@@ -361,8 +271,5 @@ pub async fn resume(
     PathParams(id): PathParams<Uuid>,
     OptionalBody(body): OptionalBody<NoteBody>,
 ) -> ApiResult<Json<RequestSummary>> {
-    principal.require(Permission::ManageRequests)?;
-    let reason = reason_text("reason", body.reason.as_deref(), false)?;
-    // The state machine resumes into the stored `held_from`; the placeholder is replaced.
-    act(&state, &principal, id, Action::Resume { held_from: RequestState::PendingApproval }, reason).await
+    Ok(summary(&requests::act(&state, &principal, id, RequestAction::Resume(body.reason.as_deref())).await?))
 }

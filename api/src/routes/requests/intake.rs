@@ -345,18 +345,10 @@ pub async fn verify(
     txn.commit().await?;
     state.queue.schedule_logged(&FollowUp::notice(&updated, Notice::Received)).await;
     if updated.state == RequestState::Approved {
-        enqueue_fulfilment(&state, &updated).await;
+        crate::services::requests::schedule_fulfilment(&state, &updated).await;
     }
     tracing::info!(request_id = %req.id, state = updated.state.as_str(), "requester verified");
     Ok(axum::Json(SubjectStatus::from(&updated)))
-}
-
-/// Enqueues fulfilment of an approved request. A failure is logged, not returned: the approval
-/// is committed and the reconciler will enqueue the same job.
-pub async fn enqueue_fulfilment(state: &AppState, approved: &request::Model) {
-    if let Err(e) = state.queue.schedule(&FollowUp::approved(approved)).await {
-        tracing::warn!(request_id = %approved.id, error = %e, "fulfilment job not enqueued; the reconciler will retry");
-    }
 }
 
 /// Send a new verification code.

@@ -14,11 +14,12 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::actions::{ReasonBody, reason_text};
+use super::actions::ReasonBody;
 use super::tasks::find;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::services::requests::reason_text;
 use crate::state::AppState;
 
 /// One recipient to notify for a request.

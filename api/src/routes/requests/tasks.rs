@@ -23,10 +23,11 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::actions::{ReasonBody, reason_text};
+use super::actions::ReasonBody;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, Problem, request_not_found};
 use crate::extract::{Body, PathParams};
+use crate::services::requests::reason_text;
 use crate::state::AppState;
 
 /// One store's task for a request.

@@ -1,0 +1,7 @@
+//! The service layer: one function per action, used by the JSON handlers, the console and the
+//! portal alike. A service checks the principal's permission, validates its typed input (field
+//! errors name the JSON API's fields), applies the change through the state machines in
+//! `entities` and schedules what follows; callers only translate their input and present the
+//! result. Errors are [`crate::error::ApiError`], mapped to HTTP in one place.
+
+pub mod requests;
