@@ -6,16 +6,14 @@
 
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::session::Session;
-use crate::extract::{Body, PathParams};
-use crate::routes::requests::actions::ReasonBody;
-use crate::routes::requests::recipients;
-use crate::routes::requests::tasks::{self, AttachmentBody, CompleteBody, MAX_ATTACHMENT_BYTES};
+use lethe_entities::entity::recipient_task::RecipientStep;
+
+use crate::extract::PathParams;
+use crate::services::tasks::{MAX_ATTACHMENT_BYTES, Upload};
 use crate::services::{self, requests::DenialGround, requests::RequestAction};
 use crate::state::AppState;
 use crate::web::form::Form;
@@ -93,7 +91,7 @@ pub async fn locate(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let _view = tasks::relocate(State(state), session.principal, PathParams(id)).await?;
+    services::tasks::relocate(&state, &session.principal, id).await?;
     Ok(back(id, "locate"))
 }
 
@@ -147,10 +145,8 @@ pub async fn complete_task(
     if !fields.done {
         return Err(WebError::invalid_form("Tick “Done” to confirm the step is finished."));
     }
-    let attachment =
-        fields.file.map(|(file_name, bytes)| AttachmentBody { file_name, content_base64: STANDARD.encode(bytes) });
-    let body = CompleteBody { reason: fields.note, attachment };
-    let _view = tasks::complete(State(state), session.principal, PathParams((id, task)), Body(body)).await?;
+    let upload = fields.file.map(|(file_name, content)| Upload::Bytes { file_name, content });
+    services::tasks::complete(&state, &session.principal, id, task, &fields.note, upload).await?;
     Ok(back(id, "task"))
 }
 
@@ -162,8 +158,7 @@ pub async fn waive_task(
     Form(form): Form<ReasonForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let body = ReasonBody { reason: form.reason };
-    let _view = tasks::waive(State(state), session.principal, PathParams((id, task)), Body(body)).await?;
+    services::tasks::waive(&state, &session.principal, id, task, &form.reason).await?;
     Ok(back(id, "task"))
 }
 
@@ -175,8 +170,7 @@ pub async fn notify_recipient(
     Form(form): Form<ReasonForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let body = ReasonBody { reason: form.reason };
-    let _view = recipients::complete(State(state), session.principal, PathParams((id, task)), Body(body)).await?;
+    services::recipients::settle(&state, &session.principal, id, task, RecipientStep::Notify, &form.reason).await?;
     Ok(back(id, "recipient"))
 }
 
@@ -188,7 +182,6 @@ pub async fn waive_recipient(
     Form(form): Form<ReasonForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let body = ReasonBody { reason: form.reason };
-    let _view = recipients::waive(State(state), session.principal, PathParams((id, task)), Body(body)).await?;
+    services::recipients::settle(&state, &session.principal, id, task, RecipientStep::Waive, &form.reason).await?;
     Ok(back(id, "recipient"))
 }

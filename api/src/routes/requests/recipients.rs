@@ -5,21 +5,20 @@
 
 use axum::Json;
 use axum::extract::State;
-use lethe_entities::domain::enums::{RecipientStatus, RequestState};
+use lethe_entities::domain::enums::RecipientStatus;
+use lethe_entities::entity::recipient_task;
 use lethe_entities::entity::recipient_task::RecipientStep;
-use lethe_entities::entity::{Commit, recipient_task};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::actions::ReasonBody;
-use super::tasks::find;
 use crate::auth::{Permission, Principal};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
-use crate::services::requests::reason_text;
+use crate::services::recipients;
+use crate::services::tasks::find;
 use crate::state::AppState;
 
 /// One recipient to notify for a request.
@@ -110,9 +109,8 @@ pub async fn complete(
     PathParams((id, task)): PathParams<(Uuid, Uuid)>,
     Body(body): Body<ReasonBody>,
 ) -> ApiResult<Json<RecipientTaskView>> {
-    principal.require(Permission::ManageRequests)?;
-    let note = reason_text("reason", Some(&body.reason), true)?;
-    settle(&state, &principal, id, task, RecipientStep::Notify, note).await
+    let settled = recipients::settle(&state, &principal, id, task, RecipientStep::Notify, &body.reason).await?;
+    Ok(Json(RecipientTaskView::from(&settled)))
 }
 
 /// Waives notifying a recipient (admin), with the reason (e.g. nothing of the person's was
@@ -137,53 +135,6 @@ pub async fn waive(
     PathParams((id, task)): PathParams<(Uuid, Uuid)>,
     Body(body): Body<ReasonBody>,
 ) -> ApiResult<Json<RecipientTaskView>> {
-    principal.require(Permission::WaiveTasks)?;
-    let reason = reason_text("reason", Some(&body.reason), true)?;
-    settle(&state, &principal, id, task, RecipientStep::Waive, reason).await
-}
-
-/// Settles a waiting recipient task by `step` (compare-and-set) with its timeline event, then
-/// completes the request if nothing else is open.
-async fn settle(
-    state: &AppState,
-    principal: &Principal,
-    request: Uuid,
-    task: Uuid,
-    step: RecipientStep,
-    text: Option<String>,
-) -> ApiResult<Json<RecipientTaskView>> {
-    let req = find(state, principal, request).await?;
-    let org = principal.organization_id;
-    let task = load(state, org, req.id, task).await?;
-    if task.status.is_settled() {
-        return Err(ApiError::conflict("task_finished", "this recipient was already notified or waived"));
-    }
-    if req.state != RequestState::InProgress {
-        return Err(ApiError::conflict("task_finished", "the request is not in progress"));
-    }
-    let actor = principal.actor();
-    let txn = lethe_entities::entity::begin_write(&state.db).await?;
-    if !task.settle(&txn, step, actor, text).await? {
-        return Err(ApiError::conflict(
-            "concurrent_modification",
-            "the task changed at the same moment; reload and retry",
-        ));
-    }
-    txn.commit().await?;
-    tracing::info!(request_id = %req.id, task_id = %task.id, step = ?step, by = ?actor.id, "recipient task settled");
-    if let Some(notice) =
-        lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, org, req.id, Commit::Durable).await?
-    {
-        state.queue.schedule_logged(&notice).await;
-    }
-    Ok(Json(RecipientTaskView::from(&load(state, org, req.id, task.id).await?)))
-}
-
-async fn load(state: &AppState, organization: Uuid, request: Uuid, task: Uuid) -> ApiResult<recipient_task::Model> {
-    recipient_task::Entity::find_by_id(task)
-        .filter(recipient_task::Column::OrganizationId.eq(organization))
-        .filter(recipient_task::Column::RequestId.eq(request))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("task_not_found", "no recipient task with this id on this request"))
+    let settled = recipients::settle(&state, &principal, id, task, RecipientStep::Waive, &body.reason).await?;
+    Ok(Json(RecipientTaskView::from(&settled)))
 }
