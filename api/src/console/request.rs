@@ -196,10 +196,53 @@ pub async fn show(
     hold_form: LegalHoldForm,
 ) -> WebResult<Response> {
     session.principal.require(Permission::ReadRequests)?;
-    let org = session.organization.id;
     let r = find(state, session, id).await?;
-    let now = OffsetDateTime::now_utc();
     let reveal = session.can(Permission::ReadIdentities);
+    let (identities, message) = subject(state, &r, reveal).await?;
+    let (manage, admin) = (session.can(Permission::ManageRequests), session.can(Permission::WaiveTasks));
+    let (tasks, locate) = tasks(state, &r, manage, admin).await?;
+    let export = export_view(state, &r).await?;
+    let export_pending = export.is_none()
+        && r.kind == RequestKind::Access
+        && matches!(r.state, RequestState::InProgress | RequestState::OnHold);
+    let page = RequestPage {
+        nav: Nav::new(session, "queue"),
+        id: r.id.to_string(),
+        kind: words(&r.kind),
+        regime: words(&r.regime),
+        state: name(&r.state),
+        received: when(r.received_at),
+        due: when(r.due_at),
+        original_due: (r.original_due_at != r.due_at).then(|| when(r.original_due_at)),
+        acknowledgement_due: r.acknowledgement_due_at.map(when),
+        extension_reason: r.extension_reason.clone(),
+        verified: r.verified_at.map(when),
+        denial_reason: r.denial_reason.clone(),
+        closed: r.closed_at.map(when),
+        days: DaysLeft::of(&r, OffsetDateTime::now_utc(), session.organization.due_soon_days),
+        identities,
+        identities_hidden: !reveal,
+        message,
+        timeline: timeline(state, &r).await?,
+        tasks,
+        recipients: recipients(state, &r).await?,
+        export,
+        export_pending,
+        certificate: r.kind == RequestKind::Erasure && r.state == RequestState::Completed,
+        manage,
+        admin,
+        legal_hold: session.can(Permission::ManageHolds),
+        hold_form,
+        offers: offers(&r, manage, locate),
+        grounds: grounds(),
+        notice,
+    };
+    render(&page)
+}
+
+/// The subject's identities and message, decrypted only for those who may read them.
+async fn subject(state: &AppState, r: &request::Model, reveal: bool) -> WebResult<(Vec<Identity>, Option<String>)> {
+    let (org, id) = (r.organization_id, r.id);
     let identities = subject_identity::Model::of_request(&state.db, org, id)
         .await?
         .iter()
@@ -209,18 +252,23 @@ pub async fn show(
         let plain = state.keyring.decrypt(blob, &request::Model::message_context(org, id)).ok()?;
         String::from_utf8(plain.to_vec()).ok()
     });
-    let events = request_event::Model::timeline(&state.db, org, id).await?;
+    Ok((identities, message))
+}
+
+/// The timeline, operators named by their e-mail address.
+async fn timeline(state: &AppState, r: &request::Model) -> WebResult<Vec<Event>> {
+    let events = request_event::Model::timeline(&state.db, r.organization_id, r.id).await?;
     let actor_ids: Vec<Uuid> =
         events.iter().filter(|e| e.actor_kind == ActorKind::Operator).filter_map(|e| e.actor_id).collect();
     let operators: HashMap<Uuid, String> = operator::Entity::find()
-        .filter(operator::Column::OrganizationId.eq(org))
+        .filter(operator::Column::OrganizationId.eq(r.organization_id))
         .filter(operator::Column::Id.is_in(actor_ids))
         .all(&state.db)
         .await?
         .into_iter()
         .map(|o| (o.id, o.email))
         .collect();
-    let timeline = events
+    Ok(events
         .into_iter()
         .map(|e| Event {
             at: when(e.at),
@@ -235,14 +283,17 @@ pub async fn show(
             reason: e.reason,
             ip: e.ip_address,
         })
-        .collect();
-    let manage = session.can(Permission::ManageRequests);
-    let admin = session.can(Permission::WaiveTasks);
+        .collect())
+}
+
+/// The store tasks with what the operator may do to each, and whether locating again is offered.
+async fn tasks(state: &AppState, r: &request::Model, manage: bool, admin: bool) -> WebResult<(Vec<Task>, bool)> {
+    let org = r.organization_id;
     let in_progress = r.state == RequestState::InProgress;
     let store_rows = store::Entity::find().filter(store::Column::OrganizationId.eq(org)).all(&state.db).await?;
     let instructions: HashMap<Uuid, String> =
         store_rows.into_iter().filter_map(|s| Some((s.id, s.instructions?))).collect();
-    let store_tasks = store_task::Model::of_request(&state.db, org, id).await?;
+    let store_tasks = store_task::Model::of_request(&state.db, org, r.id).await?;
     let locate = manage && in_progress && store_tasks.iter().any(|t| t.status == TaskStatus::Failed);
     let tasks = store_tasks
         .iter()
@@ -267,7 +318,13 @@ pub async fn show(
             }
         })
         .collect();
-    let recipients = recipient_task::Model::of_request(&state.db, org, id)
+    Ok((tasks, locate))
+}
+
+/// The recipients (Art. 19) to notify.
+async fn recipients(state: &AppState, r: &request::Model) -> WebResult<Vec<Recipient>> {
+    let in_progress = r.state == RequestState::InProgress;
+    Ok(recipient_task::Model::of_request(&state.db, r.organization_id, r.id)
         .await?
         .iter()
         .map(|t| Recipient {
@@ -281,8 +338,12 @@ pub async fn show(
             settled: t.settled_at.map(when),
             waiting: t.status == RecipientStatus::Waiting && in_progress,
         })
-        .collect();
-    let export = export::Model::of_request(&state.db, org, id).await?.map(|e| Export {
+        .collect())
+}
+
+/// The access export's state, counts, expiry and downloads left.
+async fn export_view(state: &AppState, r: &request::Model) -> WebResult<Option<Export>> {
+    Ok(export::Model::of_request(&state.db, r.organization_id, r.id).await?.map(|e| Export {
         state: name(&e.state),
         rows: e.row_count,
         counts: e
@@ -296,12 +357,13 @@ pub async fn show(
         downloads_left: (e.max_downloads - e.downloads).max(0),
         max_downloads: e.max_downloads,
         purged: e.purged_at.map(when),
-    });
-    let export_pending = export.is_none()
-        && r.kind == RequestKind::Access
-        && matches!(r.state, RequestState::InProgress | RequestState::OnHold);
+    }))
+}
+
+/// The actions the state machine allows now, for an operator who may manage requests.
+fn offers(r: &request::Model, manage: bool, locate: bool) -> Offers {
     let s = r.state;
-    let offers = Offers {
+    Offers {
         approve: manage && allowed(s, Action::Approve),
         deny: manage && allowed(s, Action::Deny),
         extend: manage && !s.is_terminal() && r.extended_at.is_none() && s != RequestState::IdentityUnverified,
@@ -310,8 +372,12 @@ pub async fn show(
         hold: manage && allowed(s, Action::Hold),
         resume: manage && s == RequestState::OnHold,
         locate,
-    };
-    let grounds = [
+    }
+}
+
+/// The denial form's grounds: (value, words).
+fn grounds() -> Vec<(String, String)> {
+    [
         DenialGround::InsufficientVerification,
         DenialGround::ManifestlyUnfounded,
         DenialGround::Excessive,
@@ -321,40 +387,7 @@ pub async fn show(
     ]
     .iter()
     .map(|g| (name(g), words(g)))
-    .collect();
-    let page = RequestPage {
-        nav: Nav::new(session, "queue"),
-        id: r.id.to_string(),
-        kind: words(&r.kind),
-        regime: words(&r.regime),
-        state: name(&r.state),
-        received: when(r.received_at),
-        due: when(r.due_at),
-        original_due: (r.original_due_at != r.due_at).then(|| when(r.original_due_at)),
-        acknowledgement_due: r.acknowledgement_due_at.map(when),
-        extension_reason: r.extension_reason.clone(),
-        verified: r.verified_at.map(when),
-        denial_reason: r.denial_reason.clone(),
-        closed: r.closed_at.map(when),
-        days: DaysLeft::of(&r, now, session.organization.due_soon_days),
-        identities,
-        identities_hidden: !reveal,
-        message,
-        timeline,
-        tasks,
-        recipients,
-        export,
-        export_pending,
-        certificate: r.kind == RequestKind::Erasure && r.state == RequestState::Completed,
-        manage,
-        admin,
-        legal_hold: session.can(Permission::ManageHolds),
-        hold_form,
-        offers,
-        grounds,
-        notice,
-    };
-    render(&page)
+    .collect()
 }
 
 /// `GET /console/requests/{id}/certificate`: the certificate of erasure to print or file
