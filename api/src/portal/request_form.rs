@@ -2,7 +2,7 @@
 //! organization asks for), where the person lives (choosing the law), an optional message and a
 //! confirmation. Invalid input comes back with each error next to its field and everything
 //! typed kept. A valid form is submitted through the JSON API's own handler
-//! ([`intake::submit`]), so validation, rate limits (per client IP and per e-mail address) and
+//! ([`intake::submit`], the service the JSON API uses too), so validation, rate limits (per client IP and per e-mail address) and
 //! the answer are the API's: the same whether or not the organization knows the person.
 //! A filled-in hidden field (a honeypot bots fill, people never see) refuses the form.
 
@@ -23,8 +23,7 @@ use super::language::Language;
 use super::start::{KindChoice, kind_choices};
 use super::texts::FormTexts;
 use crate::error::ApiError;
-use crate::extract::Body;
-use crate::routes::requests::intake::{self, MAX_MESSAGE_CHARS, SubmitRequest};
+use crate::services::intake::{self, MAX_MESSAGE_CHARS, SubmitRequest};
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::visitor::Visitor;
@@ -263,8 +262,8 @@ async fn handle(
         message: Some(form.message.clone()),
         locale: Some(locale.code().to_owned()),
     };
-    match intake::submit(State(state.clone()), Body(body)).await {
-        Ok((_, axum::Json(submitted))) => {
+    match intake::submit(state, &body).await {
+        Ok(submitted) => {
             let token = portal_link::status_token(&state.keyring, submitted.id);
             Ok(Redirect::to(&format!("/p/{}/verify/{token}", org.slug)).into_response())
         }

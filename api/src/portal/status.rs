@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use lethe_entities::domain::enums::RequestState;
 use lethe_worker::i18n::fill;
@@ -16,8 +15,6 @@ use super::language::Language;
 use super::subject;
 use super::texts::StatusTexts;
 use super::verify::CsrfForm;
-use crate::extract::{Body, PathParams};
-use crate::routes::requests::actions::{self, CancelBody};
 use crate::routes::requests::views::SubjectStatus;
 use crate::state::AppState;
 use crate::web::form::Form;
@@ -104,8 +101,7 @@ pub async fn cancel(
 ) -> Response {
     subject::run(&state, &slug, &token, "status", &visitor, &language, async |org, req, _| {
         visitor.check(&state.keyring, &form.csrf)?;
-        let body = CancelBody { token: Some(token.clone()), reason: None };
-        let _canceled = actions::cancel(State(state.clone()), PathParams(req.id), HeaderMap::new(), Body(body)).await?;
+        crate::services::intake::cancel_by_subject(&state, req.id, &token).await?;
         Ok(Redirect::to(&format!("/p/{}/status/{token}?done=canceled", org.slug)).into_response())
     })
     .await

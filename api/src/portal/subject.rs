@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::chrome::{self, Chrome};
 use super::language::Language;
-use crate::routes::requests::intake::find_with_token;
+use crate::services::intake::find_with_token;
 use crate::state::AppState;
 use crate::web::WebError;
 use crate::web::visitor::Visitor;

@@ -18,8 +18,7 @@ use super::language::Language;
 use super::subject;
 use super::texts::VerifyTexts;
 use crate::error::ApiError;
-use crate::extract::{Body, PathParams};
-use crate::routes::requests::intake::{self, TokenBody, VerifyRequest};
+use crate::services::intake;
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::visitor::Visitor;
@@ -116,8 +115,7 @@ pub async fn submit(
 ) -> Response {
     subject::run(&state, &slug, &token, "verify", &visitor, &language, async |org, req, chrome| {
         visitor.check(&state.keyring, &form.csrf)?;
-        let body = VerifyRequest { token: token.clone(), code: form.code.clone() };
-        match intake::verify(State(state.clone()), PathParams(req.id), Body(body)).await {
+        match intake::verify(&state, req.id, &token, &form.code).await {
             Ok(_) => Ok(status_page(org, &token, "verified")),
             Err(e) if e.code() == "already_verified" => Ok(status_page(org, &token, "verified")),
             Err(e) => {
@@ -139,7 +137,7 @@ pub async fn resend(
 ) -> Response {
     subject::run(&state, &slug, &token, "verify", &visitor, &language, async |org, req, chrome| {
         visitor.check(&state.keyring, &form.csrf)?;
-        match intake::resend(State(state.clone()), PathParams(req.id), Body(TokenBody { token: token.clone() })).await {
+        match intake::resend(&state, req.id, &token).await {
             Ok(_) => {
                 let notice = chrome.t.verify.resent.clone();
                 View { chrome, org, token: &token }.page(StatusCode::OK, String::new(), None, Some(notice))

@@ -21,11 +21,11 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::requests::intake::find_with_token;
 use crate::auth::principal::authenticate;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::extract::{Body, QueryParams};
+use crate::services::intake::find_with_token;
 use crate::state::AppState;
 
 /// Largest page of entries or checkpoints.

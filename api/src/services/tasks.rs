@@ -45,7 +45,7 @@ pub enum Upload {
     },
 }
 
-/// Request `id` of the principal's organization.
+/// The caller's organization's request `id` (another organization's answers like an unknown one).
 pub async fn find(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<request::Model> {
     request::Model::find_in_org(&state.db, principal.organization_id, id).await?.ok_or_else(request_not_found)
 }

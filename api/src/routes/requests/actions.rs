@@ -6,13 +6,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use lethe_entities::domain::lifecycle::Action;
-use lethe_entities::entity::request::{self, Actor};
+use lethe_entities::entity::request::{self};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::intake::find_with_token;
 use super::views::{RequestSummary, SubjectStatus};
 use crate::auth::Principal;
 use crate::auth::principal::authenticate;
@@ -185,18 +183,7 @@ pub async fn cancel(
         if body.reason.is_some() {
             return Err(ApiError::invalid_field("reason", "the data subject cancels without a reason"));
         }
-        let req = find_with_token(&state, id, token).await?;
-        let updated = request::Model::apply(
-            &state.db,
-            &state.keyring,
-            req.organization_id,
-            req.id,
-            Action::Cancel { by_subject: true },
-            Actor::SUBJECT,
-            None,
-        )
-        .await?;
-        tracing::info!(request_id = %id, "request canceled by the subject");
+        let updated = crate::services::intake::cancel_by_subject(&state, id, token).await?;
         return Ok(Json(CancelResult::Subject(SubjectStatus::from(&updated))));
     }
     let principal = authenticate(&state, &headers).await?;

@@ -11,12 +11,12 @@ use time::OffsetDateTime;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::intake::find_with_token;
 use super::views::{RequestDetail, RequestList, RequestSummary, RequestView, SubjectStatus};
 use crate::auth::principal::authenticate;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, Problem, request_not_found};
 use crate::extract::{PathParams, QueryParams};
+use crate::services::intake::find_with_token;
 use crate::state::AppState;
 
 /// Query of `GET /v1/requests/{id}`.

@@ -69,7 +69,6 @@ impl From<&store_task::Model> for TaskView {
     }
 }
 
-/// The caller's organization's request `id` (another organization's answers like an unknown one).
 /// A request's store tasks.
 #[utoipa::path(
     get, path = "/v1/requests/{id}/tasks", tag = "requests",
