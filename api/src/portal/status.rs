@@ -1,7 +1,8 @@
 //! The status page of one request (the address in every e-mail): what was asked, where it is
 //! in plain words, what happens now, the legal due date, an extension and its reason, a
 //! denial with its reason and the right to complain, and "cancel my request" while the
-//! privacy team has not accepted it (through the JSON API's [`actions::cancel`]).
+//! privacy team has not accepted it ([`crate::services::intake::cancel_by_subject`], as the JSON
+//! API's cancel with a status token).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};

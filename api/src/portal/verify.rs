@@ -1,8 +1,8 @@
 //! Confirming the e-mail address: the 6-digit code from the e-mail (the e-mail's link fills it
 //! in; the person still presses the button, so a mail scanner following links confirms
-//! nothing), and a new code once the cool-down has passed. Both go through the JSON API's
-//! handlers ([`intake::verify`], [`intake::resend`]): attempts per code, codes per request,
-//! the cool-down, and rate limits per client IP and per e-mail address are theirs.
+//! nothing), and a new code once the cool-down has passed. Both go through the services the JSON
+//! API uses ([`intake::verify`], [`intake::resend`]): attempts per code, codes per request, the
+//! cool-down and the limits per e-mail address are theirs.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
