@@ -7,7 +7,7 @@
 //! recovery's `void` receipt is inserted first wins, and the other fails or does nothing.
 
 use sea_orm::sea_query::{Alias, ColumnDef, Expr, ExprTrait, OnConflict, Query, Table};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, RuntimeErr};
 use uuid::Uuid;
 
 /// The receipts table in the customer's store.
@@ -40,14 +40,21 @@ pub async fn ensure_table(store: &impl ConnectionTrait) -> Result<(), DbErr> {
         .to_owned();
     match store.execute(&stmt).await {
         Ok(_) => Ok(()),
-        // PostgreSQL: two sessions creating the table at the same moment; the one that loses
-        // sees a unique violation in the catalog (`pg_type`) instead of "already exists". The
-        // table exists now, so the same statement passes.
-        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
-            store.execute(&stmt).await.map(|_| ())
-        }
+        // The table exists now, so the same statement passes.
+        Err(e) if lost_create_race(&e) => store.execute(&stmt).await.map(|_| ()),
         Err(e) => Err(e),
     }
+}
+
+/// PostgreSQL: of two sessions creating the table at the same moment, the one that loses sees
+/// the winner's catalog rows instead of "already exists, skipping": a unique violation in
+/// `pg_type` (23505), or the table's row type or the table already existing (42710, 42P07).
+fn lost_create_race(e: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner))) = e else {
+        return false;
+    };
+    let code = inner.as_database_error().and_then(|d| d.code().map(|c| c.into_owned()));
+    matches!(code.as_deref(), Some("23505" | "42710" | "42P07"))
 }
 
 /// Writes the applied receipt inside the destruction's transaction. Fails (and so must roll the
