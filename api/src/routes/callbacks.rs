@@ -120,16 +120,8 @@ pub async fn task_report(
     if req.kind == RequestKind::Access {
         // The package is built by the worker once every service has returned its rows.
         state.queue.schedule(&FollowUp::fulfil(&req, Fulfil::ServiceReturned { task: task.id })).await?;
-    } else if let Some(notice) = lethe_worker::tasks::complete_if_finished(
-        &state.db,
-        &state.keyring,
-        task.organization_id,
-        task.request_id,
-        lethe_entities::entity::Commit::Durable,
-    )
-    .await?
-    {
-        state.queue.schedule_logged(&notice).await;
+    } else {
+        crate::services::requests::complete_if_finished(&state, task.organization_id, task.request_id).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

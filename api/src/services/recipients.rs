@@ -3,7 +3,6 @@
 //! completes once every store and recipient task is settled.
 
 use lethe_entities::domain::enums::RequestState;
-use lethe_entities::entity::Commit;
 use lethe_entities::entity::recipient_task::{self, RecipientStep};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -49,11 +48,7 @@ pub async fn settle(
     }
     txn.commit().await?;
     tracing::info!(request_id = %req.id, task_id = %task.id, step = ?step, by = ?actor.id, "recipient task settled");
-    if let Some(notice) =
-        lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, org, req.id, Commit::Durable).await?
-    {
-        state.queue.schedule_logged(&notice).await;
-    }
+    super::requests::complete_if_finished(state, org, req.id).await?;
     load(state, org, req.id, task.id).await
 }
 

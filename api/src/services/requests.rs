@@ -166,3 +166,16 @@ pub async fn schedule_fulfilment(state: &AppState, approved: &request::Model) {
         tracing::warn!(request_id = %approved.id, error = %e, "fulfilment job not enqueued; the reconciler will retry");
     }
 }
+
+/// Completes request `request` of `organization` if every store and recipient task is settled,
+/// then schedules the person's "completed" notice. Used after an operator settles a task or a
+/// service reports back: the completion is committed durably before the caller is answered.
+pub async fn complete_if_finished(state: &AppState, organization: Uuid, request: Uuid) -> ApiResult<()> {
+    let commit = lethe_entities::entity::Commit::Durable;
+    if let Some(notice) =
+        lethe_worker::tasks::complete_if_finished(&state.db, &state.keyring, organization, request, commit).await?
+    {
+        state.queue.schedule_logged(&notice).await;
+    }
+    Ok(())
+}

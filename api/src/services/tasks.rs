@@ -219,16 +219,8 @@ async fn settle_task(
     tracing::info!(request_id = %task.request_id, task_id = %task.id, step = step_name, by = ?actor.id, "store task settled by hand");
     if req.kind == RequestKind::Access {
         state.queue.schedule(&FollowUp::fulfil(req, Fulfil::TaskSettled { task: task.id })).await?;
-    } else if let Some(notice) = lethe_worker::tasks::complete_if_finished(
-        &state.db,
-        &state.keyring,
-        task.organization_id,
-        task.request_id,
-        lethe_entities::entity::Commit::Durable,
-    )
-    .await?
-    {
-        state.queue.schedule_logged(&notice).await;
+    } else {
+        super::requests::complete_if_finished(state, task.organization_id, task.request_id).await?;
     }
     let updated = store_task::Entity::find_by_id(task.id).one(&state.db).await?;
     updated.ok_or_else(|| ApiError::not_found("task_not_found", "no task with this id on this request"))
