@@ -38,20 +38,6 @@ pub enum DenialGround {
     Other,
 }
 
-impl DenialGround {
-    /// The ground's stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InsufficientVerification => "insufficient_verification",
-            Self::ManifestlyUnfounded => "manifestly_unfounded",
-            Self::Excessive => "excessive",
-            Self::LegalException => "legal_exception",
-            Self::OutsideJurisdiction => "outside_jurisdiction",
-            Self::Other => "other",
-        }
-    }
-}
-
 /// What an operator does to a request, with the text each action takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestAction<'a> {
@@ -112,9 +98,12 @@ pub async fn act(
         RequestAction::Approve(note) => (Action::Approve, reason_text("reason", note, false)?),
         RequestAction::Deny(ground, detail) => {
             let detail = reason_text("detail", detail, ground == DenialGround::Other)?;
+            // The ground's name as the API spells it (its serde name): one spelling, not two.
+            let ground = serde_json::to_value(ground).ok().and_then(|v| v.as_str().map(str::to_owned));
+            let ground = ground.unwrap_or_default();
             let reason = match detail {
-                Some(d) => format!("{}: {d}", ground.as_str()),
-                None => ground.as_str().to_owned(),
+                Some(d) => format!("{ground}: {d}"),
+                None => ground,
             };
             (Action::Deny, Some(reason))
         }
