@@ -37,11 +37,13 @@ use lethe_entities::{Keyring, MasterKey};
 use lethe_tests::app::{Backend, TestApp, org_slug, spawn_app_with};
 use lethe_tests::bench::{DATA_MAP, SHAPE, Stats, connect, create_shop, email_of, fill, machine, url_for};
 use lethe_worker::JobContext;
-use lethe_worker::erase::{plan, recover, sql};
+use lethe_worker::erase::recover;
 use lethe_worker::jobs::start_fulfilment;
 use lethe_worker::locate::{Located, Mode as LocateMode, StoreInput, locate};
 use lethe_worker::queue::StartFulfilment;
 use lethe_worker::stores::Connector;
+use lethe_worker::stores::erasure::Context as EraseContext;
+use lethe_worker::stores::sql::{erase as sql, plan};
 use lethe_worker::{erase, tasks};
 use reqwest::StatusCode;
 use sea_orm::sqlx::{self, PgPool};
@@ -321,7 +323,7 @@ struct Parts {
 /// Runs the pieces `erase::run` is made of for `request` (located, not yet claimed), timing
 /// each: recovery of pending intents, reading the tasks, subject and stores, locating the keys,
 /// reading the store's schema, planning, the store's erasure with its intents, receipts and
-/// ledger entries (`erase::sql::erase`) and the verification locate. The task's claim and final
+/// ledger entries (`stores::sql::erase::erase`) and the verification locate. The task's claim and final
 /// update and the completion are not public and not run.
 async fn erase_in_parts(ctx: &JobContext, organization: Uuid, request: Uuid, parts: &mut Parts) {
     let t = Instant::now();
@@ -366,7 +368,7 @@ async fn erase_in_parts(ctx: &JobContext, organization: Uuid, request: Uuid, par
     let steps = plan::plan(map, &schema, &located).unwrap();
     parts.plan.push(t.elapsed());
 
-    let cx = sql::Context {
+    let cx = EraseContext {
         lethe: &ctx.db,
         keyring: &ctx.keyring,
         organization,

@@ -272,7 +272,7 @@ async fn the_sweep_settles_forgotten_intents_of_sql_and_redis_stores() {
     let gone = external::open(&app.db, org, &on("no-such-store")).await.unwrap();
     let client = redis::Client::open(redis_url.as_str()).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let receipt = lethe_worker::erase::redis::receipt_key(redis_applied.id);
+    let receipt = lethe_worker::stores::redis::receipts::receipt_key(redis_applied.id);
     let _: () = c.set_ex(&receipt, "applied:4", 600).await.unwrap();
 
     let registry = lethe_worker::stores::Registry::new();
@@ -295,10 +295,10 @@ async fn the_sweep_settles_forgotten_intents_of_sql_and_redis_stores() {
     assert_eq!(state(gone.id).await.state, state::PENDING, "a store that is gone: left pending");
     let exists: bool = c.exists(&receipt).await.unwrap();
     assert!(!exists, "the settled receipt is removed");
-    let fenced: String = c.get(lethe_worker::erase::redis::receipt_key(redis_abandoned.id)).await.unwrap();
+    let fenced: String = c.get(lethe_worker::stores::redis::receipts::receipt_key(redis_abandoned.id)).await.unwrap();
     assert!(fenced.starts_with("void"), "{fenced}");
     assert_eq!(erasures(&app, org).await.iter().map(|e| e.1).collect::<Vec<_>>(), [3, 4]);
-    let _: () = c.del(lethe_worker::erase::redis::receipt_key(redis_abandoned.id)).await.unwrap();
+    let _: () = c.del(lethe_worker::stores::redis::receipts::receipt_key(redis_abandoned.id)).await.unwrap();
 }
 
 /// Workers erasing in one store for the first time create its receipts table at the same

@@ -19,10 +19,10 @@ use lethe_entities::StoreKind;
 use lethe_entities::datamap::graph::{Graph, Node};
 use lethe_entities::datamap::{DataMap, Matching};
 use lethe_entities::domain::enums::IdentityKind;
-use sha2::{Digest, Sha256};
 
+pub use crate::stores::lookup::Mode;
+use crate::stores::lookup::{Find, Found, Seen};
 use crate::stores::schema::{Schema, check_map};
-use crate::stores::sql::fetch::Lookup;
 use crate::stores::{Connector, StoreError};
 
 /// The person: normalised identities (personal data: never logged).
@@ -36,15 +36,6 @@ impl std::fmt::Debug for Subject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Subject({} identities)", self.identities.len())
     }
-}
-
-/// What locating reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Primary keys only (preview, erasure planning).
-    Keys,
-    /// Whole rows (access exports).
-    Rows,
 }
 
 /// One located row, as handed to the sink.
@@ -101,7 +92,7 @@ struct Walk<'a> {
     maps: HashMap<&'a str, &'a DataMap>,
     connectors: HashMap<&'a str, Connector>,
     schemas: HashMap<&'a str, Arc<Schema>>,
-    seen: HashMap<Node, HashSet<[u8; 16]>>,
+    seen: HashMap<Node, Seen>,
     queried: HashMap<(Node, String), HashSet<String>>,
     counts: BTreeMap<String, BTreeMap<String, u64>>,
     failed: BTreeMap<String, StoreError>,
@@ -235,10 +226,9 @@ pub async fn locate(
 }
 
 impl<'a> Walk<'a> {
-    /// Reads a SQL store's schema and checks its map against it.
+    /// Reads the store's schema (SQL stores) and checks its map against it.
     async fn prepare(&mut self, store: &'a StoreInput, map: &DataMap, connector: &Connector) -> Result<(), StoreError> {
-        let Connector::Sql(sql) = connector else { return Ok(()) };
-        let schema = sql.schema().await?;
+        let Some(schema) = connector.schema().await? else { return Ok(()) };
         let errors = check_map(map, &schema);
         if let Some(first) = errors.first() {
             return Err(StoreError::Schema(format!(
@@ -268,99 +258,35 @@ impl<'a> Walk<'a> {
         let (Some(connector), Some(map)) = (connector, map) else { return Ok(BTreeMap::new()) };
         let seen = self.seen.entry(node.clone()).or_default();
         let count = self.counts.entry(node.store.clone()).or_default().entry(node.table.clone()).or_default();
+        let sources: Vec<String> = self.graph.source_columns(node).into_iter().collect();
+        let find = Find {
+            table: &node.table,
+            column,
+            ignore_case,
+            values,
+            sources: &sources,
+            mode,
+            map,
+            schema: self.schemas.get(node.store.as_str()).map(|s| s.as_ref()),
+        };
         let mut outgoing: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        match connector {
-            Connector::Sql(sql) => {
-                let Some(table) = map.table(&node.table) else { return Ok(outgoing) };
-                let schema = self.schemas.get(node.store.as_str()).cloned().ok_or(StoreError::NoDataMap)?;
-                let Some(live) = schema.tables.get(&table.name) else {
-                    return Err(StoreError::Schema(format!("table `{}` is gone", table.name)));
-                };
-                let sources: Vec<String> = self.graph.source_columns(node).into_iter().collect();
-                let mut select: Vec<String> = table.primary_key.clone();
-                for c in sources.iter() {
-                    if !select.contains(c) {
-                        select.push(c.clone());
+        self.queries += connector
+            .lookup(find, seen, &mut |found: Found<'_>| {
+                *count += 1;
+                for (source, value) in found.sources {
+                    if let Some(value) = value {
+                        outgoing.entry((*source).to_owned()).or_default().push((*value).to_owned());
                     }
                 }
-                if mode == Mode::Rows {
-                    for c in &live.columns {
-                        if !select.contains(&c.name) {
-                            select.push(c.name.clone());
-                        }
-                    }
-                }
-                let pk_len = table.primary_key.len();
-                let lookup = Lookup { table: &table.name, schema: live, column, ignore_case, values };
-                self.queries += sql
-                    .fetch(lookup, &select, |row| {
-                        let key: String =
-                            row[..pk_len].iter().map(|v| v.as_deref().unwrap_or("")).collect::<Vec<_>>().join(",");
-                        if !seen.insert(digest(&key)) {
-                            return;
-                        }
-                        *count += 1;
-                        for source in &sources {
-                            let i = select.iter().position(|c| c == source).unwrap_or(0);
-                            if let Some(value) = &row[i] {
-                                outgoing.entry(source.clone()).or_default().push(value.clone());
-                            }
-                        }
-                        let full = (mode == Mode::Rows).then(|| {
-                            select
-                                .iter()
-                                .zip(row.iter())
-                                .map(|(c, v)| {
-                                    (c.clone(), v.clone().map_or(serde_json::Value::Null, serde_json::Value::String))
-                                })
-                                .collect::<BTreeMap<_, _>>()
-                        });
-                        sink(Located {
-                            store: &node.store,
-                            table: &node.table,
-                            key: &key,
-                            key_parts: &row[..pk_len],
-                            row: full.as_ref(),
-                        });
-                    })
-                    .await?;
-            }
-            Connector::Redis(redis) => {
-                let Some(pattern) = map.keys.iter().find(|k| k.pattern == node.table) else { return Ok(outgoing) };
-                let keys: Vec<String> = values.iter().filter_map(|v| pattern.key_for(v)).collect();
-                let (existing, trips) = redis.existing(&keys).await?;
-                self.queries += trips;
-                for key in existing {
-                    if !seen.insert(digest(&key)) {
-                        continue;
-                    }
-                    *count += 1;
-                    let full = match mode {
-                        Mode::Rows => {
-                            self.queries += 1;
-                            let value = redis.read(&key).await?;
-                            Some(BTreeMap::from([("value".to_owned(), value)]))
-                        }
-                        Mode::Keys => None,
-                    };
-                    let parts = [Some(key.clone())];
-                    sink(Located {
-                        store: &node.store,
-                        table: &node.table,
-                        key: &key,
-                        key_parts: &parts,
-                        row: full.as_ref(),
-                    });
-                }
-            }
-        }
+                sink(Located {
+                    store: &node.store,
+                    table: &node.table,
+                    key: found.key,
+                    key_parts: found.key_parts,
+                    row: found.row,
+                });
+            })
+            .await?;
         Ok(outgoing)
     }
-}
-
-fn digest(key: &str) -> [u8; 16] {
-    let hash = Sha256::digest(key.as_bytes());
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&hash[..16]);
-    out
 }

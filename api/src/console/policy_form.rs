@@ -207,7 +207,7 @@ impl PolicyForm {
             n => number(n, "policy-throttle", "Throttle", errors).map(Some),
         };
         let target = Some(self.target.trim().to_owned()).filter(|t| !t.is_empty());
-        let redis = kind == Some(StoreKind::Redis);
+        let redis = kind.is_some_and(StoreKind::has_key_patterns);
         let (Some(store_id), Some(action), Some(batch_size), Some(throttle_rows_per_sec)) =
             (store_id, action, batch_size, throttle)
         else {

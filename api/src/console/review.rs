@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use lethe_entities::datamap::{ColumnAction, DataMap, taxonomy};
 use lethe_entities::domain::enums::IdentityKind;
 use lethe_entities::entity::store;
-use lethe_worker::stores::Connector;
 use sea_orm::Iterable;
 
 use super::view::when;
@@ -128,12 +127,12 @@ pub async fn review(state: &AppState, s: &store::Model, editable: bool) -> Optio
             .to_vec(),
     };
     let schema = match state.stores.connector(s, &state.keyring).await {
-        Ok(Connector::Sql(sql)) => sql.schema().await,
-        Ok(Connector::Redis(_)) => return None,
+        Ok(connector) => connector.schema().await,
         Err(e) => Err(e),
     };
     let schema = match schema {
-        Ok(schema) => schema,
+        Ok(Some(schema)) => schema,
+        Ok(None) => return None,
         Err(e) => {
             review.error = Some(format!("{}: {e}", e.code()));
             return Some(review);

@@ -304,10 +304,15 @@ impl StoreKind {
         matches!(self, Self::Postgres | Self::Mysql | Self::Sqlite)
     }
 
+    /// Key-value stores: the data map names key patterns (with hash fields), not tables.
+    pub fn has_key_patterns(self) -> bool {
+        self == Self::Redis
+    }
+
     /// Stores Lethe reads and changes itself (SQL and Redis), as opposed to tasks for an
     /// operator or a service.
     pub fn is_automated(self) -> bool {
-        self.is_sql() || self == Self::Redis
+        self.is_sql() || self.has_key_patterns()
     }
 
     /// Stores described by a data map.

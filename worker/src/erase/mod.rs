@@ -12,17 +12,15 @@
 //!    [`CLAIM_HEARTBEAT`] while it works, and a claim not refreshed for [`CLAIM_TIMEOUT`] (a
 //!    killed worker) is taken over — a run that finds a live claim comes back when it would
 //!    expire;
-//! 4. each store is erased in one transaction ([`sql`], [`redis`]);
+//! 4. each store is erased in one transaction by its connector
+//!    ([`crate::stores::Connector::erase`]);
 //! 5. the verification pass locates again: a store where anything still matches the person
 //!    (other than rows mapped `keep`) fails with a precise report instead of succeeding.
 //!
 //! The request completes when every task is done or waived.
 
 pub mod http;
-pub mod plan;
 pub mod recover;
-pub mod redis;
-pub mod sql;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -40,29 +38,12 @@ use uuid::Uuid;
 
 use crate::context::JobContext;
 use crate::error::JobError;
-use crate::ledger::external::ExternalError;
 use crate::locate::{Keys, locate_keys};
 use crate::queue::{FollowUp, Fulfil};
+use crate::stores::erasure::Context;
+pub use crate::stores::erasure::EraseError;
 use crate::stores::{Connector, StoreError};
 use crate::tasks::{self, CLAIM_HEARTBEAT, CLAIM_TIMEOUT};
-
-/// Why a store's erasure did not complete.
-#[derive(Debug, thiserror::Error)]
-pub enum EraseError {
-    /// The store refused or failed; its transaction rolled back and the intents are void.
-    #[error("{1}: {0}")]
-    Store(StoreError, String),
-    /// The store's outcome is unknown (e.g. the connection dropped at commit); recovery settles
-    /// it from the receipts.
-    #[error("the store's outcome is unknown; left for recovery: {0}")]
-    Unknown(StoreError),
-    /// Lethe's own database or ledger failed.
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
-    /// Settling an intent failed.
-    #[error(transparent)]
-    External(#[from] ExternalError),
-}
 
 /// What erasure did in one store, as recorded on the timeline and used by the certificate.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -199,7 +180,7 @@ async fn erase_tasks(
             continue;
         };
         let located = keys.get(&task.store_name).cloned().unwrap_or_default();
-        let cx = sql::Context {
+        let cx = Context {
             lethe: &ctx.db,
             keyring: &ctx.keyring,
             organization,
@@ -258,66 +239,40 @@ fn is_kept(map: &DataMap, table: &str) -> bool {
     matches!(erasure, Some(RowErasure::Keep { .. }))
 }
 
-/// Erases one store's located rows.
+/// Erases one store's located rows; rows mapped `keep` are reported as retained.
 async fn erase_store(
-    cx: &sql::Context<'_>,
+    cx: &Context<'_>,
     connector: &Connector,
     map: &DataMap,
     located: &BTreeMap<String, Vec<Vec<String>>>,
 ) -> Result<StoreOutcome, EraseError> {
-    let mut outcome = StoreOutcome::default();
     let today = OffsetDateTime::now_utc();
-    for table in &map.tables {
-        if let (RowErasure::Keep { basis, period }, Some(rows)) = (&table.erasure, located.get(&table.name)) {
-            outcome.retained.push(RetainedTable {
-                table: table.name.clone(),
-                rows: rows.len() as u64,
-                basis: basis.clone(),
-                period: period.clone(),
-                until: lethe_entities::datamap::validate::add_duration(today, period).map(|d| d.date().to_string()),
-            });
+    let kept = map
+        .tables
+        .iter()
+        .map(|t| (&t.name, &t.erasure, false))
+        .chain(map.keys.iter().map(|k| (&k.pattern, &k.erasure, true)));
+    let mut outcome = StoreOutcome::default();
+    for (table, erasure, skip_empty) in kept {
+        let (RowErasure::Keep { basis, period }, Some(rows)) = (erasure, located.get(table)) else { continue };
+        if skip_empty && rows.is_empty() {
+            continue;
         }
+        outcome.retained.push(RetainedTable {
+            table: table.clone(),
+            rows: rows.len() as u64,
+            basis: basis.clone(),
+            period: period.clone(),
+            until: lethe_entities::datamap::validate::add_duration(today, period).map(|d| d.date().to_string()),
+        });
     }
-    match connector {
-        Connector::Sql(store) => {
-            let schema = store.schema().await.map_err(|e| EraseError::Store(e, "reading the schema".into()))?;
-            let steps = plan::plan(map, &schema, located)
-                .map_err(|reason| EraseError::Store(StoreError::Schema(reason), "planning the erasure".into()))?;
-            for applied in sql::erase(cx, store, &schema, &steps).await? {
-                outcome.erased.push(ErasedTable {
-                    table: applied.table,
-                    action: applied.action.to_owned(),
-                    rows: applied.rows,
-                    ledger_seq: applied.seq,
-                });
-            }
-        }
-        Connector::Redis(store) => {
-            for pattern in &map.keys {
-                let keys: Vec<String> =
-                    located.get(&pattern.pattern).into_iter().flatten().filter_map(|k| k.first().cloned()).collect();
-                if let RowErasure::Keep { basis, period } = &pattern.erasure
-                    && !keys.is_empty()
-                {
-                    outcome.retained.push(RetainedTable {
-                        table: pattern.pattern.clone(),
-                        rows: keys.len() as u64,
-                        basis: basis.clone(),
-                        period: period.clone(),
-                        until: lethe_entities::datamap::validate::add_duration(today, period)
-                            .map(|d| d.date().to_string()),
-                    });
-                }
-                if let Some(applied) = redis::erase(cx, store, pattern, &keys).await? {
-                    outcome.erased.push(ErasedTable {
-                        table: applied.table,
-                        action: applied.action.to_owned(),
-                        rows: applied.rows,
-                        ledger_seq: applied.seq,
-                    });
-                }
-            }
-        }
+    for applied in connector.erase(cx, map, located).await? {
+        outcome.erased.push(ErasedTable {
+            table: applied.table,
+            action: applied.action.to_owned(),
+            rows: applied.rows,
+            ledger_seq: applied.seq,
+        });
     }
     Ok(outcome)
 }

@@ -10,9 +10,7 @@ use uuid::Uuid;
 use super::EraseError;
 use crate::context::JobContext;
 use crate::error::JobError;
-use crate::ledger::external::settle;
-use crate::ledger::receipts;
-use crate::stores::Connector;
+use crate::stores::SettleError;
 
 /// Settles every pending intent of one request, except those of `busy` stores (another worker
 /// holds a live claim on them and is working: fencing its receipts would fail its erasure).
@@ -40,30 +38,12 @@ pub async fn request(ctx: &JobContext, organization: Uuid, request: Uuid, busy: 
                 open.store
             )));
         };
-        match connector {
-            Connector::Sql(sql) => {
-                let db = sql.connection();
-                let receipt = match sql.ensure_receipts().await {
-                    Ok(()) => receipts::fence(db, open.id).await,
-                    Err(e) => Err(e),
-                }
-                .map_err(|e| {
-                    JobError::Permanent(format!("recovery in `{}`: {}", open.store, crate::stores::sql::classify(e)))
-                })?;
-                settle(&ctx.db, db, open.id, receipt).await.map_err(EraseError::from)?;
+        match connector.settle(&ctx.db, open.id).await {
+            Ok(_) => {}
+            Err(SettleError::Store(e)) => {
+                return Err(JobError::Permanent(format!("recovery in `{}`: {e}", open.store)));
             }
-            Connector::Redis(redis) => {
-                let receipt = super::redis::fence(&redis, open.id)
-                    .await
-                    .map_err(|e| JobError::Permanent(format!("recovery in `{}`: {e}", open.store)))?;
-                match receipt {
-                    Some(n) => {
-                        intent::settle_applied(&ctx.db, open.id, n).await.map_err(EraseError::from)?;
-                        redis.forget_receipt(&super::redis::receipt_key(open.id)).await;
-                    }
-                    None => intent::settle_void(&ctx.db, open.id).await.map_err(EraseError::from)?,
-                }
-            }
+            Err(SettleError::Settle(e)) => return Err(EraseError::from(e).into()),
         }
         settled += 1;
     }

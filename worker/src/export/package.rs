@@ -153,7 +153,7 @@ impl Spool {
         self.scratch.clear();
         let empty = BTreeMap::new();
         let row = located.row.unwrap_or(&empty);
-        if self.kinds.get(located.store) == Some(&StoreKind::Redis) {
+        if self.kinds.get(located.store).is_some_and(|k| k.has_key_patterns()) {
             let value = row.get("value").cloned().unwrap_or(Value::Null);
             serde_json::to_writer(&mut self.scratch, &serde_json::json!({ "key": located.key, "value": value }))?;
             if table.columns.is_empty() {

@@ -22,8 +22,8 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::external::ExternalError;
-use super::recovery::{Outcome, RecoveryPass, settle_sql};
-use crate::stores::{Connector, Registry};
+use super::recovery::{Outcome, RecoveryPass};
+use crate::stores::{Connector, Registry, SettleError};
 
 /// How often a worker process sweeps.
 pub const EVERY: Duration = Duration::from_secs(300);
@@ -50,21 +50,14 @@ pub async fn run_once(
         }
         let outcome = match connectors.get(&key).and_then(Option::as_ref) {
             None => Outcome::Skipped,
-            Some(Connector::Sql(sql)) => settle_sql(db, sql.connection(), pending.id).await?,
-            Some(Connector::Redis(redis)) => match crate::erase::redis::fence(redis, pending.id).await {
-                Ok(Some(rows)) => {
-                    intent::settle_applied(db, pending.id, rows).await?;
-                    redis.forget_receipt(&crate::erase::redis::receipt_key(pending.id)).await;
-                    Outcome::Applied
-                }
-                Ok(None) => {
-                    intent::settle_void(db, pending.id).await?;
-                    Outcome::Voided
-                }
-                Err(e) => {
+            Some(connector) => match connector.settle(db, pending.id).await {
+                Ok(Some(_)) => Outcome::Applied,
+                Ok(None) => Outcome::Voided,
+                Err(SettleError::Store(e)) => {
                     tracing::warn!(intent_id = %pending.id, error = %e, "ledger sweep: store unreachable");
                     Outcome::Skipped
                 }
+                Err(SettleError::Settle(e)) => return Err(e),
             },
         };
         pass.add(outcome);

@@ -25,29 +25,9 @@ use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use super::held::{Excluded, Held};
 use crate::locate::{Outcome, Subject, locate_keys};
 use crate::stores::Registry;
-
-/// Rows whose `column` holds one of `values` are held.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Excluded {
-    /// The identity column.
-    pub column: String,
-    /// Compare ignoring case (`values` are lower-case then).
-    pub ignore_case: bool,
-    /// The held subjects' identities (personal data: never logged).
-    pub values: Vec<String>,
-}
-
-/// The rows of one table that subject holds keep.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Held {
-    /// By identity column.
-    pub columns: Vec<Excluded>,
-    /// By primary key (columns as text, in key order), as located; for a Redis store, the
-    /// held keys themselves (one element each).
-    pub keys: Vec<Vec<String>>,
-}
 
 /// What the holds in force say about one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +149,7 @@ async fn locate_held(
         }
     }
     let mut found = keys.remove(&store.name).unwrap_or_default();
-    if store.kind == lethe_entities::StoreKind::Redis {
+    if store.kind.has_key_patterns() {
         return Ok(found.into_values().flatten().collect());
     }
     Ok(found.remove(table).unwrap_or_default())
@@ -178,7 +158,7 @@ async fn locate_held(
 /// The stores whose rows can lead locating to `table` of `store` (itself included): the
 /// ancestors of its node along the graph's edges (for a Redis store, of any of its patterns).
 fn upstream_stores(graph: &Graph, store: &store::Model, table: &str) -> BTreeSet<String> {
-    let mut stack: Vec<Node> = if store.kind == lethe_entities::StoreKind::Redis {
+    let mut stack: Vec<Node> = if store.kind.has_key_patterns() {
         graph.nodes.keys().filter(|n| n.store == store.name).cloned().collect()
     } else {
         vec![Node::new(&store.name, table)]

@@ -4,14 +4,11 @@
 use lethe_entities::Keyring;
 use lethe_entities::entity::retention_policy::Model as Policy;
 use lethe_entities::entity::store;
-use lethe_entities::retention::PolicyAction;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use time::OffsetDateTime;
 
 use super::holds::{Holds, HoldsError, for_table};
 pub use super::preview_types::{Preview, SAMPLE};
-use super::sql::Target;
-use crate::stores::sql::classify;
 use crate::stores::{Connector, Registry, StoreError};
 
 /// Why a preview failed.
@@ -63,64 +60,7 @@ pub async fn preview(
         }
         Holds::Rows(held) => held,
     };
-    let sql = match connector {
-        Connector::Sql(sql) => sql,
-        Connector::Redis(redis) => {
-            let held = held.keys.into_iter().flatten().collect();
-            return Ok(super::redis::preview(redis, policy, cutoff, now, &held).await?);
-        }
-    };
-    let schema = sql.schema().await?;
-    let live = schema
-        .tables
-        .get(&policy.target)
-        .ok_or_else(|| StoreError::Schema(format!("the store has no table `{}`", policy.target)))?;
-    let age_column = policy.age_column.clone().unwrap_or_default();
-    if live.column(&age_column).is_none() || live.primary_key.is_empty() {
-        return Err(StoreError::Schema(format!(
-            "table `{}` has lost its primary key or age column since the policy was saved",
-            policy.target
-        ))
-        .into());
-    }
-    let filters = policy.filters();
     let others = Policy::all_in_org(db, policy.organization_id).await.map_err(HoldsError::Db)?;
     let yield_to = super::overlap::yielded(policy, &others, now);
-    let action = policy.policy_action().unwrap_or(PolicyAction::DeleteRow);
-    let target = Target {
-        kind: sql.kind(),
-        table: &policy.target,
-        live,
-        age_column: &age_column,
-        filters: &filters,
-        action: &action,
-        held: &held,
-        yield_to: &yield_to,
-    };
-    let store_db = sql.connection();
-    let summary = store_db.query_one(&target.summary(target.condition(cutoff))).await.map_err(classify)?;
-    let (rows, oldest, newest) = match summary {
-        Some(row) => (
-            row.try_get::<i64>("", "n").map_err(classify)?,
-            row.try_get::<Option<String>>("", "oldest").map_err(classify)?,
-            row.try_get::<Option<String>>("", "newest").map_err(classify)?,
-        ),
-        None => (0, None, None),
-    };
-    let mut sample = Vec::new();
-    for row in store_db.query_all(&target.keys_after(target.condition(cutoff), None, SAMPLE)).await.map_err(classify)? {
-        let mut key = Vec::with_capacity(live.primary_key.len());
-        for i in 0..live.primary_key.len() {
-            key.push(row.try_get::<Option<String>>("", &format!("k{i}")).map_err(classify)?.unwrap_or_default());
-        }
-        sample.push(key);
-    }
-    Ok(Preview {
-        cutoff,
-        rows: u64::try_from(rows).unwrap_or(0),
-        oldest: oldest.map(|o| target.age_text(o)),
-        newest: newest.map(|n| target.age_text(n)),
-        sample,
-        held_by: None,
-    })
+    Ok(connector.preview(policy, cutoff, now, &held, &yield_to).await?)
 }

@@ -1,27 +1,38 @@
-//! Customers' stores: one module per kind behind one [`Connector`], so locating (and later
-//! export and erasure) never needs to know which database it talks to.
+//! Customers' stores: one folder per kind behind one [`Connector`], which owns everything that
+//! differs by kind — testing a connection, reading the schema, discovery, locating, erasure,
+//! settling receipts, retention previews and purges. Locating, erasure, retention and the API
+//! ask the connector and never branch on the kind; a new kind is a new folder plus its arm in
+//! [`connector`].
 //!
 //! * [`sql`]: PostgreSQL, MySQL/MariaDB and SQLite through sea-orm/sea-query (identifiers are
 //!   always quoted by sea-query; no SQL text is ever assembled from data-map strings);
 //! * [`redis`]: key patterns;
-//! * [`http`]: internal services called with HMAC-signed requests;
-//! * [`schema`]: the live schema, and checking a data map against it;
-//! * [`discover`]: proposing a data map from a live store.
+//! * [`http`]: internal services called with HMAC-signed requests (not a connector: services
+//!   answer for themselves, see [`crate::services`]);
+//! * the vocabulary every kind speaks: [`schema`] (the live schema, and checking a data map
+//!   against it), [`discover`] (a proposed data map), [`lookup`] (one lookup of locating),
+//!   [`erasure`] (one store's erasure), and [`SettleError`].
 //!
 //! Errors are reduced to a stable code and Lethe's own explanation: driver messages can quote
 //! credentials, host names or values, so they are never passed on.
 
+pub mod connector;
 pub mod discover;
+pub mod erasure;
 pub mod http;
+pub mod lookup;
 pub mod redis;
 pub mod registry;
 pub mod schema;
 pub mod sql;
 
 use lethe_entities::StoreKind;
-use lethe_entities::entity::store::Connection;
+use lethe_entities::ledger::LedgerError;
 
+pub use connector::Connector;
 pub use registry::Registry;
+
+use crate::ledger::external::ExternalError;
 
 /// Why a store could not be used. Every variant has a stable code and a message with no
 /// secrets and no data values.
@@ -82,30 +93,20 @@ impl StoreError {
     }
 }
 
-/// A live connection to an automated store.
-#[derive(Clone)]
-pub enum Connector {
-    /// PostgreSQL, MySQL/MariaDB or SQLite.
-    Sql(sql::SqlStore),
-    /// Redis.
-    Redis(redis::RedisStore),
+/// Why an intent could not be settled from a store's receipt.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// The store could not be asked: the intent stays pending for the next attempt.
+    #[error(transparent)]
+    Store(StoreError),
+    /// Settling failed on Lethe's side (its database, the ledger) or in the store's settlement.
+    #[error(transparent)]
+    Settle(#[from] ExternalError),
 }
 
-impl Connector {
-    /// Connects to an automated store of `kind`.
-    pub async fn connect(kind: StoreKind, connection: &Connection) -> Result<Self, StoreError> {
-        let Connection::Url { url } = connection else {
-            return Err(StoreError::Config(format!("{} stores take a `url`", kind.as_str())));
-        };
-        match kind {
-            StoreKind::Postgres | StoreKind::Mysql | StoreKind::Sqlite => {
-                Ok(Self::Sql(sql::SqlStore::connect(kind, url).await?))
-            }
-            StoreKind::Redis => Ok(Self::Redis(redis::RedisStore::connect(url).await?)),
-            StoreKind::Http | StoreKind::Manual => {
-                Err(StoreError::Config(format!("{} stores are not reached through a connector", kind.as_str())))
-            }
-        }
+impl From<LedgerError> for SettleError {
+    fn from(e: LedgerError) -> Self {
+        Self::Settle(ExternalError::Ledger(e))
     }
 }
 

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use lethe_entities::datamap::{DataMap, MapError};
+use lethe_entities::StoreKind;
+use lethe_entities::datamap::graph::Graph;
+use lethe_entities::datamap::{DataMap, Direction, MapError};
 
 /// A store's tables by name (`table`, or `schema.table` outside the default schema).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,6 +153,27 @@ pub fn missing_indexes(map: &DataMap, schema: &Schema, lookups: &[(String, Strin
 fn names<'a>(names: impl Iterator<Item = &'a String>) -> String {
     let all: Vec<&str> = names.map(String::as_str).collect();
     if all.is_empty() { "nothing".to_owned() } else { all.join(", ") }
+}
+
+/// The lookups locating would do with `map` that no index serves.
+pub fn unindexed_lookups(map: &DataMap, schema: &Schema) -> Vec<String> {
+    let graph = Graph::build([("this", StoreKind::Postgres, map)]);
+    let mut lookups: Vec<(String, String, bool)> = graph
+        .seeds
+        .iter()
+        .map(|s| {
+            (s.node.table.clone(), s.column.clone(), s.matching == lethe_entities::datamap::Matching::CaseInsensitive)
+        })
+        .collect();
+    lookups.extend(graph.edges.iter().map(|e| (e.lookup.0.table.clone(), e.lookup.1.clone(), false)));
+    // Cross-store references land in this store too.
+    for table in &map.tables {
+        for reference in table.references.iter().filter(|r| r.target.store.is_some() && r.direction == Direction::From)
+        {
+            lookups.push((table.name.clone(), reference.column.clone(), false));
+        }
+    }
+    missing_indexes(map, schema, &lookups)
 }
 
 #[cfg(test)]

@@ -90,11 +90,9 @@ pub async fn preview(
         OffsetDateTime::now_utc(),
     )
     .await?;
-    let primary_key = match &connector {
-        lethe_worker::stores::Connector::Sql(sql) => {
-            sql.schema().await?.tables.get(&policy.target).map(|t| t.primary_key.clone()).unwrap_or_default()
-        }
-        lethe_worker::stores::Connector::Redis(_) => Vec::new(),
+    let primary_key = match connector.schema().await? {
+        Some(schema) => schema.tables.get(&policy.target).map(|t| t.primary_key.clone()).unwrap_or_default(),
+        None => Vec::new(),
     };
     Ok(Json(PreviewView {
         cutoff: found.cutoff,

@@ -7,7 +7,6 @@ use lethe_entities::entity::{retention_policy, store};
 use lethe_entities::retention::{PolicySpec, Schedule};
 use lethe_worker::retention::builtin;
 use lethe_worker::retention::check::against_schema;
-use lethe_worker::stores::Connector;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 use time::OffsetDateTime;
@@ -26,9 +25,8 @@ async fn checked(state: &AppState, organization: Uuid, spec: &PolicySpec) -> Api
     };
     let mut errors = spec.check(store.kind);
     if errors.is_empty()
-        && let Connector::Sql(sql) = state.stores.connector(&store, &state.keyring).await?
+        && let Some(schema) = state.stores.connector(&store, &state.keyring).await?.fresh_schema().await?
     {
-        let schema = sql.fresh_schema().await?;
         errors = against_schema(spec, &schema);
     }
     if errors.is_empty() {

@@ -9,8 +9,8 @@ use lethe_entities::domain::enums::IdentityKind;
 use lethe_entities::domain::identity::Identity;
 use lethe_entities::entity::store;
 use lethe_worker::locate::{Located, Mode, Outcome, Subject, locate};
-use lethe_worker::stores::discover::{Discovery, discover as run_discovery};
-use lethe_worker::stores::{Connector, StoreError, http};
+use lethe_worker::stores::discover::Discovery;
+use lethe_worker::stores::{StoreError, http};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
 use serde::{Deserialize, Serialize};
@@ -73,10 +73,7 @@ async fn run_test(state: &AppState, store: &store::Model) -> Result<String, Stor
             }
             _ => Err(StoreError::Config("no usable connection is configured".into())),
         },
-        _ => match state.stores.connector(store, &state.keyring).await? {
-            Connector::Sql(sql) => sql.test().await.map(|n| format!("connected; {n} table(s) and view(s) readable")),
-            Connector::Redis(redis) => redis.test().await.map(|n| format!("connected; {n} key(s) in the database")),
-        },
+        _ => state.stores.connector(store, &state.keyring).await?.test().await,
     }
 }
 
@@ -106,7 +103,7 @@ pub async fn discover(
         return Err(ApiError::conflict("store_not_discoverable", "manual and HTTP stores cannot be introspected"));
     }
     let connector = state.stores.connector(&store, &state.keyring).await?;
-    let discovery = run_discovery(&connector).await?;
+    let discovery = connector.discover().await?;
     let now = OffsetDateTime::now_utc();
     let mut active = store.into_active_model();
     active.proposed_map = Set(Some(serde_json::to_value(&discovery.map).expect("maps serialise")));

@@ -12,9 +12,8 @@ use lethe_entities::datamap::graph::Graph;
 use lethe_entities::datamap::validate::{Context, validate};
 use lethe_entities::datamap::{DataMap, MapError, fides, parse};
 use lethe_entities::entity::store;
-use lethe_worker::stores::Connector;
-use lethe_worker::stores::discover::unindexed_lookups;
 use lethe_worker::stores::schema::check_map;
+use lethe_worker::stores::schema::unindexed_lookups;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
 use serde::{Deserialize, Serialize};
@@ -173,8 +172,7 @@ async fn check_and_save(
     }
     let mut warnings = Vec::new();
     let connector = state.stores.connector(&store, &state.keyring).await?;
-    if let Connector::Sql(sql) = &connector {
-        let schema = sql.fresh_schema().await?;
+    if let Some(schema) = connector.fresh_schema().await? {
         errors = check_map(&map, &schema);
         if !errors.is_empty() {
             return Err(fail(errors));

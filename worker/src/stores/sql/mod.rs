@@ -1,7 +1,17 @@
-//! SQL stores (PostgreSQL, MySQL/MariaDB, SQLite) through sea-orm.
+//! SQL stores (PostgreSQL, MySQL/MariaDB, SQLite) through sea-orm: the connection and its
+//! cached schema here; the connector's work in [`fetch`] and [`locate`] (locating),
+//! [`introspect`] and [`discover`], [`plan`] and [`erase`] (erasure), [`receipts`] (settling
+//! intents), [`retention`] and [`purge`] (retention runs and previews).
 
+pub mod discover;
+pub mod erase;
 pub mod fetch;
 pub mod introspect;
+pub mod locate;
+pub mod plan;
+pub mod purge;
+pub mod receipts;
+pub mod retention;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

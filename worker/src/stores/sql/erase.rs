@@ -8,58 +8,42 @@
 //!
 //! A failure inside the transaction rolls everything back and voids the intents (their receipt
 //! slots are fenced, so the transaction can never commit later); a failure at commit leaves the
-//! intents pending for recovery (see [`super::recover`]), which asks the store.
+//! intents pending for recovery (see [`crate::erase::recover`]), which asks the store.
 
 use std::collections::BTreeMap;
 
 use lethe_entities::Keyring;
-use lethe_entities::datamap::ColumnAction;
-use lethe_entities::ledger::entry::{EntryKind, SubjectRef};
+use lethe_entities::datamap::{ColumnAction, DataMap};
+use lethe_entities::ledger::entry::EntryKind;
 use lethe_entities::ledger::{NewEntry, intent};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, TransactionTrait};
 use uuid::Uuid;
 
-use super::EraseError;
+use super::fetch::{as_text, bind, table_ref};
 use super::plan::{ColumnChange, Step, StepKind};
+use super::{SqlStore, classify};
 use crate::ledger::external::settle;
-use crate::ledger::{Settlements, receipts};
+use crate::ledger::receipts;
+use crate::stores::StoreError;
+use crate::stores::erasure::{Applied, Context, EraseError};
 use crate::stores::schema::{Schema, TableSchema};
-use crate::stores::sql::fetch::{as_text, bind, table_ref};
-use crate::stores::sql::{SqlStore, classify};
 
 /// Rows per statement.
 pub const BATCH: usize = 200;
 
-/// What one step did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    /// The table.
-    pub table: String,
-    /// The ledger action.
-    pub action: &'static str,
-    /// Rows the store's committed transaction touched.
-    pub rows: u64,
-    /// The ledger entry.
-    pub seq: Option<u64>,
-}
-
-/// Everything the executor needs besides the plan.
-pub struct Context<'a> {
-    /// Lethe's database (intents, ledger).
-    pub lethe: &'a DatabaseConnection,
-    /// Keys (pseudonyms for `hash`).
-    pub keyring: &'a Keyring,
-    /// Tenant.
-    pub organization: Uuid,
-    /// The store's name (in the ledger).
-    pub store: &'a str,
-    /// The request.
-    pub request: Uuid,
-    /// The subject's ledger references.
-    pub subject_refs: &'a [SubjectRef],
-    /// Settles the intents (with other jobs' where they coincide).
-    pub settlements: &'a Settlements,
+/// Erases the `located` rows (primary keys per table) the data map covers: plans the steps
+/// against the live schema, then runs them with their ledger entries.
+pub async fn erase_located(
+    cx: &Context<'_>,
+    store: &SqlStore,
+    map: &DataMap,
+    located: &BTreeMap<String, Vec<Vec<String>>>,
+) -> Result<Vec<Applied>, EraseError> {
+    let schema = store.schema().await.map_err(|e| EraseError::Store(e, "reading the schema".into()))?;
+    let steps = super::plan::plan(map, &schema, located)
+        .map_err(|reason| EraseError::Store(StoreError::Schema(reason), "planning the erasure".into()))?;
+    erase(cx, store, &schema, &steps).await
 }
 
 /// Runs `steps` in `store`, with their ledger entries.

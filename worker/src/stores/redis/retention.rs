@@ -11,13 +11,10 @@ use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
-use super::preview_types::{Preview, SAMPLE};
-use crate::erase::redis::receipt_key;
+use super::RedisStore;
+use super::receipts::{RECEIPT_TTL_SECS, receipt_key};
+use crate::retention::preview_types::{Preview, SAMPLE};
 use crate::stores::StoreError;
-use crate::stores::redis::RedisStore;
-
-/// How long receipts live (as for erasure).
-const RECEIPT_TTL_SECS: u64 = 30 * 24 * 3600;
 
 /// The keys among `KEYS` past the age, each with its age as Unix seconds (ARGV: field, limit,
 /// now). Read-only.

@@ -11,19 +11,23 @@ use futures::FutureExt;
 use lethe_entities::Keyring;
 use lethe_entities::StoreKind;
 use lethe_entities::datamap::ColumnAction;
+use lethe_entities::entity::retention_policy::Model as Policy;
 use lethe_entities::retention::{Filter, FilterOp, PolicyAction};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::holds::Held;
-use crate::erase::plan::{ColumnChange, Step, StepKind};
-use crate::erase::sql::{by_key, update};
+use super::erase::{by_key, update};
+use super::fetch::{as_text, bind, table_ref};
+use super::plan::{ColumnChange, Step, StepKind};
+use super::{SqlStore, classify};
 use crate::ledger::external::Work;
 use crate::ledger::receipts;
+use crate::retention::held::Held;
+use crate::retention::preview_types::{Preview, SAMPLE};
+use crate::stores::StoreError;
 use crate::stores::schema::TableSchema;
-use crate::stores::sql::fetch::{as_text, bind, table_ref};
 
 /// Bound key values per statement inside a batch (under every backend's parameter limit:
 /// 32,766 on SQLite, 65,535 on PostgreSQL and MySQL).
@@ -46,7 +50,7 @@ pub struct Target<'a> {
     pub action: &'a PolicyAction,
     /// Rows legal holds keep (held subjects' identity values and located primary keys).
     pub held: &'a Held,
-    /// Filters of other policies that govern some of these rows (see [`super::overlap`]):
+    /// Filters of other policies that govern some of these rows (see [`crate::retention::overlap`]):
     /// rows matching one of them are left alone.
     pub yield_to: &'a [Vec<Filter>],
 }
@@ -283,6 +287,68 @@ impl Batch {
             .boxed()
         })
     }
+}
+
+/// Previews `policy` in `sql` with `cutoff`: the rows the next run would remove, their oldest
+/// and newest ages, and a sample of their keys; rows `held` keeps and rows other policies govern
+/// (`yield_to`) are left out.
+pub async fn preview(
+    sql: &SqlStore,
+    policy: &Policy,
+    cutoff: OffsetDateTime,
+    held: &Held,
+    yield_to: &[Vec<Filter>],
+) -> Result<Preview, StoreError> {
+    let schema = sql.schema().await?;
+    let live = schema
+        .tables
+        .get(&policy.target)
+        .ok_or_else(|| StoreError::Schema(format!("the store has no table `{}`", policy.target)))?;
+    let age_column = policy.age_column.clone().unwrap_or_default();
+    if live.column(&age_column).is_none() || live.primary_key.is_empty() {
+        return Err(StoreError::Schema(format!(
+            "table `{}` has lost its primary key or age column since the policy was saved",
+            policy.target
+        )));
+    }
+    let filters = policy.filters();
+    let action = policy.policy_action().unwrap_or(PolicyAction::DeleteRow);
+    let target = Target {
+        kind: sql.kind(),
+        table: &policy.target,
+        live,
+        age_column: &age_column,
+        filters: &filters,
+        action: &action,
+        held,
+        yield_to,
+    };
+    let store_db = sql.connection();
+    let summary = store_db.query_one(&target.summary(target.condition(cutoff))).await.map_err(classify)?;
+    let (rows, oldest, newest) = match summary {
+        Some(row) => (
+            row.try_get::<i64>("", "n").map_err(classify)?,
+            row.try_get::<Option<String>>("", "oldest").map_err(classify)?,
+            row.try_get::<Option<String>>("", "newest").map_err(classify)?,
+        ),
+        None => (0, None, None),
+    };
+    let mut sample = Vec::new();
+    for row in store_db.query_all(&target.keys_after(target.condition(cutoff), None, SAMPLE)).await.map_err(classify)? {
+        let mut key = Vec::with_capacity(live.primary_key.len());
+        for i in 0..live.primary_key.len() {
+            key.push(row.try_get::<Option<String>>("", &format!("k{i}")).map_err(classify)?.unwrap_or_default());
+        }
+        sample.push(key);
+    }
+    Ok(Preview {
+        cutoff,
+        rows: u64::try_from(rows).unwrap_or(0),
+        oldest: oldest.map(|o| target.age_text(o)),
+        newest: newest.map(|n| target.age_text(n)),
+        sample,
+        held_by: None,
+    })
 }
 
 #[cfg(test)]

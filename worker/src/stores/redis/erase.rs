@@ -6,24 +6,16 @@
 //! * `update`: per hash field, `null` removes the field (`HDEL`), `redact` overwrites it;
 //! * `keep`: the keys stay (reported as retained).
 
-use lethe_entities::datamap::{ColumnAction, KeyMap, RowErasure};
+use std::collections::BTreeMap;
+
+use lethe_entities::datamap::{ColumnAction, DataMap, KeyMap, RowErasure};
 use lethe_entities::ledger::entry::EntryKind;
 use lethe_entities::ledger::{NewEntry, intent};
-use uuid::Uuid;
 
-use super::EraseError;
-use super::sql::{Applied, Context};
+use super::RedisStore;
+use super::receipts::{RECEIPT_TTL_SECS, fence, receipt_key};
 use crate::stores::StoreError;
-use crate::stores::redis::RedisStore;
-
-/// How long receipts live (a `void` receipt fences nothing after the script has run; it is kept
-/// for recovery to read).
-const RECEIPT_TTL_SECS: u64 = 30 * 24 * 3600;
-
-/// The receipt key of an intent.
-pub fn receipt_key(intent: Uuid) -> String {
-    format!("lethe:receipt:{intent}")
-}
+use crate::stores::erasure::{Applied, Context, EraseError};
 
 /// Deletes (or updates) `keys`, writing the receipt in the same atomic script. Returns the keys
 /// touched, or `None` when the receipt slot was already taken (recovery voided the intent).
@@ -51,16 +43,20 @@ redis.call('SET', KEYS[1], 'applied:' .. n, 'EX', ARGV[2])
 return n
 "#;
 
-/// Takes the receipt slot with `void` unless the script already wrote it; returns the receipt.
-const FENCE: &str = r#"
-redis.call('SET', KEYS[1], 'void', 'NX', 'EX', ARGV[1])
-return redis.call('GET', KEYS[1])
-"#;
-
-/// The receipt of an intent: `Some(count)` when the deletion happened, `None` when it never will.
-pub async fn fence(store: &RedisStore, intent: Uuid) -> Result<Option<u64>, StoreError> {
-    let value: String = store.eval(FENCE, &[receipt_key(intent)], &[RECEIPT_TTL_SECS.to_string()]).await?;
-    Ok(value.strip_prefix("applied:").and_then(|n| n.parse().ok()))
+/// Erases the `located` keys (per pattern) the data map covers, one ledger entry per pattern.
+pub async fn erase_located(
+    cx: &Context<'_>,
+    store: &RedisStore,
+    map: &DataMap,
+    located: &BTreeMap<String, Vec<Vec<String>>>,
+) -> Result<Vec<Applied>, EraseError> {
+    let mut applied = Vec::new();
+    for pattern in &map.keys {
+        let keys: Vec<String> =
+            located.get(&pattern.pattern).into_iter().flatten().filter_map(|k| k.first().cloned()).collect();
+        applied.extend(erase(cx, store, pattern, &keys).await?);
+    }
+    Ok(applied)
 }
 
 /// Erases `keys` of `pattern` with one ledger entry.

@@ -3,6 +3,16 @@
 //! Locating fills a pattern's placeholder with values (the subject's identities, or values of a
 //! column found in another store) and asks which keys exist, pipelined (one round trip per
 //! chunk of keys). Discovery samples keys with `SCAN` (never `KEYS`) and proposes patterns.
+//!
+//! The connector's work: [`locate`], [`discover`], [`erase`], [`receipts`] (settling intents),
+//! [`retention`] (ages, previews) and [`purge`] (retention runs).
+
+pub mod discover;
+pub mod erase;
+pub mod locate;
+pub mod purge;
+pub mod receipts;
+pub mod retention;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
