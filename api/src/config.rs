@@ -198,59 +198,70 @@ impl ConfigArgs {
             }
             None => ConfigArgs::default(),
         };
-        let env = self.env.or(file.env).unwrap_or_default();
-        let data_dir = self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("lethe-data"));
-        let database_url = match self.database_url.or(file.database_url) {
+        self.merged(file).settings()
+    }
+
+    /// These arguments with the gaps filled from `file` (the command line and the environment
+    /// win).
+    fn merged(self, file: ConfigArgs) -> ConfigArgs {
+        ConfigArgs {
+            config: self.config,
+            database_url: self.database_url.or(file.database_url),
+            listen: self.listen.or(file.listen),
+            data_dir: self.data_dir.or(file.data_dir),
+            env: self.env.or(file.env),
+            master_key_file: self.master_key_file.or(file.master_key_file),
+            smtp_url: self.smtp_url.or(file.smtp_url),
+            mail_from: self.mail_from.or(file.mail_from),
+            token_ttl_secs: self.token_ttl_secs.or(file.token_ttl_secs),
+            public_rate_per_minute: self.public_rate_per_minute.or(file.public_rate_per_minute),
+            submissions_per_email_per_hour: self.submissions_per_email_per_hour.or(file.submissions_per_email_per_hour),
+            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
+            resend_cooldown_secs: self.resend_cooldown_secs.or(file.resend_cooldown_secs),
+            queue_poll_ms: self.queue_poll_ms.or(file.queue_poll_ms),
+            worker_concurrency: self.worker_concurrency.or(file.worker_concurrency),
+            ledger_checkpoint_entries: self.ledger_checkpoint_entries.or(file.ledger_checkpoint_entries),
+            ledger_checkpoint_secs: self.ledger_checkpoint_secs.or(file.ledger_checkpoint_secs),
+            log_format: self.log_format.or(file.log_format),
+            public_url: self.public_url.or(file.public_url),
+            export_link_days: self.export_link_days.or(file.export_link_days),
+            export_max_downloads: self.export_max_downloads.or(file.export_max_downloads),
+            retention_tick_secs: self.retention_tick_secs.or(file.retention_tick_secs),
+            service_retry_secs: self.service_retry_secs.or(file.service_retry_secs),
+            service_attempts: self.service_attempts.or(file.service_attempts),
+            service_callback_timeout_secs: self.service_callback_timeout_secs.or(file.service_callback_timeout_secs),
+        }
+    }
+
+    /// The settings: defaults applied, limits checked, the master key loaded.
+    fn settings(self) -> anyhow::Result<Settings> {
+        let env = self.env.unwrap_or_default();
+        let data_dir = self.data_dir.clone().unwrap_or_else(|| PathBuf::from("lethe-data"));
+        let database_url = match self.database_url.clone() {
             Some(url) => url,
             None => {
                 std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
                 format!("sqlite://{}?mode=rwc", data_dir.join("lethe.db").display())
             }
         };
-        let (master_key, master_key_source) =
-            load_master_key(env, &data_dir, self.master_key_file.or(file.master_key_file))?;
-        let smtp_url = self.smtp_url.or(file.smtp_url);
-        let mail_from = self.mail_from.or(file.mail_from);
+        let (master_key, master_key_source) = load_master_key(env, &data_dir, self.master_key_file.clone())?;
         if env == Environment::Production {
-            if smtp_url.is_none() {
+            if self.smtp_url.is_none() {
                 bail!("LETHE_ENV=production requires LETHE_SMTP_URL: the file transport does not deliver mail");
             }
-            if mail_from.is_none() {
+            if self.mail_from.is_none() {
                 bail!("LETHE_ENV=production requires LETHE_MAIL_FROM");
             }
         }
-        let listen = self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let public_url = match self.public_url.or(file.public_url) {
+        let listen = self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = match self.public_url.as_deref() {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 url.trim_end_matches('/').to_owned()
             }
             Some(_) => bail!("LETHE_PUBLIC_URL must start with http:// or https://"),
             None => format!("http://{listen}"),
         };
-        let worker_concurrency = self.worker_concurrency.or(file.worker_concurrency).unwrap_or(16);
-        if !(1..=256).contains(&worker_concurrency) {
-            bail!("LETHE_WORKER_CONCURRENCY must be between 1 and 256");
-        }
-        let export_link_days = self.export_link_days.or(file.export_link_days).unwrap_or(7);
-        if !i32::try_from(export_link_days).is_ok_and(|d| EXPORT_LINK_DAYS.contains(&d)) {
-            bail!("LETHE_EXPORT_LINK_DAYS must be between 1 and 365");
-        }
-        let export_max_downloads = self.export_max_downloads.or(file.export_max_downloads).unwrap_or(10);
-        if !(1..=1000).contains(&export_max_downloads) {
-            bail!("LETHE_EXPORT_MAX_DOWNLOADS must be between 1 and 1000");
-        }
-        let service_attempts = self.service_attempts.or(file.service_attempts).unwrap_or(5);
-        if !(1..=20).contains(&service_attempts) {
-            bail!("LETHE_SERVICE_ATTEMPTS must be between 1 and 20");
-        }
-        let services = ServiceSettings {
-            public_url: public_url.clone(),
-            retry_after: Duration::from_secs(self.service_retry_secs.or(file.service_retry_secs).unwrap_or(30).max(1)),
-            max_attempts: service_attempts as i32,
-            callback_timeout: Duration::from_secs(
-                self.service_callback_timeout_secs.or(file.service_callback_timeout_secs).unwrap_or(24 * 3600).max(1),
-            ),
-        };
+        let limits = self.limits()?;
         Ok(Settings {
             env,
             database_url,
@@ -258,37 +269,64 @@ impl ConfigArgs {
             data_dir,
             master_key,
             master_key_source,
-            smtp_url,
-            mail_from: mail_from.unwrap_or_else(|| "Lethe <privacy@localhost>".into()),
-            token_ttl: Duration::from_secs(self.token_ttl_secs.or(file.token_ttl_secs).unwrap_or(900)),
-            public_rate_per_minute: self.public_rate_per_minute.or(file.public_rate_per_minute).unwrap_or(60),
-            submissions_per_email_per_hour: self
-                .submissions_per_email_per_hour
-                .or(file.submissions_per_email_per_hour)
-                .unwrap_or(5),
-            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 * 1024),
-            resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.or(file.resend_cooldown_secs).unwrap_or(60)),
-            queue_poll: Duration::from_millis(self.queue_poll_ms.or(file.queue_poll_ms).unwrap_or(250)),
-            worker_concurrency,
+            smtp_url: self.smtp_url,
+            mail_from: self.mail_from.unwrap_or_else(|| "Lethe <privacy@localhost>".into()),
+            token_ttl: Duration::from_secs(self.token_ttl_secs.unwrap_or(900)),
+            public_rate_per_minute: self.public_rate_per_minute.unwrap_or(60),
+            submissions_per_email_per_hour: self.submissions_per_email_per_hour.unwrap_or(5),
+            max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
+            resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.unwrap_or(60)),
+            queue_poll: Duration::from_millis(self.queue_poll_ms.unwrap_or(250)),
+            worker_concurrency: limits.worker_concurrency,
             checkpoints: CheckpointSettings {
-                every_entries: self
-                    .ledger_checkpoint_entries
-                    .or(file.ledger_checkpoint_entries)
-                    .unwrap_or(1_000)
-                    .max(1),
-                every: Duration::from_secs(self.ledger_checkpoint_secs.or(file.ledger_checkpoint_secs).unwrap_or(60)),
+                every_entries: self.ledger_checkpoint_entries.unwrap_or(1_000).max(1),
+                every: Duration::from_secs(self.ledger_checkpoint_secs.unwrap_or(60)),
                 ..CheckpointSettings::default()
             },
-            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            log_format: self.log_format.unwrap_or_default(),
+            services: ServiceSettings {
+                public_url: public_url.clone(),
+                retry_after: Duration::from_secs(self.service_retry_secs.unwrap_or(30).max(1)),
+                max_attempts: limits.service_attempts as i32,
+                callback_timeout: Duration::from_secs(self.service_callback_timeout_secs.unwrap_or(24 * 3600).max(1)),
+            },
             public_url,
-            services,
-            export_link_ttl: Duration::from_secs(u64::from(export_link_days) * 24 * 3600),
-            export_max_downloads: export_max_downloads as i32,
-            retention_tick: Duration::from_secs(
-                self.retention_tick_secs.or(file.retention_tick_secs).unwrap_or(30).max(1),
-            ),
+            export_link_ttl: Duration::from_secs(u64::from(limits.export_link_days) * 24 * 3600),
+            export_max_downloads: limits.export_max_downloads as i32,
+            retention_tick: Duration::from_secs(self.retention_tick_secs.unwrap_or(30).max(1)),
         })
     }
+
+    /// The numeric settings that have bounds, with their defaults, checked.
+    fn limits(&self) -> anyhow::Result<Limits> {
+        let limits = Limits {
+            worker_concurrency: self.worker_concurrency.unwrap_or(16),
+            export_link_days: self.export_link_days.unwrap_or(7),
+            export_max_downloads: self.export_max_downloads.unwrap_or(10),
+            service_attempts: self.service_attempts.unwrap_or(5),
+        };
+        if !(1..=256).contains(&limits.worker_concurrency) {
+            bail!("LETHE_WORKER_CONCURRENCY must be between 1 and 256");
+        }
+        if !i32::try_from(limits.export_link_days).is_ok_and(|d| EXPORT_LINK_DAYS.contains(&d)) {
+            bail!("LETHE_EXPORT_LINK_DAYS must be between 1 and 365");
+        }
+        if !(1..=1000).contains(&limits.export_max_downloads) {
+            bail!("LETHE_EXPORT_MAX_DOWNLOADS must be between 1 and 1000");
+        }
+        if !(1..=20).contains(&limits.service_attempts) {
+            bail!("LETHE_SERVICE_ATTEMPTS must be between 1 and 20");
+        }
+        Ok(limits)
+    }
+}
+
+/// The bounded numeric settings.
+struct Limits {
+    worker_concurrency: usize,
+    export_link_days: u32,
+    export_max_downloads: u32,
+    service_attempts: u32,
 }
 
 /// The master key from `LETHE_MASTER_KEY`, a key file, or (development only) a key generated

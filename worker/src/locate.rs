@@ -122,96 +122,12 @@ pub async fn locate(
     mode: Mode,
     sink: &mut (dyn FnMut(Located<'_>) + Send),
 ) -> Report {
-    let mut walk = Walk {
-        graph: Graph::default(),
-        maps: HashMap::new(),
-        connectors: HashMap::new(),
-        schemas: HashMap::new(),
-        seen: HashMap::new(),
-        queried: HashMap::new(),
-        counts: BTreeMap::new(),
-        failed: BTreeMap::new(),
-        queries: 0,
-    };
     let mut report = Report::default();
-    for store in stores {
-        if !store.kind.is_automated() {
-            report.stores.insert(store.name.clone(), Outcome::Waiting);
-            continue;
-        }
-        let Some(map) = &store.map else {
-            walk.failed.insert(store.name.clone(), StoreError::NoDataMap);
-            continue;
-        };
-        match &store.connector {
-            Some(Ok(connector)) => {
-                if let Err(e) = walk.prepare(store, map, connector).await {
-                    walk.failed.insert(store.name.clone(), e);
-                    continue;
-                }
-                walk.connectors.insert(&store.name, connector.clone());
-                walk.maps.insert(&store.name, map);
-                let zeros = map.tables.iter().map(|t| &t.name).chain(map.keys.iter().map(|k| &k.pattern));
-                walk.counts.insert(store.name.clone(), zeros.map(|t| (t.clone(), 0)).collect());
-            }
-            Some(Err(e)) => {
-                walk.failed.insert(store.name.clone(), e.clone());
-            }
-            None => {
-                walk.failed.insert(store.name.clone(), StoreError::Config("no connection is configured".into()));
-            }
-        }
-    }
-    walk.graph = Graph::build(stores.iter().filter_map(|s| {
-        let map = walk.maps.get(s.name.as_str())?;
-        Some((s.name.as_str(), s.kind, *map))
-    }));
-
-    let mut pending: BTreeMap<(Node, String), (bool, BTreeSet<String>)> = BTreeMap::new();
-    for seed in &walk.graph.seeds {
-        let values: BTreeSet<String> =
-            subject.identities.iter().filter(|(k, _)| *k == seed.kind).map(|(_, v)| v.clone()).collect();
-        if !values.is_empty() {
-            let entry = pending
-                .entry((seed.node.clone(), seed.column.clone()))
-                .or_insert_with(|| (seed.matching == Matching::CaseInsensitive, BTreeSet::new()));
-            entry.1.extend(values);
-        }
-    }
+    let mut walk = Walk::open(stores, &mut report).await;
+    let mut pending = walk.seeds(subject);
     while !pending.is_empty() {
         report.hops += 1;
-        let mut next: BTreeMap<(Node, String), (bool, BTreeSet<String>)> = BTreeMap::new();
-        for ((node, column), (ignore_case, values)) in std::mem::take(&mut pending) {
-            if walk.failed.contains_key(&node.store) {
-                continue;
-            }
-            let asked = walk.queried.entry((node.clone(), column.clone())).or_default();
-            let fresh: Vec<String> = values
-                .into_iter()
-                .map(|v| if ignore_case { v.to_lowercase() } else { v })
-                .filter(|v| asked.insert(v.clone()))
-                .collect();
-            if fresh.is_empty() {
-                continue;
-            }
-            match walk.visit(&node, &column, ignore_case, &fresh, mode, sink).await {
-                Ok(outgoing) => {
-                    for edge in walk.graph.edges_from(&node) {
-                        if let Some(values) = outgoing.get(&edge.source.1).filter(|v| !v.is_empty()) {
-                            next.entry(edge.lookup.clone())
-                                .or_insert_with(|| (false, BTreeSet::new()))
-                                .1
-                                .extend(values.iter().cloned());
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(store = %node.store, table = %node.table, code = e.code(), "locating in a store failed");
-                    walk.failed.insert(node.store.clone(), e);
-                }
-            }
-        }
-        pending = next;
+        pending = walk.hop(pending, mode, sink).await;
     }
     report.queries = walk.queries;
     for (store, counts) in walk.counts {
@@ -225,7 +141,114 @@ pub async fn locate(
     report
 }
 
+/// Lookups due in the next hop: per `(table, column)`, whether to ignore case and the values.
+type Pending = BTreeMap<(Node, String), (bool, BTreeSet<String>)>;
+
 impl<'a> Walk<'a> {
+    /// Prepares the walk over `stores`: each automated store with a map and a connector is
+    /// checked against its live schema; manual and HTTP stores are reported waiting, the others
+    /// failed.
+    async fn open(stores: &'a [StoreInput], report: &mut Report) -> Walk<'a> {
+        let mut walk = Walk {
+            graph: Graph::default(),
+            maps: HashMap::new(),
+            connectors: HashMap::new(),
+            schemas: HashMap::new(),
+            seen: HashMap::new(),
+            queried: HashMap::new(),
+            counts: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            queries: 0,
+        };
+        for store in stores {
+            if !store.kind.is_automated() {
+                report.stores.insert(store.name.clone(), Outcome::Waiting);
+                continue;
+            }
+            let Some(map) = &store.map else {
+                walk.failed.insert(store.name.clone(), StoreError::NoDataMap);
+                continue;
+            };
+            match &store.connector {
+                Some(Ok(connector)) => {
+                    if let Err(e) = walk.prepare(store, map, connector).await {
+                        walk.failed.insert(store.name.clone(), e);
+                        continue;
+                    }
+                    walk.connectors.insert(&store.name, connector.clone());
+                    walk.maps.insert(&store.name, map);
+                    let zeros = map.tables.iter().map(|t| &t.name).chain(map.keys.iter().map(|k| &k.pattern));
+                    walk.counts.insert(store.name.clone(), zeros.map(|t| (t.clone(), 0)).collect());
+                }
+                Some(Err(e)) => {
+                    walk.failed.insert(store.name.clone(), e.clone());
+                }
+                None => {
+                    walk.failed.insert(store.name.clone(), StoreError::Config("no connection is configured".into()));
+                }
+            }
+        }
+        walk.graph = Graph::build(stores.iter().filter_map(|s| {
+            let map = walk.maps.get(s.name.as_str())?;
+            Some((s.name.as_str(), s.kind, *map))
+        }));
+        walk
+    }
+
+    /// The first hop's lookups: the subject's identities in the graph's seed columns.
+    fn seeds(&self, subject: &Subject) -> Pending {
+        let mut pending = Pending::new();
+        for seed in &self.graph.seeds {
+            let values: BTreeSet<String> =
+                subject.identities.iter().filter(|(k, _)| *k == seed.kind).map(|(_, v)| v.clone()).collect();
+            if !values.is_empty() {
+                let entry = pending
+                    .entry((seed.node.clone(), seed.column.clone()))
+                    .or_insert_with(|| (seed.matching == Matching::CaseInsensitive, BTreeSet::new()));
+                entry.1.extend(values);
+            }
+        }
+        pending
+    }
+
+    /// One hop: every pending lookup with values not asked before; returns the next hop's
+    /// lookups (values of new rows flowing along the graph's edges). A store that fails is
+    /// left out of the rest of the walk.
+    async fn hop(&mut self, pending: Pending, mode: Mode, sink: &mut (dyn FnMut(Located<'_>) + Send)) -> Pending {
+        let mut next = Pending::new();
+        for ((node, column), (ignore_case, values)) in pending {
+            if self.failed.contains_key(&node.store) {
+                continue;
+            }
+            let asked = self.queried.entry((node.clone(), column.clone())).or_default();
+            let fresh: Vec<String> = values
+                .into_iter()
+                .map(|v| if ignore_case { v.to_lowercase() } else { v })
+                .filter(|v| asked.insert(v.clone()))
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            match self.visit(&node, &column, ignore_case, &fresh, mode, sink).await {
+                Ok(outgoing) => {
+                    for edge in self.graph.edges_from(&node) {
+                        if let Some(values) = outgoing.get(&edge.source.1).filter(|v| !v.is_empty()) {
+                            next.entry(edge.lookup.clone())
+                                .or_insert_with(|| (false, BTreeSet::new()))
+                                .1
+                                .extend(values.iter().cloned());
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(store = %node.store, table = %node.table, code = e.code(), "locating in a store failed");
+                    self.failed.insert(node.store.clone(), e);
+                }
+            }
+        }
+        next
+    }
+
     /// Reads the store's schema (SQL stores) and checks its map against it.
     async fn prepare(&mut self, store: &'a StoreInput, map: &DataMap, connector: &Connector) -> Result<(), StoreError> {
         let Some(schema) = connector.schema().await? else { return Ok(()) };

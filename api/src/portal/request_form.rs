@@ -208,33 +208,7 @@ async fn handle(
     let chrome = Chrome::new(Some(org), locale, path, visitor);
     let texts = chrome.t;
     let f = &texts.form;
-    let mut errors = FieldErrors::default();
-    let optional = |asked: bool, raw: &str| Some(raw.trim()).filter(|v| asked && !v.is_empty()).map(str::to_owned);
-    let (phone, customer_id) =
-        (optional(org.portal_ask_phone, &form.phone), optional(org.portal_ask_customer_id, &form.customer_id));
-    if Identity::parse(IdentityKind::Email, &form.email).is_err() {
-        errors.email = Some(f.err_email.clone());
-    }
-    if phone.as_deref().is_some_and(|p| Identity::parse(IdentityKind::Phone, p).is_err()) {
-        errors.phone = Some(f.err_phone.clone());
-    }
-    if customer_id.as_deref().is_some_and(|c| Identity::parse(IdentityKind::CustomerId, c).is_err()) {
-        errors.customer_id = Some(f.err_customer_id.clone());
-    }
-    let country = countries::find(&form.country);
-    if country.is_none() {
-        errors.country = Some(f.err_country.clone());
-    }
-    let kind = serde_json::from_value::<RequestKind>(serde_json::Value::String(form.kind.clone())).ok();
-    if kind.is_none() {
-        errors.kind = Some(f.err_kind.clone());
-    }
-    if form.message.trim().chars().count() > MAX_MESSAGE_CHARS {
-        errors.message = Some(f.err_message.clone());
-    }
-    if form.confirm != "yes" {
-        errors.confirm = Some(f.err_confirm.clone());
-    }
+    let Checked { phone, customer_id, country, kind, mut errors } = check(org, &form, f);
     let values = Values {
         email: form.email.clone(),
         phone: form.phone.clone(),
@@ -278,6 +252,47 @@ async fn handle(
             Some(e) => Err(e.into()),
         },
     }
+}
+
+/// The form as read: the identities asked for, the country and kind chosen, and what is wrong.
+struct Checked {
+    phone: Option<String>,
+    customer_id: Option<String>,
+    country: Option<countries::Country>,
+    kind: Option<RequestKind>,
+    errors: FieldErrors,
+}
+
+/// Reads and checks the form's fields (in the visitor's language, `f`).
+fn check(org: &organization::Model, form: &RequestForm, f: &FormTexts) -> Checked {
+    let mut errors = FieldErrors::default();
+    let optional = |asked: bool, raw: &str| Some(raw.trim()).filter(|v| asked && !v.is_empty()).map(str::to_owned);
+    let (phone, customer_id) =
+        (optional(org.portal_ask_phone, &form.phone), optional(org.portal_ask_customer_id, &form.customer_id));
+    if Identity::parse(IdentityKind::Email, &form.email).is_err() {
+        errors.email = Some(f.err_email.clone());
+    }
+    if phone.as_deref().is_some_and(|p| Identity::parse(IdentityKind::Phone, p).is_err()) {
+        errors.phone = Some(f.err_phone.clone());
+    }
+    if customer_id.as_deref().is_some_and(|c| Identity::parse(IdentityKind::CustomerId, c).is_err()) {
+        errors.customer_id = Some(f.err_customer_id.clone());
+    }
+    let country = countries::find(&form.country);
+    if country.is_none() {
+        errors.country = Some(f.err_country.clone());
+    }
+    let kind = serde_json::from_value::<RequestKind>(serde_json::Value::String(form.kind.clone())).ok();
+    if kind.is_none() {
+        errors.kind = Some(f.err_kind.clone());
+    }
+    if form.message.trim().chars().count() > MAX_MESSAGE_CHARS {
+        errors.message = Some(f.err_message.clone());
+    }
+    if form.confirm != "yes" {
+        errors.confirm = Some(f.err_confirm.clone());
+    }
+    Checked { phone, customer_id, country, kind, errors }
 }
 
 fn has_errors(e: &FieldErrors) -> bool {

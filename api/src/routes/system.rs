@@ -5,7 +5,8 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use sea_orm::{ConnectionTrait, Statement};
+use lethe_worker::queue::JobQueue;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use time::OffsetDateTime;
 
 use crate::error::{ApiResult, Problem};
@@ -44,10 +45,18 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, crate
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let backend = state.db.get_database_backend();
     let mut out = String::new();
-    let by_state = state
-        .db
+    request_metrics(&state.db, &mut out).await?;
+    job_metrics(&state.queue, &state.db, &mut out).await?;
+    ledger_metrics(&state.db, &mut out).await?;
+    retention_metrics(&state.db, &mut out).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))
+}
+
+/// Requests by state, and the open ones past their due date.
+async fn request_metrics(db: &DatabaseConnection, out: &mut String) -> ApiResult<()> {
+    let backend = db.get_database_backend();
+    let by_state = db
         .query_all_raw(Statement::from_string(backend, "SELECT state, COUNT(*) AS n FROM requests GROUP BY state"))
         .await?;
     out.push_str("# HELP lethe_requests Requests by lifecycle state.\n# TYPE lethe_requests gauge\n");
@@ -55,8 +64,7 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
         let (s, n): (String, i64) = (row.try_get("", "state")?, row.try_get("", "n")?);
         let _ = writeln!(out, "lethe_requests{{state=\"{s}\"}} {n}");
     }
-    let overdue = state
-        .db
+    let overdue = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
             match backend {
@@ -75,7 +83,12 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
         out,
         "# HELP lethe_requests_overdue Open requests past their due date.\n# TYPE lethe_requests_overdue gauge\nlethe_requests_overdue {overdue}"
     );
-    let stats = state.queue.stats(&state.db).await?;
+    Ok(())
+}
+
+/// Jobs by queue and status, queue depths and failures.
+async fn job_metrics(queue: &JobQueue, db: &DatabaseConnection, out: &mut String) -> ApiResult<()> {
+    let stats = queue.stats(db).await?;
     out.push_str("# HELP lethe_jobs Jobs by queue and status.\n# TYPE lethe_jobs gauge\n");
     for s in &stats {
         let _ = writeln!(out, "lethe_jobs{{queue=\"{}\",status=\"{}\"}} {}", s.queue, s.status, s.count);
@@ -101,8 +114,13 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
             .sum();
         let _ = writeln!(out, "lethe_job_failures{{queue=\"{q}\"}} {failed}");
     }
-    let ledger = state
-        .db
+    Ok(())
+}
+
+/// The deletion ledger: entries, entries not yet under a signed checkpoint, pending intents.
+async fn ledger_metrics(db: &DatabaseConnection, out: &mut String) -> ApiResult<()> {
+    let backend = db.get_database_backend();
+    let ledger = db
         .query_one_raw(Statement::from_string(
             backend,
             // SUM is NUMERIC on PostgreSQL: cast back to a 64-bit integer on both backends.
@@ -121,7 +139,12 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
          # HELP lethe_ledger_unsigned_entries Ledger entries not yet covered by a signed checkpoint.\n# TYPE lethe_ledger_unsigned_entries gauge\nlethe_ledger_unsigned_entries {unsigned}\n\
          # HELP lethe_ledger_intents_pending Destructions in customers' stores not yet settled in the ledger.\n# TYPE lethe_ledger_intents_pending gauge\nlethe_ledger_intents_pending {pending}"
     );
-    let retention = lethe_worker::retention::metrics::read(&state.db, OffsetDateTime::now_utc()).await?;
+    Ok(())
+}
+
+/// Retention: rows purged, runs by state, the schedule lag.
+async fn retention_metrics(db: &DatabaseConnection, out: &mut String) -> ApiResult<()> {
+    let retention = lethe_worker::retention::metrics::read(db, OffsetDateTime::now_utc()).await?;
     let _ = writeln!(
         out,
         "# HELP lethe_retention_rows_purged Rows deleted or anonymised by retention runs (the stores' counts).\n# TYPE lethe_retention_rows_purged gauge\nlethe_retention_rows_purged {}",
@@ -137,5 +160,5 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
         "# HELP lethe_retention_lag_seconds How late the most overdue retention schedule is.\n# TYPE lethe_retention_lag_seconds gauge\nlethe_retention_lag_seconds {:.3}",
         retention.lag_seconds
     );
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))
+    Ok(())
 }

@@ -21,7 +21,7 @@ use lethe_worker::portal_link;
 use lethe_worker::queue::{FollowUp, Notice};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, UpdateMany};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -217,18 +217,7 @@ pub async fn verify(state: &AppState, id: Uuid, token: &str, code: &str) -> ApiR
     }
     state.limits.check_verification(&format!("{}:{}", req.organization_id, req.email_index))?;
     let now = OffsetDateTime::now_utc();
-    let challenge = verification_challenge::Model::latest(&state.db, req.organization_id, req.id)
-        .await?
-        .filter(|c| c.consumed_at.is_none())
-        .ok_or_else(|| {
-            ApiError::conflict("no_code_sent", "no code is active yet: wait for the e-mail or ask for a new code")
-        })?;
-    if challenge.attempts >= challenge.max_attempts {
-        return Err(ApiError::conflict("code_exhausted", "too many wrong attempts: ask for a new code"));
-    }
-    if challenge.expires_at <= now {
-        return Err(ApiError::new(StatusCode::GONE, "code_expired", "the code has expired: ask for a new code"));
-    }
+    let challenge = active_challenge(state, &req, now).await?;
     let matches = state.keyring.token_matches(&code_scope(req.id), code, &challenge.code_digest);
     // Count the attempt (wrong) or consume the code (right) with a guarded update, so parallel
     // guesses cannot exceed the attempt limit and a code cannot be used twice.
@@ -237,30 +226,7 @@ pub async fn verify(state: &AppState, id: Uuid, token: &str, code: &str) -> ApiR
         .filter(verification_challenge::Column::ConsumedAt.is_null())
         .filter(verification_challenge::Column::Attempts.lt(challenge.max_attempts));
     if !matches {
-        let counted = guard
-            .col_expr(
-                verification_challenge::Column::Attempts,
-                sea_orm::sea_query::ExprTrait::add(Expr::col(verification_challenge::Column::Attempts), 1),
-            )
-            .exec(&state.db)
-            .await?;
-        if counted.rows_affected != 1 {
-            return Err(ApiError::conflict("code_exhausted", "too many wrong attempts: ask for a new code"));
-        }
-        let left = challenge.attempts_left() - 1;
-        request_event::ActiveModel::record(
-            req.organization_id,
-            req.id,
-            Actor::SUBJECT,
-            EventKind::VerificationFailed,
-            None,
-            None,
-            Some(serde_json::json!({ "attempts_left": left })),
-        )
-        .insert(&state.db)
-        .await?;
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_code", "the code is not right")
-            .with_attempts_left(left));
+        return Err(wrong_code(state, &req, &challenge, guard).await?);
     }
     let org =
         organization::Entity::find_by_id(req.organization_id).one(&state.db).await?.ok_or_else(request_not_found)?;
@@ -290,6 +256,62 @@ pub async fn verify(state: &AppState, id: Uuid, token: &str, code: &str) -> ApiR
     }
     tracing::info!(request_id = %req.id, state = updated.state.as_str(), "requester verified");
     Ok(updated)
+}
+
+/// The request's latest code, if it is still usable (not consumed, attempts left, not expired).
+async fn active_challenge(
+    state: &AppState,
+    req: &request::Model,
+    now: OffsetDateTime,
+) -> ApiResult<verification_challenge::Model> {
+    let challenge = verification_challenge::Model::latest(&state.db, req.organization_id, req.id)
+        .await?
+        .filter(|c| c.consumed_at.is_none())
+        .ok_or_else(|| {
+            ApiError::conflict("no_code_sent", "no code is active yet: wait for the e-mail or ask for a new code")
+        })?;
+    if challenge.attempts >= challenge.max_attempts {
+        return Err(ApiError::conflict("code_exhausted", "too many wrong attempts: ask for a new code"));
+    }
+    if challenge.expires_at <= now {
+        return Err(ApiError::new(StatusCode::GONE, "code_expired", "the code has expired: ask for a new code"));
+    }
+    Ok(challenge)
+}
+
+/// A wrong code: the attempt is counted (guarded, so parallel guesses cannot exceed the limit)
+/// and recorded on the timeline. Returns the error to answer with, which says how many attempts
+/// are left.
+async fn wrong_code(
+    state: &AppState,
+    req: &request::Model,
+    challenge: &verification_challenge::Model,
+    guard: UpdateMany<verification_challenge::Entity>,
+) -> ApiResult<ApiError> {
+    let counted = guard
+        .col_expr(
+            verification_challenge::Column::Attempts,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(verification_challenge::Column::Attempts), 1),
+        )
+        .exec(&state.db)
+        .await?;
+    if counted.rows_affected != 1 {
+        return Ok(ApiError::conflict("code_exhausted", "too many wrong attempts: ask for a new code"));
+    }
+    let left = challenge.attempts_left() - 1;
+    request_event::ActiveModel::record(
+        req.organization_id,
+        req.id,
+        Actor::SUBJECT,
+        EventKind::VerificationFailed,
+        None,
+        None,
+        Some(serde_json::json!({ "attempts_left": left })),
+    )
+    .insert(&state.db)
+    .await?;
+    Ok(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_code", "the code is not right")
+        .with_attempts_left(left))
 }
 
 /// Schedules a new code for request `id` (with its status `token`): once per cool-down period,

@@ -108,83 +108,11 @@ pub async fn append(
         return Ok(Appended { first_seq, tree_size: first_seq });
     }
 
-    let mut rows = Vec::with_capacity(entries.len());
-    let mut refs = Vec::new();
-    let mut tiles = Vec::new();
-    let mut scratch = Vec::with_capacity(512);
+    let mut batch = Batch::default();
     for e in entries {
-        let entry = Entry {
-            seq: frontier.size(),
-            recorded_at_us: now,
-            organization_id: organization,
-            kind: e.kind.as_str().to_owned(),
-            request_id: e.request_id,
-            policy_id: e.policy_id,
-            store: e.store.clone(),
-            table: e.table.clone(),
-            action: e.action.clone(),
-            row_count: e.row_count,
-            subject_refs: e.subject_refs.clone(),
-            prev_hash: prev,
-        };
-        scratch.clear();
-        entry.encode_into(&mut scratch);
-        let leaf = leaf_hash(&scratch);
-        frontier.push_with(leaf, |height, idx, root| {
-            if height == TILE_HEIGHT {
-                tiles.push(ledger_tile::ActiveModel {
-                    organization_id: Set(organization),
-                    idx: Set(idx as i64),
-                    hash: Set(root.to_vec()),
-                });
-            }
-        });
-        for r in &e.subject_refs {
-            refs.push(ledger_subject_ref::ActiveModel {
-                organization_id: Set(organization),
-                subject_ref: Set(r.to_vec()),
-                seq: Set(entry.seq as i64),
-            });
-        }
-        rows.push(ledger_entry::ActiveModel {
-            organization_id: Set(organization),
-            seq: Set(entry.seq as i64),
-            recorded_at_us: Set(now),
-            kind: Set(entry.kind),
-            request_id: Set(entry.request_id),
-            policy_id: Set(entry.policy_id),
-            store: Set(entry.store),
-            table_name: Set(entry.table),
-            action: Set(entry.action),
-            row_count: Set(entry.row_count as i64),
-            subject_refs: Set(join_refs(&entry.subject_refs)),
-            prev_hash: Set(prev.to_vec()),
-            leaf_hash: Set(leaf.to_vec()),
-        });
-        prev = leaf;
+        prev = batch.chain(&mut frontier, organization, now, e, prev);
     }
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(INSERT_CHUNK));
-        ledger_entry::Entity::insert_many(std::mem::replace(&mut rows, rest)).exec_without_returning(txn).await?;
-    }
-    while !refs.is_empty() {
-        let rest = refs.split_off(refs.len().min(INSERT_CHUNK * 4));
-        ledger_subject_ref::Entity::insert_many(std::mem::replace(&mut refs, rest))
-            .on_conflict(
-                OnConflict::columns([
-                    ledger_subject_ref::Column::OrganizationId,
-                    ledger_subject_ref::Column::SubjectRef,
-                    ledger_subject_ref::Column::Seq,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
-    if !tiles.is_empty() {
-        ledger_tile::Entity::insert_many(tiles).exec_without_returning(txn).await?;
-    }
+    batch.insert(txn).await?;
     let tree_size = frontier.size();
     ledger_head::Entity::update(ledger_head::ActiveModel {
         organization_id: Set(organization),
@@ -220,4 +148,106 @@ pub(crate) async fn lock_head(
         query = query.lock_exclusive();
     }
     query.one(txn).await?.ok_or(LedgerError::Corrupt("head vanished"))
+}
+
+/// The rows one append writes: entries, subject references and completed tiles.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<ledger_entry::ActiveModel>,
+    refs: Vec<ledger_subject_ref::ActiveModel>,
+    tiles: Vec<ledger_tile::ActiveModel>,
+    /// The encoding of the entry being chained (reused).
+    scratch: Vec<u8>,
+}
+
+impl Batch {
+    /// Chains `e` after `prev` (recorded at `now`): its entry row, its subject references, and
+    /// any tile the frontier completes. Returns its leaf hash, the next entry's `prev`.
+    fn chain(
+        &mut self,
+        frontier: &mut Frontier,
+        organization: Uuid,
+        now: i64,
+        e: &NewEntry,
+        prev: [u8; 32],
+    ) -> [u8; 32] {
+        let entry = Entry {
+            seq: frontier.size(),
+            recorded_at_us: now,
+            organization_id: organization,
+            kind: e.kind.as_str().to_owned(),
+            request_id: e.request_id,
+            policy_id: e.policy_id,
+            store: e.store.clone(),
+            table: e.table.clone(),
+            action: e.action.clone(),
+            row_count: e.row_count,
+            subject_refs: e.subject_refs.clone(),
+            prev_hash: prev,
+        };
+        self.scratch.clear();
+        entry.encode_into(&mut self.scratch);
+        let leaf = leaf_hash(&self.scratch);
+        frontier.push_with(leaf, |height, idx, root| {
+            if height == TILE_HEIGHT {
+                self.tiles.push(ledger_tile::ActiveModel {
+                    organization_id: Set(organization),
+                    idx: Set(idx as i64),
+                    hash: Set(root.to_vec()),
+                });
+            }
+        });
+        for r in &e.subject_refs {
+            self.refs.push(ledger_subject_ref::ActiveModel {
+                organization_id: Set(organization),
+                subject_ref: Set(r.to_vec()),
+                seq: Set(entry.seq as i64),
+            });
+        }
+        self.rows.push(ledger_entry::ActiveModel {
+            organization_id: Set(organization),
+            seq: Set(entry.seq as i64),
+            recorded_at_us: Set(now),
+            kind: Set(entry.kind),
+            request_id: Set(entry.request_id),
+            policy_id: Set(entry.policy_id),
+            store: Set(entry.store),
+            table_name: Set(entry.table),
+            action: Set(entry.action),
+            row_count: Set(entry.row_count as i64),
+            subject_refs: Set(join_refs(&entry.subject_refs)),
+            prev_hash: Set(prev.to_vec()),
+            leaf_hash: Set(leaf.to_vec()),
+        });
+        leaf
+    }
+
+    /// Inserts the rows in multi-row statements.
+    async fn insert(mut self, txn: &DatabaseTransaction) -> Result<(), LedgerError> {
+        while !self.rows.is_empty() {
+            let rest = self.rows.split_off(self.rows.len().min(INSERT_CHUNK));
+            ledger_entry::Entity::insert_many(std::mem::replace(&mut self.rows, rest))
+                .exec_without_returning(txn)
+                .await?;
+        }
+        while !self.refs.is_empty() {
+            let rest = self.refs.split_off(self.refs.len().min(INSERT_CHUNK * 4));
+            ledger_subject_ref::Entity::insert_many(std::mem::replace(&mut self.refs, rest))
+                .on_conflict(
+                    OnConflict::columns([
+                        ledger_subject_ref::Column::OrganizationId,
+                        ledger_subject_ref::Column::SubjectRef,
+                        ledger_subject_ref::Column::Seq,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
+        if !self.tiles.is_empty() {
+            ledger_tile::Entity::insert_many(self.tiles).exec_without_returning(txn).await?;
+        }
+        Ok(())
+    }
 }

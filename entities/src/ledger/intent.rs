@@ -136,49 +136,13 @@ pub async fn settle_applied_many(db: &DatabaseConnection, settled: &[(Uuid, u64)
             .collect();
     };
     let organization = first_intent.organization_id;
-    let entries = pending
-        .iter()
-        .map(|(intent, rows)| {
-            Ok(NewEntry {
-                kind: EntryKind::parse(&intent.kind).ok_or(LedgerError::Corrupt("intent kind"))?,
-                request_id: intent.request_id,
-                policy_id: intent.policy_id,
-                store: Some(intent.store.clone()),
-                table: intent.table_name.clone(),
-                action: intent.action.clone(),
-                row_count: *rows,
-                subject_refs: split_refs(&intent.subject_refs),
-            })
-        })
-        .collect::<Result<Vec<_>, LedgerError>>()?;
+    let entries = entries_of(&pending)?;
     if pending.iter().any(|(i, _)| i.organization_id != organization) {
         return Err(LedgerError::Invalid("intents settled together belong to one organization"));
     }
     let appended = append(&txn, organization, &entries).await?;
-    // Every intent in one statement (the head is locked until the commit): its count and entry
-    // by `CASE id`, and only if it is still in the state read above.
-    let mut row_count = Expr::case(Expr::col(ledger_intent::Column::Id).eq(pending[0].0.id), pending[0].1 as i64);
-    let mut seq = Expr::case(Expr::col(ledger_intent::Column::Id).eq(pending[0].0.id), appended.first_seq as i64);
-    for (offset, (intent, rows)) in pending.iter().enumerate().skip(1) {
-        row_count = row_count.case(Expr::col(ledger_intent::Column::Id).eq(intent.id), *rows as i64);
-        seq = seq.case(Expr::col(ledger_intent::Column::Id).eq(intent.id), (appended.first_seq + offset as u64) as i64);
-    }
-    let unchanged = pending.iter().fold(Condition::any(), |any, (intent, _)| {
-        any.add(
-            Condition::all()
-                .add(ledger_intent::Column::Id.eq(intent.id))
-                .add(ledger_intent::Column::State.eq(intent.state.clone())),
-        )
-    });
-    let result = ledger_intent::Entity::update_many()
-        .col_expr(ledger_intent::Column::State, state::APPLIED.into())
-        .col_expr(ledger_intent::Column::RowCount, row_count.into())
-        .col_expr(ledger_intent::Column::Seq, seq.into())
-        .col_expr(ledger_intent::Column::SettledAtUs, now_micros().into())
-        .filter(unchanged)
-        .exec(&txn)
-        .await?;
-    if result.rows_affected != pending.len() as u64 {
+    let changed = mark_applied(&txn, &pending, appended.first_seq).await?;
+    if changed != pending.len() as u64 {
         // Someone else settled one of them: drop this append and settle one by one.
         drop(txn);
         let mut seqs = Vec::with_capacity(settled.len());
@@ -199,6 +163,59 @@ pub async fn settle_applied_many(db: &DatabaseConnection, settled: &[(Uuid, u64)
         }
     }
     Ok(seqs)
+}
+
+/// The ledger entries of intents whose store transactions committed, with their counts.
+fn entries_of(pending: &[(&ledger_intent::Model, u64)]) -> Result<Vec<NewEntry>, LedgerError> {
+    pending
+        .iter()
+        .map(|(intent, rows)| {
+            Ok(NewEntry {
+                kind: EntryKind::parse(&intent.kind).ok_or(LedgerError::Corrupt("intent kind"))?,
+                request_id: intent.request_id,
+                policy_id: intent.policy_id,
+                store: Some(intent.store.clone()),
+                table: intent.table_name.clone(),
+                action: intent.action.clone(),
+                row_count: *rows,
+                subject_refs: split_refs(&intent.subject_refs),
+            })
+        })
+        .collect()
+}
+
+/// Marks `pending` applied with their counts and entries (from `first_seq` on), in one
+/// statement: each row by `CASE id`, and only if it is still in the state read before. Returns
+/// the rows changed.
+async fn mark_applied(
+    txn: &DatabaseTransaction,
+    pending: &[(&ledger_intent::Model, u64)],
+    first_seq: u64,
+) -> Result<u64, LedgerError> {
+    // Every intent in one statement (the head is locked until the commit): its count and entry
+    // by `CASE id`, and only if it is still in the state read above.
+    let mut row_count = Expr::case(Expr::col(ledger_intent::Column::Id).eq(pending[0].0.id), pending[0].1 as i64);
+    let mut seq = Expr::case(Expr::col(ledger_intent::Column::Id).eq(pending[0].0.id), first_seq as i64);
+    for (offset, (intent, rows)) in pending.iter().enumerate().skip(1) {
+        row_count = row_count.case(Expr::col(ledger_intent::Column::Id).eq(intent.id), *rows as i64);
+        seq = seq.case(Expr::col(ledger_intent::Column::Id).eq(intent.id), (first_seq + offset as u64) as i64);
+    }
+    let unchanged = pending.iter().fold(Condition::any(), |any, (intent, _)| {
+        any.add(
+            Condition::all()
+                .add(ledger_intent::Column::Id.eq(intent.id))
+                .add(ledger_intent::Column::State.eq(intent.state.clone())),
+        )
+    });
+    let result = ledger_intent::Entity::update_many()
+        .col_expr(ledger_intent::Column::State, state::APPLIED.into())
+        .col_expr(ledger_intent::Column::RowCount, row_count.into())
+        .col_expr(ledger_intent::Column::Seq, seq.into())
+        .col_expr(ledger_intent::Column::SettledAtUs, now_micros().into())
+        .filter(unchanged)
+        .exec(txn)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// Settles an intent whose store transaction committed having touched `row_count` rows: appends

@@ -189,80 +189,12 @@ impl PolicySpec {
                 "1 to 64 characters: lower-case letters, digits, `-` and `_`, starting with a letter or digit",
             ));
         }
-        match kind {
-            k if k.is_sql() => {
-                if self.key_pattern.is_some() {
-                    errors.push(SpecError::at("key_pattern", "SQL stores take a `table`"));
-                }
-                match &self.table {
-                    Some(t) => identifier(t, "table", &mut errors),
-                    None => errors.push(SpecError::at("table", "required for SQL stores")),
-                }
-                match &self.age_column {
-                    Some(c) => identifier(c, "age_column", &mut errors),
-                    None => errors.push(SpecError::at("age_column", "required for SQL stores")),
-                }
-            }
-            StoreKind::Redis => {
-                if self.table.is_some() {
-                    errors.push(SpecError::at("table", "Redis stores take a `key_pattern`"));
-                }
-                match &self.key_pattern {
-                    Some(p) if !p.is_empty() && p.len() <= 256 && !p.chars().any(char::is_control) => {}
-                    Some(_) => errors.push(SpecError::at("key_pattern", "1 to 256 printable characters")),
-                    None => errors.push(SpecError::at("key_pattern", "required for Redis stores")),
-                }
-                if let Some(c) = &self.age_column {
-                    identifier(c, "age_column", &mut errors);
-                }
-                if !self.filter.is_empty() {
-                    errors.push(SpecError::at("filter", "Redis policies have no filter"));
-                }
-            }
-            other => errors.push(SpecError::at(
-                "store_id",
-                format!(
-                    "{} stores are not reached by Lethe; retention applies to SQL and Redis stores",
-                    other.as_str()
-                ),
-            )),
-        }
+        self.check_target(kind, &mut errors);
         if !is_iso8601_duration(&self.max_age) {
             errors.push(SpecError::at("max_age", "an ISO 8601 duration, e.g. `P14D`, `P1Y`, `PT12H`"));
         }
-        if self.filter.len() > MAX_FILTERS {
-            errors.push(SpecError::at("filter", format!("at most {MAX_FILTERS} conditions")));
-        }
-        for (i, f) in self.filter.iter().enumerate() {
-            identifier(&f.column, &format!("filter[{i}].column"), &mut errors);
-            match (&f.value, f.op.takes_value()) {
-                (None, true) => errors.push(SpecError::at(format!("filter[{i}].value"), "this operator needs a value")),
-                (Some(_), false) => {
-                    errors.push(SpecError::at(format!("filter[{i}].value"), "this operator takes no value"))
-                }
-                (Some(v), true) if v.chars().count() > 256 => {
-                    errors.push(SpecError::at(format!("filter[{i}].value"), "at most 256 characters"))
-                }
-                _ => {}
-            }
-        }
-        if let PolicyAction::Anonymise { columns } = &self.action {
-            if kind == StoreKind::Redis {
-                errors.push(SpecError::at("action", "Redis policies delete keys (`delete_row`)"));
-            }
-            if columns.is_empty() {
-                errors.push(SpecError::at("action.columns", "name at least one column"));
-            }
-            for (i, c) in columns.iter().enumerate() {
-                identifier(&c.name, &format!("action.columns[{i}].name"), &mut errors);
-                if !matches!(c.action, ColumnAction::Null | ColumnAction::Hash) {
-                    errors.push(SpecError::at(format!("action.columns[{i}].action"), "`null` or `hash`"));
-                }
-                if columns[..i].iter().any(|o| o.name == c.name) {
-                    errors.push(SpecError::at(format!("action.columns[{i}].name"), "listed twice"));
-                }
-            }
-        }
+        self.check_filters(&mut errors);
+        self.check_action(kind, &mut errors);
         if let Some(expression) = &self.schedule
             && let Err(e) = Schedule::parse(expression, "UTC")
         {
@@ -281,6 +213,91 @@ impl PolicySpec {
             errors.push(SpecError::at("legal_basis", "1 to 2000 characters"));
         }
         errors
+    }
+
+    /// The target: a table and age column for SQL stores, a key pattern for Redis; other kinds
+    /// have no retention.
+    fn check_target(&self, kind: StoreKind, errors: &mut Vec<SpecError>) {
+        match kind {
+            k if k.is_sql() => {
+                if self.key_pattern.is_some() {
+                    errors.push(SpecError::at("key_pattern", "SQL stores take a `table`"));
+                }
+                match &self.table {
+                    Some(t) => identifier(t, "table", errors),
+                    None => errors.push(SpecError::at("table", "required for SQL stores")),
+                }
+                match &self.age_column {
+                    Some(c) => identifier(c, "age_column", errors),
+                    None => errors.push(SpecError::at("age_column", "required for SQL stores")),
+                }
+            }
+            StoreKind::Redis => {
+                if self.table.is_some() {
+                    errors.push(SpecError::at("table", "Redis stores take a `key_pattern`"));
+                }
+                match &self.key_pattern {
+                    Some(p) if !p.is_empty() && p.len() <= 256 && !p.chars().any(char::is_control) => {}
+                    Some(_) => errors.push(SpecError::at("key_pattern", "1 to 256 printable characters")),
+                    None => errors.push(SpecError::at("key_pattern", "required for Redis stores")),
+                }
+                if let Some(c) = &self.age_column {
+                    identifier(c, "age_column", errors);
+                }
+                if !self.filter.is_empty() {
+                    errors.push(SpecError::at("filter", "Redis policies have no filter"));
+                }
+            }
+            other => errors.push(SpecError::at(
+                "store_id",
+                format!(
+                    "{} stores are not reached by Lethe; retention applies to SQL and Redis stores",
+                    other.as_str()
+                ),
+            )),
+        }
+    }
+
+    /// The filter's conditions: at most [`MAX_FILTERS`], each on a column with a value when its
+    /// operator takes one.
+    fn check_filters(&self, errors: &mut Vec<SpecError>) {
+        if self.filter.len() > MAX_FILTERS {
+            errors.push(SpecError::at("filter", format!("at most {MAX_FILTERS} conditions")));
+        }
+        for (i, f) in self.filter.iter().enumerate() {
+            identifier(&f.column, &format!("filter[{i}].column"), errors);
+            match (&f.value, f.op.takes_value()) {
+                (None, true) => errors.push(SpecError::at(format!("filter[{i}].value"), "this operator needs a value")),
+                (Some(_), false) => {
+                    errors.push(SpecError::at(format!("filter[{i}].value"), "this operator takes no value"))
+                }
+                (Some(v), true) if v.chars().count() > 256 => {
+                    errors.push(SpecError::at(format!("filter[{i}].value"), "at most 256 characters"))
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// An anonymisation: SQL only, at least one column, each `null` or `hash`, none twice.
+    fn check_action(&self, kind: StoreKind, errors: &mut Vec<SpecError>) {
+        if let PolicyAction::Anonymise { columns } = &self.action {
+            if kind == StoreKind::Redis {
+                errors.push(SpecError::at("action", "Redis policies delete keys (`delete_row`)"));
+            }
+            if columns.is_empty() {
+                errors.push(SpecError::at("action.columns", "name at least one column"));
+            }
+            for (i, c) in columns.iter().enumerate() {
+                identifier(&c.name, &format!("action.columns[{i}].name"), errors);
+                if !matches!(c.action, ColumnAction::Null | ColumnAction::Hash) {
+                    errors.push(SpecError::at(format!("action.columns[{i}].action"), "`null` or `hash`"));
+                }
+                if columns[..i].iter().any(|o| o.name == c.name) {
+                    errors.push(SpecError::at(format!("action.columns[{i}].name"), "listed twice"));
+                }
+            }
+        }
     }
 }
 

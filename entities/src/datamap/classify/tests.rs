@@ -3,6 +3,8 @@
 use proptest::prelude::*;
 use time::macros::date;
 
+use super::names::words;
+use super::values::{is_email, years_before};
 use super::*;
 
 const TODAY: Date = date!(2025 - 06 - 15);

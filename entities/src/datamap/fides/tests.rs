@@ -3,6 +3,8 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::datamap::model::{ColumnAction, ColumnMap, ColumnRef, Direction, Reference, RowErasure, TableMap};
+use crate::domain::enums::IdentityKind;
 
 const SHOP: &str = r#"dataset:
   - fides_key: shop

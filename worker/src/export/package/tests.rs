@@ -1,9 +1,14 @@
 //! Tests of [`super`] (package).
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
+use serde_json::Value;
+
+use super::data::csv_line;
 use super::*;
-use crate::export::crypto::SegmentReader;
+use crate::export::crypto::{SegmentReader, generate_key};
+use crate::locate::Located;
 
 fn located<'a>(store: &'a str, table: &'a str, key: &'a str, row: &'a BTreeMap<String, Value>) -> Located<'a> {
     Located { store, table, key, key_parts: &[], row: Some(row) }

@@ -13,7 +13,7 @@ use super::fetch::{as_text, table_ref};
 use super::{SqlStore, classify as classify_error};
 use crate::stores::StoreError;
 use crate::stores::discover::{ColumnSuggestion, Discovery, ReferenceNote};
-use crate::stores::schema::unindexed_lookups;
+use crate::stores::schema::{Schema, unindexed_lookups};
 
 /// Values sampled per column.
 pub const SAMPLE_ROWS: u64 = 20;
@@ -63,6 +63,14 @@ pub async fn discover(sql: &SqlStore) -> Result<Discovery, StoreError> {
             erasure: RowErasure::DeleteRow,
         });
     }
+    propose_references(&mut discovery, &schema);
+    discovery.missing_indexes = unindexed_lookups(&discovery.map, &schema);
+    Ok(discovery)
+}
+
+/// Proposes the schema's single-column foreign keys between mapped tables as references, with
+/// a direction that keeps locating with one person, and notes the composite ones.
+fn propose_references(discovery: &mut Discovery, schema: &Schema) {
     let identifies: BTreeMap<String, bool> =
         discovery.map.tables.iter().map(|t| (t.name.clone(), t.columns.iter().any(|c| c.identity.is_some()))).collect();
     for table in &mut discovery.map.tables {
@@ -111,8 +119,6 @@ pub async fn discover(sql: &SqlStore) -> Result<Discovery, StoreError> {
             });
         }
     }
-    discovery.missing_indexes = unindexed_lookups(&discovery.map, &schema);
-    Ok(discovery)
 }
 
 async fn sample(sql: &SqlStore, table: &str, columns: Vec<String>) -> Result<Vec<Vec<Option<String>>>, StoreError> {

@@ -74,6 +74,27 @@ pub struct Step {
 /// the tables and columns, when a kept or updated table references a table being deleted
 /// through a foreign key the map does not set to NULL: the database would refuse the delete.
 pub fn plan(map: &DataMap, schema: &Schema, rows: &BTreeMap<String, Vec<Vec<String>>>) -> Result<Vec<Step>, String> {
+    let (updates, deleted) = updates_and_deletions(map, rows);
+    check_kept_references(schema, &updates, &deleted)?;
+    let (breaks, order) = deletion_order(map, schema, rows, &deleted);
+    let deletes = order.into_iter().map(|t| {
+        let table = map.table(t).expect("deleted tables are mapped");
+        Step {
+            table: t.to_owned(),
+            primary_key: table.primary_key.clone(),
+            kind: StepKind::Delete,
+            rows: rows[t].clone(),
+        }
+    });
+    Ok(updates.into_iter().chain(breaks).chain(deletes).collect())
+}
+
+/// The update (and pseudonymisation) steps of the located tables, and the tables whose located
+/// rows are deleted.
+fn updates_and_deletions<'m>(
+    map: &'m DataMap,
+    rows: &BTreeMap<String, Vec<Vec<String>>>,
+) -> (Vec<Step>, BTreeSet<&'m str>) {
     let mut updates = Vec::new();
     let mut deleted: BTreeSet<&str> = BTreeSet::new();
     for table in &map.tables {
@@ -113,7 +134,13 @@ pub fn plan(map: &DataMap, schema: &Schema, rows: &BTreeMap<String, Vec<Vec<Stri
             RowErasure::Update | RowErasure::Keep { .. } => {}
         }
     }
-    for step in &updates {
+    (updates, deleted)
+}
+
+/// Refuses a plan whose kept or updated rows reference a deleted table through a foreign key
+/// the map does not set to NULL (the database would refuse the delete).
+fn check_kept_references(schema: &Schema, updates: &[Step], deleted: &BTreeSet<&str>) -> Result<(), String> {
+    for step in updates {
         let nulled: BTreeSet<&str> = match &step.kind {
             StepKind::Update(changes) | StepKind::Pseudonymise { changes, .. } => {
                 changes.iter().filter(|c| c.action == ColumnAction::Null).map(|c| c.column.as_str()).collect()
@@ -133,6 +160,17 @@ pub fn plan(map: &DataMap, schema: &Schema, rows: &BTreeMap<String, Vec<Vec<Stri
             }
         }
     }
+    Ok(())
+}
+
+/// The order in which the deleted tables go (a table before the tables it references) and the
+/// steps that break reference cycles among them first (setting one table's foreign keys NULL).
+fn deletion_order<'m>(
+    map: &DataMap,
+    schema: &Schema,
+    rows: &BTreeMap<String, Vec<Vec<String>>>,
+    deleted: &BTreeSet<&'m str>,
+) -> (Vec<Step>, Vec<&'m str>) {
     // Among deleted tables: `a` must go before `b` when `a` references `b`.
     let references = |a: &str| -> BTreeSet<String> {
         schema
@@ -185,16 +223,7 @@ pub fn plan(map: &DataMap, schema: &Schema, rows: &BTreeMap<String, Vec<Vec<Stri
         }
         broken.insert(victim);
     }
-    let deletes = order.into_iter().map(|t| {
-        let table = map.table(t).expect("deleted tables are mapped");
-        Step {
-            table: t.to_owned(),
-            primary_key: table.primary_key.clone(),
-            kind: StepKind::Delete,
-            rows: rows[t].clone(),
-        }
-    });
-    Ok(updates.into_iter().chain(breaks).chain(deletes).collect())
+    (breaks, order)
 }
 
 #[cfg(test)]
