@@ -19,7 +19,6 @@ use lethe_worker::i18n::Locale;
 use lethe_worker::jobs::send_verification_code::code_scope;
 use lethe_worker::portal_link;
 use lethe_worker::queue::{FollowUp, Notice};
-use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, UpdateMany};
 use serde::Deserialize;
@@ -133,30 +132,21 @@ pub async fn submit(state: &AppState, body: &SubmitRequest) -> ApiResult<Submiss
     let now = OffsetDateTime::now_utc();
     let deadlines = DeadlineRules::for_regime(body.regime, org.deadline_defaults()).deadlines(now);
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
-    request::ActiveModel {
-        id: Set(id),
-        organization_id: Set(org.id),
-        kind: Set(body.kind),
-        regime: Set(body.regime),
-        state: Set(RequestState::IdentityUnverified),
-        held_from: Set(None),
-        email_index: Set(email_index),
-        status_token_digest: Set(state.keyring.token_digest(&status_scope(id), &token)),
-        received_at: Set(now),
-        due_at: Set(deadlines.due_at),
-        original_due_at: Set(deadlines.due_at),
-        acknowledgement_due_at: Set(deadlines.acknowledgement_due_at),
-        extended_at: Set(None),
-        extension_reason: Set(None),
-        verified_at: Set(None),
-        denial_reason: Set(None),
-        closed_at: Set(None),
-        message_ciphertext: Set(valid
+    request::ActiveModel::submitted(request::Submitted {
+        id,
+        organization_id: org.id,
+        kind: body.kind,
+        regime: body.regime,
+        email_index,
+        status_token_digest: state.keyring.token_digest(&status_scope(id), &token),
+        received_at: now,
+        due_at: deadlines.due_at,
+        acknowledgement_due_at: deadlines.acknowledgement_due_at,
+        message_ciphertext: valid
             .message
-            .map(|m| state.keyring.encrypt(m.as_bytes(), &request::Model::message_context(org.id, id)))),
-        locale: Set(valid.locale.code().to_owned()),
-        updated_at: Set(now),
-    }
+            .map(|m| state.keyring.encrypt(m.as_bytes(), &request::Model::message_context(org.id, id))),
+        locale: valid.locale.code().to_owned(),
+    })
     .insert(&txn)
     .await?;
     for identity in &valid.identities {

@@ -3,6 +3,7 @@
 mod list;
 mod transition;
 
+use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 
 use crate::domain::enums::{Regime, RequestKind, RequestState};
@@ -63,6 +64,62 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What a new request is made of when it is submitted.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// Its id.
+    pub id: Uuid,
+    /// Tenant.
+    pub organization_id: Uuid,
+    /// Access, erasure, ...
+    pub kind: RequestKind,
+    /// The law it is answered under.
+    pub regime: Regime,
+    /// Blind index of the requester's e-mail address.
+    pub email_index: String,
+    /// Digest of the status token handed to the requester.
+    pub status_token_digest: String,
+    /// When it was received.
+    pub received_at: TimeDateTimeWithTimeZone,
+    /// When it must be answered.
+    pub due_at: TimeDateTimeWithTimeZone,
+    /// When it must be acknowledged, where the regime says so.
+    pub acknowledgement_due_at: Option<TimeDateTimeWithTimeZone>,
+    /// The requester's message, encrypted.
+    pub message_ciphertext: Option<Vec<u8>>,
+    /// The requester's language.
+    pub locale: String,
+}
+
+impl ActiveModel {
+    /// A new request in the lifecycle's first state, waiting for its requester's identity to be
+    /// verified; every later state is reached through [`Model::apply_in`].
+    pub fn submitted(new: Submitted) -> Self {
+        Self {
+            id: Set(new.id),
+            organization_id: Set(new.organization_id),
+            kind: Set(new.kind),
+            regime: Set(new.regime),
+            state: Set(RequestState::IdentityUnverified),
+            held_from: Set(None),
+            email_index: Set(new.email_index),
+            status_token_digest: Set(new.status_token_digest),
+            received_at: Set(new.received_at),
+            due_at: Set(new.due_at),
+            original_due_at: Set(new.due_at),
+            acknowledgement_due_at: Set(new.acknowledgement_due_at),
+            extended_at: Set(None),
+            extension_reason: Set(None),
+            verified_at: Set(None),
+            denial_reason: Set(None),
+            closed_at: Set(None),
+            message_ciphertext: Set(new.message_ciphertext),
+            locale: Set(new.locale),
+            updated_at: Set(new.received_at),
+        }
+    }
+}
 
 impl Model {
     /// Finds a request of `organization` by id.
