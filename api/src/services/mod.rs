@@ -4,7 +4,10 @@
 //! `entities` and schedules what follows; callers only translate their input and present the
 //! result. Errors are [`crate::error::ApiError`], mapped to HTTP in one place.
 
+pub mod datamaps;
 pub mod intake;
 pub mod recipients;
 pub mod requests;
+pub mod store_probes;
+pub mod stores;
 pub mod tasks;
