@@ -30,7 +30,7 @@ use crate::extract::{Body, PathParams};
 use crate::routes::operators::{self, MfaResetRequest, NewOperator, OperatorChange};
 use crate::routes::organization::deadlines::{LegalDeadlines, PeriodUnit, PeriodView};
 use crate::routes::organization::{self, OrganizationChange};
-use crate::routes::retention::policies;
+use crate::services::policies;
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebError, WebResult, render};
@@ -142,7 +142,7 @@ pub async fn page(
         })
         .collect();
     let Json(settings) = organization::get_settings(State(state.clone()), session.principal.clone()).await?;
-    let Json(all) = policies::list(State(state.clone()), session.principal.clone()).await?;
+    let all = policies::list(&state, &session.principal).await?;
     let builtins = all
         .into_iter()
         .filter(|p| p.builtin.is_some())
@@ -351,14 +351,13 @@ pub async fn builtin_age(
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
     session.principal.require(Permission::ManageRetention)?;
-    let Json(current) = policies::get_one(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let current = policies::get(&state, &session.principal, id).await?;
     if current.builtin.is_none() {
         return Err(WebError::not_found());
     }
     let mut spec = current.spec;
     spec.max_age = form.max_age.trim().to_owned();
-    let Json(saved) =
-        policies::update(State(state.clone()), session.principal.clone(), PathParams(id), Body(spec)).await?;
+    let saved = policies::update(&state, &session.principal, id, spec).await?;
     let reason = format!("{}: {}", saved.spec.name, saved.spec.max_age);
     record(&state, &session.operator, OperatorEventKind::RetentionPolicyChanged, session.ip(), Some(&reason)).await;
     Ok(Redirect::to("/console/settings?done=retention").into_response())

@@ -6,8 +6,10 @@
 
 pub mod datamaps;
 pub mod intake;
+pub mod policies;
 pub mod recipients;
 pub mod requests;
+pub mod retention_runs;
 pub mod store_probes;
 pub mod stores;
 pub mod tasks;
