@@ -4,6 +4,7 @@
 //! `entities` and schedules what follows; callers only translate their input and present the
 //! result. Errors are [`crate::error::ApiError`], mapped to HTTP in one place.
 
+pub mod api_keys;
 pub mod datamaps;
 pub mod intake;
 pub mod policies;
