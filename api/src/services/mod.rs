@@ -6,6 +6,7 @@
 
 pub mod api_keys;
 pub mod datamaps;
+pub mod holds;
 pub mod intake;
 pub mod policies;
 pub mod recipients;
