@@ -28,8 +28,8 @@ use crate::auth::Permission;
 use crate::auth::api_key::SCOPES;
 use crate::extract::{Body, PathParams};
 use crate::routes::operators::{self, MfaResetRequest, NewOperator, OperatorChange};
-use crate::routes::organization::deadlines::{LegalDeadlines, PeriodUnit, PeriodView};
-use crate::routes::organization::{self, OrganizationChange};
+use crate::services::organization::deadlines::{LegalDeadlines, PeriodUnit, PeriodView};
+use crate::services::organization::{self, OrganizationChange};
 use crate::services::policies;
 use crate::state::AppState;
 use crate::web::form::Form;
@@ -141,7 +141,7 @@ pub async fn page(
             email: o.email,
         })
         .collect();
-    let Json(settings) = organization::get_settings(State(state.clone()), session.principal.clone()).await?;
+    let settings = organization::get_settings(&state, &session.principal).await?;
     let all = policies::list(&state, &session.principal).await?;
     let builtins = all
         .into_iter()
@@ -318,8 +318,7 @@ pub async fn organization(
         "deadlines": deadlines,
     }))
     .map_err(|e| WebError::internal(&e))?;
-    let Json(view) =
-        organization::update_settings(State(state.clone()), session.principal.clone(), Body(change)).await?;
+    let view = organization::update_settings(&state, &session.principal, change).await?;
     let d = &view.deadlines;
     let reason = format!(
         "auto-approval {}, MFA required {}, export links {} days, other regime {} days (extension {}), due soon {} days",
