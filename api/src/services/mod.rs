@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod datamaps;
 pub mod holds;
 pub mod intake;
+pub mod operators;
 pub mod organization;
 pub mod policies;
 pub mod recipients;
