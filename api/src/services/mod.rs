@@ -5,6 +5,7 @@
 //! result. Errors are [`crate::error::ApiError`], mapped to HTTP in one place.
 
 pub mod api_keys;
+pub mod certificates;
 pub mod datamaps;
 pub mod holds;
 pub mod intake;
