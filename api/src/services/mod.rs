@@ -9,6 +9,7 @@ pub mod certificates;
 pub mod datamaps;
 pub mod holds;
 pub mod intake;
+pub mod ledger;
 pub mod operators;
 pub mod organization;
 pub mod policies;
