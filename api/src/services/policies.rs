@@ -91,6 +91,20 @@ fn next_run(spec: &PolicySpec, now: OffsetDateTime) -> Option<OffsetDateTime> {
     Schedule::parse(expression, &spec.time_zone).ok()?.next_after(now)
 }
 
+/// Sets what a change may set of any policy, built-in ones included (its age, schedule, time
+/// zone, pace, legal basis and `enabled`), with its next run and the time of the change `now`.
+fn set_adjustable(active: &mut retention_policy::ActiveModel, spec: &PolicySpec, now: OffsetDateTime) {
+    active.max_age = Set(spec.max_age.clone());
+    active.schedule = Set(spec.schedule.clone());
+    active.time_zone = Set(spec.time_zone.clone());
+    active.batch_size = Set(spec.batch_size);
+    active.throttle_rows_per_sec = Set(spec.throttle_rows_per_sec);
+    active.legal_basis = Set(spec.legal_basis.clone());
+    active.enabled = Set(spec.enabled);
+    active.next_run_at = Set(next_run(spec, now));
+    active.updated_at = Set(now);
+}
+
 fn name_taken(e: sea_orm::DbErr) -> ApiError {
     match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
@@ -168,17 +182,9 @@ pub async fn update(state: &AppState, principal: &Principal, id: Uuid, spec: Pol
     active.store_id = Set(store.id);
     active.target = Set(spec.target().to_owned());
     active.age_column = Set(spec.age_column.clone());
-    active.max_age = Set(spec.max_age.clone());
     active.filter = Set(serde_json::to_value(&spec.filter).expect("filters serialise"));
     active.action = Set(serde_json::to_value(&spec.action).expect("actions serialise"));
-    active.schedule = Set(spec.schedule.clone());
-    active.time_zone = Set(spec.time_zone.clone());
-    active.batch_size = Set(spec.batch_size);
-    active.throttle_rows_per_sec = Set(spec.throttle_rows_per_sec);
-    active.legal_basis = Set(spec.legal_basis.clone());
-    active.enabled = Set(spec.enabled);
-    active.next_run_at = Set(next_run(&spec, now));
-    active.updated_at = Set(now);
+    set_adjustable(&mut active, &spec, now);
     let updated = active.update(&state.db).await.map_err(name_taken)?;
     tracing::info!(policy_id = %id, by = ?principal.actor().id, "retention policy replaced");
     Ok(PolicyView::of(&updated, store.kind.is_sql()))
@@ -218,15 +224,7 @@ async fn update_builtin(
     let now = OffsetDateTime::now_utc();
     let id = policy.id;
     let mut active = policy.into_active_model();
-    active.max_age = Set(spec.max_age.clone());
-    active.schedule = Set(spec.schedule.clone());
-    active.time_zone = Set(spec.time_zone.clone());
-    active.batch_size = Set(spec.batch_size);
-    active.throttle_rows_per_sec = Set(spec.throttle_rows_per_sec);
-    active.legal_basis = Set(spec.legal_basis.clone());
-    active.enabled = Set(spec.enabled);
-    active.next_run_at = Set(next_run(&spec, now));
-    active.updated_at = Set(now);
+    set_adjustable(&mut active, &spec, now);
     let updated = active.update(&state.db).await?;
     tracing::info!(policy_id = %id, by = ?principal.actor().id, "built-in retention policy changed");
     Ok(PolicyView::of(&updated, true))
