@@ -1,8 +1,9 @@
 //! The request page's forms: lifecycle actions (approve, deny, extend, cancel, retry, hold,
 //! resume) and the checklist (locate again, complete or waive a store task, notify or waive a
-//! recipient). Each checks the session's CSRF token and then calls the JSON API's handler with
-//! the operator as principal: the same permission checks, validation, state machine and
-//! timeline events, with the operator's address recorded. Success returns to the request page.
+//! recipient). Each checks the session's CSRF token and then calls the service the JSON API
+//! calls ([`crate::services`]) with the operator as principal: the same permission checks,
+//! validation, state machine and timeline events, with the operator's address recorded. Success
+//! returns to the request page.
 
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -1,8 +1,9 @@
 //! A store's data map in the console: discovery's proposal reviewed side by side with the live
 //! schema (per table: take it or leave it, and what erasure does; per column: category,
 //! identity, action), and the map as YAML with its validation errors shown next to the text
-//! (field path, line, column). Both save through `PUT /v1/stores/{id}/datamap`'s handler: the
-//! same structural and live-schema checks, the same versioning.
+//! (field path, line, column). Both save through [`crate::services::datamaps::save`], as
+//! `PUT /v1/stores/{id}/datamap` does: the same structural and live-schema checks, the same
+//! versioning.
 
 use std::collections::HashMap;
 
@@ -24,9 +25,9 @@ use super::view::{Nav, name, parse};
 use super::yaml::to_yaml;
 use crate::auth::Permission;
 use crate::error::ApiError;
-use crate::extract::{Body, PathParams};
-use crate::routes::stores::datamap::{self, DataMapInput, SavedMap};
-use crate::routes::stores::load;
+use crate::extract::PathParams;
+use crate::services::datamaps::{self, DataMapInput, SavedMap};
+use crate::services::stores::load;
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebError, WebResult, render};
@@ -113,8 +114,8 @@ pub async fn save_review(
     let s = load(&state, session.organization.id, id).await?;
     let map = reviewed(base(&s).map_or_else(DataMap::empty, |(m, _)| m), &fields)?;
     let input = DataMapInput { map: Some(serde_json::to_value(&map).map_err(|e| WebError::internal(&e))?), yaml: None };
-    let saved = datamap::save(State(state.clone()), session.principal.clone(), PathParams(id), Body(input)).await?;
-    saved_page(&state, &session, saved.0).await
+    let saved = datamaps::save(&state, &session.principal, id, input).await?;
+    saved_page(&state, &session, saved).await
 }
 
 async fn saved_page(state: &AppState, session: &Session, saved: SavedMap) -> WebResult<Response> {
@@ -217,8 +218,8 @@ pub async fn save_yaml(
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
     let input = DataMapInput { map: None, yaml: Some(form.yaml.clone()) };
-    match datamap::save(State(state.clone()), session.principal.clone(), PathParams(id), Body(input)).await {
-        Ok(saved) => saved_page(&state, &session, saved.0).await,
+    match datamaps::save(&state, &session.principal, id, input).await {
+        Ok(saved) => saved_page(&state, &session, saved).await,
         Err(e) if e.code() == "invalid_data_map" => editor(&state, &session, id, Some(form.yaml), Some(&e)).await,
         Err(e) => Err(e.into()),
     }

@@ -7,7 +7,7 @@ use time::Date;
 
 use super::fields::{FieldErrors, Placement};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::holds::NewHold;
+use crate::services::holds::NewHold;
 
 /// What every hold form asks: why, who owns it, the matter and when it lapses.
 #[derive(Debug, Default, Deserialize)]

@@ -1,14 +1,13 @@
 //! Legal holds in the console: the list (a subject hold shows the kind of identity, never its
-//! value), placing one (subject by identity, table, store or organization; reason, owner's
-//! e-mail, matter, expiry), releasing one with a reason, and placing subject holds on a
-//! request's identities from the request page. Placing and releasing call the JSON API's
-//! handlers (admins only, a ledger entry each) and write an audit event. An invalid form comes
-//! back with its errors next to its fields and what was typed kept.
+//! value), placing one (subject by identity, table, store or organization; reason, owner's e-mail,
+//! matter, expiry), releasing one with a reason, and placing subject holds on a request's
+//! identities from the request page. Placing and releasing call the services the JSON API calls
+//! ([`crate::services::holds`]: admins only, a ledger entry each) and write an audit event. An
+//! invalid form comes back with its errors next to its fields and what was typed kept.
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -29,9 +28,8 @@ use super::sign_in::record;
 use super::view::{DoneQuery, Nav, parse, when};
 use crate::auth::Permission;
 use crate::error::ApiResult;
-use crate::extract::{Body, PathParams, QueryParams};
-use crate::routes::holds::{self, HeldIdentity, HoldsQuery, NewHold};
-use crate::routes::requests::actions::ReasonBody;
+use crate::extract::PathParams;
+use crate::services::holds::{self, HeldIdentity, NewHold};
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebError, WebResult, render};
@@ -91,8 +89,7 @@ async fn show(
     errors: FieldErrors,
 ) -> WebResult<Response> {
     let org = session.organization.id;
-    let query = QueryParams(HoldsQuery { active: None });
-    let Json(views) = holds::list(State(state.clone()), session.principal.clone(), query).await?;
+    let views = holds::list(state, &session.principal, false).await?;
     let stores = store::Model::all_in_org(&state.db, org).await?;
     let store_names: HashMap<Uuid, String> = stores.iter().map(|s| (s.id, s.name.clone())).collect();
     let people: Vec<Uuid> = views.iter().flat_map(|h| [h.placed_by, h.released_by]).flatten().collect();
@@ -184,7 +181,7 @@ const PLACE_FIELDS: &[Placement<'static>] = &[
 ];
 
 async fn place_one(state: &AppState, session: &Session, hold: NewHold) -> ApiResult<()> {
-    let (_, Json(placed)) = holds::place(State(state.clone()), session.principal.clone(), Body(hold)).await?;
+    let placed = holds::place(state, &session.principal, hold).await?;
     let reason = format!("hold {} on {}", placed.id, placed.scope.as_str());
     record(state, &session.operator, OperatorEventKind::HoldPlaced, session.ip(), Some(&reason)).await;
     Ok(())
@@ -244,8 +241,7 @@ pub async fn release(
     Form(form): Form<ReleaseForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let body = ReasonBody { reason: form.reason };
-    match holds::release(State(state.clone()), session.principal.clone(), PathParams(id), Body(body)).await {
+    match holds::release(&state, &session.principal, id, &form.reason).await {
         Ok(_released) => {
             let reason = format!("hold {id}");
             record(&state, &session.operator, OperatorEventKind::HoldReleased, session.ip(), Some(&reason)).await;

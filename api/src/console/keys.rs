@@ -1,8 +1,7 @@
 //! API keys on the settings page (admins): the list without secrets, creating a key and
-//! regenerating its secret (each shown once, on its own page), and revoking. Through the JSON
-//! API's handlers, with an audit event each.
+//! regenerating its secret (each shown once, on its own page), and revoking. Through the
+//! services the JSON API calls ([`crate::services::api_keys`]), with an audit event each.
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use lethe_entities::entity::operator_event::OperatorEventKind;
@@ -12,8 +11,8 @@ use super::actions::CsrfForm;
 use super::session::Session;
 use super::sign_in::record;
 use super::view::{Nav, SecretPage, when};
-use crate::extract::{Body, PathParams};
-use crate::routes::api_keys::{self, ApiKeySecret, NewApiKey};
+use crate::extract::PathParams;
+use crate::services::api_keys::{self, ApiKeySecret, NewApiKey};
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebResult, render};
@@ -36,9 +35,9 @@ pub struct Key {
     pub revoked: Option<String>,
 }
 
-/// The organization's keys, through `GET /v1/api-keys`'s handler.
+/// The organization's keys, as `GET /v1/api-keys` lists them.
 pub async fn keys(state: &AppState, session: &Session) -> WebResult<Vec<Key>> {
-    let Json(views) = api_keys::list(State(state.clone()), session.principal.clone()).await?;
+    let views = api_keys::list(state, &session.principal).await?;
     Ok(views
         .into_iter()
         .map(|k| Key {
@@ -83,7 +82,7 @@ pub async fn create(
     let form = NewKeyForm::from_pairs(form);
     session.check_csrf(&state, &form.csrf)?;
     let body = NewApiKey { name: form.name, scopes: form.scope };
-    let (_, Json(created)) = api_keys::create(State(state.clone()), session.principal.clone(), Body(body)).await?;
+    let created = api_keys::create(&state, &session.principal, body).await?;
     let reason = format!("key {} ({})", created.key.id, created.key.scopes.join(" "));
     record(&state, &session.operator, OperatorEventKind::ApiKeyCreated, session.ip(), Some(&reason)).await;
     secret_page(&session, "The secret of the new API key", created)
@@ -114,7 +113,7 @@ pub async fn revoke(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    api_keys::revoke(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    api_keys::revoke(&state, &session.principal, id).await?;
     let reason = format!("key {id}");
     record(&state, &session.operator, OperatorEventKind::ApiKeyRevoked, session.ip(), Some(&reason)).await;
     Ok(Redirect::to("/console/settings?done=revoked").into_response())
@@ -129,7 +128,7 @@ pub async fn regenerate(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let Json(fresh) = api_keys::regenerate(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let fresh = api_keys::regenerate(&state, &session.principal, id).await?;
     let reason = format!("key {id}");
     record(&state, &session.operator, OperatorEventKind::ApiKeyRegenerated, session.ip(), Some(&reason)).await;
     secret_page(&session, "The new secret of the API key", fresh)

@@ -27,7 +27,7 @@ use super::session::Session;
 use super::sign_in::record;
 use super::view::{Nav, parse};
 use crate::auth::Permission;
-use crate::routes::ledger::{LookupIdentity, lookup_identities};
+use crate::services::ledger::{LookupIdentity, lookup_identities};
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebError, WebResult, render};

@@ -5,10 +5,11 @@
 //! legal holds, the ledger, settings (operators, API keys, defaults) and the audit log.
 //!
 //! Every page loads the session from its cookie and checks role and organization on the server:
-//! actions call the JSON API's handlers with the operator as principal, so permissions, tenant
-//! scoping, validation and the state machine are the API's own. Auditors see no action forms,
-//! and their POSTs are refused by those same checks. Every operator action outside a request
-//! also writes an audit event (`operator_events`: who, what, when, from which address).
+//! actions call the services the JSON API's handlers call ([`crate::services`]) with the operator
+//! as principal, so permissions, tenant scoping, validation and the state machine are the API's
+//! own. Auditors see no action forms, and their POSTs are refused by those same checks. Every
+//! operator action outside a request also writes an audit event (`operator_events`: who, what,
+//! when, from which address).
 
 pub mod actions;
 pub mod audit;

@@ -1,11 +1,11 @@
 //! Retention policies in the console: the new-policy form on the retention page, a policy's
 //! page with the same form filled (saving replaces the policy) and its delete button. Each
-//! calls the JSON API's handler with the operator as principal (admins change policies, every
-//! role reads them; built-in policies are refused by the API as there), an invalid form comes
-//! back with the API's field errors next to its fields, and every change writes an audit event.
+//! calls the service the JSON API calls ([`crate::services::policies`]) with the operator as
+//! principal (admins change policies, every role reads them; built-in policies are refused as
+//! there), an invalid form comes back with the API's field errors next to its fields, and every
+//! change writes an audit event.
 
 use askama::Template;
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -25,8 +25,8 @@ use super::sign_in::record;
 use super::view::{DoneQuery, Nav, when};
 use crate::auth::Permission;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, PathParams};
-use crate::routes::retention::{PolicyView, policies};
+use crate::extract::PathParams;
+use crate::services::policies::{self, PolicyView};
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebResult, render};
@@ -57,7 +57,7 @@ async fn show(
     errors: FieldErrors,
     notice: Option<&'static str>,
 ) -> WebResult<Response> {
-    let Json(view) = policies::get_one(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let view = policies::get(state, &session.principal, id).await?;
     let too_many_filters = view.spec.filter.len() > FILTER_ROWS;
     let page = PolicyPage {
         nav: Nav::new(session, "retention"),
@@ -153,8 +153,7 @@ pub async fn create(
     session: Session,
     Form(form): Form<PolicyForm>,
 ) -> WebResult<Response> {
-    let (api, principal) = (state.clone(), session.principal.clone());
-    let send = |spec| async move { policies::create(State(api), principal, Body(spec)).await.map(|(_, Json(v))| v) };
+    let send = |spec| policies::create(&state, &session.principal, spec);
     match save(&state, &session, &form, OperatorEventKind::RetentionPolicyCreated, send).await? {
         Ok(_) => Ok(Redirect::to("/console/retention?done=created").into_response()),
         Err((status, errors)) => {
@@ -171,10 +170,7 @@ pub async fn update(
     PathParams(id): PathParams<Uuid>,
     Form(form): Form<PolicyForm>,
 ) -> WebResult<Response> {
-    let (api, principal) = (state.clone(), session.principal.clone());
-    let send = |spec| async move {
-        policies::update(State(api), principal, PathParams(id), Body(spec)).await.map(|Json(v)| v)
-    };
+    let send = |spec| policies::update(&state, &session.principal, id, spec);
     match save(&state, &session, &form, OperatorEventKind::RetentionPolicyChanged, send).await? {
         Ok(_) => Ok(Redirect::to(&format!("/console/retention/policies/{id}?done=saved")).into_response()),
         Err((status, errors)) => with_status(show(&state, &session, id, Some(form), errors, None).await, status),
@@ -189,8 +185,8 @@ pub async fn delete(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let Json(view) = policies::get_one(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
-    policies::delete(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let view = policies::get(&state, &session.principal, id).await?;
+    policies::delete(&state, &session.principal, id).await?;
     let reason = format!("{} ({id})", view.spec.name);
     record(&state, &session.operator, OperatorEventKind::RetentionPolicyDeleted, session.ip(), Some(&reason)).await;
     Ok(Redirect::to("/console/retention?done=deleted").into_response())

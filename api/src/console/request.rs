@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{ActorKind, RecipientStatus, RequestKind, RequestState, TaskStatus};
@@ -26,11 +25,12 @@ use super::session::Session;
 use super::view::{DaysLeft, DoneQuery, Nav, name, when, words};
 use crate::auth::Permission;
 use crate::error::request_not_found;
-use crate::extract::{PathParams, QueryParams};
-use crate::routes::requests::certificate::{self, CertificateFormat, CertificateQuery};
+use crate::extract::PathParams;
+use crate::routes::requests::certificate::{CertificateFormat, respond};
+use crate::services::certificates;
 use crate::services::requests::DenialGround;
 use crate::state::AppState;
-use crate::web::{WebError, WebResult, render};
+use crate::web::{WebResult, render};
 
 /// The notice after an action (`?done=`); unknown values show nothing.
 fn notice(done: Option<&str>) -> Option<&'static str> {
@@ -410,8 +410,6 @@ pub async fn certificate_json(
 }
 
 async fn certificate_as(state: AppState, session: Session, id: Uuid, format: CertificateFormat) -> WebResult<Response> {
-    let query = CertificateQuery { format: Some(format) };
-    certificate::get_certificate(State(state), session.principal, PathParams(id), QueryParams(query), HeaderMap::new())
-        .await
-        .map_err(WebError::from)
+    let signed = certificates::certificate(&state, &session.principal, id).await?;
+    Ok(respond(signed, format))
 }

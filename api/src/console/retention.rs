@@ -1,12 +1,12 @@
-//! The retention page: policies with their next run, last run and rows purged; a dry-run
-//! preview; running a policy now; recent runs with stop and resume. Actions call the JSON
-//! API's handlers with the operator as principal (admins and operators; auditors only read)
-//! and write an audit event. Admins also find the new-policy form here ([`super::policies`]).
+//! The retention page: policies with their next run, last run and rows purged; a dry-run preview;
+//! running a policy now; recent runs with stop and resume. Actions call the services the JSON API
+//! calls ([`crate::services::retention_runs`]) with the operator as principal (admins and
+//! operators; auditors only read) and write an audit event. Admins also find the new-policy form
+//! here ([`super::policies`]).
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,8 +23,8 @@ use super::sign_in::record;
 use super::view::{DoneQuery, Nav, name, when};
 use crate::auth::Permission;
 use crate::extract::PathParams;
-use crate::routes::retention::actions::{self, PreviewView};
-use crate::routes::retention::{PolicyView, policies, runs};
+use crate::services::policies::{self, PolicyView};
+use crate::services::retention_runs;
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebResult, render};
@@ -107,7 +107,7 @@ pub(super) async fn show(
     notice: Option<&'static str>,
     form: Option<(PolicyForm, FieldErrors)>,
 ) -> WebResult<Response> {
-    let Json(views) = policies::list(State(state.clone()), session.principal.clone()).await?;
+    let views = policies::list(state, &session.principal).await?;
     let org = session.organization.id;
     let stores: HashMap<Uuid, String> =
         store::Model::all_in_org(&state.db, org).await?.into_iter().map(|s| (s.id, s.name)).collect();
@@ -189,9 +189,8 @@ pub async fn preview(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let Json(found): Json<PreviewView> =
-        actions::preview(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
-    let policy = crate::routes::retention::load(&state, session.organization.id, id).await?;
+    let found = retention_runs::preview(&state, &session.principal, id).await?;
+    let policy = policies::load(&state, session.organization.id, id).await?;
     let reason = format!("{}: {} row(s) past the age", policy.name, found.rows);
     record(&state, &session.operator, OperatorEventKind::RetentionPreviewed, session.ip(), Some(&reason)).await;
     let preview = Preview {
@@ -214,7 +213,7 @@ pub async fn run_now(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let (_, Json(run)) = actions::run_now(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let run = retention_runs::run_now(&state, &session.principal, id).await?;
     let reason = format!("policy {id}, run {}", run.id);
     record(&state, &session.operator, OperatorEventKind::RetentionRunQueued, session.ip(), Some(&reason)).await;
     Ok(Redirect::to("/console/retention?done=run").into_response())
@@ -228,7 +227,7 @@ pub async fn stop(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let Json(run) = runs::stop(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let run = retention_runs::stop(&state, &session.principal, id).await?;
     let reason = format!("run {id}: {}", name(&run.state));
     record(&state, &session.operator, OperatorEventKind::RetentionRunStopped, session.ip(), Some(&reason)).await;
     Ok(Redirect::to("/console/retention?done=stop").into_response())
@@ -242,7 +241,7 @@ pub async fn resume(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let _run = runs::resume(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let _run = retention_runs::resume(&state, &session.principal, id).await?;
     let reason = format!("run {id}");
     record(&state, &session.operator, OperatorEventKind::RetentionRunResumed, session.ip(), Some(&reason)).await;
     Ok(Redirect::to("/console/retention?done=resume").into_response())

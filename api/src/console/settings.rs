@@ -1,15 +1,14 @@
 //! The settings page (admins only): operators and their roles (create with a one-time password
 //! shown once, change the role, disable or re-enable, never the last admin; reset another
-//! operator's second factor with a reason), API keys (in
-//! [`super::keys`]), the organization's defaults (auto-approval, export link lifetime, MFA
-//! required, the `other` regime's deadlines and the queue's due-soon window, beside the legal
-//! deadlines of the other regimes, read-only) and the ages of Lethe's built-in retention
-//! policies. Every change calls the JSON API's handler with the admin as principal and writes an
-//! audit event. A new deadline applies to requests received afterwards; existing requests keep
-//! their due dates.
+//! operator's second factor with a reason), API keys (in [`super::keys`]), the organization's
+//! defaults (auto-approval, export link lifetime, MFA required, the `other` regime's deadlines and
+//! the queue's due-soon window, beside the legal deadlines of the other regimes, read-only) and the
+//! ages of Lethe's built-in retention policies. Every change calls the service the JSON API calls
+//! ([`crate::services::operators`], [`crate::services::organization`],
+//! [`crate::services::policies`]) with the admin as principal and writes an audit event. A new
+//! deadline applies to requests received afterwards; existing requests keep their due dates.
 
 use askama::Template;
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,11 +25,11 @@ use super::sign_in::record;
 use super::view::{DoneQuery, Nav, SecretPage, name, parse, words};
 use crate::auth::Permission;
 use crate::auth::api_key::SCOPES;
-use crate::extract::{Body, PathParams};
-use crate::routes::operators::{self, MfaResetRequest, NewOperator, OperatorChange};
-use crate::routes::organization::deadlines::{LegalDeadlines, PeriodUnit, PeriodView};
-use crate::routes::organization::{self, OrganizationChange};
-use crate::routes::retention::policies;
+use crate::extract::PathParams;
+use crate::services::operators::{self, NewOperator, OperatorChange};
+use crate::services::organization::deadlines::{LegalDeadlines, PeriodUnit, PeriodView};
+use crate::services::organization::{self, OrganizationChange};
+use crate::services::policies;
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebError, WebResult, render};
@@ -141,8 +140,8 @@ pub async fn page(
             email: o.email,
         })
         .collect();
-    let Json(settings) = organization::get_settings(State(state.clone()), session.principal.clone()).await?;
-    let Json(all) = policies::list(State(state.clone()), session.principal.clone()).await?;
+    let settings = organization::get_settings(&state, &session.principal).await?;
+    let all = policies::list(&state, &session.principal).await?;
     let builtins = all
         .into_iter()
         .filter(|p| p.builtin.is_some())
@@ -194,7 +193,7 @@ pub async fn create_operator(
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
     let body = NewOperator { email: form.email, role: role(&form.role)?, password: None };
-    let (_, Json(created)) = operators::create(State(state.clone()), session.principal.clone(), Body(body)).await?;
+    let created = operators::create(&state, &session.principal, body).await?;
     let reason = format!("operator {} as {}", created.operator.id, name(&created.operator.role));
     record(&state, &session.operator, OperatorEventKind::OperatorCreated, session.ip(), Some(&reason)).await;
     let page = SecretPage {
@@ -233,8 +232,7 @@ pub async fn change_operator(
         Some(_) => return Err(WebError::invalid_form("`disabled` is true or false.")),
     };
     let body = OperatorChange { role: form.role.as_deref().map(role).transpose()?, disabled };
-    let Json(changed) =
-        operators::update(State(state.clone()), session.principal.clone(), PathParams(id), Body(body)).await?;
+    let changed = operators::update(&state, &session.principal, id, body).await?;
     let state_text = if changed.disabled { "disabled" } else { "active" };
     let reason = format!("operator {id}: {}, {state_text}", name(&changed.role));
     record(&state, &session.operator, OperatorEventKind::OperatorChanged, session.ip(), Some(&reason)).await;
@@ -249,7 +247,7 @@ pub struct MfaResetForm {
 }
 
 /// `POST /console/settings/operators/{id}/mfa-reset`: another operator's second factor (never
-/// the admin's own); the API's handler records the audit event with the reason.
+/// the admin's own); the service records the audit event with the reason.
 pub async fn reset_mfa(
     State(state): State<AppState>,
     session: Session,
@@ -257,9 +255,7 @@ pub async fn reset_mfa(
     Form(form): Form<MfaResetForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let body = MfaResetRequest { reason: form.reason };
-    let Json(_reset) =
-        operators::reset_mfa(State(state.clone()), session.principal.clone(), PathParams(id), Body(body)).await?;
+    let _reset = operators::reset_mfa(&state, &session.principal, id, &form.reason).await?;
     Ok(Redirect::to("/console/settings?done=mfa-reset").into_response())
 }
 
@@ -318,8 +314,7 @@ pub async fn organization(
         "deadlines": deadlines,
     }))
     .map_err(|e| WebError::internal(&e))?;
-    let Json(view) =
-        organization::update_settings(State(state.clone()), session.principal.clone(), Body(change)).await?;
+    let view = organization::update_settings(&state, &session.principal, change).await?;
     let d = &view.deadlines;
     let reason = format!(
         "auto-approval {}, MFA required {}, export links {} days, other regime {} days (extension {}), due soon {} days",
@@ -351,14 +346,13 @@ pub async fn builtin_age(
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
     session.principal.require(Permission::ManageRetention)?;
-    let Json(current) = policies::get_one(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let current = policies::get(&state, &session.principal, id).await?;
     if current.builtin.is_none() {
         return Err(WebError::not_found());
     }
     let mut spec = current.spec;
     spec.max_age = form.max_age.trim().to_owned();
-    let Json(saved) =
-        policies::update(State(state.clone()), session.principal.clone(), PathParams(id), Body(spec)).await?;
+    let saved = policies::update(&state, &session.principal, id, spec).await?;
     let reason = format!("{}: {}", saved.spec.name, saved.spec.max_age);
     record(&state, &session.operator, OperatorEventKind::RetentionPolicyChanged, session.ip(), Some(&reason)).await;
     Ok(Redirect::to("/console/settings?done=retention").into_response())

@@ -2,8 +2,9 @@
 //! store (its connection secret is sent once and never shown again; an invalid form comes back
 //! with its errors inline and without the secret), and a store's page with its location, the
 //! connection test and discovery. The data map's review and YAML editor are
-//! in [`super::datamap`]. Every action calls the JSON API's handler with the operator as
-//! principal (admins only, by the API's own check) and writes an audit event.
+//! in [`super::datamap`]. Every action calls the service the JSON API calls
+//! ([`crate::services::stores`], [`crate::services::store_probes`]) with the operator as
+//! principal (admins only, by the service's own check) and writes an audit event.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -24,9 +25,9 @@ use super::session::Session;
 use super::sign_in::record;
 use super::view::{DoneQuery, Nav, parse, when};
 use crate::auth::Permission;
-use crate::extract::{Body, PathParams};
-use crate::routes::stores::crud::{self, ConnectionInput, NewStore};
-use crate::routes::stores::{StoreView, actions, load};
+use crate::extract::PathParams;
+use crate::services::store_probes;
+use crate::services::stores::{self, ConnectionInput, NewStore, StoreView, load};
 use crate::state::AppState;
 use crate::web::form::Form;
 use crate::web::{WebResult, render};
@@ -212,8 +213,8 @@ pub async fn register(
         connection,
         instructions: optional(form.instructions.clone()).filter(|_| kind == StoreKind::Manual),
     };
-    let status = match crud::create(State(state.clone()), session.principal.clone(), Body(body)).await {
-        Ok((_, axum::Json(created))) => {
+    let status = match stores::create(&state, &session.principal, body).await {
+        Ok(created) => {
             let reason = format!("{} ({})", created.name, created.kind.as_str());
             record(&state, &session.operator, OperatorEventKind::StoreRegistered, session.ip(), Some(&reason)).await;
             return Ok(Redirect::to(&format!("/console/stores/{}?done=registered", created.id)).into_response());
@@ -294,7 +295,7 @@ pub async fn test(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let axum::Json(result) = actions::test(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let result = store_probes::test(&state, &session.principal, id).await?;
     let reason = format!("store {id}: {}", result.code.as_deref().unwrap_or("ok"));
     record(&state, &session.operator, OperatorEventKind::StoreTested, session.ip(), Some(&reason)).await;
     Ok(Redirect::to(&format!("/console/stores/{id}?done=tested")).into_response())
@@ -308,7 +309,7 @@ pub async fn discover(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&state, &form.csrf)?;
-    let axum::Json(found) = actions::discover(State(state.clone()), session.principal.clone(), PathParams(id)).await?;
+    let found = store_probes::discover(&state, &session.principal, id).await?;
     let reason = format!("store {id}: {} table(s), {} key pattern(s)", found.map.tables.len(), found.map.keys.len());
     record(&state, &session.operator, OperatorEventKind::StoreDiscovered, session.ip(), Some(&reason)).await;
     Ok(Redirect::to(&format!("/console/stores/{id}?done=discovered#review")).into_response())

@@ -1,134 +1,20 @@
 //! Legal holds: placing them on a subject, a table, a store or the organization, listing them,
-//! and releasing them with a reason. Placing and releasing each append a ledger entry
-//! (`hold_placed`, `hold_released`; the subject as its keyed reference, never in clear). Admins
-//! place and release; every role reads.
+//! and releasing them with a reason. The HTTP side of [`crate::services::holds`].
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lethe_entities::domain::enums::IdentityKind;
-use lethe_entities::domain::identity::Identity;
-use lethe_entities::entity::legal_hold::{self, HoldScope, seal_identity};
-use lethe_entities::entity::store;
-use lethe_entities::ledger::{EntryKind, NewEntry, append};
-use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::requests::actions::ReasonBody;
-use crate::auth::{Permission, Principal};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::auth::Principal;
+use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams, QueryParams};
-use crate::services::requests::reason_text;
+use crate::services;
+pub use crate::services::holds::{HeldIdentity, HoldView, NewHold};
 use crate::state::AppState;
-
-/// The held subject's identity (write-only: never returned).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HeldIdentity {
-    /// `email`, `phone` or `customer_id`.
-    pub kind: IdentityKind,
-    /// The value.
-    pub value: String,
-}
-
-/// A new hold.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "scope": "subject", "identity": {"kind": "email", "value": "ann@example.com"},
-    "reason": "Litigation: Ann v. Shop", "owner": "legal@shop.example", "matter": "CASE-2026-14",
-    "expires_at": "2027-06-30T00:00:00Z"
-}))]
-pub struct NewHold {
-    /// `subject`, `table`, `store` or `organization`.
-    pub scope: HoldScope,
-    /// For `subject`: the identity.
-    pub identity: Option<HeldIdentity>,
-    /// For `table` and `store`: the store.
-    pub store_id: Option<Uuid>,
-    /// For `table`: the table (or Redis key pattern, as a retention policy names it).
-    pub table: Option<String>,
-    /// Why (1-2000 characters; shown to operators on a held request).
-    pub reason: String,
-    /// The e-mail address of who is responsible: expiry warnings go there 7 days and 1 day
-    /// before `expires_at`.
-    pub owner: String,
-    /// The matter or case reference (at most 200 characters).
-    pub matter: Option<String>,
-    /// When the hold lapses on its own (RFC 3339, in the future); absent: until released.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub expires_at: Option<OffsetDateTime>,
-}
-
-/// A hold as the API shows it (a subject hold shows the identity's kind, never its value).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HoldView {
-    /// Id.
-    pub id: Uuid,
-    /// What it covers.
-    pub scope: HoldScope,
-    /// Subject holds: the kind of identity.
-    pub identity_kind: Option<IdentityKind>,
-    /// Table and store holds: the store.
-    pub store_id: Option<Uuid>,
-    /// Table holds: the table.
-    pub table: Option<String>,
-    /// Why.
-    pub reason: String,
-    /// Who is responsible (their e-mail address).
-    pub owner: String,
-    /// The matter reference.
-    pub matter: Option<String>,
-    /// When it lapses.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<OffsetDateTime>,
-    /// Expiry warnings sent to the owner so far: 0, 1 (7 days before) or 2 (also 1 day before).
-    pub expiry_warnings_sent: i16,
-    /// Whether it is in force now.
-    pub active: bool,
-    /// Who placed it.
-    pub placed_by: Option<Uuid>,
-    /// When.
-    #[serde(with = "time::serde::rfc3339")]
-    pub placed_at: OffsetDateTime,
-    /// When it was released.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub released_at: Option<OffsetDateTime>,
-    /// Who released it.
-    pub released_by: Option<Uuid>,
-    /// Why it was released.
-    pub release_reason: Option<String>,
-}
-
-impl HoldView {
-    /// The view of `hold` at `now`.
-    pub fn of(hold: &legal_hold::Model, now: OffsetDateTime) -> Self {
-        Self {
-            id: hold.id,
-            scope: hold.scope,
-            identity_kind: hold.identity_kind,
-            store_id: hold.store_id,
-            table: hold.table_name.clone(),
-            reason: hold.reason.clone(),
-            owner: hold.owner.clone(),
-            matter: hold.matter.clone(),
-            expires_at: hold.expires_at,
-            expiry_warnings_sent: hold.expiry_warnings_sent,
-            active: hold.is_active(now),
-            placed_by: hold.placed_by,
-            placed_at: hold.placed_at,
-            released_at: hold.released_at,
-            released_by: hold.released_by,
-            release_reason: hold.release_reason.clone(),
-        }
-    }
-}
 
 /// Query of `GET /v1/holds`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -137,36 +23,6 @@ impl HoldView {
 pub struct HoldsQuery {
     /// Only holds in force now.
     pub active: Option<bool>,
-}
-
-fn hold_not_found() -> ApiError {
-    ApiError::not_found("hold_not_found", "no legal hold with this id")
-}
-
-fn text(value: &str, field: &str, max: usize, errors: &mut Vec<FieldError>) {
-    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push(FieldError { field: field.to_owned(), message: format!("1 to {max} printable characters") });
-    }
-}
-
-/// The ledger entry of placing or releasing `hold` (names and the subject's keyed reference).
-fn entry(state: &AppState, kind: EntryKind, hold: &legal_hold::Model, store_name: Option<String>) -> NewEntry {
-    NewEntry {
-        store: store_name,
-        table: hold.table_name.clone(),
-        action: Some(hold.scope.as_str().to_owned()),
-        subject_refs: hold
-            .blind_index
-            .iter()
-            .map(|b| state.keyring.ledger_subject_ref(hold.organization_id, b))
-            .collect(),
-        ..NewEntry::new(kind)
-    }
-}
-
-async fn store_name(state: &AppState, hold: &legal_hold::Model) -> ApiResult<Option<String>> {
-    let Some(id) = hold.store_id else { return Ok(None) };
-    Ok(store::Model::find_in_org(&state.db, hold.organization_id, id).await?.map(|s| s.name))
 }
 
 /// List legal holds, newest first.
@@ -186,12 +42,7 @@ pub async fn list(
     principal: Principal,
     QueryParams(query): QueryParams<HoldsQuery>,
 ) -> ApiResult<Json<Vec<HoldView>>> {
-    principal.require(Permission::ReadHolds)?;
-    let now = OffsetDateTime::now_utc();
-    let holds =
-        legal_hold::Model::list(&state.db, principal.organization_id, query.active.unwrap_or(false).then_some(now))
-            .await?;
-    Ok(Json(holds.iter().map(|h| HoldView::of(h, now)).collect()))
+    Ok(Json(services::holds::list(&state, &principal, query.active.unwrap_or(false)).await?))
 }
 
 /// Place a legal hold. Nothing it covers is erased or purged until it is released (or
@@ -213,103 +64,8 @@ pub async fn place(
     principal: Principal,
     Body(body): Body<NewHold>,
 ) -> ApiResult<(StatusCode, Json<HoldView>)> {
-    principal.require(Permission::ManageHolds)?;
-    let org = principal.organization_id;
-    let now = OffsetDateTime::now_utc();
-    let mut errors = Vec::new();
-    let field = |errors: &mut Vec<FieldError>, f: &str, m: &str| {
-        errors.push(FieldError { field: f.to_owned(), message: m.to_owned() })
-    };
-    text(&body.reason, "reason", 2000, &mut errors);
-    let owner = match lethe_entities::domain::identity::SubjectEmail::parse(&body.owner) {
-        Ok(owner) => Some(owner),
-        Err(_) => {
-            field(&mut errors, "owner", "must be an e-mail address (expiry warnings go there)");
-            None
-        }
-    };
-    if let Some(m) = &body.matter {
-        text(m, "matter", 200, &mut errors);
-    }
-    if body.expires_at.is_some_and(|e| e <= now) {
-        field(&mut errors, "expires_at", "must be in the future");
-    }
-    let wants = |scope: &[HoldScope]| scope.contains(&body.scope);
-    let identity = match (&body.identity, wants(&[HoldScope::Subject])) {
-        (Some(given), true) => match Identity::parse(given.kind, &given.value) {
-            Ok(identity) => Some(identity),
-            Err(e) => {
-                field(&mut errors, "identity.value", &e.to_string());
-                None
-            }
-        },
-        (None, true) => {
-            field(&mut errors, "identity", "required for a subject hold");
-            None
-        }
-        (Some(_), false) => {
-            field(&mut errors, "identity", "only subject holds take an identity");
-            None
-        }
-        (None, false) => None,
-    };
-    let store = match (body.store_id, wants(&[HoldScope::Table, HoldScope::Store])) {
-        (Some(id), true) => {
-            let found = store::Model::find_in_org(&state.db, org, id).await?;
-            if found.is_none() {
-                field(&mut errors, "store_id", "no store with this id in your organization");
-            }
-            found
-        }
-        (None, true) => {
-            field(&mut errors, "store_id", "required for table and store holds");
-            None
-        }
-        (Some(_), false) => {
-            field(&mut errors, "store_id", "only table and store holds take a store");
-            None
-        }
-        (None, false) => None,
-    };
-    match (&body.table, body.scope == HoldScope::Table) {
-        (Some(t), true) => text(t, "table", 256, &mut errors),
-        (None, true) => field(&mut errors, "table", "required for a table hold"),
-        (Some(_), false) => field(&mut errors, "table", "only table holds take a table"),
-        (None, false) => {}
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let id = Uuid::now_v7();
-    let hold = legal_hold::ActiveModel {
-        id: Set(id),
-        organization_id: Set(org),
-        scope: Set(body.scope),
-        identity_kind: Set(identity.as_ref().map(Identity::kind)),
-        identity_ciphertext: Set(identity
-            .as_ref()
-            .map(|i| seal_identity(&state.keyring, org, id, i.kind(), i.normalised()))),
-        blind_index: Set(identity.as_ref().map(|i| state.keyring.blind_index(org, i.kind(), i.normalised()))),
-        store_id: Set(store.as_ref().map(|s| s.id)),
-        table_name: Set(body.table.clone()),
-        reason: Set(body.reason.trim().to_owned()),
-        owner: Set(owner.map(|o| o.as_str().to_owned()).unwrap_or_default()),
-        matter: Set(body.matter.clone()),
-        expires_at: Set(body.expires_at),
-        placed_by: Set(principal.actor().id),
-        placed_at: Set(now),
-        released_at: Set(None),
-        released_by: Set(None),
-        release_reason: Set(None),
-        expiry_warnings: Set(0),
-        expiry_warnings_sent: Set(0),
-    };
-    let txn = lethe_entities::entity::begin_write(&state.db).await?;
-    let placed = hold.insert(&txn).await?;
-    append(&txn, org, &[entry(&state, EntryKind::HoldPlaced, &placed, store.map(|s| s.name))]).await?;
-    txn.commit().await?;
-    tracing::info!(hold_id = %placed.id, scope = placed.scope.as_str(), by = ?principal.actor().id, "legal hold placed");
-    Ok((StatusCode::CREATED, Json(HoldView::of(&placed, now))))
+    let placed = services::holds::place(&state, &principal, body).await?;
+    Ok((StatusCode::CREATED, Json(placed)))
 }
 
 /// Release a legal hold (reason required). What it covered is free again once no other hold
@@ -334,28 +90,5 @@ pub async fn release(
     PathParams(id): PathParams<Uuid>,
     Body(body): Body<ReasonBody>,
 ) -> ApiResult<Json<HoldView>> {
-    principal.require(Permission::ManageHolds)?;
-    let reason = reason_text("reason", Some(&body.reason), true)?;
-    let hold =
-        legal_hold::Model::find_in_org(&state.db, principal.organization_id, id).await?.ok_or_else(hold_not_found)?;
-    let now = OffsetDateTime::now_utc();
-    let name = store_name(&state, &hold).await?;
-    let txn = lethe_entities::entity::begin_write(&state.db).await?;
-    let done = legal_hold::Entity::update_many()
-        .col_expr(legal_hold::Column::ReleasedAt, Expr::value(now))
-        .col_expr(legal_hold::Column::ReleasedBy, Expr::value(principal.actor().id))
-        .col_expr(legal_hold::Column::ReleaseReason, Expr::value(reason))
-        .filter(legal_hold::Column::Id.eq(hold.id))
-        .filter(legal_hold::Column::ReleasedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if done.rows_affected != 1 {
-        return Err(ApiError::conflict("hold_released", "this hold was released before"));
-    }
-    append(&txn, hold.organization_id, &[entry(&state, EntryKind::HoldReleased, &hold, name)]).await?;
-    txn.commit().await?;
-    let released =
-        legal_hold::Model::find_in_org(&state.db, principal.organization_id, id).await?.ok_or_else(hold_not_found)?;
-    tracing::info!(hold_id = %id, by = ?principal.actor().id, "legal hold released");
-    Ok(Json(HoldView::of(&released, now)))
+    Ok(Json(services::holds::release(&state, &principal, id, &body.reason).await?))
 }

@@ -9,9 +9,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use lethe_entities::domain::enums::IdentityKind;
-use lethe_entities::domain::identity::Identity;
-use lethe_entities::entity::{request, subject_identity};
 use lethe_entities::ledger::EntryKind;
 use lethe_entities::ledger::checkpoint::{CheckpointRecord, public_key_pem};
 use lethe_entities::ledger::entry::{EntryRecord, to_hex};
@@ -23,16 +20,14 @@ use uuid::Uuid;
 
 use crate::auth::principal::authenticate;
 use crate::auth::{Permission, Principal};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, QueryParams};
-use crate::services::intake::find_with_token;
+use crate::services;
+pub use crate::services::ledger::{LookupIdentity, MAX_LOOKUP};
 use crate::state::AppState;
 
 /// Largest page of entries or checkpoints.
 pub const MAX_LIMIT: u64 = 1_000;
-
-/// Most entries a lookup returns.
-pub const MAX_LOOKUP: u64 = 1_000;
 
 /// The checkpoint-signing public key.
 #[derive(Debug, Serialize, ToSchema)]
@@ -391,16 +386,6 @@ pub async fn consistency(
     }))
 }
 
-/// An identity to look up.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LookupIdentity {
-    /// `email`, `phone` or `customer_id`.
-    pub kind: IdentityKind,
-    /// The value (normalised as at submission: e-mail case-insensitive, phone E.164).
-    pub value: String,
-}
-
 /// Who to look up: identities (auditors and admins), or the caller's own verified request
 /// (data subjects, with its status token).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -449,59 +434,20 @@ pub async fn lookup(
     headers: HeaderMap,
     Body(body): Body<LookupRequest>,
 ) -> ApiResult<Json<LookupResult>> {
-    let (org, blind_indexes) = match (&body.request_id, &body.token) {
+    let entries = match (&body.request_id, &body.token) {
         (Some(id), Some(token)) => {
             if !body.identities.is_empty() {
                 return Err(ApiError::invalid_field("identities", "give identities or a request, not both"));
             }
-            let req: request::Model = find_with_token(&state, *id, token).await?;
-            if req.verified_at.is_none() {
-                return Err(ApiError::conflict("not_verified", "the request's identity is not verified yet"));
-            }
-            let identities = subject_identity::Model::of_request(&state.db, req.organization_id, req.id).await?;
-            (req.organization_id, identities.into_iter().map(|i| i.blind_index).collect::<Vec<_>>())
+            services::ledger::lookup_own(&state, *id, token).await?
         }
         (None, None) => {
             let principal = authenticate(&state, &headers).await?;
-            return Ok(Json(LookupResult { entries: lookup_identities(&state, &principal, &body.identities).await? }));
+            services::ledger::lookup_identities(&state, &principal, &body.identities).await?
         }
         _ => return Err(ApiError::invalid_field("token", "`request_id` and `token` go together")),
     };
-    Ok(Json(LookupResult { entries: subject_entries(&state, org, &blind_indexes).await? }))
-}
-
-/// A subject's entries by identities, for a caller who may look subjects up (auditors and
-/// admins): the identities become blind indexes and then the ledger's keyed references.
-pub async fn lookup_identities(
-    state: &AppState,
-    principal: &Principal,
-    identities: &[LookupIdentity],
-) -> ApiResult<Vec<EntryRecord>> {
-    principal.require(Permission::LookupLedger)?;
-    let org = principal.organization_id;
-    let blind_indexes = parse_identities(state, org, identities)?;
-    subject_entries(state, org, &blind_indexes).await
-}
-
-async fn subject_entries(state: &AppState, org: Uuid, blind_indexes: &[String]) -> ApiResult<Vec<EntryRecord>> {
-    let refs: Vec<_> = blind_indexes.iter().map(|b| state.keyring.ledger_subject_ref(org, b)).collect();
-    let rows = read::entries_for_subject(&state.db, org, &refs, MAX_LOOKUP).await?;
-    Ok(rows.iter().map(|r| r.to_record()).collect())
-}
-
-fn parse_identities(state: &AppState, org: Uuid, identities: &[LookupIdentity]) -> ApiResult<Vec<String>> {
-    if identities.is_empty() || identities.len() > 10 {
-        return Err(ApiError::invalid_field("identities", "between 1 and 10 identities"));
-    }
-    let mut errors = Vec::new();
-    let mut out = Vec::new();
-    for (i, given) in identities.iter().enumerate() {
-        match Identity::parse(given.kind, &given.value) {
-            Ok(id) => out.push(state.keyring.blind_index(org, id.kind(), id.normalised())),
-            Err(e) => errors.push(FieldError { field: format!("identities[{i}].value"), message: e.to_string() }),
-        }
-    }
-    if errors.is_empty() { Ok(out) } else { Err(ApiError::validation(errors)) }
+    Ok(Json(LookupResult { entries }))
 }
 
 fn page_limit(limit: Option<u64>) -> ApiResult<u64> {

@@ -4,7 +4,18 @@
 //! `entities` and schedules what follows; callers only translate their input and present the
 //! result. Errors are [`crate::error::ApiError`], mapped to HTTP in one place.
 
+pub mod api_keys;
+pub mod certificates;
+pub mod datamaps;
+pub mod holds;
 pub mod intake;
+pub mod ledger;
+pub mod operators;
+pub mod organization;
+pub mod policies;
 pub mod recipients;
 pub mod requests;
+pub mod retention_runs;
+pub mod store_probes;
+pub mod stores;
 pub mod tasks;

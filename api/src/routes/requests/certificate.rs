@@ -1,6 +1,7 @@
 //! The certificate of erasure of a completed erasure request: a JSON document signed with the
 //! ledger's key (see [`lethe_entities::ledger::certificate`]), or its HTML rendering for people.
-//! It holds no personal data, so every reader of the request may have it.
+//! It holds no personal data, so every reader of the request may have it. The certificate is
+//! gathered and signed by [`crate::services::certificates`]; this module answers with it.
 
 use std::fmt::Write;
 
@@ -9,21 +10,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use lethe_entities::domain::html::escape as esc;
-use lethe_entities::entity::{recipient_task, request, request_event, store_task};
-use lethe_entities::ledger::certificate::{Certificate, Facts, Outcome, RecipientOutcome, SignedCertificate};
-use lethe_entities::ledger::read::{self, EntryFilter};
+use lethe_entities::ledger::certificate::{Certificate, Outcome, RecipientOutcome, SignedCertificate};
 use serde::Deserialize;
-use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{Permission, Principal};
-use crate::error::{ApiResult, Problem, request_not_found};
+use crate::auth::Principal;
+use crate::error::{ApiResult, Problem};
 use crate::extract::{PathParams, QueryParams};
+use crate::services;
 use crate::state::AppState;
-
-/// Ledger entries read per query while gathering a request's entries.
-const ENTRY_PAGE: u64 = 1_000;
 
 /// How the certificate is returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -78,29 +74,17 @@ pub async fn get_certificate(
     QueryParams(query): QueryParams<CertificateQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    principal.require(Permission::ReadRequests)?;
-    let org = principal.organization_id;
-    let req = request::Model::find_in_org(&state.db, org, id).await?.ok_or_else(request_not_found)?;
-    let tasks = store_task::Model::of_request(&state.db, org, id).await?;
-    let recipients = recipient_task::Model::of_request(&state.db, org, id).await?;
-    let timeline = request_event::Model::timeline(&state.db, org, id).await?;
-    let mut entries = Vec::new();
-    let mut filter = EntryFilter { request_id: Some(id), ..EntryFilter::default() };
-    loop {
-        let page = read::entries(&state.db, org, &filter, ENTRY_PAGE).await?;
-        let last = (page.len() as u64) < ENTRY_PAGE;
-        filter.after_seq = page.last().map(|e| e.seq as u64);
-        entries.extend(page);
-        if last {
-            break;
-        }
-    }
-    let facts = Facts { request: &req, tasks: &tasks, recipients: &recipients, timeline: &timeline, entries: &entries };
-    let certificate = Certificate::build(facts, state.ledger.key_id(), OffsetDateTime::now_utc())?;
-    let signed = state.ledger.sign_certificate(certificate);
+    let signed = services::certificates::certificate(&state, &principal, id).await?;
     let format = query
         .format
         .unwrap_or_else(|| if prefers_html(&headers) { CertificateFormat::Html } else { CertificateFormat::Json });
+    Ok(respond(signed, format))
+}
+
+/// The certificate as an answer in `format`: the signed JSON document, or its HTML rendering
+/// with its own strict Content-Security-Policy (no script, inline style only); either varies
+/// by `Accept`.
+pub fn respond(signed: SignedCertificate, format: CertificateFormat) -> Response {
     let mut response = match format {
         CertificateFormat::Json => Json(signed).into_response(),
         CertificateFormat::Html => {
@@ -115,7 +99,7 @@ pub async fn get_certificate(
         }
     };
     response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
-    Ok(response)
+    response
 }
 
 /// Whether `Accept` names `text/html` before `application/json` (or without it).
@@ -163,6 +147,15 @@ pre{background:#f6f6f6;padding:.8rem;overflow-x:auto}.muted{color:#666}";
 fn render_html(signed: &SignedCertificate) -> String {
     let c = &signed.certificate;
     let mut h = String::new();
+    html_head(&mut h, c);
+    html_stores(&mut h, c);
+    html_recipients(&mut h, c);
+    html_ledger(&mut h, signed);
+    h
+}
+
+/// The page's head, title and the request's facts.
+fn html_head(h: &mut String, c: &Certificate) {
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Certificate of erasure {id}</title>\
@@ -183,6 +176,10 @@ fn render_html(signed: &SignedCertificate) -> String {
         completed = esc(&c.completed_at),
         issued = esc(&c.issued_at),
     );
+}
+
+/// Per store: its outcome, what was erased (with each ledger entry) and what was retained.
+fn html_stores(h: &mut String, c: &Certificate) {
     for store in &c.stores {
         let _ = write!(
             h,
@@ -227,6 +224,10 @@ fn render_html(signed: &SignedCertificate) -> String {
             h.push_str("</table>\n");
         }
     }
+}
+
+/// The recipients told of the erasure (GDPR Art. 19), if any.
+fn html_recipients(h: &mut String, c: &Certificate) {
     if !c.recipients.is_empty() {
         h.push_str(
             "<h2>Recipients notified (GDPR Art. 19)</h2>\n<table><tr><th>Recipient</th><th>Store</th><th>Outcome</th><th>When</th></tr>",
@@ -243,6 +244,12 @@ fn render_html(signed: &SignedCertificate) -> String {
         }
         h.push_str("</table>\n");
     }
+}
+
+/// The request's range of ledger entries, the signature, how to verify it offline and the
+/// signed document itself.
+fn html_ledger(h: &mut String, signed: &SignedCertificate) {
+    let c = &signed.certificate;
     let l = &c.ledger;
     let json = serde_json::to_string_pretty(signed).unwrap_or_default();
     let _ = write!(
@@ -269,7 +276,6 @@ fn render_html(signed: &SignedCertificate) -> String {
         signature = esc(&signed.signature),
         json = esc(&json),
     );
-    h
 }
 
 #[cfg(test)]

@@ -1,46 +1,18 @@
-//! Previewing a retention policy (a dry run) and running it now.
+//! Previewing a retention policy (a dry run) and running it now: the HTTP side of
+//! [`crate::services::retention_runs`].
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lethe_entities::entity::retention_run::{self, RunTrigger};
-use lethe_entities::entity::store;
-use lethe_worker::queue::FollowUp;
-use sea_orm::ActiveModelTrait;
-use serde::Serialize;
-use time::OffsetDateTime;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::load;
 use super::runs::RunView;
-use crate::auth::{Permission, Principal};
-use crate::error::{ApiError, ApiResult, Problem, store_not_found};
+use crate::auth::Principal;
+use crate::error::{ApiResult, Problem};
 use crate::extract::PathParams;
+use crate::services;
+pub use crate::services::retention_runs::PreviewView;
 use crate::state::AppState;
-
-/// What the next run of a policy would do.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PreviewView {
-    /// Rows dated before this are past the age.
-    #[serde(with = "time::serde::rfc3339")]
-    pub cutoff: OffsetDateTime,
-    /// Rows the run would delete or anonymise now.
-    pub rows: u64,
-    /// The oldest affected row's age, as the store shows it.
-    pub oldest: Option<String>,
-    /// The newest affected row's age.
-    pub newest: Option<String>,
-    /// The table's primary-key columns.
-    pub primary_key: Vec<String>,
-    /// Primary keys of the first affected rows (up to 20), for admins and operators; absent
-    /// for other callers.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sample_keys: Option<Vec<Vec<String>>>,
-    /// The legal hold covering the whole table, store or organization, if any: then nothing
-    /// goes (`rows` is 0). Held subjects' rows are already left out of `rows`.
-    pub held_by: Option<Uuid>,
-}
 
 /// Dry run: how many rows the next run would remove (legal holds respected), their oldest and
 /// newest ages, and a sample of their primary keys. Changes nothing.
@@ -62,47 +34,7 @@ pub async fn preview(
     principal: Principal,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<Json<PreviewView>> {
-    principal.require(Permission::RunRetention)?;
-    let policy = load(&state, principal.organization_id, id).await?;
-    if policy.builtin.is_some() {
-        let found = lethe_worker::retention::preview::builtin(&state.db, &policy, OffsetDateTime::now_utc()).await?;
-        return Ok(Json(PreviewView {
-            cutoff: found.cutoff,
-            rows: found.rows,
-            oldest: None,
-            newest: None,
-            primary_key: vec!["id".to_owned()],
-            sample_keys: None,
-            held_by: None,
-        }));
-    }
-    let store = store::Model::find_in_org(&state.db, principal.organization_id, policy.store_id)
-        .await?
-        .ok_or_else(store_not_found)?;
-    let connector = state.stores.connector(&store, &state.keyring).await?;
-    let found = lethe_worker::retention::preview::preview(
-        &state.db,
-        &state.keyring,
-        &state.stores,
-        &store,
-        &policy,
-        &connector,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
-    let primary_key = match connector.schema().await? {
-        Some(schema) => schema.tables.get(&policy.target).map(|t| t.primary_key.clone()).unwrap_or_default(),
-        None => Vec::new(),
-    };
-    Ok(Json(PreviewView {
-        cutoff: found.cutoff,
-        rows: found.rows,
-        oldest: found.oldest,
-        newest: found.newest,
-        primary_key,
-        sample_keys: principal.can(Permission::ReadIdentities).then_some(found.sample),
-        held_by: found.held_by,
-    }))
+    Ok(Json(services::retention_runs::preview(&state, &principal, id).await?))
 }
 
 /// Run a policy now. Refused while a run of it is queued or running.
@@ -123,16 +55,6 @@ pub async fn run_now(
     principal: Principal,
     PathParams(id): PathParams<Uuid>,
 ) -> ApiResult<(StatusCode, Json<RunView>)> {
-    principal.require(Permission::RunRetention)?;
-    let policy = load(&state, principal.organization_id, id).await?;
-    if retention_run::Model::busy(&state.db, policy.id).await? {
-        return Err(ApiError::conflict("run_in_progress", "a run of this policy is queued or running"));
-    }
-    let now = OffsetDateTime::now_utc();
-    let run = retention_run::ActiveModel::queued(policy.organization_id, policy.id, RunTrigger::Manual, None, now)
-        .insert(&state.db)
-        .await?;
-    state.queue.schedule(&FollowUp::retention(&run)).await?;
-    tracing::info!(policy_id = %policy.id, run_id = %run.id, by = ?principal.actor().id, "retention run queued");
-    Ok((StatusCode::ACCEPTED, Json(RunView::from(&run))))
+    let run = services::retention_runs::run_now(&state, &principal, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
 }

@@ -6,8 +6,6 @@
 mod change;
 pub mod deadlines;
 
-use axum::Json;
-use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lethe_entities::domain::branding;
@@ -21,8 +19,7 @@ use uuid::Uuid;
 use self::change::{present, set_changed};
 use self::deadlines::{DeadlinesChange, DeadlinesView};
 use crate::auth::{Permission, Principal};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
-use crate::extract::Body;
+use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 
 /// The organization's settings.
@@ -160,42 +157,22 @@ async fn load(state: &AppState, principal: &Principal) -> ApiResult<organization
         .ok_or_else(|| ApiError::not_found("organization_not_found", "no such organization"))
 }
 
-/// The caller's organization and its settings.
-#[utoipa::path(
-    get, path = "/v1/organization", tag = "organization",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The settings, with the export link lifetime that applies", body = OrganizationView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: operators of every role only, not API keys", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn get_settings(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<OrganizationView>> {
+/// The caller's organization and its settings, with the export link lifetime that applies
+/// (operators of every role, not API keys).
+pub async fn get_settings(state: &AppState, principal: &Principal) -> ApiResult<OrganizationView> {
     principal.require(Permission::ReadOrganization)?;
-    let org = load(&state, &principal).await?;
-    Ok(Json(OrganizationView::new(&org, &state)))
+    let org = load(state, principal).await?;
+    Ok(OrganizationView::new(&org, state))
 }
 
-/// Changes the organization's settings (admin). The name and slug cannot be changed here.
-///
-/// Nor can the deadlines the law sets. A new `other`-regime deadline applies to requests
-/// received afterwards; existing requests keep their due dates.
-#[utoipa::path(
-    patch, path = "/v1/organization", tag = "organization",
-    request_body = OrganizationChange,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The settings as they now are", body = OrganizationView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (with the field) or `invalid_body` (wrong type, unknown or read-only field)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
+/// Changes the organization's settings (admins): the fields sent, each checked first. The name,
+/// the slug and the deadlines the law sets cannot be changed; a new `other`-regime deadline
+/// applies to requests received afterwards.
 pub async fn update_settings(
-    State(state): State<AppState>,
-    principal: Principal,
-    Body(change): Body<OrganizationChange>,
-) -> ApiResult<Json<OrganizationView>> {
+    state: &AppState,
+    principal: &Principal,
+    change: OrganizationChange,
+) -> ApiResult<OrganizationView> {
     principal.require(Permission::ManageOrganization)?;
     let mut errors = Vec::new();
     if change.auto_approve == Some(None) {
@@ -223,7 +200,7 @@ pub async fn update_settings(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let org = load(&state, &principal).await?;
+    let org = load(state, principal).await?;
     let mut changed = Vec::new();
     let mut active = org.clone().into_active_model();
     set_changed(
@@ -250,11 +227,11 @@ pub async fn update_settings(
     deadlines::apply(&org, &deadlines, &mut active, &mut changed);
     apply_portal(&org, portal, logo, &mut active, &mut changed);
     if changed.is_empty() {
-        return Ok(Json(OrganizationView::new(&org, &state)));
+        return Ok(OrganizationView::new(&org, state));
     }
     let org = active.update(&state.db).await?;
     tracing::info!(organization_id = %org.id, by = ?principal.actor().id, fields = ?changed, "organization settings changed");
-    Ok(Json(OrganizationView::new(&org, &state)))
+    Ok(OrganizationView::new(&org, state))
 }
 
 /// Checks the portal's settings, adding field errors; returns the decoded logo and its type
