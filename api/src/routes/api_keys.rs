@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::openapi::responses::{Authenticated, Invalid};
 use crate::services;
 pub use crate::services::api_keys::{ApiKeySecret, ApiKeyView, NewApiKey};
 use crate::state::AppState;
@@ -19,8 +20,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The organization's keys, without secrets", body = Vec<ApiKeyView>),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
     )
 )]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<ApiKeyView>>> {
@@ -36,9 +36,8 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = ApiKeySecret),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        Invalid,
     )
 )]
 pub async fn create(
@@ -59,8 +58,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`api_key_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -82,8 +80,7 @@ pub async fn revoke(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "New secret", body = ApiKeySecret),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`api_key_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`api_key_revoked`", body = Problem, content_type = "application/problem+json"),
     )

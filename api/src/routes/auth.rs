@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::auth::{Principal, credentials, sign_in, totp};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Body;
+use crate::openapi::responses::{RateLimited, ValidationFailed};
 use crate::state::AppState;
 
 /// Sign-in credentials.
@@ -70,7 +71,7 @@ fn bad_credentials() -> ApiError {
         (status = 401, description = "`invalid_credentials`, or `mfa_required` (a right password; send `code`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`mfa_enrolment_required`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
     )
 )]
 pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
@@ -121,7 +122,7 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>
         (status = 204, description = "Changed; sign in again"),
         (status = 401, description = "`unauthenticated`, `invalid_token` or `invalid_credentials` (a wrong current password, or the account is locked)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (API keys have no password)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        ValidationFailed,
     )
 )]
 pub async fn change_password(

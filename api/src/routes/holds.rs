@@ -12,6 +12,7 @@ use super::requests::actions::ReasonBody;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams, QueryParams};
+use crate::openapi::responses::{Authenticated, Invalid, InvalidQuery};
 use crate::services;
 pub use crate::services::holds::{HeldIdentity, HoldView, NewHold};
 use crate::state::AppState;
@@ -32,9 +33,8 @@ pub struct HoldsQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The holds, newest first", body = [HoldView]),
-        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        InvalidQuery,
+        Authenticated,
     )
 )]
 pub async fn list(
@@ -54,9 +54,8 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Placed", body = HoldView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        Invalid,
     )
 )]
 pub async fn place(
@@ -77,11 +76,10 @@ pub async fn place(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Released", body = HoldView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`hold_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`hold_released`: released before", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Invalid,
     )
 )]
 pub async fn release(

@@ -22,6 +22,7 @@ use crate::auth::principal::authenticate;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, QueryParams};
+use crate::openapi::responses::{Authenticated, InvalidQuery, RateLimited, ValidationFailed};
 use crate::services;
 pub use crate::services::ledger::{LookupIdentity, MAX_LOOKUP};
 use crate::state::AppState;
@@ -52,7 +53,7 @@ pub struct PublicKey {
     tag = "ledger",
     responses(
         (status = 200, description = "The public key", body = PublicKey),
-        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
     )
 )]
 pub async fn public_key(State(state): State<AppState>) -> Json<PublicKey> {
@@ -108,10 +109,9 @@ pub struct EntryPage {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of entries", body = EntryPage),
-        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        InvalidQuery,
+        Authenticated,
+        ValidationFailed,
     )
 )]
 pub async fn entries(
@@ -165,10 +165,9 @@ pub struct CheckpointPage {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of checkpoints", body = CheckpointPage),
-        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        InvalidQuery,
+        Authenticated,
+        ValidationFailed,
     )
 )]
 pub async fn checkpoints(
@@ -192,8 +191,7 @@ pub async fn checkpoints(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The latest checkpoint", body = CheckpointRecord),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`no_checkpoint`: nothing signed yet", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -228,8 +226,7 @@ pub struct SignResult {
     responses(
         (status = 201, description = "Signed", body = SignResult),
         (status = 200, description = "Already current", body = SignResult),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`no_checkpoint`: the ledger is empty", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -287,9 +284,8 @@ pub struct InclusionProof {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The proof", body = InclusionProof),
-        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        InvalidQuery,
+        Authenticated,
         (status = 404, description = "`no_checkpoint`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: entry or tree size out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -359,9 +355,8 @@ pub struct ConsistencyProof {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The proof", body = ConsistencyProof),
-        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        InvalidQuery,
+        Authenticated,
         (status = 422, description = "`validation_failed`: sizes out of range", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -421,12 +416,11 @@ pub struct LookupResult {
     responses(
         (status = 200, description = "The subject's entries", body = LookupResult),
         (status = 400, description = "`malformed_json`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`request_not_found` (unknown id or wrong token)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`not_verified`: the request's identity is not verified", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        ValidationFailed,
+        RateLimited,
     )
 )]
 pub async fn lookup(

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::openapi::responses::{Authenticated, Invalid};
 use crate::services;
 pub use crate::services::operators::{CreatedOperatorView, MfaResetRequest, NewOperator, OperatorChange, OperatorView};
 use crate::state::AppState;
@@ -19,8 +20,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The organization's operators", body = Vec<OperatorView>),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
     )
 )]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<OperatorView>>> {
@@ -34,10 +34,9 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = CreatedOperatorView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Invalid,
     )
 )]
 pub async fn create(
@@ -59,8 +58,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Changed", body = OperatorView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`operator_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_admin`: the organization would have no active admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),

@@ -8,6 +8,7 @@ use axum::extract::State;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Body;
+use crate::openapi::responses::AdminOnly;
 use crate::services;
 pub use crate::services::organization::deadlines;
 pub use crate::services::organization::{LogoUpload, OrganizationChange, OrganizationView, PortalChange, PortalView};
@@ -37,8 +38,7 @@ pub async fn get_settings(State(state): State<AppState>, principal: Principal) -
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The settings as they now are", body = OrganizationView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
         (status = 422, description = "`validation_failed` (with the field) or `invalid_body` (wrong type, unknown or read-only field)", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -16,6 +16,7 @@ use crate::auth::Principal;
 use crate::auth::principal::authenticate;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, OptionalBody, PathParams};
+use crate::openapi::responses::{Authenticated, Invalid, InvalidTransition, RequestNotFound};
 use crate::services::requests::{self, DenialGround, RequestAction};
 use crate::state::AppState;
 
@@ -82,11 +83,10 @@ fn summary(updated: &request::Model) -> Json<RequestSummary> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Approved", body = RequestSummary),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
+        InvalidTransition,
+        Invalid,
     )
 )]
 pub async fn approve(
@@ -110,10 +110,9 @@ pub async fn approve(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Denied", body = RequestSummary),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
+        InvalidTransition,
         (status = 422, description = "`validation_failed` (missing detail for `other`) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -138,11 +137,10 @@ pub async fn deny(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Extended; `due_at` is the new deadline", body = RequestSummary),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
         (status = 409, description = "`extension_not_allowed`, `already_extended`, `extension_too_late` or `invalid_transition`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Invalid,
     )
 )]
 pub async fn extend(
@@ -165,11 +163,10 @@ pub async fn extend(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "Canceled", body = CancelResult),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
+        InvalidTransition,
+        Invalid,
     )
 )]
 pub async fn cancel(
@@ -199,10 +196,9 @@ pub async fn cancel(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Back to `approved`; fulfilment restarts", body = RequestSummary),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
+        InvalidTransition,
     )
 )]
 pub async fn retry(
@@ -222,11 +218,10 @@ pub async fn retry(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "On hold", body = RequestSummary),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
+        InvalidTransition,
+        Invalid,
     )
 )]
 pub async fn hold(
@@ -246,10 +241,9 @@ pub async fn hold(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Resumed", body = RequestSummary),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` or `concurrent_modification`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
+        InvalidTransition,
     )
 )]
 pub async fn resume(

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{PathParams, QueryParams};
+use crate::openapi::responses::{Authenticated, InvalidQuery, RequestNotFound};
 use crate::services;
 use crate::state::AppState;
 
@@ -60,10 +61,9 @@ pub struct CertificateQuery {
             (SignedCertificate = "application/json"),
             (String = "text/html"),
         )),
-        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidQuery,
+        Authenticated,
+        RequestNotFound,
         (status = 409, description = "`not_completed`: not an erasure request, or not completed yet", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::views::{SubjectStatus, Submitted};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::openapi::responses::{Invalid, RequestNotFound};
 use crate::services::intake;
 use crate::services::intake::SubmitRequest;
 use crate::state::AppState;
@@ -53,7 +54,7 @@ pub struct TokenBody {
         (status = 404, description = "`organization_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Invalid,
         (status = 429, description = "`rate_limited` or `too_many_submissions`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -117,7 +118,7 @@ pub async fn verify(
     request_body = TokenBody,
     responses(
         (status = 202, description = "A new code is on its way"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+        RequestNotFound,
         (status = 409, description = "`already_verified`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`resend_too_soon` (see Retry-After), `too_many_codes` or `rate_limited`", body = Problem, content_type = "application/problem+json"),
     )

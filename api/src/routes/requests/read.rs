@@ -14,8 +14,9 @@ use uuid::Uuid;
 use super::views::{RequestDetail, RequestList, RequestSummary, RequestView, SubjectStatus};
 use crate::auth::principal::authenticate;
 use crate::auth::{Permission, Principal};
-use crate::error::{ApiError, ApiResult, Problem, request_not_found};
+use crate::error::{ApiError, ApiResult, request_not_found};
 use crate::extract::{PathParams, QueryParams};
+use crate::openapi::responses::{Authenticated, InvalidQuery, RequestNotFound, ValidationFailed};
 use crate::services::intake::find_with_token;
 use crate::state::AppState;
 
@@ -41,9 +42,8 @@ pub struct StatusQuery {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The request", body = RequestView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
     )
 )]
 pub async fn get_one(
@@ -103,10 +103,9 @@ pub struct ListQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of requests", body = RequestList),
-        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        InvalidQuery,
+        Authenticated,
+        ValidationFailed,
     )
 )]
 pub async fn list(

@@ -17,6 +17,7 @@ use super::actions::ReasonBody;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::openapi::responses::{AdminOnly, Authenticated, Invalid, RequestNotFound, TaskNotFound};
 use crate::services::recipients;
 use crate::services::tasks::find;
 use crate::state::AppState;
@@ -72,9 +73,8 @@ impl From<&recipient_task::Model> for RecipientTaskView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One task per recipient the stores' data maps name, by store and recipient (none for access, objection and opt-out requests)", body = [RecipientTaskView]),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
     )
 )]
 pub async fn list(
@@ -96,11 +96,10 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Notified; the request completes when every store and recipient task is settled", body = RecipientTaskView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found` or `task_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        TaskNotFound,
         (status = 409, description = "`task_finished`: already notified or waived, or the request is not in progress", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Invalid,
     )
 )]
 pub async fn complete(
@@ -122,11 +121,10 @@ pub async fn complete(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Waived", body = RecipientTaskView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found` or `task_not_found`", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
+        TaskNotFound,
         (status = 409, description = "`task_finished`: already notified or waived, or the request is not in progress", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Invalid,
     )
 )]
 pub async fn waive(

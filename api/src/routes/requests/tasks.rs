@@ -19,6 +19,7 @@ use super::actions::ReasonBody;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::openapi::responses::{AdminOnly, Authenticated, Invalid, RequestNotFound, TaskNotFound};
 use crate::services::{self, tasks::MAX_ATTACHMENT_BYTES, tasks::Upload};
 use crate::state::AppState;
 
@@ -76,9 +77,8 @@ impl From<&store_task::Model> for TaskView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One task per store, by store name", body = [TaskView]),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
     )
 )]
 pub async fn list(
@@ -100,9 +100,8 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Locating is queued"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        RequestNotFound,
         (status = 409, description = "`invalid_transition`: the request is not in progress", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -151,9 +150,8 @@ pub struct AttachmentBody {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Done; the request completes when every task is done or waived", body = TaskView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found` or `task_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        TaskNotFound,
         (status = 409, description = "`task_not_waiting`: automated stores are worked by Lethe", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (also for an attachment that is not base64, too large, or not for a manual task of an access request) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
@@ -178,11 +176,10 @@ pub async fn complete(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Waived", body = TaskView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`request_not_found` or `task_not_found`", body = Problem, content_type = "application/problem+json"),
+        AdminOnly,
+        TaskNotFound,
         (status = 409, description = "`task_finished` or `task_busy` (being erased)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Invalid,
     )
 )]
 pub async fn waive(

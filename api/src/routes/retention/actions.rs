@@ -10,6 +10,7 @@ use super::runs::RunView;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::PathParams;
+use crate::openapi::responses::{Authenticated, PolicyNotFound, StoreFailed};
 use crate::services;
 pub use crate::services::retention_runs::PreviewView;
 use crate::state::AppState;
@@ -22,11 +23,10 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "What the next run would do", body = PreviewView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`policy_not_found` or `store_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_data_map` (the table changed since the policy was saved)", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The store failed: `store_unreachable`, `store_auth_failed`, ...", body = Problem, content_type = "application/problem+json"),
+        StoreFailed,
     )
 )]
 pub async fn preview(
@@ -44,9 +44,8 @@ pub async fn preview(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued", body = RunView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`policy_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        PolicyNotFound,
         (status = 409, description = "`run_in_progress`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -11,6 +11,7 @@ use super::PolicyView;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::openapi::responses::{Authenticated, PolicyNotFound, StoreFailed};
 use crate::services;
 use crate::state::AppState;
 
@@ -20,8 +21,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The policies, by name", body = [PolicyView]),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
     )
 )]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<PolicyView>>> {
@@ -36,11 +36,10 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = PolicyView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 409, description = "`policy_name_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (with `errors[]` per field) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The store failed: `store_unreachable`, `store_auth_failed`, ...", body = Problem, content_type = "application/problem+json"),
+        StoreFailed,
     )
 )]
 pub async fn create(
@@ -59,9 +58,8 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The policy", body = PolicyView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`policy_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        PolicyNotFound,
     )
 )]
 pub async fn get_one(
@@ -80,12 +78,11 @@ pub async fn get_one(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Replaced", body = PolicyView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`policy_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        PolicyNotFound,
         (status = 409, description = "`policy_name_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (with `errors[]` per field) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The store failed: `store_unreachable`, `store_auth_failed`, ...", body = Problem, content_type = "application/problem+json"),
+        StoreFailed,
     )
 )]
 pub async fn update(
@@ -104,9 +101,8 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`policy_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        PolicyNotFound,
         (status = 409, description = "`builtin_policy`: built-in policies are disabled, not deleted", body = Problem, content_type = "application/problem+json"),
     )
 )]

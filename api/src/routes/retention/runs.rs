@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{PathParams, QueryParams};
+use crate::openapi::responses::{Authenticated, InvalidQuery, ValidationFailed};
 use crate::services;
 pub use crate::services::retention_runs::RunView;
 use crate::state::AppState;
@@ -33,10 +34,9 @@ pub struct RunsQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Runs, newest first", body = [RunView]),
-        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        InvalidQuery,
+        Authenticated,
+        ValidationFailed,
     )
 )]
 pub async fn list(
@@ -54,8 +54,7 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Stopped (the batch in flight, if any, still commits)", body = RunView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`run_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`run_finished`", body = Problem, content_type = "application/problem+json"),
     )
@@ -76,8 +75,7 @@ pub async fn stop(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued again", body = RunView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 404, description = "`run_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`run_not_stopped` or `run_in_progress`", body = Problem, content_type = "application/problem+json"),
     )

@@ -10,6 +10,7 @@ use super::TestResult;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::openapi::responses::{Authenticated, Invalid, StoreNotFound};
 use crate::services;
 pub use crate::services::store_probes::{IdentityInput, PREVIEW_ROWS, Preview, PreviewInput, StorePreview};
 use crate::state::AppState;
@@ -22,9 +23,8 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The result (also when the store failed the test: see `ok` and `code`)", body = TestResult),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`store_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        StoreNotFound,
     )
 )]
 pub async fn test(
@@ -43,9 +43,8 @@ pub async fn test(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The proposal, with the evidence for each suggestion and the missing indexes", body = Discovery),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`store_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        StoreNotFound,
         (status = 409, description = "`store_not_discoverable`: manual and HTTP stores", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`store_unreachable`, `store_auth_failed`, ...", body = Problem, content_type = "application/problem+json"),
     )
@@ -69,8 +68,8 @@ pub async fn discover(
         (status = 200, description = "Counts per store and table", body = Preview),
         (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (also: values asked for by a role that may not see them)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`store_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        StoreNotFound,
+        Invalid,
     )
 )]
 pub async fn preview(

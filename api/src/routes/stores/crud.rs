@@ -10,6 +10,7 @@ use super::StoreView;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::openapi::responses::{Authenticated, Invalid, StoreNotFound};
 use crate::services;
 pub use crate::services::stores::{ConnectionInput, NewStore, StoreChange};
 use crate::state::AppState;
@@ -20,8 +21,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The stores, by name", body = [StoreView]),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
     )
 )]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<StoreView>>> {
@@ -35,10 +35,9 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Registered", body = StoreView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
         (status = 409, description = "`store_name_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Invalid,
     )
 )]
 pub async fn create(
@@ -57,9 +56,8 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The store", body = StoreView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`store_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        StoreNotFound,
     )
 )]
 pub async fn get_one(
@@ -78,10 +76,9 @@ pub async fn get_one(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Changed", body = StoreView),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`store_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        StoreNotFound,
+        Invalid,
     )
 )]
 pub async fn update(
@@ -100,9 +97,8 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`store_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        StoreNotFound,
         (status = 409, description = "`store_in_use`", body = Problem, content_type = "application/problem+json"),
     )
 )]

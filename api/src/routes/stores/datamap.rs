@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
+use crate::openapi::responses::{Authenticated, StoreNotFound};
 use crate::services;
 pub use crate::services::datamaps::{DataMapInput, FidesImport, FidesImported, SavedMap};
 use crate::state::AppState;
@@ -20,9 +21,8 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved", body = SavedMap),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`store_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        StoreNotFound,
         (status = 422, description = "`invalid_data_map` (each error with its field and, for YAML, its line) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`store_unreachable`, `store_auth_failed`, ...: the live schema could not be read", body = Problem, content_type = "application/problem+json"),
     )
@@ -44,9 +44,8 @@ pub async fn save(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Converted (and saved when `save`)", body = FidesImported),
-        (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`store_not_found`", body = Problem, content_type = "application/problem+json"),
+        Authenticated,
+        StoreNotFound,
         (status = 422, description = "`invalid_data_map` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`store_unreachable`, ...: the live schema could not be read", body = Problem, content_type = "application/problem+json"),
     )
