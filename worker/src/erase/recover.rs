@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::EraseError;
 use crate::context::JobContext;
 use crate::error::JobError;
+use crate::ledger::external::ExternalError;
 use crate::stores::SettleError;
 
 /// Settles every pending intent of one request, except those of `busy` stores (another worker
@@ -43,6 +44,9 @@ pub async fn request(ctx: &JobContext, organization: Uuid, request: Uuid, busy: 
             Err(SettleError::Store(e)) => {
                 return Err(JobError::Permanent(format!("recovery in `{}`: {e}", open.store)));
             }
+            // Lethe's own database failing is worth a retry (`JobError::Db`); anything else the
+            // settlement reports is not.
+            Err(SettleError::Settle(ExternalError::Ledger(e))) => return Err(EraseError::Ledger(e).into()),
             Err(SettleError::Settle(e)) => return Err(EraseError::from(e).into()),
         }
         settled += 1;
