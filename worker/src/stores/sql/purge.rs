@@ -9,7 +9,7 @@ use lethe_entities::entity::retention_run::{Model as Run, RunStep};
 use lethe_entities::ledger::NewEntry;
 use lethe_entities::ledger::entry::EntryKind;
 use lethe_entities::retention::PolicyAction;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DbErr};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -262,20 +262,10 @@ impl Scan<'_> {
     ) -> Result<Option<KeyBatch>, Failure> {
         let Some(held) = holds.held(run).await? else { return Ok(None) };
         let target = self.target(&held);
-        let select = target.keys_after(target.condition(self.cutoff), cursor, self.limit);
-        let width = self.live.primary_key.len();
-        let mut keys = Vec::new();
-        for row in self.db.query_all(&select).await.map_err(|e| Failure::store(&classify(e)))? {
-            let mut key = Vec::with_capacity(width);
-            for i in 0..width {
-                key.push(
-                    row.try_get::<Option<String>>("", &format!("k{i}"))
-                        .map_err(|e| Failure::store(&classify(e)))?
-                        .unwrap_or_default(),
-                );
-            }
-            keys.push(key);
-        }
+        let keys = target
+            .read_keys(self.db, target.condition(self.cutoff), cursor, self.limit)
+            .await
+            .map_err(|e| Failure::store(&classify(e)))?;
         Ok(Some((held, keys)))
     }
 }

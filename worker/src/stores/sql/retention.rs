@@ -137,6 +137,27 @@ impl Target<'_> {
         }
     }
 
+    /// Reads the keys [`Self::keys_after`] selects from `db`: each row's primary key as text,
+    /// in key order.
+    pub async fn read_keys(
+        &self,
+        db: &impl ConnectionTrait,
+        condition: Condition,
+        cursor: Option<&[String]>,
+        limit: u64,
+    ) -> Result<Vec<Vec<String>>, DbErr> {
+        let width = self.live.primary_key.len();
+        let mut keys = Vec::new();
+        for row in db.query_all(&self.keys_after(condition, cursor, limit)).await? {
+            let mut key = Vec::with_capacity(width);
+            for i in 0..width {
+                key.push(row.try_get::<Option<String>>("", &format!("k{i}"))?.unwrap_or_default());
+            }
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
     /// Up to `limit` primary keys (as text, in key order) of rows matching `condition` after
     /// `cursor`.
     pub fn keys_after(&self, condition: Condition, cursor: Option<&[String]>, limit: u64) -> SelectStatement {
@@ -333,14 +354,7 @@ pub async fn preview(
         ),
         None => (0, None, None),
     };
-    let mut sample = Vec::new();
-    for row in store_db.query_all(&target.keys_after(target.condition(cutoff), None, SAMPLE)).await.map_err(classify)? {
-        let mut key = Vec::with_capacity(live.primary_key.len());
-        for i in 0..live.primary_key.len() {
-            key.push(row.try_get::<Option<String>>("", &format!("k{i}")).map_err(classify)?.unwrap_or_default());
-        }
-        sample.push(key);
-    }
+    let sample = target.read_keys(store_db, target.condition(cutoff), None, SAMPLE).await.map_err(classify)?;
     Ok(Preview {
         cutoff,
         rows: u64::try_from(rows).unwrap_or(0),
