@@ -1,6 +1,8 @@
 //! The OpenAPI document's frame: info, tags and the bearer security scheme. Paths and schemas
 //! come from the `#[utoipa::path]` annotations on the handlers.
 
+pub mod flattened;
+pub mod rejections;
 pub mod responses;
 
 use utoipa::Modify;

@@ -10,7 +10,7 @@ use utoipa::IntoResponses;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 
 /// A problem+json response with `description`.
-fn problem(description: &str) -> RefOr<Response> {
+pub(super) fn problem(description: &str) -> RefOr<Response> {
     ResponseBuilder::new()
         .description(description)
         .content(

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::PathParams;
+use crate::openapi::responses::RateLimited;
 use crate::state::AppState;
 
 /// How far a callback's timestamp may be from now.
@@ -48,6 +49,7 @@ fn invalid_signature() -> ApiError {
         (status = 409, description = "`task_not_waiting`: the task is not waiting for a callback (e.g. it timed out)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`: over 16 MiB for an access task, over the global limit otherwise", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body` (not a report), `validation_failed` (unknown status, bad `erased`) or `service_data_invalid` (`tables` is not tables of rows of scalars)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
     )
 )]
 pub async fn task_report(

@@ -72,6 +72,7 @@ pub async fn public_key(State(state): State<AppState>) -> Json<PublicKey> {
 #[serde(deny_unknown_fields)]
 pub struct EntriesQuery {
     /// Only this kind.
+    #[param(inline)]
     pub kind: Option<EntryKind>,
     /// Only entries caused by this request.
     pub request_id: Option<Uuid>,

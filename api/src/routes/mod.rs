@@ -109,14 +109,23 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         public_per_minute: 1,
         submissions_per_email_per_hour: 1,
     }));
-    openapi_router(limits).split_for_parts().1
+    parts(limits).1
+}
+
+/// The router and its complete OpenAPI document: the handlers' annotations, plus the answers
+/// the extractors give before a handler runs, with flattened closed types opened.
+fn parts(limits: Arc<rate_limit::RateLimits>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut openapi) = openapi_router(limits).split_for_parts();
+    crate::openapi::rejections::document(&mut openapi);
+    crate::openapi::flattened::document(&mut openapi);
+    (router, openapi)
 }
 
 /// The complete application: API routes, `/openapi.json`, `/docs`, problem+json fallbacks,
 /// body limit, panic catcher and request tracing (method and route only: no query strings,
 /// which can carry tokens).
 pub fn app(state: AppState) -> Router {
-    let (router, openapi) = openapi_router(state.limits.clone()).split_for_parts();
+    let (router, openapi) = parts(state.limits.clone());
     let max_body = state.settings.max_body_bytes;
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))

@@ -16,7 +16,7 @@ use crate::auth::Principal;
 use crate::auth::principal::authenticate;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, OptionalBody, PathParams};
-use crate::openapi::responses::{Authenticated, Invalid, InvalidTransition, RequestNotFound};
+use crate::openapi::responses::{Authenticated, Invalid, InvalidTransition, RateLimited, RequestNotFound};
 use crate::services::requests::{self, DenialGround, RequestAction};
 use crate::state::AppState;
 
@@ -167,6 +167,7 @@ pub async fn extend(
         RequestNotFound,
         InvalidTransition,
         Invalid,
+        RateLimited,
     )
 )]
 pub async fn cancel(

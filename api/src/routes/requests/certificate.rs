@@ -39,6 +39,7 @@ pub enum CertificateFormat {
 pub struct CertificateQuery {
     /// `json` or `html`. Without it, HTML is returned when `Accept` names `text/html` before
     /// `application/json`, JSON otherwise.
+    #[param(inline)]
     pub format: Option<CertificateFormat>,
 }
 

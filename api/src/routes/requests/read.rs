@@ -16,7 +16,7 @@ use crate::auth::principal::authenticate;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, request_not_found};
 use crate::extract::{PathParams, QueryParams};
-use crate::openapi::responses::{Authenticated, InvalidQuery, RequestNotFound, ValidationFailed};
+use crate::openapi::responses::{Authenticated, InvalidQuery, RateLimited, RequestNotFound, ValidationFailed};
 use crate::services::intake::find_with_token;
 use crate::state::AppState;
 
@@ -44,6 +44,7 @@ pub struct StatusQuery {
         (status = 200, description = "The request", body = RequestView),
         Authenticated,
         RequestNotFound,
+        RateLimited,
     )
 )]
 pub async fn get_one(
