@@ -91,7 +91,9 @@ pub async fn choose(client: &Client, css: &str, value: &str) {
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).select_by_value(value).await.unwrap();
 }
 
-/// Clicks the element `css`.
+/// Clicks the element `css`, which must not load a new page (a checkbox, a radio button, a
+/// `<details>` summary, a download link); links and submit buttons go through [`follow`], which
+/// waits for the page they load.
 pub async fn click(client: &Client, css: &str) {
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).click().await.unwrap();
 }

@@ -47,28 +47,28 @@ async fn an_operator_enrols_totp_and_completes_an_erasure_in_chromium() {
 
     // Find her request by e-mail and open it.
     fill(&client, "#q", "Ann.Subject@example.com").await;
-    click(&client, "#search").await;
+    follow(&client, "#search").await;
     let rows = client.find_all(Locator::Css("#queue tbody tr")).await.unwrap();
     assert_eq!(rows.len(), 1, "exactly her request");
-    click(&client, &format!("a[href='/console/requests/{}']", req.id)).await;
+    follow(&client, &format!("a[href='/console/requests/{}']", req.id)).await;
     assert_eq!(text(&client, "#state").await, "pending_approval");
 
     // Approve; the manual store's task appears; complete it.
     fill(&client, "#approve-note", "Identity verified by e-mail").await;
-    click(&client, "#approve").await;
+    follow(&client, "#approve").await;
     assert!(text(&client, "#notice").await.contains("Approved"));
     reload_until(&client, "form[action$='/complete'] textarea").await;
     fill(&client, "form[action$='/complete'] textarea", "Folder shredded, witnessed by J. Doe").await;
     click(&client, "form[action$='/complete'] input[type=checkbox]").await;
     let request_shot = client.screenshot().await.unwrap();
     std::fs::write(artifacts().join("console-request.png"), request_shot).unwrap();
-    click(&client, "form[action$='/complete'] button").await;
+    follow(&client, "form[action$='/complete'] button").await;
     reload_until(&client, "#certificate").await;
     assert_eq!(text(&client, "#state").await, "completed");
     assert!(text(&client, "#timeline").await.contains("Folder shredded"));
 
     // The certificate of erasure.
-    click(&client, "#certificate").await;
+    follow(&client, "#certificate").await;
     let source = client.source().await.unwrap();
     assert!(source.contains("paper-archive") && source.to_lowercase().contains("certificate"), "{source}");
     assert!(!source.contains("ann.subject@example.com"), "no personal data in the certificate");
@@ -93,7 +93,7 @@ async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() 
 
     // Register the SQLite store (a name in capitals first: the error next to the field, the
     // kind kept, the URL to type again), test it, discover it, review and save the proposed map.
-    click(&client, "nav a[href='/console/stores']").await;
+    follow(&client, "nav a[href='/console/stores']").await;
     fill(&client, "#store-name", "Shop").await;
     choose(&client, "#store-kind", "sqlite").await;
     fill(&client, "#store-url", &shop_url).await;
@@ -106,11 +106,11 @@ async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() 
     client.find(Locator::Css("#store-name")).await.unwrap().clear().await.unwrap();
     fill(&client, "#store-name", "shop").await;
     fill(&client, "#store-url", &shop_url).await;
-    click(&client, "#register-store").await;
+    follow(&client, "#register-store").await;
     wait_text(&client, "#notice", "Registered").await;
-    click(&client, "#test-store").await;
+    follow(&client, "#test-store").await;
     wait_text(&client, "#last-test", "passed").await;
-    click(&client, "#discover").await;
+    follow(&client, "#discover").await;
     wait_text(&client, "#notice", "review the proposed data map").await;
     let customers = client.find(Locator::Css("#table-customers")).await.expect("the customers table in the review");
     assert!(customers.text().await.unwrap().contains("email"));
@@ -123,30 +123,30 @@ async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() 
     );
     let store_shot = client.screenshot().await.unwrap();
     std::fs::write(artifacts().join("console-store-discovery.png"), store_shot).unwrap();
-    click(&client, "#save-map").await;
+    follow(&client, "#save-map").await;
     wait_text(&client, "#notice", "Data map version 1 saved.").await;
     assert!(text(&client, "#map-version").await.contains("version 1"));
 
     // Place a legal hold on another person and release it.
-    click(&client, "nav a[href='/console/retention/holds']").await;
+    follow(&client, "nav a[href='/console/retention/holds']").await;
     choose(&client, "#hold-scope", "subject").await;
     choose(&client, "#hold-kind", "email").await;
     fill(&client, "#hold-value", "zed@example.com").await;
     fill(&client, "#hold-reason", "Litigation: Zed v. Shop").await;
     fill(&client, "#hold-owner", "legal@shop.test").await;
-    click(&client, "#place").await;
+    follow(&client, "#place").await;
     wait_text(&client, "#notice", "in force").await;
     assert!(text(&client, ".hold .hold-state").await.contains("in force"));
     click(&client, ".hold details summary").await;
     fill(&client, ".hold details textarea", "Case settled").await;
-    click(&client, ".hold details button").await;
+    follow(&client, ".hold details button").await;
     wait_text(&client, "#notice", "released").await;
     assert!(text(&client, ".hold .hold-state").await.contains("Case settled"));
 
     // Approve Ann's erasure and watch it complete through the SQLite store.
     client.goto(&format!("{base}/console/requests/{}", req.id)).await.unwrap();
     fill(&client, "#approve-note", "Identity verified").await;
-    click(&client, "#approve").await;
+    follow(&client, "#approve").await;
     wait_text(&client, "#notice", "Approved").await;
     reload_until(&client, "#certificate").await;
     assert_eq!(text(&client, "#state").await, "completed");
@@ -154,13 +154,13 @@ async fn an_admin_maps_a_sqlite_store_holds_and_proves_an_erasure_in_chromium() 
 
     // Prove it on the ledger page: "verify now" passes, and her entries by e-mail show the
     // erasure in the shop.
-    click(&client, "nav a[href='/console/ledger']").await;
-    click(&client, "#verify-now").await;
+    follow(&client, "nav a[href='/console/ledger']").await;
+    follow(&client, "#verify-now").await;
     let verification = wait_text(&client, "#verification", "OK:").await;
     assert!(verification.starts_with("OK:"), "{verification}");
     choose(&client, "#lookup-kind", "email").await;
     fill(&client, "#lookup-value", "Ann@Example.com").await;
-    click(&client, "#look-up").await;
+    follow(&client, "#look-up").await;
     let entries = wait_text(&client, "#entries", "entries").await;
     assert!(entries.contains("erasure") && entries.contains("shop") && entries.contains(&req.id), "{entries}");
     let ledger_shot = client.screenshot().await.unwrap();
