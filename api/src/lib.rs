@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod ledger_cli;
+pub mod logging;
 pub mod openapi;
 pub mod portal;
 pub mod rate_limit;
