@@ -6,6 +6,8 @@ pub mod bench;
 pub mod browser;
 pub mod company;
 pub mod console;
+pub mod leaks;
+pub mod logins;
 pub mod mailbox;
 pub mod package;
 pub mod portal;
