@@ -7,9 +7,10 @@ use clap::{Parser, Subcommand};
 use lethe_entities::domain::enums::Role;
 
 use crate::accounts::{create_operator, ensure_organization};
-use crate::config::{ConfigArgs, Settings, redact_url};
+use crate::config::{ConfigArgs, Settings};
 use crate::engine::{self, Engine, Mode};
 use crate::ledger_cli::LedgerCommand;
+use crate::redact::redact_url;
 
 const ENV_HELP: &str = "\
 Environment variables (flags win over them, they win over the --config TOML file):
@@ -18,7 +19,8 @@ Environment variables (flags win over them, they win over the --config TOML file
   LETHE_PUBLIC_RATE_PER_MINUTE  LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR  LETHE_MAX_BODY_BYTES
   LETHE_RESEND_COOLDOWN_SECS  LETHE_QUEUE_POLL_MS  LETHE_LOG_FORMAT  LETHE_CONFIG
   LETHE_LEDGER_CHECKPOINT_ENTRIES  LETHE_LEDGER_CHECKPOINT_SECS
-  LETHE_LOG (log filter, default \"info\")
+  LETHE_LOG (log filter for Lethe's own modules, default \"info\"; other crates log warnings
+  and errors only, the database drivers nothing, whatever it says)
 Generate a master key with: openssl rand -base64 32";
 
 /// Lethe: data-subject requests and retention, with deadlines and an audit trail.
