@@ -16,6 +16,7 @@ pub mod logging;
 pub mod openapi;
 pub mod portal;
 pub mod rate_limit;
+pub mod redact;
 pub mod routes;
 pub mod services;
 pub mod state;

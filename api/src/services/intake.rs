@@ -36,7 +36,7 @@ pub const MAX_CODES_PER_REQUEST: u64 = 5;
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// A new data-subject request.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "organization": "acme",
@@ -65,9 +65,10 @@ pub struct SubmitRequest {
     #[schema(example = "de")]
     pub locale: Option<String>,
 }
+crate::opaque_debug!(SubmitRequest);
 
 /// A request just submitted: its id, the status token (shown once) and its dates.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Submission {
     /// The request's id.
     pub id: Uuid,
@@ -78,6 +79,7 @@ pub struct Submission {
     /// When the answer is due.
     pub due_at: OffsetDateTime,
 }
+crate::opaque_debug!(Submission);
 
 struct ValidSubmission {
     identities: Vec<Identity>,

@@ -21,7 +21,7 @@ use crate::services::intake::SubmitRequest;
 use crate::state::AppState;
 
 /// The code from the verification e-mail.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The status token returned at submission.
@@ -30,14 +30,16 @@ pub struct VerifyRequest {
     #[schema(example = "042917")]
     pub code: String,
 }
+crate::opaque_debug!(VerifyRequest);
 
 /// Proof of the status token.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     /// The status token returned at submission.
     pub token: String,
 }
+crate::opaque_debug!(TokenBody);
 
 /// Submit a request.
 ///
