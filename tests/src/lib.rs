@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bench;
 pub mod browser;
+pub mod cleanup;
 pub mod company;
 pub mod console;
 pub mod leaks;

@@ -49,13 +49,7 @@ impl Drop for Users {
             return;
         }
         let mut users = std::mem::take(self);
-        // As the company's stores do: a thread with a runtime of its own, waited for.
-        let removal = std::thread::spawn(move || {
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                let _ = runtime.block_on(users.remove());
-            }
-        });
-        let _ = removal.join();
+        crate::cleanup::on_own_runtime(async move { users.remove().await });
     }
 }
 
