@@ -7,9 +7,10 @@ use clap::{Parser, Subcommand};
 use lethe_entities::domain::enums::Role;
 
 use crate::accounts::{create_operator, ensure_organization};
-use crate::config::{ConfigArgs, LogFormat, Settings, redact_url};
+use crate::config::{ConfigArgs, Settings};
 use crate::engine::{self, Engine, Mode};
 use crate::ledger_cli::LedgerCommand;
+use crate::redact::redact_url;
 
 const ENV_HELP: &str = "\
 Environment variables (flags win over them, they win over the --config TOML file):
@@ -18,7 +19,8 @@ Environment variables (flags win over them, they win over the --config TOML file
   LETHE_PUBLIC_RATE_PER_MINUTE  LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR  LETHE_MAX_BODY_BYTES
   LETHE_RESEND_COOLDOWN_SECS  LETHE_QUEUE_POLL_MS  LETHE_LOG_FORMAT  LETHE_CONFIG
   LETHE_LEDGER_CHECKPOINT_ENTRIES  LETHE_LEDGER_CHECKPOINT_SECS
-  LETHE_LOG (log filter, default \"info\")
+  LETHE_LOG (log filter for Lethe's own modules, default \"info\"; other crates log warnings
+  and errors only, the database drivers nothing, whatever it says)
 Generate a master key with: openssl rand -base64 32";
 
 /// Lethe: data-subject requests and retention, with deadlines and an audit trail.
@@ -131,7 +133,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return crate::certificate_cli::run(action);
     }
     let settings = cli.config.resolve()?;
-    init_logging(settings.log_format);
+    crate::logging::init(settings.log_format);
     match cli.command.unwrap_or(Command::All) {
         Command::All => start(settings, Mode::All).await,
         Command::Serve => start(settings, Mode::Serve).await,
@@ -223,13 +225,3 @@ async fn start(settings: Settings, mode: Mode) -> anyhow::Result<()> {
 /// The command the banner and the README's quick start both show for the first admin.
 const FIRST_ADMIN: &str =
     "cargo run --release -- operator create --email dpo@acme.example --role admin --org acme --org-name \"Acme AB\"";
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LETHE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-}

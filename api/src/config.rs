@@ -13,6 +13,8 @@ use lethe_worker::ServiceSettings;
 use lethe_worker::ledger::CheckpointSettings;
 use serde::Deserialize;
 
+use crate::redact::redact_url;
+
 /// Where Lethe runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "snake_case")]
@@ -37,7 +39,7 @@ pub enum LogFormat {
 
 /// Options shared by every subcommand. Each can also be set in the TOML file given by
 /// `--config`, under the same name with underscores (e.g. `database_url = "..."`).
-#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[derive(Default, Clone, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigArgs {
     /// TOML configuration file.
@@ -166,6 +168,17 @@ pub struct Settings {
     pub retention_tick: Duration,
 }
 
+/// The file and the connection URLs, without their credentials; the rest is left out.
+impl std::fmt::Debug for ConfigArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigArgs")
+            .field("config", &self.config)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
@@ -177,14 +190,6 @@ impl std::fmt::Debug for Settings {
             .field("master_key", &"<redacted>")
             .field("smtp", &self.smtp_url.as_deref().map(redact_url))
             .finish_non_exhaustive()
-    }
-}
-
-/// A URL with any user info removed, for display.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}***@{}", &url[..scheme_end + 3], &url[at + 1..]),
-        _ => url.to_owned(),
     }
 }
 
@@ -388,9 +393,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_are_redacted() {
-        assert_eq!(redact_url("postgres://lethe:s3cret@db:5432/lethe"), "postgres://***@db:5432/lethe");
-        assert_eq!(redact_url("sqlite://lethe-data/lethe.db"), "sqlite://lethe-data/lethe.db");
+    fn debug_shows_no_credentials() {
+        let args = ConfigArgs {
+            database_url: Some("postgres://lethe:s3cret@db/lethe".into()),
+            smtp_url: Some("smtps://mailer:m41l@mail.example.com".into()),
+            ..ConfigArgs::default()
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("s3cret") && !shown.contains("m41l") && shown.contains("db/lethe"), "{shown}");
     }
 
     #[test]

@@ -3,10 +3,14 @@
 //! * Public endpoints: per client IP (the TCP peer; put Lethe behind a proxy that sets the peer
 //!   correctly, or rely on the proxy's own limits).
 //! * Submissions: additionally per e-mail blind index, so nobody can flood one person's inbox
-//!   with verification codes.
-//! * Verification attempts: additionally per e-mail blind index
-//!   ([`VERIFICATIONS_PER_EMAIL_PER_HOUR`]), across all of that address's requests.
+//!   with verification codes. This also bounds guessing codes: each request allows a fixed
+//!   number of guesses ([`crate::services::intake`]), so the guesses against an address are at
+//!   most that many per submission the limit lets through.
 //! * Sign-in: per IP, against password guessing (on top of the per-account lockout).
+//!
+//! There is no limit on code attempts per e-mail address: it would be shared by every request
+//! for the address, so a stranger's wrong guesses on a request of their own could lock out the
+//! person whose code it is.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -21,15 +25,10 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::ApiError;
 
-/// Code attempts per hour per e-mail address (keyed hash), across its requests: more than the
-/// 25 a single request allows (5 codes of 5 attempts), far fewer than guessing needs.
-pub const VERIFICATIONS_PER_EMAIL_PER_HOUR: u32 = 30;
-
 /// The limiters of one process.
 pub struct RateLimits {
     public_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     per_email: DefaultKeyedRateLimiter<String>,
-    verifications_per_email: DefaultKeyedRateLimiter<String>,
 }
 
 /// Limits, configurable.
@@ -49,9 +48,6 @@ impl RateLimits {
         Self {
             public_per_ip: RateLimiter::keyed(Quota::per_minute(per_minute)),
             per_email: RateLimiter::keyed(Quota::per_hour(per_hour)),
-            verifications_per_email: RateLimiter::keyed(Quota::per_hour(
-                NonZeroU32::new(VERIFICATIONS_PER_EMAIL_PER_HOUR).expect("non-zero"),
-            )),
         }
     }
 
@@ -67,23 +63,10 @@ impl RateLimits {
         })
     }
 
-    /// Checks and counts one code attempt for an e-mail blind index.
-    pub fn check_verification(&self, email_index: &str) -> Result<(), ApiError> {
-        self.verifications_per_email.check_key(&email_index.to_owned()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::too_many(
-                "too_many_attempts",
-                "too many code attempts for this e-mail address; try again later",
-                wait.as_secs(),
-            )
-        })
-    }
-
     /// Drops state of keys that are back to full quota (call periodically).
     pub fn retain_recent(&self) {
         self.public_per_ip.retain_recent();
         self.per_email.retain_recent();
-        self.verifications_per_email.retain_recent();
     }
 }
 

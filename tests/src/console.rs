@@ -163,6 +163,11 @@ impl Console {
         console
     }
 
+    /// The values of this client's cookies.
+    pub fn cookie_values(&self) -> Vec<String> {
+        self.cookies.lock().unwrap().values().cloned().collect()
+    }
+
     /// The CSRF token of a signed-in page.
     pub async fn csrf(&self) -> String {
         self.get("/console/").await.csrf()

@@ -4,8 +4,11 @@
 pub mod app;
 pub mod bench;
 pub mod browser;
+pub mod cleanup;
 pub mod company;
 pub mod console;
+pub mod leaks;
+pub mod logins;
 pub mod mailbox;
 pub mod package;
 pub mod portal;

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
+use lethe_api::config::LogFormat;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use crate::app::TestApp;
@@ -54,7 +55,8 @@ pub async fn stored_in(app: &TestApp, needle: &str) -> Vec<String> {
     found
 }
 
-/// Everything logged by this test process (every test in it), at debug level and above.
+/// Everything logged by this test process (every test in it), through the subscriber the
+/// `lethe` binary installs ([`lethe_api::logging::install`]) with `LETHE_LOG=trace`.
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
@@ -66,14 +68,16 @@ impl Logs {
         LOGS.get_or_init(|| {
             let logs = Logs::default();
             let writer = logs.clone();
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter("debug")
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .try_init();
+            let _ = lethe_api::logging::install(Some("trace"), LogFormat::Text, move || writer.clone());
             logs
         })
         .clone()
+    }
+
+    /// The lines logged so far, without terminal colour codes.
+    pub fn lines(&self) -> Vec<String> {
+        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+        text.lines().map(without_colours).collect()
     }
 
     /// Whether anything logged so far contains `needle`.
@@ -81,6 +85,20 @@ impl Logs {
         let bytes = self.0.lock().unwrap();
         bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
     }
+}
+
+/// `line` without ANSI escape sequences (`ESC [ ... letter`).
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(char::is_ascii_alphabetic);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl std::io::Write for Logs {

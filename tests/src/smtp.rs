@@ -1,7 +1,8 @@
-//! A real SMTP server process on loopback: Python's `aiosmtpd`, storing mail in a maildir.
+//! A real SMTP server process on loopback: Python's `aiosmtpd`, storing mail in a maildir,
+//! with or without `AUTH`.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -37,6 +38,20 @@ fn python_path() -> &'static str {
     })
 }
 
+/// An aiosmtpd server on `127.0.0.1:<argv[1]>` delivering to the maildir `argv[2]`, offering
+/// `AUTH` without TLS and accepting every login.
+const ACCEPTING_LOGINS: &str = "
+import sys, threading
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult
+def accept(server, session, envelope, mechanism, auth_data):
+    return AuthResult(success=True)
+Controller(Mailbox(sys.argv[2]), hostname='127.0.0.1', port=int(sys.argv[1]),
+           authenticator=accept, auth_require_tls=False).start()
+threading.Event().wait()
+";
+
 /// A running SMTP server; killed on drop.
 pub struct SmtpServer {
     child: Child,
@@ -51,13 +66,32 @@ impl SmtpServer {
     /// Starts `python3 -m aiosmtpd` with the Mailbox handler and waits until it accepts
     /// connections, installing aiosmtpd first if the machine lacks it.
     pub fn start() -> Self {
+        Self::spawn(|port, maildir| {
+            let mut command = Command::new("python3");
+            command
+                .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(maildir);
+            command
+        })
+    }
+
+    /// Like [`SmtpServer::start`], but the server offers `AUTH` (PLAIN, LOGIN) on the plain
+    /// connection and accepts any user name and password: for a client configured with
+    /// credentials ([`SmtpServer::url_with_login`]).
+    pub fn start_accepting_logins() -> Self {
+        Self::spawn(|port, maildir| {
+            let mut command = Command::new("python3");
+            command.args(["-c", ACCEPTING_LOGINS, &port.to_string()]).arg(maildir);
+            command
+        })
+    }
+
+    fn spawn(command: impl FnOnce(u16, &Path) -> Command) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("maildir");
-        let child = Command::new("python3")
+        let child = command(port, &maildir)
             .env("PYTHONPATH", python_path())
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -73,6 +107,12 @@ impl SmtpServer {
     /// The lettre URL of this server (plain SMTP on loopback).
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The lettre URL of this server with a user name and password (see
+    /// [`SmtpServer::start_accepting_logins`]).
+    pub fn url_with_login(&self, user: &str, password: &str) -> String {
+        format!("smtp://{user}:{password}@127.0.0.1:{}", self.port)
     }
 }
 

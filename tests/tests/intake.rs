@@ -1,5 +1,7 @@
 //! Public intake: bad input gets a precise problem document and changes nothing; the
-//! verification code's limits (attempts, expiry, resend cool-down) hold; nothing enumerates.
+//! verification code's limits (attempts, expiry, resend cool-down) hold; guessing is bounded
+//! per request and by the submission limit, and a stranger's guesses never lock out the person
+//! who got the code; nothing enumerates.
 
 use lethe_tests::app::org_slug;
 use lethe_tests::{both_backends, spawn_app};
@@ -184,6 +186,102 @@ both_backends! {
         assert_eq!((status, p["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_submissions")));
         let (status, _) = app.post("/v1/requests", None, submit("someone.else@example.com")).await;
         assert_eq!(status, StatusCode::ACCEPTED);
+    }
+}
+
+/// A 6-digit code that is none of `mailed`.
+fn wrong_code(mailed: &[String]) -> String {
+    (0..).map(|n| format!("{n:06}")).find(|c| !mailed.contains(c)).unwrap()
+}
+
+/// Every code mailed to `address` once `count` code messages arrived.
+async fn codes_mailed(app: &lethe_tests::TestApp, address: &str, count: usize) -> Vec<String> {
+    let messages = lethe_tests::mailbox::wait_for_codes_to(&app.outbox, address, count).await;
+    messages.iter().map(|m| lethe_tests::mailbox::code_in(m)).collect()
+}
+
+/// Moves every code of `request` two minutes into the past: the resend cool-down has passed.
+async fn age_codes(app: &lethe_tests::TestApp, request: &str) {
+    use lethe_entities::entity::verification_challenge::{Column, Entity};
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    Entity::update_many()
+        .col_expr(Column::CreatedAt, Expr::value(time::OffsetDateTime::now_utc() - time::Duration::minutes(2)))
+        .filter(Column::RequestId.eq(request.parse::<uuid::Uuid>().unwrap()))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+/// Finding 5 of issue 16: someone who submits requests for another person's address, and so
+/// never sees the codes, spends every wrong attempt those requests allow (more than the 30 an
+/// hour per address the old limit shared between all of the address's requests); the person's
+/// own code on her own request still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_guessing_cannot_lock_out_the_person_who_got_the_code() {
+    let app = spawn_app(lethe_tests::Backend::Sqlite).await;
+    let org = org_slug();
+    app.admin(&org).await;
+    let address = "vera@example.com";
+    let hers = app.submit(&org, "erasure", "gdpr", address).await;
+    let code = app.code_for(address, 1).await;
+
+    let mut answers = Vec::new();
+    for n in 0..7 {
+        let theirs = app.submit(&org, "erasure", "gdpr", address).await;
+        let wrong = wrong_code(&codes_mailed(&app, address, n + 2).await);
+        for _ in 0..6 {
+            let body = json!({ "token": theirs.token, "code": wrong });
+            let (status, p) = app.post(&format!("/v1/requests/{}/verify", theirs.id), None, body).await;
+            answers.push((status, p["code"].as_str().unwrap_or_default().to_owned()));
+        }
+    }
+    let (status, body) =
+        app.post(&format!("/v1/requests/{}/verify", hers.id), None, json!({ "token": hers.token, "code": code })).await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("pending_approval")), "her own code: {body}");
+
+    // Every stranger's request took its five wrong guesses and then refused: no more per code.
+    let wrong = answers.iter().filter(|(s, c)| *s == StatusCode::UNPROCESSABLE_ENTITY && c == "invalid_code").count();
+    let exhausted = answers.iter().filter(|(s, c)| *s == StatusCode::CONFLICT && c == "code_exhausted").count();
+    assert_eq!((wrong, exhausted), (35, 7), "{answers:?}");
+}
+
+both_backends! {
+    async fn guessing_stops_at_each_requests_budget_and_the_submission_limit(backend: Backend) {
+        let app = lethe_tests::spawn_app_with(backend, lethe_api::engine::Mode::All, |s| s.submissions_per_email_per_hour = 2).await;
+        let org = org_slug();
+        app.admin(&org).await;
+        let address = "gil@example.com";
+        let req = app.submit(&org, "access", "gdpr", address).await;
+        let verify = format!("/v1/requests/{}/verify", req.id);
+        let resend = format!("/v1/requests/{}/resend", req.id);
+
+        // Five codes of five attempts each: 25 wrong guesses, then nothing more is checked.
+        let mut mailed = Vec::new();
+        for n in 1..=lethe_api::services::intake::MAX_CODES_PER_REQUEST as usize {
+            mailed = codes_mailed(&app, address, n).await;
+            let wrong = wrong_code(&mailed);
+            for left in (0..5).rev() {
+                let (status, p) = app.post(&verify, None, json!({ "token": req.token, "code": wrong })).await;
+                assert_eq!((status, p["code"].as_str(), p["attempts_left"].as_i64()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_code"), Some(left)));
+            }
+            age_codes(&app, &req.id).await;
+            let (status, p) = app.post(&resend, None, json!({ "token": req.token })).await;
+            let expected = if n < 5 { (StatusCode::ACCEPTED, None) } else { (StatusCode::TOO_MANY_REQUESTS, Some("too_many_codes")) };
+            assert_eq!((status, p["code"].as_str()), expected, "after code {n}");
+        }
+        let last = mailed.last().unwrap().clone();
+        let (status, p) = app.post(&verify, None, json!({ "token": req.token, "code": last })).await;
+        assert_eq!((status, p["code"].as_str()), (StatusCode::CONFLICT, Some("code_exhausted")), "even the right code, once the budget is spent");
+
+        // A new request for the address brings a new budget; the submission limit (2 an hour
+        // here) bounds how many: 2 × 25 guesses an hour for this address.
+        let again = app.submit(&org, "access", "gdpr", address).await;
+        let code = codes_mailed(&app, address, 6).await.into_iter().find(|c| !mailed.contains(c)).unwrap();
+        let (status, _) = app.post(&format!("/v1/requests/{}/verify", again.id), None, json!({ "token": again.token, "code": code })).await;
+        assert_eq!(status, StatusCode::OK);
+        let body = json!({ "organization": org, "kind": "access", "regime": "gdpr", "email": address });
+        let (status, p) = app.post("/v1/requests", None, body).await;
+        assert_eq!((status, p["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_submissions")));
     }
 }
 

@@ -52,19 +52,21 @@ struct RecoveryCodesPage<'a> {
 }
 
 /// The form removing one's own second factor to enrol a new one.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct ResetForm {
     csrf: String,
     password: String,
     code: String,
 }
+crate::opaque_debug!(ResetForm);
 
 /// The confirmation form.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct ConfirmForm {
     csrf: String,
     code: String,
 }
+crate::opaque_debug!(ConfirmForm);
 
 /// The pending secret of `op`, created (and stored encrypted) when there is none.
 async fn pending_secret(state: &AppState, op: &operator::Model) -> WebResult<zeroize::Zeroizing<Vec<u8>>> {

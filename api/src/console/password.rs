@@ -31,13 +31,14 @@ struct PasswordPage<'a> {
 }
 
 /// The password form.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct PasswordForm {
     csrf: String,
     current_password: String,
     new_password: String,
     repeat_password: String,
 }
+crate::opaque_debug!(PasswordForm);
 
 fn show(
     session: &Session,

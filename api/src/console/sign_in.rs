@@ -41,19 +41,21 @@ struct CodePage<'a> {
 }
 
 /// The sign-in form.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct SignInForm {
     csrf: String,
     email: String,
     password: String,
 }
+crate::opaque_debug!(SignInForm);
 
 /// The second-factor form.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct CodeForm {
     csrf: String,
     code: String,
 }
+crate::opaque_debug!(CodeForm);
 
 /// A form with nothing but its CSRF token.
 #[derive(Debug, Deserialize)]

@@ -133,7 +133,7 @@ async fn list_page(
 }
 
 /// The registration form. Which connection fields apply depends on the kind.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct RegisterForm {
     #[serde(default)]
     csrf: String,
@@ -152,6 +152,7 @@ pub struct RegisterForm {
     #[serde(default)]
     instructions: String,
 }
+crate::opaque_debug!(RegisterForm);
 
 impl RegisterForm {
     /// What an invalid form shows again: everything but the secrets (the connection URL, which

@@ -36,19 +36,21 @@ struct VerifyPage {
 }
 
 /// Query of the page: the code, when the e-mail's link is followed.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct VerifyQuery {
     code: Option<String>,
 }
+crate::opaque_debug!(VerifyQuery);
 
 /// The code form.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
     code: String,
 }
+crate::opaque_debug!(CodeForm);
 
 /// A form with only its CSRF token.
 #[derive(Debug, Deserialize)]

@@ -15,7 +15,7 @@ use crate::openapi::responses::{RateLimited, ValidationFailed};
 use crate::state::AppState;
 
 /// Sign-in credentials.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The operator's e-mail address.
@@ -27,9 +27,10 @@ pub struct LoginRequest {
     /// second factor in the console.
     pub code: Option<String>,
 }
+crate::opaque_debug!(LoginRequest);
 
 /// An access token.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
     /// The JWT (HS512) to send as `Authorization: Bearer <token>`.
     pub access_token: String,
@@ -38,9 +39,10 @@ pub struct TokenResponse {
     /// Seconds until it expires.
     pub expires_in: u64,
 }
+crate::opaque_debug!(TokenResponse);
 
 /// A password change.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     /// The current password.
@@ -48,6 +50,7 @@ pub struct PasswordChange {
     /// The new password (12 to 256 characters).
     pub new_password: String,
 }
+crate::opaque_debug!(PasswordChange);
 
 fn bad_credentials() -> ApiError {
     ApiError::unauthorized(

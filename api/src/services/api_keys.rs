@@ -55,13 +55,14 @@ impl From<&api_key::Model> for ApiKeyView {
 }
 
 /// A key with its secret: shown once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ApiKeySecret {
     /// The key.
     pub key: ApiKeyView,
     /// The full secret, `lethe_<prefix>_<secret>`. Store it now: it cannot be shown again.
     pub secret: String,
 }
+crate::opaque_debug!(ApiKeySecret);
 
 /// A new key.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -3,9 +3,15 @@
 //! the portal alike.
 //!
 //! Nothing here needs a sign-in: the status token is the credential. Submissions are limited
-//! per e-mail address, code attempts per address across its requests, codes per request. The
-//! answers are the same whether or not the organization holds any data about the person:
-//! nothing here looks at the company's stores.
+//! per e-mail address; guessing a code is limited per request: [`MAX_CODES_PER_REQUEST`] codes
+//! of five attempts each, after which the request takes no more guesses. Only the request's own
+//! budget is spent by a wrong code: a request's id and token reach only whoever submitted it
+//! and the mailbox its codes go to, so nobody can spend the budget of a request that is not
+//! theirs, and nothing is shared between the requests for one address. The guesses against
+//! one address are bounded by the submission limit: at most the budget of one request per
+//! submission it lets through (docs/src/security.md has the arithmetic). The answers are the
+//! same whether or not the organization holds any data about the person: nothing here looks at
+//! the company's stores.
 
 use axum::http::StatusCode;
 use lethe_entities::domain::crypto::random_token;
@@ -29,14 +35,15 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult, FieldError, request_not_found};
 use crate::state::AppState;
 
-/// Codes sent for one request at most (5 attempts each): bounds guessing to 25 tries.
+/// Codes sent for one request at most (5 attempts each): bounds guessing on one request to 25
+/// tries in all.
 pub const MAX_CODES_PER_REQUEST: u64 = 5;
 
 /// Longest accepted free-text message.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// A new data-subject request.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "organization": "acme",
@@ -65,9 +72,10 @@ pub struct SubmitRequest {
     #[schema(example = "de")]
     pub locale: Option<String>,
 }
+crate::opaque_debug!(SubmitRequest);
 
 /// A request just submitted: its id, the status token (shown once) and its dates.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Submission {
     /// The request's id.
     pub id: Uuid,
@@ -78,6 +86,7 @@ pub struct Submission {
     /// When the answer is due.
     pub due_at: OffsetDateTime,
 }
+crate::opaque_debug!(Submission);
 
 struct ValidSubmission {
     identities: Vec<Identity>,
@@ -193,9 +202,9 @@ pub async fn find_with_token(state: &AppState, id: Uuid, token: &str) -> ApiResu
 }
 
 /// Checks the 6-digit `code` of request `id` (with its status `token`): five wrong attempts use
-/// a code up, codes expire, attempts are limited per e-mail address. On success the request
-/// moves to `pending_approval`, or straight to `approved` when the organization approves
-/// verified requests automatically.
+/// a code up, codes expire; a wrong code spends this request's attempts and nothing else. On
+/// success the request moves to `pending_approval`, or straight to `approved` when the
+/// organization approves verified requests automatically.
 pub async fn verify(state: &AppState, id: Uuid, token: &str, code: &str) -> ApiResult<request::Model> {
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -205,7 +214,6 @@ pub async fn verify(state: &AppState, id: Uuid, token: &str, code: &str) -> ApiR
     if req.state != RequestState::IdentityUnverified {
         return Err(ApiError::conflict("already_verified", "this request is already past identity verification"));
     }
-    state.limits.check_verification(&format!("{}:{}", req.organization_id, req.email_index))?;
     let now = OffsetDateTime::now_utc();
     let challenge = active_challenge(state, &req, now).await?;
     let matches = state.keyring.token_matches(&code_scope(req.id), code, &challenge.code_digest);

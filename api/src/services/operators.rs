@@ -49,7 +49,7 @@ impl From<&operator::Model> for OperatorView {
 }
 
 /// A new operator.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOperator {
     /// Sign-in address.
@@ -59,15 +59,17 @@ pub struct NewOperator {
     /// Initial password (12 to 256 characters); omit it to get a generated one-time password.
     pub password: Option<String>,
 }
+crate::opaque_debug!(NewOperator);
 
 /// The created operator and, if generated, its one-time password (shown only now).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedOperatorView {
     /// The operator.
     pub operator: OperatorView,
     /// The generated password, when none was given.
     pub initial_password: Option<String>,
 }
+crate::opaque_debug!(CreatedOperatorView);
 
 /// Changes to an operator.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, FieldError, store_not_found};
+use crate::redact::redact_url;
 use crate::state::AppState;
 
 /// A store as the API shows it.
@@ -111,8 +112,8 @@ pub async fn load(state: &AppState, organization: Uuid, id: Uuid) -> ApiResult<s
     store::Model::find_in_org(&state.db, organization, id).await?.ok_or_else(store_not_found)
 }
 
-/// How to reach a store (write-only: never returned).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+/// How to reach a store (write-only: never returned; its `Debug` hides the credentials).
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionInput {
     /// For `postgres`, `mysql`, `sqlite` and `redis` stores: the URL with credentials, e.g.
@@ -122,6 +123,16 @@ pub struct ConnectionInput {
     pub base_url: Option<String>,
     /// For `http` stores: the shared secret requests are signed with (at least 16 characters).
     pub signing_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ConnectionInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionInput")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("base_url", &self.base_url.as_deref().map(redact_url))
+            .field("signing_secret", &self.signing_secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// A new store.

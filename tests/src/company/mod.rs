@@ -247,14 +247,7 @@ impl Drop for Stores {
             return;
         }
         let mut stores = std::mem::take(self);
-        // Inside a runtime we may not block on it: run the removal on a thread of its own with
-        // its own runtime, and wait for it so the test process does not exit first.
-        let removal = std::thread::spawn(move || {
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                let _ = runtime.block_on(stores.remove());
-            }
-        });
-        let _ = removal.join();
+        crate::cleanup::on_own_runtime(async move { stores.remove().await });
     }
 }
 

@@ -48,7 +48,7 @@ pub struct DenyBody {
 }
 
 /// A cancellation: by the data subject (with the status token) or by an operator (with a reason).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     /// The status token, when the data subject cancels.
@@ -57,6 +57,7 @@ pub struct CancelBody {
     /// could hold personal data).
     pub reason: Option<String>,
 }
+crate::opaque_debug!(CancelBody);
 
 /// The answer to a cancellation: the subject's or the operator's view.
 #[derive(Debug, Serialize, ToSchema)]

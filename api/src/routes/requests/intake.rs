@@ -21,7 +21,7 @@ use crate::services::intake::SubmitRequest;
 use crate::state::AppState;
 
 /// The code from the verification e-mail.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The status token returned at submission.
@@ -30,14 +30,16 @@ pub struct VerifyRequest {
     #[schema(example = "042917")]
     pub code: String,
 }
+crate::opaque_debug!(VerifyRequest);
 
 /// Proof of the status token.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     /// The status token returned at submission.
     pub token: String,
 }
+crate::opaque_debug!(TokenBody);
 
 /// Submit a request.
 ///
@@ -80,7 +82,8 @@ pub async fn submit(
 /// Verify the requester's e-mail address.
 ///
 /// Checks the 6-digit code. Five wrong attempts use a code up; codes expire after 15 minutes;
-/// at most 30 attempts per hour per e-mail address across its requests.
+/// a request gets at most five codes, so 25 attempts in all. Wrong codes spend only this
+/// request's attempts.
 /// On success the request moves to `pending_approval`, or straight to `approved` when the
 /// organization approves verified requests automatically.
 #[utoipa::path(
@@ -95,7 +98,7 @@ pub async fn submit(
         (status = 409, description = "`already_verified`, `no_code_sent`, `code_exhausted` or `invalid_transition`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`code_expired`: ask for a new code", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_code` (with `attempts_left`) or `validation_failed`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (per client IP) or `too_many_attempts` (per e-mail address, across its requests)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (per client IP)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn verify(

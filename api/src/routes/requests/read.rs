@@ -21,13 +21,14 @@ use crate::services::intake::find_with_token;
 use crate::state::AppState;
 
 /// Query of `GET /v1/requests/{id}`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatusQuery {
     /// The status token (data subjects). Operators omit it and authenticate instead.
     pub token: Option<String>,
 }
+crate::opaque_debug!(StatusQuery);
 
 /// Get one request.
 ///
