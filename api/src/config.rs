@@ -73,6 +73,9 @@ pub struct ConfigArgs {
     /// Requests per minute per client IP on public endpoints [default: 60].
     #[arg(long, env = "LETHE_PUBLIC_RATE_PER_MINUTE", global = true)]
     pub public_rate_per_minute: Option<u32>,
+    /// Requests per minute per operator or API key on the API, from wherever they call [default: 1200].
+    #[arg(long, env = "LETHE_AUTHENTICATED_RATE_PER_MINUTE", global = true)]
+    pub authenticated_rate_per_minute: Option<u32>,
     /// Submissions per hour per e-mail address [default: 5].
     #[arg(long, env = "LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR", global = true)]
     pub submissions_per_email_per_hour: Option<u32>,
@@ -142,6 +145,8 @@ pub struct Settings {
     pub token_ttl: Duration,
     /// Public requests per minute per IP.
     pub public_rate_per_minute: u32,
+    /// API requests per minute per operator or API key.
+    pub authenticated_rate_per_minute: u32,
     /// Submissions per hour per e-mail.
     pub submissions_per_email_per_hour: u32,
     /// Body limit.
@@ -220,6 +225,7 @@ impl ConfigArgs {
             mail_from: self.mail_from.or(file.mail_from),
             token_ttl_secs: self.token_ttl_secs.or(file.token_ttl_secs),
             public_rate_per_minute: self.public_rate_per_minute.or(file.public_rate_per_minute),
+            authenticated_rate_per_minute: self.authenticated_rate_per_minute.or(file.authenticated_rate_per_minute),
             submissions_per_email_per_hour: self.submissions_per_email_per_hour.or(file.submissions_per_email_per_hour),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
             resend_cooldown_secs: self.resend_cooldown_secs.or(file.resend_cooldown_secs),
@@ -278,6 +284,7 @@ impl ConfigArgs {
             mail_from: self.mail_from.unwrap_or_else(|| "Lethe <privacy@localhost>".into()),
             token_ttl: Duration::from_secs(self.token_ttl_secs.unwrap_or(900)),
             public_rate_per_minute: self.public_rate_per_minute.unwrap_or(60),
+            authenticated_rate_per_minute: self.authenticated_rate_per_minute.unwrap_or(1200),
             submissions_per_email_per_hour: self.submissions_per_email_per_hour.unwrap_or(5),
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
             resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.unwrap_or(60)),

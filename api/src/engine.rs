@@ -85,6 +85,7 @@ impl Engine {
             Arc::new(LedgerSigner::load_or_create(&db, &keyring).await.context("loading the ledger signing key")?);
         let limits = Arc::new(RateLimits::new(RateLimitSettings {
             public_per_minute: settings.public_rate_per_minute,
+            authenticated_per_minute: settings.authenticated_rate_per_minute,
             submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
         }));
         let stores = lethe_worker::stores::Registry::new();
