@@ -11,6 +11,7 @@ use lethe_entities::MasterKey;
 use lethe_entities::entity::organization::EXPORT_LINK_DAYS;
 use lethe_worker::ServiceSettings;
 use lethe_worker::ledger::CheckpointSettings;
+use lethe_worker::private_fs;
 use serde::Deserialize;
 
 use crate::redact::redact_url;
@@ -251,7 +252,7 @@ impl ConfigArgs {
         let database_url = match self.database_url.clone() {
             Some(url) => url,
             None => {
-                std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+                private_fs::dir(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
                 format!("sqlite://{}?mode=rwc", data_dir.join("lethe.db").display())
             }
         };
@@ -360,13 +361,14 @@ fn load_master_key(env: Environment, data_dir: &Path, file: Option<PathBuf>) -> 
     }
     let path = data_dir.join("master.key");
     if path.exists() {
+        private_fs::tighten_file(&path).with_context(|| format!("restricting {}", path.display()))?;
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         return Ok((
             MasterKey::from_base64(&text).with_context(|| path.display().to_string())?,
             path.display().to_string(),
         ));
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    private_fs::dir(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let key = MasterKey::generate();
     write_owner_only(&path, key.to_base64().as_bytes())?;
     eprintln!(
@@ -376,23 +378,10 @@ fn load_master_key(env: Environment, data_dir: &Path, file: Option<PathBuf>) -> 
     Ok((key, path.display().to_string()))
 }
 
-#[cfg(unix)]
 fn write_owner_only(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes)?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_owner_only(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("creating {}", path.display()))
+    let mut file = private_fs::new_file().open(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -1,9 +1,15 @@
 //! Small hardening: API calls are rate-limited per caller when authenticated and per address
-//! otherwise.
+//! otherwise; every file Lethe writes is its owner's alone, an older installation is tightened
+//! at start.
 
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use lethe_api::engine::Mode;
 use lethe_tests::app::{TestApp, org_slug};
-use lethe_tests::{Backend, spawn_app_with};
+use lethe_tests::{Backend, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -60,4 +66,84 @@ async fn authenticated_callers_have_their_own_rate_limit() {
     assert_eq!(statuses.last().unwrap(), &(StatusCode::TOO_MANY_REQUESTS, "rate_limited".to_owned()), "{statuses:?}");
     // ... which is the operator's alone: the key still has budget.
     assert_eq!(get_status(&app, "/v1/requests", Some(&key)).await.0, StatusCode::OK);
+}
+
+/// Every file and directory under `dir` (and `dir` itself) with its permission bits.
+fn modes(dir: &Path) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = vec![(dir.to_path_buf(), std::fs::metadata(dir).unwrap().permissions().mode() & 0o777)];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(modes(&path));
+        } else if let Ok(meta) = std::fs::metadata(&path) {
+            out.push((path, meta.permissions().mode() & 0o777));
+        }
+    }
+    out
+}
+
+/// Checks that every file under `dir` is `0600` and every directory `0700`; returns the files.
+fn assert_private(dir: &Path) -> Vec<PathBuf> {
+    let all = modes(dir);
+    for (path, mode) in &all {
+        let expected = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(*mode, expected, "{} is {mode:o}", path.display());
+    }
+    all.into_iter().map(|(path, _)| path).filter(|p| p.is_file()).collect()
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Takes an access request through a manual store whose task is completed with a file, until
+/// its package is in `<data dir>/exports`.
+async fn export_with_attachment(app: &TestApp, org: &str, admin: &str) {
+    let store = json!({ "name": "paper-archive", "kind": "manual", "instructions": "Scan folder 3." });
+    let (status, body) = app.post("/v1/stores", Some(admin), store).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let req = app.verified(org, "access", "gdpr", "sara@example.com").await;
+    let (status, body) = app.post(&format!("/v1/requests/{}/approve", req.id), Some(admin), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let task = loop {
+        let (_, tasks) = app.get(&format!("/v1/requests/{}/tasks", req.id), Some(admin)).await;
+        if let Some(task) = tasks.as_array().and_then(|t| t.first()).cloned() {
+            break task;
+        }
+        assert!(Instant::now() < deadline, "no task");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let attachment = json!({ "file_name": "scan.pdf", "content_base64": STANDARD.encode(b"%PDF-1.7 scan") });
+    let path = format!("/v1/requests/{}/tasks/{}/complete", req.id, task["id"].as_str().unwrap());
+    let (status, body) = app.post(&path, Some(admin), json!({ "reason": "Scanned.", "attachment": attachment })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.wait_for_state(&req.id, admin, "completed").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_file_lethe_writes_is_its_owners_alone() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let org = org_slug();
+    let admin = app.admin(&org).await;
+    export_with_attachment(&app, &org, &admin).await;
+    let data = app.outbox.parent().unwrap().to_path_buf();
+    let files = assert_private(&data);
+    let named = |end: &str| files.iter().any(|f| f.to_string_lossy().ends_with(end));
+    assert!(named("lethe.db") && named("lethe.db-wal") && named("lethe.db-shm"), "{files:?}");
+    assert!(named(".eml") && named(".bin"), "mail and the access package: {files:?}");
+
+    // An installation from an older version, readable by everyone: tightened at the next start.
+    let eml = files.iter().find(|f| f.extension().is_some_and(|e| e == "eml")).unwrap().clone();
+    for (path, mode) in [(&data, 0o755), (&data.join("outbox"), 0o755), (&data.join("exports"), 0o755)] {
+        set_mode(path, mode);
+    }
+    for file in [data.join("lethe.db"), data.join("lethe.db-wal"), eml] {
+        set_mode(&file, 0o644);
+    }
+    let app = app.restart(Mode::All).await;
+    assert_private(&data);
+    assert_eq!(app.get("/readyz", None).await.0, StatusCode::OK);
 }
