@@ -1,6 +1,6 @@
 //! Small hardening: API calls are rate-limited per caller when authenticated and per address
 //! otherwise; every file Lethe writes is its owner's alone, an older installation is tightened
-//! at start.
+//! at start; API answers are never cached.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,8 +9,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lethe_api::engine::Mode;
 use lethe_tests::app::{TestApp, org_slug};
+use lethe_tests::console::Console;
 use lethe_tests::{Backend, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
+use reqwest::header::CACHE_CONTROL;
 use serde_json::json;
 
 /// `GET path` with an optional bearer credential: the status and the problem code, if any.
@@ -146,4 +148,53 @@ async fn every_file_lethe_writes_is_its_owners_alone() {
     let app = app.restart(Mode::All).await;
     assert_private(&data);
     assert_eq!(app.get("/readyz", None).await.0, StatusCode::OK);
+}
+
+/// The `Cache-Control` of an answer, if any.
+fn cache_control(headers: &reqwest::header::HeaderMap) -> Option<&str> {
+    headers.get(CACHE_CONTROL).map(|v| v.to_str().unwrap())
+}
+
+async fn answer(app: &TestApp, path: &str, bearer: Option<&str>) -> (reqwest::header::HeaderMap, String) {
+    let mut request = app.http.get(app.url(path));
+    if let Some(bearer) = bearer {
+        request = request.bearer_auth(bearer);
+    }
+    let response = request.send().await.unwrap();
+    (response.headers().clone(), response.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_with_data_are_never_cached() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let org = org_slug();
+    let email = format!("admin@{org}.test");
+    let admin = app.admin(&org).await;
+    let login = json!({ "email": email, "password": lethe_tests::console::PASSWORD });
+    let signed_in = app.http.post(app.url("/v1/auth/login")).json(&login).send().await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    assert_eq!(cache_control(signed_in.headers()), Some("no-store"), "the access token");
+    let req = app.submit(&org, "access", "gdpr", "tove@example.com").await;
+
+    for (path, bearer, holds) in [
+        (format!("/v1/requests/{}", req.id), Some(admin.as_str()), "tove@example.com"),
+        ("/v1/requests".to_owned(), Some(admin.as_str()), req.id.as_str()),
+        (format!("/v1/requests/{}?token={}", req.id, req.token), None, "identity_unverified"),
+        ("/v1/requests".to_owned(), None, "unauthenticated"),
+        ("/metrics".to_owned(), None, "lethe_requests"),
+    ] {
+        let (headers, body) = answer(&app, &path, bearer).await;
+        assert!(body.contains(holds), "{path}: {body}");
+        assert_eq!(cache_control(&headers), Some("no-store"), "{path}");
+    }
+    // Pages with data: the console's request page and the portal's status page.
+    let console = Console::signed_in(&app.base, &email).await;
+    let page = console.get(&format!("/console/requests/{}", req.id)).await;
+    assert!(page.body.contains("tove@example.com"));
+    assert_eq!(cache_control(&page.headers), Some("no-store"));
+    let (headers, _) = answer(&app, &format!("/p/{org}/status/{}", req.token), None).await;
+    assert_eq!(cache_control(&headers), Some("no-store"));
+    // What holds nothing of anyone may be cached: the stylesheet, the OpenAPI document.
+    assert_eq!(cache_control(&answer(&app, "/assets/style.css", None).await.0), Some("public, max-age=3600"));
+    assert_eq!(cache_control(&answer(&app, "/openapi.json", None).await.0), None);
 }

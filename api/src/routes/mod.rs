@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod exports;
 pub mod holds;
 pub mod ledger;
+pub mod no_store;
 pub mod operators;
 pub mod organization;
 pub mod requests;
@@ -111,17 +112,20 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 }
 
 /// The router and its complete OpenAPI document: `api` (the API's routes, with their layers)
-/// and the probes; the handlers' annotations, plus the answers the extractors give before a
-/// handler runs, with flattened closed types opened.
+/// and the probes, never cached; the handlers' annotations, plus the answers the extractors
+/// give before a handler runs, with flattened closed types opened.
 fn parts(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut openapi) =
-        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(api).merge(system_routes()).split_for_parts();
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api)
+        .merge(system_routes())
+        .layer(middleware::from_fn(no_store::no_store))
+        .split_for_parts();
     crate::openapi::rejections::document(&mut openapi);
     crate::openapi::flattened::document(&mut openapi);
     (router, openapi)
 }
 
-/// The complete application: API routes (rate-limited per caller), `/openapi.json`,
+/// The complete application: API routes (rate-limited per caller, never cached), `/openapi.json`,
 /// `/docs`, problem+json fallbacks, body limit, panic catcher and request tracing (method and
 /// route only: no query strings, which can carry tokens).
 pub fn app(state: AppState) -> Router {
