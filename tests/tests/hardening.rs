@@ -1,6 +1,7 @@
 //! Small hardening: API calls are rate-limited per caller when authenticated and per address
 //! otherwise; every file Lethe writes is its owner's alone, an older installation is tightened
-//! at start; API answers are never cached.
+//! at start; API answers are never cached; a console or portal form without a CSRF token is
+//! `403 csrf_failed`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -197,4 +198,45 @@ async fn answers_with_data_are_never_cached() {
     // What holds nothing of anyone may be cached: the stylesheet, the OpenAPI document.
     assert_eq!(cache_control(&answer(&app, "/assets/style.css", None).await.0), Some("public, max-age=3600"));
     assert_eq!(cache_control(&answer(&app, "/openapi.json", None).await.0), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_a_csrf_token_are_refused_as_forged() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let org = org_slug();
+    let email = format!("admin@{org}.test");
+    app.admin(&org).await;
+    let console = Console::signed_in(&app.base, &email).await;
+    let hold = [("name", "Audit 2026"), ("scope", "organization"), ("reason", "Tax audit")];
+    let forms: [(&str, &[(&str, &str)]); 6] = [
+        ("/console/sign-out", &[]),
+        ("/console/search", &[("q", "someone@example.com")]),
+        ("/console/settings/operators", &[("email", "new@example.com"), ("role", "admin")]),
+        ("/console/retention/holds", &hold),
+        ("/console/password", &[("current_password", "x"), ("new_password", "y"), ("repeat_password", "y")]),
+        ("/console/settings/api-keys", &[("name", "sync"), ("scope", "requests:read")]),
+    ];
+    for (path, fields) in forms {
+        for csrf in [None, Some(""), Some("forged")] {
+            let mut form = fields.to_vec();
+            form.extend(csrf.map(|token| ("csrf", token)));
+            let page = console.post(path, &form).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path} with {csrf:?}: {}", page.body);
+            assert!(page.body.contains("csrf_failed"), "{path}: {}", page.body);
+            assert_eq!(cache_control(&page.headers), Some("no-store"));
+        }
+    }
+    // Nothing happened: still signed in, no operator created.
+    assert_eq!(console.get("/console/").await.status, StatusCode::OK);
+    let (_, operators) = app.get("/v1/operators", Some(&app.login(&email, lethe_tests::console::PASSWORD).await)).await;
+    assert_eq!(operators.as_array().unwrap().len(), 1, "{operators}");
+
+    // Before signing in, and on the portal.
+    let anonymous = Console::new(&app.base);
+    let sign_in = anonymous.post("/console/sign-in", &[("email", &email), ("password", "a long test password")]).await;
+    assert_eq!(sign_in.status, StatusCode::FORBIDDEN, "{}", sign_in.body);
+    let fields = [("email", "uma@example.com"), ("kind", "access"), ("country", "SE")];
+    let portal = anonymous.post(&format!("/p/{org}/request"), &fields).await;
+    assert_eq!(portal.status, StatusCode::FORBIDDEN, "{}", portal.body);
+    assert!(portal.body.contains("csrf_failed"), "{}", portal.body);
 }
