@@ -1,7 +1,7 @@
 //! Small hardening: API calls are rate-limited per caller when authenticated and per address
 //! otherwise; every file Lethe writes is its owner's alone, an older installation is tightened
 //! at start; API answers are never cached; a console or portal form without a CSRF token is
-//! `403 csrf_failed`.
+//! `403 csrf_failed`; a JSON body must be an object.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,10 +11,10 @@ use base64::engine::general_purpose::STANDARD;
 use lethe_api::engine::Mode;
 use lethe_tests::app::{TestApp, org_slug};
 use lethe_tests::console::Console;
-use lethe_tests::{Backend, spawn_app, spawn_app_with};
+use lethe_tests::{Backend, both_backends, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use reqwest::header::CACHE_CONTROL;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// `GET path` with an optional bearer credential: the status and the problem code, if any.
 async fn get_status(app: &TestApp, path: &str, bearer: Option<&str>) -> (StatusCode, String) {
@@ -239,4 +239,53 @@ async fn forms_without_a_csrf_token_are_refused_as_forged() {
     let portal = anonymous.post(&format!("/p/{org}/request"), &fields).await;
     assert_eq!(portal.status, StatusCode::FORBIDDEN, "{}", portal.body);
     assert!(portal.body.contains("csrf_failed"), "{}", portal.body);
+}
+
+both_backends! {
+    async fn json_bodies_must_be_objects(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let org = org_slug();
+        let admin = app.admin(&org).await;
+        let (status, created) = app
+            .post("/v1/operators", Some(&admin), json!({"email": "ivy@example.com", "role": "operator", "password": "a long test password"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let ivy = created["operator"]["id"].as_str().unwrap().to_owned();
+        let req = app.submit(&org, "access", "gdpr", "wren@example.com").await;
+
+        let not_objects = [json!([null, null]), json!(["auditor", true]), json!("auditor"), json!(42), json!(true), json!(null)];
+        for body in &not_objects {
+            let (status, problem) = app.patch(&format!("/v1/operators/{ivy}"), &admin, body.clone()).await;
+            assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{body}: {problem}");
+            assert_eq!(problem["detail"], "the body must be a JSON object");
+        }
+        let endpoints = [
+            ("/v1/auth/login".to_owned(), json!([format!("admin@{org}.test"), "a long test password", null])),
+            ("/v1/requests".to_owned(), json!([org, "access", "gdpr", "xena@example.com", null, null, null, null])),
+            (format!("/v1/requests/{}/approve", req.id), json!([null])),
+            (format!("/v1/requests/{}/cancel", req.id), json!([req.token, null])),
+            ("/v1/api-keys".to_owned(), json!(["sync", ["requests:read"]])),
+        ];
+        for (path, body) in endpoints {
+            for body in [body, json!("text"), json!(7)] {
+                let (status, problem) = app.post(&path, Some(&admin), body.clone()).await;
+                assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{path} {body}: {problem}");
+            }
+        }
+        // Nothing changed: Ivy is an enabled operator, the request waits, no key, no new request.
+        let (_, operators) = app.get("/v1/operators", Some(&admin)).await;
+        let ivy_now = operators.as_array().unwrap().iter().find(|o| o["id"] == ivy.as_str()).unwrap().clone();
+        assert_eq!((&ivy_now["role"], &ivy_now["disabled"]), (&json!("operator"), &json!(false)), "{ivy_now}");
+        let (_, view) = app.get(&format!("/v1/requests/{}", req.id), Some(&admin)).await;
+        assert_eq!(view["state"], "identity_unverified");
+        let (_, keys) = app.get("/v1/api-keys", Some(&admin)).await;
+        assert_eq!(keys, Value::Array(Vec::new()));
+        let (_, list) = app.get("/v1/requests", Some(&admin)).await;
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+        // An object is read as before; an omitted optional body too.
+        let (status, _) = app.patch(&format!("/v1/operators/{ivy}"), &admin, json!({"role": "auditor"})).await;
+        assert_eq!(status, StatusCode::OK);
+        let bare = app.http.post(app.url(&format!("/v1/requests/{}/approve", req.id))).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(bare.status(), StatusCode::CONFLICT, "no body at all: read as {{}}, refused by the state machine");
+    }
 }
