@@ -92,6 +92,7 @@ class Engine:
             # The fuzzer is one client sending thousands of requests: without these it would
             # meet 429 (documented, so allowed) instead of the validation it is here to test.
             "LETHE_PUBLIC_RATE_PER_MINUTE": "1000000",
+            "LETHE_AUTHENTICATED_RATE_PER_MINUTE": "1000000",
             "LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR": "1000000",
             "LETHE_TOKEN_TTL_SECS": "86400",
         }

@@ -11,6 +11,7 @@ use lethe_entities::MasterKey;
 use lethe_entities::entity::organization::EXPORT_LINK_DAYS;
 use lethe_worker::ServiceSettings;
 use lethe_worker::ledger::CheckpointSettings;
+use lethe_worker::private_fs;
 use serde::Deserialize;
 
 use crate::redact::redact_url;
@@ -73,6 +74,9 @@ pub struct ConfigArgs {
     /// Requests per minute per client IP on public endpoints [default: 60].
     #[arg(long, env = "LETHE_PUBLIC_RATE_PER_MINUTE", global = true)]
     pub public_rate_per_minute: Option<u32>,
+    /// Requests per minute per operator or API key on the API, from wherever they call [default: 1200].
+    #[arg(long, env = "LETHE_AUTHENTICATED_RATE_PER_MINUTE", global = true)]
+    pub authenticated_rate_per_minute: Option<u32>,
     /// Submissions per hour per e-mail address [default: 5].
     #[arg(long, env = "LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR", global = true)]
     pub submissions_per_email_per_hour: Option<u32>,
@@ -142,6 +146,8 @@ pub struct Settings {
     pub token_ttl: Duration,
     /// Public requests per minute per IP.
     pub public_rate_per_minute: u32,
+    /// API requests per minute per operator or API key.
+    pub authenticated_rate_per_minute: u32,
     /// Submissions per hour per e-mail.
     pub submissions_per_email_per_hour: u32,
     /// Body limit.
@@ -220,6 +226,7 @@ impl ConfigArgs {
             mail_from: self.mail_from.or(file.mail_from),
             token_ttl_secs: self.token_ttl_secs.or(file.token_ttl_secs),
             public_rate_per_minute: self.public_rate_per_minute.or(file.public_rate_per_minute),
+            authenticated_rate_per_minute: self.authenticated_rate_per_minute.or(file.authenticated_rate_per_minute),
             submissions_per_email_per_hour: self.submissions_per_email_per_hour.or(file.submissions_per_email_per_hour),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
             resend_cooldown_secs: self.resend_cooldown_secs.or(file.resend_cooldown_secs),
@@ -245,7 +252,7 @@ impl ConfigArgs {
         let database_url = match self.database_url.clone() {
             Some(url) => url,
             None => {
-                std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+                private_fs::dir(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
                 format!("sqlite://{}?mode=rwc", data_dir.join("lethe.db").display())
             }
         };
@@ -278,6 +285,7 @@ impl ConfigArgs {
             mail_from: self.mail_from.unwrap_or_else(|| "Lethe <privacy@localhost>".into()),
             token_ttl: Duration::from_secs(self.token_ttl_secs.unwrap_or(900)),
             public_rate_per_minute: self.public_rate_per_minute.unwrap_or(60),
+            authenticated_rate_per_minute: self.authenticated_rate_per_minute.unwrap_or(1200),
             submissions_per_email_per_hour: self.submissions_per_email_per_hour.unwrap_or(5),
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
             resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.unwrap_or(60)),
@@ -353,13 +361,14 @@ fn load_master_key(env: Environment, data_dir: &Path, file: Option<PathBuf>) -> 
     }
     let path = data_dir.join("master.key");
     if path.exists() {
+        private_fs::tighten_file(&path).with_context(|| format!("restricting {}", path.display()))?;
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         return Ok((
             MasterKey::from_base64(&text).with_context(|| path.display().to_string())?,
             path.display().to_string(),
         ));
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    private_fs::dir(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let key = MasterKey::generate();
     write_owner_only(&path, key.to_base64().as_bytes())?;
     eprintln!(
@@ -369,23 +378,10 @@ fn load_master_key(env: Environment, data_dir: &Path, file: Option<PathBuf>) -> 
     Ok((key, path.display().to_string()))
 }
 
-#[cfg(unix)]
 fn write_owner_only(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes)?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_owner_only(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("creating {}", path.display()))
+    let mut file = private_fs::new_file().open(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use lethe_entities::Keyring;
 use lethe_entities::ledger::signer::LedgerSigner;
 use lethe_migrations::{Migrator, MigratorTrait};
 use lethe_worker::mail::Mailer;
+use lethe_worker::private_fs;
 use lethe_worker::runner::{self, RunnerSettings};
 use lethe_worker::{ExportSettings, JobContext, JobQueue, VerificationSettings};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
@@ -78,6 +79,9 @@ pub fn mailer(settings: &Settings) -> anyhow::Result<Mailer> {
 impl Engine {
     /// Connects, migrates and assembles the shared state.
     pub async fn build(settings: &Settings, mailer: Mailer) -> anyhow::Result<Self> {
+        // Owner-only, also when an older version left it readable (see `private_fs`).
+        let data_dir = &settings.data_dir;
+        private_fs::dir(data_dir).with_context(|| format!("restricting {}", data_dir.display()))?;
         let db = connect_and_migrate(&settings.database_url).await?;
         let keyring = Keyring::derive(&settings.master_key);
         let queue = JobQueue::for_database(&db);
@@ -85,6 +89,7 @@ impl Engine {
             Arc::new(LedgerSigner::load_or_create(&db, &keyring).await.context("loading the ledger signing key")?);
         let limits = Arc::new(RateLimits::new(RateLimitSettings {
             public_per_minute: settings.public_rate_per_minute,
+            authenticated_per_minute: settings.authenticated_rate_per_minute,
             submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
         }));
         let stores = lethe_worker::stores::Registry::new();
@@ -94,7 +99,7 @@ impl Engine {
             max_downloads: settings.export_max_downloads,
             public_url: settings.public_url.clone(),
         };
-        create_private_dir(&exports.dir)?;
+        private_fs::dir(&exports.dir).with_context(|| format!("creating {}", exports.dir.display()))?;
         let state = AppState {
             db: db.clone(),
             keyring: keyring.clone(),
@@ -170,19 +175,6 @@ impl Engine {
         sweeper.abort();
         http.and(work)
     }
-}
-
-/// Creates `dir` (and its parents) readable by the owner only: it holds access packages, which
-/// are encrypted, but their names and sizes are nobody else's business either.
-fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("restricting {}", dir.display()))?;
-    }
-    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

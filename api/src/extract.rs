@@ -4,6 +4,7 @@
 //! every rejection into an [`ApiError`] with a stable code, and scrub quoted values from serde's
 //! messages so that a rejected e-mail address is never echoed back.
 
+use axum::body::Bytes;
 use axum::extract::FromRequest;
 use axum::extract::FromRequestParts;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -11,10 +12,43 @@ use axum::http::StatusCode;
 
 use crate::error::ApiError;
 
-/// A JSON body: `Content-Type: application/json`, size-limited, unknown fields refused.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body: `Content-Type: application/json`, size-limited, unknown fields refused, and a
+/// JSON object at the top level (every body of the API is one). serde would otherwise read an
+/// array into a struct field by field: `[null, null]` would be a valid `PATCH`.
+#[derive(Debug)]
 pub struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(axum::extract::Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(JsonRejection::from)?;
+        let object = is_object(&bytes);
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        match (axum::Json::<T>::from_request(req, state).await, object) {
+            (Ok(axum::Json(value)), true) => Ok(Self(value)),
+            (Ok(_) | Err(JsonRejection::JsonDataError(_)), false) => Err(not_an_object()),
+            (Err(rejection), _) => Err(rejection.into()),
+        }
+    }
+}
+
+/// Whether the JSON text starts with `{` (after the whitespace JSON allows).
+fn is_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'{')
+}
+
+/// 422 `invalid_body`: valid JSON, but an array, a string, a number, `true`, `false` or `null`.
+fn not_an_object() -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "the body must be a JSON object")
+}
 
 /// Path parameters.
 #[derive(Debug, FromRequestParts)]
@@ -126,7 +160,15 @@ pub fn scrub_values(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::scrub_values;
+    use super::{is_object, scrub_values};
+
+    #[test]
+    fn only_an_object_is_an_object() {
+        assert!(is_object(b"{}") && is_object(b" \r\n\t{\"a\": 1}"));
+        for other in [&b"[null, null]"[..], b"\"text\"", b"42", b"true", b"null", b"", b" "] {
+            assert!(!is_object(other), "{}", String::from_utf8_lossy(other));
+        }
+    }
 
     #[test]
     fn quoted_values_are_scrubbed() {

@@ -1,7 +1,9 @@
 //! Rate limits (GCRA, via `governor`), kept in memory per process.
 //!
-//! * Public endpoints: per client IP (the TCP peer; put Lethe behind a proxy that sets the peer
-//!   correctly, or rely on the proxy's own limits).
+//! * API calls with a valid operator token or API key: per caller (the operator or the key),
+//!   wherever they are made from ([`crate::routes::throttle`]).
+//! * Public endpoints and API calls without a valid credential: per client IP (the TCP peer;
+//!   put Lethe behind a proxy that sets the peer correctly, or rely on the proxy's own limits).
 //! * Submissions: additionally per e-mail blind index, so nobody can flood one person's inbox
 //!   with verification codes. This also bounds guessing codes: each request allows a fixed
 //!   number of guesses ([`crate::services::intake`]), so the guesses against an address are at
@@ -22,12 +24,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
 /// The limiters of one process.
 pub struct RateLimits {
     public_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_caller: DefaultKeyedRateLimiter<Uuid>,
     per_email: DefaultKeyedRateLimiter<String>,
 }
 
@@ -36,6 +40,8 @@ pub struct RateLimits {
 pub struct RateLimitSettings {
     /// Requests per minute per IP on public and sign-in endpoints.
     pub public_per_minute: u32,
+    /// Requests per minute per authenticated caller (operator or API key) on the API.
+    pub authenticated_per_minute: u32,
     /// Submissions per hour per e-mail address.
     pub submissions_per_email_per_hour: u32,
 }
@@ -44,11 +50,29 @@ impl RateLimits {
     /// Builds the limiters.
     pub fn new(settings: RateLimitSettings) -> Self {
         let per_minute = NonZeroU32::new(settings.public_per_minute.max(1)).expect("non-zero");
+        let per_caller = NonZeroU32::new(settings.authenticated_per_minute.max(1)).expect("non-zero");
         let per_hour = NonZeroU32::new(settings.submissions_per_email_per_hour.max(1)).expect("non-zero");
         Self {
             public_per_ip: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            per_caller: RateLimiter::keyed(Quota::per_minute(per_caller)),
             per_email: RateLimiter::keyed(Quota::per_hour(per_hour)),
         }
+    }
+
+    /// Checks and counts one call from client address `ip`.
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.public_per_ip.check_key(&ip).map_err(|not_until| {
+            let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::too_many("rate_limited", "too many requests from this address; slow down", wait.as_secs())
+        })
+    }
+
+    /// Checks and counts one call of an authenticated caller (operator or API key id).
+    pub fn check_caller(&self, caller: Uuid) -> Result<(), ApiError> {
+        self.per_caller.check_key(&caller).map_err(|not_until| {
+            let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::too_many("rate_limited", "too many requests from this caller; slow down", wait.as_secs())
+        })
     }
 
     /// Checks and counts one submission for an e-mail blind index.
@@ -66,23 +90,24 @@ impl RateLimits {
     /// Drops state of keys that are back to full quota (call periodically).
     pub fn retain_recent(&self) {
         self.public_per_ip.retain_recent();
+        self.per_caller.retain_recent();
         self.per_email.retain_recent();
     }
 }
 
-/// Middleware: limits requests per client IP.
+/// Middleware: limits requests per client IP (the portal's pages, which take no credential).
 pub async fn per_ip(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
-    let ip = request
+    match limits.check_ip(peer(&request)) {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The TCP peer's address (`0.0.0.0` when the server runs without connection info).
+pub fn peer(request: &Request) -> IpAddr {
+    request
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    match limits.public_per_ip.check_key(&ip) {
-        Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::too_many("rate_limited", "too many requests from this address; slow down", wait.as_secs())
-                .into_response()
-        }
-    }
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }

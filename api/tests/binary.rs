@@ -1,5 +1,6 @@
 //! The real `lethe` binary: starts with no setup on SQLite, creates the first operator, takes a
-//! request from submission to `in_progress`, logs no personal data, and stops gracefully.
+//! request from submission to `in_progress`, logs no personal data, leaves every file it wrote
+//! readable by its owner only, and stops gracefully.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -169,12 +170,32 @@ async fn runs_with_no_setup_and_takes_a_request_to_in_progress() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "{exit:?}");
+    #[cfg(unix)]
+    assert_owner_only(&dir.path().join("lethe-data"));
 
     // Debug-level logs of the whole flow hold no personal data and no secrets.
     let logs = logs.join().unwrap();
     assert!(logs.contains("request submitted") && logs.contains("verification code sent"), "{logs}");
     for secret in [person, "quinn", &code, &token, &password, &admin] {
         assert!(!logs.contains(secret), "the logs contain {secret:?}:\n{logs}");
+    }
+}
+
+/// Every file under `dir` is `0600`, every directory (`dir` too) `0700`: the binary's umask and
+/// the modes Lethe gives what it creates.
+#[cfg(unix)]
+fn assert_owner_only(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{} is {mode:o}", dir.display());
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            assert_owner_only(&path);
+        } else {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
+        }
     }
 }
 
@@ -242,6 +263,13 @@ async fn ledger_export_verifies_offline_and_tampering_is_named() {
     let export =
         lethe(dir.path()).args(["ledger", "export", "--out", "ledger.jsonl", "--org", "acme"]).output().unwrap();
     assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    #[cfg(unix)]
+    {
+        // A file the binary writes without naming a mode is owner-only too (its umask).
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("ledger.jsonl")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     let key = lethe(dir.path()).args(["ledger", "public-key"]).output().unwrap();
     assert!(String::from_utf8_lossy(&key.stdout).starts_with("-----BEGIN PUBLIC KEY-----"));
     std::fs::write(dir.path().join("key.pem"), &key.stdout).unwrap();

@@ -261,6 +261,7 @@ impl Env {
             .env("LETHE_LISTEN", "127.0.0.1:0")
             .env("LETHE_QUEUE_POLL_MS", "50")
             .env("LETHE_PUBLIC_RATE_PER_MINUTE", "100000")
+            .env("LETHE_AUTHENTICATED_RATE_PER_MINUTE", "100000")
             .env("LETHE_LOG", "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,hyper=warn");
         cmd
     }

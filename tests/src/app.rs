@@ -57,6 +57,7 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         mail_from: "Lethe Tests <privacy@lethe.test>".into(),
         token_ttl: Duration::from_secs(900),
         public_rate_per_minute: 10_000,
+        authenticated_rate_per_minute: 10_000,
         submissions_per_email_per_hour: 1_000,
         max_body_bytes: 64 * 1024,
         resend_cooldown: Duration::from_secs(60),

@@ -117,7 +117,8 @@ both_backends! {
         assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(other.body.contains("detail: a reason is required"), "{}", other.body);
         let no_token = c.post(&format!("{path}/approve"), &[("reason", "ok")]).await;
-        assert_eq!(no_token.status, StatusCode::UNPROCESSABLE_ENTITY, "a form without its token is refused before anything");
+        assert_eq!(no_token.status, StatusCode::FORBIDDEN, "a form without its token is refused before anything");
+        assert!(no_token.body.contains("csrf_failed"), "{}", no_token.body);
         let approved = c.post(&format!("{path}/approve"), &[("csrf", &csrf), ("reason", "Identity checked")]).await;
         assert_eq!(approved.location(), Some(format!("{path}?done=approve").as_str()), "{}", approved.body);
         let again = c.post(&format!("{path}/approve"), &[("csrf", &csrf)]).await;

@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod locate;
 pub mod mail;
 pub mod portal_link;
+pub mod private_fs;
 pub mod queue;
 pub mod recipients;
 pub mod reconcile;

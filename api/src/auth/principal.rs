@@ -156,6 +156,13 @@ impl Principal {
         }
     }
 
+    /// The operator's or the API key's id: whose rate-limit budget a call is counted against.
+    pub fn caller_id(&self) -> Uuid {
+        match self.caller {
+            Caller::Operator { id, .. } | Caller::ApiKey { id, .. } => id,
+        }
+    }
+
     /// The operator's id, for operator-only actions.
     pub fn operator_id(&self) -> Result<Uuid, ApiError> {
         match self.caller {
@@ -177,8 +184,13 @@ fn invalid_token() -> ApiError {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
+    /// The caller the API's rate limit authenticated ([`crate::routes::throttle`]), or, where
+    /// it did not (an invalid credential, or a route outside it), authenticated now.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let mut principal = authenticate(state, &parts.headers).await?;
+        let mut principal = match parts.extensions.get::<Principal>() {
+            Some(principal) => principal.clone(),
+            None => authenticate(state, &parts.headers).await?,
+        };
         principal.ip = client_ip(parts);
         Ok(principal)
     }

@@ -36,12 +36,14 @@ macro_rules! problems {
 }
 
 problems!(
-    /// `401` without a valid token or key, `403` without the permission.
-    Authenticated: ("401", "`unauthenticated` or `invalid_token`"), ("403", "`forbidden`")
+    /// `401` without a valid token or key, `403` without the permission, `429` over the
+    /// caller's rate limit.
+    Authenticated: ("401", "`unauthenticated` or `invalid_token`"), ("403", "`forbidden`"), ("429", "`rate_limited`")
 );
 problems!(
-    /// `401` without a valid token or key, `403` for anyone but an admin.
-    AdminOnly: ("401", "`unauthenticated` or `invalid_token`"), ("403", "`forbidden`: admins only")
+    /// `401` without a valid token or key, `403` for anyone but an admin, `429` over the caller's
+    /// rate limit.
+    AdminOnly: ("401", "`unauthenticated` or `invalid_token`"), ("403", "`forbidden`: admins only"), ("429", "`rate_limited`")
 );
 problems!(
     /// `422`: a field is invalid (`errors[]` names it) or the body cannot be read.

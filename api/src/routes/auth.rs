@@ -125,6 +125,7 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>
         (status = 204, description = "Changed; sign in again"),
         (status = 401, description = "`unauthenticated`, `invalid_token` or `invalid_credentials` (a wrong current password, or the account is locked)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (API keys have no password)", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
         ValidationFailed,
     )
 )]

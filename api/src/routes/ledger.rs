@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lethe_entities::ledger::EntryKind;
@@ -18,7 +18,6 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::principal::authenticate;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, QueryParams};
@@ -426,7 +425,7 @@ pub struct LookupResult {
 )]
 pub async fn lookup(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Result<Principal, ApiError>,
     Body(body): Body<LookupRequest>,
 ) -> ApiResult<Json<LookupResult>> {
     let entries = match (&body.request_id, &body.token) {
@@ -437,7 +436,7 @@ pub async fn lookup(
             services::ledger::lookup_own(&state, *id, token).await?
         }
         (None, None) => {
-            let principal = authenticate(&state, &headers).await?;
+            let principal = caller?;
             services::ledger::lookup_identities(&state, &principal, &body.identities).await?
         }
         _ => return Err(ApiError::invalid_field("token", "`request_id` and `token` go together")),

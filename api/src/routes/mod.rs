@@ -7,14 +7,14 @@ pub mod callbacks;
 pub mod exports;
 pub mod holds;
 pub mod ledger;
+pub mod no_store;
 pub mod operators;
 pub mod organization;
 pub mod requests;
 pub mod retention;
 pub mod stores;
 pub mod system;
-
-use std::sync::Arc;
+pub mod throttle;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode, Uri};
@@ -29,12 +29,12 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
-use crate::rate_limit;
 use crate::state::AppState;
 use crate::web::WebError;
 
-/// The routes and their OpenAPI document, before state is attached.
-pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppState> {
+/// The API's routes (`/v1/...`) and their OpenAPI document, before state and layers are
+/// attached: the endpoints data subjects call, then those operators and API keys call.
+fn api_routes() -> OpenApiRouter<AppState> {
     let public = OpenApiRouter::new()
         .routes(routes!(requests::intake::submit))
         .routes(routes!(requests::intake::verify))
@@ -45,8 +45,7 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
         .routes(routes!(ledger::public_key))
         .routes(routes!(ledger::lookup))
         .routes(routes!(callbacks::task_report))
-        .routes(routes!(exports::download))
-        .layer(middleware::from_fn_with_state(limits, rate_limit::per_ip));
+        .routes(routes!(exports::download));
     let operator = OpenApiRouter::new()
         .routes(routes!(requests::read::list))
         .routes(routes!(requests::actions::approve))
@@ -96,36 +95,42 @@ pub fn openapi_router(limits: Arc<rate_limit::RateLimits>) -> OpenApiRouter<AppS
     let attachments = OpenApiRouter::new()
         .routes(routes!(requests::tasks::complete))
         .layer(DefaultBodyLimit::max(requests::tasks::COMPLETE_BODY_BYTES));
-    let system = OpenApiRouter::new()
+    public.merge(operator).merge(attachments)
+}
+
+/// The probes and metrics.
+fn system_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
-        .routes(routes!(system::metrics));
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(public).merge(operator).merge(attachments).merge(system)
+        .routes(routes!(system::metrics))
 }
 
 /// The OpenAPI document.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let limits = Arc::new(rate_limit::RateLimits::new(rate_limit::RateLimitSettings {
-        public_per_minute: 1,
-        submissions_per_email_per_hour: 1,
-    }));
-    parts(limits).1
+    parts(api_routes()).1
 }
 
-/// The router and its complete OpenAPI document: the handlers' annotations, plus the answers
-/// the extractors give before a handler runs, with flattened closed types opened.
-fn parts(limits: Arc<rate_limit::RateLimits>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut openapi) = openapi_router(limits).split_for_parts();
+/// The router and its complete OpenAPI document: `api` (the API's routes, with their layers)
+/// and the probes, never cached; the handlers' annotations, plus the answers the extractors
+/// give before a handler runs, with flattened closed types opened.
+fn parts(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api)
+        .merge(system_routes())
+        .layer(middleware::from_fn(no_store::no_store))
+        .split_for_parts();
     crate::openapi::rejections::document(&mut openapi);
     crate::openapi::flattened::document(&mut openapi);
     (router, openapi)
 }
 
-/// The complete application: API routes, `/openapi.json`, `/docs`, problem+json fallbacks,
-/// body limit, panic catcher and request tracing (method and route only: no query strings,
-/// which can carry tokens).
+/// The complete application: API routes (rate-limited per caller, never cached), `/openapi.json`,
+/// `/docs`, problem+json fallbacks, body limit, panic catcher and request tracing (method and
+/// route only: no query strings, which can carry tokens).
 pub fn app(state: AppState) -> Router {
-    let (router, openapi) = parts(state.limits.clone());
+    let api = api_routes().layer(middleware::from_fn_with_state(state.clone(), throttle::per_caller));
+    let (router, openapi) = parts(api);
     let max_body = state.settings.max_body_bytes;
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
-use crate::openapi::responses::{Authenticated, Invalid};
+use crate::openapi::responses::{Authenticated, Invalid, RateLimited};
 use crate::services;
 pub use crate::services::operators::{CreatedOperatorView, MfaResetRequest, NewOperator, OperatorChange, OperatorView};
 use crate::state::AppState;
@@ -92,6 +92,7 @@ pub async fn update(
         (status = 404, description = "`operator_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`mfa_not_enrolled`: the operator has no second factor", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed` (the reason) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
     )
 )]
 pub async fn reset_mfa(

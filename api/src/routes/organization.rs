@@ -8,7 +8,7 @@ use axum::extract::State;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Body;
-use crate::openapi::responses::AdminOnly;
+use crate::openapi::responses::{AdminOnly, RateLimited};
 use crate::services;
 pub use crate::services::organization::deadlines;
 pub use crate::services::organization::{LogoUpload, OrganizationChange, OrganizationView, PortalChange, PortalView};
@@ -22,6 +22,7 @@ use crate::state::AppState;
         (status = 200, description = "The settings, with the export link lifetime that applies", body = OrganizationView),
         (status = 401, description = "`unauthenticated` or `invalid_token`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: operators of every role only, not API keys", body = Problem, content_type = "application/problem+json"),
+        RateLimited,
     )
 )]
 pub async fn get_settings(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<OrganizationView>> {

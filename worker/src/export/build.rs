@@ -76,8 +76,8 @@ pub(super) async fn build(
         .one(db)
         .await?
         .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
-    std::fs::create_dir_all(&ctx.exports.dir).map_err(ExportError::from)?;
-    let work = tempfile::Builder::new().prefix(".build-").tempdir_in(&ctx.exports.dir).map_err(ExportError::from)?;
+    crate::private_fs::dir(&ctx.exports.dir).map_err(ExportError::from)?;
+    let work = crate::private_fs::temp_dir_in(&ctx.exports.dir, ".build-").map_err(ExportError::from)?;
     let started = std::time::Instant::now();
     let (spooled, counts) = match spool(ctx, request, &sources, work.path()).await? {
         Ok(spooled) => spooled,

@@ -194,11 +194,7 @@ pub fn assemble(
     context: &[u8],
 ) -> Result<u64, ExportError> {
     let sections = sections(spooled, info);
-    let mut options = File::options();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(out)?;
+    let file = crate::private_fs::new_file().open(out)?;
     let sealed = SegmentWriter::new(BufWriter::with_capacity(256 * 1024, file), key, context)?;
     let mut zip = ZipWriter::new_stream(sealed);
     let at = info.generated_at;

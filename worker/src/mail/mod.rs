@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::stub::AsyncStubTransport;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::io::AsyncWriteExt;
 
 pub use completed::CompletedMail;
 pub use denied::DeniedMail;
@@ -72,7 +73,7 @@ pub trait Mail {
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    File(AsyncFileTransport<Tokio1Executor>, PathBuf),
+    File(PathBuf),
     Memory(AsyncStubTransport),
 }
 
@@ -97,13 +98,13 @@ impl Mailer {
         Ok(Self { from: parse_from(from)?, transport: Transport::Smtp(transport) })
     }
 
-    /// A mailer that writes `.eml` files into `dir` (created if missing).
+    /// A mailer that writes `.eml` files into `dir` (created if missing); the directory and the
+    /// files, also those already there, are owner-only ([`crate::private_fs`]): they hold
+    /// codes, links and addresses.
     pub fn file(dir: &Path, from: &str) -> Result<Self, MailError> {
-        std::fs::create_dir_all(dir).map_err(|e| MailError::Config(format!("cannot create the outbox: {e}")))?;
-        Ok(Self {
-            from: parse_from(from)?,
-            transport: Transport::File(AsyncFileTransport::new(dir), dir.to_path_buf()),
-        })
+        let private = |dir| crate::private_fs::dir(dir).and_then(|()| crate::private_fs::tighten_files_in(dir));
+        private(dir).map_err(|e| MailError::Config(format!("cannot create the outbox: {e}")))?;
+        Ok(Self { from: parse_from(from)?, transport: Transport::File(dir.to_path_buf()) })
     }
 
     /// A mailer that keeps messages in memory.
@@ -128,7 +129,7 @@ impl Mailer {
     /// Where the file transport writes, if this is one.
     pub fn outbox(&self) -> Option<&Path> {
         match &self.transport {
-            Transport::File(_, dir) => Some(dir),
+            Transport::File(dir) => Some(dir),
             _ => None,
         }
     }
@@ -158,12 +159,20 @@ impl Mailer {
                 reason: describe_smtp_error(&e),
                 transient: !e.is_permanent(),
             }),
-            Transport::File(t, _) => {
-                t.send(message).await.map(drop).map_err(|_| other("could not write the message file"))
+            Transport::File(dir) => {
+                write_eml(dir, &message).await.map_err(|_| other("could not write the message file"))
             }
             Transport::Memory(t) => t.send(message).await.map(drop).map_err(|_| other("memory transport refused")),
         }
     }
+}
+
+/// Writes `message` into `dir` as `<random uuid>.eml`, owner-only.
+async fn write_eml(dir: &Path, message: &Message) -> std::io::Result<()> {
+    let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+    let mut file = tokio::fs::OpenOptions::from(crate::private_fs::new_file()).open(&path).await?;
+    file.write_all(&message.formatted()).await?;
+    file.flush().await
 }
 
 /// Describes an SMTP failure without the server's reply text.

@@ -5,7 +5,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use lethe_entities::entity::request::{self};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,7 +12,6 @@ use uuid::Uuid;
 
 use super::views::{RequestSummary, SubjectStatus};
 use crate::auth::Principal;
-use crate::auth::principal::authenticate;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Body, OptionalBody, PathParams};
 use crate::openapi::responses::{Authenticated, Invalid, InvalidTransition, RateLimited, RequestNotFound};
@@ -174,7 +172,7 @@ pub async fn extend(
 pub async fn cancel(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
-    headers: HeaderMap,
+    caller: Result<Principal, ApiError>,
     Body(body): Body<CancelBody>,
 ) -> ApiResult<Json<CancelResult>> {
     if let Some(token) = body.token.as_deref() {
@@ -185,7 +183,7 @@ pub async fn cancel(
         let updated = crate::services::intake::cancel_by_subject(&state, id, token).await?;
         return Ok(Json(CancelResult::Subject(SubjectStatus::from(&updated))));
     }
-    let principal = authenticate(&state, &headers).await?;
+    let principal = caller?;
     let updated = requests::act(&state, &principal, id, RequestAction::Cancel(body.reason.as_deref())).await?;
     Ok(Json(CancelResult::Operator(RequestSummary::new(&updated, time::OffsetDateTime::now_utc()))))
 }

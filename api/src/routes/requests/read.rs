@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use lethe_entities::domain::enums::{RequestKind, RequestState};
 use lethe_entities::entity::request::{self, ListFilter};
 use lethe_entities::entity::{request_event, subject_identity};
@@ -12,7 +11,6 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::views::{RequestDetail, RequestList, RequestSummary, RequestView, SubjectStatus};
-use crate::auth::principal::authenticate;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, request_not_found};
 use crate::extract::{PathParams, QueryParams};
@@ -52,13 +50,13 @@ pub async fn get_one(
     State(state): State<AppState>,
     PathParams(id): PathParams<Uuid>,
     QueryParams(query): QueryParams<StatusQuery>,
-    headers: HeaderMap,
+    caller: Result<Principal, ApiError>,
 ) -> ApiResult<Json<RequestView>> {
     if let Some(token) = query.token {
         let req = find_with_token(&state, id, &token).await?;
         return Ok(Json(RequestView::Subject(SubjectStatus::from(&req))));
     }
-    let principal = authenticate(&state, &headers).await?;
+    let principal = caller?;
     principal.require(Permission::ReadRequests)?;
     let org = principal.organization_id;
     let req = request::Model::find_in_org(&state.db, org, id).await?.ok_or_else(request_not_found)?;

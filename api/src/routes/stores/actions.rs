@@ -10,7 +10,7 @@ use super::TestResult;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
-use crate::openapi::responses::{Authenticated, Invalid, StoreNotFound};
+use crate::openapi::responses::{Authenticated, Invalid, RateLimited, StoreNotFound};
 use crate::services;
 pub use crate::services::store_probes::{IdentityInput, PREVIEW_ROWS, Preview, PreviewInput, StorePreview};
 use crate::state::AppState;
@@ -70,6 +70,7 @@ pub async fn discover(
         (status = 403, description = "`forbidden` (also: values asked for by a role that may not see them)", body = Problem, content_type = "application/problem+json"),
         StoreNotFound,
         Invalid,
+        RateLimited,
     )
 )]
 pub async fn preview(

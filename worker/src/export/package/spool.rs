@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::file_stem;
 use crate::export::crypto::{FileKey, SegmentReader, SegmentWriter, generate_key};
 use crate::locate::Located;
+use crate::private_fs;
 
 /// Collects located rows into one encrypted temporary file per table, under a key that exists
 /// only in memory: a crash leaves nothing readable behind.
@@ -114,7 +115,7 @@ impl Spool {
             let n = self.tables.len();
             let path = self.dir.join(format!("spool-{n}.bin"));
             let context = format!("lethe-export-spool/{n}").into_bytes();
-            let file = File::options().write(true).create_new(true).open(&path)?;
+            let file = private_fs::new_file().open(&path)?;
             let writer = SegmentWriter::new(BufWriter::with_capacity(64 * 1024, file), &self.key, &context)?;
             let table = SpoolTable { path, context, writer, columns: BTreeSet::new(), rows: 0, bytes: 0 };
             self.tables.insert(id.clone(), table);
@@ -150,7 +151,7 @@ impl Spool {
         let n = self.attachments.len();
         let path = self.dir.join(format!("attachment-{n}.bin"));
         let context = format!("lethe-export-attachment/{n}").into_bytes();
-        let file = File::options().write(true).create_new(true).open(&path)?;
+        let file = private_fs::new_file().open(&path)?;
         let mut writer = SegmentWriter::new(BufWriter::with_capacity(64 * 1024, file), &self.key, &context)?;
         writer.write_all(content)?;
         writer.finish()?.into_inner().map_err(|e| e.into_error())?;
