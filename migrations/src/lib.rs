@@ -19,6 +19,7 @@ mod m20261201_000010_hold_warnings_and_run_stops;
 mod m20261201_000011_console_mfa;
 mod m20261201_000012_portal_settings;
 mod m20261202_000013_due_soon_days;
+mod m20261203_000014_operator_email_per_organization;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_console_mfa::Migration),
             Box::new(m20261201_000012_portal_settings::Migration),
             Box::new(m20261202_000013_due_soon_days::Migration),
+            Box::new(m20261203_000014_operator_email_per_organization::Migration),
         ]
     }
 }

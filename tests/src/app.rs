@@ -257,6 +257,25 @@ impl TestApp {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Signs in to the organization with slug `org` (for an address with accounts in several)
+    /// and returns the access token.
+    pub async fn login_to(&self, org: &str, email: &str, password: &str) -> String {
+        let body = json!({ "email": email, "password": password, "organization": org });
+        let (status, body) = self.post("/v1/auth/login", None, body).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The operator with sign-in address `email`, read from the database (the test uses the
+    /// address in one organization only).
+    pub async fn operator(&self, email: &str) -> lethe_entities::entity::operator::Model {
+        use lethe_entities::entity::operator;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let mut found = operator::Entity::find().filter(operator::Column::Email.eq(email)).all(&self.db).await.unwrap();
+        assert_eq!(found.len(), 1, "one operator has {email}");
+        found.remove(0)
+    }
+
     /// Submits a request for `email` to `org`.
     pub async fn submit(&self, org: &str, kind: &str, regime: &str, email: &str) -> Submitted {
         let body = json!({ "organization": org, "kind": kind, "regime": regime, "email": email });
