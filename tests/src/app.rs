@@ -163,6 +163,11 @@ impl TestApp {
         }
     }
 
+    /// The installation's keyring, to read what it stores encrypted.
+    pub fn keyring(&self) -> lethe_entities::Keyring {
+        lethe_entities::Keyring::derive(&MasterKey::from_base64(&self.master_key).unwrap())
+    }
+
     /// The master key, base64, to start another engine of the same installation.
     pub fn master_key_base64(&self) -> String {
         self.master_key.clone()

@@ -389,19 +389,18 @@ both_backends! {
         let (status, body) = app.post(&format!("/v1/operators/{op_id}/mfa/reset"), Some(&stranger), json!({"reason": "Not mine"})).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("operator_not_found")));
 
-        // The audit log: the operator's own reset and the admin's, with the reason.
+        // The audit log: the operator's own reset and the admin's, with the reason; the reasons
+        // are stored encrypted.
         assert_eq!(account_events(&app, &email).await.iter().filter(|k| **k == OperatorEventKind::MfaReset).count(), 1);
-        let mut by_admin: Vec<String> = operator_event::Entity::find()
-            .filter(operator_event::Column::OperatorId.eq(admin_id))
-            .filter(operator_event::Column::Kind.eq(OperatorEventKind::MfaReset))
-            .all(&app.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.reason.unwrap_or_default())
-            .collect();
-        by_admin.sort();
-        assert_eq!(by_admin, [format!("operator {op_id}: Lost phone, identity checked"), format!("operator {op_id}: Second lost phone")]);
+        let (status, _) = app.patch("/v1/organization", &admin_token, json!({"mfa_required": false})).await;
+        assert_eq!(status, StatusCode::OK, "the admin, not enrolled, reads the audit log again");
+        let csv = admin.get("/console/audit.csv").await.body;
+        for reason in [format!("operator {op_id}: Lost phone, identity checked"), format!("operator {op_id}: Second lost phone")] {
+            assert!(csv.lines().any(|l| l.contains(",mfa_reset,") && l.contains(&reason) && l.contains(&admin_email)), "{reason}: {csv}");
+        }
+        let org_id = app.operator(&email).await.organization_id;
+        let typed = ["Lost phone, identity checked", "Second lost phone"];
+        assert_eq!(lethe_tests::raw::in_clear(&app.db, "operator_events", org_id, &typed).await, Vec::<String>::new());
     }
     // An address with accounts in two organizations: the console's form without an
     // organization answers like a wrong password; naming one signs in to it.

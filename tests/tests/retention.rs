@@ -826,7 +826,7 @@ both_backends! {
         let admin_id = app.operator(&format!("admin@{org}.test")).await.id;
         for age in [400, 400, 395, 1] {
             use lethe_entities::entity::operator_event::{ActiveModel, OperatorEventKind};
-            let mut event = ActiveModel::record(detail_org(&app, &org).await, admin_id, OperatorEventKind::SignedIn, None, Some("password".into()));
+            let mut event = ActiveModel::record(&app.keyring(), detail_org(&app, &org).await, admin_id, OperatorEventKind::SignedIn, None, Some("password"));
             event.at = Set(now - time::Duration::days(age));
             event.insert(&app.db).await.unwrap();
         }

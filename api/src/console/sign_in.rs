@@ -76,7 +76,7 @@ pub async fn record(
     ip: Option<std::net::IpAddr>,
     reason: Option<&str>,
 ) {
-    let event = operator_event::ActiveModel::record(op.organization_id, op.id, kind, ip, reason.map(str::to_owned));
+    let event = operator_event::ActiveModel::record(&state.keyring, op.organization_id, op.id, kind, ip, reason);
     if let Err(e) = event.insert(&state.db).await {
         tracing::error!(operator_id = %op.id, error = %e, "could not record an account event");
     }

@@ -150,13 +150,13 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid_token", "the operator no longer exists"))?;
     let confirmed =
-        credentials::confirm_password(&state.db, &op, body.current_password, principal.ip, "password change").await?;
+        credentials::confirm_password(&state, &op, body.current_password, principal.ip, "password change").await?;
     if !confirmed {
         return Err(ApiError::unauthorized(
             "invalid_credentials",
             "the current password is wrong, or the account is locked after too many failures (15 minutes)",
         ));
     }
-    credentials::change_password(&state.db, &op, body.new_password, principal.ip).await?;
+    credentials::change_password(&state, &op, body.new_password, principal.ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
