@@ -1,23 +1,28 @@
-//! Migrations on a database with data: the free text an installation stored in clear before
-//! it was encrypted (a timeline reason, a request's denial and extension reasons, a legal
-//! hold's reason, matter and release reason, an account event's reason) is encrypted in place
-//! by the migration, reads back through the entities and the API, and `down` restores it.
-//! Each test runs on SQLite and on PostgreSQL.
+//! Migrations on a database with data. An operator with an API key and a recovery code keeps
+//! them when addresses become unique per organization (SQLite rebuilds the table), and the
+//! database then takes the address in another organization but not twice in one. The free text
+//! an installation stored in clear before it was encrypted (a timeline reason, a request's
+//! denial and extension reasons, a legal hold's reason, matter and release reason, an account
+//! event's reason) is encrypted in place by the migration, reads back through the entities and
+//! the API, and `down` restores it. Each test runs on SQLite and on PostgreSQL.
 
 use lethe_api::engine::Mode;
 use lethe_entities::domain::enums::Role;
-use lethe_entities::entity::{legal_hold, operator_event, request, request_event};
+use lethe_entities::entity::{legal_hold, operator, operator_event, request, request_event};
 use lethe_entities::{Keyring, MasterKey};
 use lethe_migrations::{Migrator, MigratorTraitSelf};
 use lethe_tests::app::spawn_on;
 use lethe_tests::{Backend, both_backends, raw};
-use sea_orm::sea_query::{Alias, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, SqlErr};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Migrations before the one that encrypts free text.
-const BEFORE_ENCRYPTION: u32 = 14;
+/// Migrations before operator addresses became unique per organization (the 14th).
+const BEFORE_PER_ORGANIZATION: u32 = 13;
+
+const PASSWORD: &str = "a long test password";
 
 const EVENT: &str = "Denied: Ann Example owes invoice 4711";
 const DENIAL: &str = "other: Ann Example owes invoice 4711";
@@ -44,20 +49,58 @@ async fn insert(db: &DatabaseConnection, table: &str, values: Vec<(&str, SimpleE
     db.execute(&statement).await.unwrap_or_else(|e| panic!("insert into {table}: {e}"));
 }
 
-/// Writes, as the schema before the encryption stores them, a denied and extended request with
-/// its timeline event, a released legal hold and an account event.
-async fn clear_rows(db: &DatabaseConnection) -> Rows {
+/// An organization's admin with an API key and a recovery code, as the schema before the 14th
+/// migration holds them; returns the organization and the admin.
+async fn operator_rows(db: &DatabaseConnection) -> (Uuid, Uuid) {
     let (org, _) = lethe_api::accounts::ensure_organization(db, "old-shop", "Old Shop").await.unwrap();
-    let admin = lethe_api::accounts::create_operator(
-        db,
-        org.id,
-        "dpo@old.example",
-        Role::Admin,
-        Some("a long test password".into()),
-    )
-    .await
-    .unwrap()
-    .operator;
+    let made = lethe_api::accounts::create_operator(db, org.id, "dpo@old.example", Role::Admin, Some(PASSWORD.into()));
+    let admin = made.await.unwrap().operator;
+    let now = SimpleExpr::from(OffsetDateTime::now_utc());
+    let text = |v: &str| SimpleExpr::from(v.to_owned());
+    let key = vec![
+        ("id", Uuid::now_v7().into()),
+        ("organization_id", org.id.into()),
+        ("name", text("old key")),
+        ("prefix", text("lk_old")),
+        ("secret_digest", text(&"s".repeat(64))),
+        ("scopes", text("requests:read")),
+        ("created_by", admin.id.into()),
+        ("created_at", now.clone()),
+        ("rotated_at", now.clone()),
+    ];
+    insert(db, "api_keys", key).await;
+    let code = vec![
+        ("id", Uuid::now_v7().into()),
+        ("organization_id", org.id.into()),
+        ("operator_id", admin.id.into()),
+        ("digest", text(&"r".repeat(64))),
+        ("created_at", now),
+    ];
+    insert(db, "operator_recovery_codes", code).await;
+    (org.id, admin.id)
+}
+
+/// After the 14th migration: the admin and what refers to them are intact; the database itself
+/// refuses the address twice in one organization and takes it in another.
+async fn assert_operators_kept(db: &DatabaseConnection, org: Uuid, admin: Uuid) {
+    let kept = operator::Entity::find_by_id(admin).one(db).await.unwrap().expect("the operator is kept");
+    assert_eq!((kept.organization_id, kept.email.as_str()), (org, "dpo@old.example"));
+    for table in ["api_keys", "operator_recovery_codes"] {
+        let select = Query::select().expr(Expr::cust("COUNT(*) AS n")).from(Alias::new(table)).to_owned();
+        assert_eq!(db.query_one(&select).await.unwrap().unwrap().try_get::<i64>("", "n").unwrap(), 1, "{table}");
+    }
+    let mut again = kept.clone().into_active_model().reset_all();
+    again.id = Set(Uuid::now_v7());
+    let twice = again.insert(db).await.expect_err("an address twice in one organization");
+    assert!(matches!(twice.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))), "{twice}");
+    let (other, _) = lethe_api::accounts::ensure_organization(db, "other-shop", "Other Shop").await.unwrap();
+    let elsewhere = lethe_api::accounts::create_operator(db, other.id, &kept.email, Role::Admin, Some(PASSWORD.into()));
+    elsewhere.await.expect("the address in another organization");
+}
+
+/// Writes, as the schema before the encryption stores them, a denied and extended request with
+/// its timeline event, a released legal hold and an account event of `admin` of `org`.
+async fn clear_rows(db: &DatabaseConnection, org: Uuid, admin: Uuid) -> Rows {
     let (request, hold, now) = (Uuid::now_v7(), Uuid::now_v7(), OffsetDateTime::now_utc());
     let id = |v: Uuid| SimpleExpr::from(v);
     let text = |v: &str| SimpleExpr::from(v.to_owned());
@@ -67,7 +110,7 @@ async fn clear_rows(db: &DatabaseConnection) -> Rows {
         "requests",
         vec![
             ("id", id(request)),
-            ("organization_id", id(org.id)),
+            ("organization_id", id(org)),
             ("kind", text("access")),
             ("regime", text("gdpr")),
             ("state", text("denied")),
@@ -89,11 +132,11 @@ async fn clear_rows(db: &DatabaseConnection) -> Rows {
         "request_events",
         vec![
             ("id", id(Uuid::now_v7())),
-            ("organization_id", id(org.id)),
+            ("organization_id", id(org)),
             ("request_id", id(request)),
             ("at", at(now)),
             ("actor_kind", text("operator")),
-            ("actor_id", id(admin.id)),
+            ("actor_id", id(admin)),
             ("kind", text("denied")),
             ("reason", text(EVENT)),
         ],
@@ -104,15 +147,15 @@ async fn clear_rows(db: &DatabaseConnection) -> Rows {
         "legal_holds",
         vec![
             ("id", id(hold)),
-            ("organization_id", id(org.id)),
+            ("organization_id", id(org)),
             ("scope", text("organization")),
             ("reason", text(HOLD)),
             ("owner", text("legal@old.example")),
             ("matter", text(MATTER)),
-            ("placed_by", id(admin.id)),
+            ("placed_by", id(admin)),
             ("placed_at", at(now)),
             ("released_at", at(now)),
-            ("released_by", id(admin.id)),
+            ("released_by", id(admin)),
             ("release_reason", text(RELEASE)),
         ],
     )
@@ -122,15 +165,15 @@ async fn clear_rows(db: &DatabaseConnection) -> Rows {
         "operator_events",
         vec![
             ("id", id(Uuid::now_v7())),
-            ("organization_id", id(org.id)),
-            ("operator_id", id(admin.id)),
+            ("organization_id", id(org)),
+            ("operator_id", id(admin)),
             ("at", at(now)),
             ("kind", text("mfa_reset")),
             ("reason", text(ACCOUNT)),
         ],
     )
     .await;
-    Rows { organization: org.id, request, hold }
+    Rows { organization: org, request, hold }
 }
 
 /// Every row written, read through the entities: the texts decrypt; read directly, no column
@@ -164,7 +207,7 @@ async fn clear_value(db: &DatabaseConnection, table: &str, column: &str) -> Stri
 }
 
 both_backends! {
-    async fn clear_text_is_encrypted_in_place(backend: Backend) {
+    async fn existing_rows_are_kept_and_encrypted_in_place(backend: Backend) {
         let dir = tempfile::tempdir().unwrap();
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display()),
@@ -174,8 +217,11 @@ both_backends! {
         let keyring = Keyring::derive(&master);
         let migrator = Migrator::new(&keyring);
         let db = lethe_worker::database::connect(&url).await.unwrap();
-        migrator.up(&db, Some(BEFORE_ENCRYPTION)).await.unwrap();
-        let rows = clear_rows(&db).await;
+        migrator.up(&db, Some(BEFORE_PER_ORGANIZATION)).await.unwrap();
+        let (org, admin) = operator_rows(&db).await;
+        migrator.up(&db, Some(1)).await.unwrap();
+        assert_operators_kept(&db, org, admin).await;
+        let rows = clear_rows(&db, org, admin).await;
 
         migrator.up(&db, None).await.unwrap();
         assert_sealed(&db, &keyring, &rows).await;
@@ -190,7 +236,7 @@ both_backends! {
 
         // Lethe starts on the migrated database and shows the texts.
         let app = spawn_on(url, &master.to_base64(), Mode::Serve, dir.path().join("outbox")).await;
-        let token = app.login("dpo@old.example", "a long test password").await;
+        let token = app.login_to("old-shop", "dpo@old.example", PASSWORD).await;
         let (_, detail) = app.get(&format!("/v1/requests/{}", rows.request), Some(&token)).await;
         assert_eq!((detail["denial_reason"].as_str(), detail["extension_reason"].as_str()), (Some(DENIAL), Some(EXTENSION)), "{detail}");
         assert_eq!(detail["timeline"][0]["reason"], EVENT);
