@@ -200,6 +200,27 @@ async fn assert_sealed(db: &DatabaseConnection, keyring: &Keyring, rows: &Rows) 
     }
 }
 
+/// Which way to migrate, and how far.
+enum Way {
+    /// This many more migrations, or all.
+    Up(Option<u32>),
+    /// Back this many.
+    Down(u32),
+}
+
+/// Migrates on a pool of its own, then opens a new pool for what follows: a pooled SQLite
+/// connection keeps the columns of the statements it prepared, which a schema change leaves
+/// stale (sqlx #2517); a running Lethe never changes its schema after it started.
+async fn migrate(url: &str, migrator: &Migrator, way: Way) -> DatabaseConnection {
+    let db = lethe_worker::database::connect(url).await.unwrap();
+    match way {
+        Way::Up(steps) => migrator.up(&db, steps).await.unwrap(),
+        Way::Down(steps) => migrator.down(&db, Some(steps)).await.unwrap(),
+    }
+    db.close().await.unwrap();
+    lethe_worker::database::connect(url).await.unwrap()
+}
+
 /// The clear column `column` of `table`'s only row, read directly (after `down`).
 async fn clear_value(db: &DatabaseConnection, table: &str, column: &str) -> String {
     let select = Query::select().column(Alias::new(column)).from(Alias::new(table)).to_owned();
@@ -216,23 +237,23 @@ both_backends! {
         let master = MasterKey::generate();
         let keyring = Keyring::derive(&master);
         let migrator = Migrator::new(&keyring);
-        let db = lethe_worker::database::connect(&url).await.unwrap();
-        migrator.up(&db, Some(BEFORE_PER_ORGANIZATION)).await.unwrap();
+        let mut db = migrate(&url, &migrator, Way::Up(Some(BEFORE_PER_ORGANIZATION))).await;
         let (org, admin) = operator_rows(&db).await;
-        migrator.up(&db, Some(1)).await.unwrap();
+        db = migrate(&url, &migrator, Way::Up(Some(1))).await;
         assert_operators_kept(&db, org, admin).await;
         let rows = clear_rows(&db, org, admin).await;
 
-        migrator.up(&db, None).await.unwrap();
+        db = migrate(&url, &migrator, Way::Up(None)).await;
         assert_sealed(&db, &keyring, &rows).await;
 
         // Down puts the texts back in clear; up encrypts them again.
-        migrator.down(&db, Some(1)).await.unwrap();
+        db = migrate(&url, &migrator, Way::Down(1)).await;
         assert_eq!(clear_value(&db, "request_events", "reason").await, EVENT);
         assert_eq!(clear_value(&db, "legal_holds", "matter").await, MATTER);
         assert_eq!(clear_value(&db, "operator_events", "reason").await, ACCOUNT);
-        migrator.up(&db, None).await.unwrap();
+        db = migrate(&url, &migrator, Way::Up(None)).await;
         assert_sealed(&db, &keyring, &rows).await;
+        db.close().await.unwrap();
 
         // Lethe starts on the migrated database and shows the texts.
         let app = spawn_on(url, &master.to_base64(), Mode::Serve, dir.path().join("outbox")).await;
