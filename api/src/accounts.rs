@@ -60,7 +60,8 @@ pub struct CreatedOperator {
     pub generated_password: Option<String>,
 }
 
-/// Creates an operator. The address must be unused across the installation.
+/// Creates an operator. The address must be unused in the organization (`409 email_taken`);
+/// another organization's use of it is neither refused nor revealed.
 pub async fn create_operator(
     db: &DatabaseConnection,
     organization: Uuid,
@@ -79,8 +80,8 @@ pub async fn create_operator(
             (p.clone(), Some(p))
         }
     };
-    if operator::Model::find_by_email(db, email.as_str()).await?.is_some() {
-        return Err(ApiError::conflict("email_taken", "an operator with this e-mail address already exists"));
+    if operator::Model::find_by_email(db, organization, email.as_str()).await?.is_some() {
+        return Err(email_taken());
     }
     let now = OffsetDateTime::now_utc();
     let operator = operator::ActiveModel {
@@ -101,6 +102,15 @@ pub async fn create_operator(
         updated_at: Set(now),
     }
     .insert(db)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        // Two admins adding the same address at once: the unique index decides.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(),
+        _ => e.into(),
+    })?;
     Ok(CreatedOperator { operator, generated_password: generated })
+}
+
+fn email_taken() -> ApiError {
+    ApiError::conflict("email_taken", "an operator of this organization already has this e-mail address")
 }

@@ -4,6 +4,7 @@ use std::io::Read;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use lethe_entities::Keyring;
 use lethe_entities::domain::enums::Role;
 
 use crate::accounts::{create_operator, ensure_organization};
@@ -140,12 +141,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => start(settings, Mode::Serve).await,
         Command::Worker => start(settings, Mode::Worker).await,
         Command::Migrate => {
-            engine::connect_and_migrate(&settings.database_url).await?;
+            engine::connect_and_migrate(&settings.database_url, &Keyring::derive(&settings.master_key)).await?;
             println!("Migrations applied to {}", redact_url(&settings.database_url));
             Ok(())
         }
         Command::Operator { action: OperatorCommand::Create { email, role, org, org_name, password_stdin } } => {
-            let db = engine::connect_and_migrate(&settings.database_url).await?;
+            let db =
+                engine::connect_and_migrate(&settings.database_url, &Keyring::derive(&settings.master_key)).await?;
             let password = if password_stdin {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text).context("reading the password from stdin")?;

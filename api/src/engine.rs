@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use lethe_entities::Keyring;
 use lethe_entities::ledger::signer::LedgerSigner;
-use lethe_migrations::{Migrator, MigratorTrait};
+use lethe_migrations::{Migrator, MigratorTraitSelf};
 use lethe_worker::mail::Mailer;
 use lethe_worker::private_fs;
 use lethe_worker::runner::{self, RunnerSettings};
@@ -40,9 +40,10 @@ pub struct Engine {
     pub runner: RunnerSettings,
 }
 
-/// Connects to the database and applies Lethe's and the queue's migrations. On PostgreSQL an
-/// advisory lock serialises concurrent starts.
-pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection> {
+/// Connects to the database and applies Lethe's and the queue's migrations (a migration that
+/// starts encrypting a column encrypts its rows with `keyring`). On PostgreSQL an advisory
+/// lock serialises concurrent starts.
+pub async fn connect_and_migrate(url: &str, keyring: &Keyring) -> anyhow::Result<DatabaseConnection> {
     let db = lethe_worker::database::connect(url).await.context("connecting to the database")?;
     let lock = match db.get_database_backend() {
         DatabaseBackend::Postgres => {
@@ -53,7 +54,7 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection
         _ => None,
     };
     let result = async {
-        Migrator::up(&db, None).await.context("applying migrations")?;
+        Migrator::new(keyring).up(&db, None).await.context("applying migrations")?;
         JobQueue::for_database(&db).setup().await.context("setting up the job queue")
     }
     .await;
@@ -82,8 +83,8 @@ impl Engine {
         // Owner-only, also when an older version left it readable (see `private_fs`).
         let data_dir = &settings.data_dir;
         private_fs::dir(data_dir).with_context(|| format!("restricting {}", data_dir.display()))?;
-        let db = connect_and_migrate(&settings.database_url).await?;
         let keyring = Keyring::derive(&settings.master_key);
+        let db = connect_and_migrate(&settings.database_url, &keyring).await?;
         let queue = JobQueue::for_database(&db);
         let ledger =
             Arc::new(LedgerSigner::load_or_create(&db, &keyring).await.context("loading the ledger signing key")?);

@@ -223,6 +223,13 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
+impl From<lethe_entities::domain::crypto::CryptoError> for ApiError {
+    /// A stored ciphertext that does not open (wrong key, tampered): Lethe's fault, a 500.
+    fn from(e: lethe_entities::domain::crypto::CryptoError) -> Self {
+        Self::internal(&e)
+    }
+}
+
 impl From<lethe_worker::queue::QueueError> for ApiError {
     fn from(e: lethe_worker::queue::QueueError) -> Self {
         Self::internal(&e)

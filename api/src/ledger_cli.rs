@@ -68,8 +68,8 @@ pub fn verify(file: &Path, public_key: &str) -> anyhow::Result<()> {
 
 /// Runs the commands that need the database.
 pub async fn run(settings: &Settings, command: LedgerCommand) -> anyhow::Result<()> {
-    let db = engine::connect_and_migrate(&settings.database_url).await?;
     let keyring = Keyring::derive(&settings.master_key);
+    let db = engine::connect_and_migrate(&settings.database_url, &keyring).await?;
     let signer = LedgerSigner::load_or_create(&db, &keyring).await?;
     match command {
         LedgerCommand::Export { out, org } => {

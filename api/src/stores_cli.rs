@@ -30,7 +30,7 @@ pub async fn run(settings: &Settings, command: StoresCommand) -> anyhow::Result<
         .with_context(|| format!("reading {}", old_master_key_file.display()))?;
     let old = Keyring::derive(&MasterKey::from_base64(&text).context("the old master key")?);
     let new = Keyring::derive(&settings.master_key);
-    let db = engine::connect_and_migrate(&settings.database_url).await?;
+    let db = engine::connect_and_migrate(&settings.database_url, &new).await?;
     let done = rekey_all(&db, &old, &new).await?;
     println!("Re-encrypted {} store connection(s); {} were already under the current key.", done.rekeyed, done.current);
     Ok(())

@@ -3,7 +3,12 @@
 //! One file per migration, named `mYYYYMMDD_NNNNNN_what`; never edit one that has shipped,
 //! add a new one. [`SCHEMA_FINGERPRINT`] changes whenever any migration file changes, so test
 //! harnesses can cache a migrated template database safely.
+//!
+//! The [`Migrator`] carries the installation's [`Keyring`]: a migration that starts encrypting
+//! a column encrypts the rows already there, in place.
 
+use lethe_entities::Keyring;
+pub use sea_orm_migration::MigratorTraitSelf;
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_tenancy;
@@ -19,16 +24,28 @@ mod m20261201_000010_hold_warnings_and_run_stops;
 mod m20261201_000011_console_mfa;
 mod m20261201_000012_portal_settings;
 mod m20261202_000013_due_soon_days;
+mod m20261203_000014_operator_email_per_organization;
+mod m20261203_000015_free_text_encrypted;
+mod sealing;
 
 /// A hash of every migration source file, computed at build time.
 pub const SCHEMA_FINGERPRINT: &str = env!("LETHE_SCHEMA_FINGERPRINT");
 
-/// All migrations, in order.
-pub struct Migrator;
+/// All migrations, in order, with the keyring the encrypting ones use.
+pub struct Migrator {
+    keyring: Keyring,
+}
+
+impl Migrator {
+    /// The migrator of an installation whose master key gives `keyring`.
+    pub fn new(keyring: &Keyring) -> Self {
+        Self { keyring: keyring.clone() }
+    }
+}
 
 #[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+impl MigratorTraitSelf for Migrator {
+    fn migrations(&self) -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261122_000001_create_tenancy::Migration),
             Box::new(m20261122_000002_create_requests::Migration),
@@ -43,6 +60,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_console_mfa::Migration),
             Box::new(m20261201_000012_portal_settings::Migration),
             Box::new(m20261202_000013_due_soon_days::Migration),
+            Box::new(m20261203_000014_operator_email_per_organization::Migration),
+            Box::new(m20261203_000015_free_text_encrypted::Migration::new(&self.keyring)),
         ]
     }
 }

@@ -13,7 +13,7 @@ use lethe_entities::ledger::entry::Entry;
 use lethe_entities::ledger::merkle::Frontier;
 use lethe_entities::ledger::verify::{EXPORT_FORMAT, ExportHeader, ExportLine, verify_export, write_line};
 use lethe_entities::ledger::{self, EntryKind, NewEntry};
-use lethe_migrations::{Migrator, MigratorTrait};
+use lethe_migrations::{Migrator, MigratorTraitSelf};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
@@ -51,7 +51,10 @@ fn new_entries(n: usize) -> Vec<NewEntry> {
 async fn fresh_db(dir: &std::path::Path, name: &str) -> (DatabaseConnection, Uuid) {
     let url = format!("sqlite://{}?mode=rwc", dir.join(name).display());
     let db = lethe_worker::database::connect(&url).await.unwrap();
-    Migrator::up(&db, None).await.unwrap();
+    Migrator::new(&lethe_entities::Keyring::derive(&lethe_entities::MasterKey::generate()))
+        .up(&db, None)
+        .await
+        .unwrap();
     let (org, _) = lethe_api::accounts::ensure_organization(&db, "bench", "Bench").await.unwrap();
     db.execute_unprepared(
         "CREATE TABLE plain_entries (organization_id BLOB, seq INTEGER, recorded_at_us INTEGER, kind TEXT, \

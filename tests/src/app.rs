@@ -163,6 +163,11 @@ impl TestApp {
         }
     }
 
+    /// The installation's keyring, to read what it stores encrypted.
+    pub fn keyring(&self) -> lethe_entities::Keyring {
+        lethe_entities::Keyring::derive(&MasterKey::from_base64(&self.master_key).unwrap())
+    }
+
     /// The master key, base64, to start another engine of the same installation.
     pub fn master_key_base64(&self) -> String {
         self.master_key.clone()
@@ -255,6 +260,25 @@ impl TestApp {
         let (status, body) = self.post("/v1/auth/login", None, json!({ "email": email, "password": password })).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs in to the organization with slug `org` (for an address with accounts in several)
+    /// and returns the access token.
+    pub async fn login_to(&self, org: &str, email: &str, password: &str) -> String {
+        let body = json!({ "email": email, "password": password, "organization": org });
+        let (status, body) = self.post("/v1/auth/login", None, body).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The operator with sign-in address `email`, read from the database (the test uses the
+    /// address in one organization only).
+    pub async fn operator(&self, email: &str) -> lethe_entities::entity::operator::Model {
+        use lethe_entities::entity::operator;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let mut found = operator::Entity::find().filter(operator::Column::Email.eq(email)).all(&self.db).await.unwrap();
+        assert_eq!(found.len(), 1, "one operator has {email}");
+        found.remove(0)
     }
 
     /// Submits a request for `email` to `org`.

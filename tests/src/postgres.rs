@@ -50,7 +50,10 @@ async fn template() -> String {
                 .is_some();
             if !exists {
                 exec(&db, &format!("CREATE DATABASE \"{name}\"")).await.expect("create template");
-                let migrated = lethe_api::engine::connect_and_migrate(&url_for(&name)).await.expect("migrate template");
+                // An empty database: nothing for the migrations to encrypt, any key does.
+                let keyring = lethe_entities::Keyring::derive(&lethe_entities::MasterKey::generate());
+                let migrated =
+                    lethe_api::engine::connect_and_migrate(&url_for(&name), &keyring).await.expect("migrate template");
                 migrated.close().await.expect("close template");
             }
             drop_stale(&db).await;
@@ -79,14 +82,29 @@ async fn drop_stale(db: &DatabaseConnection) {
     }
 }
 
-/// Creates a fresh, migrated database and returns its URL.
-pub async fn fresh_database() -> String {
-    let template = template().await;
-    let name = format!(
+/// A new test database's name (dropped by a later run once an hour old).
+fn database_name() -> String {
+    format!(
         "lethe_t_{}_{}",
         time::OffsetDateTime::now_utc().unix_timestamp(),
         &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
+    )
+}
+
+/// Creates an empty database (no migration applied) and returns its URL: for tests of the
+/// migrations themselves.
+pub async fn empty_database() -> String {
+    let name = database_name();
+    let db = admin().await;
+    exec(&db, &format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+    db.close().await.ok();
+    url_for(&name)
+}
+
+/// Creates a fresh, migrated database and returns its URL.
+pub async fn fresh_database() -> String {
+    let template = template().await;
+    let name = database_name();
     let db = admin().await;
     // Copies of one template are made one at a time: PostgreSQL refuses a copy while another
     // session is using the template.

@@ -8,7 +8,7 @@ use lethe_tests::app::org_slug;
 use lethe_tests::{TestApp, both_backends, spawn_app};
 use reqwest::StatusCode;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
 
 /// The password `TestApp::operator_in` gives every account.
@@ -235,7 +235,7 @@ both_backends! {
         app.login(&format!("admin@{org}.test"), PASSWORD).await;
 
         // The lock lasts 15 minutes...
-        let locked = operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        let locked = app.operator(&email).await;
         let until = locked.locked_until.expect("the account is locked");
         let left = until - time::OffsetDateTime::now_utc();
         assert!(left > time::Duration::minutes(14) && left <= time::Duration::minutes(15), "locked for {left}");
@@ -246,7 +246,7 @@ both_backends! {
         expired.update(&app.db).await.unwrap();
         let token = app.login(&email, PASSWORD).await;
         assert_eq!(app.get("/v1/requests", Some(&token)).await.0, StatusCode::OK);
-        let reset = operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        let reset = app.operator(&email).await;
         assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
     }
 
@@ -346,14 +346,11 @@ both_backends! {
         let forbidden = app.get("/v1/operators", Some(&token)).await;
         assert_eq!(outcome(&forbidden), (StatusCode::FORBIDDEN, Some("forbidden".into())), "an operator is not an admin");
 
-        // The address is taken across the installation, whatever its case.
+        // The address is taken in the organization, whatever its case.
         for taken in [email.clone(), email.to_uppercase(), format!("  {email} ")] {
             let response = app.post("/v1/operators", Some(&admin), json!({"email": taken, "role": "auditor"})).await;
             assert_eq!(outcome(&response), (StatusCode::CONFLICT, Some("email_taken".into())), "{taken}");
         }
-        let other_admin = app.admin(&org_slug()).await;
-        let response = app.post("/v1/operators", Some(&other_admin), json!({"email": email, "role": "auditor"})).await;
-        assert_eq!(outcome(&response), (StatusCode::CONFLICT, Some("email_taken".into())), "taken in another organization");
 
         // A given password is used as is; a short one or a bad address is refused.
         create_operator(&app, &admin, &format!("chosen@{org}.test"), "auditor").await;
@@ -369,5 +366,51 @@ both_backends! {
         let (_, operators) = app.get("/v1/operators", Some(&admin)).await;
         let emails: Vec<&str> = operators.as_array().unwrap().iter().map(|o| o["email"].as_str().unwrap()).collect();
         assert_eq!(emails, [format!("admin@{org}.test"), email.clone(), format!("chosen@{org}.test")]);
+    }
+    // One address, two organizations: creating the second account succeeds (another
+    // organization's use of an address is not revealed), each signs in to its own organization
+    // and sees only it, and the address alone is refused like a wrong password, the same
+    // answer an unknown address gets.
+    async fn an_address_may_serve_several_organizations(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let (first, second) = (org_slug(), org_slug());
+        let (admin_a, admin_b) = (app.admin(&first).await, app.admin(&second).await);
+        let shared = format!("shared@{first}.test");
+        create_operator(&app, &admin_a, &shared, "operator").await;
+        let (status, created) = app
+            .post("/v1/operators", Some(&admin_b), json!({"email": shared.to_uppercase(), "role": "auditor", "password": "another long password"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "another organization's address is no conflict: {created}");
+        assert_eq!(created["operator"]["email"], shared.as_str());
+
+        let in_a = app.login_to(&first, &shared, PASSWORD).await;
+        let in_b = app.login_to(&second, &shared, "another long password").await;
+        let (_, me_a) = app.get("/v1/organization", Some(&in_a)).await;
+        let (_, me_b) = app.get("/v1/organization", Some(&in_b)).await;
+        assert_eq!((me_a["slug"].as_str(), me_b["slug"].as_str()), (Some(first.as_str()), Some(second.as_str())));
+        let (_, listed_a) = app.get("/v1/operators", Some(&admin_a)).await;
+        let (_, listed_b) = app.get("/v1/operators", Some(&admin_b)).await;
+        let id_b = created["operator"]["id"].as_str().unwrap();
+        assert!(!listed_a.to_string().contains(id_b), "the first organization does not see the second's account");
+        assert_eq!(listed_b.as_array().unwrap().len(), 2, "the second sees its admin and its own account: {listed_b}");
+        let (status, _) = app.patch(&format!("/v1/operators/{id_b}"), &admin_a, json!({"role": "admin"})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "nor can change it");
+
+        // The password of one account does not open the other; a wrong organization is unknown.
+        let wrong = json!({"email": shared, "password": PASSWORD, "organization": second});
+        assert_eq!(outcome(&app.post("/v1/auth/login", None, wrong).await), unauthorized("invalid_credentials"));
+        let nowhere = json!({"email": shared, "password": PASSWORD, "organization": "no-such-org"});
+        assert_eq!(outcome(&app.post("/v1/auth/login", None, nowhere).await), unauthorized("invalid_credentials"));
+        // Without an organization the address is ambiguous: the answer of an unknown address.
+        let (status, ambiguous) = app.post("/v1/auth/login", None, json!({"email": shared, "password": PASSWORD})).await;
+        let (_, unknown) = app.post("/v1/auth/login", None, json!({"email": format!("nobody@{first}.test"), "password": PASSWORD})).await;
+        assert_eq!((status, &ambiguous["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_credentials")));
+        assert_eq!(ambiguous["detail"], unknown["detail"], "one answer for both");
+        let accounts = operator::Entity::find().filter(operator::Column::Email.eq(&shared)).all(&app.db).await.unwrap();
+        let charged: i32 = accounts.iter().map(|o| o.failed_logins).sum();
+        assert_eq!(accounts.len(), 2);
+        assert_eq!(charged, 1, "only the named organization's account was charged (once), none for the ambiguous attempt");
+        // An address with one account still signs in without naming its organization.
+        app.login(&format!("admin@{second}.test"), PASSWORD).await;
     }
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 
 /// The kinds of account events recorded for the operator with `email`.
 async fn account_events(app: &lethe_tests::TestApp, email: &str) -> Vec<OperatorEventKind> {
-    let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, email).await.unwrap().unwrap();
+    let op = app.operator(email).await;
     operator_event::Entity::find()
         .filter(operator_event::Column::OperatorId.eq(op.id))
         .all(&app.db)
@@ -116,7 +116,7 @@ both_backends! {
         let console = Console::signed_in(&app.base, &email).await;
         let (secret, codes) = enrol(&console).await;
         // The secret is encrypted at rest.
-        let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        let op = app.operator(&email).await;
         let stored = op.mfa_secret.clone().unwrap();
         let raw = totp_rs::Secret::try_from_base32(&secret).unwrap();
         assert!(!stored.windows(raw.as_ref().len()).any(|w| w == raw.as_ref()), "no clear secret in the row");
@@ -269,7 +269,7 @@ both_backends! {
         assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
         assert!(wrong.body.contains("The current password is wrong"), "{}", wrong.body);
         assert!(!wrong.body.contains("not my password at all"), "never echoed");
-        let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        let op = app.operator(&email).await;
         assert_eq!(op.failed_logins, 1, "a wrong current password counts towards the lockout");
         assert_eq!(phone.get("/console/").await.status, StatusCode::OK, "refusals change nothing");
 
@@ -284,7 +284,7 @@ both_backends! {
         assert_eq!(Console::new(&app.base).sign_in(&email, PASSWORD).await.status, StatusCode::UNAUTHORIZED, "the old password");
         let fresh = Console::new(&app.base);
         assert_eq!(fresh.sign_in(&email, new_password).await.location(), Some("/console/"));
-        let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        let op = app.operator(&email).await;
         assert_eq!(op.failed_logins, 0);
 
         // Five wrong current passwords lock the account, as five wrong sign-ins do.
@@ -306,8 +306,8 @@ both_backends! {
         let (admin_email, email) = (format!("dpo@{org}.test"), format!("op@{org}.test"));
         let admin_token = app.operator_in(&org, &admin_email, Role::Admin).await;
         app.operator_in(&org, &email, Role::Operator).await;
-        let op_id = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap().id;
-        let admin_id = lethe_entities::entity::operator::Model::find_by_email(&app.db, &admin_email).await.unwrap().unwrap().id;
+        let op_id = app.operator(&email).await.id;
+        let admin_id = app.operator(&admin_email).await.id;
         let console = Console::signed_in(&app.base, &email).await;
         let (secret, codes) = enrol(&console).await;
 
@@ -327,7 +327,7 @@ both_backends! {
         let wrong_code = console.post("/console/mfa/reset", &[("csrf", &csrf), ("password", PASSWORD), ("code", "aaaaa-bbbbb")]).await;
         assert_eq!(wrong_code.status, StatusCode::UNAUTHORIZED);
         assert!(wrong_code.body.contains("Wrong password or code"));
-        let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        let op = app.operator(&email).await;
         assert!(op.has_mfa() && op.failed_logins == 2, "both refusals count towards the lockout; nothing removed");
         let replaced = console.post("/console/mfa/reset", &[("csrf", &csrf), ("password", PASSWORD), ("code", &codes[0])]).await;
         assert_eq!(replaced.location(), Some("/console/mfa"), "{}", replaced.body);
@@ -364,7 +364,7 @@ both_backends! {
         let csv = admin.get("/console/audit.csv").await.body;
         let line = csv.lines().find(|l| l.contains(",mfa_reset,") && l.contains("Lost phone")).expect("in the audit CSV");
         assert!(line.contains(&admin_email) && line.ends_with(",127.0.0.1"), "{line}");
-        let op = lethe_entities::entity::operator::Model::find_by_email(&app.db, &email).await.unwrap().unwrap();
+        let op = app.operator(&email).await;
         assert!(!op.has_mfa() && op.mfa_secret.is_none());
         let again = Console::new(&app.base);
         again.sign_in(&email, PASSWORD).await;
@@ -389,18 +389,45 @@ both_backends! {
         let (status, body) = app.post(&format!("/v1/operators/{op_id}/mfa/reset"), Some(&stranger), json!({"reason": "Not mine"})).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("operator_not_found")));
 
-        // The audit log: the operator's own reset and the admin's, with the reason.
+        // The audit log: the operator's own reset and the admin's, with the reason; the reasons
+        // are stored encrypted.
         assert_eq!(account_events(&app, &email).await.iter().filter(|k| **k == OperatorEventKind::MfaReset).count(), 1);
-        let mut by_admin: Vec<String> = operator_event::Entity::find()
-            .filter(operator_event::Column::OperatorId.eq(admin_id))
-            .filter(operator_event::Column::Kind.eq(OperatorEventKind::MfaReset))
+        let (status, _) = app.patch("/v1/organization", &admin_token, json!({"mfa_required": false})).await;
+        assert_eq!(status, StatusCode::OK, "the admin, not enrolled, reads the audit log again");
+        let csv = admin.get("/console/audit.csv").await.body;
+        for reason in [format!("operator {op_id}: Lost phone, identity checked"), format!("operator {op_id}: Second lost phone")] {
+            assert!(csv.lines().any(|l| l.contains(",mfa_reset,") && l.contains(&reason) && l.contains(&admin_email)), "{reason}: {csv}");
+        }
+        let org_id = app.operator(&email).await.organization_id;
+        let typed = ["Lost phone, identity checked", "Second lost phone"];
+        assert_eq!(lethe_tests::raw::in_clear(&app.db, "operator_events", org_id, &typed).await, Vec::<String>::new());
+    }
+    // An address with accounts in two organizations: the console's form without an
+    // organization answers like a wrong password; naming one signs in to it.
+    async fn the_console_asks_which_organization_of_a_shared_address(backend: Backend) {
+        let app = spawn_app(backend).await;
+        let (first, second) = (org_slug(), org_slug());
+        let email = format!("shared@{first}.test");
+        app.operator_in(&first, &email, Role::Operator).await;
+        let (org, _) = lethe_api::accounts::ensure_organization(&app.db, &second, &second).await.unwrap();
+        lethe_api::accounts::create_operator(&app.db, org.id, &email, Role::Auditor, Some(PASSWORD.into())).await.unwrap();
+
+        let console = Console::new(&app.base);
+        let refused = console.sign_in(&email, PASSWORD).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(refused.body.contains("name the organization too"), "{}", refused.body);
+        let form = console.get("/console/sign-in").await;
+        let csrf = form.csrf();
+        let fields = [("csrf", csrf.as_str()), ("email", email.as_str()), ("password", PASSWORD), ("organization", second.as_str())];
+        let signed_in = console.post("/console/sign-in", &fields).await;
+        assert_eq!(signed_in.location(), Some("/console/"), "{}", signed_in.body);
+        assert_eq!(console.get("/console/").await.status, StatusCode::OK);
+        let events: Vec<_> = operator_event::Entity::find()
+            .filter(operator_event::Column::Kind.eq(OperatorEventKind::SignedIn))
+            .filter(operator_event::Column::OrganizationId.eq(org.id))
             .all(&app.db)
             .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.reason.unwrap_or_default())
-            .collect();
-        by_admin.sort();
-        assert_eq!(by_admin, [format!("operator {op_id}: Lost phone, identity checked"), format!("operator {op_id}: Second lost phone")]);
+            .unwrap();
+        assert_eq!(events.len(), 1, "signed in to the organization named");
     }
 }

@@ -1,7 +1,8 @@
 //! Art. 19 recipients: the shop's data map names two processors its data is disclosed to; an
 //! erasure request gets one task per recipient, created once however often fulfilment runs, and
 //! completes only when both are notified (operators, with a note) or waived (admins, with a
-//! reason). The timeline keeps the texts; the certificate lists the recipients, never the texts.
+//! reason). The timeline keeps the texts (encrypted at rest); the certificate lists the
+//! recipients, never the texts.
 //! Access requests notify nobody; rectification requests do.
 
 use lethe_entities::domain::enums::Role;
@@ -139,7 +140,9 @@ async fn an_erasure_completes_only_once_every_recipient_is_settled() {
     assert_eq!(task["status"], "waived");
     let detail = app.wait_for_state(&req.id, &admin, "completed").await;
 
-    // The timeline keeps who did what and their words.
+    // The timeline keeps who did what and their words, encrypted: the rows do not hold them.
+    let stored = lethe_tests::raw::in_clear(&app.db, "request_events", organization.id, &[NOTE, REASON]).await;
+    assert_eq!(stored, Vec::<String>::new());
     let timeline = detail["timeline"].as_array().unwrap();
     let event = |kind: &str| timeline.iter().find(|e| e["kind"] == kind).cloned().unwrap();
     let notified = event("recipient_notified");

@@ -823,10 +823,10 @@ both_backends! {
         assert!(old_events >= 2);
         // The console's audit events (`operator_events`) go with the timelines: three 13 months
         // old, one fresh. Batches of 2 fill up with account events once the timelines are done.
-        let admin_id = lethe_entities::entity::operator::Model::find_by_email(&app.db, &format!("admin@{org}.test")).await.unwrap().unwrap().id;
+        let admin_id = app.operator(&format!("admin@{org}.test")).await.id;
         for age in [400, 400, 395, 1] {
             use lethe_entities::entity::operator_event::{ActiveModel, OperatorEventKind};
-            let mut event = ActiveModel::record(detail_org(&app, &org).await, admin_id, OperatorEventKind::SignedIn, None, Some("password".into()));
+            let mut event = ActiveModel::record(&app.keyring(), detail_org(&app, &org).await, admin_id, OperatorEventKind::SignedIn, None, Some("password"));
             event.at = Set(now - time::Duration::days(age));
             event.insert(&app.db).await.unwrap();
         }

@@ -15,33 +15,36 @@ use lethe_entities::Keyring;
 use lethe_entities::entity::operator_event::{self, OperatorEventKind};
 use lethe_entities::entity::{begin_write, operator, operator_recovery_code};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{password, sign_in, totp};
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
-/// Records an account event of `op`'s organization, done by `actor`.
+/// Records an account event of `op`'s organization, done by `actor`, its reason encrypted.
 async fn record(
     db: &impl ConnectionTrait,
+    keyring: &Keyring,
     op: &operator::Model,
     actor: Uuid,
     kind: OperatorEventKind,
     ip: Option<IpAddr>,
-    reason: String,
+    reason: &str,
 ) -> ApiResult<()> {
-    operator_event::ActiveModel::record(op.organization_id, actor, kind, ip, Some(reason)).insert(db).await?;
+    operator_event::ActiveModel::record(keyring, op.organization_id, actor, kind, ip, Some(reason)).insert(db).await?;
     Ok(())
 }
 
 /// Counts a wrong password or code of `op` towards the lockout and records it, with `what` was
 /// wrong (and the lockout it caused).
-async fn wrong(db: &DatabaseConnection, op: &operator::Model, ip: Option<IpAddr>, what: &str) -> ApiResult<()> {
+async fn wrong(state: &AppState, op: &operator::Model, ip: Option<IpAddr>, what: &str) -> ApiResult<()> {
+    let (db, keyring) = (&state.db, &state.keyring);
     let locked = sign_in::failed(db, op).await?;
-    record(db, op, op.id, OperatorEventKind::SignInFailed, ip, what.to_owned()).await?;
+    record(db, keyring, op, op.id, OperatorEventKind::SignInFailed, ip, what).await?;
     if locked {
-        record(db, op, op.id, OperatorEventKind::Locked, ip, "too many failed sign-ins".into()).await?;
+        record(db, keyring, op, op.id, OperatorEventKind::Locked, ip, "too many failed sign-ins").await?;
     }
     Ok(())
 }
@@ -50,28 +53,21 @@ async fn wrong(db: &DatabaseConnection, op: &operator::Model, ip: Option<IpAddr>
 /// not disabled). A wrong one counts towards the lockout; `during` names the change it
 /// confirms (`password change`), for the audit log.
 pub async fn confirm_password(
-    db: &DatabaseConnection,
+    state: &AppState,
     op: &operator::Model,
     password: String,
     ip: Option<IpAddr>,
     during: &str,
 ) -> ApiResult<bool> {
     if !password::verify(password, Some(op.password_hash.clone())).await {
-        wrong(db, op, ip, &format!("wrong current password ({during})")).await?;
+        wrong(state, op, ip, &format!("wrong current password ({during})")).await?;
         return Ok(false);
     }
     match sign_in::usable(op.clone()) {
         Ok(_) => Ok(true),
         Err(refused) => {
-            record(
-                db,
-                op,
-                op.id,
-                OperatorEventKind::SignInFailed,
-                ip,
-                format!("{} ({during})", refused.refusal.as_str()),
-            )
-            .await?;
+            let why = format!("{} ({during})", refused.refusal.as_str());
+            record(&state.db, &state.keyring, op, op.id, OperatorEventKind::SignInFailed, ip, &why).await?;
             Ok(false)
         }
     }
@@ -80,21 +76,21 @@ pub async fn confirm_password(
 /// Whether `code` is a current TOTP code of `op` (each accepted once) or one of their unused
 /// recovery codes (used up now). A wrong one counts towards the lockout.
 pub async fn confirm_code(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
+    state: &AppState,
     op: &operator::Model,
     code: &str,
     ip: Option<IpAddr>,
     during: &str,
 ) -> ApiResult<bool> {
+    let (db, keyring) = (&state.db, &state.keyring);
     if totp::verify_code(db, keyring, op, code).await? {
         return Ok(true);
     }
     if totp::use_recovery_code(db, keyring, op, code).await? {
-        record(db, op, op.id, OperatorEventKind::RecoveryCodeUsed, ip, during.to_owned()).await?;
+        record(db, keyring, op, op.id, OperatorEventKind::RecoveryCodeUsed, ip, during).await?;
         return Ok(true);
     }
-    wrong(db, op, ip, &format!("wrong code ({during})")).await?;
+    wrong(state, op, ip, &format!("wrong code ({during})")).await?;
     Ok(false)
 }
 
@@ -112,13 +108,13 @@ pub fn validate_new_password(field: &str, new: &str) -> ApiResult<()> {
 /// the failure count and bumps the token version, with the account event; returns the
 /// operator as now stored.
 pub async fn change_password(
-    db: &DatabaseConnection,
+    state: &AppState,
     op: &operator::Model,
     new: String,
     ip: Option<IpAddr>,
 ) -> ApiResult<operator::Model> {
     let hash = password::hash(new).await?;
-    let txn = begin_write(db).await?;
+    let txn = begin_write(&state.db).await?;
     operator::Entity::update_many()
         .col_expr(operator::Column::PasswordHash, Expr::value(hash))
         .col_expr(operator::Column::TokenVersion, Expr::col(operator::Column::TokenVersion).add(1))
@@ -128,7 +124,8 @@ pub async fn change_password(
         .filter(operator::Column::Id.eq(op.id))
         .exec(&txn)
         .await?;
-    record(&txn, op, op.id, OperatorEventKind::PasswordChanged, ip, "older sessions and tokens ended".into()).await?;
+    let why = "older sessions and tokens ended";
+    record(&txn, &state.keyring, op, op.id, OperatorEventKind::PasswordChanged, ip, why).await?;
     let updated = reload(&txn, op).await?;
     txn.commit().await?;
     tracing::info!(operator_id = %op.id, "operator changed their password; older sessions and tokens revoked");
@@ -140,13 +137,13 @@ pub async fn change_password(
 /// giving `reason`; returns `op` as now stored. They enrol again in the console, at their next
 /// sign-in when the organization requires a second factor.
 pub async fn remove_second_factor(
-    db: &DatabaseConnection,
+    state: &AppState,
     op: &operator::Model,
     actor: Uuid,
     ip: Option<IpAddr>,
     reason: String,
 ) -> ApiResult<operator::Model> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(&state.db).await?;
     operator::Entity::update_many()
         .col_expr(operator::Column::MfaSecret, Expr::value(Option::<Vec<u8>>::None))
         .col_expr(operator::Column::MfaPendingSecret, Expr::value(Option::<Vec<u8>>::None))
@@ -160,7 +157,7 @@ pub async fn remove_second_factor(
         .filter(operator_recovery_code::Column::OperatorId.eq(op.id))
         .exec(&txn)
         .await?;
-    record(&txn, op, actor, OperatorEventKind::MfaReset, ip, reason).await?;
+    record(&txn, &state.keyring, op, actor, OperatorEventKind::MfaReset, ip, &reason).await?;
     let updated = reload(&txn, op).await?;
     txn.commit().await?;
     tracing::info!(operator_id = %op.id, by = %actor, "second factor removed; sessions and tokens revoked");

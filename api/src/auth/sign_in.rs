@@ -1,6 +1,12 @@
 //! The password check with lockout, shared by the JSON login and the console: five consecutive
 //! failures (wrong passwords or wrong second-factor codes) lock the account for 15 minutes, and
 //! no answer reveals whether the account exists or is locked.
+//!
+//! An address may hold accounts in several organizations. The sign-in names the organization
+//! (its slug) or not; without one, an address with accounts in two or more organizations is
+//! refused like an unknown one. Every attempt verifies exactly one argon2id hash (the account's,
+//! or a dummy when there is no single account), so neither the answer nor its time tells a
+//! stranger whether an address is unknown, has one account or several, or which organizations.
 
 use lethe_entities::entity::operator;
 use sea_orm::ActiveValue::Set;
@@ -19,8 +25,10 @@ pub const LOCKOUT: time::Duration = time::Duration::minutes(15);
 /// Why a sign-in was refused (for the audit log; the caller's answer is the same for all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// No operator has this address.
+    /// No operator has this address (in the named organization).
     UnknownAccount,
+    /// The address has accounts in several organizations and none was named.
+    OrganizationNeeded,
     /// The password (or second-factor code) is wrong.
     WrongSecret,
     /// The account is locked after repeated failures.
@@ -34,6 +42,7 @@ impl Refusal {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UnknownAccount => "unknown account",
+            Self::OrganizationNeeded => "several accounts, no organization named",
             Self::WrongSecret => "wrong password or code",
             Self::Locked => "account locked",
             Self::Disabled => "account disabled",
@@ -53,19 +62,23 @@ pub struct Refused {
     pub locked_now: bool,
 }
 
-/// Checks e-mail and password. A wrong password counts towards the lockout; a success does
-/// not reset the count yet (the second factor may still fail): call [`succeeded`] once the
-/// whole sign-in passed.
+/// Checks e-mail and password, in `organization` (a slug) when one is named. A wrong password
+/// counts towards the lockout; a success does not reset the count yet (the second factor may
+/// still fail): call [`succeeded`] once the whole sign-in passed.
 pub async fn check_password(
     db: &DatabaseConnection,
     email: &str,
+    organization: Option<&str>,
     password_text: String,
 ) -> ApiResult<Result<operator::Model, Refused>> {
     let email = email.trim().to_lowercase();
-    let found = operator::Model::find_by_email(db, &email).await?;
+    let organization = organization.map(|o| o.trim().to_lowercase()).filter(|o| !o.is_empty());
+    let mut candidates = operator::Model::sign_in_candidates(db, &email, organization.as_deref()).await?;
+    let found = if candidates.len() == 1 { candidates.pop() } else { None };
     let ok = password::verify(password_text, found.as_ref().map(|o| o.password_hash.clone())).await;
     let Some(op) = found else {
-        return Ok(Err(Refused { refusal: Refusal::UnknownAccount, operator: None, locked_now: false }));
+        let refusal = if candidates.is_empty() { Refusal::UnknownAccount } else { Refusal::OrganizationNeeded };
+        return Ok(Err(Refused { refusal, operator: None, locked_now: false }));
     };
     if !ok {
         let locked_now = failed(db, &op).await?;

@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use lethe_entities::domain::crypto::CryptoError;
 use lethe_entities::domain::enums::ActorKind;
 use lethe_entities::entity::operator_event::{self, OperatorEventKind};
 use lethe_entities::entity::{api_key, operator, request_event};
@@ -120,27 +121,32 @@ pub async fn lines(
         (ActorKind::ApiKey, Some(id)) => keys.get(&id).cloned().unwrap_or_else(|| format!("API key {id}")),
         (kind, _) => words(&kind),
     };
-    let mut merged: Vec<AuditLine> = requests
+    let keyring = &state.keyring;
+    let mut merged = requests
         .into_iter()
-        .map(|e| AuditLine {
-            id: e.id,
-            at: e.at,
-            who: who(e.actor_kind, e.actor_id),
-            what: name(&e.kind),
-            request: Some(e.request_id),
-            reason: e.reason.unwrap_or_default(),
-            ip: e.ip_address.unwrap_or_default(),
+        .map(|e| {
+            Ok(AuditLine {
+                id: e.id,
+                at: e.at,
+                who: who(e.actor_kind, e.actor_id),
+                what: name(&e.kind),
+                request: Some(e.request_id),
+                reason: e.reason(keyring)?.unwrap_or_default(),
+                ip: e.ip_address.unwrap_or_default(),
+            })
         })
-        .chain(accounts.into_iter().map(|e| AuditLine {
-            id: e.id,
-            at: e.at,
-            who: who(ActorKind::Operator, Some(e.operator_id)),
-            what: e.kind.as_str().to_owned(),
-            request: None,
-            reason: e.reason.unwrap_or_default(),
-            ip: e.ip_address.unwrap_or_default(),
+        .chain(accounts.into_iter().map(|e| {
+            Ok(AuditLine {
+                id: e.id,
+                at: e.at,
+                who: who(ActorKind::Operator, Some(e.operator_id)),
+                what: e.kind.as_str().to_owned(),
+                request: None,
+                reason: e.reason(keyring)?.unwrap_or_default(),
+                ip: e.ip_address.unwrap_or_default(),
+            })
         }))
-        .collect();
+        .collect::<Result<Vec<AuditLine>, CryptoError>>()?;
     merged.sort_by_key(|line| std::cmp::Reverse(line.id));
     merged.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok(merged)

@@ -129,14 +129,14 @@ pub async fn reset(
         return Ok(Redirect::to("/console/mfa").into_response());
     }
     let (ip, during) = (session.ip(), "second-factor reset");
-    let confirmed = credentials::confirm_password(&state.db, op, form.password, ip, during).await?
-        && credentials::confirm_code(&state.db, &state.keyring, op, &form.code, ip, during).await?;
+    let confirmed = credentials::confirm_password(&state, op, form.password, ip, during).await?
+        && credentials::confirm_code(&state, op, &form.code, ip, during).await?;
     if !confirmed {
         let refused = "Wrong password or code, or the account is locked after too many failures (for 15 minutes).";
         return status_page(&state, &session, Some(refused)).await;
     }
     let why = "own second factor, to enrol a new one".to_owned();
-    let removed = credentials::remove_second_factor(&state.db, op, op.id, ip, why).await?;
+    let removed = credentials::remove_second_factor(&state, op, op.id, ip, why).await?;
     let cookie = session::issue(&state, &removed, Stage::Full)?;
     Ok(with_cookie(Redirect::to("/console/mfa").into_response(), Some(cookie)))
 }

@@ -80,11 +80,11 @@ pub async fn submit(
         return show(&session, None, Some(&rule), StatusCode::UNPROCESSABLE_ENTITY);
     }
     let op = &session.operator;
-    if !credentials::confirm_password(&state.db, op, form.current_password, session.ip(), "password change").await? {
+    if !credentials::confirm_password(&state, op, form.current_password, session.ip(), "password change").await? {
         let wrong = "The current password is wrong, or the account is locked after too many failures (for 15 minutes).";
         return show(&session, None, Some(wrong), StatusCode::UNAUTHORIZED);
     }
-    let changed = credentials::change_password(&state.db, op, form.new_password, session.ip()).await?;
+    let changed = credentials::change_password(&state, op, form.new_password, session.ip()).await?;
     let cookie = session::issue(&state, &changed, Stage::Full)?;
     Ok(with_cookie(Redirect::to("/console/password?done=changed").into_response(), Some(cookie)))
 }

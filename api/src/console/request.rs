@@ -10,6 +10,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use lethe_entities::StoreKind;
+use lethe_entities::domain::crypto::CryptoError;
 use lethe_entities::domain::enums::{ActorKind, RecipientStatus, RequestKind, RequestState, TaskStatus};
 use lethe_entities::domain::lifecycle::{Action, next_state};
 use lethe_entities::entity::{
@@ -215,9 +216,9 @@ pub async fn show(
         due: when(r.due_at),
         original_due: (r.original_due_at != r.due_at).then(|| when(r.original_due_at)),
         acknowledgement_due: r.acknowledgement_due_at.map(when),
-        extension_reason: r.extension_reason.clone(),
+        extension_reason: r.extension_reason(&state.keyring)?,
         verified: r.verified_at.map(when),
-        denial_reason: r.denial_reason.clone(),
+        denial_reason: r.denial_reason(&state.keyring)?,
         closed: r.closed_at.map(when),
         days: DaysLeft::of(&r, OffsetDateTime::now_utc(), session.organization.due_soon_days),
         identities,
@@ -268,9 +269,10 @@ async fn timeline(state: &AppState, r: &request::Model) -> WebResult<Vec<Event>>
         .into_iter()
         .map(|o| (o.id, o.email))
         .collect();
-    Ok(events
-        .into_iter()
-        .map(|e| Event {
+    let keyring = &state.keyring;
+    let events = events.into_iter().map(|e| {
+        Ok(Event {
+            reason: e.reason(keyring)?,
             at: when(e.at),
             who: match (e.actor_kind, e.actor_id) {
                 (ActorKind::Operator, Some(op)) => {
@@ -280,10 +282,10 @@ async fn timeline(state: &AppState, r: &request::Model) -> WebResult<Vec<Event>>
             },
             what: words(&e.kind),
             change: e.from_state.zip(e.to_state).map(|(a, b)| format!("{} → {}", name(&a), name(&b))),
-            reason: e.reason,
             ip: e.ip_address,
         })
-        .collect())
+    });
+    Ok(events.collect::<Result<_, CryptoError>>()?)
 }
 
 /// The store tasks with what the operator may do to each, and whether locating again is offered.

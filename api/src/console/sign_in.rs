@@ -24,7 +24,8 @@ use crate::web::form::Form;
 use crate::web::{WebResult, csrf, render};
 
 const FAILED: &str = "Wrong e-mail address, password or code, or the account is locked after too many failures \
-(for 15 minutes).";
+(for 15 minutes). If your address has accounts in several organizations, name the organization too.";
+const CODE_FAILED: &str = "Wrong code, or the account is locked after too many failures (for 15 minutes).";
 
 #[derive(Template)]
 #[template(path = "console/sign_in.html")]
@@ -46,6 +47,9 @@ pub struct SignInForm {
     csrf: String,
     email: String,
     password: String,
+    /// The organization's slug, when the address has accounts in several.
+    #[serde(default)]
+    organization: String,
 }
 crate::opaque_debug!(SignInForm);
 
@@ -72,7 +76,7 @@ pub async fn record(
     ip: Option<std::net::IpAddr>,
     reason: Option<&str>,
 ) {
-    let event = operator_event::ActiveModel::record(op.organization_id, op.id, kind, ip, reason.map(str::to_owned));
+    let event = operator_event::ActiveModel::record(&state.keyring, op.organization_id, op.id, kind, ip, reason);
     if let Err(e) = event.insert(&state.db).await {
         tracing::error!(operator_id = %op.id, error = %e, "could not record an account event");
     }
@@ -100,7 +104,7 @@ async fn refused(state: &AppState, ip: ClientIp, refused: Refused, sid: &str) ->
             record(state, op, OperatorEventKind::Locked, ip.0, Some("too many failed sign-ins")).await;
         }
     } else {
-        tracing::info!("console sign-in refused for an unknown account");
+        tracing::info!(why = refused.refusal.as_str(), "console sign-in refused without an account to name");
     }
     let token = csrf::token(&state.keyring, sid);
     let mut response = render(&SignInPage { csrf: &token, error: Some(FAILED) })?;
@@ -117,7 +121,7 @@ pub async fn submit(
 ) -> WebResult<Response> {
     let sid = session::posted_pre_session(&headers).unwrap_or_default().to_owned();
     csrf::check(&state.keyring, &sid, Some(&form.csrf).filter(|_| !sid.is_empty()).map(String::as_str))?;
-    let op = match sign_in::check_password(&state.db, &form.email, form.password).await? {
+    let op = match sign_in::check_password(&state.db, &form.email, Some(&form.organization), form.password).await? {
         Ok(op) => op,
         Err(r) => return refused(&state, ip, r, &sid).await,
     };
@@ -184,7 +188,7 @@ async fn code_refused(state: &AppState, session: &Session, why: &str, locked: bo
         record(state, &session.operator, OperatorEventKind::Locked, session.ip(), Some("too many failed sign-ins"))
             .await;
     }
-    let mut response = render(&CodePage { csrf: &session.csrf, error: Some(FAILED) })?;
+    let mut response = render(&CodePage { csrf: &session.csrf, error: Some(CODE_FAILED) })?;
     *response.status_mut() = StatusCode::UNAUTHORIZED;
     Ok(response)
 }

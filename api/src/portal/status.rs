@@ -58,7 +58,7 @@ pub async fn page(
     language: Language,
 ) -> Response {
     subject::run(&state, &slug, &token, "status", &visitor, &language, async |org, req, chrome| {
-        let view = SubjectStatus::from(req);
+        let view = SubjectStatus::new(req, &state.keyring)?;
         let (terms, s) = (chrome.terms, &chrome.t.status);
         let notice = match query.done.as_deref() {
             Some("verified") => Some(s.verified.clone()),

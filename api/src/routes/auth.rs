@@ -23,6 +23,10 @@ pub struct LoginRequest {
     pub email: String,
     /// The password.
     pub password: String,
+    /// The organization's slug. Needed only when the address has accounts in several
+    /// organizations; without it such an address is refused like a wrong password.
+    #[schema(example = "acme")]
+    pub organization: Option<String>,
     /// The current TOTP code (or a recovery code), required when the operator has enrolled a
     /// second factor in the console.
     pub code: Option<String>,
@@ -55,16 +59,20 @@ crate::opaque_debug!(PasswordChange);
 fn bad_credentials() -> ApiError {
     ApiError::unauthorized(
         "invalid_credentials",
-        "wrong e-mail or password, or the account is locked after too many failures (15 minutes)",
+        "wrong e-mail or password, or the account is locked after too many failures (15 minutes); \
+         an address with accounts in several organizations also needs `organization`",
     )
 }
 
 /// Sign in.
 ///
 /// Exchanges e-mail and password (and, for an operator with a second factor, the current TOTP
-/// code or a recovery code) for a short-lived access token. After 5 consecutive failures the
-/// account is locked for 15 minutes; the answer does not reveal whether an account exists or
-/// is locked. An operator of an organization that requires a second factor but has not
+/// code or a recovery code) for a short-lived access token. An address may have accounts in
+/// several organizations: then `organization` (the slug) names the one to sign in to, and
+/// without it the address is refused like a wrong password. After 5 consecutive failures the
+/// account is locked for 15 minutes; the answer (and its time: one password hash is checked
+/// whatever the case) does not reveal whether an account exists, is locked, or has siblings in
+/// other organizations. An operator of an organization that requires a second factor but has not
 /// enrolled one yet is refused (`mfa_enrolment_required`): enrol in the console first.
 #[utoipa::path(
     post, path = "/v1/auth/login", tag = "auth",
@@ -78,7 +86,9 @@ fn bad_credentials() -> ApiError {
     )
 )]
 pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
-    let op = sign_in::check_password(&state.db, &body.email, body.password).await?.map_err(|_| bad_credentials())?;
+    let op = sign_in::check_password(&state.db, &body.email, body.organization.as_deref(), body.password)
+        .await?
+        .map_err(|_| bad_credentials())?;
     if op.has_mfa() {
         let Some(code) = body.code.as_deref() else {
             return Err(ApiError::unauthorized(
@@ -140,13 +150,13 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid_token", "the operator no longer exists"))?;
     let confirmed =
-        credentials::confirm_password(&state.db, &op, body.current_password, principal.ip, "password change").await?;
+        credentials::confirm_password(&state, &op, body.current_password, principal.ip, "password change").await?;
     if !confirmed {
         return Err(ApiError::unauthorized(
             "invalid_credentials",
             "the current password is wrong, or the account is locked after too many failures (15 minutes)",
         ));
     }
-    credentials::change_password(&state.db, &op, body.new_password, principal.ip).await?;
+    credentials::change_password(&state, &op, body.new_password, principal.ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -28,6 +28,9 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
 }
 
 /// Create an operator.
+///
+/// The address must be unused in the caller's organization; it may have accounts in other
+/// organizations too, which this answer never reveals.
 #[utoipa::path(
     post, path = "/v1/operators", tag = "operators",
     request_body = NewOperator,
@@ -35,7 +38,7 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
     responses(
         (status = 201, description = "Created", body = CreatedOperatorView),
         Authenticated,
-        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`: an operator of this organization has the address (other organizations' are not looked at)", body = Problem, content_type = "application/problem+json"),
         Invalid,
     )
 )]

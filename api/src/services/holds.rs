@@ -3,9 +3,11 @@
 //! (`hold_placed`, `hold_released`; the subject as its keyed reference, never in clear). Admins
 //! place and release; every role reads.
 
+use lethe_entities::Keyring;
+use lethe_entities::domain::crypto::CryptoError;
 use lethe_entities::domain::enums::IdentityKind;
 use lethe_entities::domain::identity::{Identity, SubjectEmail};
-use lethe_entities::entity::legal_hold::{self, HoldScope, seal_identity};
+use lethe_entities::entity::legal_hold::{self, HoldScope, HoldText, seal_identity};
 use lethe_entities::entity::store;
 use lethe_entities::ledger::{EntryKind, NewEntry, append};
 use sea_orm::ActiveValue::Set;
@@ -102,17 +104,17 @@ pub struct HoldView {
 }
 
 impl HoldView {
-    /// The view of `hold` at `now`.
-    pub fn of(hold: &legal_hold::Model, now: OffsetDateTime) -> Self {
-        Self {
+    /// The view of `hold` at `now`, its texts decrypted with `keyring`.
+    pub fn of(hold: &legal_hold::Model, keyring: &Keyring, now: OffsetDateTime) -> Result<Self, CryptoError> {
+        Ok(Self {
             id: hold.id,
             scope: hold.scope,
             identity_kind: hold.identity_kind,
             store_id: hold.store_id,
             table: hold.table_name.clone(),
-            reason: hold.reason.clone(),
+            reason: hold.reason(keyring)?,
             owner: hold.owner.clone(),
-            matter: hold.matter.clone(),
+            matter: hold.matter(keyring)?,
             expires_at: hold.expires_at,
             expiry_warnings_sent: hold.expiry_warnings_sent,
             active: hold.is_active(now),
@@ -120,8 +122,8 @@ impl HoldView {
             placed_at: hold.placed_at,
             released_at: hold.released_at,
             released_by: hold.released_by,
-            release_reason: hold.release_reason.clone(),
-        }
+            release_reason: hold.release_reason(keyring)?,
+        })
     }
 }
 
@@ -160,7 +162,7 @@ pub async fn list(state: &AppState, principal: &Principal, active_only: bool) ->
     principal.require(Permission::ReadHolds)?;
     let now = OffsetDateTime::now_utc();
     let holds = legal_hold::Model::list(&state.db, principal.organization_id, active_only.then_some(now)).await?;
-    Ok(holds.iter().map(|h| HoldView::of(h, now)).collect())
+    Ok(holds.iter().map(|h| HoldView::of(h, &state.keyring, now)).collect::<Result<_, _>>()?)
 }
 
 fn field(errors: &mut Vec<FieldError>, f: &str, m: &str) {
@@ -256,7 +258,7 @@ async fn held_store(
 }
 
 /// The row of a new hold `body` of `principal`'s organization, its identity sealed and blind
-/// indexed.
+/// indexed, its texts sealed.
 fn new_row(
     state: &AppState,
     principal: &Principal,
@@ -274,15 +276,15 @@ fn new_row(
         blind_index: Set(identity.map(|i| state.keyring.blind_index(org, i.kind(), i.normalised()))),
         store_id: Set(checked.store.as_ref().map(|s| s.id)),
         table_name: Set(body.table),
-        reason: Set(body.reason.trim().to_owned()),
+        reason_ciphertext: Set(HoldText::Reason.seal(&state.keyring, org, id, body.reason.trim())),
         owner: Set(checked.owner.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default()),
-        matter: Set(body.matter),
+        matter_ciphertext: Set(body.matter.map(|m| HoldText::Matter.seal(&state.keyring, org, id, &m))),
         expires_at: Set(body.expires_at),
         placed_by: Set(principal.actor().id),
         placed_at: Set(now),
         released_at: Set(None),
         released_by: Set(None),
-        release_reason: Set(None),
+        release_reason_ciphertext: Set(None),
         expiry_warnings: Set(0),
         expiry_warnings_sent: Set(0),
     }
@@ -302,7 +304,7 @@ pub async fn place(state: &AppState, principal: &Principal, body: NewHold) -> Ap
     append(&txn, org, &[entry(state, EntryKind::HoldPlaced, &placed, checked.store.map(|s| s.name))]).await?;
     txn.commit().await?;
     tracing::info!(hold_id = %placed.id, scope = placed.scope.as_str(), by = ?principal.actor().id, "legal hold placed");
-    Ok(HoldView::of(&placed, now))
+    Ok(HoldView::of(&placed, &state.keyring, now)?)
 }
 
 /// Releases legal hold `id` with a `reason` (required). What it covered is free again once no
@@ -314,11 +316,12 @@ pub async fn release(state: &AppState, principal: &Principal, id: Uuid, reason: 
         legal_hold::Model::find_in_org(&state.db, principal.organization_id, id).await?.ok_or_else(hold_not_found)?;
     let now = OffsetDateTime::now_utc();
     let name = store_name(state, &hold).await?;
+    let sealed = reason.map(|r| HoldText::ReleaseReason.seal(&state.keyring, hold.organization_id, hold.id, &r));
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
     let done = legal_hold::Entity::update_many()
         .col_expr(legal_hold::Column::ReleasedAt, Expr::value(now))
         .col_expr(legal_hold::Column::ReleasedBy, Expr::value(principal.actor().id))
-        .col_expr(legal_hold::Column::ReleaseReason, Expr::value(reason))
+        .col_expr(legal_hold::Column::ReleaseReasonCiphertext, Expr::value(sealed))
         .filter(legal_hold::Column::Id.eq(hold.id))
         .filter(legal_hold::Column::ReleasedAt.is_null())
         .exec(&txn)
@@ -331,5 +334,5 @@ pub async fn release(state: &AppState, principal: &Principal, id: Uuid, reason: 
     let released =
         legal_hold::Model::find_in_org(&state.db, principal.organization_id, id).await?.ok_or_else(hold_not_found)?;
     tracing::info!(hold_id = %id, by = ?principal.actor().id, "legal hold released");
-    Ok(HoldView::of(&released, now))
+    Ok(HoldView::of(&released, &state.keyring, now)?)
 }

@@ -177,6 +177,6 @@ pub async fn reset_mfa(state: &AppState, principal: &Principal, id: Uuid, reason
         return Err(ApiError::conflict("mfa_not_enrolled", "this operator has no second factor to reset"));
     }
     let why = format!("operator {id}: {reason}");
-    let updated = credentials::remove_second_factor(&state.db, &op, admin, principal.ip, why).await?;
+    let updated = credentials::remove_second_factor(state, &op, admin, principal.ip, why).await?;
     Ok(OperatorView::from(&updated))
 }

@@ -4,6 +4,7 @@
 
 use lethe_entities::domain::enums::RequestState;
 use lethe_entities::entity::recipient_task::{self, RecipientStep};
+use lethe_entities::entity::request_event::SealedReason;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -39,6 +40,7 @@ pub async fn settle(
         return Err(ApiError::conflict("task_finished", "the request is not in progress"));
     }
     let actor = principal.actor();
+    let text = SealedReason::seal_some(&state.keyring, org, req.id, text.as_deref());
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
     if !task.settle(&txn, step, actor, text).await? {
         return Err(ApiError::conflict(

@@ -142,7 +142,7 @@ async fn extend(state: &AppState, principal: &Principal, id: Uuid, reason: &str)
         .one(&state.db)
         .await?
         .ok_or_else(request_not_found)?;
-    let updated = request::Model::extend(&state.db, &org, id, principal.actor(), reason).await?;
+    let updated = request::Model::extend(&state.db, &state.keyring, &org, id, principal.actor(), reason).await?;
     state.queue.schedule_logged(&FollowUp::notice(&updated, Notice::Extended)).await;
     tracing::info!(request_id = %id, "deadline extended");
     Ok(updated)

@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lethe_entities::StoreKind;
 use lethe_entities::domain::enums::{EventKind, RequestKind, RequestState, TaskStatus};
+use lethe_entities::entity::request_event::SealedReason;
 use lethe_entities::entity::store_task::{Step, TaskEvent};
 use lethe_entities::entity::task_return::{self, ReturnKind};
 use lethe_entities::entity::{request, store_task};
@@ -193,6 +194,7 @@ async fn settle_task(
         (bytes, task_return::seal(&state.keyring, task.organization_id, task.id, ReturnKind::Attachment, &content))
     });
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
+    let reason = SealedReason::seal_some(&state.keyring, task.organization_id, task.request_id, reason.as_deref());
     let event = TaskEvent { actor, kind: event, reason, detail };
     if !task.apply(&txn, task.status, step, Some(event)).await? {
         return Err(ApiError::conflict(

@@ -110,6 +110,12 @@ impl From<ApiError> for WebError {
     }
 }
 
+impl From<lethe_entities::domain::crypto::CryptoError> for WebError {
+    fn from(e: lethe_entities::domain::crypto::CryptoError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<sea_orm::DbErr> for WebError {
     fn from(e: sea_orm::DbErr) -> Self {
         ApiError::from(e).into()

@@ -6,7 +6,7 @@
 //!
 //! | purpose | use |
 //! |---|---|
-//! | `identity-encryption` | AES-256-GCM of subject identities and free text at rest |
+//! | `identity-encryption` | AES-256-GCM of subject identities and free text (reasons, notes) at rest |
 //! | `blind-index` | HMAC-SHA256 of normalised identities, scoped per organization, for lookups |
 //! | `token-digest` | HMAC-SHA256 of status tokens, verification codes and API-key secrets |
 //! | `jwt-hs512` | the HS512 secret of operator access tokens |
@@ -143,6 +143,17 @@ impl Keyring {
         out
     }
 
+    /// Encrypts a text (a reason, a note) as [`Keyring::encrypt`] does.
+    pub fn seal_text(&self, text: &str, context: &[u8]) -> Vec<u8> {
+        self.encrypt(text.as_bytes(), context)
+    }
+
+    /// Decrypts what [`Keyring::seal_text`] produced with the same `context`; a plaintext that is
+    /// not UTF-8 counts as a failure to decrypt.
+    pub fn open_text(&self, blob: &[u8], context: &[u8]) -> Result<String, CryptoError> {
+        String::from_utf8(self.decrypt(blob, context)?.to_vec()).map_err(|_| CryptoError::Decrypt)
+    }
+
     /// Decrypts what [`Keyring::encrypt`] produced with the same `context`.
     pub fn decrypt(&self, blob: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         if blob.len() < 1 + NONCE_LEN || blob[0] != CIPHERTEXT_VERSION {
@@ -222,6 +233,20 @@ impl Keyring {
     }
 }
 
+/// The associated data that binds a ciphertext to what it belongs to: a `label` naming the
+/// field, then the ids of its owners, organization first (`("request-event-reason", [org,
+/// request, event])`). A ciphertext copied to another field, row or organization fails to
+/// decrypt.
+pub fn bound_context(label: &str, owners: &[Uuid]) -> Vec<u8> {
+    let mut ctx = Vec::with_capacity(label.len() + 1 + 16 * owners.len());
+    ctx.extend_from_slice(label.as_bytes());
+    ctx.push(0);
+    for owner in owners {
+        ctx.extend_from_slice(owner.as_bytes());
+    }
+    ctx
+}
+
 /// A random URL-safe token with `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = Zeroizing::new(vec![0u8; bytes]);
@@ -255,6 +280,19 @@ mod tests {
         let mut tampered = blob.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(matches!(k.decrypt(&tampered, b"ctx-a"), Err(CryptoError::Decrypt)));
+    }
+
+    #[test]
+    fn texts_round_trip_bound_to_their_owners() {
+        let k = keyring();
+        let (org, row) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let ctx = bound_context("note", &[org, row]);
+        assert_eq!(ctx.len(), 5 + 32);
+        let blob = k.seal_text("Called Ann Smith", &ctx);
+        assert_eq!(k.open_text(&blob, &ctx).unwrap(), "Called Ann Smith");
+        assert!(k.open_text(&blob, &bound_context("note", &[row, org])).is_err());
+        assert!(k.open_text(&blob, &bound_context("other", &[org, row])).is_err());
+        assert!(k.open_text(&k.encrypt(&[0xff, 0xfe], &ctx), &ctx).is_err(), "not UTF-8");
     }
 
     #[test]

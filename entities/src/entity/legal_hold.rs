@@ -9,7 +9,7 @@ use sea_orm::{Condition, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::crypto::{CryptoError, Keyring};
+use crate::domain::crypto::{CryptoError, Keyring, bound_context};
 use crate::domain::enums::IdentityKind;
 
 /// What a hold covers.
@@ -64,12 +64,12 @@ pub struct Model {
     pub store_id: Option<Uuid>,
     /// Table holds: the table.
     pub table_name: Option<String>,
-    /// Why, in words (shown to operators on a held request).
-    pub reason: String,
+    /// Why, in words (shown to operators on a held request), encrypted ([`HoldText::Reason`]).
+    pub reason_ciphertext: Vec<u8>,
     /// Who is responsible for the hold.
     pub owner: String,
-    /// The matter (case) reference.
-    pub matter: Option<String>,
+    /// The matter (case) reference, encrypted ([`HoldText::Matter`]).
+    pub matter_ciphertext: Option<Vec<u8>>,
     /// When it lapses on its own, if ever.
     pub expires_at: Option<TimeDateTimeWithTimeZone>,
     /// The operator who placed it.
@@ -80,8 +80,8 @@ pub struct Model {
     pub released_at: Option<TimeDateTimeWithTimeZone>,
     /// Who released it.
     pub released_by: Option<Uuid>,
-    /// Why.
-    pub release_reason: Option<String>,
+    /// Why, encrypted ([`HoldText::ReleaseReason`]).
+    pub release_reason_ciphertext: Option<Vec<u8>>,
     /// Expiry warnings queued for the owner: 0 none, 1 the 7-day one, 2 the 1-day one.
     pub expiry_warnings: i16,
     /// Expiry warnings actually sent (as `expiry_warnings`).
@@ -107,6 +107,39 @@ fn context(organization: Uuid, hold: Uuid, kind: IdentityKind) -> Vec<u8> {
     ctx.extend_from_slice(hold.as_bytes());
     ctx.extend_from_slice(kind.as_str().as_bytes());
     ctx
+}
+
+/// A hold's free texts: people type them and they may name people (a matter is often a case
+/// name), so each is stored encrypted, bound to the hold and to which text it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldText {
+    /// Why the hold was placed.
+    Reason,
+    /// The matter (case) reference.
+    Matter,
+    /// Why it was released.
+    ReleaseReason,
+}
+
+impl HoldText {
+    /// The associated data this text of hold `hold` is encrypted under.
+    pub fn context(self, organization: Uuid, hold: Uuid) -> Vec<u8> {
+        let label = match self {
+            Self::Reason => "legal-hold-reason",
+            Self::Matter => "legal-hold-matter",
+            Self::ReleaseReason => "legal-hold-release-reason",
+        };
+        bound_context(label, &[organization, hold])
+    }
+
+    /// Encrypts `text` as this text of hold `hold`.
+    pub fn seal(self, keyring: &Keyring, organization: Uuid, hold: Uuid, text: &str) -> Vec<u8> {
+        keyring.seal_text(text, &self.context(organization, hold))
+    }
+
+    fn open(self, keyring: &Keyring, hold: &Model, blob: &[u8]) -> Result<String, CryptoError> {
+        keyring.open_text(blob, &self.context(hold.organization_id, hold.id))
+    }
 }
 
 /// Encrypts the normalised identity of subject hold `hold`.
@@ -140,8 +173,23 @@ impl Model {
     /// A subject hold's identity: kind and normalised value.
     pub fn identity(&self, keyring: &Keyring) -> Result<Option<(IdentityKind, String)>, CryptoError> {
         let (Some(kind), Some(blob)) = (self.identity_kind, &self.identity_ciphertext) else { return Ok(None) };
-        let plain = keyring.decrypt(blob, &context(self.organization_id, self.id, kind))?;
-        Ok(Some((kind, String::from_utf8(plain.to_vec()).map_err(|_| CryptoError::Decrypt)?)))
+        Ok(Some((kind, keyring.open_text(blob, &context(self.organization_id, self.id, kind))?)))
+    }
+
+    /// Why the hold was placed, decrypted.
+    pub fn reason(&self, keyring: &Keyring) -> Result<String, CryptoError> {
+        HoldText::Reason.open(keyring, self, &self.reason_ciphertext)
+    }
+
+    /// The matter reference, decrypted.
+    pub fn matter(&self, keyring: &Keyring) -> Result<Option<String>, CryptoError> {
+        self.matter_ciphertext.as_deref().map(|blob| HoldText::Matter.open(keyring, self, blob)).transpose()
+    }
+
+    /// Why the hold was released, decrypted.
+    pub fn release_reason(&self, keyring: &Keyring) -> Result<Option<String>, CryptoError> {
+        let blob = self.release_reason_ciphertext.as_deref();
+        blob.map(|blob| HoldText::ReleaseReason.open(keyring, self, blob)).transpose()
     }
 
     /// The expiry warning due at `now`, if one is: `1` (the 7-day warning) from 7 days before

@@ -13,8 +13,8 @@ pub struct Model {
     pub id: Uuid,
     /// The organization the operator works for.
     pub organization_id: Uuid,
-    /// Sign-in address, lower-cased; unique across the installation.
-    #[sea_orm(unique)]
+    /// Sign-in address, lower-cased; unique within the organization (the same address may
+    /// hold an account in several organizations).
     pub email: String,
     /// argon2id hash in PHC format.
     pub password_hash: String,
@@ -68,8 +68,34 @@ impl Model {
         ctx
     }
 
-    /// Finds an operator by sign-in address (already normalised).
-    pub async fn find_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<Self>, DbErr> {
-        Entity::find().filter(Column::Email.eq(email)).one(db).await
+    /// Finds the operator of `organization` with this sign-in address (already normalised).
+    pub async fn find_by_email(
+        db: &impl ConnectionTrait,
+        organization: Uuid,
+        email: &str,
+    ) -> Result<Option<Self>, DbErr> {
+        Entity::find().filter(Column::OrganizationId.eq(organization)).filter(Column::Email.eq(email)).one(db).await
+    }
+
+    /// The accounts a sign-in with this address (already normalised) may mean: the one of the
+    /// organization with slug `organization` when one is named, else every organization's,
+    /// at most two (one query either way; two say the address alone is ambiguous).
+    pub async fn sign_in_candidates(
+        db: &impl ConnectionTrait,
+        email: &str,
+        organization: Option<&str>,
+    ) -> Result<Vec<Self>, DbErr> {
+        use sea_orm::QuerySelect;
+        use sea_orm::sea_query::Query;
+        let mut query = Entity::find().filter(Column::Email.eq(email));
+        if let Some(slug) = organization {
+            let named = Query::select()
+                .column(super::organization::Column::Id)
+                .from(super::organization::Entity)
+                .and_where(super::organization::Column::Slug.eq(slug))
+                .to_owned();
+            query = query.filter(Column::OrganizationId.in_subquery(named));
+        }
+        query.limit(2).all(db).await
     }
 }

@@ -7,6 +7,8 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, QuerySelect};
 use serde::Serialize;
 
+use crate::domain::crypto::{CryptoError, Keyring, bound_context};
+
 /// What an operator's account did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
@@ -153,7 +155,8 @@ impl OperatorEventKind {
 
 /// One account event or console action. Never updated. No secrets and no subject data: the
 /// operator by id, the client address, and a reason a person wrote or a fixed text (why a
-/// sign-in failed, what an action was done to).
+/// sign-in failed, what an action was done to), encrypted like every reason people type
+/// ([`reason_context`]).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "operator_events")]
 pub struct Model {
@@ -170,8 +173,8 @@ pub struct Model {
     pub kind: OperatorEventKind,
     /// From which client address.
     pub ip_address: Option<String>,
-    /// Why (e.g. which check failed).
-    pub reason: Option<String>,
+    /// Why (e.g. which check failed), encrypted.
+    pub reason_ciphertext: Option<Vec<u8>>,
     /// Structured facts.
     pub detail: Option<Json>,
 }
@@ -182,30 +185,44 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// The associated data an event's reason is encrypted under.
+pub fn reason_context(organization: Uuid, event: Uuid) -> Vec<u8> {
+    bound_context("operator-event-reason", &[organization, event])
+}
+
 impl ActiveModel {
-    /// A new event of `operator` now.
+    /// A new event of `operator` now, its reason encrypted with `keyring`.
     pub fn record(
+        keyring: &Keyring,
         organization: Uuid,
         operator: Uuid,
         kind: OperatorEventKind,
         ip: Option<std::net::IpAddr>,
-        reason: Option<String>,
+        reason: Option<&str>,
     ) -> Self {
         use sea_orm::ActiveValue::Set;
+        let id = Uuid::now_v7();
+        let reason = reason.map(|r| keyring.seal_text(r, &reason_context(organization, id)));
         Self {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             organization_id: Set(organization),
             operator_id: Set(operator),
             at: Set(time::OffsetDateTime::now_utc()),
             kind: Set(kind),
             ip_address: Set(ip.map(|ip| ip.to_string())),
-            reason: Set(reason),
+            reason_ciphertext: Set(reason),
             detail: Set(None),
         }
     }
 }
 
 impl Model {
+    /// The reason, decrypted.
+    pub fn reason(&self, keyring: &Keyring) -> Result<Option<String>, CryptoError> {
+        let Some(blob) = &self.reason_ciphertext else { return Ok(None) };
+        keyring.open_text(blob, &reason_context(self.organization_id, self.id)).map(Some)
+    }
+
     /// `organization`'s events with ids below `before` (all when `None`), newest first.
     pub async fn page(
         db: &impl ConnectionTrait,

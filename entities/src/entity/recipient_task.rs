@@ -1,7 +1,7 @@
 //! Notifying one recipient of a store's data (GDPR Art. 19): a processor the data map names
 //! (e.g. a mailing service) must be told that the person's data was erased, rectified or
 //! restricted. Created when fulfilment of such a request starts, settled by people: an operator
-//! notifies (with a note, kept on the timeline), an admin waives (with a reason).
+//! notifies (with a note, kept on the timeline, encrypted), an admin waives (with a reason).
 //!
 //! ```text
 //! waiting --notify--> notified
@@ -120,13 +120,14 @@ impl ActiveModel {
 
 impl Model {
     /// Settles this task by `step` (compare-and-set on `waiting`) with the actor's event and
-    /// text on the request's timeline, in the caller's transaction. Returns whether it moved.
+    /// text (sealed for this request) on the request's timeline, in the caller's transaction.
+    /// Returns whether it moved.
     pub async fn settle(
         &self,
         db: &impl ConnectionTrait,
         step: RecipientStep,
         actor: Actor,
-        text: Option<String>,
+        text: Option<request_event::SealedReason>,
     ) -> Result<bool, DbErr> {
         let Some(to) = step.next(self.status) else { return Ok(false) };
         let now = OffsetDateTime::now_utc();

@@ -70,8 +70,7 @@ impl ActiveModel {
 impl Model {
     /// Decrypts the identity's normalised value.
     pub fn open(&self, keyring: &Keyring) -> Result<String, CryptoError> {
-        let plain = keyring.decrypt(&self.ciphertext, &context(self.organization_id, self.request_id, self.kind))?;
-        String::from_utf8(plain.to_vec()).map_err(|_| CryptoError::Decrypt)
+        keyring.open_text(&self.ciphertext, &context(self.organization_id, self.request_id, self.kind))
     }
 
     /// The identities of one request.

@@ -57,8 +57,8 @@ pub async fn run(job: &SendHoldWarning, ctx: &JobContext) -> Result<(), JobError
         organization: org.name,
         hold_id: hold.id.to_string(),
         covers,
-        matter: hold.matter.clone(),
-        reason: hold.reason.clone(),
+        matter: hold.matter(&ctx.keyring).map_err(|_| JobError::Crypto)?,
+        reason: hold.reason(&ctx.keyring).map_err(|_| JobError::Crypto)?,
         expires: expires_at
             .format(time::macros::format_description!(
                 "[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"

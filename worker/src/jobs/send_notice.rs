@@ -50,7 +50,13 @@ pub async fn run(job: &SendNotice, ctx: &JobContext) -> Result<(), JobError> {
         due_at: req.due_at,
         status_url: portal_link::status_url(public_url, &org.slug, &portal_link::status_token(&ctx.keyring, req.id)),
     };
-    send(&ctx.mailer, &email, job.notice, notice, &req).await?;
+    let reason = match job.notice {
+        Notice::Extended => req.extension_reason(&ctx.keyring),
+        Notice::Denied => req.denial_reason(&ctx.keyring),
+        Notice::Received | Notice::Completed => Ok(None),
+    };
+    let reason = reason.map_err(|_| JobError::Crypto)?;
+    send(&ctx.mailer, &email, job.notice, notice, reason).await?;
     tracing::info!(request_id = %req.id, notice = job.notice.name(), transport = ctx.mailer.transport_name(), "notice sent");
     Ok(())
 }
@@ -60,14 +66,14 @@ async fn send(
     to: &str,
     kind: Notice,
     notice: RequestNotice,
-    req: &request::Model,
+    reason: Option<String>,
 ) -> Result<(), MailError> {
     let terms = Terms::of(notice.branding.locale);
     match kind {
         Notice::Received => mailer.send(to, &ReceivedMail { notice }).await,
-        Notice::Extended => mailer.send(to, &ExtendedMail { notice, reason: req.extension_reason.clone() }).await,
+        Notice::Extended => mailer.send(to, &ExtendedMail { notice, reason }).await,
         Notice::Denied => {
-            let reason = terms.denial(req.denial_reason.as_deref().unwrap_or("other"));
+            let reason = terms.denial(reason.as_deref().unwrap_or("other"));
             mailer.send(to, &DeniedMail { notice, reason }).await
         }
         Notice::Completed => mailer.send(to, &CompletedMail { notice }).await,

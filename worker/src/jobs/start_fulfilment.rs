@@ -88,7 +88,8 @@ async fn hold(job: &StartFulfilment, ctx: &JobContext) -> Result<bool, JobError>
     else {
         return Ok(false);
     };
-    let reason = format!("legal hold {}: {}", hold.id, hold.reason.chars().take(1800).collect::<String>());
+    let held_because = hold.reason(&ctx.keyring).map_err(|_| JobError::Crypto)?;
+    let reason = format!("legal hold {}: {}", hold.id, held_because.chars().take(1800).collect::<String>());
     match request::Model::apply(
         &ctx.db,
         &ctx.keyring,

@@ -181,7 +181,7 @@ pub async fn cancel(
             return Err(ApiError::invalid_field("reason", "the data subject cancels without a reason"));
         }
         let updated = crate::services::intake::cancel_by_subject(&state, id, token).await?;
-        return Ok(Json(CancelResult::Subject(SubjectStatus::from(&updated))));
+        return Ok(Json(CancelResult::Subject(SubjectStatus::new(&updated, &state.keyring)?)));
     }
     let principal = caller?;
     let updated = requests::act(&state, &principal, id, RequestAction::Cancel(body.reason.as_deref())).await?;

@@ -107,7 +107,7 @@ pub async fn verify(
     Body(body): Body<VerifyRequest>,
 ) -> ApiResult<axum::Json<SubjectStatus>> {
     let updated = intake::verify(&state, id, &body.token, &body.code).await?;
-    Ok(axum::Json(SubjectStatus::from(&updated)))
+    Ok(axum::Json(SubjectStatus::new(&updated, &state.keyring)?))
 }
 
 /// Send a new verification code.

@@ -54,7 +54,7 @@ pub async fn get_one(
 ) -> ApiResult<Json<RequestView>> {
     if let Some(token) = query.token {
         let req = find_with_token(&state, id, &token).await?;
-        return Ok(Json(RequestView::Subject(SubjectStatus::from(&req))));
+        return Ok(Json(RequestView::Subject(SubjectStatus::new(&req, &state.keyring)?)));
     }
     let principal = caller?;
     principal.require(Permission::ReadRequests)?;
@@ -63,7 +63,7 @@ pub async fn get_one(
     let identities = subject_identity::Model::of_request(&state.db, org, id).await?;
     let timeline = request_event::Model::timeline(&state.db, org, id).await?;
     let reveal = principal.can(Permission::ReadIdentities);
-    let detail = RequestDetail::new(&req, identities, timeline, &state.keyring, reveal, OffsetDateTime::now_utc());
+    let detail = RequestDetail::new(&req, identities, timeline, &state.keyring, reveal, OffsetDateTime::now_utc())?;
     Ok(Json(RequestView::Operator(Box::new(detail))))
 }
 

@@ -1,6 +1,7 @@
 //! What the request endpoints return.
 
 use lethe_entities::Keyring;
+use lethe_entities::domain::crypto::CryptoError;
 use lethe_entities::domain::enums::{ActorKind, EventKind, IdentityKind, Regime, RequestKind, RequestState};
 use lethe_entities::entity::{request, request_event, subject_identity};
 use serde::Serialize;
@@ -35,9 +36,10 @@ pub struct SubjectStatus {
     pub can_cancel: bool,
 }
 
-impl From<&request::Model> for SubjectStatus {
-    fn from(r: &request::Model) -> Self {
-        Self {
+impl SubjectStatus {
+    /// The subject's view of `r`, the reasons decrypted with `keyring`.
+    pub fn new(r: &request::Model, keyring: &Keyring) -> Result<Self, CryptoError> {
+        Ok(Self {
             id: r.id,
             kind: r.kind,
             regime: r.regime,
@@ -45,10 +47,10 @@ impl From<&request::Model> for SubjectStatus {
             received_at: r.received_at,
             due_at: r.due_at,
             extended: r.extended_at.is_some(),
-            extension_reason: r.extension_reason.clone(),
-            denial_reason: r.denial_reason.clone(),
+            extension_reason: r.extension_reason(keyring)?,
+            denial_reason: r.denial_reason(keyring)?,
             can_cancel: matches!(r.state, RequestState::IdentityUnverified | RequestState::PendingApproval),
-        }
+        })
     }
 }
 
@@ -166,9 +168,11 @@ pub struct EventView {
     pub detail: Option<serde_json::Value>,
 }
 
-impl From<request_event::Model> for EventView {
-    fn from(e: request_event::Model) -> Self {
-        Self {
+impl EventView {
+    /// The view of `e`, its reason decrypted with `keyring`.
+    pub fn new(e: request_event::Model, keyring: &Keyring) -> Result<Self, CryptoError> {
+        Ok(Self {
+            reason: e.reason(keyring)?,
             id: e.id,
             at: e.at,
             actor_kind: e.actor_kind,
@@ -176,9 +180,8 @@ impl From<request_event::Model> for EventView {
             kind: e.kind,
             from_state: e.from_state,
             to_state: e.to_state,
-            reason: e.reason,
             detail: e.detail,
-        }
+        })
     }
 }
 
@@ -216,7 +219,8 @@ pub struct RequestDetail {
 }
 
 impl RequestDetail {
-    /// Assembles the detail; identities and message are decrypted only when `reveal` is true.
+    /// Assembles the detail; identities and message are decrypted only when `reveal` is true,
+    /// the operators' reasons always.
     pub fn new(
         r: &request::Model,
         identities: Vec<subject_identity::Model>,
@@ -224,7 +228,7 @@ impl RequestDetail {
         keyring: &Keyring,
         reveal: bool,
         now: OffsetDateTime,
-    ) -> Self {
+    ) -> Result<Self, CryptoError> {
         let identities = identities
             .iter()
             .map(|i| IdentityView { kind: i.kind, value: if reveal { i.open(keyring).ok() } else { None } })
@@ -233,19 +237,19 @@ impl RequestDetail {
             let plain = keyring.decrypt(blob, &request::Model::message_context(r.organization_id, r.id)).ok()?;
             String::from_utf8(plain.to_vec()).ok()
         });
-        Self {
+        Ok(Self {
             summary: RequestSummary::new(r, now),
             original_due_at: r.original_due_at,
             acknowledgement_due_at: r.acknowledgement_due_at,
             extended_at: r.extended_at,
-            extension_reason: r.extension_reason.clone(),
+            extension_reason: r.extension_reason(keyring)?,
             verified_at: r.verified_at,
-            denial_reason: r.denial_reason.clone(),
+            denial_reason: r.denial_reason(keyring)?,
             closed_at: r.closed_at,
             identities,
             message,
-            timeline: timeline.into_iter().map(EventView::from).collect(),
-        }
+            timeline: timeline.into_iter().map(|e| EventView::new(e, keyring)).collect::<Result<_, _>>()?,
+        })
     }
 }
 

@@ -6,13 +6,15 @@ mod transition;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 
+use crate::domain::crypto::{CryptoError, Keyring, bound_context};
 use crate::domain::enums::{Regime, RequestKind, RequestState};
 
 pub use list::{ListFilter, Page};
 pub use transition::{Actor, LifecycleError};
 
-/// A data-subject request. Personal data lives only in `subject_identities` (encrypted) and
-/// `message_ciphertext`; the rest of the row is safe to show to any operator of the tenant.
+/// A data-subject request. Personal data lives only in `subject_identities` (encrypted),
+/// `message_ciphertext` and the operators' reasons (encrypted); the rest of the row is safe to
+/// show to any operator of the tenant.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "requests")]
 pub struct Model {
@@ -43,12 +45,12 @@ pub struct Model {
     pub acknowledgement_due_at: Option<TimeDateTimeWithTimeZone>,
     /// When the deadline was extended (at most once).
     pub extended_at: Option<TimeDateTimeWithTimeZone>,
-    /// Why the deadline was extended.
-    pub extension_reason: Option<String>,
+    /// Why the deadline was extended, encrypted ([`Model::extension_reason`]).
+    pub extension_reason_ciphertext: Option<Vec<u8>>,
     /// When the requester proved control of the e-mail address.
     pub verified_at: Option<TimeDateTimeWithTimeZone>,
-    /// Why the request was denied.
-    pub denial_reason: Option<String>,
+    /// Why the request was denied (`ground: detail`), encrypted ([`Model::denial_reason`]).
+    pub denial_reason_ciphertext: Option<Vec<u8>>,
     /// When the request reached a terminal state.
     pub closed_at: Option<TimeDateTimeWithTimeZone>,
     /// The requester's optional message, encrypted like identities.
@@ -110,9 +112,9 @@ impl ActiveModel {
             original_due_at: Set(new.due_at),
             acknowledgement_due_at: Set(new.acknowledgement_due_at),
             extended_at: Set(None),
-            extension_reason: Set(None),
+            extension_reason_ciphertext: Set(None),
             verified_at: Set(None),
-            denial_reason: Set(None),
+            denial_reason_ciphertext: Set(None),
             closed_at: Set(None),
             message_ciphertext: Set(new.message_ciphertext),
             locale: Set(new.locale),
@@ -138,5 +140,27 @@ impl Model {
         ctx.extend_from_slice(organization.as_bytes());
         ctx.extend_from_slice(request.as_bytes());
         ctx
+    }
+
+    /// The associated data the denial reason is encrypted under.
+    pub fn denial_reason_context(organization: Uuid, request: Uuid) -> Vec<u8> {
+        bound_context("request-denial-reason", &[organization, request])
+    }
+
+    /// The associated data the extension reason is encrypted under.
+    pub fn extension_reason_context(organization: Uuid, request: Uuid) -> Vec<u8> {
+        bound_context("request-extension-reason", &[organization, request])
+    }
+
+    /// Why the request was denied (`ground: detail`), decrypted.
+    pub fn denial_reason(&self, keyring: &Keyring) -> Result<Option<String>, CryptoError> {
+        let context = Self::denial_reason_context(self.organization_id, self.id);
+        self.denial_reason_ciphertext.as_deref().map(|blob| keyring.open_text(blob, &context)).transpose()
+    }
+
+    /// Why the deadline was extended, decrypted.
+    pub fn extension_reason(&self, keyring: &Keyring) -> Result<Option<String>, CryptoError> {
+        let context = Self::extension_reason_context(self.organization_id, self.id);
+        self.extension_reason_ciphertext.as_deref().map(|blob| keyring.open_text(blob, &context)).transpose()
     }
 }

@@ -112,7 +112,11 @@ impl Model {
         }
         match action {
             Action::Verify { .. } => update = update.col_expr(Column::VerifiedAt, Expr::value(Some(now))),
-            Action::Deny => update = update.col_expr(Column::DenialReason, Expr::value(reason.clone())),
+            Action::Deny => {
+                let context = Model::denial_reason_context(organization, id);
+                let sealed = reason.as_deref().map(|r| keyring.seal_text(r, &context));
+                update = update.col_expr(Column::DenialReasonCiphertext, Expr::value(sealed));
+            }
             _ => {}
         }
         let result = update
@@ -130,7 +134,7 @@ impl Model {
             actor,
             action.event_kind(),
             Some((current.state, to)),
-            reason,
+            request_event::SealedReason::seal_some(keyring, organization, id, reason.as_deref()),
             None,
         )
         .insert(txn)
@@ -158,9 +162,11 @@ impl Model {
         Ok(updated)
     }
 
-    /// Extends the deadline once, as the request's regime allows, and records why.
+    /// Extends the deadline once, as the request's regime allows, and records why (encrypted
+    /// with `keyring`).
     pub async fn extend(
         db: &DatabaseConnection,
+        keyring: &Keyring,
         org: &organization::Model,
         id: Uuid,
         actor: Actor,
@@ -181,7 +187,10 @@ impl Model {
         let result = Entity::update_many()
             .col_expr(Column::DueAt, Expr::value(new_due))
             .col_expr(Column::ExtendedAt, Expr::value(Some(now)))
-            .col_expr(Column::ExtensionReason, Expr::value(Some(reason.clone())))
+            .col_expr(
+                Column::ExtensionReasonCiphertext,
+                Expr::value(Some(keyring.seal_text(&reason, &Model::extension_reason_context(org.id, id)))),
+            )
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .filter(Column::OrganizationId.eq(org.id))
             .filter(Column::Id.eq(id))
@@ -195,6 +204,7 @@ impl Model {
             "previous_due_at": current.due_at.unix_timestamp(),
             "new_due_at": new_due.unix_timestamp(),
         });
+        let reason = request_event::SealedReason::seal(keyring, org.id, id, &reason);
         request_event::ActiveModel::record(org.id, id, actor, EventKind::Extended, None, Some(reason), Some(detail))
             .insert(&txn)
             .await?;
@@ -205,18 +215,23 @@ impl Model {
 }
 
 impl request_event::ActiveModel {
-    /// A new timeline event, ready to insert.
+    /// A new timeline event, ready to insert; with a reason, the event takes the id the reason
+    /// was sealed for.
     pub fn record(
         organization: Uuid,
         request: Uuid,
         actor: Actor,
         kind: EventKind,
         states: Option<(RequestState, RequestState)>,
-        reason: Option<String>,
+        reason: Option<request_event::SealedReason>,
         detail: Option<serde_json::Value>,
     ) -> Self {
+        let (id, reason) = match reason {
+            Some(sealed) => (sealed.event, Some(sealed.ciphertext)),
+            None => (Uuid::now_v7(), None),
+        };
         Self {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             organization_id: Set(organization),
             request_id: Set(request),
             at: Set(OffsetDateTime::now_utc()),
@@ -225,7 +240,7 @@ impl request_event::ActiveModel {
             kind: Set(kind),
             from_state: Set(states.map(|s| s.0)),
             to_state: Set(states.map(|s| s.1)),
-            reason: Set(reason),
+            reason_ciphertext: Set(reason),
             detail: Set(detail),
             ip_address: Set(actor.ip.map(|ip| ip.to_string())),
         }

@@ -117,8 +117,8 @@ pub struct TaskEvent {
     pub actor: Actor,
     /// What happened.
     pub kind: EventKind,
-    /// The operator's reason or note.
-    pub reason: Option<String>,
+    /// The operator's reason or note, sealed for this task's request.
+    pub reason: Option<request_event::SealedReason>,
     /// Ids, codes and counts: never personal data.
     pub detail: serde_json::Value,
 }

@@ -24,9 +24,9 @@ fn request() -> request::Model {
         original_due_at: t,
         acknowledgement_due_at: None,
         extended_at: None,
-        extension_reason: None,
+        extension_reason_ciphertext: None,
         verified_at: Some(t),
-        denial_reason: None,
+        denial_reason_ciphertext: None,
         closed_at: Some(datetime!(2026-11-02 10:30:00.25 UTC)),
         message_ciphertext: None,
         locale: "en".into(),
@@ -86,7 +86,8 @@ fn event(kind: EventKind, reason: Option<&str>, detail: Value) -> request_event:
         kind,
         from_state: None,
         to_state: None,
-        reason: reason.map(str::to_owned),
+        // Stored encrypted; the bytes of the text stand in for it (a certificate reads neither).
+        reason_ciphertext: reason.map(|r| r.as_bytes().to_vec()),
         detail: Some(detail),
         ip_address: None,
     }
