@@ -47,7 +47,8 @@ pub fn verify(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> boo
     mac.verify_slice(&given).is_ok()
 }
 
-/// Sends a signed `POST <base>/lethe/<operation>` and returns the JSON answer.
+/// Sends a signed `POST <base>/lethe/<operation>` and returns the JSON answer. The service's
+/// status and body are not passed on (they are its own words); the status is logged.
 pub async fn call(
     base_url: &str,
     secret: &str,
@@ -72,27 +73,31 @@ pub async fn call(
         .send()
         .await
         .map_err(|e| {
+            tracing::warn!(service = %super::describe_url(base_url), timeout = e.is_timeout(), "service call failed");
             if e.is_timeout() {
-                StoreError::Unreachable("the service did not answer in time".into())
+                StoreError::Unreachable("the service did not answer in time")
             } else {
-                StoreError::Unreachable("could not connect to the service".into())
+                StoreError::Unreachable("could not connect to the service")
             }
         })?;
     let status = response.status();
+    if !status.is_success() {
+        tracing::warn!(service = %super::describe_url(base_url), status = status.as_u16(), "service answered an error");
+    }
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         return Err(StoreError::AuthFailed);
     }
     if status.is_client_error() {
-        return Err(StoreError::Rejected(format!("HTTP status {}", status.as_u16())));
+        return Err(StoreError::Rejected("it answered with a client error"));
     }
     if !status.is_success() {
-        return Err(StoreError::Protocol(format!("HTTP status {}", status.as_u16())));
+        return Err(StoreError::Protocol("it reported a server error"));
     }
     let body = read_bounded(response, MAX_ANSWER_BYTES).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::Value::Null);
     }
-    serde_json::from_slice(&body).map_err(|_| StoreError::Protocol("the body is not JSON".into()))
+    serde_json::from_slice(&body).map_err(|_| StoreError::Protocol("the body is not JSON"))
 }
 
 /// Reads an answer's body, refusing one longer than `limit` before reading past it.
@@ -101,9 +106,7 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<V
         return Err(StoreError::TooLarge(limit));
     }
     let mut body = Vec::new();
-    while let Some(chunk) =
-        response.chunk().await.map_err(|_| StoreError::Protocol("the body could not be read".into()))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|_| StoreError::Protocol("the body could not be read"))? {
         if body.len() + chunk.len() > limit {
             return Err(StoreError::TooLarge(limit));
         }

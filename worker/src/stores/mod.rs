@@ -35,13 +35,16 @@ pub use registry::Registry;
 
 use crate::ledger::external::ExternalError;
 
-/// Why a store could not be used. Every variant has a stable code and a message with no
-/// secrets and no data values.
+/// Why a store could not be used. Every variant has a stable code and a message in Lethe's
+/// own words: no text from the operating system, the driver or the store (which can quote
+/// credentials, values, or whether a file exists or a port is open) is ever carried, which is
+/// why the explanations are `&'static str`. The detail goes to the server log where the error
+/// is classified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// Nothing answers at the address (refused, timed out, unknown host).
+    /// Nothing answers at the address (refused, timed out, unknown host, unopenable file).
     #[error("the store is unreachable: {0}")]
-    Unreachable(String),
+    Unreachable(&'static str),
     /// The store answered but refused the credentials.
     #[error("the store refused the credentials")]
     AuthFailed,
@@ -59,13 +62,13 @@ pub enum StoreError {
     NoDataMap,
     /// A query failed for another reason.
     #[error("a query failed: {0}")]
-    Query(String),
+    Query(&'static str),
     /// An HTTP service answered something unexpected, or failed (5xx): worth retrying.
     #[error("the service answered unexpectedly: {0}")]
-    Protocol(String),
+    Protocol(&'static str),
     /// An HTTP service refused the call (4xx other than 401/403): retrying will not help.
     #[error("the service refused the call: {0}")]
-    Rejected(String),
+    Rejected(&'static str),
     /// An HTTP service's answer is larger than Lethe reads (the limit, in bytes).
     #[error("the service's answer is larger than {0} bytes")]
     TooLarge(usize),

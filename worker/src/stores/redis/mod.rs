@@ -33,12 +33,15 @@ pub struct RedisStore {
     connection: MultiplexedConnection,
 }
 
+/// Reduces a Redis error to a [`StoreError`] without its text (which can quote the server's
+/// answer); its kind is logged.
 fn classify(e: &RedisError) -> StoreError {
+    tracing::warn!(kind = ?e.kind(), "Redis store error");
     match e.kind() {
         ErrorKind::AuthenticationFailed => StoreError::AuthFailed,
-        ErrorKind::Io => StoreError::Unreachable("network error".into()),
+        ErrorKind::Io => StoreError::Unreachable("could not connect"),
         ErrorKind::InvalidClientConfig => StoreError::Config("the Redis URL is not valid".into()),
-        _ => StoreError::Query("Redis reported an error".into()),
+        _ => StoreError::Query("Redis reported an error"),
     }
 }
 
@@ -49,7 +52,7 @@ impl RedisStore {
         let client = redis::Client::open(url).map_err(|e| classify(&e))?;
         let connection = tokio::time::timeout(Duration::from_secs(5), client.get_multiplexed_async_connection())
             .await
-            .map_err(|_| StoreError::Unreachable("timed out connecting".into()))?
+            .map_err(|_| StoreError::Unreachable("timed out connecting"))?
             .map_err(|e| classify(&e))?;
         Ok(Self { connection })
     }

@@ -101,8 +101,14 @@ impl SqlStore {
     }
 }
 
+/// The SQLite result codes of a file that cannot be used as a database (I/O error, corrupt,
+/// cannot open, not a database): one answer for all of them, so a tenant cannot tell a missing
+/// file from an existing one that is not a database.
+const SQLITE_UNUSABLE_FILE: [i64; 4] = [10, 11, 14, 26];
+
 /// Reduces a driver error to a [`StoreError`] without passing its text on (driver messages can
-/// quote credentials, host names or values).
+/// quote credentials, host names or values; OS errors tell whether a file exists or a port is
+/// open). What is dropped is logged: the error's kind and code, never its message.
 pub fn classify(e: DbErr) -> StoreError {
     let sqlx_error = match &e {
         DbErr::Conn(RuntimeErr::SqlxError(s))
@@ -111,36 +117,50 @@ pub fn classify(e: DbErr) -> StoreError {
         _ => None,
     };
     let Some(inner) = sqlx_error else {
+        tracing::warn!(kind = "other", "SQL store error");
         return match e {
-            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => StoreError::Unreachable("could not connect".into()),
-            _ => StoreError::Query("the database reported an error".into()),
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => StoreError::Unreachable("could not connect"),
+            _ => StoreError::Query("the database reported an error"),
         };
     };
     match inner.as_ref() {
-        sqlx::Error::Io(io) => StoreError::Unreachable(format!("network error ({:?})", io.kind())),
-        sqlx::Error::Tls(_) => StoreError::Unreachable("TLS handshake failed".into()),
-        sqlx::Error::PoolTimedOut => StoreError::Unreachable("timed out connecting".into()),
-        sqlx::Error::Configuration(_) => StoreError::Config("the URL is not valid for this database".into()),
-        sqlx::Error::Database(db) => {
-            // MySQL's SQLSTATEs are too coarse (unknown database is 42000, like a syntax error):
-            // use its error number.
-            let code = match db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-                Some(mysql) => mysql.number().to_string(),
-                None => db.code().map(|c| c.into_owned()).unwrap_or_default(),
-            };
-            match code.as_str() {
-                // PostgreSQL: invalid password / authorization; MySQL: access denied.
-                "28P01" | "28000" | "1045" | "1044" | "1698" => StoreError::AuthFailed,
-                // PostgreSQL: invalid catalog name; MySQL: unknown database.
-                "3D000" | "1049" => StoreError::UnknownDatabase,
-                // SQLite: unable to open the database file.
-                "14" => StoreError::Unreachable("the database file cannot be opened".into()),
-                _ => StoreError::Query(format!(
-                    "the database reported error {}",
-                    if code.is_empty() { "(no code)" } else { &code }
-                )),
-            }
+        sqlx::Error::Io(io) => {
+            tracing::warn!(kind = "io", io = ?io.kind(), os = ?io.raw_os_error(), "SQL store error");
+            StoreError::Unreachable("could not connect")
         }
-        _ => StoreError::Query("the database driver failed".into()),
+        sqlx::Error::Tls(_) => {
+            tracing::warn!(kind = "tls", "SQL store error");
+            StoreError::Unreachable("TLS handshake failed")
+        }
+        sqlx::Error::PoolTimedOut => StoreError::Unreachable("timed out connecting"),
+        sqlx::Error::Configuration(_) => StoreError::Config("the URL is not valid for this database".into()),
+        sqlx::Error::Database(db) => database_error(db.as_ref()),
+        _ => {
+            tracing::warn!(kind = "driver", "SQL store error");
+            StoreError::Query("the database driver failed")
+        }
+    }
+}
+
+/// Classifies an error the database reported, by its code (logged).
+fn database_error(db: &dyn sqlx::error::DatabaseError) -> StoreError {
+    // MySQL's SQLSTATEs are too coarse (unknown database is 42000, like a syntax error): use its
+    // error number.
+    let code = match db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        Some(mysql) => mysql.number().to_string(),
+        None => db.code().map(|c| c.into_owned()).unwrap_or_default(),
+    };
+    tracing::warn!(kind = "database", %code, "SQL store error");
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && code.parse::<i64>().is_ok_and(|c| SQLITE_UNUSABLE_FILE.contains(&(c & 0xff)))
+    {
+        return StoreError::Unreachable("the database file cannot be opened or is not a database");
+    }
+    match code.as_str() {
+        // PostgreSQL: invalid password / authorization; MySQL: access denied.
+        "28P01" | "28000" | "1045" | "1044" | "1698" => StoreError::AuthFailed,
+        // PostgreSQL: invalid catalog name; MySQL: unknown database.
+        "3D000" | "1049" => StoreError::UnknownDatabase,
+        _ => StoreError::Query("the database reported an error"),
     }
 }
