@@ -13,6 +13,7 @@ pub mod mailbox;
 pub mod package;
 pub mod portal;
 pub mod postgres;
+pub mod retention;
 pub mod scan;
 pub mod smtp;
 

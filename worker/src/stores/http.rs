@@ -9,15 +9,19 @@
 //! ```
 //!
 //! A service should refuse a signature that does not verify or a timestamp more than five
-//! minutes old. Connection tests call `/lethe/ping`; locating stops at HTTP stores with a task
-//! (the service is asked for the data by the export and erasure steps).
+//! minutes old. Calls go only to addresses the installation's target policy allows
+//! ([`crate::targets`]), checked on every call. Connection tests call `/lethe/ping`; locating
+//! stops at HTTP stores with a task (the service is asked for the data by the export and
+//! erasure steps).
 
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
+use reqwest::Url;
 use sha2::Sha256;
 
 use super::StoreError;
+use crate::targets::{self, TargetPolicy};
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "Lethe-Signature";
@@ -47,9 +51,11 @@ pub fn verify(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> boo
     mac.verify_slice(&given).is_ok()
 }
 
-/// Sends a signed `POST <base>/lethe/<operation>` and returns the JSON answer. The service's
-/// status and body are not passed on (they are its own words); the status is logged.
+/// Sends a signed `POST <base>/lethe/<operation>` to the addresses the target policy allows
+/// (checked on every call) and returns the JSON answer. The service's status and body are not
+/// passed on (they are its own words); the status is logged.
 pub async fn call(
+    policy: &TargetPolicy,
     base_url: &str,
     secret: &str,
     operation: &str,
@@ -58,10 +64,11 @@ pub async fn call(
     super::check_url(lethe_entities::StoreKind::Http, base_url)?;
     let body = serde_json::to_vec(body).expect("JSON serialises");
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let url = format!("{}/lethe/{operation}", base_url.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
+    let url = Url::parse(&format!("{}/lethe/{operation}", base_url.trim_end_matches('/')))
+        .map_err(|_| StoreError::Config("the base URL is not valid".into()))?;
+    let client = targets::http::builder(policy, &url)
+        .await?
         .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|_| StoreError::Config("the HTTP client could not be built".into()))?;
     let response = client
@@ -116,8 +123,14 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<V
 }
 
 /// Tests a service: a signed `ping` must be answered with a 2xx.
-pub async fn test(base_url: &str, secret: &str) -> Result<(), StoreError> {
-    call(base_url, secret, "ping", &serde_json::json!({ "ping": true })).await.map(drop)
+pub async fn test(policy: &TargetPolicy, base_url: &str, secret: &str) -> Result<(), StoreError> {
+    call(policy, base_url, secret, "ping", &serde_json::json!({ "ping": true })).await.map(drop)
+}
+
+/// Checks `base_url` against the target policy without calling.
+pub async fn check(policy: &TargetPolicy, base_url: &str) -> Result<(), StoreError> {
+    let url = Url::parse(base_url).map_err(|_| StoreError::Config("the base URL is not valid".into()))?;
+    targets::http::builder(policy, &url).await.map(drop).map_err(StoreError::from)
 }
 
 #[cfg(test)]

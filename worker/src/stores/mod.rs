@@ -28,12 +28,14 @@ pub mod schema;
 pub mod sql;
 
 use lethe_entities::StoreKind;
+use lethe_entities::entity::store::Connection;
 use lethe_entities::ledger::LedgerError;
 
 pub use connector::Connector;
 pub use registry::Registry;
 
 use crate::ledger::external::ExternalError;
+use crate::targets::{TargetError, TargetPolicy};
 
 /// Why a store could not be used. Every variant has a stable code and a message in Lethe's
 /// own words: no text from the operating system, the driver or the store (which can quote
@@ -54,6 +56,10 @@ pub enum StoreError {
     /// The connection settings are not usable (e.g. wrong URL scheme for the kind).
     #[error("invalid connection settings: {0}")]
     Config(String),
+    /// The installation's target policy does not allow the store's file or address (see
+    /// [`crate::targets`]); which rule refused it is only logged.
+    #[error("the installation's target policy does not allow this store's location")]
+    TargetRefused,
     /// The data map names a table or column the live store does not have.
     #[error("{0}")]
     Schema(String),
@@ -82,6 +88,7 @@ impl StoreError {
             Self::AuthFailed => "store_auth_failed",
             Self::UnknownDatabase => "store_unknown_database",
             Self::Config(_) => "store_config_invalid",
+            Self::TargetRefused => "store_target_refused",
             Self::Schema(_) => "store_schema_mismatch",
             Self::NoDataMap => "store_no_data_map",
             Self::Query(_) => "store_query_failed",
@@ -94,6 +101,15 @@ impl StoreError {
     /// Whether trying again later may help.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Unreachable(_) | Self::Query(_) | Self::Protocol(_))
+    }
+}
+
+impl From<TargetError> for StoreError {
+    fn from(e: TargetError) -> Self {
+        match e {
+            TargetError::Refused(_) => Self::TargetRefused,
+            TargetError::Unresolved => Self::Unreachable("the host name could not be resolved"),
+        }
     }
 }
 
@@ -128,6 +144,24 @@ pub fn check_url(kind: StoreKind, url: &str) -> Result<(), StoreError> {
         Ok(())
     } else {
         Err(StoreError::Config(format!("a {} store's URL starts with {}", kind.as_str(), schemes.join(" or "))))
+    }
+}
+
+/// Checks a store's connection against the target policy without connecting (when it is
+/// registered or changed): `Err(StoreError::TargetRefused)` when the policy refuses it. Other
+/// failures (a host name that does not resolve yet) are left to the connection test.
+pub async fn check_target(policy: &TargetPolicy, kind: StoreKind, connection: &Connection) -> Result<(), StoreError> {
+    let checked = match (kind, connection) {
+        (StoreKind::Postgres | StoreKind::Mysql | StoreKind::Sqlite, Connection::Url { url }) => {
+            sql::pin::pin(policy, kind, url).await.map(drop)
+        }
+        (StoreKind::Redis, Connection::Url { url }) => redis::RedisStore::check(policy, url).await,
+        (StoreKind::Http, Connection::Http { base_url, .. }) => http::check(policy, base_url).await,
+        _ => Ok(()),
+    };
+    match checked {
+        Err(StoreError::TargetRefused) => Err(StoreError::TargetRefused),
+        _ => Ok(()),
     }
 }
 
