@@ -219,6 +219,7 @@ async fn start(settings: Settings, mode: Mode) -> anyhow::Result<()> {
     println!("  Database:  {}", redact_url(&settings.database_url));
     println!("  Mail:      {mail_line}");
     println!("  Keys:      master key from {}", settings.master_key_source);
+    println!("  Targets:   {}", settings.targets);
     println!("First time? Create the first admin (prints a one-time password):");
     println!("  {FIRST_ADMIN}");
     println!("Stop with Ctrl-C: in-flight requests and jobs are allowed to finish.");

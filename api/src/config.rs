@@ -12,6 +12,7 @@ use lethe_entities::entity::organization::EXPORT_LINK_DAYS;
 use lethe_worker::ServiceSettings;
 use lethe_worker::ledger::CheckpointSettings;
 use lethe_worker::private_fs;
+use lethe_worker::targets::{Net, TargetSettings};
 use serde::Deserialize;
 
 use crate::redact::redact_url;
@@ -122,6 +123,15 @@ pub struct ConfigArgs {
     /// Seconds a service that accepted an erasure may take to call back [default: 86400].
     #[arg(long, env = "LETHE_SERVICE_CALLBACK_TIMEOUT_SECS", global = true)]
     pub service_callback_timeout_secs: Option<u64>,
+    /// Directories SQLite stores (and TLS files named in store URLs) may be in, comma-separated; never Lethe's data dir or database [default: development: anywhere else; production: none].
+    #[arg(long, env = "LETHE_TARGET_ALLOW_DIRS", global = true, value_delimiter = ',')]
+    pub target_allow_dirs: Option<Vec<PathBuf>>,
+    /// Networks (`10.0.0.0/8`) or addresses stores may be reached at although local (loopback, private, link-local, ...), comma-separated [default: none].
+    #[arg(long, env = "LETHE_TARGET_ALLOW_NETS", global = true, value_delimiter = ',')]
+    pub target_allow_nets: Option<Vec<String>>,
+    /// Networks or addresses stores are never reached at (wins over allowed ones), comma-separated [default: none].
+    #[arg(long, env = "LETHE_TARGET_DENY_NETS", global = true, value_delimiter = ',')]
+    pub target_deny_nets: Option<Vec<String>>,
 }
 
 /// Fully resolved settings.
@@ -172,6 +182,8 @@ pub struct Settings {
     pub export_max_downloads: i32,
     /// How often workers look for retention policies due to run.
     pub retention_tick: Duration,
+    /// Which files and addresses tenants' stores may be at (the target policy's rules).
+    pub targets: TargetSettings,
 }
 
 /// The file and the connection URLs, without their credentials; the rest is left out.
@@ -242,6 +254,9 @@ impl ConfigArgs {
             service_retry_secs: self.service_retry_secs.or(file.service_retry_secs),
             service_attempts: self.service_attempts.or(file.service_attempts),
             service_callback_timeout_secs: self.service_callback_timeout_secs.or(file.service_callback_timeout_secs),
+            target_allow_dirs: self.target_allow_dirs.or(file.target_allow_dirs),
+            target_allow_nets: self.target_allow_nets.or(file.target_allow_nets),
+            target_deny_nets: self.target_deny_nets.or(file.target_deny_nets),
         }
     }
 
@@ -274,6 +289,7 @@ impl ConfigArgs {
             None => format!("http://{listen}"),
         };
         let limits = self.limits()?;
+        let targets = self.targets(env)?;
         Ok(Settings {
             env,
             database_url,
@@ -307,7 +323,23 @@ impl ConfigArgs {
             export_link_ttl: Duration::from_secs(u64::from(limits.export_link_days) * 24 * 3600),
             export_max_downloads: limits.export_max_downloads as i32,
             retention_tick: Duration::from_secs(self.retention_tick_secs.unwrap_or(30).max(1)),
+            targets,
         })
+    }
+
+    /// The target policy's rules: the environment's defaults, with the configured directories
+    /// and networks.
+    fn targets(&self, env: Environment) -> anyhow::Result<TargetSettings> {
+        let mut targets = match env {
+            Environment::Development => TargetSettings::development(),
+            Environment::Production => TargetSettings::production(),
+        };
+        if let Some(dirs) = &self.target_allow_dirs {
+            targets.allow_dirs = Some(dirs.iter().filter(|d| !d.as_os_str().is_empty()).cloned().collect());
+        }
+        targets.allow_nets = nets(self.target_allow_nets.as_deref(), "LETHE_TARGET_ALLOW_NETS")?;
+        targets.deny_nets = nets(self.target_deny_nets.as_deref(), "LETHE_TARGET_DENY_NETS")?;
+        Ok(targets)
     }
 
     /// The numeric settings that have bounds, with their defaults, checked.
@@ -332,6 +364,12 @@ impl ConfigArgs {
         }
         Ok(limits)
     }
+}
+
+/// The networks of a configured list (empty entries are skipped).
+fn nets(list: Option<&[String]>, name: &str) -> anyhow::Result<Vec<Net>> {
+    let list = list.unwrap_or_default().iter().filter(|n| !n.trim().is_empty());
+    list.map(|n| n.parse::<Net>().with_context(|| name.to_owned())).collect()
 }
 
 /// The bounded numeric settings.
@@ -397,6 +435,23 @@ mod tests {
         };
         let shown = format!("{args:?}");
         assert!(!shown.contains("s3cret") && !shown.contains("m41l") && shown.contains("db/lethe"), "{shown}");
+    }
+
+    #[test]
+    fn target_rules_default_by_environment_and_parse() {
+        let production = ConfigArgs::default().targets(Environment::Production).unwrap();
+        assert_eq!(production, TargetSettings::production());
+        let development = ConfigArgs::default().targets(Environment::Development).unwrap();
+        assert_eq!(development, TargetSettings::development());
+        let file: ConfigArgs = toml::from_str(
+            "target_allow_dirs = [\"/srv/stores\"]\ntarget_allow_nets = [\"10.0.0.0/8\", \"::1\"]\ntarget_deny_nets = [\"10.0.0.5\"]",
+        )
+        .unwrap();
+        let targets = file.targets(Environment::Production).unwrap();
+        assert_eq!(targets.allow_dirs, Some(vec![PathBuf::from("/srv/stores")]));
+        assert_eq!((targets.allow_nets.len(), targets.deny_nets.len(), targets.refuse_local), (2, 1, true));
+        let bad = ConfigArgs { target_deny_nets: Some(vec!["db.internal".into()]), ..ConfigArgs::default() };
+        assert!(format!("{:#}", bad.targets(Environment::Production).unwrap_err()).contains("LETHE_TARGET_DENY_NETS"));
     }
 
     #[test]

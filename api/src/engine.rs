@@ -11,6 +11,7 @@ use lethe_migrations::{Migrator, MigratorTraitSelf};
 use lethe_worker::mail::Mailer;
 use lethe_worker::private_fs;
 use lethe_worker::runner::{self, RunnerSettings};
+use lethe_worker::targets::TargetPolicy;
 use lethe_worker::{ExportSettings, JobContext, JobQueue, VerificationSettings};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
@@ -93,7 +94,9 @@ impl Engine {
             authenticated_per_minute: settings.authenticated_rate_per_minute,
             submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
         }));
-        let stores = lethe_worker::stores::Registry::new();
+        let policy = TargetPolicy::new(settings.targets.clone(), &settings.data_dir, &settings.database_url)
+            .context("LETHE_TARGET_ALLOW_DIRS")?;
+        let stores = lethe_worker::stores::Registry::new(Arc::new(policy));
         let exports = ExportSettings {
             dir: settings.data_dir.join("exports"),
             link_ttl: settings.export_link_ttl,

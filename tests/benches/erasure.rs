@@ -451,7 +451,7 @@ async fn main() {
         verification: Default::default(),
         ledger: Arc::new(LedgerSigner::load_or_create(&app.db, &keyring).await.unwrap()),
         checkpoints: Default::default(),
-        stores: Default::default(),
+        stores: lethe_worker::stores::Registry::new(std::sync::Arc::new(lethe_tests::app::development_targets())),
         services: Default::default(),
         exports: Default::default(),
         settlements: Default::default(),

@@ -20,6 +20,7 @@ use lethe_entities::datamap::DataMap;
 use lethe_entities::datamap::validate::{Context, validate};
 use lethe_entities::domain::enums::IdentityKind;
 use lethe_entities::entity::store::Connection;
+use lethe_tests::app::development_targets;
 use lethe_worker::locate::{Mode, Outcome, Report, StoreInput, Subject, locate};
 use lethe_worker::stores::Connector;
 use lethe_worker::stores::sql::SqlStore;
@@ -430,7 +431,9 @@ struct Measured {
 async fn measure(size: &Size, map: &DataMap, iterations: usize, warmup: usize) -> Measured {
     let url = url_for(&size.database());
     let people = people(size.customers);
-    let connector = Connector::connect(StoreKind::Postgres, &Connection::Url { url }).await.expect("connect");
+    let connector = Connector::connect(&development_targets(), StoreKind::Postgres, &Connection::Url { url })
+        .await
+        .expect("connect");
     let Connector::Sql(sql) = &connector else { unreachable!("a PostgreSQL store has a SQL connector") };
     let pool = sql.connection().get_postgres_connection_pool().clone();
     let stores = vec![StoreInput {
@@ -562,7 +565,9 @@ async fn main() {
         if ratio <= 1.5 { "met" } else { "NOT met" }
     );
     println!("SQL of locate's statements at {} customers (values bound as parameters), with plans:", SIZES[0].label);
-    let connector = SqlStore::connect(StoreKind::Postgres, &url_for(&SIZES[0].database())).await.expect("connect");
+    let connector = SqlStore::connect(&development_targets(), StoreKind::Postgres, &url_for(&SIZES[0].database()))
+        .await
+        .expect("connect");
     let person = &people(SIZES[0].customers)[0];
     let found = baseline(connector.connection().get_postgres_connection_pool(), &person.email).await;
     explain(&connector, &found, person, true).await;

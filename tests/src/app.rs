@@ -8,6 +8,7 @@ use lethe_api::engine::{Engine, Mode};
 use lethe_entities::MasterKey;
 use lethe_entities::domain::enums::Role;
 use lethe_worker::mail::Mailer;
+use lethe_worker::targets::{TargetPolicy, TargetSettings};
 use reqwest::StatusCode;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
@@ -78,7 +79,15 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
             max_attempts: 3,
             callback_timeout: Duration::from_secs(3),
         },
+        targets: TargetSettings::development(),
     }
+}
+
+/// The development target policy for tests and benchmarks that connect to stores without an
+/// engine (they have no data dir or database of their own to protect).
+pub fn development_targets() -> TargetPolicy {
+    TargetPolicy::new(TargetSettings::development(), std::path::Path::new("/nonexistent/lethe-data"), "sqlite::memory:")
+        .expect("the development policy has no directories to check")
 }
 
 /// Spawns an engine running API and workers.

@@ -275,7 +275,7 @@ async fn the_sweep_settles_forgotten_intents_of_sql_and_redis_stores() {
     let receipt = lethe_worker::stores::redis::receipts::receipt_key(redis_applied.id);
     let _: () = c.set_ex(&receipt, "applied:4", 600).await.unwrap();
 
-    let registry = lethe_worker::stores::Registry::new();
+    let registry = lethe_worker::stores::Registry::new(std::sync::Arc::new(lethe_tests::app::development_targets()));
     let master = lethe_entities::MasterKey::from_base64(&app.master_key_base64()).unwrap();
     let keyring = lethe_entities::Keyring::derive(&master);
     let young = sweep::run_once(&app.db, &registry, &keyring, Duration::from_secs(3600)).await.unwrap();

@@ -141,7 +141,7 @@ both_backends! {
                 ed25519_dalek::SigningKey::from_bytes(&[1; 32]),
             )),
             checkpoints: Default::default(),
-            stores: Default::default(),
+            stores: lethe_worker::stores::Registry::new(std::sync::Arc::new(lethe_tests::app::development_targets())),
             services: Default::default(),
             exports: Default::default(),
             settlements: Default::default(),

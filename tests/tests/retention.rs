@@ -15,6 +15,7 @@ use lethe_entities::ledger::{EntryKind, NewEntry, intent};
 use lethe_tests::app::{TestApp, org_slug, spawn_app};
 use lethe_tests::both_backends;
 use lethe_tests::company::Company;
+use lethe_tests::retention::finished;
 use lethe_worker::ledger::external;
 use lethe_worker::queue::FollowUp;
 use reqwest::StatusCode;
@@ -109,21 +110,6 @@ fn purge_closed(name: &str, store: &str) -> Value {
         "action": {"type": "delete_row"}, "batch_size": 7,
         "legal_basis": "Security questionnaire: API logs are kept 7 days"
     })
-}
-
-/// Waits until the run is over and returns it as the API shows it.
-async fn finished(app: &TestApp, token: &str, run: &str) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, runs) = app.get("/v1/retention/runs?limit=500", Some(token)).await;
-        assert_eq!(status, StatusCode::OK, "{runs}");
-        let found = runs.as_array().unwrap().iter().find(|r| r["id"] == run).cloned().expect("the run is listed");
-        if ["done", "failed", "canceled"].contains(&found["state"].as_str().unwrap()) {
-            return found;
-        }
-        assert!(std::time::Instant::now() < deadline, "run stuck: {found}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Runs a policy now and waits for the run to end.

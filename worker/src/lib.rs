@@ -26,6 +26,7 @@ pub mod runner;
 pub mod services;
 pub mod settings;
 pub mod stores;
+pub mod targets;
 pub mod tasks;
 
 pub use context::JobContext;

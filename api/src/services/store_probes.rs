@@ -53,7 +53,9 @@ async fn run_test(state: &AppState, store: &store::Model) -> Result<String, Stor
         StoreKind::Manual => Ok("manual stores are worked by operators: nothing to connect to".to_owned()),
         StoreKind::Http => match store.connection(&state.keyring) {
             Ok(Some(store::Connection::Http { base_url, signing_secret })) => {
-                http::test(&base_url, &signing_secret).await.map(|()| "the service answered the signed ping".to_owned())
+                http::test(state.stores.policy(), &base_url, &signing_secret)
+                    .await
+                    .map(|()| "the service answered the signed ping".to_owned())
             }
             _ => Err(StoreError::Config("no usable connection is configured".into())),
         },

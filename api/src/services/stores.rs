@@ -65,7 +65,8 @@ pub struct TestResult {
     /// Whether the store answered and accepted the credentials.
     pub ok: bool,
     /// On failure: `store_unreachable`, `store_auth_failed`, `store_unknown_database`,
-    /// `store_config_invalid`, `store_query_failed` or `store_protocol_error`.
+    /// `store_config_invalid`, `store_target_refused`, `store_query_failed`,
+    /// `store_protocol_error`, `store_rejected` or `store_answer_too_large`.
     pub code: Option<String>,
     /// What happened, in Lethe's words.
     pub message: String,
@@ -254,10 +255,21 @@ fn name_taken() -> ApiError {
     ApiError::conflict("store_name_taken", "another store of this organization has this name")
 }
 
-/// Registers a store. Its connection secret is encrypted at rest and never returned.
+/// Refuses a connection the installation's target policy does not allow
+/// (`422 store_target_refused`, the same answer whatever the reason).
+async fn check_target(state: &AppState, kind: StoreKind, conn: Option<&Connection>) -> ApiResult<()> {
+    match conn {
+        Some(conn) => Ok(lethe_worker::stores::check_target(state.stores.policy(), kind, conn).await?),
+        None => Ok(()),
+    }
+}
+
+/// Registers a store. Its connection secret is encrypted at rest and never returned. A
+/// connection the target policy refuses is not registered.
 pub async fn create(state: &AppState, principal: &Principal, body: NewStore) -> ApiResult<StoreView> {
     principal.require(Permission::ManageStores)?;
     let conn = check_new(&body)?;
+    check_target(state, body.kind, conn.as_ref()).await?;
     let taken = store::Entity::find()
         .filter(store::Column::OrganizationId.eq(principal.organization_id))
         .filter(store::Column::Name.eq(&body.name))
@@ -306,7 +318,7 @@ pub async fn get(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult
 }
 
 /// Changes a store's description, connection or instructions; a new connection forgets the
-/// last connection test.
+/// last connection test (and is refused when the target policy does not allow it).
 pub async fn update(state: &AppState, principal: &Principal, id: Uuid, body: StoreChange) -> ApiResult<StoreView> {
     principal.require(Permission::ManageStores)?;
     let store = load(state, principal.organization_id, id).await?;
@@ -320,6 +332,7 @@ pub async fn update(state: &AppState, principal: &Principal, id: Uuid, body: Sto
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    check_target(state, store.kind, conn.as_ref().and_then(Option::as_ref)).await?;
     let kind = store.kind;
     let mut active = store.into_active_model();
     if let Some(d) = body.description {

@@ -163,7 +163,7 @@ async fn call(
         "identities": identities,
         "callback_url": format!("{}/v1/callbacks/tasks/{}", ctx.services.public_url.trim_end_matches('/'), task.id),
     });
-    let answer = http::call(&base_url, &signing_secret, operation.name(), &body).await;
+    let answer = http::call(ctx.stores.policy(), &base_url, &signing_secret, operation.name(), &body).await;
     match answer {
         Ok(json) => match Report::parse(json) {
             Ok(Report { status: Status::Done, body, .. }) => {

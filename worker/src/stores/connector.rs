@@ -25,6 +25,7 @@ use super::{SettleError, StoreError, redis, sql};
 use crate::retention::batches::{Failure, PurgeJob};
 use crate::retention::held::Held;
 use crate::retention::preview_types::Preview;
+use crate::targets::TargetPolicy;
 
 /// A live connection to an automated store.
 #[derive(Clone)]
@@ -36,19 +37,29 @@ pub enum Connector {
 }
 
 impl Connector {
-    /// Connects to an automated store of `kind`.
-    pub async fn connect(kind: StoreKind, connection: &Connection) -> Result<Self, StoreError> {
+    /// Connects to an automated store of `kind`, where the target policy allows (checked on
+    /// every connection, see [`crate::targets`]).
+    pub async fn connect(policy: &TargetPolicy, kind: StoreKind, connection: &Connection) -> Result<Self, StoreError> {
         let Connection::Url { url } = connection else {
             return Err(StoreError::Config(format!("{} stores take a `url`", kind.as_str())));
         };
         match kind {
             StoreKind::Postgres | StoreKind::Mysql | StoreKind::Sqlite => {
-                Ok(Self::Sql(sql::SqlStore::connect(kind, url).await?))
+                Ok(Self::Sql(sql::SqlStore::connect(policy, kind, url).await?))
             }
-            StoreKind::Redis => Ok(Self::Redis(redis::RedisStore::connect(url).await?)),
+            StoreKind::Redis => Ok(Self::Redis(redis::RedisStore::connect(policy, url).await?)),
             StoreKind::Http | StoreKind::Manual => {
                 Err(StoreError::Config(format!("{} stores are not reached through a connector", kind.as_str())))
             }
+        }
+    }
+
+    /// Checks what the connector was opened on against the policy again, before it is reused
+    /// (a SQLite file; an address was pinned when the connector was opened).
+    pub fn recheck(&self, policy: &TargetPolicy) -> Result<(), StoreError> {
+        match self {
+            Self::Sql(sql) => sql.recheck(policy),
+            Self::Redis(_) => Ok(()),
         }
     }
 

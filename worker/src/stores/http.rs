@@ -9,15 +9,19 @@
 //! ```
 //!
 //! A service should refuse a signature that does not verify or a timestamp more than five
-//! minutes old. Connection tests call `/lethe/ping`; locating stops at HTTP stores with a task
-//! (the service is asked for the data by the export and erasure steps).
+//! minutes old. Calls go only to addresses the installation's target policy allows
+//! ([`crate::targets`]), checked on every call. Connection tests call `/lethe/ping`; locating
+//! stops at HTTP stores with a task (the service is asked for the data by the export and
+//! erasure steps).
 
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
+use reqwest::Url;
 use sha2::Sha256;
 
 use super::StoreError;
+use crate::targets::{self, TargetPolicy};
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "Lethe-Signature";
@@ -47,8 +51,11 @@ pub fn verify(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> boo
     mac.verify_slice(&given).is_ok()
 }
 
-/// Sends a signed `POST <base>/lethe/<operation>` and returns the JSON answer.
+/// Sends a signed `POST <base>/lethe/<operation>` to the addresses the target policy allows
+/// (checked on every call) and returns the JSON answer. The service's status and body are not
+/// passed on (they are its own words); the status is logged.
 pub async fn call(
+    policy: &TargetPolicy,
     base_url: &str,
     secret: &str,
     operation: &str,
@@ -57,10 +64,11 @@ pub async fn call(
     super::check_url(lethe_entities::StoreKind::Http, base_url)?;
     let body = serde_json::to_vec(body).expect("JSON serialises");
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let url = format!("{}/lethe/{operation}", base_url.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
+    let url = Url::parse(&format!("{}/lethe/{operation}", base_url.trim_end_matches('/')))
+        .map_err(|_| StoreError::Config("the base URL is not valid".into()))?;
+    let client = targets::http::builder(policy, &url)
+        .await?
         .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|_| StoreError::Config("the HTTP client could not be built".into()))?;
     let response = client
@@ -72,27 +80,31 @@ pub async fn call(
         .send()
         .await
         .map_err(|e| {
+            tracing::warn!(service = %super::describe_url(base_url), timeout = e.is_timeout(), "service call failed");
             if e.is_timeout() {
-                StoreError::Unreachable("the service did not answer in time".into())
+                StoreError::Unreachable("the service did not answer in time")
             } else {
-                StoreError::Unreachable("could not connect to the service".into())
+                StoreError::Unreachable("could not connect to the service")
             }
         })?;
     let status = response.status();
+    if !status.is_success() {
+        tracing::warn!(service = %super::describe_url(base_url), status = status.as_u16(), "service answered an error");
+    }
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         return Err(StoreError::AuthFailed);
     }
     if status.is_client_error() {
-        return Err(StoreError::Rejected(format!("HTTP status {}", status.as_u16())));
+        return Err(StoreError::Rejected("it answered with a client error"));
     }
     if !status.is_success() {
-        return Err(StoreError::Protocol(format!("HTTP status {}", status.as_u16())));
+        return Err(StoreError::Protocol("it reported a server error"));
     }
     let body = read_bounded(response, MAX_ANSWER_BYTES).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::Value::Null);
     }
-    serde_json::from_slice(&body).map_err(|_| StoreError::Protocol("the body is not JSON".into()))
+    serde_json::from_slice(&body).map_err(|_| StoreError::Protocol("the body is not JSON"))
 }
 
 /// Reads an answer's body, refusing one longer than `limit` before reading past it.
@@ -101,9 +113,7 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<V
         return Err(StoreError::TooLarge(limit));
     }
     let mut body = Vec::new();
-    while let Some(chunk) =
-        response.chunk().await.map_err(|_| StoreError::Protocol("the body could not be read".into()))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|_| StoreError::Protocol("the body could not be read"))? {
         if body.len() + chunk.len() > limit {
             return Err(StoreError::TooLarge(limit));
         }
@@ -113,8 +123,14 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<V
 }
 
 /// Tests a service: a signed `ping` must be answered with a 2xx.
-pub async fn test(base_url: &str, secret: &str) -> Result<(), StoreError> {
-    call(base_url, secret, "ping", &serde_json::json!({ "ping": true })).await.map(drop)
+pub async fn test(policy: &TargetPolicy, base_url: &str, secret: &str) -> Result<(), StoreError> {
+    call(policy, base_url, secret, "ping", &serde_json::json!({ "ping": true })).await.map(drop)
+}
+
+/// Checks `base_url` against the target policy without calling.
+pub async fn check(policy: &TargetPolicy, base_url: &str) -> Result<(), StoreError> {
+    let url = Url::parse(base_url).map_err(|_| StoreError::Config("the base URL is not valid".into()))?;
+    targets::http::builder(policy, &url).await.map(drop).map_err(StoreError::from)
 }
 
 #[cfg(test)]

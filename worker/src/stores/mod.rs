@@ -28,20 +28,25 @@ pub mod schema;
 pub mod sql;
 
 use lethe_entities::StoreKind;
+use lethe_entities::entity::store::Connection;
 use lethe_entities::ledger::LedgerError;
 
 pub use connector::Connector;
 pub use registry::Registry;
 
 use crate::ledger::external::ExternalError;
+use crate::targets::{TargetError, TargetPolicy};
 
-/// Why a store could not be used. Every variant has a stable code and a message with no
-/// secrets and no data values.
+/// Why a store could not be used. Every variant has a stable code and a message in Lethe's
+/// own words: no text from the operating system, the driver or the store (which can quote
+/// credentials, values, or whether a file exists or a port is open) is ever carried, which is
+/// why the explanations are `&'static str`. The detail goes to the server log where the error
+/// is classified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// Nothing answers at the address (refused, timed out, unknown host).
+    /// Nothing answers at the address (refused, timed out, unknown host, unopenable file).
     #[error("the store is unreachable: {0}")]
-    Unreachable(String),
+    Unreachable(&'static str),
     /// The store answered but refused the credentials.
     #[error("the store refused the credentials")]
     AuthFailed,
@@ -51,6 +56,10 @@ pub enum StoreError {
     /// The connection settings are not usable (e.g. wrong URL scheme for the kind).
     #[error("invalid connection settings: {0}")]
     Config(String),
+    /// The installation's target policy does not allow the store's file or address (see
+    /// [`crate::targets`]); which rule refused it is only logged.
+    #[error("the installation's target policy does not allow this store's location")]
+    TargetRefused,
     /// The data map names a table or column the live store does not have.
     #[error("{0}")]
     Schema(String),
@@ -59,13 +68,13 @@ pub enum StoreError {
     NoDataMap,
     /// A query failed for another reason.
     #[error("a query failed: {0}")]
-    Query(String),
+    Query(&'static str),
     /// An HTTP service answered something unexpected, or failed (5xx): worth retrying.
     #[error("the service answered unexpectedly: {0}")]
-    Protocol(String),
+    Protocol(&'static str),
     /// An HTTP service refused the call (4xx other than 401/403): retrying will not help.
     #[error("the service refused the call: {0}")]
-    Rejected(String),
+    Rejected(&'static str),
     /// An HTTP service's answer is larger than Lethe reads (the limit, in bytes).
     #[error("the service's answer is larger than {0} bytes")]
     TooLarge(usize),
@@ -79,6 +88,7 @@ impl StoreError {
             Self::AuthFailed => "store_auth_failed",
             Self::UnknownDatabase => "store_unknown_database",
             Self::Config(_) => "store_config_invalid",
+            Self::TargetRefused => "store_target_refused",
             Self::Schema(_) => "store_schema_mismatch",
             Self::NoDataMap => "store_no_data_map",
             Self::Query(_) => "store_query_failed",
@@ -91,6 +101,15 @@ impl StoreError {
     /// Whether trying again later may help.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Unreachable(_) | Self::Query(_) | Self::Protocol(_))
+    }
+}
+
+impl From<TargetError> for StoreError {
+    fn from(e: TargetError) -> Self {
+        match e {
+            TargetError::Refused(_) => Self::TargetRefused,
+            TargetError::Unresolved => Self::Unreachable("the host name could not be resolved"),
+        }
     }
 }
 
@@ -125,6 +144,24 @@ pub fn check_url(kind: StoreKind, url: &str) -> Result<(), StoreError> {
         Ok(())
     } else {
         Err(StoreError::Config(format!("a {} store's URL starts with {}", kind.as_str(), schemes.join(" or "))))
+    }
+}
+
+/// Checks a store's connection against the target policy without connecting (when it is
+/// registered or changed): `Err(StoreError::TargetRefused)` when the policy refuses it. Other
+/// failures (a host name that does not resolve yet) are left to the connection test.
+pub async fn check_target(policy: &TargetPolicy, kind: StoreKind, connection: &Connection) -> Result<(), StoreError> {
+    let checked = match (kind, connection) {
+        (StoreKind::Postgres | StoreKind::Mysql | StoreKind::Sqlite, Connection::Url { url }) => {
+            sql::pin::pin(policy, kind, url).await.map(drop)
+        }
+        (StoreKind::Redis, Connection::Url { url }) => redis::RedisStore::check(policy, url).await,
+        (StoreKind::Http, Connection::Http { base_url, .. }) => http::check(policy, base_url).await,
+        _ => Ok(()),
+    };
+    match checked {
+        Err(StoreError::TargetRefused) => Err(StoreError::TargetRefused),
+        _ => Ok(()),
     }
 }
 

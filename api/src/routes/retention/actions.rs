@@ -25,7 +25,7 @@ use crate::state::AppState;
         (status = 200, description = "What the next run would do", body = PreviewView),
         Authenticated,
         (status = 404, description = "`policy_not_found` or `store_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_data_map` (the table changed since the policy was saved)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_data_map` (the table changed since the policy was saved) or `store_target_refused` (the installation's target policy does not allow the store's location)", body = Problem, content_type = "application/problem+json"),
         StoreFailed,
     )
 )]

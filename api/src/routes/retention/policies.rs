@@ -38,7 +38,7 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
         (status = 201, description = "Created", body = PolicyView),
         Authenticated,
         (status = 409, description = "`policy_name_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (with `errors[]` per field) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (with `errors[]` per field), `invalid_body` or `store_target_refused` (the installation's target policy does not allow the store's location)", body = Problem, content_type = "application/problem+json"),
         StoreFailed,
     )
 )]
@@ -81,7 +81,7 @@ pub async fn get_one(
         Authenticated,
         PolicyNotFound,
         (status = 409, description = "`policy_name_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (with `errors[]` per field) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (with `errors[]` per field), `invalid_body` or `store_target_refused` (the installation's target policy does not allow the store's location)", body = Problem, content_type = "application/problem+json"),
         StoreFailed,
     )
 )]

@@ -46,6 +46,7 @@ pub async fn test(
         Authenticated,
         StoreNotFound,
         (status = 409, description = "`store_not_discoverable`: manual and HTTP stores", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`store_target_refused` (the installation's target policy does not allow the store's location)", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`store_unreachable`, `store_auth_failed`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]

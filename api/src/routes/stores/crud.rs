@@ -10,7 +10,7 @@ use super::StoreView;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
-use crate::openapi::responses::{Authenticated, Invalid, StoreNotFound};
+use crate::openapi::responses::{Authenticated, StoreNotFound};
 use crate::services;
 pub use crate::services::stores::{ConnectionInput, NewStore, StoreChange};
 use crate::state::AppState;
@@ -37,7 +37,7 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
         (status = 201, description = "Registered", body = StoreView),
         Authenticated,
         (status = 409, description = "`store_name_taken`", body = Problem, content_type = "application/problem+json"),
-        Invalid,
+        (status = 422, description = "`validation_failed`, `invalid_body` or `store_target_refused` (the installation's target policy does not allow the store's location)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(
@@ -78,7 +78,7 @@ pub async fn get_one(
         (status = 200, description = "Changed", body = StoreView),
         Authenticated,
         StoreNotFound,
-        Invalid,
+        (status = 422, description = "`validation_failed`, `invalid_body` or `store_target_refused` (the installation's target policy does not allow the store's location)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update(

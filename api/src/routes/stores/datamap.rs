@@ -23,7 +23,7 @@ use crate::state::AppState;
         (status = 200, description = "Saved", body = SavedMap),
         Authenticated,
         StoreNotFound,
-        (status = 422, description = "`invalid_data_map` (each error with its field and, for YAML, its line) or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_data_map` (each error with its field and, for YAML, its line), `invalid_body` or `store_target_refused` (the installation's target policy does not allow the store's location)", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`store_unreachable`, `store_auth_failed`, ...: the live schema could not be read", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -46,7 +46,7 @@ pub async fn save(
         (status = 200, description = "Converted (and saved when `save`)", body = FidesImported),
         Authenticated,
         StoreNotFound,
-        (status = 422, description = "`invalid_data_map` or `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_data_map`, `invalid_body` or `store_target_refused` (the installation's target policy does not allow the store's location)", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`store_unreachable`, ...: the live schema could not be read", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -116,7 +116,7 @@ pub async fn erase(
         Ok(_) => {
             intent::settle_void(cx.lethe, intent.id).await?;
             return Err(EraseError::Store(
-                StoreError::Query("the erasure was voided by recovery".into()),
+                StoreError::Query("the erasure was voided by recovery"),
                 pattern.pattern.clone(),
             ));
         }

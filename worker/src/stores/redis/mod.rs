@@ -18,9 +18,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncCommands, ErrorKind, RedisError, Value};
+use redis::{AsyncCommands, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, Value};
 
 use super::StoreError;
+use crate::targets::{self, TargetPolicy};
 
 /// Keys per pipelined round trip.
 pub const CHUNK: usize = 500;
@@ -33,25 +34,48 @@ pub struct RedisStore {
     connection: MultiplexedConnection,
 }
 
+/// Reduces a Redis error to a [`StoreError`] without its text (which can quote the server's
+/// answer); its kind is logged.
 fn classify(e: &RedisError) -> StoreError {
+    tracing::warn!(kind = ?e.kind(), "Redis store error");
     match e.kind() {
         ErrorKind::AuthenticationFailed => StoreError::AuthFailed,
-        ErrorKind::Io => StoreError::Unreachable("network error".into()),
+        ErrorKind::Io => StoreError::Unreachable("could not connect"),
         ErrorKind::InvalidClientConfig => StoreError::Config("the Redis URL is not valid".into()),
-        _ => StoreError::Query("Redis reported an error".into()),
+        _ => StoreError::Query("Redis reported an error"),
     }
 }
 
+/// The connection settings of `url` with the host replaced by an address the target policy
+/// allows (TLS, `rediss://`, is not built in).
+async fn pin(policy: &TargetPolicy, url: &str) -> Result<ConnectionInfo, StoreError> {
+    let info = url.into_connection_info().map_err(|e| classify(&e))?;
+    let addr = match info.addr().clone() {
+        ConnectionAddr::Tcp(host, port) => {
+            let addrs = policy.resolve(&host, port).await?;
+            ConnectionAddr::Tcp(targets::first_reachable(&addrs).await.ip().to_string(), port)
+        }
+        ConnectionAddr::Unix(path) => return Err(policy.socket(&path.display().to_string()).into()),
+        _ => return Err(StoreError::Config("the Redis URL is not valid".into())),
+    };
+    Ok(info.set_addr(addr))
+}
+
 impl RedisStore {
-    /// Connects and authenticates.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Connects to the address the target policy allows and authenticates.
+    pub async fn connect(policy: &TargetPolicy, url: &str) -> Result<Self, StoreError> {
         super::check_url(lethe_entities::StoreKind::Redis, url)?;
-        let client = redis::Client::open(url).map_err(|e| classify(&e))?;
+        let client = redis::Client::open(pin(policy, url).await?).map_err(|e| classify(&e))?;
         let connection = tokio::time::timeout(Duration::from_secs(5), client.get_multiplexed_async_connection())
             .await
-            .map_err(|_| StoreError::Unreachable("timed out connecting".into()))?
+            .map_err(|_| StoreError::Unreachable("timed out connecting"))?
             .map_err(|e| classify(&e))?;
         Ok(Self { connection })
+    }
+
+    /// Checks `url` against the target policy without connecting.
+    pub async fn check(policy: &TargetPolicy, url: &str) -> Result<(), StoreError> {
+        pin(policy, url).await.map(drop)
     }
 
     /// `PING`, then the number of keys in the database.
