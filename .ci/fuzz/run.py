@@ -33,6 +33,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 ADMIN = "fuzz-admin@acme.example"
+SECOND_ADMIN = "fuzz-admin-2@acme.example"
+# Operations that can end the caller's own session: a password change, organization settings
+# (`mfa_required` refuses the tokens of admins without a second factor), and changes to an
+# operator (schemathesis reuses ids from earlier answers, the admin's own among them: disabling
+# it, a new role, a reset second factor). The admin pass leaves them out; a last pass runs them
+# with a second admin's token.
+SESSION_ENDING = ["/v1/auth/password", "/v1/organization", "/v1/operators/{id}", "/v1/operators/{id}/mfa/reset"]
 
 
 def target_dir() -> Path:
@@ -80,7 +87,9 @@ def http(method: str, url: str, body=None, token=None):
 class Engine:
     """One `lethe` process on a fresh data directory."""
 
-    def __init__(self, binary: Path, data: Path):
+    def __init__(self, binary: Path, root: Path):
+        data, stores = root / "data", root / "stores"
+        stores.mkdir()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -95,9 +104,13 @@ class Engine:
             "LETHE_AUTHENTICATED_RATE_PER_MINUTE": "1000000",
             "LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR": "1000000",
             "LETHE_TOKEN_TTL_SECS": "86400",
+            # Generated store URLs must never make the engine connect anywhere: every address is
+            # denied, and SQLite files may only be in an empty directory of the run's own.
+            "LETHE_TARGET_DENY_NETS": "0.0.0.0/0,::/0",
+            "LETHE_TARGET_ALLOW_DIRS": str(stores),
         }
         self.binary = binary
-        self.log = open(data / "engine.log", "w")
+        self.log = open(root / "engine.log", "w")
         self.process = subprocess.Popen([binary], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, seconds: float = 120):
@@ -114,13 +127,13 @@ class Engine:
             time.sleep(0.2)
         raise SystemExit("fuzz: FATAL: lethe did not become ready")
 
-    def admin_token(self) -> str:
+    def admin_token(self, email: str) -> str:
         subprocess.run(
-            [self.binary, "operator", "create", "--email", ADMIN, "--role", "admin", "--org", "acme",
+            [self.binary, "operator", "create", "--email", email, "--role", "admin", "--org", "acme",
              "--org-name", "Acme AB", "--password-stdin"],
             input="fuzz-admin-password-1\n", env=self.env, capture_output=True, text=True, check=True,
         )
-        login = http("POST", f"{self.base}/v1/auth/login", {"email": ADMIN, "password": "fuzz-admin-password-1"})
+        login = http("POST", f"{self.base}/v1/auth/login", {"email": email, "password": "fuzz-admin-password-1"})
         return login["access_token"]
 
     def stop(self):
@@ -158,19 +171,22 @@ def main() -> int:
     failed = []
     try:
         engine.wait_ready()
-        token = engine.admin_token()
+        token = engine.admin_token(ADMIN)
         passes = [
             ("unauthenticated", []),
-            ("admin", ["-H", f"Authorization: Bearer {token}", *authenticated_exclusions()]),
+            ("admin", ["-H", f"Authorization: Bearer {token}", *exclude(SESSION_ENDING)]),
         ]
-        for name, extra in passes:
-            code = fuzz(exe, engine, name, args, extra, data / f"{name}.ndjson")
-            cases = count_cases(data / f"{name}.ndjson")
-            print(f"fuzz: {name}: {cases} cases, exit {code}", flush=True)
-            if code != 0:
-                failed.append(name)
-        # The token must still work: nothing in the run may have locked the fuzzer out.
-        http("GET", f"{engine.base}/v1/operators", token=token)
+        failed = run_passes(exe, engine, args, passes, data)
+        # The admin pass must not have ended its own session.
+        try:
+            http("GET", f"{engine.base}/v1/operators", token=token)
+        except urllib.error.HTTPError as e:
+            print(f"fuzz: the admin pass ended its own session ({e.code})", file=sys.stderr)
+            failed.append("admin session")
+        # Last, the operations that can end a session, with a second admin's token.
+        last = engine.admin_token(SECOND_ADMIN)
+        passes = [("admin, session-ending", ["-H", f"Authorization: Bearer {last}", *include(SESSION_ENDING)])]
+        failed += run_passes(exe, engine, args, passes, data)
     finally:
         engine.stop()
         if failed or args.keep:
@@ -184,9 +200,24 @@ def main() -> int:
     return 0
 
 
-def authenticated_exclusions():
-    """Operations the admin pass leaves out (see schemathesis.toml): they would end its session."""
-    return ["--exclude-path", "/v1/auth/password"]
+def run_passes(exe: Path, engine: "Engine", args, passes, data: Path):
+    """Runs each `(name, extra arguments)` pass; returns the names of those that failed."""
+    failed = []
+    for name, extra in passes:
+        report = data / f"{name.replace(', ', '-')}.ndjson"
+        code = fuzz(exe, engine, name, args, extra, report)
+        print(f"fuzz: {name}: {count_cases(report)} cases, exit {code}", flush=True)
+        if code != 0:
+            failed.append(name)
+    return failed
+
+
+def exclude(paths):
+    return [arg for path in paths for arg in ("--exclude-path", path)]
+
+
+def include(paths):
+    return [arg for path in paths for arg in ("--include-path", path)]
 
 
 def count_cases(report: Path) -> int:
