@@ -118,12 +118,16 @@ mod tests {
         TableSchema {
             columns: vec![
                 ColumnSchema {
+                    name: "id".into(),
+                    sql_type: "bigint".into(),
                     cast_type: Some(("pg_catalog".into(), "int8".into())),
-                    ..ColumnSchema::new("id", "bigint")
+                    case_insensitive: false,
                 },
                 ColumnSchema {
+                    name: "e\"mail".into(),
+                    sql_type: "text".into(),
                     cast_type: Some(("pg_catalog".into(), "text".into())),
-                    ..ColumnSchema::new("e\"mail", "text")
+                    case_insensitive: false,
                 },
             ],
             ..Default::default()

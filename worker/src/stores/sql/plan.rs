@@ -233,12 +233,7 @@ mod tests {
     use lethe_entities::datamap::parse::from_yaml;
 
     fn fk(target: &str, column: &str) -> ForeignKey {
-        ForeignKey {
-            columns: vec![column.into()],
-            target_table: target.into(),
-            target_columns: vec!["id".into()],
-            ..Default::default()
-        }
+        ForeignKey { columns: vec![column.into()], target_table: target.into(), target_columns: vec!["id".into()] }
     }
 
     fn schema(tables: &[(&str, Vec<ForeignKey>)]) -> Schema {

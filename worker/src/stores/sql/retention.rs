@@ -374,8 +374,10 @@ mod tests {
 
     fn live(age_type: &str) -> TableSchema {
         let col = |n: &str, t: &str, cast: (&str, &str)| ColumnSchema {
+            name: n.into(),
+            sql_type: t.into(),
             cast_type: Some((cast.0.into(), cast.1.into())),
-            ..ColumnSchema::new(n, t)
+            case_insensitive: false,
         };
         TableSchema {
             columns: vec![
