@@ -150,6 +150,23 @@ async fn lethes_own_database_is_refused_however_it_is_named() {
     assert_eq!(response.text().await.unwrap(), REFUSED);
 }
 
+/// Lethe on PostgreSQL: its own database on the same server is refused by its URL, by
+/// `localhost` and by another loopback address; another database on that server is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lethes_own_postgres_database_is_refused() {
+    let app = spawn_app_with(Backend::Postgres, Mode::All, |_| {}).await;
+    let admin = app.admin(&org_slug()).await;
+    let own = app.database_url.clone();
+    assert!(own.contains("@127.0.0.1:5432/"), "{own}");
+    let names = [own.clone(), own.replace("@127.0.0.1:", "@localhost:"), own.replace("@127.0.0.1:", "@127.0.0.2:")];
+    for (i, url) in names.iter().enumerate() {
+        let (status, body) = register_raw(&app, &admin, &format!("own-{i}"), "postgres", url).await;
+        assert_eq!((status, body.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, REFUSED), "{url}");
+    }
+    let other = format!("{}/test", own.rsplit_once('/').unwrap().0);
+    register(&app, &admin, "other", "postgres", &other).await;
+}
+
 /// A store that already names Lethe's database (registered before the policy existed) is
 /// refused at every connection: its test, discovery, a retention preview and a retention run;
 /// Lethe's migration records stay.
