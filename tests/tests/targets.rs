@@ -196,7 +196,8 @@ async fn retention_and_discovery_cannot_reach_lethes_own_database() {
 
 /// Host files outside the allowed directories, existing or not, readable or not, a file or a
 /// directory: the same answers, byte for byte. In development (files allowed anywhere but
-/// Lethe's data) the connection tests answer alike too.
+/// Lethe's data) the connection tests and discoveries answer alike too, a named pipe included
+/// (not opened: it would block).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_files_cannot_be_told_apart() {
     let files = ["/etc/passwd", "/etc/nonexistent", "/etc", "/etc/nonexistent-dir/x.db"];
@@ -215,8 +216,11 @@ async fn host_files_cannot_be_told_apart() {
 
     let development = spawn_app_with(Backend::Sqlite, Mode::All, |_| {}).await;
     let admin = development.admin(&org_slug()).await;
+    let fifo = stores.path().join("pipe.db");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let fifo = fifo.display().to_string();
     let mut answers = Vec::new();
-    for (i, file) in files.iter().enumerate() {
+    for (i, file) in files.iter().copied().chain([fifo.as_str()]).enumerate() {
         let id = register(&development, &admin, &format!("f{i}"), "sqlite", &format!("sqlite://{file}")).await;
         let (_, test) = development.post(&format!("/v1/stores/{id}/test"), Some(&admin), json!({})).await;
         let (status, discovery) = post_raw(&development, &format!("/v1/stores/{id}/discover"), &admin, json!({})).await;

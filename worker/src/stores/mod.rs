@@ -80,6 +80,10 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The answer for a SQLite file that cannot be used: missing, not a database, a directory, a
+    /// device or a pipe alike.
+    pub const UNUSABLE_FILE: Self = Self::Unreachable("the database file cannot be opened or is not a database");
+
     /// The stable code.
     pub fn code(&self) -> &'static str {
         match self {

@@ -210,7 +210,7 @@ fn database_error(db: &dyn sqlx::error::DatabaseError) -> StoreError {
     if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
         && code.parse::<i64>().is_ok_and(|c| SQLITE_UNUSABLE_FILE.contains(&(c & 0xff)))
     {
-        return StoreError::Unreachable("the database file cannot be opened or is not a database");
+        return StoreError::UNUSABLE_FILE;
     }
     match code.as_str() {
         // PostgreSQL: invalid password / authorization; MySQL: access denied.

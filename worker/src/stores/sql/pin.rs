@@ -27,7 +27,15 @@ pub async fn pin(policy: &TargetPolicy, kind: StoreKind, url: &str) -> Result<Pi
     let invalid = || StoreError::Config("the URL is not valid for this database".into());
     if kind == StoreKind::Sqlite {
         return match sql::sqlite_file(url) {
-            Some(file) => Ok(Pin::File(policy.check_file(&file)?)),
+            Some(file) => {
+                let path = policy.check_file(&file)?;
+                // A directory, device or pipe is no database (and opening a pipe would block):
+                // the answer a missing file gets.
+                if path.exists() && !path.is_file() {
+                    return Err(StoreError::UNUSABLE_FILE);
+                }
+                Ok(Pin::File(path))
+            }
             None if url.parse::<sea_orm::sqlx::sqlite::SqliteConnectOptions>().is_ok() => Ok(Pin::Memory),
             None => Err(invalid()),
         };
