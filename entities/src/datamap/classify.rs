@@ -7,8 +7,10 @@
 //! # Column names
 //!
 //! A name is split into lower-case words at `_`, `-`, spaces and other punctuation, at camelCase
-//! humps (`EmailAddress`, `IPAddress`) and between letters and digits (`address1`); a few glued
-//! words are split too (`firstname`, `zipcode`, `dateofbirth`, …). The rules, first match wins:
+//! humps (`EmailAddress`, `IPAddress`) and between letters and digits (`address1`); a word the
+//! rules do not know is split into words they know when those cover it exactly, in the fewest
+//! pieces (`firstname`, `dateofbirth`, `billingpostalcode`; not `company`), and a word they know
+//! stays whole (`username`). The rules, first match wins:
 //!
 //! 1. A name with a metadata word (`is`, `has`, `verified`, `status`, `type`, `count`, `at`, `on`,
 //!    `opt_in`, `consent`, …) describes a fact *about* personal data (`email_verified`,
@@ -69,8 +71,9 @@
 //! * dates of birth: ISO dates (`YYYY-MM-DD`, optionally followed by a midnight time such as
 //!   ` 00:00:00+00` or `T00:00:00Z`, which is how date and timestamp columns are sampled), all of
 //!   them between 1900-01-01 and 13 years before today, and not all the same day. Birth-date-like
-//!   values alone are weak evidence (a contract's start date looks the same), so they count only
-//!   when the name suggests a date of birth or there are at least 10 non-empty samples.
+//!   values alone are no evidence (an invoice's or a contract's date looks the same), so they
+//!   count only when the name suggests a date of birth: sampled values never make a column a
+//!   date of birth against its name.
 //!
 //! # Combining
 //!

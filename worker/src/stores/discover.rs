@@ -12,7 +12,10 @@
 //!   employees.id`) points at another person: `none`;
 //! * a reference from a person's table to a table that identifies nobody
 //!   (`customers.last_order_id -> orders.id`): `to` (that row is the person's);
-//! * otherwise (`orders.customer_id -> customers.id`): `from` (these rows are the parent's).
+//! * otherwise (`orders.customer_id -> customers.id`): `from` (these rows are the parent's);
+//! * into or out of a shared table (a catalogue many people's rows point at:
+//!   `invoice_lines.track_id -> tracks.id`, see [`crate::stores::sql::shared`]): `none`, and
+//!   the shared table's columns are not proposed.
 //!
 //! Identity and reference columns that locating looks up without an index are reported:
 //! each would be a full table scan per request.

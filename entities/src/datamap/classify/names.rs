@@ -115,43 +115,115 @@ const ADDRESS_QUALIFIERS: &[&str] = &[
     "nr",
 ];
 
-/// Glued words split before matching.
-const GLUED: &[(&str, &[&str])] = &[
-    ("emailaddress", &["email", "address"]),
-    ("mailaddress", &["mail", "address"]),
-    ("phonenumber", &["phone", "number"]),
-    ("phoneno", &["phone", "no"]),
-    ("mobilephone", &["mobile", "phone"]),
-    ("mobilenumber", &["mobile", "number"]),
-    ("cellphone", &["cell", "phone"]),
-    ("faxnumber", &["fax", "number"]),
-    ("firstname", &["first", "name"]),
-    ("givenname", &["given", "name"]),
-    ("lastname", &["last", "name"]),
-    ("familyname", &["family", "name"]),
-    ("middlename", &["middle", "name"]),
-    ("fullname", &["full", "name"]),
-    ("displayname", &["display", "name"]),
-    ("realname", &["real", "name"]),
-    ("ipaddress", &["ip", "address"]),
-    ("ipaddr", &["ip", "addr"]),
-    ("remoteaddr", &["remote", "addr"]),
-    ("useragent", &["user", "agent"]),
-    ("zipcode", &["zip", "code"]),
-    ("postalcode", &["postal", "code"]),
-    ("streetaddress", &["street", "address"]),
-    ("dateofbirth", &["date", "of", "birth"]),
-    ("birthdate", &["birth", "date"]),
-    ("cardnumber", &["card", "number"]),
-    ("creditcard", &["credit", "card"]),
-    ("ccnumber", &["cc", "number"]),
-    ("ccnum", &["cc", "num"]),
-    ("accountnumber", &["account", "number"]),
-    ("bankaccount", &["bank", "account"]),
-    ("customernumber", &["customer", "number"]),
-    ("customerno", &["customer", "no"]),
-    ("passwordhash", &["password", "hash"]),
+/// Words the rules look for, besides the lists above. A run-together name (`billingpostalcode`)
+/// is split into known words before matching.
+const RULE_WORDS: &[&str] = &[
+    "email",
+    "emails",
+    "mail",
+    "phone",
+    "phones",
+    "telephone",
+    "tel",
+    "msisdn",
+    "mobile",
+    "cell",
+    "fax",
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "passcode",
+    "username",
+    "dob",
+    "birthday",
+    "birth",
+    "date",
+    "day",
+    "gender",
+    "sex",
+    "ip",
+    "ipv4",
+    "ipv6",
+    "remote",
+    "agent",
+    "credit",
+    "cc",
+    "num",
+    "iban",
+    "account",
+    "bank",
+    "ref",
+    "reference",
+    "surname",
+    "forename",
+    "street",
+    "house",
+    "zip",
+    "postcode",
+    "plz",
+    "city",
+    "town",
+    "province",
+    "county",
+    "country",
+    "post",
+    "state",
+    "national",
+    "social",
+    "security",
+    "tax",
+    "drivers",
+    "driver",
+    "license",
+    "licence",
+    "ssn",
+    "passport",
+    "nino",
+    "identification",
+    "insurance",
 ];
+
+/// Whether the rules know `word`.
+fn known(word: &str) -> bool {
+    [METADATA, REFERENCE, HASHED, PERSON_ROLES, NAME_QUALIFIERS, ADDRESS_QUALIFIERS, RULE_WORDS]
+        .iter()
+        .any(|list| list.contains(&word))
+}
+
+/// `word` as a run of known words (two or more, each of two letters or more), in the fewest
+/// pieces; `None` when it is a known word itself (`username` stays one) or nothing covers it
+/// (`company` is not `com` + `pan` + `y`).
+fn run_together(word: &str) -> Option<Vec<String>> {
+    if known(word) || word.len() < 4 || !word.is_ascii() {
+        return None;
+    }
+    let n = word.len();
+    // fewest[end]: the fewest known words covering word[..end], and where the last one starts.
+    let mut fewest: Vec<Option<(usize, usize)>> = vec![None; n + 1];
+    fewest[0] = Some((0, 0));
+    for end in 2..=n {
+        for start in 0..=end - 2 {
+            let Some((pieces, _)) = fewest[start] else { continue };
+            if known(&word[start..end]) && fewest[end].is_none_or(|(best, _)| pieces + 1 < best) {
+                fewest[end] = Some((pieces + 1, start));
+            }
+        }
+    }
+    let (pieces, _) = fewest[n]?;
+    if pieces < 2 {
+        return None;
+    }
+    let mut parts = Vec::with_capacity(pieces);
+    let mut end = n;
+    while end > 0 {
+        let (_, start) = fewest[end]?;
+        parts.push(word[start..end].to_owned());
+        end = start;
+    }
+    parts.reverse();
+    Some(parts)
+}
 
 /// The lower-case words of a column name (see the module documentation).
 pub(super) fn words(column: &str) -> Vec<String> {
@@ -181,8 +253,8 @@ pub(super) fn words(column: &str) -> Vec<String> {
     }
     let mut out = Vec::with_capacity(raw.len());
     for word in raw {
-        match GLUED.iter().find(|(glued, _)| *glued == word) {
-            Some((_, parts)) => out.extend(parts.iter().map(|part| (*part).to_owned())),
+        match run_together(&word) {
+            Some(parts) => out.extend(parts),
             None => out.push(word),
         }
     }

@@ -36,6 +36,37 @@ fn words_split_cases_and_glued_words() {
 }
 
 #[test]
+fn run_together_names_are_split_into_known_words() {
+    assert_eq!(words("billingaddress"), ["billing", "address"]);
+    assert_eq!(words("BillingPostalCode"), ["billing", "postal", "code"]);
+    assert_eq!(words("billingpostalcode"), ["billing", "postal", "code"]);
+    assert_eq!(words("dateofbirth"), ["date", "of", "birth"]);
+    assert_eq!(words("customerid"), ["customer", "id"]);
+    // A known word stays whole; a word no run of known words covers stays as it is.
+    for whole in ["username", "address", "company", "companyname", "title", "statement", "hiredate", "notes"] {
+        assert_eq!(words(whole), [whole], "{whole}");
+    }
+    let cases = [
+        ("billingaddress", Some("user.contact.address")),
+        ("billingcity", Some("user.contact.address.city")),
+        ("billingstate", Some("user.contact.address.state")),
+        ("billingcountry", Some("user.contact.address.country")),
+        ("billingpostalcode", Some("user.contact.address.postal_code")),
+        ("customername", Some("user.name")),
+        ("lastname", Some("user.name.last")),
+        ("username", Some("user.account.username")),
+        ("invoicedate", None),
+        ("customerid", None),
+        ("emailverified", None),
+        ("companyname", None),
+        ("title", None),
+    ];
+    for (column, category) in cases {
+        assert_eq!(by_name(column).map(|(c, _)| c), category, "{column}");
+    }
+}
+
+#[test]
 fn email_names() {
     for column in ["email", "e_mail", "email_address", "contact_email", "EmailAddress", "E_MAIL", "eMail", "mail"] {
         assert_eq!(by_name(column), Some((EMAIL, Some(IdentityKind::Email))), "{column}");
@@ -274,18 +305,21 @@ fn birth_dates_with_a_name_hint() {
 }
 
 #[test]
-fn birth_dates_from_values_alone_need_ten_samples() {
-    assert_eq!(on("d", "date", &BIRTHS[..9]), None);
-    let s = on("d", "date", &BIRTHS);
-    assert_eq!(s.map(|s| (s.category, s.evidence)), Some((DATE_OF_BIRTH, Evidence::SampledValues)));
-    assert_eq!(on("d", "text", &BIRTHS).map(|s| s.category), Some(DATE_OF_BIRTH));
-    assert_eq!(on("d", "integer", &BIRTHS), None);
+fn birth_dates_are_never_taken_from_values_alone() {
+    // An invoice's or a hire date looks like a birth date: only the name can say it is one.
+    for name in ["d", "invoice_date", "InvoiceDate", "hire_date", "created"] {
+        assert_eq!(on(name, "date", &BIRTHS), None, "{name}");
+        assert_eq!(on(name, "text", &BIRTHS), None, "{name}");
+    }
+    let s = on("dob", "date", &BIRTHS);
+    assert_eq!(s.map(|s| (s.category, s.evidence)), Some((DATE_OF_BIRTH, Evidence::NameAndValues)));
+    assert_eq!(on("dob", "integer", &BIRTHS).map(|s| s.evidence), Some(Evidence::ColumnName));
     // The cut-off is 13 years before today.
     let mut recent = BIRTHS;
     recent[0] = "2012-06-16";
-    assert_eq!(on("d", "date", &recent), None);
+    assert_eq!(on("dob", "date", &recent).map(|s| s.evidence), Some(Evidence::ColumnName));
     recent[0] = "2012-06-15";
-    assert!(on("d", "date", &recent).is_some());
+    assert_eq!(on("dob", "date", &recent).map(|s| s.evidence), Some(Evidence::NameAndValues));
 }
 
 #[test]

@@ -65,10 +65,7 @@ pub(super) fn from_values(sql_type: &str, samples: &[&str], birth_hint: bool, to
     if text && share(is_phone) {
         return Some(identifying(PHONE, IdentityKind::Phone));
     }
-    if matches!(class, TypeClass::Text | TypeClass::Temporal)
-        && (birth_hint || values.len() >= 10)
-        && births(&values, today)
-    {
+    if matches!(class, TypeClass::Text | TypeClass::Temporal) && birth_hint && births(&values, today) {
         return Some(guess(DATE_OF_BIRTH));
     }
     None

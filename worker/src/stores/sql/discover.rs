@@ -1,6 +1,7 @@
 //! Discovery in a SQL store: every table with a primary key becomes a mapped table, columns get
 //! a category and identity kind from their names and sampled values, foreign keys become
-//! references (see [`crate::stores::discover`] for how directions are chosen).
+//! references (see [`crate::stores::discover`] for how directions are chosen), except into and
+//! out of shared tables ([`super::shared`]), which are set apart.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Query};
 
 use super::fetch::{as_text, table_ref};
+use super::shared::shared_tables;
 use super::{SqlStore, classify as classify_error};
 use crate::stores::StoreError;
 use crate::stores::discover::{ColumnSuggestion, Discovery, ReferenceNote};
@@ -63,19 +65,66 @@ pub async fn discover(sql: &SqlStore) -> Result<Discovery, StoreError> {
             erasure: RowErasure::DeleteRow,
         });
     }
-    propose_references(&mut discovery, &schema);
+    let identifies = identifying_tables(&discovery);
+    let shared = shared_tables(sql, &schema, &identifies).await?;
+    set_apart(&mut discovery, &shared);
+    propose_references(&mut discovery, &schema, &identifies, &shared);
     discovery.missing_indexes = unindexed_lookups(&discovery.map, &schema);
     Ok(discovery)
 }
 
+/// Every mapped table, with whether one of its columns identifies people.
+fn identifying_tables(discovery: &Discovery) -> BTreeMap<String, bool> {
+    discovery.map.tables.iter().map(|t| (t.name.clone(), t.columns.iter().any(|c| c.identity.is_some()))).collect()
+}
+
+/// Shared tables keep no suggested columns (a track's `name` is no person's name); the notes say
+/// why each is shared.
+fn set_apart(discovery: &mut Discovery, shared: &BTreeMap<String, String>) {
+    discovery.suggestions.retain(|s| !shared.contains_key(&s.table));
+    for table in discovery.map.tables.iter_mut().filter(|t| shared.contains_key(&t.name)) {
+        table.columns.clear();
+    }
+    discovery.notes.extend(shared.iter().map(|(table, why)| format!("`{table}` is {why}")));
+}
+
+/// The direction of a single-column foreign key from `table` to `target`, with why.
+fn direction(
+    table: &str,
+    target: &str,
+    identifies: &BTreeMap<String, bool>,
+    shared: &BTreeMap<String, String>,
+) -> (Direction, String) {
+    let here = identifies.get(table).copied().unwrap_or(false);
+    let there = identifies.get(target).copied().unwrap_or(false);
+    let (direction, reason) = if let Some(which) = [target, table].into_iter().find(|t| shared.contains_key(*t)) {
+        return (Direction::None, format!("`{which}` is shared: its rows belong to no one person"));
+    } else if target == table {
+        (Direction::None, "a self-reference points at another row, usually another person")
+    } else if here && there {
+        (Direction::None, "both tables identify people: this points at another person")
+    } else if here {
+        (Direction::To, "the referenced row identifies nobody: it belongs to this row's person")
+    } else {
+        (Direction::From, "rows here belong to the referenced row's person")
+    };
+    (direction, reason.to_owned())
+}
+
 /// Proposes the schema's single-column foreign keys between mapped tables as references, with
 /// a direction that keeps locating with one person, and notes the composite ones.
-fn propose_references(discovery: &mut Discovery, schema: &Schema) {
-    let identifies: BTreeMap<String, bool> =
-        discovery.map.tables.iter().map(|t| (t.name.clone(), t.columns.iter().any(|c| c.identity.is_some()))).collect();
+fn propose_references(
+    discovery: &mut Discovery,
+    schema: &Schema,
+    identifies: &BTreeMap<String, bool>,
+    shared: &BTreeMap<String, String>,
+) {
     for table in &mut discovery.map.tables {
         let Some(live) = schema.tables.get(&table.name) else { continue };
-        for fk in &live.foreign_keys {
+        // In column order, whatever order the database lists its keys in.
+        let mut foreign_keys: Vec<_> = live.foreign_keys.iter().collect();
+        foreign_keys.sort_by(|a, b| (&a.columns, &a.target_table).cmp(&(&b.columns, &b.target_table)));
+        for fk in foreign_keys {
             let ([column], [target_column]) = (fk.columns.as_slice(), fk.target_columns.as_slice()) else {
                 discovery.notes.push(format!(
                     "`{}`: a composite foreign key to `{}` is not proposed as a reference; map it by hand",
@@ -86,21 +135,11 @@ fn propose_references(discovery: &mut Discovery, schema: &Schema) {
             if !identifies.contains_key(&fk.target_table) {
                 continue;
             }
-            let here = identifies.get(&table.name).copied().unwrap_or(false);
-            let there = identifies.get(&fk.target_table).copied().unwrap_or(false);
-            let (direction, reason) = if fk.target_table == table.name {
-                (Direction::None, "a self-reference points at another row, usually another person")
-            } else if here && there {
-                (Direction::None, "both tables identify people: this points at another person")
-            } else if here {
-                (Direction::To, "the referenced row identifies nobody: it belongs to this row's person")
-            } else {
-                (Direction::From, "rows here belong to the referenced row's person")
-            };
+            let (direction, reason) = direction(&table.name, &fk.target_table, identifies, shared);
             discovery.references.push(ReferenceNote {
                 reference: format!("{}.{column} -> {}.{target_column}", table.name, fk.target_table),
                 direction,
-                reason: reason.to_owned(),
+                reason,
             });
             if !table.columns.iter().any(|c| &c.name == column) {
                 table.columns.push(ColumnMap {

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod purge;
 pub mod receipts;
 pub mod retention;
+pub mod shared;
 
 use std::path::PathBuf;
 use std::sync::Arc;
