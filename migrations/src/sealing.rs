@@ -2,6 +2,11 @@
 //! a ciphertext column is added, every row's text is encrypted into it under the keyring (bound
 //! to the row's owners as the entity binds it), and the clear column is dropped. `down` does the
 //! reverse into a nullable text column.
+//!
+//! Each step can be taken again: a migration interrupted part way (SQLite runs a migration's
+//! statements without one enclosing transaction) resumes where it stopped when it runs again:
+//! a column already added is not added again, rows already converted are skipped, and a clear
+//! column already dropped means that column is done.
 
 use lethe_entities::Keyring;
 use sea_orm_migration::prelude::*;
@@ -34,22 +39,33 @@ enum Direction {
 }
 
 impl SealedColumn {
-    /// Adds the ciphertext column, encrypts every row's text into it, drops the clear column.
+    /// Adds the ciphertext column, encrypts every row's text into it, drops the clear column;
+    /// done already when the clear column is gone.
     pub async fn seal(&self, manager: &SchemaManager<'_>, keyring: &Keyring) -> Result<(), DbErr> {
+        if !manager.has_column(self.table, self.clear).await? {
+            return Ok(());
+        }
         self.add(manager, blob_null(Alias::new(self.sealed))).await?;
         self.convert(manager, keyring, Direction::Seal).await?;
         self.drop(manager, self.clear).await
     }
 
     /// Adds the clear column back (nullable text), decrypts every row into it, drops the
-    /// ciphertext column.
+    /// ciphertext column; done already when the ciphertext column is gone.
     pub async fn open(&self, manager: &SchemaManager<'_>, keyring: &Keyring) -> Result<(), DbErr> {
+        if !manager.has_column(self.table, self.sealed).await? {
+            return Ok(());
+        }
         self.add(manager, text_null(Alias::new(self.clear))).await?;
         self.convert(manager, keyring, Direction::Open).await?;
         self.drop(manager, self.sealed).await
     }
 
+    /// Adds `column` unless an interrupted run added it already.
     async fn add(&self, manager: &SchemaManager<'_>, mut column: ColumnDef) -> Result<(), DbErr> {
+        if manager.has_column(self.table, &column.get_column_name()).await? {
+            return Ok(());
+        }
         manager.alter_table(Table::alter().table(Alias::new(self.table)).add_column(&mut column).to_owned()).await
     }
 

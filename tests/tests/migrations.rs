@@ -4,17 +4,18 @@
 //! an installation stored in clear before it was encrypted (a timeline reason, a request's
 //! denial and extension reasons, a legal hold's reason, matter and release reason, an account
 //! event's reason) is encrypted in place by the migration, reads back through the entities and
-//! the API, and `down` restores it. Each test runs on SQLite and on PostgreSQL.
+//! the API, and `down` restores it; an encryption interrupted part way resumes when run again.
+//! Each test runs on SQLite and on PostgreSQL.
 
 use lethe_api::engine::Mode;
 use lethe_entities::domain::enums::Role;
 use lethe_entities::entity::{legal_hold, operator, operator_event, request, request_event};
 use lethe_entities::{Keyring, MasterKey};
 use lethe_migrations::{Migrator, MigratorTraitSelf};
-use lethe_tests::app::spawn_on;
+use lethe_tests::app::{hashing, spawn_on};
 use lethe_tests::{Backend, both_backends, raw};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, ColumnDef, Expr, ExprTrait, Query, SimpleExpr, Table};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, SqlErr};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -53,7 +54,15 @@ async fn insert(db: &DatabaseConnection, table: &str, values: Vec<(&str, SimpleE
 /// migration holds them; returns the organization and the admin.
 async fn operator_rows(db: &DatabaseConnection) -> (Uuid, Uuid) {
     let (org, _) = lethe_api::accounts::ensure_organization(db, "old-shop", "Old Shop").await.unwrap();
-    let made = lethe_api::accounts::create_operator(db, org.id, "dpo@old.example", Role::Admin, Some(PASSWORD.into()));
+    let hashing = hashing();
+    let made = lethe_api::accounts::create_operator(
+        db,
+        &hashing,
+        org.id,
+        "dpo@old.example",
+        Role::Admin,
+        Some(PASSWORD.into()),
+    );
     let admin = made.await.unwrap().operator;
     let now = SimpleExpr::from(OffsetDateTime::now_utc());
     let text = |v: &str| SimpleExpr::from(v.to_owned());
@@ -94,7 +103,9 @@ async fn assert_operators_kept(db: &DatabaseConnection, org: Uuid, admin: Uuid) 
     let twice = again.insert(db).await.expect_err("an address twice in one organization");
     assert!(matches!(twice.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))), "{twice}");
     let (other, _) = lethe_api::accounts::ensure_organization(db, "other-shop", "Other Shop").await.unwrap();
-    let elsewhere = lethe_api::accounts::create_operator(db, other.id, &kept.email, Role::Admin, Some(PASSWORD.into()));
+    let hashing = hashing();
+    let elsewhere =
+        lethe_api::accounts::create_operator(db, &hashing, other.id, &kept.email, Role::Admin, Some(PASSWORD.into()));
     elsewhere.await.expect("the address in another organization");
 }
 
@@ -225,6 +236,60 @@ async fn migrate(url: &str, migrator: &Migrator, way: Way) -> DatabaseConnection
 async fn clear_value(db: &DatabaseConnection, table: &str, column: &str) -> String {
     let select = Query::select().column(Alias::new(column)).from(Alias::new(table)).to_owned();
     db.query_one(&select).await.unwrap().unwrap().try_get::<String>("", column).unwrap()
+}
+
+/// Leaves the database as the encryption migration leaves it when killed part way (SQLite runs
+/// a migration's statements without an enclosing transaction): the timeline's reasons sealed
+/// and their clear column dropped; the requests' denial reasons given their ciphertext column,
+/// nothing converted yet.
+async fn interrupt_encryption(db: &DatabaseConnection, keyring: &Keyring) {
+    let add = |table: &str, column: &str| {
+        Table::alter().table(Alias::new(table)).add_column(ColumnDef::new(Alias::new(column)).blob().null()).to_owned()
+    };
+    db.execute(&add("request_events", "reason_ciphertext")).await.unwrap();
+    let owners = ["organization_id", "request_id", "id"];
+    let select = Query::select()
+        .columns(owners.map(Alias::new))
+        .column(Alias::new("reason"))
+        .from(Alias::new("request_events"))
+        .to_owned();
+    for row in db.query_all(&select).await.unwrap() {
+        let ids = owners.map(|c| row.try_get::<Uuid>("", c).unwrap());
+        let Ok(reason) = row.try_get::<String>("", "reason") else { continue };
+        let sealed = keyring.seal_text(&reason, &request_event::reason_context(ids[0], ids[1], ids[2]));
+        let update = Query::update()
+            .table(Alias::new("request_events"))
+            .value(Alias::new("reason_ciphertext"), sealed)
+            .and_where(Expr::col(Alias::new("id")).eq(ids[2]))
+            .to_owned();
+        db.execute(&update).await.unwrap();
+    }
+    db.execute(&Table::alter().table(Alias::new("request_events")).drop_column(Alias::new("reason")).to_owned())
+        .await
+        .unwrap();
+    db.execute(&add("requests", "denial_reason_ciphertext")).await.unwrap();
+}
+
+both_backends! {
+    async fn an_interrupted_encryption_resumes_where_it_stopped(backend: Backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display()),
+            Backend::Postgres => lethe_tests::postgres::empty_database().await,
+        };
+        let keyring = Keyring::derive(&MasterKey::generate());
+        let migrator = Migrator::new(&keyring);
+        let mut db = migrate(&url, &migrator, Way::Up(Some(BEFORE_PER_ORGANIZATION))).await;
+        let (org, admin) = operator_rows(&db).await;
+        db = migrate(&url, &migrator, Way::Up(Some(1))).await;
+        let rows = clear_rows(&db, org, admin).await;
+        interrupt_encryption(&db, &keyring).await;
+        db.close().await.unwrap();
+
+        // Run again, the migration finishes: nothing added twice, nothing sealed twice.
+        db = migrate(&url, &migrator, Way::Up(None)).await;
+        assert_sealed(&db, &keyring, &rows).await;
+    }
 }
 
 both_backends! {

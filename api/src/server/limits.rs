@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -34,10 +33,10 @@ impl ConnectionCap {
 /// The whole HTTP/1.1 answer to a connection over the cap: a problem document like every
 /// other, `Retry-After: 1` and `Connection: close`.
 pub fn overloaded_response() -> Vec<u8> {
-    let problem = ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
+    let problem = ApiError::unavailable(
         "overloaded",
-        "the server has as many open connections as it accepts; try again shortly",
+        "the server has as many open connections as it accepts; try again in a moment",
+        1,
     )
     .into_problem();
     let body = serde_json::to_vec(&problem).unwrap_or_default();
