@@ -16,6 +16,7 @@ use lethe_worker::targets::{Net, TargetSettings};
 use serde::Deserialize;
 
 use crate::redact::redact_url;
+use crate::server::ServerSettings;
 
 /// Where Lethe runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
@@ -93,6 +94,18 @@ pub struct ConfigArgs {
     /// Largest accepted request body in bytes [default: 65536].
     #[arg(long, env = "LETHE_MAX_BODY_BYTES", global = true)]
     pub max_body_bytes: Option<usize>,
+    /// HTTP connections open at once; one more is answered `503 overloaded` and closed [default: 1024].
+    #[arg(long, env = "LETHE_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers [default: 10].
+    #[arg(long, env = "LETHE_HEADER_READ_TIMEOUT_SECS", global = true)]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request's body, from the end of its headers; later is `408 request_timeout` [default: 30].
+    #[arg(long, env = "LETHE_BODY_READ_TIMEOUT_SECS", global = true)]
+    pub body_read_timeout_secs: Option<u64>,
+    /// Seconds a connection may stay open with no request in flight and no bytes moving [default: 60].
+    #[arg(long, env = "LETHE_IDLE_TIMEOUT_SECS", global = true)]
+    pub idle_timeout_secs: Option<u64>,
     /// Seconds before a new verification code may be requested [default: 60].
     #[arg(long, env = "LETHE_RESEND_COOLDOWN_SECS", global = true)]
     pub resend_cooldown_secs: Option<u64>,
@@ -179,6 +192,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Verification-code resend cool-down.
     pub resend_cooldown: Duration,
+    /// The HTTP server's connection cap and timeouts.
+    pub server: ServerSettings,
     /// SQLite queue polling interval.
     pub queue_poll: Duration,
     /// Fulfilment jobs run at once per worker process.
@@ -259,6 +274,10 @@ impl ConfigArgs {
             hashing_queue: self.hashing_queue.or(file.hashing_queue),
             submissions_per_email_per_hour: self.submissions_per_email_per_hour.or(file.submissions_per_email_per_hour),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
+            max_connections: self.max_connections.or(file.max_connections),
+            header_read_timeout_secs: self.header_read_timeout_secs.or(file.header_read_timeout_secs),
+            body_read_timeout_secs: self.body_read_timeout_secs.or(file.body_read_timeout_secs),
+            idle_timeout_secs: self.idle_timeout_secs.or(file.idle_timeout_secs),
             resend_cooldown_secs: self.resend_cooldown_secs.or(file.resend_cooldown_secs),
             queue_poll_ms: self.queue_poll_ms.or(file.queue_poll_ms),
             worker_concurrency: self.worker_concurrency.or(file.worker_concurrency),
@@ -326,6 +345,7 @@ impl ConfigArgs {
             submissions_per_email_per_hour: self.submissions_per_email_per_hour.unwrap_or(5),
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
             resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.unwrap_or(60)),
+            server: limits.server,
             queue_poll: Duration::from_millis(self.queue_poll_ms.unwrap_or(250)),
             worker_concurrency: limits.worker_concurrency,
             checkpoints: CheckpointSettings {
@@ -370,6 +390,7 @@ impl ConfigArgs {
             export_link_days: self.export_link_days.unwrap_or(7),
             export_max_downloads: self.export_max_downloads.unwrap_or(10),
             service_attempts: self.service_attempts.unwrap_or(5),
+            server: self.server()?,
             sign_in_rate_per_minute: self.sign_in_rate_per_minute.unwrap_or(10),
         };
         if !(1..=256).contains(&limits.worker_concurrency) {
@@ -395,6 +416,34 @@ impl ConfigArgs {
         }
         Ok(limits)
     }
+
+    /// The HTTP server's cap and timeouts, with their defaults, checked.
+    fn server(&self) -> anyhow::Result<ServerSettings> {
+        let defaults = ServerSettings::default();
+        let max_connections = self.max_connections.unwrap_or(defaults.max_connections);
+        if !(1..=1_000_000).contains(&max_connections) {
+            bail!("LETHE_MAX_CONNECTIONS must be between 1 and 1000000");
+        }
+        let secs = |value: Option<u64>, default: Duration, name: &str| match value {
+            None => Ok(default),
+            Some(secs @ 1..=3600) => Ok(Duration::from_secs(secs)),
+            Some(_) => Err(anyhow::anyhow!("{name} must be between 1 and 3600")),
+        };
+        Ok(ServerSettings {
+            max_connections,
+            header_read_timeout: secs(
+                self.header_read_timeout_secs,
+                defaults.header_read_timeout,
+                "LETHE_HEADER_READ_TIMEOUT_SECS",
+            )?,
+            body_read_timeout: secs(
+                self.body_read_timeout_secs,
+                defaults.body_read_timeout,
+                "LETHE_BODY_READ_TIMEOUT_SECS",
+            )?,
+            idle_timeout: secs(self.idle_timeout_secs, defaults.idle_timeout, "LETHE_IDLE_TIMEOUT_SECS")?,
+        })
+    }
 }
 
 /// The networks of a configured list (empty entries are skipped).
@@ -409,6 +458,7 @@ struct Limits {
     export_link_days: u32,
     export_max_downloads: u32,
     service_attempts: u32,
+    server: ServerSettings,
     sign_in_rate_per_minute: u32,
 }
 
@@ -484,6 +534,36 @@ mod tests {
         assert_eq!((targets.allow_nets.len(), targets.deny_nets.len(), targets.refuse_local), (2, 1, true));
         let bad = ConfigArgs { target_deny_nets: Some(vec!["db.internal".into()]), ..ConfigArgs::default() };
         assert!(format!("{:#}", bad.targets(Environment::Production).unwrap_err()).contains("LETHE_TARGET_DENY_NETS"));
+    }
+
+    #[test]
+    fn server_limits_default_parse_and_are_bounded() {
+        assert_eq!(ConfigArgs::default().server().unwrap(), ServerSettings::default());
+        let file: ConfigArgs = toml::from_str(
+            "max_connections = 10\nheader_read_timeout_secs = 2\nbody_read_timeout_secs = 3\nidle_timeout_secs = 4",
+        )
+        .unwrap();
+        let server = file.server().unwrap();
+        assert_eq!(server.max_connections, 10);
+        assert_eq!(
+            (server.header_read_timeout, server.body_read_timeout, server.idle_timeout),
+            (Duration::from_secs(2), Duration::from_secs(3), Duration::from_secs(4))
+        );
+        for (bad, name) in [
+            (ConfigArgs { max_connections: Some(0), ..ConfigArgs::default() }, "LETHE_MAX_CONNECTIONS"),
+            (ConfigArgs { max_connections: Some(1_000_001), ..ConfigArgs::default() }, "LETHE_MAX_CONNECTIONS"),
+            (
+                ConfigArgs { header_read_timeout_secs: Some(0), ..ConfigArgs::default() },
+                "LETHE_HEADER_READ_TIMEOUT_SECS",
+            ),
+            (
+                ConfigArgs { body_read_timeout_secs: Some(3601), ..ConfigArgs::default() },
+                "LETHE_BODY_READ_TIMEOUT_SECS",
+            ),
+            (ConfigArgs { idle_timeout_secs: Some(0), ..ConfigArgs::default() }, "LETHE_IDLE_TIMEOUT_SECS"),
+        ] {
+            assert!(bad.server().unwrap_err().to_string().contains(name), "{name}");
+        }
     }
 
     #[test]

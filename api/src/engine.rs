@@ -1,7 +1,6 @@
 //! Starting and stopping Lethe: database, migrations, keys, mail, HTTP server and job workers.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -19,6 +18,7 @@ use crate::auth::hashing::{Hashing, HashingSettings};
 use crate::auth::jwt::TokenIssuer;
 use crate::config::{Environment, Settings};
 use crate::rate_limit::{RateLimitSettings, RateLimits};
+use crate::server::ServerSettings;
 use crate::state::{ApiSettings, AppState};
 
 /// Which parts run in this process.
@@ -40,6 +40,8 @@ pub struct Engine {
     pub jobs: JobContext,
     /// Runner settings (worker names, polling).
     pub runner: RunnerSettings,
+    /// What HTTP connections may hold, and for how long.
+    pub server: ServerSettings,
 }
 
 /// Connects to the database and applies Lethe's and the queue's migrations (a migration that
@@ -142,7 +144,7 @@ impl Engine {
         runner.poll_interval = settings.queue_poll;
         runner.concurrency = settings.worker_concurrency;
         runner.retention_tick = settings.retention_tick;
-        Ok(Self { state, jobs, runner })
+        Ok(Self { state, jobs, runner, server: settings.server })
     }
 
     /// Runs the parts `mode` asks for on `listener` until `shutdown` resolves, then drains:
@@ -166,9 +168,8 @@ impl Engine {
         let http = async {
             match (mode, listener) {
                 (Mode::All | Mode::Serve, Some(listener)) => {
-                    let app =
-                        crate::routes::app(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-                    axum::serve(listener, app).with_graceful_shutdown(shutdown.clone()).await.context("HTTP server")
+                    let app = crate::routes::app(self.state.clone());
+                    crate::server::serve(listener, app, self.server, shutdown.clone()).await.context("HTTP server")
                 }
                 _ => Ok(()),
             }

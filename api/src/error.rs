@@ -197,11 +197,10 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let problem = Problem {
+    /// The problem document this error is answered with (without the response's headers).
+    pub fn into_problem(self) -> Problem {
+        Problem {
             kind: format!("urn:lethe:problem:{}", self.code),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
@@ -210,14 +209,30 @@ impl IntoResponse for ApiError {
             errors: self.errors,
             attempts_left: self.attempts_left,
             reference: self.reference,
-        };
-        let mut response = (self.status, Json(problem)).into_response();
+        }
+    }
+
+    /// 408 `request_timeout`: the request body did not arrive within the body read timeout
+    /// (the server closes the connection after this answer).
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body did not arrive in time; send it again, without pauses",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, retry_after) = (self.status, self.retry_after);
+        let mut response = (status, Json(self.into_problem())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Some(secs) = self.retry_after {
+        if let Some(secs) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response

@@ -11,6 +11,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 
 use crate::error::ApiError;
+use crate::server::body_timeout::is_body_timeout;
 
 /// A JSON body: `Content-Type: application/json`, size-limited, unknown fields refused, and a
 /// JSON object at the top level (every body of the API is one). serde would otherwise read an
@@ -77,7 +78,10 @@ where
             let Body(value) = Body::<T>::from_request(req, state).await?;
             return Ok(Self(value));
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| {
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if is_body_timeout(&e) {
+                return ApiError::request_timeout();
+            }
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -108,6 +112,7 @@ impl From<JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "send the body as JSON with `Content-Type: application/json`",
             ),
+            JsonRejection::BytesRejection(e) if is_body_timeout(&e) => ApiError::request_timeout(),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",

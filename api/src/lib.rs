@@ -18,6 +18,7 @@ pub mod portal;
 pub mod rate_limit;
 pub mod redact;
 pub mod routes;
+pub mod server;
 pub mod services;
 pub mod state;
 pub mod stores_cli;

@@ -95,8 +95,8 @@ fn no_composition_forbids_its_own_fields() {
 }
 
 /// The answers the extractors give before any handler runs are documented wherever they can
-/// happen: `400` for an unreadable path or query parameter; `400`, `413`, `415` and `422` for a
-/// JSON body.
+/// happen: `400` for an unreadable path or query parameter; `400`, `408`, `413`, `415` and `422`
+/// for a JSON body.
 #[test]
 fn extractor_rejections_are_documented() {
     let doc: serde_json::Value =
@@ -111,6 +111,7 @@ fn extractor_rejections_are_documented() {
             if op["requestBody"].is_object() {
                 expected.extend([
                     ("400", "malformed_json"),
+                    ("408", "request_timeout"),
                     ("413", "payload_too_large"),
                     ("415", "unsupported_media_type"),
                     ("422", "invalid_body"),

@@ -70,6 +70,7 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         submissions_per_email_per_hour: 1_000,
         max_body_bytes: 64 * 1024,
         resend_cooldown: Duration::from_secs(60),
+        server: lethe_api::server::ServerSettings::default(),
         queue_poll: Duration::from_millis(50),
         worker_concurrency: 16,
         checkpoints: lethe_worker::ledger::CheckpointSettings {

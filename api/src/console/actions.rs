@@ -105,20 +105,23 @@ struct CompleteFields {
     file: Option<(String, Vec<u8>)>,
 }
 
-fn unreadable() -> WebError {
+fn unreadable(error: axum::extract::multipart::MultipartError) -> WebError {
+    if crate::server::body_timeout::is_body_timeout(&error) {
+        return crate::error::ApiError::request_timeout().into();
+    }
     WebError::invalid_form("The form could not be read; send it again from the request page.")
 }
 
 async fn complete_fields(mut multipart: Multipart) -> WebResult<CompleteFields> {
     let mut fields = CompleteFields::default();
-    while let Some(field) = multipart.next_field().await.map_err(|_| unreadable())? {
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
         match field.name().unwrap_or_default() {
-            "csrf" => fields.csrf = field.text().await.map_err(|_| unreadable())?,
-            "note" => fields.note = field.text().await.map_err(|_| unreadable())?,
-            "done" => fields.done = !field.text().await.map_err(|_| unreadable())?.is_empty(),
+            "csrf" => fields.csrf = field.text().await.map_err(unreadable)?,
+            "note" => fields.note = field.text().await.map_err(unreadable)?,
+            "done" => fields.done = !field.text().await.map_err(unreadable)?.is_empty(),
             "attachment" => {
                 let name = field.file_name().unwrap_or_default().to_owned();
-                let bytes = field.bytes().await.map_err(|_| unreadable())?;
+                let bytes = field.bytes().await.map_err(unreadable)?;
                 if bytes.len() > MAX_ATTACHMENT_BYTES {
                     return Err(WebError::invalid_form("The file is larger than 10 MiB."));
                 }

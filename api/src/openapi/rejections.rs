@@ -4,7 +4,8 @@
 //!
 //! * a path parameter that cannot be read (`/v1/requests/not-a-uuid`): `400 invalid_path`;
 //! * a query string that cannot be read: `400 invalid_query`;
-//! * a JSON body that is not JSON (`400 malformed_json`, `400 unreadable_body`), is too large
+//! * a JSON body that is not JSON (`400 malformed_json`, `400 unreadable_body`), does not
+//!   arrive within the body read timeout (`408 request_timeout`), is too large
 //!   (`413 payload_too_large`), comes without `Content-Type: application/json`
 //!   (`415 unsupported_media_type`) or does not fit the schema (`422 invalid_body`).
 //!
@@ -24,8 +25,9 @@ struct Rejection {
 
 const PATH: Rejection = Rejection { status: "400", codes: "`invalid_path`" };
 const QUERY: Rejection = Rejection { status: "400", codes: "`invalid_query`" };
-const BODY: [Rejection; 4] = [
+const BODY: [Rejection; 5] = [
     Rejection { status: "400", codes: "`malformed_json` or `unreadable_body`" },
+    Rejection { status: "408", codes: "`request_timeout`" },
     Rejection { status: "413", codes: "`payload_too_large`" },
     Rejection { status: "415", codes: "`unsupported_media_type`" },
     Rejection { status: "422", codes: "`invalid_body`" },

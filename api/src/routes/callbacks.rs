@@ -78,7 +78,10 @@ pub async fn task_report(
     } else {
         state.settings.max_body_bytes
     };
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+    let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if crate::server::body_timeout::is_body_timeout(&e) {
+            return ApiError::request_timeout();
+        }
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than this server accepts")
     })?;
     if !header(SIGNATURE_HEADER).is_some_and(|s| verify(&signing_secret, timestamp, &body, s)) {

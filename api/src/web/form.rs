@@ -7,7 +7,9 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 
 use super::{WebError, csrf};
+use crate::error::ApiError;
 use crate::extract::scrub_values;
+use crate::server::body_timeout::is_body_timeout;
 
 /// A form body; unknown fields are refused where the target type says so. Every form of the
 /// console and the portal carries a CSRF token, which the handler checks against the session
@@ -25,9 +27,12 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|e| if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { not_from_page() })?;
+        let bytes =
+            Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|e| match e {
+                e if is_body_timeout(&e) => ApiError::request_timeout().into(),
+                e if e.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                _ => not_from_page(),
+            })?;
         let req = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(value)) => Ok(Self(value)),
