@@ -17,6 +17,7 @@
 //! credentials, host names or values, so they are never passed on.
 
 pub mod connector;
+pub mod constraints;
 pub mod discover;
 pub mod erasure;
 pub mod http;
