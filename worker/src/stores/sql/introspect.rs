@@ -53,9 +53,6 @@ async fn all(
 
 async fn postgres(db: &DatabaseConnection) -> Result<Schema, DbErr> {
     const PG: DbBackend = DbBackend::Postgres;
-    let name = |schema: &str, table: &str, default: &str| {
-        if schema == default { table.to_owned() } else { format!("{schema}.{table}") }
-    };
     let default = all(db, PG, "SELECT current_schema() AS s", vec![]).await?;
     let default = default.first().map(|r| get(r, "s")).transpose()?.unwrap_or_else(|| "public".into());
     let mut schema = Schema::default();
@@ -74,7 +71,7 @@ async fn postgres(db: &DatabaseConnection) -> Result<Schema, DbErr> {
     )
     .await?
     {
-        let table = name(&get(&row, "s")?, &get(&row, "t")?, &default);
+        let table = qualified(&get(&row, "s")?, &get(&row, "t")?, &default);
         schema.tables.entry(table).or_default().columns.push(ColumnSchema {
             name: get(&row, "c")?,
             sql_type: get(&row, "ty")?.to_lowercase(),
@@ -84,6 +81,28 @@ async fn postgres(db: &DatabaseConnection) -> Result<Schema, DbErr> {
             max_length: length(&row)?,
         });
     }
+    constraints(db, &mut schema, &default).await?;
+    for row in all(
+        db,
+        PG,
+        "SELECT n.nspname::text AS s, t.relname::text AS t, pg_get_indexdef(i.indexrelid, 1, true) AS k \
+         FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')",
+        vec![],
+    )
+    .await?
+    {
+        let table = qualified(&get(&row, "s")?, &get(&row, "t")?, &default);
+        if let (Some(entry), Some(indexed)) = (schema.tables.get_mut(&table), leading_key(&get(&row, "k")?)) {
+            entry.indexed.push(indexed);
+        }
+    }
+    Ok(schema)
+}
+
+/// PostgreSQL's primary and foreign keys (with their names and `ON DELETE` rules).
+async fn constraints(db: &DatabaseConnection, schema: &mut Schema, default: &str) -> Result<(), DbErr> {
+    const PG: DbBackend = DbBackend::Postgres;
     for row in all(
         db,
         PG,
@@ -103,7 +122,7 @@ async fn postgres(db: &DatabaseConnection) -> Result<Schema, DbErr> {
     )
     .await?
     {
-        let table = name(&get(&row, "s")?, &get(&row, "t")?, &default);
+        let table = qualified(&get(&row, "s")?, &get(&row, "t")?, default);
         let Some(entry) = schema.tables.get_mut(&table) else { continue };
         let columns: Vec<String> = serde_json::from_str(&get(&row, "cols")?).unwrap_or_default();
         if get(&row, "kind")? == "p" {
@@ -112,28 +131,18 @@ async fn postgres(db: &DatabaseConnection) -> Result<Schema, DbErr> {
             entry.foreign_keys.push(ForeignKey {
                 name: Some(get(&row, "n")?),
                 columns,
-                target_table: name(&get(&row, "fs")?, &get(&row, "ft")?, &default),
+                target_table: qualified(&get(&row, "fs")?, &get(&row, "ft")?, default),
                 target_columns: serde_json::from_str(&get(&row, "fcols")?).unwrap_or_default(),
                 on_delete: OnDelete::parse(&get(&row, "del")?),
             });
         }
     }
-    for row in all(
-        db,
-        PG,
-        "SELECT n.nspname::text AS s, t.relname::text AS t, pg_get_indexdef(i.indexrelid, 1, true) AS k \
-         FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')",
-        vec![],
-    )
-    .await?
-    {
-        let table = name(&get(&row, "s")?, &get(&row, "t")?, &default);
-        if let (Some(entry), Some(indexed)) = (schema.tables.get_mut(&table), leading_key(&get(&row, "k")?)) {
-            entry.indexed.push(indexed);
-        }
-    }
-    Ok(schema)
+    Ok(())
+}
+
+/// `table`, or `schema.table` outside the `default` schema.
+fn qualified(schema: &str, table: &str, default: &str) -> String {
+    if schema == default { table.to_owned() } else { format!("{schema}.{table}") }
 }
 
 /// Parses PostgreSQL's rendering of an index's first key: `email`, `"Email"`,
@@ -176,6 +185,32 @@ async fn mysql(db: &DatabaseConnection) -> Result<Schema, DbErr> {
             max_length: length(&row)?,
         });
     }
+    keys(db, &mut schema).await?;
+    for row in all(
+        db,
+        MY,
+        "SELECT CAST(TABLE_NAME AS CHAR) AS t, CAST(COLUMN_NAME AS CHAR) AS c FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND SEQ_IN_INDEX = 1 AND COLUMN_NAME IS NOT NULL",
+        vec![],
+    )
+    .await?
+    {
+        if let Some(entry) = schema.tables.get_mut(&get(&row, "t")?) {
+            let column = get(&row, "c")?;
+            // A case-insensitive collation makes a plain index serve case-insensitive lookups.
+            let ci = entry.column(&column).is_some_and(|c| c.case_insensitive);
+            entry.indexed.push(IndexedColumn { column: column.clone(), lowercase: false });
+            if ci {
+                entry.indexed.push(IndexedColumn { column, lowercase: true });
+            }
+        }
+    }
+    Ok(schema)
+}
+
+/// MySQL's primary keys and foreign keys (with their names and `ON DELETE` rules).
+async fn keys(db: &DatabaseConnection, schema: &mut Schema) -> Result<(), DbErr> {
+    const MY: DbBackend = DbBackend::MySql;
     let mut foreign: BTreeMap<(String, String), ForeignKey> = BTreeMap::new();
     for row in all(
         db,
@@ -220,26 +255,7 @@ async fn mysql(db: &DatabaseConnection) -> Result<Schema, DbErr> {
             entry.foreign_keys.push(fk);
         }
     }
-    for row in all(
-        db,
-        MY,
-        "SELECT CAST(TABLE_NAME AS CHAR) AS t, CAST(COLUMN_NAME AS CHAR) AS c FROM information_schema.STATISTICS \
-         WHERE TABLE_SCHEMA = DATABASE() AND SEQ_IN_INDEX = 1 AND COLUMN_NAME IS NOT NULL",
-        vec![],
-    )
-    .await?
-    {
-        if let Some(entry) = schema.tables.get_mut(&get(&row, "t")?) {
-            let column = get(&row, "c")?;
-            // A case-insensitive collation makes a plain index serve case-insensitive lookups.
-            let ci = entry.column(&column).is_some_and(|c| c.case_insensitive);
-            entry.indexed.push(IndexedColumn { column: column.clone(), lowercase: false });
-            if ci {
-                entry.indexed.push(IndexedColumn { column, lowercase: true });
-            }
-        }
-    }
-    Ok(schema)
+    Ok(())
 }
 
 async fn sqlite(db: &DatabaseConnection) -> Result<Schema, DbErr> {
