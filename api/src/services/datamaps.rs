@@ -11,6 +11,7 @@ use lethe_entities::datamap::validate::{Context, validate};
 use lethe_entities::datamap::{DataMap, MapError, fides, parse};
 use lethe_entities::entity::store;
 use lethe_worker::stores::constraints::check_constraints;
+use lethe_worker::stores::constraints::fit::fit_actions;
 use lethe_worker::stores::schema::check_map;
 use lethe_worker::stores::schema::unindexed_lookups;
 use sea_orm::ActiveValue::Set;
@@ -102,8 +103,9 @@ pub async fn import_fides(
     if !store.kind.is_sql() {
         return Err(ApiError::invalid_field("yaml", "fideslang datasets are imported into SQL stores"));
     }
-    let imported = fides::import(&body.yaml, &body.datasets).map_err(invalid_data_map)?;
+    let mut imported = fides::import(&body.yaml, &body.datasets).map_err(invalid_data_map)?;
     let mut warnings = imported.warnings;
+    warnings.extend(fit_to_store(state, principal, &store, &mut imported.map, body.save).await?);
     let store = if body.save {
         let (store, more) = check_and_save(state, principal, store, imported.map, None).await?;
         warnings.extend(more);
@@ -115,6 +117,37 @@ pub async fn import_fides(
         active.update(&state.db).await?
     };
     Ok(FidesImported { fides_key: imported.fides_key, store: StoreView::of(&store, &state.keyring), warnings })
+}
+
+/// Replaces the imported map's actions the store's live columns cannot take (Fides gives every
+/// field `null`, which a NOT NULL column refuses) and says what was chosen instead. When the
+/// store cannot be read, a map that is only proposed (`must_read` false) is kept as imported
+/// with a warning; one to be saved fails as the save would.
+async fn fit_to_store(
+    state: &AppState,
+    principal: &Principal,
+    store: &store::Model,
+    map: &mut DataMap,
+    must_read: bool,
+) -> ApiResult<Vec<String>> {
+    let schema = match state.stores.connector(store, &state.keyring).await {
+        Ok(connector) => connector.fresh_schema().await,
+        Err(e) => Err(e),
+    };
+    let schema = match schema {
+        Ok(Some(schema)) => schema,
+        Ok(None) => return Ok(Vec::new()),
+        Err(e) if !must_read => {
+            return Ok(vec![format!(
+                "the store could not be read ({}), so the actions were not fitted to its columns; review them",
+                e.code()
+            )]);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let stores = store::Model::all_in_org(&state.db, principal.organization_id).await?;
+    let unreachable = unreachable_tables(&stores, store, map);
+    Ok(fit_actions(map, &schema, &unreachable))
 }
 
 /// The tables of `map` (for `store`) that locating never reaches, with the organization's other

@@ -16,6 +16,8 @@
 //! `ON DELETE CASCADE` from a table the map does not erase is a warning, since deleting the
 //! person's rows would delete those rows too.
 
+pub mod fit;
+
 use std::collections::BTreeSet;
 
 use lethe_entities::datamap::{ColumnAction, ColumnMap, DataMap, Direction, MapError, RowErasure, TableMap};
