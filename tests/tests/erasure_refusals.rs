@@ -12,7 +12,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 
 /// The drivers' numbers for the refusals: none may appear in what Lethe says.
-const CODES: [&str; 12] = ["23503", "22001", "23502", "23505", "787", "1451", "1452", "1406", "1048", "1299", "1062", "2067"];
+const CODES: [&str; 12] =
+    ["23503", "22001", "23502", "23505", "787", "1451", "1452", "1406", "1048", "1299", "1062", "2067"];
 
 /// Runs `script`'s statements (separated by `;`) one by one.
 async fn run(db: &DatabaseConnection, script: &str) {
@@ -29,7 +30,11 @@ async fn refusal(app: &TestApp, admin: &str, org: &str, email: &str, store: &str
     assert_eq!(status, StatusCode::OK);
     let tasks = app.tasks_settled(&req.id, admin).await;
     let task = tasks.iter().find(|t| t["store"] == store).unwrap();
-    assert_eq!((task["status"].as_str(), task["error_code"].as_str()), (Some("failed"), Some("store_refused")), "{task}");
+    assert_eq!(
+        (task["status"].as_str(), task["error_code"].as_str()),
+        (Some("failed"), Some("store_refused")),
+        "{task}"
+    );
     let message = task["error_message"].as_str().unwrap().to_owned();
     let (_, detail) = app.get(&format!("/v1/requests/{}", req.id), Some(admin)).await;
     let event: &Value = detail["timeline"]
@@ -59,19 +64,25 @@ async fn postgresql_refusals_are_explained_in_words() {
     run(&shop, "ALTER TABLE payments ALTER COLUMN card_number TYPE varchar(20)").await;
     let message = refusal(&app, &admin, &org, &company.ann.emails[0], "shop").await;
     assert!(
-        message.starts_with("pseudonymise `payments`: the value written is longer than the column holds: `card_number` \
-             holds at most 20 characters and hash writes 64"),
+        message.starts_with(
+            "pseudonymise `payments`: the value written is longer than the column holds: `card_number` \
+             holds at most 20 characters and hash writes 64"
+        ),
         "{message}"
     );
 
     // A table that refers to customers, created after the map was saved.
     run(&shop, "ALTER TABLE payments ALTER COLUMN card_number TYPE text").await;
-    run(&shop, &format!(
-        "CREATE TABLE loyalty_cards (id serial PRIMARY KEY, customer_id bigint NOT NULL \
+    run(
+        &shop,
+        &format!(
+            "CREATE TABLE loyalty_cards (id serial PRIMARY KEY, customer_id bigint NOT NULL \
          CONSTRAINT loyalty_cards_customer_fkey REFERENCES customers(id)); \
          INSERT INTO loyalty_cards (customer_id) VALUES ({})",
-        company.bob.customer_id
-    )).await;
+            company.bob.customer_id
+        ),
+    )
+    .await;
     let message = refusal(&app, &admin, &org, &company.bob.emails[0], "shop").await;
     assert!(
         message.starts_with(
@@ -91,10 +102,12 @@ async fn mariadb_refusals_are_explained_in_words() {
     let admin = app.admin(&org).await;
     company.register(&app, &admin, false).await;
     let crm = Database::connect(&company.crm_url).await.unwrap();
-    run(&crm, 
+    run(
+        &crm,
         "CREATE TABLE calls (id INT AUTO_INCREMENT PRIMARY KEY, contact_id INT NOT NULL, \
          CONSTRAINT calls_contact_id_fk FOREIGN KEY (contact_id) REFERENCES contacts (id))",
-    ).await;
+    )
+    .await;
     run(&crm, "INSERT INTO calls (contact_id) SELECT id FROM contacts").await;
     let message = refusal(&app, &admin, &org, &company.ann.emails[0], "crm").await;
     assert!(
@@ -117,11 +130,13 @@ async fn sqlite_refusals_are_explained_in_words() {
     let analytics = Database::connect(&company.analytics_url).await.unwrap();
 
     // Events' customer (set to null by the map) became NOT NULL: SQLite rebuilds the table.
-    run(&analytics, 
-            "CREATE TABLE events_new (id integer PRIMARY KEY, customer_id integer NOT NULL DEFAULT 0, kind text, at text); \
+    run(
+        &analytics,
+        "CREATE TABLE events_new (id integer PRIMARY KEY, customer_id integer NOT NULL DEFAULT 0, kind text, at text); \
              INSERT INTO events_new SELECT id, COALESCE(customer_id, 0), kind, at FROM events; \
              DROP TABLE events; ALTER TABLE events_new RENAME TO events",
-        ).await;
+    )
+    .await;
     let message = refusal(&app, &admin, &org, &company.ann.emails[0], "analytics").await;
     assert!(
         message.starts_with(
@@ -133,14 +148,18 @@ async fn sqlite_refusals_are_explained_in_words() {
 
     // A table referring to page views (deleted by the map): SQLite names no constraint, so the
     // schema tells which. Events take null again first.
-    run(&analytics, &format!(
+    run(
+        &analytics,
+        &format!(
             "CREATE TABLE events_old (id integer PRIMARY KEY, customer_id integer, kind text, at text); \
              INSERT INTO events_old SELECT id, customer_id, kind, at FROM events; \
              DROP TABLE events; ALTER TABLE events_old RENAME TO events; \
              CREATE TABLE bookmarks (id integer PRIMARY KEY, view_id integer REFERENCES page_views(id)); \
              INSERT INTO bookmarks (view_id) SELECT id FROM page_views WHERE customer_id = {}",
             company.bob.customer_id
-        )).await;
+        ),
+    )
+    .await;
     let message = refusal(&app, &admin, &org, &company.bob.emails[0], "analytics").await;
     assert!(
         message.starts_with(

@@ -265,7 +265,10 @@ async fn a_fides_dataset_imports_and_locates_the_same_rows() {
     }
     let (_, store) = app.get(&format!("/v1/stores/{shop}"), Some(&admin)).await;
     let customers = &store["data_map"]["tables"][0];
-    assert_eq!((customers["name"].as_str(), customers["erasure"]["action"].as_str()), (Some("customers"), Some("update")));
+    assert_eq!(
+        (customers["name"].as_str(), customers["erasure"]["action"].as_str()),
+        (Some("customers"), Some("update"))
+    );
     let email = customers["columns"].as_array().unwrap().iter().find(|c| c["name"] == "email").unwrap();
     assert_eq!(email["action"], "redact", "{customers}");
     let from_fides = counts_of(&preview(&app, &admin, &shop, &company.ann.emails, false).await);

@@ -61,23 +61,26 @@ fn fit_column(table: &str, column: &mut ColumnMap, live: &ColumnSchema) -> Optio
         other => other.as_str().to_owned(),
     };
     let reason = reason(live);
-    let mut candidates: Vec<(ColumnAction, Option<String>)> = Vec::new();
+    let mut candidates = Vec::new();
     if action != ColumnAction::Redact || column.redact_with.is_some() {
-        candidates.push((ColumnAction::Redact, None));
+        candidates.push(ColumnAction::Redact);
     }
     if action != ColumnAction::Null {
-        candidates.push((ColumnAction::Null, None));
+        candidates.push(ColumnAction::Null);
     }
-    for (candidate, redact_with) in candidates {
-        let trial = ColumnMap { action: Some(candidate), redact_with: redact_with.clone(), ..column.clone() };
+    for candidate in candidates {
+        let trial = ColumnMap { action: Some(candidate), redact_with: None, ..column.clone() };
         if column_action(table, &trial, candidate, live, String::new()).is_none() {
             column.action = Some(candidate);
-            column.redact_with = redact_with;
+            column.redact_with = None;
             let chosen = match candidate {
                 ColumnAction::Redact => format!("redact (`{DEFAULT_REDACTION}`)"),
                 other => other.as_str().to_owned(),
             };
-            return Some(format!("{table}.{}: {reason}, so {requested} would be refused; {chosen} instead", column.name));
+            return Some(format!(
+                "{table}.{}: {reason}, so {requested} would be refused; {chosen} instead",
+                column.name
+            ));
         }
     }
     column.action = Some(ColumnAction::Keep);
@@ -125,9 +128,14 @@ mod tests {
             column("ip", "inet", false, None),
             column("nick", "varchar(5)", false, Some(5)),
         ];
-        schema.tables.insert("people".into(), TableSchema { columns, primary_key: vec!["id".into()], ..Default::default() });
+        schema
+            .tables
+            .insert("people".into(), TableSchema { columns, primary_key: vec!["id".into()], ..Default::default() });
         let logins = vec![column("id", "bigint", false, None), column("ip", "inet", false, None)];
-        schema.tables.insert("logins".into(), TableSchema { columns: logins, primary_key: vec!["id".into()], ..Default::default() });
+        schema.tables.insert(
+            "logins".into(),
+            TableSchema { columns: logins, primary_key: vec!["id".into()], ..Default::default() },
+        );
         let (mut map, _) = from_yaml(
             r#"
 version: 1

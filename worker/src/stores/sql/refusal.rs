@@ -93,11 +93,9 @@ fn describe(refusal: &Refusal, schema: &Schema, step: &Step) -> String {
     let live = schema.tables.get(&step.table).cloned().unwrap_or_default();
     let changes = match &step.kind {
         StepKind::Update(changes) | StepKind::Pseudonymise { changes, .. } => changes.clone(),
-        StepKind::BreakCycle(column) => vec![ColumnChange {
-            column: column.clone(),
-            action: ColumnAction::Null,
-            redact_with: String::new(),
-        }],
+        StepKind::BreakCycle(column) => {
+            vec![ColumnChange { column: column.clone(), action: ColumnAction::Null, redact_with: String::new() }]
+        }
         StepKind::Delete => Vec::new(),
     };
     match refusal {
@@ -118,10 +116,10 @@ fn describe(refusal: &Refusal, schema: &Schema, step: &Step) -> String {
         }
         Refusal::Unique(name) => {
             let columns = pick(&changes, |c| c.action != ColumnAction::Null);
-            let constraint = name.as_deref().filter(|n| plain(n)).map_or_else(
-                || "a unique constraint or index".to_owned(),
-                |n| format!("unique constraint {n}"),
-            );
+            let constraint = name
+                .as_deref()
+                .filter(|n| plain(n))
+                .map_or_else(|| "a unique constraint or index".to_owned(), |n| format!("unique constraint {n}"));
             format!(
                 "the values written to {} would repeat another row's, and {constraint} refuses that; map it with \
                  hash (a value of its own per original) or null instead",
@@ -203,8 +201,18 @@ fn too_long(live: &TableSchema, changes: &[ColumnChange], column: Option<&str>) 
         .map(|c| {
             let limit = live.column(&c.column).and_then(|l| l.max_length);
             match limit {
-                Some(max) => format!("`{}` holds at most {max} characters and {} writes {}", c.column, c.action.as_str(), written(c)),
-                None => format!("`{}` is shorter than what {} writes ({} characters)", c.column, c.action.as_str(), written(c)),
+                Some(max) => format!(
+                    "`{}` holds at most {max} characters and {} writes {}",
+                    c.column,
+                    c.action.as_str(),
+                    written(c)
+                ),
+                None => format!(
+                    "`{}` is shorter than what {} writes ({} characters)",
+                    c.column,
+                    c.action.as_str(),
+                    written(c)
+                ),
             }
         })
         .collect();
@@ -245,4 +253,107 @@ fn describe_key(fk: &ForeignKey) -> String {
 /// Whether `name` is a plain identifier (letters, digits, `_`, `$`), to be shown as it is.
 fn plain(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stores::schema::ColumnSchema;
+
+    fn fk(name: Option<&str>, column: &str, target: &str) -> ForeignKey {
+        ForeignKey {
+            name: name.map(str::to_owned),
+            columns: vec![column.into()],
+            target_table: target.into(),
+            target_columns: vec!["id".into()],
+            on_delete: OnDelete::Refuse,
+        }
+    }
+
+    fn schema() -> Schema {
+        let mut schema = Schema::default();
+        let column = |name: &str, sql_type: &str, nullable: bool, max_length: Option<u32>| ColumnSchema {
+            nullable,
+            max_length,
+            ..ColumnSchema::new(name, sql_type)
+        };
+        let customers = TableSchema {
+            columns: vec![column("id", "bigint", false, None), column("email", "varchar(20)", false, Some(20))],
+            primary_key: vec!["id".into()],
+            ..Default::default()
+        };
+        schema.tables.insert("customers".into(), customers);
+        for (table, name) in [("cards", Some("cards_customer_fkey")), ("notes", None)] {
+            let t = TableSchema {
+                columns: vec![column("id", "bigint", false, None), column("customer_id", "bigint", false, None)],
+                primary_key: vec!["id".into()],
+                foreign_keys: vec![fk(name, "customer_id", "customers")],
+                ..Default::default()
+            };
+            schema.tables.insert(table.into(), t);
+        }
+        schema
+    }
+
+    fn step(kind: StepKind) -> Step {
+        Step { table: "customers".into(), primary_key: vec!["id".into()], kind, rows: vec![vec!["1".into()]] }
+    }
+
+    fn change(column: &str, action: ColumnAction, redact_with: &str) -> ColumnChange {
+        ColumnChange { column: column.into(), action, redact_with: redact_with.into() }
+    }
+
+    #[test]
+    fn refusals_are_described_from_the_schema_and_the_step() {
+        let schema = schema();
+        let delete = step(StepKind::Delete);
+        let named = describe(&Refusal::ForeignKey(Some("cards_customer_fkey".into())), &schema, &delete);
+        assert!(
+            named.starts_with(
+                "rows in `cards` still refer to them through foreign key cards_customer_fkey; map that \
+                 table with a reference to `customers` (direction: from)"
+            ),
+            "{named}"
+        );
+        // SQLite names no key: every key that refuses is listed.
+        let unnamed = describe(&Refusal::ForeignKey(None), &schema, &delete);
+        assert!(
+            unnamed.starts_with(
+                "rows in one of these tables still refer to them: `cards` through foreign key \
+                 cards_customer_fkey, `notes` through a foreign key on `customer_id`;"
+            ),
+            "{unnamed}"
+        );
+        // A name the schema does not have is not shown.
+        let unknown = describe(&Refusal::ForeignKey(Some("1234 secret".into())), &schema, &delete);
+        assert!(unknown.starts_with("rows in another table still refer"), "{unknown}");
+
+        let update = step(StepKind::Update(vec![change("email", ColumnAction::Hash, "")]));
+        assert_eq!(
+            describe(&Refusal::TooLong(None), &schema, &update),
+            "the value written is longer than the column holds: `email` holds at most 20 characters and hash writes \
+             64; map it with a shorter redact_with, or null"
+        );
+        let nulled = step(StepKind::Update(vec![change("email", ColumnAction::Null, "")]));
+        assert_eq!(
+            describe(&Refusal::NotNull(Some("email".into())), &schema, &nulled),
+            "`email` is NOT NULL, so the database refuses to set it to null; map it with redact or hash instead"
+        );
+        let redacted = step(StepKind::Update(vec![change("email", ColumnAction::Redact, "x")]));
+        assert_eq!(
+            describe(&Refusal::Unique(Some("customers_email_key".into())), &schema, &redacted),
+            "the values written to `email` would repeat another row's, and unique constraint customers_email_key \
+             refuses that; map it with hash (a value of its own per original) or null instead"
+        );
+    }
+
+    #[test]
+    fn driver_messages_give_names_only() {
+        let mysql = "Cannot delete or update a parent row: a foreign key constraint fails (`crm`.`calls`, CONSTRAINT \
+                     `calls_contact_id_fk` FOREIGN KEY (`contact_id`) REFERENCES `contacts` (`id`))";
+        assert_eq!(quoted(mysql, "CONSTRAINT `", '`').as_deref(), Some("calls_contact_id_fk"));
+        assert_eq!(quoted("Data too long for column 'email' at row 1", "for column '", '\'').as_deref(), Some("email"));
+        assert_eq!(last_part("events.customer_id".into()).as_deref(), Some("customer_id"));
+        assert_eq!(quoted("no such thing", "CONSTRAINT `", '`'), None);
+    }
 }
