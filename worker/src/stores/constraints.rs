@@ -12,9 +12,10 @@
 //! Only tables whose rows locating can reach are checked: a table mapped as a reference target
 //! only (a product catalogue, a staff table without identities) is never erased.
 //!
-//! Where the schema cannot tell (a view, a type the check does not know), nothing is refused;
-//! `ON DELETE CASCADE` from a table the map does not erase is a warning, since deleting the
-//! person's rows would delete those rows too.
+//! Where the schema cannot tell, nothing is refused: `hash` or `redact` into a type the check
+//! does not know (a user-defined type, a domain) is a warning, and so is `ON DELETE CASCADE`
+//! from a table the map does not erase, since deleting the person's rows would delete those
+//! rows too.
 
 pub mod fit;
 
@@ -53,6 +54,7 @@ pub fn check_constraints(map: &DataMap, schema: &Schema, unreachable: &BTreeSet<
                     if let (Some(action), Some(live_column)) = (column.action, live.column(&column.name)) {
                         let path = format!("tables[{t}].columns[{c}]");
                         checked.errors.extend(column_action(&table.name, column, action, live_column, path));
+                        checked.warnings.extend(unknown_type(&table.name, column, action, live_column));
                     }
                 }
             }
@@ -167,11 +169,37 @@ fn column_action(
     Some(MapError::at(format!("{path}.action"), message))
 }
 
+/// A warning when `action` writes text into a column whose type the check does not know (a
+/// user-defined type, a domain): the schema cannot tell whether it takes the text.
+fn unknown_type(table: &str, column: &ColumnMap, action: ColumnAction, live: &ColumnSchema) -> Option<String> {
+    let t = live.sql_type.trim();
+    // PostgreSQL's own name for the type (`citext` is `user-defined` in the standard's words).
+    let known = |t: &str| is_text(t) || is_not_text(t);
+    if !matches!(action, ColumnAction::Hash | ColumnAction::Redact)
+        || t.is_empty()
+        || known(t)
+        || live.cast_type.as_ref().is_some_and(|(_, name)| known(name))
+    {
+        return None;
+    }
+    Some(format!(
+        "`{table}.{}` is `{t}`, a type the check does not know: make sure it takes the text {} writes",
+        column.name,
+        action.as_str()
+    ))
+}
+
+/// Whether a declared type is certainly text.
+fn is_text(sql_type: &str) -> bool {
+    let t = sql_type.to_ascii_lowercase();
+    ["char", "text", "clob", "string"].iter().any(|s| t.contains(s))
+}
+
 /// Whether a declared type is certainly not text (numbers, dates and times, booleans, binary,
 /// UUIDs, JSON, MySQL's enums and sets). Unknown and empty types (SQLite allows any) are given the benefit of the doubt.
 fn is_not_text(sql_type: &str) -> bool {
     let t = sql_type.to_ascii_lowercase();
-    if ["char", "text", "clob", "string"].iter().any(|s| t.contains(s)) {
+    if is_text(&t) {
         return false;
     }
     [

@@ -177,3 +177,34 @@ fn types_that_are_not_text() {
         assert!(!is_not_text(t), "{t}");
     }
 }
+
+#[test]
+fn text_into_a_type_the_check_does_not_know_is_a_warning() {
+    let mut schema = Schema::default();
+    let columns = vec![
+        column("id", "integer", false, None),
+        column("mood", "user-defined", true, None),
+        column("note", "", true, None),
+    ];
+    schema.tables.insert("diary".into(), TableSchema { columns, primary_key: vec!["id".into()], ..Default::default() });
+    let (map, _) = from_yaml(
+        r#"
+version: 1
+tables:
+  - name: diary
+    primary_key: [id]
+    columns:
+      - { name: id, identity: customer_id }
+      - { name: mood, action: redact }
+      - { name: note, action: hash }
+    erasure: { action: update }
+"#,
+    )
+    .unwrap();
+    let checked = check_constraints(&map, &schema, &BTreeSet::new());
+    assert!(checked.errors.is_empty(), "{:?}", checked.errors);
+    assert_eq!(
+        checked.warnings,
+        ["`diary.mood` is `user-defined`, a type the check does not know: make sure it takes the text redact writes"]
+    );
+}
