@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::auth::hashing::Hashing;
 use crate::auth::password;
 use crate::error::{ApiError, ApiResult};
 
@@ -64,6 +65,7 @@ pub struct CreatedOperator {
 /// another organization's use of it is neither refused nor revealed.
 pub async fn create_operator(
     db: &DatabaseConnection,
+    hashing: &Hashing,
     organization: Uuid,
     email: &str,
     role: Role,
@@ -88,7 +90,7 @@ pub async fn create_operator(
         id: Set(Uuid::now_v7()),
         organization_id: Set(organization),
         email: Set(email.as_str().to_owned()),
-        password_hash: Set(password::hash(password).await?),
+        password_hash: Set(hashing.hash(password).await?),
         role: Set(role),
         disabled: Set(false),
         token_version: Set(0),

@@ -8,6 +8,7 @@ use lethe_entities::Keyring;
 use lethe_entities::domain::enums::Role;
 
 use crate::accounts::{create_operator, ensure_organization};
+use crate::auth::hashing::{Hashing, HashingSettings};
 use crate::config::{ConfigArgs, Settings};
 use crate::engine::{self, Engine, Mode};
 use crate::ledger_cli::LedgerCommand;
@@ -17,7 +18,8 @@ const ENV_HELP: &str = "\
 Environment variables (flags win over them, they win over the --config TOML file):
   LETHE_DATABASE_URL  LETHE_LISTEN  LETHE_DATA_DIR  LETHE_ENV  LETHE_SMTP_URL  LETHE_MAIL_FROM
   LETHE_MASTER_KEY (base64, 32 bytes; or LETHE_MASTER_KEY_FILE)  LETHE_TOKEN_TTL_SECS
-  LETHE_PUBLIC_RATE_PER_MINUTE  LETHE_AUTHENTICATED_RATE_PER_MINUTE
+  LETHE_PUBLIC_RATE_PER_MINUTE  LETHE_AUTHENTICATED_RATE_PER_MINUTE  LETHE_SIGN_IN_RATE_PER_MINUTE
+  LETHE_HASHING_CONCURRENCY  LETHE_HASHING_QUEUE
   LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR  LETHE_MAX_BODY_BYTES
   LETHE_RESEND_COOLDOWN_SECS  LETHE_QUEUE_POLL_MS  LETHE_LOG_FORMAT  LETHE_CONFIG
   LETHE_LEDGER_CHECKPOINT_ENTRIES  LETHE_LEDGER_CHECKPOINT_SECS
@@ -160,7 +162,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if created {
                 println!("Created organization '{}'.", organization.slug);
             }
-            let made = create_operator(&db, organization.id, &email, role.into(), password).await.map_err(api_error)?;
+            let hashing = Hashing::new(HashingSettings::for_this_machine());
+            let made = create_operator(&db, &hashing, organization.id, &email, role.into(), password)
+                .await
+                .map_err(api_error)?;
             println!(
                 "Created {:?} operator {} in organization '{}'.",
                 made.operator.role, made.operator.id, organization.slug

@@ -78,6 +78,15 @@ pub struct ConfigArgs {
     /// Requests per minute per operator or API key on the API, from wherever they call [default: 1200].
     #[arg(long, env = "LETHE_AUTHENTICATED_RATE_PER_MINUTE", global = true)]
     pub authenticated_rate_per_minute: Option<u32>,
+    /// Password and code checks per minute per client IP, over every door that checks one [default: 10].
+    #[arg(long, env = "LETHE_SIGN_IN_RATE_PER_MINUTE", global = true)]
+    pub sign_in_rate_per_minute: Option<u32>,
+    /// Password hashes computed at once [default: one fewer than the machine's cores, at least 1].
+    #[arg(long, env = "LETHE_HASHING_CONCURRENCY", global = true)]
+    pub hashing_concurrency: Option<usize>,
+    /// Password hashes that may wait beyond those; more are answered 503 [default: 4 per computation].
+    #[arg(long, env = "LETHE_HASHING_QUEUE", global = true)]
+    pub hashing_queue: Option<usize>,
     /// Submissions per hour per e-mail address [default: 5].
     #[arg(long, env = "LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR", global = true)]
     pub submissions_per_email_per_hour: Option<u32>,
@@ -158,6 +167,12 @@ pub struct Settings {
     pub public_rate_per_minute: u32,
     /// API requests per minute per operator or API key.
     pub authenticated_rate_per_minute: u32,
+    /// Password and code checks per minute per IP.
+    pub sign_in_rate_per_minute: u32,
+    /// Password hashes computed at once; `None`: sized to the machine.
+    pub hashing_concurrency: Option<usize>,
+    /// Password hashes waiting beyond those; `None`: four per computation.
+    pub hashing_queue: Option<usize>,
     /// Submissions per hour per e-mail.
     pub submissions_per_email_per_hour: u32,
     /// Body limit.
@@ -239,6 +254,9 @@ impl ConfigArgs {
             token_ttl_secs: self.token_ttl_secs.or(file.token_ttl_secs),
             public_rate_per_minute: self.public_rate_per_minute.or(file.public_rate_per_minute),
             authenticated_rate_per_minute: self.authenticated_rate_per_minute.or(file.authenticated_rate_per_minute),
+            sign_in_rate_per_minute: self.sign_in_rate_per_minute.or(file.sign_in_rate_per_minute),
+            hashing_concurrency: self.hashing_concurrency.or(file.hashing_concurrency),
+            hashing_queue: self.hashing_queue.or(file.hashing_queue),
             submissions_per_email_per_hour: self.submissions_per_email_per_hour.or(file.submissions_per_email_per_hour),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
             resend_cooldown_secs: self.resend_cooldown_secs.or(file.resend_cooldown_secs),
@@ -302,6 +320,9 @@ impl ConfigArgs {
             token_ttl: Duration::from_secs(self.token_ttl_secs.unwrap_or(900)),
             public_rate_per_minute: self.public_rate_per_minute.unwrap_or(60),
             authenticated_rate_per_minute: self.authenticated_rate_per_minute.unwrap_or(1200),
+            sign_in_rate_per_minute: limits.sign_in_rate_per_minute,
+            hashing_concurrency: self.hashing_concurrency,
+            hashing_queue: self.hashing_queue,
             submissions_per_email_per_hour: self.submissions_per_email_per_hour.unwrap_or(5),
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
             resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.unwrap_or(60)),
@@ -349,6 +370,7 @@ impl ConfigArgs {
             export_link_days: self.export_link_days.unwrap_or(7),
             export_max_downloads: self.export_max_downloads.unwrap_or(10),
             service_attempts: self.service_attempts.unwrap_or(5),
+            sign_in_rate_per_minute: self.sign_in_rate_per_minute.unwrap_or(10),
         };
         if !(1..=256).contains(&limits.worker_concurrency) {
             bail!("LETHE_WORKER_CONCURRENCY must be between 1 and 256");
@@ -361,6 +383,15 @@ impl ConfigArgs {
         }
         if !(1..=20).contains(&limits.service_attempts) {
             bail!("LETHE_SERVICE_ATTEMPTS must be between 1 and 20");
+        }
+        if !(1..=1_000_000).contains(&limits.sign_in_rate_per_minute) {
+            bail!("LETHE_SIGN_IN_RATE_PER_MINUTE must be between 1 and 1000000");
+        }
+        if self.hashing_concurrency.is_some_and(|n| !(1..=256).contains(&n)) {
+            bail!("LETHE_HASHING_CONCURRENCY must be between 1 and 256");
+        }
+        if self.hashing_queue.is_some_and(|n| n > 100_000) {
+            bail!("LETHE_HASHING_QUEUE must be between 0 and 100000");
         }
         Ok(limits)
     }
@@ -378,6 +409,7 @@ struct Limits {
     export_link_days: u32,
     export_max_downloads: u32,
     service_attempts: u32,
+    sign_in_rate_per_minute: u32,
 }
 
 /// The master key from `LETHE_MASTER_KEY`, a key file, or (development only) a key generated

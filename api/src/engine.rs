@@ -15,6 +15,7 @@ use lethe_worker::targets::TargetPolicy;
 use lethe_worker::{ExportSettings, JobContext, JobQueue, VerificationSettings};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
+use crate::auth::hashing::{Hashing, HashingSettings};
 use crate::auth::jwt::TokenIssuer;
 use crate::config::{Environment, Settings};
 use crate::rate_limit::{RateLimitSettings, RateLimits};
@@ -93,7 +94,9 @@ impl Engine {
             public_per_minute: settings.public_rate_per_minute,
             authenticated_per_minute: settings.authenticated_rate_per_minute,
             submissions_per_email_per_hour: settings.submissions_per_email_per_hour,
+            sign_in_per_minute: settings.sign_in_rate_per_minute,
         }));
+        let hashing = Hashing::new(hashing_settings(settings));
         let policy = TargetPolicy::new(settings.targets.clone(), &settings.data_dir, &settings.database_url)
             .context("LETHE_TARGET_ALLOW_DIRS")?;
         let stores = lethe_worker::stores::Registry::new(Arc::new(policy));
@@ -110,6 +113,7 @@ impl Engine {
             queue: queue.clone(),
             tokens: Arc::new(TokenIssuer::new(keyring.jwt_secret(), settings.token_ttl)),
             limits,
+            hashing,
             settings: Arc::new(ApiSettings {
                 max_body_bytes: settings.max_body_bytes,
                 resend_cooldown: settings.resend_cooldown,
@@ -179,6 +183,13 @@ impl Engine {
         sweeper.abort();
         http.and(work)
     }
+}
+
+/// The bound on password hashing: the configured figures, or the machine's defaults.
+fn hashing_settings(settings: &Settings) -> HashingSettings {
+    let machine = HashingSettings::for_this_machine();
+    let concurrency = settings.hashing_concurrency.unwrap_or(machine.concurrency);
+    HashingSettings { concurrency, queue: settings.hashing_queue.unwrap_or(4 * concurrency) }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

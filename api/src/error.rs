@@ -137,6 +137,13 @@ impl ApiError {
         e
     }
 
+    /// 503 with `code` and a Retry-After in seconds: the server cannot take this now.
+    pub fn unavailable(code: &'static str, detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail);
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
     /// 500 `internal_error`: logs `cause` under a fresh reference that the response repeats.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
@@ -186,7 +193,7 @@ impl ApiError {
         self.attempts_left
     }
 
-    /// Seconds to wait before trying again, for 429s.
+    /// Seconds to wait before trying again, for 429s and 503s.
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after
     }
@@ -218,8 +225,17 @@ impl IntoResponse for ApiError {
 }
 
 impl From<sea_orm::DbErr> for ApiError {
+    /// Lethe's database failing is Lethe's fault (500), except when every connection is busy
+    /// past the pool's wait: then the server is overloaded and says so (`503 overloaded`).
     fn from(e: sea_orm::DbErr) -> Self {
-        Self::internal(&e)
+        use sea_orm::{ConnAcquireErr, DbErr};
+        match e {
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => {
+                tracing::warn!("no database connection became free in time; answering 503");
+                Self::unavailable("overloaded", "the server is busy; try again in a moment", 1)
+            }
+            e => Self::internal(&e),
+        }
     }
 }
 

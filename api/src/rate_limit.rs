@@ -8,7 +8,10 @@
 //!   with verification codes. This also bounds guessing codes: each request allows a fixed
 //!   number of guesses ([`crate::services::intake`]), so the guesses against an address are at
 //!   most that many per submission the limit lets through.
-//! * Sign-in: per IP, against password guessing (on top of the per-account lockout).
+//! * Every door that checks a password or a second-factor code (the JSON login, the console's
+//!   sign-in and code pages, password changes, second-factor changes): one budget per client IP
+//!   shared by all of them ([`RateLimits::check_credentials`], `LETHE_SIGN_IN_RATE_PER_MINUTE`),
+//!   against guessing, on top of the per-account lockout and before any password is hashed.
 //!
 //! There is no limit on code attempts per e-mail address: it would be shared by every request
 //! for the address, so a stranger's wrong guesses on a request of their own could lock out the
@@ -33,6 +36,7 @@ pub struct RateLimits {
     public_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     per_caller: DefaultKeyedRateLimiter<Uuid>,
     per_email: DefaultKeyedRateLimiter<String>,
+    credentials_per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 /// Limits, configurable.
@@ -44,6 +48,8 @@ pub struct RateLimitSettings {
     pub authenticated_per_minute: u32,
     /// Submissions per hour per e-mail address.
     pub submissions_per_email_per_hour: u32,
+    /// Password and code checks per minute per IP, over every door that checks one.
+    pub sign_in_per_minute: u32,
 }
 
 impl RateLimits {
@@ -52,10 +58,12 @@ impl RateLimits {
         let per_minute = NonZeroU32::new(settings.public_per_minute.max(1)).expect("non-zero");
         let per_caller = NonZeroU32::new(settings.authenticated_per_minute.max(1)).expect("non-zero");
         let per_hour = NonZeroU32::new(settings.submissions_per_email_per_hour.max(1)).expect("non-zero");
+        let sign_ins = NonZeroU32::new(settings.sign_in_per_minute.max(1)).expect("non-zero");
         Self {
             public_per_ip: RateLimiter::keyed(Quota::per_minute(per_minute)),
             per_caller: RateLimiter::keyed(Quota::per_minute(per_caller)),
             per_email: RateLimiter::keyed(Quota::per_hour(per_hour)),
+            credentials_per_ip: RateLimiter::keyed(Quota::per_minute(sign_ins)),
         }
     }
 
@@ -72,6 +80,21 @@ impl RateLimits {
         self.per_caller.check_key(&caller).map_err(|not_until| {
             let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::too_many("rate_limited", "too many requests from this caller; slow down", wait.as_secs())
+        })
+    }
+
+    /// Checks and counts one password or code check from client address `ip` (`None`: the
+    /// server runs without connection info, as in-process tests may), whichever door it comes
+    /// through: `429 too_many_sign_ins` beyond the budget.
+    pub fn check_credentials(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        self.credentials_per_ip.check_key(&ip).map_err(|not_until| {
+            let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::too_many(
+                "too_many_sign_ins",
+                "too many password or code attempts from this address; try again later",
+                wait.as_secs(),
+            )
         })
     }
 
@@ -92,6 +115,7 @@ impl RateLimits {
         self.public_per_ip.retain_recent();
         self.per_caller.retain_recent();
         self.per_email.retain_recent();
+        self.credentials_per_ip.retain_recent();
     }
 }
 

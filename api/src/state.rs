@@ -43,6 +43,8 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     /// Rate limiters.
     pub limits: Arc<RateLimits>,
+    /// Password hashing, bounded.
+    pub hashing: crate::auth::hashing::Hashing,
     /// Settings.
     pub settings: Arc<ApiSettings>,
     /// Signs ledger checkpoints on demand.

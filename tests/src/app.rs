@@ -45,6 +45,11 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// Password hashing for operators a test creates directly in the database.
+pub fn hashing() -> lethe_api::auth::hashing::Hashing {
+    lethe_api::auth::hashing::Hashing::new(lethe_api::auth::hashing::HashingSettings { concurrency: 2, queue: 1_000 })
+}
+
 /// Settings for tests: fast polling, generous rate limits, a fresh master key.
 pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
     Settings {
@@ -59,6 +64,9 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         token_ttl: Duration::from_secs(900),
         public_rate_per_minute: 10_000,
         authenticated_rate_per_minute: 10_000,
+        sign_in_rate_per_minute: 10_000,
+        hashing_concurrency: None,
+        hashing_queue: Some(10_000),
         submissions_per_email_per_hour: 1_000,
         max_body_bytes: 64 * 1024,
         resend_cooldown: Duration::from_secs(60),
@@ -258,9 +266,16 @@ impl TestApp {
     pub async fn operator_in(&self, org: &str, email: &str, role: Role) -> String {
         let (organization, _) = lethe_api::accounts::ensure_organization(&self.db, org, org).await.unwrap();
         let password = "a long test password".to_owned();
-        lethe_api::accounts::create_operator(&self.db, organization.id, email, role, Some(password.clone()))
-            .await
-            .unwrap();
+        lethe_api::accounts::create_operator(
+            &self.db,
+            &hashing(),
+            organization.id,
+            email,
+            role,
+            Some(password.clone()),
+        )
+        .await
+        .unwrap();
         self.login(email, &password).await
     }
 

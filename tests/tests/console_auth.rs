@@ -410,7 +410,7 @@ both_backends! {
         let email = format!("shared@{first}.test");
         app.operator_in(&first, &email, Role::Operator).await;
         let (org, _) = lethe_api::accounts::ensure_organization(&app.db, &second, &second).await.unwrap();
-        lethe_api::accounts::create_operator(&app.db, org.id, &email, Role::Auditor, Some(PASSWORD.into())).await.unwrap();
+        lethe_api::accounts::create_operator(&app.db, &lethe_tests::app::hashing(), org.id, &email, Role::Auditor, Some(PASSWORD.into())).await.unwrap();
 
         let console = Console::new(&app.base);
         let refused = console.sign_in(&email, PASSWORD).await;

@@ -11,7 +11,7 @@ use lethe_entities::domain::enums::Role;
 use lethe_entities::entity::{legal_hold, operator, operator_event, request, request_event};
 use lethe_entities::{Keyring, MasterKey};
 use lethe_migrations::{Migrator, MigratorTraitSelf};
-use lethe_tests::app::spawn_on;
+use lethe_tests::app::{hashing, spawn_on};
 use lethe_tests::{Backend, both_backends, raw};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
@@ -53,7 +53,15 @@ async fn insert(db: &DatabaseConnection, table: &str, values: Vec<(&str, SimpleE
 /// migration holds them; returns the organization and the admin.
 async fn operator_rows(db: &DatabaseConnection) -> (Uuid, Uuid) {
     let (org, _) = lethe_api::accounts::ensure_organization(db, "old-shop", "Old Shop").await.unwrap();
-    let made = lethe_api::accounts::create_operator(db, org.id, "dpo@old.example", Role::Admin, Some(PASSWORD.into()));
+    let hashing = hashing();
+    let made = lethe_api::accounts::create_operator(
+        db,
+        &hashing,
+        org.id,
+        "dpo@old.example",
+        Role::Admin,
+        Some(PASSWORD.into()),
+    );
     let admin = made.await.unwrap().operator;
     let now = SimpleExpr::from(OffsetDateTime::now_utc());
     let text = |v: &str| SimpleExpr::from(v.to_owned());
@@ -94,7 +102,9 @@ async fn assert_operators_kept(db: &DatabaseConnection, org: Uuid, admin: Uuid) 
     let twice = again.insert(db).await.expect_err("an address twice in one organization");
     assert!(matches!(twice.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))), "{twice}");
     let (other, _) = lethe_api::accounts::ensure_organization(db, "other-shop", "Other Shop").await.unwrap();
-    let elsewhere = lethe_api::accounts::create_operator(db, other.id, &kept.email, Role::Admin, Some(PASSWORD.into()));
+    let hashing = hashing();
+    let elsewhere =
+        lethe_api::accounts::create_operator(db, &hashing, other.id, &kept.email, Role::Admin, Some(PASSWORD.into()));
     elsewhere.await.expect("the address in another organization");
 }
 

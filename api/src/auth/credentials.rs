@@ -51,7 +51,9 @@ async fn wrong(state: &AppState, op: &operator::Model, ip: Option<IpAddr>, what:
 
 /// Whether `password` is `op`'s current password and the account may be used (not locked,
 /// not disabled). A wrong one counts towards the lockout; `during` names the change it
-/// confirms (`password change`), for the audit log.
+/// confirms (`password change`), for the audit log. The check counts against the address's
+/// budget of password and code checks ([`sign_in::admit`]): call it first in a request that
+/// also confirms a code.
 pub async fn confirm_password(
     state: &AppState,
     op: &operator::Model,
@@ -59,7 +61,8 @@ pub async fn confirm_password(
     ip: Option<IpAddr>,
     during: &str,
 ) -> ApiResult<bool> {
-    if !password::verify(password, Some(op.password_hash.clone())).await {
+    sign_in::admit(state, ip)?;
+    if !state.hashing.verify(password, Some(op.password_hash.clone())).await? {
         wrong(state, op, ip, &format!("wrong current password ({during})")).await?;
         return Ok(false);
     }
@@ -74,7 +77,9 @@ pub async fn confirm_password(
 }
 
 /// Whether `code` is a current TOTP code of `op` (each accepted once) or one of their unused
-/// recovery codes (used up now). A wrong one counts towards the lockout.
+/// recovery codes (used up now). A wrong one counts towards the lockout. Only ever asked after
+/// [`confirm_password`] in the same request, which counted the request against the address's
+/// budget.
 pub async fn confirm_code(
     state: &AppState,
     op: &operator::Model,
@@ -113,7 +118,7 @@ pub async fn change_password(
     new: String,
     ip: Option<IpAddr>,
 ) -> ApiResult<operator::Model> {
-    let hash = password::hash(new).await?;
+    let hash = state.hashing.hash(new).await?;
     let txn = begin_write(&state.db).await?;
     operator::Entity::update_many()
         .col_expr(operator::Column::PasswordHash, Expr::value(hash))

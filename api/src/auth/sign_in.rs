@@ -8,14 +8,16 @@
 //! or a dummy when there is no single account), so neither the answer nor its time tells a
 //! stranger whether an address is unknown, has one account or several, or which organizations.
 
+use std::net::IpAddr;
+
 use lethe_entities::entity::operator;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter};
 use time::OffsetDateTime;
 
-use super::password;
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 /// Failed sign-ins after which an account is locked.
 pub const LOCKOUT_THRESHOLD: i32 = 5;
@@ -65,17 +67,24 @@ pub struct Refused {
 /// Checks e-mail and password, in `organization` (a slug) when one is named. A wrong password
 /// counts towards the lockout; a success does not reset the count yet (the second factor may
 /// still fail): call [`succeeded`] once the whole sign-in passed.
+///
+/// The attempt first counts against the client address's budget for password and code checks
+/// ([`admit`]), then waits its turn for the bounded hashing: `429 too_many_sign_ins` or
+/// `503 overloaded` before any work.
 pub async fn check_password(
-    db: &DatabaseConnection,
+    state: &AppState,
+    ip: Option<IpAddr>,
     email: &str,
     organization: Option<&str>,
     password_text: String,
 ) -> ApiResult<Result<operator::Model, Refused>> {
+    admit(state, ip)?;
+    let db = &state.db;
     let email = email.trim().to_lowercase();
     let organization = organization.map(|o| o.trim().to_lowercase()).filter(|o| !o.is_empty());
     let mut candidates = operator::Model::sign_in_candidates(db, &email, organization.as_deref()).await?;
     let found = if candidates.len() == 1 { candidates.pop() } else { None };
-    let ok = password::verify(password_text, found.as_ref().map(|o| o.password_hash.clone())).await;
+    let ok = state.hashing.verify(password_text, found.as_ref().map(|o| o.password_hash.clone())).await?;
     let Some(op) = found else {
         let refusal = if candidates.is_empty() { Refusal::UnknownAccount } else { Refusal::OrganizationNeeded };
         return Ok(Err(Refused { refusal, operator: None, locked_now: false }));
@@ -85,6 +94,14 @@ pub async fn check_password(
         return Ok(Err(Refused { refusal: Refusal::WrongSecret, operator: Some(Box::new(op)), locked_now }));
     }
     Ok(usable(op))
+}
+
+/// Counts one password or code check from `ip` against the budget every door that checks one
+/// shares (`LETHE_SIGN_IN_RATE_PER_MINUTE`): the JSON login, the console's sign-in and code
+/// pages, and the confirmations of password and second-factor changes. Call it once per
+/// request, before checking anything.
+pub fn admit(state: &AppState, ip: Option<IpAddr>) -> ApiResult<()> {
+    state.limits.check_credentials(ip)
 }
 
 /// Whether an operator whose secret was right may sign in now (not locked, not disabled).

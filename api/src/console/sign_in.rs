@@ -121,7 +121,7 @@ pub async fn submit(
 ) -> WebResult<Response> {
     let sid = session::posted_pre_session(&headers).unwrap_or_default().to_owned();
     csrf::check(&state.keyring, &sid, Some(&form.csrf).filter(|_| !sid.is_empty()).map(String::as_str))?;
-    let op = match sign_in::check_password(&state.db, &form.email, Some(&form.organization), form.password).await? {
+    let op = match sign_in::check_password(&state, ip.0, &form.email, Some(&form.organization), form.password).await? {
         Ok(op) => op,
         Err(r) => return refused(&state, ip, r, &sid).await,
     };
@@ -162,6 +162,7 @@ pub async fn code_submit(
         return Ok(Redirect::to("/console/").into_response());
     }
     let ip = session.ip();
+    sign_in::admit(&state, ip)?;
     let op = match sign_in::usable(session.operator.clone()) {
         Ok(op) => op,
         Err(r) => return code_refused(&state, &session, r.refusal.as_str(), false).await,

@@ -74,6 +74,15 @@ problems!(
     RateLimited: ("429", "`rate_limited`")
 );
 problems!(
+    /// `429` over the address's budget of password and code checks (or its request budget),
+    /// `503` when too many passwords are being checked at once.
+    SignInLimited: ("429", "`rate_limited`, or `too_many_sign_ins`: too many password or code checks from this address (every door that checks one shares the budget); `Retry-After` says when to try again"), ("503", "`overloaded`: too many passwords are being checked right now; `Retry-After` says when to try again")
+);
+problems!(
+    /// `503`: too many passwords are being hashed at once.
+    Overloaded: ("503", "`overloaded`: too many passwords are being hashed right now; `Retry-After` says when to try again")
+);
+problems!(
     /// `422`: a field is invalid (`errors[]` names it).
     ValidationFailed: ("422", "`validation_failed`")
 );

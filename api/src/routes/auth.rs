@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use crate::auth::{Principal, credentials, sign_in, totp};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::Body;
-use crate::openapi::responses::{RateLimited, ValidationFailed};
+use crate::openapi::responses::{SignInLimited, ValidationFailed};
 use crate::state::AppState;
+use crate::web::client::ClientIp;
 
 /// Sign-in credentials.
 #[derive(Deserialize, ToSchema)]
@@ -82,11 +83,15 @@ fn bad_credentials() -> ApiError {
         (status = 401, description = "`invalid_credentials`, or `mfa_required` (a right password; send `code`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`mfa_enrolment_required`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`", body = Problem, content_type = "application/problem+json"),
-        RateLimited,
+        SignInLimited,
     )
 )]
-pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
-    let op = sign_in::check_password(&state.db, &body.email, body.organization.as_deref(), body.password)
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Body(body): Body<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let op = sign_in::check_password(&state, ip, &body.email, body.organization.as_deref(), body.password)
         .await?
         .map_err(|_| bad_credentials())?;
     if op.has_mfa() {
@@ -135,7 +140,7 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<LoginRequest>
         (status = 204, description = "Changed; sign in again"),
         (status = 401, description = "`unauthenticated`, `invalid_token` or `invalid_credentials` (a wrong current password, or the account is locked)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden` (API keys have no password)", body = Problem, content_type = "application/problem+json"),
-        RateLimited,
+        SignInLimited,
         ValidationFailed,
     )
 )]

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Body, PathParams};
-use crate::openapi::responses::{Authenticated, Invalid, RateLimited};
+use crate::openapi::responses::{Authenticated, Invalid, Overloaded, RateLimited};
 use crate::services;
 pub use crate::services::operators::{CreatedOperatorView, MfaResetRequest, NewOperator, OperatorChange, OperatorView};
 use crate::state::AppState;
@@ -40,6 +40,7 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
         Authenticated,
         (status = 409, description = "`email_taken`: an operator of this organization has the address (other organizations' are not looked at)", body = Problem, content_type = "application/problem+json"),
         Invalid,
+        Overloaded,
     )
 )]
 pub async fn create(

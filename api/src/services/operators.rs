@@ -105,7 +105,9 @@ pub async fn list(state: &AppState, principal: &Principal) -> ApiResult<Vec<Oper
 /// answer, shown only now).
 pub async fn create(state: &AppState, principal: &Principal, body: NewOperator) -> ApiResult<CreatedOperatorView> {
     principal.require(Permission::ManageOperators)?;
-    let created = create_operator(&state.db, principal.organization_id, &body.email, body.role, body.password).await?;
+    let created =
+        create_operator(&state.db, &state.hashing, principal.organization_id, &body.email, body.role, body.password)
+            .await?;
     tracing::info!(operator_id = %created.operator.id, by = ?principal.actor().id, "operator created");
     Ok(CreatedOperatorView {
         operator: OperatorView::from(&created.operator),

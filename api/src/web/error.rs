@@ -22,6 +22,7 @@ pub struct WebError {
     code: &'static str,
     message: String,
     reference: Option<String>,
+    retry_after: Option<u64>,
     home: &'static str,
 }
 
@@ -39,7 +40,7 @@ struct ErrorPage<'a> {
 impl WebError {
     /// An error page with `status`, `code` and `message` (no personal data, no internals).
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), reference: None, home: DEFAULT_HOME }
+        Self { status, code, message: message.into(), reference: None, retry_after: None, home: DEFAULT_HOME }
     }
 
     /// 403 `csrf_failed`: the form's token is missing or belongs to another session.
@@ -106,6 +107,7 @@ impl From<ApiError> for WebError {
         };
         let mut web = Self::new(e.status(), e.code(), message);
         web.reference = e.reference().map(str::to_owned);
+        web.retry_after = e.retry_after();
         web
     }
 }
@@ -136,6 +138,9 @@ impl IntoResponse for WebError {
         let body = page.render().unwrap_or_else(|_| format!("{} {}", self.status.as_u16(), self.code));
         let mut response = (self.status, Html(body)).into_response();
         super::headers::apply(response.headers_mut());
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         response
     }
 }
