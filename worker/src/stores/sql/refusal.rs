@@ -34,7 +34,14 @@ enum Refusal {
 /// (the store's schema is read again: a refusal means it changed since it was last read).
 pub async fn explain(store: &SqlStore, e: &DbErr, step: &Step) -> Option<StoreError> {
     let refusal = recognise(e)?;
-    tracing::warn!(kind = "refused", ?refusal, table = %step.table, "SQL store refused an erasure statement");
+    // Only the kind: a name read from a driver's message is shown after the schema confirms it.
+    let kind = match refusal {
+        Refusal::ForeignKey(_) => "foreign_key",
+        Refusal::TooLong(_) => "too_long",
+        Refusal::NotNull(_) => "not_null",
+        Refusal::Unique(_) => "unique",
+    };
+    tracing::warn!(kind = "refused", refusal = kind, table = %step.table, "SQL store refused an erasure statement");
     let schema = store.fresh_schema().await.ok()?;
     Some(StoreError::Refused(describe(&refusal, &schema, step)))
 }
@@ -62,7 +69,9 @@ fn recognise(e: &DbErr) -> Option<Refusal> {
             1451 | 1452 => Some(Refusal::ForeignKey(quoted(message, "CONSTRAINT `", '`'))),
             1406 => Some(Refusal::TooLong(quoted(message, "for column '", '\''))),
             1048 => Some(Refusal::NotNull(quoted(message, "Column '", '\''))),
-            1062 => Some(Refusal::Unique(quoted(message, "for key '", '\''))),
+            // "Duplicate entry '<value>' for key '<key>'": the key is the last quoted name (a
+            // value cannot come after it).
+            1062 => Some(Refusal::Unique(last_quoted(message, "for key '", '\''))),
             _ => None,
         };
     }
@@ -80,6 +89,12 @@ fn recognise(e: &DbErr) -> Option<Refusal> {
 /// The text between `prefix` and the next `end` in `message`.
 fn quoted(message: &str, prefix: &str, end: char) -> Option<String> {
     let rest = &message[message.find(prefix)? + prefix.len()..];
+    Some(rest[..rest.find(end)?].to_owned())
+}
+
+/// As [`quoted`], after the last `prefix` in `message`.
+fn last_quoted(message: &str, prefix: &str, end: char) -> Option<String> {
+    let rest = &message[message.rfind(prefix)? + prefix.len()..];
     Some(rest[..rest.find(end)?].to_owned())
 }
 
@@ -355,5 +370,7 @@ mod tests {
         assert_eq!(quoted("Data too long for column 'email' at row 1", "for column '", '\'').as_deref(), Some("email"));
         assert_eq!(last_part("events.customer_id".into()).as_deref(), Some("customer_id"));
         assert_eq!(quoted("no such thing", "CONSTRAINT `", '`'), None);
+        let duplicate = "Duplicate entry 'x for key 'ann' for key 'contacts_email'";
+        assert_eq!(last_quoted(duplicate, "for key '", '\'').as_deref(), Some("contacts_email"));
     }
 }
