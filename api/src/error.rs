@@ -327,7 +327,9 @@ impl From<lethe_worker::stores::StoreError> for ApiError {
             Unreachable(_) | AuthFailed | UnknownDatabase | Query(_) | Protocol(_) | Rejected(_) | TooLarge(_) => {
                 Self::new(StatusCode::BAD_GATEWAY, e.code(), e.to_string())
             }
-            Config(_) | TargetRefused => Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
+            Config(_) | TargetRefused | Refused(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+            }
             Schema(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_data_map", e.to_string()),
             NoDataMap => Self::conflict(e.code(), e.to_string()),
         }

@@ -186,9 +186,11 @@ both_backends! {
         assert!(review.body.contains("value=\"email\" selected"), "discovery found the e-mail identity");
         let form = [
             ("csrf", csrf.as_str()),
-            ("t0", "customers"), ("t0.include", "on"), ("t0.pk", "id"), ("t0.erasure", "delete_row"),
+            // Orders refer to customers and are left out, so the customers' rows are kept with
+            // their personal columns erased (delete_row would be refused: the database would).
+            ("t0", "customers"), ("t0.include", "on"), ("t0.pk", "id"), ("t0.erasure", "update"),
             ("t0.c0", "id"),
-            ("t0.c1", "email"), ("t0.c1.category", "user.contact.email"), ("t0.c1.identity", "email"),
+            ("t0.c1", "email"), ("t0.c1.category", "user.contact.email"), ("t0.c1.identity", "email"), ("t0.c1.action", "redact"),
             ("t0.c2", "full_name"), ("t0.c2.category", "user.name"),
             ("t1", "orders"),
         ];
@@ -213,7 +215,7 @@ both_backends! {
         let typed = c.post(&format!("{path}/datamap"), &[("csrf", &csrf), ("yaml", wrong_type)]).await;
         assert_eq!(typed.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(typed.body.contains("<td>7</td>"), "the line of the bad value: {}", typed.body);
-        let good = "version: 1\ntables:\n  - name: customers\n    primary_key: [id]\n    columns:\n      - name: email\n        category: user.contact.email\n        identity: email\n";
+        let good = "version: 1\ntables:\n  - name: customers\n    primary_key: [id]\n    columns:\n      - name: email\n        category: user.contact.email\n        identity: email\n        action: redact\n    erasure:\n      action: update\n";
         let second = c.post(&format!("{path}/datamap"), &[("csrf", &csrf), ("yaml", good)]).await;
         assert_eq!(second.status, StatusCode::OK, "{}", second.body);
         assert!(second.body.contains("Data map version 2 saved."));

@@ -256,6 +256,24 @@ async fn a_fides_dataset_imports_and_locates_the_same_rows() {
     assert_eq!(status, StatusCode::OK, "{imported}");
     assert_eq!(imported["fides_key"], "shop");
     assert_eq!(imported["store"]["data_map_version"], 2);
+    // Fides gives every field null; the import chose what the live columns take, and says so.
+    let warnings: Vec<&str> = imported["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    for chosen in [
+        "customers.email: `email` is NOT NULL text, so null would be refused; redact (`[redacted]`) instead",
+        "addresses.street: `street` is NOT NULL text, so null would be refused; redact (`[redacted]`) instead",
+        "orders.placed_at: `placed_at` is NOT NULL timestamp with time zone, so no action can clear it",
+        "logins: no column can be cleared in place, so erasure deletes its located rows",
+    ] {
+        assert!(warnings.iter().any(|w| w.starts_with(chosen)), "{chosen}: {warnings:?}");
+    }
+    let (_, store) = app.get(&format!("/v1/stores/{shop}"), Some(&admin)).await;
+    let customers = &store["data_map"]["tables"][0];
+    assert_eq!(
+        (customers["name"].as_str(), customers["erasure"]["action"].as_str()),
+        (Some("customers"), Some("update"))
+    );
+    let email = customers["columns"].as_array().unwrap().iter().find(|c| c["name"] == "email").unwrap();
+    assert_eq!(email["action"], "redact", "{customers}");
     let from_fides = counts_of(&preview(&app, &admin, &shop, &company.ann.emails, false).await);
     assert_eq!(
         from_fides["shop"].iter().filter(|(_, n)| **n > 0).collect::<Vec<_>>(),
@@ -332,8 +350,10 @@ async fn bad_data_maps_are_refused_with_precise_errors() {
     assert!(store["data_map"].is_null());
 
     // A valid map is saved, with warnings for lookups no index serves and tables no identity
-    // reaches (the shop's own map has only the latter: employees and products).
-    let yaml = "version: 1\ntables:\n  - name: customers\n    primary_key: [id]\n    columns: [{ name: name, identity: customer_id }]\n  - name: products\n    primary_key: [id]\n";
+    // reaches (the shop's own map has only the latter: employees and products). Addresses,
+    // orders, logins and tickets refer to customers and are not mapped, so the customers' rows
+    // are kept with their personal columns cleared (deleting them would be refused).
+    let yaml = "version: 1\ntables:\n  - name: customers\n    primary_key: [id]\n    columns: [{ name: name, identity: customer_id, action: \"null\" }]\n    erasure: { action: update }\n  - name: products\n    primary_key: [id]\n";
     let (status, saved) = put(&app, &admin, &path, json!({ "yaml": yaml })).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let warnings: Vec<&str> = saved["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();

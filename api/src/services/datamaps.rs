@@ -4,12 +4,14 @@
 //! and its line for YAML), then against the live store (a table or column the store does not
 //! have is an error listing what it has). Nothing is saved unless both pass.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lethe_entities::datamap::graph::Graph;
 use lethe_entities::datamap::validate::{Context, validate};
 use lethe_entities::datamap::{DataMap, MapError, fides, parse};
 use lethe_entities::entity::store;
+use lethe_worker::stores::constraints::check_constraints;
+use lethe_worker::stores::constraints::fit::fit_actions;
 use lethe_worker::stores::schema::check_map;
 use lethe_worker::stores::schema::unindexed_lookups;
 use sea_orm::ActiveValue::Set;
@@ -101,8 +103,9 @@ pub async fn import_fides(
     if !store.kind.is_sql() {
         return Err(ApiError::invalid_field("yaml", "fideslang datasets are imported into SQL stores"));
     }
-    let imported = fides::import(&body.yaml, &body.datasets).map_err(invalid_data_map)?;
+    let mut imported = fides::import(&body.yaml, &body.datasets).map_err(invalid_data_map)?;
     let mut warnings = imported.warnings;
+    warnings.extend(fit_to_store(state, principal, &store, &mut imported.map, body.save).await?);
     let store = if body.save {
         let (store, more) = check_and_save(state, principal, store, imported.map, None).await?;
         warnings.extend(more);
@@ -114,6 +117,53 @@ pub async fn import_fides(
         active.update(&state.db).await?
     };
     Ok(FidesImported { fides_key: imported.fides_key, store: StoreView::of(&store, &state.keyring), warnings })
+}
+
+/// Replaces the imported map's actions the store's live columns cannot take (Fides gives every
+/// field `null`, which a NOT NULL column refuses) and says what was chosen instead. When the
+/// store cannot be read, a map that is only proposed (`must_read` false) is kept as imported
+/// with a warning; one to be saved fails as the save would.
+async fn fit_to_store(
+    state: &AppState,
+    principal: &Principal,
+    store: &store::Model,
+    map: &mut DataMap,
+    must_read: bool,
+) -> ApiResult<Vec<String>> {
+    let schema = match state.stores.connector(store, &state.keyring).await {
+        Ok(connector) => connector.fresh_schema().await,
+        Err(e) => Err(e),
+    };
+    let schema = match schema {
+        Ok(Some(schema)) => schema,
+        Ok(None) => return Ok(Vec::new()),
+        Err(e) if !must_read => {
+            return Ok(vec![format!(
+                "the store could not be read ({}), so the actions were not fitted to its columns; review them",
+                e.code()
+            )]);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let stores = store::Model::all_in_org(&state.db, principal.organization_id).await?;
+    let unreachable = unreachable_tables(&stores, store, map);
+    Ok(fit_actions(map, &schema, &unreachable))
+}
+
+/// The tables of `map` (for `store`) that locating never reaches, with the organization's other
+/// stores' saved maps: no identity column or followed reference leads to them.
+fn unreachable_tables(stores: &[store::Model], store: &store::Model, map: &DataMap) -> BTreeSet<String> {
+    let others_maps: Vec<(String, lethe_entities::StoreKind, DataMap)> = stores
+        .iter()
+        .filter(|s| s.id != store.id)
+        .filter_map(|s| Some((s.name.clone(), s.kind, s.saved_map()?)))
+        .collect();
+    let graph = Graph::build(others_maps.iter().map(|(n, k, m)| (n.as_str(), *k, m)).chain(std::iter::once((
+        store.name.as_str(),
+        store.kind,
+        map,
+    ))));
+    graph.unreachable().into_iter().filter(|n| n.store == store.name).map(|n| n.table).collect()
 }
 
 /// Validates `map` for `store` (structure, then the live schema) and saves it. Returns the
@@ -137,32 +187,25 @@ async fn check_and_save(
     if !errors.is_empty() {
         return Err(fail(errors));
     }
-    let mut warnings = Vec::new();
+    let unreachable = unreachable_tables(&stores, &store, &map);
+    let mut warnings: Vec<String> = Vec::new();
     let connector = state.stores.connector(&store, &state.keyring).await?;
     if let Some(schema) = connector.fresh_schema().await? {
         errors = check_map(&map, &schema);
+        if errors.is_empty() {
+            let checked = check_constraints(&map, &schema, &unreachable);
+            errors = checked.errors;
+            warnings.extend(checked.warnings);
+        }
         if !errors.is_empty() {
             return Err(fail(errors));
         }
         warnings
             .extend(unindexed_lookups(&map, &schema).into_iter().map(|m| format!("no index serves lookups on {m}")));
     }
-    let others_maps: Vec<(String, lethe_entities::StoreKind, DataMap)> = stores
-        .iter()
-        .filter(|s| s.id != store.id)
-        .filter_map(|s| Some((s.name.clone(), s.kind, s.saved_map()?)))
-        .collect();
-    let graph = Graph::build(others_maps.iter().map(|(n, k, m)| (n.as_str(), *k, m)).chain(std::iter::once((
-        store.name.as_str(),
-        store.kind,
-        &map,
-    ))));
-    for node in graph.unreachable().into_iter().filter(|n| n.store == store.name) {
-        warnings.push(format!(
-            "`{}` is not reachable from any identity column or reference: locating never finds its rows",
-            node.table
-        ));
-    }
+    warnings.extend(unreachable.iter().map(|table| {
+        format!("`{table}` is not reachable from any identity column or reference: locating never finds its rows")
+    }));
     let version = store.data_map_version + 1;
     let mut active = store.into_active_model();
     active.data_map = Set(Some(serde_json::to_value(&map).expect("maps serialise")));

@@ -39,7 +39,9 @@
 //!   `null_rewrite` → `null`, `hash`/`hmac` → `hash`, `string_rewrite` → `redact` (with its
 //!   `rewrite_value`), `random_string_rewrite` → `redact`; other strategies become `null` with a
 //!   warning. `read_only` fields are kept. When no column is left to change, rows are deleted —
-//!   with a warning, because Fides would have left them alone.
+//!   with a warning, because Fides would have left them alone. The API then fits these actions
+//!   to the store's live columns (`null` on a NOT NULL column becomes `redact`, or the column is
+//!   kept; see `lethe_worker::stores::constraints::fit`), reporting each change.
 //! * `redact: name` only hides names in Fides' access packages; it has no erasure meaning and is
 //!   ignored with a warning. Ordering hints (`after`, `erase_after`) are ignored with a warning:
 //!   Lethe orders erasure by references.

@@ -68,12 +68,7 @@ mod tests {
 
     #[test]
     fn missing_tables_and_columns_are_named() {
-        let column = |n: &str| ColumnSchema {
-            name: n.into(),
-            sql_type: "text".into(),
-            cast_type: None,
-            case_insensitive: false,
-        };
+        let column = |n: &str| ColumnSchema::new(n, "text");
         let mut schema = Schema::default();
         schema.tables.insert(
             "logs".into(),

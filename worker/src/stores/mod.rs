@@ -17,6 +17,7 @@
 //! credentials, host names or values, so they are never passed on.
 
 pub mod connector;
+pub mod constraints;
 pub mod discover;
 pub mod erasure;
 pub mod http;
@@ -62,6 +63,11 @@ pub enum StoreError {
     /// The data map names a table or column the live store does not have.
     #[error("{0}")]
     Schema(String),
+    /// The store refused an erasure statement by one of its constraints (a foreign key, a
+    /// column's length, NOT NULL, a unique constraint), in words; retrying will not help until
+    /// the map or the store changes.
+    #[error("{0}")]
+    Refused(String),
     /// The store has no saved data map yet.
     #[error("the store has no saved data map")]
     NoDataMap,
@@ -93,6 +99,7 @@ impl StoreError {
             Self::Config(_) => "store_config_invalid",
             Self::TargetRefused => "store_target_refused",
             Self::Schema(_) => "store_schema_mismatch",
+            Self::Refused(_) => "store_refused",
             Self::NoDataMap => "store_no_data_map",
             Self::Query(_) => "store_query_failed",
             Self::Protocol(_) => "store_protocol_error",

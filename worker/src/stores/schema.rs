@@ -54,17 +54,63 @@ pub struct ColumnSchema {
     pub cast_type: Option<(String, String)>,
     /// MySQL: whether the column's collation ignores case (then no `LOWER()` is needed).
     pub case_insensitive: bool,
+    /// Whether the column accepts NULL (`false` for `NOT NULL`).
+    pub nullable: bool,
+    /// The most characters a text column holds (`varchar(60)`: 60), where the type says.
+    pub max_length: Option<u32>,
+}
+
+impl ColumnSchema {
+    /// A nullable column of `sql_type` without a length limit (tests and synthetic schemas).
+    pub fn new(name: &str, sql_type: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            sql_type: sql_type.to_owned(),
+            cast_type: None,
+            case_insensitive: false,
+            nullable: true,
+            max_length: None,
+        }
+    }
 }
 
 /// A foreign key: `columns` of this table reference `target_columns` of `target_table`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ForeignKey {
+    /// The constraint's name (SQLite's foreign keys have none).
+    pub name: Option<String>,
     /// Referencing columns.
     pub columns: Vec<String>,
     /// Referenced table.
     pub target_table: String,
     /// Referenced columns.
     pub target_columns: Vec<String>,
+    /// What the database does to the referencing rows when a referenced row is deleted.
+    pub on_delete: OnDelete,
+}
+
+/// A foreign key's `ON DELETE` rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnDelete {
+    /// `NO ACTION` or `RESTRICT` (the default): the delete is refused while rows refer to it.
+    #[default]
+    Refuse,
+    /// `CASCADE`: the referencing rows are deleted too.
+    Cascade,
+    /// `SET NULL` or `SET DEFAULT`: the referencing rows keep living without the reference.
+    Detach,
+}
+
+impl OnDelete {
+    /// Reads a rule as the catalogues spell it: `CASCADE`, `SET NULL`, `RESTRICT`, ... (SQL
+    /// standard, MySQL, SQLite) or PostgreSQL's one-letter `confdeltype` (`c`, `n`, `d`, `r`, `a`).
+    pub fn parse(rule: &str) -> Self {
+        match rule.trim().to_ascii_uppercase().as_str() {
+            "CASCADE" | "C" => Self::Cascade,
+            "SET NULL" | "SET DEFAULT" | "N" | "D" => Self::Detach,
+            _ => Self::Refuse,
+        }
+    }
 }
 
 /// The leading column of an index.
@@ -182,7 +228,7 @@ mod tests {
     use lethe_entities::datamap::parse::from_yaml;
 
     fn column(name: &str) -> ColumnSchema {
-        ColumnSchema { name: name.into(), sql_type: "text".into(), cast_type: None, case_insensitive: false }
+        ColumnSchema::new(name, "text")
     }
 
     #[test]

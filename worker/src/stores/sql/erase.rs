@@ -81,7 +81,11 @@ pub async fn erase(
                 drop(txn);
                 let what = format!("{} `{}`", step.kind.action(), step.table);
                 void_all(cx, store, &intents).await?;
-                return Err(EraseError::Store(classify(e), what));
+                let error = match super::refusal::explain(store, &e, step).await {
+                    Some(refused) => refused,
+                    None => classify(e),
+                };
+                return Err(EraseError::Store(error, what));
             }
         }
     }

@@ -118,16 +118,12 @@ mod tests {
         TableSchema {
             columns: vec![
                 ColumnSchema {
-                    name: "id".into(),
-                    sql_type: "bigint".into(),
                     cast_type: Some(("pg_catalog".into(), "int8".into())),
-                    case_insensitive: false,
+                    ..ColumnSchema::new("id", "bigint")
                 },
                 ColumnSchema {
-                    name: "e\"mail".into(),
-                    sql_type: "text".into(),
                     cast_type: Some(("pg_catalog".into(), "text".into())),
-                    case_insensitive: false,
+                    ..ColumnSchema::new("e\"mail", "text")
                 },
             ],
             ..Default::default()

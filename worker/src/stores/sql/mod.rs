@@ -1,7 +1,7 @@
 //! SQL stores (PostgreSQL, MySQL/MariaDB, SQLite) through sea-orm: the connection (to what
 //! [`pin`] checked against the target policy) and its cached schema here; the connector's work
 //! in [`fetch`] and [`locate`] (locating), [`introspect`] and [`discover`], [`plan`] and
-//! [`erase`] (erasure), [`receipts`] (settling intents), [`retention`] and [`purge`] (retention
+//! [`erase`] (erasure, with [`refusal`] for a statement the store refuses), [`receipts`] (settling intents), [`retention`] and [`purge`] (retention
 //! runs and previews).
 
 pub mod discover;
@@ -13,6 +13,7 @@ pub mod pin;
 pub mod plan;
 pub mod purge;
 pub mod receipts;
+mod refusal;
 pub mod retention;
 pub mod shared;
 

@@ -233,7 +233,12 @@ mod tests {
     use lethe_entities::datamap::parse::from_yaml;
 
     fn fk(target: &str, column: &str) -> ForeignKey {
-        ForeignKey { columns: vec![column.into()], target_table: target.into(), target_columns: vec!["id".into()] }
+        ForeignKey {
+            columns: vec![column.into()],
+            target_table: target.into(),
+            target_columns: vec!["id".into()],
+            ..Default::default()
+        }
     }
 
     fn schema(tables: &[(&str, Vec<ForeignKey>)]) -> Schema {

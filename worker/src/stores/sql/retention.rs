@@ -374,10 +374,8 @@ mod tests {
 
     fn live(age_type: &str) -> TableSchema {
         let col = |n: &str, t: &str, cast: (&str, &str)| ColumnSchema {
-            name: n.into(),
-            sql_type: t.into(),
             cast_type: Some((cast.0.into(), cast.1.into())),
-            case_insensitive: false,
+            ..ColumnSchema::new(n, t)
         };
         TableSchema {
             columns: vec![
