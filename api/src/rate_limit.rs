@@ -69,7 +69,7 @@ impl RateLimits {
 
     /// Checks and counts one call from client address `ip`.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.public_per_ip.check_key(&ip).map_err(|not_until| {
+        self.public_per_ip.check_key(&client(ip)).map_err(|not_until| {
             let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::too_many("rate_limited", "too many requests from this address; slow down", wait.as_secs())
         })
@@ -87,7 +87,7 @@ impl RateLimits {
     /// server runs without connection info, as in-process tests may), whichever door it comes
     /// through: `429 too_many_sign_ins` beyond the budget.
     pub fn check_credentials(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let ip = client(ip.unwrap_or(IpAddr::from([0, 0, 0, 0])));
         self.credentials_per_ip.check_key(&ip).map_err(|not_until| {
             let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::too_many(
@@ -119,6 +119,19 @@ impl RateLimits {
     }
 }
 
+/// The key a client address is counted under: an IPv4 address as it is, an IPv6 address by its
+/// /64 network (one subscriber's allocation, which holds 2^64 addresses of its own), an
+/// IPv4-mapped IPv6 address as the IPv4 address it maps.
+pub fn client(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+    }
+}
+
 /// Middleware: limits requests per client IP (the portal's pages, which take no credential).
 pub async fn per_ip(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
     match limits.check_ip(peer(&request)) {
@@ -134,4 +147,37 @@ pub fn peer(request: &Request) -> IpAddr {
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client(a), client(b));
+        assert_ne!(client(a), client(other));
+        assert_eq!(client("::ffff:192.0.2.7".parse().unwrap()), "192.0.2.7".parse::<IpAddr>().unwrap());
+        assert_eq!(client("192.0.2.7".parse().unwrap()), "192.0.2.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn one_network_shares_one_sign_in_budget() {
+        let settings = RateLimitSettings {
+            public_per_minute: 100,
+            authenticated_per_minute: 100,
+            submissions_per_email_per_hour: 100,
+            sign_in_per_minute: 2,
+        };
+        let limits = RateLimits::new(settings);
+        for host in 1..=2u16 {
+            limits.check_credentials(Some(IpAddr::from([0x2001, 0xdb8, 0, 7, 0, 0, 0, host]))).unwrap();
+        }
+        let third = limits.check_credentials(Some(IpAddr::from([0x2001, 0xdb8, 0, 7, 9, 9, 9, 9])));
+        assert_eq!(third.unwrap_err().code(), "too_many_sign_ins");
+        limits.check_credentials(Some(IpAddr::from([0x2001, 0xdb8, 0, 8, 0, 0, 0, 1]))).unwrap();
+    }
 }

@@ -4,7 +4,8 @@
 //! `tests/fixtures/music_store/discovered.json`. It shows the catalogue that invoice lines point
 //! at (tracks, and the albums, artists, genres and playlists around them) set apart as shared,
 //! with no column proposed as personal data and every reference into it `none`; the loyalty card
-//! each customer has one of kept as the customer's (`to`); run-together names
+//! each customer has one of kept as the customer's (`to`); a delivery address that one
+//! customer's two deliveries repeat not taken for shared (it has personal columns); run-together names
 //! (`billingpostalcode`) classified; an invoice date never taken for a birth date; a job title
 //! never taken for a name. `LETHE_UPDATE_FIXTURES=1` rewrites the file from the SQLite run.
 

@@ -42,6 +42,7 @@ impl HashingSettings {
 pub struct Hashing {
     admission: Arc<Semaphore>,
     running: Arc<Semaphore>,
+    running_max: usize,
     areas: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
@@ -57,6 +58,7 @@ impl Hashing {
         Self {
             admission: Arc::new(Semaphore::new(concurrency + settings.queue)),
             running: Arc::new(Semaphore::new(concurrency)),
+            running_max: concurrency,
             areas: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -68,16 +70,22 @@ impl Hashing {
         blocks: usize,
         work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> ApiResult<T> {
-        let Ok(_admitted) = self.admission.clone().try_acquire_owned() else {
+        let Ok(admitted) = self.admission.clone().try_acquire_owned() else {
             return Err(overloaded());
         };
-        let _slot = self.running.clone().acquire_owned().await.map_err(|e| ApiError::internal(&e))?;
-        let areas = self.areas.clone();
+        let slot = self.running.clone().acquire_owned().await.map_err(|e| ApiError::internal(&e))?;
+        let (areas, keep) = (self.areas.clone(), self.running_max);
+        // The permits go with the computation: a caller that goes away (its request dropped
+        // mid-way) frees its place only when the work it started has ended.
         tokio::task::spawn_blocking(move || {
+            let _held = (admitted, slot);
             let reused = areas.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let mut area = reused.filter(|a| a.len() == blocks).unwrap_or_else(|| vec![Block::new(); blocks]);
             let result = work(&mut area);
-            areas.lock().unwrap_or_else(|e| e.into_inner()).push(area);
+            let mut kept = areas.lock().unwrap_or_else(|e| e.into_inner());
+            if kept.len() < keep {
+                kept.push(area);
+            }
             result
         })
         .await
@@ -220,5 +228,28 @@ mod tests {
         assert!(!second.await.unwrap().unwrap());
         // Work areas are kept for reuse, at most one per computation that ran at once.
         assert_eq!(hashing.areas.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_goes_away_keeps_its_place_until_its_work_ends() {
+        let hashing = one_at_a_time(0);
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        let started = tokio::spawn({
+            let hashing = hashing.clone();
+            async move { hashing.run(8, move |_| finished.recv().is_ok()).await }
+        });
+        while hashing.running.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        // The request is dropped (its client hung up) while its computation runs.
+        started.abort();
+        let _ = started.await;
+        let refused = hashing.verify("x".repeat(12), None).await.unwrap_err();
+        assert_eq!(refused.code(), "overloaded", "the computation still holds its place");
+        finish.send(()).unwrap();
+        while hashing.admission.available_permits() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!hashing.verify("x".repeat(12), None).await.unwrap());
     }
 }

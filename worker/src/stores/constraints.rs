@@ -79,6 +79,17 @@ fn referencing_rows(map: &DataMap, schema: &Schema, t: usize, table: &TableMap, 
                     table.name,
                     describe(fk)
                 )),
+                OnDelete::Refuse if child_name == &table.name => checked.errors.push(MapError::at(
+                    format!("tables[{t}].erasure"),
+                    format!(
+                        "delete_row `{0}`: rows in `{0}` still refer to them through {1} (other rows of the same \
+                         table: usually other people), so the database refuses the delete; do not follow it \
+                         (direction: from would erase those people too): keep the rows of `{0}` and erase their \
+                         personal columns (erasure: update, with null or redact)",
+                        table.name,
+                        describe(fk),
+                    ),
+                )),
                 OnDelete::Refuse => checked.errors.push(MapError::at(
                     format!("tables[{t}].erasure"),
                     format!(
@@ -113,12 +124,12 @@ fn erased_first(map: &DataMap, child_name: &str, child: &TableSchema, fk: &Forei
     if !followed {
         return false;
     }
-    let nullable = |column: &String| child.column(column).is_some_and(|c| c.nullable);
     if child_name == parent {
-        // Located rows of one table referring to each other: erasure first sets the column to
-        // NULL on them (breaking the cycle), then deletes them.
-        return fk.columns.iter().all(nullable);
+        // Following a self-reference from a person's row reaches the rows that point at it (a
+        // manager's reports, and theirs): other people. It never makes deleting safe.
+        return false;
     }
+    let nullable = |column: &String| child.column(column).is_some_and(|c| c.nullable);
     match mapped.erasure {
         RowErasure::DeleteRow => true,
         RowErasure::Update | RowErasure::Keep { .. } => fk.columns.iter().all(|column| {

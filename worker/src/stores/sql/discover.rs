@@ -3,7 +3,7 @@
 //! references (see [`crate::stores::discover`] for how directions are chosen), except into and
 //! out of shared tables ([`super::shared`]), which are set apart.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lethe_entities::datamap::classify;
 use lethe_entities::datamap::{ColumnMap, ColumnRef, Direction, Reference, RowErasure, TableMap};
@@ -66,7 +66,7 @@ pub async fn discover(sql: &SqlStore) -> Result<Discovery, StoreError> {
         });
     }
     let identifies = identifying_tables(&discovery);
-    let shared = shared_tables(sql, &schema, &identifies).await?;
+    let shared = shared_tables(sql, &schema, &identifies, &personal_tables(&discovery)).await?;
     set_apart(&mut discovery, &shared);
     propose_references(&mut discovery, &schema, &identifies, &shared);
     discovery.missing_indexes = unindexed_lookups(&discovery.map, &schema);
@@ -76,6 +76,11 @@ pub async fn discover(sql: &SqlStore) -> Result<Discovery, StoreError> {
 /// Every mapped table, with whether one of its columns identifies people.
 fn identifying_tables(discovery: &Discovery) -> BTreeMap<String, bool> {
     discovery.map.tables.iter().map(|t| (t.name.clone(), t.columns.iter().any(|c| c.identity.is_some()))).collect()
+}
+
+/// The tables with a suggested column other than a bare `name` (which things have too).
+fn personal_tables(discovery: &Discovery) -> BTreeSet<String> {
+    discovery.suggestions.iter().filter(|s| !s.column.eq_ignore_ascii_case("name")).map(|s| s.table.clone()).collect()
 }
 
 /// Shared tables keep no suggested columns (a track's `name` is no person's name); the notes say

@@ -10,6 +10,10 @@
 //! the person's. Tables that are not owned and that a shared table refers to, or that refer to
 //! one, are shared too (`tracks -> albums -> artists`, `playlist_tracks -> tracks`): they are
 //! part of the same catalogue, and no person's rows lead to them.
+//!
+//! A table discovery proposes personal columns for (a street, a city, anything but a bare
+//! `name`, which tracks, genres and products have too) is never set apart: two orders of one
+//! customer to the same address repeat the address, and that must not hide it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,8 +30,11 @@ pub async fn shared_tables(
     sql: &SqlStore,
     schema: &Schema,
     identifies: &BTreeMap<String, bool>,
+    personal: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, String>, StoreError> {
-    let owned = owned_tables(schema, identifies);
+    // A table with personal columns is never set apart, shared or not: it counts as owned.
+    let mut owned = owned_tables(schema, identifies);
+    owned.extend(personal.iter().cloned());
     let mut shared = BTreeMap::new();
     for (table, live) in &schema.tables {
         if !owned.contains(table) {
