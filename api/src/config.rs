@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use lethe_entities::MasterKey;
 use lethe_entities::entity::organization::EXPORT_LINK_DAYS;
-use lethe_worker::ServiceSettings;
 use lethe_worker::ledger::CheckpointSettings;
 use lethe_worker::private_fs;
 use lethe_worker::targets::{Net, TargetSettings};
+use lethe_worker::{RetrySettings, ServiceSettings};
 use serde::Deserialize;
 
 use crate::redact::redact_url;
@@ -145,6 +145,12 @@ pub struct ConfigArgs {
     /// Seconds a service that accepted an erasure may take to call back [default: 86400].
     #[arg(long, env = "LETHE_SERVICE_CALLBACK_TIMEOUT_SECS", global = true)]
     pub service_callback_timeout_secs: Option<u64>,
+    /// Attempts a request's fulfilment or a retention run makes through failures that may pass (a store unreachable, Lethe's database busy) before it fails [default: 8].
+    #[arg(long, env = "LETHE_JOB_ATTEMPTS", global = true)]
+    pub job_attempts: Option<u32>,
+    /// Seconds before the second attempt; doubles per attempt up to 300, with jitter [default: 2].
+    #[arg(long, env = "LETHE_JOB_RETRY_SECS", global = true)]
+    pub job_retry_secs: Option<u64>,
     /// Directories SQLite stores (and TLS files named in store URLs) may be in, comma-separated; never Lethe's data dir or database [default: development: anywhere else; production: none].
     #[arg(long, env = "LETHE_TARGET_ALLOW_DIRS", global = true, value_delimiter = ',')]
     pub target_allow_dirs: Option<Vec<PathBuf>>,
@@ -206,6 +212,8 @@ pub struct Settings {
     pub public_url: String,
     /// Calls to HTTP stores' services: retries, callback timeout, callback base URL.
     pub services: ServiceSettings,
+    /// How jobs retry failures that may pass before their work gives up.
+    pub retry: RetrySettings,
     /// How long an access export's download link works.
     pub export_link_ttl: Duration,
     /// Downloads allowed per access export.
@@ -291,6 +299,8 @@ impl ConfigArgs {
             service_retry_secs: self.service_retry_secs.or(file.service_retry_secs),
             service_attempts: self.service_attempts.or(file.service_attempts),
             service_callback_timeout_secs: self.service_callback_timeout_secs.or(file.service_callback_timeout_secs),
+            job_attempts: self.job_attempts.or(file.job_attempts),
+            job_retry_secs: self.job_retry_secs.or(file.job_retry_secs),
             target_allow_dirs: self.target_allow_dirs.or(file.target_allow_dirs),
             target_allow_nets: self.target_allow_nets.or(file.target_allow_nets),
             target_deny_nets: self.target_deny_nets.or(file.target_deny_nets),
@@ -360,6 +370,7 @@ impl ConfigArgs {
                 max_attempts: limits.service_attempts as i32,
                 callback_timeout: Duration::from_secs(self.service_callback_timeout_secs.unwrap_or(24 * 3600).max(1)),
             },
+            retry: limits.retry,
             public_url,
             export_link_ttl: Duration::from_secs(u64::from(limits.export_link_days) * 24 * 3600),
             export_max_downloads: limits.export_max_downloads as i32,
@@ -390,6 +401,7 @@ impl ConfigArgs {
             export_link_days: self.export_link_days.unwrap_or(7),
             export_max_downloads: self.export_max_downloads.unwrap_or(10),
             service_attempts: self.service_attempts.unwrap_or(5),
+            retry: self.retry()?,
             server: self.server()?,
             sign_in_rate_per_minute: self.sign_in_rate_per_minute.unwrap_or(10),
         };
@@ -415,6 +427,21 @@ impl ConfigArgs {
             bail!("LETHE_HASHING_QUEUE must be between 0 and 100000");
         }
         Ok(limits)
+    }
+
+    /// How jobs retry failures that may pass, with the defaults, checked.
+    fn retry(&self) -> anyhow::Result<RetrySettings> {
+        let defaults = RetrySettings::default();
+        let attempts = self.job_attempts.unwrap_or(defaults.attempts);
+        if !(1..=50).contains(&attempts) {
+            bail!("LETHE_JOB_ATTEMPTS must be between 1 and 50");
+        }
+        let first_delay = match self.job_retry_secs {
+            None => defaults.first_delay,
+            Some(secs @ 1..=300) => Duration::from_secs(secs),
+            Some(_) => bail!("LETHE_JOB_RETRY_SECS must be between 1 and 300"),
+        };
+        Ok(RetrySettings { attempts, first_delay, ..defaults })
     }
 
     /// The HTTP server's cap and timeouts, with their defaults, checked.
@@ -458,6 +485,7 @@ struct Limits {
     export_link_days: u32,
     export_max_downloads: u32,
     service_attempts: u32,
+    retry: RetrySettings,
     server: ServerSettings,
     sign_in_rate_per_minute: u32,
 }

@@ -126,6 +126,7 @@ impl Engine {
             }),
             ledger: ledger.clone(),
             stores: stores.clone(),
+            work: Default::default(),
         };
         let jobs = JobContext {
             db,
@@ -139,6 +140,8 @@ impl Engine {
             services: settings.services.clone(),
             exports,
             settlements: Default::default(),
+            retry: settings.retry,
+            counters: state.work.clone(),
         };
         let mut runner = RunnerSettings::with_unique_name();
         runner.poll_interval = settings.queue_poll;

@@ -51,4 +51,6 @@ pub struct AppState {
     pub ledger: Arc<LedgerSigner>,
     /// Connections to the organizations' stores.
     pub stores: lethe_worker::stores::Registry,
+    /// This process's workers' retries and work given up, for `/metrics`.
+    pub work: Arc<lethe_worker::counters::WorkCounters>,
 }

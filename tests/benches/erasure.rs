@@ -455,6 +455,8 @@ async fn main() {
         services: Default::default(),
         exports: Default::default(),
         settlements: Default::default(),
+        retry: Default::default(),
+        counters: Default::default(),
     };
     println!(
         "Lethe: engine on a fresh PostgreSQL database, store and map registered, {needed} erasure requests \
@@ -487,7 +489,7 @@ async fn main() {
             reset_person(&shop).await;
             if side == 0 {
                 let request_id = lethe.next_approved().await;
-                let job_args = StartFulfilment { organization_id: lethe.organization, request_id };
+                let job_args = StartFulfilment { organization_id: lethe.organization, request_id, attempt: 1 };
                 let t = Instant::now();
                 start_fulfilment::run(&job_args, &lethe.ctx).await.expect("the job succeeds");
                 let took = t.elapsed();
@@ -537,11 +539,13 @@ async fn main() {
         .unwrap();
         let t1 = t.elapsed();
         let t = Instant::now();
-        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id, true).await.unwrap();
+        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id, true, true)
+            .await
+            .unwrap();
         let t2 = t.elapsed();
         let t = Instant::now();
         let mut next = Vec::new();
-        erase::run(ctx, &started, None, &mut next).await.unwrap();
+        erase::run(ctx, &started, None, true, &mut next).await.unwrap();
         ctx.queue.schedule_all(&next).await.unwrap();
         let t3 = t.elapsed();
         assert_eq!(lethe_touched(ctx, lethe.organization, request_id).await.values().sum::<u64>(), person_rows);
@@ -569,7 +573,9 @@ async fn main() {
         )
         .await
         .unwrap();
-        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id, true).await.unwrap();
+        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id, true, true)
+            .await
+            .unwrap();
         let mut these = Parts::default();
         erase_in_parts(ctx, lethe.organization, request_id, &mut these).await;
         if i > 0 {
@@ -590,7 +596,7 @@ async fn main() {
         reset_person(&shop).await;
         let request_id = lethe.next_approved().await;
         let before = counters(&admin_db, &databases).await;
-        let job = StartFulfilment { organization_id: lethe.organization, request_id };
+        let job = StartFulfilment { organization_id: lethe.organization, request_id, attempt: 1 };
         start_fulfilment::run(&job, &lethe.ctx).await.unwrap();
         least_change(&mut lethe_counts, &before, &counters(&admin_db, &databases).await);
 

@@ -38,6 +38,8 @@ pub struct TestApp {
     pub outbox: PathBuf,
     /// The database URL.
     pub database_url: String,
+    /// The engine's counts of failed attempts, retries and work given up.
+    pub work: std::sync::Arc<lethe_worker::counters::WorkCounters>,
     master_key: String,
     smtp_url: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -87,6 +89,11 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
             retry_after: Duration::from_millis(200),
             max_attempts: 3,
             callback_timeout: Duration::from_secs(3),
+        },
+        retry: lethe_worker::RetrySettings {
+            attempts: 3,
+            first_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(200),
         },
         targets: TargetSettings::development(),
     }
@@ -141,6 +148,7 @@ async fn start_with_outbox(settings: Settings, mode: Mode, dir: tempfile::TempDi
     let master_key = settings.master_key.to_base64().to_string();
     let engine = Engine::build(&settings, mailer).await.expect("engine starts");
     let db = engine.state.db.clone();
+    let work = engine.state.work.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel::<()>();
@@ -153,6 +161,7 @@ async fn start_with_outbox(settings: Settings, mode: Mode, dir: tempfile::TempDi
         db,
         outbox,
         database_url: settings.database_url,
+        work,
         master_key,
         smtp_url: settings.smtp_url,
         shutdown: Some(tx),

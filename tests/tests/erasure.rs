@@ -200,8 +200,14 @@ async fn the_verification_pass_catches_a_row_written_during_erasure() {
     for store in ["crm", "analytics", "cache"] {
         assert_eq!(tasks.iter().find(|t| t["store"] == store).unwrap()["status"], "done", "{store}");
     }
-    let (_, detail) = app.get(&format!("/v1/requests/{}", req.id), Some(&admin)).await;
-    assert_eq!(detail["state"], "in_progress", "a failed verification never completes the request");
+    // A failed verification never completes the request: it fails, with the store's report.
+    let detail = app.wait_for_state(&req.id, &admin, "failed").await;
+    let failed = detail["timeline"].as_array().unwrap().iter().rev().find(|e| e["kind"] == "failed").unwrap();
+    let reason = failed["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("erasure_incomplete: store `shop`: verification: 1 row(s) of `newsletter_subscribers`"),
+        "{reason}"
+    );
     // What did commit is in the ledger.
     assert_eq!(
         ledger(&app, &admin, &req.id).await.get(&("shop".into(), "customers".into(), "delete_row".into())),

@@ -130,7 +130,7 @@ both_backends! {
         assert_eq!(status, StatusCode::OK);
 
         let org_id = lethe_entities::entity::organization::Model::find_by_slug(&app.db, &org).await.unwrap().unwrap().id;
-        let job = StartFulfilment { organization_id: org_id, request_id: r.id.parse().unwrap() };
+        let job = StartFulfilment { organization_id: org_id, request_id: r.id.parse().unwrap(), attempt: 1 };
         let ctx = lethe_worker::JobContext {
             db: app.db.clone(),
             keyring: lethe_entities::Keyring::derive(&lethe_entities::MasterKey::generate()),
@@ -145,6 +145,8 @@ both_backends! {
             services: Default::default(),
             exports: Default::default(),
             settlements: Default::default(),
+            retry: Default::default(),
+            counters: Default::default(),
         };
         let (a, b) = tokio::join!(start_fulfilment::run(&job, &ctx), start_fulfilment::run(&job, &ctx));
         // One run starts it; the other sees it started (or lost the race and will be retried).

@@ -260,8 +260,7 @@ async fn services_that_answer_now_retry_or_refuse() {
     let task = task_until(&app, &admin, &id, "failed").await;
     assert_eq!(task["error_code"], "store_rejected", "{task}");
     assert_eq!(seen.lock().unwrap().calls["refuse"], 1);
-    let (_, detail) = app.get(&format!("/v1/requests/{id}"), Some(&admin)).await;
-    assert_eq!(detail["state"], "in_progress");
+    app.wait_for_state(&id, &admin, "failed").await;
 
     // Down for good: fails after the configured attempts with the service's error.
     let (admin, id) = erasure_with(&app, &base, "down").await;
@@ -438,8 +437,7 @@ async fn access_services_that_fail_block_the_package() {
             assert!(std::time::Instant::now() < deadline, "{mode}: no export_blocked event");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let (_, detail) = app.get(&format!("/v1/requests/{id}"), Some(&admin)).await;
-        assert_eq!(detail["state"], "in_progress", "{mode}");
+        app.wait_for_state(&id, &admin, "failed").await;
         assert!(export_row(&app, &id).await.is_none(), "{mode}: no package");
         let mails = lethe_tests::mailbox::wait_for_messages_to(&app.outbox, &email, 1).await;
         assert!(mails.iter().all(|m| !m.contains("/v1/exports/")), "{mode}: no link");

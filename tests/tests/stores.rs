@@ -483,10 +483,13 @@ async fn a_verified_request_records_per_store_results_and_a_down_store_says_why(
     let failed = detail["timeline"].as_array().unwrap().iter().find(|e| e["kind"] == "store_failed").cloned().unwrap();
     assert_eq!(failed["detail"]["code"], "store_unreachable");
 
-    // Fixed: locate again retries only the failed store.
+    // A store failed for good: the request fails, with the store's code.
+    app.wait_for_state(&req2.id, &admin, "failed").await;
+
+    // Fixed: the retry locates only the failed store again.
     put(&app, &admin, &format!("/v1/stores/{}", ids["crm"]), json!({ "connection": { "url": company.crm_url } })).await;
-    let (status, _) = app.post(&format!("/v1/requests/{}/locate", req2.id), Some(&admin), json!({})).await;
-    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _) = app.post(&format!("/v1/requests/{}/retry", req2.id), Some(&admin), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let (_, tasks) = app.get(&format!("/v1/requests/{}/tasks", req2.id), Some(&admin)).await;
@@ -502,7 +505,9 @@ async fn a_verified_request_records_per_store_results_and_a_down_store_says_why(
 }
 
 async fn wait_for_tasks(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // A store that is down is tried 3 times (the test settings), each connection attempt for up
+    // to the store pool's 10-second timeout.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     loop {
         let (status, tasks) = app.get(&format!("/v1/requests/{id}/tasks"), Some(token)).await;
         assert_eq!(status, StatusCode::OK, "{tasks}");

@@ -6,10 +6,11 @@ use lethe_entities::Keyring;
 use lethe_entities::ledger::signer::LedgerSigner;
 use sea_orm::DatabaseConnection;
 
+use crate::counters::WorkCounters;
 use crate::ledger::{CheckpointSettings, Settlements};
 use crate::mail::Mailer;
 use crate::queue::JobQueue;
-use crate::settings::{ExportSettings, ServiceSettings, VerificationSettings};
+use crate::settings::{ExportSettings, RetrySettings, ServiceSettings, VerificationSettings};
 use crate::stores::Registry;
 
 /// Shared state handed to every job.
@@ -37,4 +38,8 @@ pub struct JobContext {
     pub exports: ExportSettings,
     /// Settles ledger intents of concurrent jobs together (see [`Settlements`]).
     pub settlements: Settlements,
+    /// How failures that may pass are retried.
+    pub retry: RetrySettings,
+    /// This process's retries and work given up, for `/metrics`.
+    pub counters: Arc<WorkCounters>,
 }

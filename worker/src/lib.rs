@@ -7,10 +7,12 @@
 //! a retry or a duplicate enqueue) is harmless.
 
 pub mod context;
+pub mod counters;
 pub mod database;
 pub mod erase;
 pub mod error;
 pub mod export;
+pub mod give_up;
 pub mod i18n;
 pub mod jobs;
 pub mod ledger;
@@ -31,4 +33,4 @@ pub mod tasks;
 
 pub use context::JobContext;
 pub use queue::JobQueue;
-pub use settings::{ExportSettings, ServiceSettings, VerificationSettings};
+pub use settings::{ExportSettings, RetrySettings, ServiceSettings, VerificationSettings};

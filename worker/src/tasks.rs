@@ -14,9 +14,10 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::error::JobError;
 use crate::locate::{Keys, Located, Mode, Outcome, StoreInput, Subject, locate, locate_keys};
 use crate::queue::{FollowUp, Notice};
-use crate::stores::Registry;
+use crate::stores::{Registry, StoreError};
 
 /// A claim on a task (erasing a store, calling a service) older than this belongs to a worker
 /// that died: another may take the task over.
@@ -52,11 +53,11 @@ pub async fn subject(
     keyring: &Keyring,
     organization: Uuid,
     request: Uuid,
-) -> Result<Subject, String> {
-    let rows = subject_identity::Model::of_request(db, organization, request).await.map_err(|e| e.to_string())?;
+) -> Result<Subject, JobError> {
+    let rows = subject_identity::Model::of_request(db, organization, request).await?;
     let mut subject = Subject::default();
     for row in rows {
-        let value = row.open(keyring).map_err(|e| e.to_string())?;
+        let value = row.open(keyring).map_err(|_| JobError::Crypto)?;
         subject.identities.push((row.kind, value));
     }
     Ok(subject)
@@ -84,12 +85,17 @@ pub struct Pass {
     /// The primary keys found in every store, when this pass located (`None` when no task was
     /// pending); erasure uses them instead of locating again.
     pub keys: Option<Keys>,
+    /// Stores that failed in a way that may pass (unreachable, a dropped connection), left
+    /// `pending` for the job's next attempt instead of failed: not on the last attempt.
+    pub deferred: Vec<(String, StoreError)>,
 }
 
 /// Locates the request's subject in every store whose task is pending and records each
 /// outcome. Tasks already past `pending` are left alone, so running this twice records once.
 /// With `keep_keys` (erasure, which goes on to erase them) the pass returns the keys it found;
 /// otherwise only their counts are kept, so memory does not grow with the person's rows.
+/// A store failing in a way that may pass stays `pending` ([`Pass::deferred`]) unless this is
+/// the job's `last_attempt`, when its failure is recorded like any other.
 pub async fn locate_pending(
     db: &DatabaseConnection,
     keyring: &Keyring,
@@ -97,14 +103,15 @@ pub async fn locate_pending(
     organization: Uuid,
     request: Uuid,
     keep_keys: bool,
-) -> Result<Pass, String> {
-    let stores = store::Model::all_in_org(db, organization).await.map_err(|e| e.to_string())?;
-    let mut tasks = store_task::Model::of_request(db, organization, request).await.map_err(|e| e.to_string())?;
+    last_attempt: bool,
+) -> Result<Pass, JobError> {
+    let stores = store::Model::all_in_org(db, organization).await?;
+    let mut tasks = store_task::Model::of_request(db, organization, request).await?;
     if stores.iter().any(|s| !tasks.iter().any(|t| t.store_id == s.id)) {
-        let txn = begin(db, Commit::Lazy).await.map_err(|e| e.to_string())?;
-        ensure(&txn, organization, request, &stores).await.map_err(|e| e.to_string())?;
-        txn.commit().await.map_err(|e| e.to_string())?;
-        tasks = store_task::Model::of_request(db, organization, request).await.map_err(|e| e.to_string())?;
+        let txn = begin(db, Commit::Lazy).await?;
+        ensure(&txn, organization, request, &stores).await?;
+        txn.commit().await?;
+        tasks = store_task::Model::of_request(db, organization, request).await?;
     }
     if !tasks.iter().any(|t| t.status == TaskStatus::Pending) {
         return Ok(Pass::default());
@@ -120,10 +127,17 @@ pub async fn locate_pending(
     tracing::info!(request_id = %request, queries = report.queries, hops = report.hops, "located the subject's data");
     let mut pass = Pass { keys, ..Pass::default() };
     // Every outcome in one transaction: one commit for the pass, not one per store.
-    let txn = begin(db, Commit::Lazy).await.map_err(|e| e.to_string())?;
+    let txn = begin(db, Commit::Lazy).await?;
     for task in tasks.iter().filter(|t| t.status == TaskStatus::Pending) {
         let outcome = report.stores.get(&task.store_name).cloned().unwrap_or(Outcome::Waiting);
-        if record(&txn, task, &outcome).await.map_err(|e| e.to_string())? {
+        if let Outcome::Failed(e) = &outcome
+            && e.is_transient()
+            && !last_attempt
+        {
+            pass.deferred.push((task.store_name.clone(), e.clone()));
+            continue;
+        }
+        if record(&txn, task, &outcome).await? {
             match outcome {
                 Outcome::Located(_) => pass.located += 1,
                 Outcome::Failed(_) => pass.failed += 1,
@@ -131,7 +145,7 @@ pub async fn locate_pending(
             }
         }
     }
-    txn.commit().await.map_err(|e| e.to_string())?;
+    txn.commit().await?;
     Ok(pass)
 }
 

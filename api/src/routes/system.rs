@@ -50,6 +50,7 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
     job_metrics(&state.queue, &state.db, &mut out).await?;
     ledger_metrics(&state.db, &mut out).await?;
     retention_metrics(&state.db, &mut out).await?;
+    work_metrics(&state.work.read(), &mut out);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))
 }
 
@@ -140,6 +141,28 @@ async fn ledger_metrics(db: &DatabaseConnection, out: &mut String) -> ApiResult<
          # HELP lethe_ledger_intents_pending Destructions in customers' stores not yet settled in the ledger.\n# TYPE lethe_ledger_intents_pending gauge\nlethe_ledger_intents_pending {pending}"
     );
     Ok(())
+}
+
+/// This process's workers since it started: failed attempts, retries, work given up, restarts.
+fn work_metrics(counts: &lethe_worker::counters::WorkCounts, out: &mut String) {
+    let counters = [
+        (
+            "lethe_job_attempts_failed_total",
+            "Attempts of this process's workers that failed in a way that may pass.",
+            counts.failed_attempts,
+        ),
+        ("lethe_job_retries_total", "Retries this process's workers scheduled.", counts.retries),
+        ("lethe_requests_failed_total", "Requests this process's workers moved to `failed`.", counts.requests_failed),
+        ("lethe_retention_runs_failed_total", "Retention runs this process's workers failed.", counts.runs_failed),
+        (
+            "lethe_job_worker_restarts_total",
+            "Job workers restarted because their queue could not be read.",
+            counts.worker_restarts,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+    }
 }
 
 /// Retention: rows purged, runs by state, the schedule lag.

@@ -18,6 +18,13 @@
 //!    (other than rows mapped `keep`) fails with a precise report instead of succeeding.
 //!
 //! The request completes when every task is done or waived.
+//!
+//! A store's erasure that fails in a way that may pass (its connection dropped, it is
+//! restarting: the store's transaction rolled back and the intents are void) gives its claim
+//! back (`located` again, with the error as the task's last) and the job is retried with
+//! backoff; on the job's last attempt, or for a refusal that a retry cannot change (a foreign
+//! key, a value too long), the task fails with the store's words and the request gives up
+//! ([`crate::give_up`]).
 
 pub mod http;
 pub mod recover;
@@ -29,7 +36,6 @@ use lethe_entities::datamap::{DataMap, RowErasure};
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
 use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
 use lethe_entities::entity::{Commit, begin, request, store_task, subject_identity};
-use lethe_entities::ledger::LedgerError;
 use lethe_entities::ledger::entry::SubjectRef;
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
@@ -86,11 +92,14 @@ pub struct RetainedTable {
 /// `located` are the keys a locate pass of the same job has just found (they spare locating
 /// again; the verification pass still locates afterwards); `None` locates here. What should
 /// happen next (coming back when another worker's claim would expire, a service call later, the
-/// completion notice) is added to `next`, also when the run fails part way.
+/// completion notice) is added to `next`, also when the run fails part way. On the job's
+/// `last_attempt` a store failing in a way that may pass fails its task instead of waiting for
+/// another attempt.
 pub async fn run(
     ctx: &JobContext,
     request: &request::Model,
     located: Option<Keys>,
+    last_attempt: bool,
     next: &mut Vec<FollowUp>,
 ) -> Result<(), JobError> {
     let (organization, id) = (request.organization_id, request.id);
@@ -121,14 +130,14 @@ pub async fn run(
         .collect();
     let services = crate::services::due(&all, &http::Erase { refs: &[] });
     if !todo.is_empty() || services {
-        let subject = tasks::subject(&ctx.db, &ctx.keyring, organization, id).await.map_err(JobError::Permanent)?;
+        let subject = tasks::subject(&ctx.db, &ctx.keyring, organization, id).await?;
         let refs: Vec<SubjectRef> = subject_identity::Model::of_request(&ctx.db, organization, id)
             .await?
             .iter()
             .map(|i| ctx.keyring.ledger_subject_ref(organization, &i.blind_index))
             .collect();
         if !todo.is_empty() {
-            erase_tasks(ctx, request, &todo, &subject, &refs, located).await?;
+            erase_tasks(ctx, request, &todo, &subject, &refs, located, last_attempt).await?;
         }
         if services {
             let operation = http::Erase { refs: &refs };
@@ -142,15 +151,6 @@ pub async fn run(
     Ok(())
 }
 
-impl From<EraseError> for JobError {
-    fn from(e: EraseError) -> Self {
-        match e {
-            EraseError::Ledger(LedgerError::Db(db)) => JobError::Db(db),
-            other => JobError::Permanent(other.to_string()),
-        }
-    }
-}
-
 async fn erase_tasks(
     ctx: &JobContext,
     request: &request::Model,
@@ -158,6 +158,7 @@ async fn erase_tasks(
     subject: &crate::locate::Subject,
     refs: &[SubjectRef],
     located: Option<Keys>,
+    last_attempt: bool,
 ) -> Result<(), JobError> {
     let (organization, id) = (request.organization_id, request.id);
     let stores = lethe_entities::entity::store::Model::all_in_org(&ctx.db, organization).await?;
@@ -167,6 +168,8 @@ async fn erase_tasks(
         None => locate_keys(&inputs, subject).await.1,
     };
     let mut outcomes: BTreeMap<Uuid, StoreOutcome> = BTreeMap::new();
+    // The first store that failed in a way that may pass: the job is retried for it.
+    let mut deferred: Option<JobError> = None;
     let mut heartbeats = Heartbeats(Vec::new());
     for task in todo {
         if !claim(&ctx.db, task).await? {
@@ -193,13 +196,28 @@ async fn erase_tasks(
             Ok(outcome) => {
                 outcomes.insert(task.id, outcome);
             }
+            Err(EraseError::Store(e, what)) if e.is_transient() && !last_attempt => {
+                let message = format!("{what}: {e}");
+                tracing::warn!(request_id = %id, store = %task.store_name, code = e.code(), "erasure failed; rolled back, retried later");
+                release(&ctx.db, task, Step::Release { code: e.code().into(), message }).await?;
+                deferred.get_or_insert(JobError::store(&task.store_name, e));
+            }
             Err(EraseError::Store(e, what)) => {
                 let message = format!("{what}: {e}");
                 tracing::warn!(request_id = %id, store = %task.store_name, code = e.code(), "erasure failed; rolled back");
                 finish(&ctx.db, task, Step::Fail { code: e.code().into(), message }, None).await?;
             }
-            // Unknown outcome or Lethe's own failure: leave the claim; the retry recovers.
-            Err(other) => return Err(other.into()),
+            // Unknown outcome or Lethe's own failure: give the claim back (best effort: Lethe's
+            // database may be what failed; the claim then expires) so the retry need not wait for
+            // it. Whoever erases the store next settles its pending intents from the store's
+            // receipts first ([`recover`]), so nothing is counted twice.
+            Err(other) => {
+                let step = Step::Release { code: other.code().into(), message: other.to_string() };
+                if let Err(e) = release(&ctx.db, task, step).await {
+                    tracing::warn!(request_id = %id, store = %task.store_name, error = %e, "claim not given back; it expires");
+                }
+                return Err(other.into());
+            }
         }
     }
     // Verification pass.
@@ -228,7 +246,18 @@ async fn erase_tasks(
         }
     }
     txn.commit().await?;
-    Ok(())
+    match deferred {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Gives a claimed task back (`located`), its failure kept as the task's last error; no
+/// timeline event (the retry's outcome is what the timeline records).
+async fn release(db: &DatabaseConnection, task: &store_task::Model, step: Step) -> Result<(), TaskError> {
+    let txn = begin(db, Commit::Lazy).await?;
+    task.apply(&txn, TaskStatus::Erasing, step, None).await?;
+    Ok(txn.commit().await?)
 }
 
 fn is_kept(map: &DataMap, table: &str) -> bool {

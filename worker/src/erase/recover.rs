@@ -7,10 +7,8 @@ use lethe_entities::ledger::intent;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::EraseError;
 use crate::context::JobContext;
 use crate::error::JobError;
-use crate::ledger::external::ExternalError;
 use crate::stores::SettleError;
 
 /// Settles every pending intent of one request, except those of `busy` stores (another worker
@@ -32,22 +30,21 @@ pub async fn request(ctx: &JobContext, organization: Uuid, request: Uuid, busy: 
     let mut settled = 0;
     for open in pending.into_iter().filter(|i| !busy.contains(&i.store)) {
         let Some(model) = stores.iter().find(|s| s.name == open.store) else { continue };
-        let Ok(connector) = ctx.stores.connector(model, &ctx.keyring).await else {
-            tracing::warn!(intent_id = %open.id, store = %open.store, "recovery: store unreachable; intent left pending");
-            return Err(JobError::Permanent(format!(
-                "store `{}` is unreachable; erasure recovery waits for it",
-                open.store
-            )));
+        let connector = match ctx.stores.connector(model, &ctx.keyring).await {
+            Ok(connector) => connector,
+            Err(e) => {
+                tracing::warn!(intent_id = %open.id, store = %open.store, code = e.code(), "recovery: store unreachable; intent left pending");
+                return Err(JobError::store(&open.store, e));
+            }
         };
         match connector.settle(&ctx.db, open.id).await {
             Ok(_) => {}
-            Err(SettleError::Store(e)) => {
-                return Err(JobError::Permanent(format!("recovery in `{}`: {e}", open.store)));
-            }
-            // Lethe's own database failing is worth a retry (`JobError::Db`); anything else the
-            // settlement reports is not.
-            Err(SettleError::Settle(ExternalError::Ledger(e))) => return Err(EraseError::Ledger(e).into()),
-            Err(SettleError::Settle(e)) => return Err(EraseError::from(e).into()),
+            // The store could not be asked (transient when it may come back): the intent stays
+            // pending for the next attempt.
+            Err(SettleError::Store(e)) => return Err(JobError::store(&open.store, e)),
+            // Lethe's own database failing is worth a retry; anything else the settlement
+            // reports is not (see `ExternalError::is_transient`).
+            Err(SettleError::Settle(e)) => return Err(JobError::Settle(e)),
         }
         settled += 1;
     }

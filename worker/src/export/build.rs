@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::package::{self, PackageInfo, PackageStore, Spool, Spooled};
 use super::{crypto, service};
 use crate::context::JobContext;
-use crate::error::{ExportError, JobError};
+use crate::error::{ExportError, JobError, Missing};
 use crate::locate::{Mode, Outcome, locate};
 use crate::stores::StoreError;
 use crate::tasks;
@@ -72,10 +72,7 @@ pub(super) async fn build(
         Some(row) => row.clone(),
         None => ensure(db, org, request.id, ctx.exports.max_downloads).await?,
     };
-    let organization = organization::Entity::find_by_id(org)
-        .one(db)
-        .await?
-        .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
+    let organization = organization::Entity::find_by_id(org).one(db).await?.ok_or(Missing::Organization)?;
     crate::private_fs::dir(&ctx.exports.dir).map_err(ExportError::from)?;
     let work = crate::private_fs::temp_dir_in(&ctx.exports.dir, ".build-").map_err(ExportError::from)?;
     let started = std::time::Instant::now();
@@ -175,7 +172,7 @@ async fn spool(
         let file = task_return::Attachment::decode(&plain).ok_or(ExportError::Crypto)?;
         spool.attach(&task.store_name, &file.file_name, &file.content).map_err(ExportError::from)?;
     }
-    let subject = tasks::subject(db, &ctx.keyring, org, request.id).await.map_err(JobError::Permanent)?;
+    let subject = tasks::subject(db, &ctx.keyring, org, request.id).await?;
     let inputs = tasks::inputs(&sources.stores, &ctx.stores, &ctx.keyring).await;
     let report = locate(&inputs, &subject, Mode::Rows, &mut |located| spool.push(located)).await;
     let mut counts = Counts::new();

@@ -51,7 +51,7 @@ use uuid::Uuid;
 pub use purge::purge_expired;
 
 use crate::context::JobContext;
-use crate::error::JobError;
+use crate::error::{JobError, Missing};
 use crate::i18n::{Locale, Terms};
 use crate::mail::{Branding, ExportReadyMail};
 use crate::portal_link;
@@ -77,7 +77,7 @@ pub async fn run(ctx: &JobContext, request: &request::Model, next: &mut Vec<Foll
         }
         row = export::Model::of_request(&ctx.db, org, id).await?;
     }
-    let row = row.ok_or_else(|| JobError::Permanent("the export row vanished".into()))?;
+    let row = row.ok_or(Missing::Export)?;
     if row.state == ExportState::Ready && row.mailed_at.is_none() {
         offer(ctx, request, &row).await?;
     }
@@ -93,22 +93,19 @@ async fn call_services(ctx: &JobContext, request: &request::Model, next: &mut Ve
     if !crate::services::due(&tasks, &service::Access) {
         return Ok(());
     }
-    let subject = tasks::subject(&ctx.db, &ctx.keyring, org, id).await.map_err(JobError::Permanent)?;
+    let subject = tasks::subject(&ctx.db, &ctx.keyring, org, id).await?;
     crate::services::run(ctx, request, &tasks, &subject, &service::Access, next).await
 }
 
 /// Issues a link, e-mails it to the verified address and records it (see the module docs).
 async fn offer(ctx: &JobContext, request: &request::Model, row: &export::Model) -> Result<(), JobError> {
     let (db, org) = (&ctx.db, request.organization_id);
-    let organization = organization::Entity::find_by_id(org)
-        .one(db)
-        .await?
-        .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
+    let organization = organization::Entity::find_by_id(org).one(db).await?.ok_or(Missing::Organization)?;
     let email = subject_identity::Model::of_request(db, org, request.id)
         .await?
         .into_iter()
         .find(|i| i.kind == IdentityKind::Email)
-        .ok_or_else(|| JobError::Permanent("request has no e-mail identity".into()))?
+        .ok_or(Missing::EmailIdentity)?
         .open(&ctx.keyring)
         .map_err(|_| JobError::Crypto)?;
     let link = link::issue(&ctx.keyring);

@@ -2,6 +2,7 @@
 //! there is nothing (left) to do.
 
 pub mod run_retention;
+pub mod send_alert;
 pub mod send_hold_warning;
 pub mod send_notice;
 pub mod send_verification_code;

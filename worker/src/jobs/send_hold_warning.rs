@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
 use crate::context::JobContext;
-use crate::error::JobError;
+use crate::error::{JobError, Missing};
 use crate::mail::HoldExpiryMail;
 use crate::queue::SendHoldWarning;
 
@@ -37,10 +37,8 @@ pub async fn run(job: &SendHoldWarning, ctx: &JobContext) -> Result<(), JobError
     if hold.expiry_warnings_sent >= job.warning {
         return Ok(());
     }
-    let org = organization::Entity::find_by_id(hold.organization_id)
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
+    let org =
+        organization::Entity::find_by_id(hold.organization_id).one(&ctx.db).await?.ok_or(Missing::Organization)?;
     let to = recipient(ctx, &hold).await?;
     let store_name = match hold.store_id {
         Some(id) => store::Model::find_in_org(&ctx.db, hold.organization_id, id).await?.map(|s| s.name),
@@ -88,5 +86,5 @@ async fn recipient(ctx: &JobContext, hold: &legal_hold::Model) -> Result<String,
     {
         return Ok(placer.email);
     }
-    Err(JobError::Permanent("the hold's owner has no e-mail address".into()))
+    Err(Missing::HoldRecipient.into())
 }

@@ -13,7 +13,7 @@ use lethe_entities::entity::{organization, request, subject_identity};
 use sea_orm::EntityTrait;
 
 use crate::context::JobContext;
-use crate::error::JobError;
+use crate::error::{JobError, Missing};
 use crate::i18n::{Locale, Terms};
 use crate::mail::{Branding, CompletedMail, DeniedMail, ExtendedMail, MailError, Mailer, ReceivedMail, RequestNotice};
 use crate::portal_link;
@@ -27,12 +27,9 @@ pub async fn handle(job: SendNotice, ctx: Data<JobContext>) -> Result<(), BoxDyn
 /// Does the work; separate from [`handle`] so tests can call it directly.
 pub async fn run(job: &SendNotice, ctx: &JobContext) -> Result<(), JobError> {
     let Some(req) = request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await? else {
-        return Err(JobError::Permanent("request not found".into()));
+        return Err(Missing::Request.into());
     };
-    let org = organization::Entity::find_by_id(req.organization_id)
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
+    let org = organization::Entity::find_by_id(req.organization_id).one(&ctx.db).await?.ok_or(Missing::Organization)?;
     let Some(email) = subject_identity::Model::of_request(&ctx.db, req.organization_id, req.id)
         .await?
         .into_iter()

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::context::JobContext;
-use crate::error::JobError;
+use crate::error::{JobError, Missing};
 use crate::i18n::Locale;
 use crate::mail::{Branding, VerificationCodeMail};
 use crate::portal_link;
@@ -35,21 +35,18 @@ pub async fn handle(job: SendVerificationCode, ctx: Data<JobContext>) -> Result<
 /// Does the work; separate from [`handle`] so tests can call it directly.
 pub async fn run(job: &SendVerificationCode, ctx: &JobContext) -> Result<(), JobError> {
     let Some(req) = request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await? else {
-        return Err(JobError::Permanent("request not found".into()));
+        return Err(Missing::Request.into());
     };
     if req.state != RequestState::IdentityUnverified {
         tracing::info!(request_id = %req.id, state = req.state.as_str(), "no code sent: request is already past verification");
         return Ok(());
     }
-    let org = organization::Entity::find_by_id(req.organization_id)
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| JobError::Permanent("organization not found".into()))?;
+    let org = organization::Entity::find_by_id(req.organization_id).one(&ctx.db).await?.ok_or(Missing::Organization)?;
     let email = subject_identity::Model::of_request(&ctx.db, req.organization_id, req.id)
         .await?
         .into_iter()
         .find(|i| i.kind == IdentityKind::Email)
-        .ok_or_else(|| JobError::Permanent("request has no e-mail identity".into()))?
+        .ok_or(Missing::EmailIdentity)?
         .open(&ctx.keyring)
         .map_err(|_| JobError::Crypto)?;
 

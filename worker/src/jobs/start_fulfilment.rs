@@ -7,16 +7,27 @@
 //! or the service. Export and erasure build on the located tasks; this job never marks a
 //! request completed on its own. Run again (a retry, the reconciler, or an operator's
 //! re-locate), it skips the transition and works only tasks still `pending`.
+//!
+//! A failure that may pass (a store unreachable, a dropped connection, Lethe's database busy)
+//! leaves the work where it stopped and enqueues the next attempt after a backoff
+//! ([`crate::settings::RetrySettings`]); a failure that cannot pass, the last attempt's failure
+//! or a store task failed for good gives the request up: it goes `failed` and the admins are
+//! told ([`crate::give_up`]). Starting from `approved` (a first start, or an operator's retry
+//! from `failed`) puts the failed tasks back to `pending`, so a retry resumes where the work
+//! stopped: stores already erased are not erased again.
 
 use apalis::prelude::{BoxDynError, Data};
 use lethe_entities::domain::enums::{RequestKind, RequestState};
 use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
 use lethe_entities::entity::{Commit, begin, store};
+use uuid::Uuid;
 
 use crate::context::JobContext;
 use crate::error::JobError;
-use crate::queue::{FollowUp, StartFulfilment};
+use crate::give_up::{self, Cause};
+use crate::queue::payload::attempt_number;
+use crate::queue::{FollowUp, Fulfil, StartFulfilment};
 use crate::{recipients, tasks};
 
 /// apalis entry point.
@@ -24,23 +35,62 @@ pub async fn handle(job: StartFulfilment, ctx: Data<JobContext>) -> Result<(), B
     run(&job, &ctx).await.map_err(JobError::into_apalis)
 }
 
-/// Does the work; separate from [`handle`] so tests can call it directly. What the work says
-/// should happen next is enqueued whether it succeeded or failed part way.
+/// Does the work, then retries or gives up on a failure; separate from [`handle`] so tests can
+/// call it directly. Returns an error only when neither the retry nor the failure could be
+/// recorded (Lethe's database is down): apalis then runs the job again.
 pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError> {
+    let attempt = attempt_number(job.attempt);
+    let last = ctx.retry.is_last(attempt);
+    let worked = match attempt_once(job, ctx, last).await {
+        Ok(()) => give_up::request_if_a_task_failed(ctx, job.organization_id, job.request_id).await.map(drop),
+        Err(e) => Err(e),
+    };
+    let Err(e) = worked else { return Ok(()) };
+    if e.is_transient() {
+        ctx.counters.attempt_failed();
+    }
+    if e.is_transient() && !last {
+        let after = ctx.retry.delay(attempt);
+        let why = Fulfil::Retry { failure: Uuid::now_v7(), attempt: attempt + 1, after };
+        let retry = FollowUp::Fulfil { organization_id: job.organization_id, request_id: job.request_id, why };
+        if let Err(queue) = ctx.queue.schedule(&retry).await {
+            // The queue is Lethe's database: apalis runs this job again as it is.
+            tracing::warn!(request_id = %job.request_id, attempt, code = e.code(), "retry not enqueued");
+            return Err(queue.into());
+        }
+        ctx.counters.retried();
+        tracing::warn!(
+            request_id = %job.request_id,
+            attempt,
+            code = e.code(),
+            error = %e,
+            retry_in_ms = after.as_millis() as u64,
+            "fulfilment failed in a way that may pass; retrying"
+        );
+        return Ok(());
+    }
+    tracing::warn!(request_id = %job.request_id, attempt, code = e.code(), error = %e, "fulfilment gave up");
+    give_up::request(ctx, job.organization_id, job.request_id, &Cause::of(&e)).await?;
+    Err(e)
+}
+
+/// One attempt. What the work says should happen next is enqueued whether it succeeded or
+/// failed part way.
+async fn attempt_once(job: &StartFulfilment, ctx: &JobContext, last: bool) -> Result<(), JobError> {
     let mut next = Vec::new();
-    let worked = work(job, ctx, &mut next).await;
+    let worked = work(job, ctx, last, &mut next).await;
     for follow_up in &next {
         if let Err(e) = ctx.queue.schedule(follow_up).await {
             tracing::warn!(request_id = %job.request_id, error = %e, "follow-up job not enqueued");
             if worked.is_ok() && !matches!(follow_up, FollowUp::Notice { .. }) {
-                return Err(JobError::Permanent(e.to_string()));
+                return Err(e.into());
             }
         }
     }
     worked
 }
 
-async fn work(job: &StartFulfilment, ctx: &JobContext, next: &mut Vec<FollowUp>) -> Result<(), JobError> {
+async fn work(job: &StartFulfilment, ctx: &JobContext, last: bool, next: &mut Vec<FollowUp>) -> Result<(), JobError> {
     if hold(job, ctx).await? {
         return Ok(());
     }
@@ -53,18 +103,23 @@ async fn work(job: &StartFulfilment, ctx: &JobContext, next: &mut Vec<FollowUp>)
         recipients::ensure(&ctx.db, job.organization_id, job.request_id, &stores).await?;
     }
     let erasure = request.kind == RequestKind::Erasure;
-    let pass = tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, job.organization_id, job.request_id, erasure)
-        .await
-        .map_err(JobError::Permanent)?;
+    let (org, id) = (job.organization_id, job.request_id);
+    let mut pass = tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, org, id, erasure, last).await?;
     tracing::info!(
         request_id = %job.request_id,
         located = pass.located,
         failed = pass.failed,
         waiting = pass.waiting,
+        deferred = pass.deferred.len(),
         "store tasks worked"
     );
+    // Every store must be located before any is erased or exported (cross-store references):
+    // a store that may come back is waited for.
+    if let Some((store, error)) = pass.deferred.pop() {
+        return Err(JobError::store(&store, error));
+    }
     match request.kind {
-        RequestKind::Erasure => crate::erase::run(ctx, &request, pass.keys, next).await?,
+        RequestKind::Erasure => crate::erase::run(ctx, &request, pass.keys, last, next).await?,
         RequestKind::Access => crate::export::run(ctx, &request, next).await?,
         // Rectification, restriction, objection and opt-out are worked by operators: their
         // tasks wait for them.
@@ -106,13 +161,12 @@ async fn hold(job: &StartFulfilment, ctx: &JobContext) -> Result<bool, JobError>
             Ok(true)
         }
         Err(LifecycleError::Transition(_)) => Ok(false),
-        Err(LifecycleError::Concurrent) => Err(JobError::Conflict),
-        Err(LifecycleError::Db(e)) => Err(e.into()),
-        Err(other) => Err(JobError::Permanent(other.to_string())),
+        Err(other) => Err(JobError::lifecycle(other)),
     }
 }
 
-/// Applies `start` if the request is approved; returns the request as it now is.
+/// Applies `start` if the request is approved, putting its failed tasks (a retry's) back to
+/// `pending` in the same transaction; returns the request as it now is.
 async fn start(job: &StartFulfilment, ctx: &JobContext) -> Result<Option<request::Model>, JobError> {
     // Committed lazily (see `Commit::Lazy`): a start lost with the database server is applied
     // again by the job's re-run.
@@ -128,6 +182,10 @@ async fn start(job: &StartFulfilment, ctx: &JobContext) -> Result<Option<request
     )
     .await;
     if applied.is_ok() {
+        let reset = tasks::reset_failed(&txn, job.organization_id, job.request_id).await?;
+        if reset > 0 {
+            tracing::info!(request_id = %job.request_id, reset, "retry: failed store tasks are worked again");
+        }
         txn.commit().await?;
     } else {
         txn.rollback().await?;
@@ -143,8 +201,6 @@ async fn start(job: &StartFulfilment, ctx: &JobContext) -> Result<Option<request
             tracing::info!(request_id = %job.request_id, state = e.from.as_str(), "request is not (or no longer) approved");
             Ok(request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await?)
         }
-        Err(LifecycleError::Concurrent) => Err(JobError::Conflict),
-        Err(LifecycleError::Db(e)) => Err(e.into()),
-        Err(other) => Err(JobError::Permanent(other.to_string())),
+        Err(other) => Err(JobError::lifecycle(other)),
     }
 }

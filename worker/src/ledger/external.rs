@@ -27,6 +27,30 @@ pub enum ExternalError {
     Ledger(#[from] LedgerError),
 }
 
+impl ExternalError {
+    /// Whether a later attempt may settle it: an unknown outcome is settled from the receipt
+    /// by the next attempt; Lethe's database may come back; a store's connection that failed
+    /// may come back. A statement the store refused will be refused again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Store(e) => matches!(e, DbErr::Conn(_) | DbErr::ConnectionAcquire(_)),
+            Self::Unknown(_) | Self::Ledger(LedgerError::Db(_)) => true,
+            Self::Ledger(_) => false,
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Store(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => "store_unreachable",
+            Self::Store(_) => "store_query_failed",
+            Self::Unknown(_) => "store_outcome_unknown",
+            Self::Ledger(LedgerError::Db(_)) => "lethe_database_failed",
+            Self::Ledger(_) => "ledger_failed",
+        }
+    }
+}
+
 /// The outcome of a settled destruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settled {

@@ -20,6 +20,7 @@ mod notice;
 mod received;
 pub mod texts;
 mod verification_code;
+mod work_failed;
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,7 @@ pub use letter::{Block, Branding, Letter, ToLetter};
 pub use notice::RequestNotice;
 pub use received::ReceivedMail;
 pub use verification_code::VerificationCodeMail;
+pub use work_failed::WorkFailedMail;
 
 /// Why mail could not be built or sent. Messages name the failure, never the recipient.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,9 @@ use lethe_entities::entity::{request, retention_run};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::payload::{Notice, RunRetention, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment};
+use super::payload::{
+    Alert, Notice, RunRetention, SendAlert, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment,
+};
 use super::{JobQueue, QueueError};
 
 /// Something that should happen after a change is committed.
@@ -61,6 +63,28 @@ pub enum FollowUp {
         run_id: Uuid,
         /// How often the run was resumed: each resumption is its own job.
         resumes: i32,
+    },
+    /// Work a retention run again after a failure that may pass.
+    RetentionRetry {
+        /// Tenant.
+        organization_id: Uuid,
+        /// The run.
+        run_id: Uuid,
+        /// The failure's own id: each failure gets one retry.
+        failure: Uuid,
+        /// The attempt the retry is.
+        attempt: u32,
+        /// The backoff.
+        after: Duration,
+    },
+    /// Tell the organization's admins that work gave up.
+    Alert {
+        /// Tenant.
+        organization_id: Uuid,
+        /// What gave up.
+        alert: Alert,
+        /// When it gave up: a request that fails again after a retry is a new alert.
+        failed_at: OffsetDateTime,
     },
     /// Warn a legal hold's owner that it expires soon.
     HoldWarning {
@@ -145,6 +169,16 @@ pub enum Fulfil {
         /// The wait.
         after: Duration,
     },
+    /// The job failed in a way that may pass (a store unreachable, Lethe's database busy): work
+    /// the request again `after` the backoff, as attempt `attempt`.
+    Retry {
+        /// The failure's own id: each failure gets one retry.
+        failure: Uuid,
+        /// The attempt the retry is.
+        attempt: u32,
+        /// The backoff.
+        after: Duration,
+    },
     /// A service call failed in a way that may pass: call again `after` the backoff.
     ServiceRetry {
         /// The task.
@@ -186,7 +220,12 @@ impl FollowUp {
             Self::Fulfil { request_id, why, .. } => why.key(*request_id),
             Self::Retention { run_id, resumes: 0, .. } => format!("retention:{run_id}"),
             Self::Retention { run_id, resumes, .. } => format!("retention:{run_id}:resume:{resumes}"),
+            Self::RetentionRetry { run_id, failure, .. } => format!("retention:{run_id}:retry:{failure}"),
             Self::HoldWarning { hold_id, warning, .. } => format!("hold-warning:{hold_id}:{warning}"),
+            Self::Alert { alert: Alert::RequestFailed { request_id }, failed_at, .. } => {
+                format!("alert:request-failed:{request_id}:{}", failed_at.unix_timestamp_nanos() / 1000)
+            }
+            Self::Alert { alert: Alert::RunFailed { run_id }, .. } => format!("alert:run-failed:{run_id}"),
         }
     }
 
@@ -194,6 +233,7 @@ impl FollowUp {
     pub fn delay(&self) -> Duration {
         match self {
             Self::Fulfil { why, .. } => why.delay(),
+            Self::RetentionRetry { after, .. } => *after,
             _ => Duration::ZERO,
         }
     }
@@ -216,6 +256,15 @@ impl Fulfil {
             Self::ServiceDeadline { task, .. } => format!("service-timeout:{task}"),
             Self::ServiceDue { task, attempts, .. } => format!("service-wait:{task}:{attempts}"),
             Self::ServiceRetry { task, attempt, .. } => format!("service:{task}:{attempt}"),
+            Self::Retry { failure, .. } => format!("retry:{request}:{failure}"),
+        }
+    }
+
+    /// The attempt the job is (1 for the first).
+    fn attempt(&self) -> u32 {
+        match self {
+            Self::Retry { attempt, .. } => *attempt,
+            _ => 1,
         }
     }
 
@@ -225,7 +274,8 @@ impl Fulfil {
             | Self::ServiceClaimed { after, .. }
             | Self::ServiceDeadline { after, .. }
             | Self::ServiceDue { after, .. }
-            | Self::ServiceRetry { after, .. } => *after,
+            | Self::ServiceRetry { after, .. }
+            | Self::Retry { after, .. } => *after,
             _ => Duration::ZERO,
         }
     }
@@ -243,11 +293,18 @@ impl JobQueue {
             FollowUp::Notice { organization_id, request_id, notice } => {
                 self.enqueue_after(SendNotice { organization_id, request_id, notice }, &key, delay).await
             }
-            FollowUp::Fulfil { organization_id, request_id, .. } => {
-                self.enqueue_after(StartFulfilment { organization_id, request_id }, &key, delay).await
+            FollowUp::Fulfil { organization_id, request_id, why } => {
+                let job = StartFulfilment { organization_id, request_id, attempt: why.attempt() };
+                self.enqueue_after(job, &key, delay).await
             }
             FollowUp::Retention { organization_id, run_id, .. } => {
-                self.enqueue_after(RunRetention { organization_id, run_id }, &key, delay).await
+                self.enqueue_after(RunRetention { organization_id, run_id, attempt: 1 }, &key, delay).await
+            }
+            FollowUp::RetentionRetry { organization_id, run_id, attempt, .. } => {
+                self.enqueue_after(RunRetention { organization_id, run_id, attempt }, &key, delay).await
+            }
+            FollowUp::Alert { organization_id, alert, .. } => {
+                self.enqueue_after(SendAlert { organization_id, alert }, &key, delay).await
             }
             FollowUp::HoldWarning { organization_id, hold_id, warning } => {
                 self.enqueue_after(SendHoldWarning { organization_id, hold_id, warning }, &key, delay).await
@@ -305,5 +362,19 @@ mod tests {
         assert_eq!((notice.key(), notice.delay()), (format!("notice:completed:{r_}"), Duration::ZERO));
         let run = FollowUp::Retention { organization_id: Uuid::nil(), run_id: t, resumes: 2 };
         assert_eq!(run.key(), format!("retention:{t_}:resume:2"));
+        let retry = fulfil(Fulfil::Retry { failure: t, attempt: 3, after: wait });
+        assert_eq!((retry.key(), retry.delay()), (format!("retry:{r_}:{t_}"), wait));
+        let run_retry =
+            FollowUp::RetentionRetry { organization_id: Uuid::nil(), run_id: t, failure: r, attempt: 2, after: wait };
+        assert_eq!((run_retry.key(), run_retry.delay()), (format!("retention:{t_}:retry:{r_}"), wait));
+        let failed = FollowUp::Alert {
+            organization_id: Uuid::nil(),
+            alert: Alert::RequestFailed { request_id: r },
+            failed_at: at,
+        };
+        assert_eq!(failed.key(), format!("alert:request-failed:{r_}:1700000000123456"));
+        let run_failed =
+            FollowUp::Alert { organization_id: Uuid::nil(), alert: Alert::RunFailed { run_id: t }, failed_at: at };
+        assert_eq!(run_failed.key(), format!("alert:run-failed:{t_}"));
     }
 }

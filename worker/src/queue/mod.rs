@@ -10,7 +10,9 @@ pub mod follow_up;
 pub mod payload;
 
 pub use follow_up::{FollowUp, Fulfil};
-pub use payload::{Notice, RunRetention, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment};
+pub use payload::{
+    Alert, Notice, RunRetention, SendAlert, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment,
+};
 
 use apalis::prelude::{TaskBuilder, TaskSink, TaskSinkError};
 use apalis_postgres::PostgresStorage;

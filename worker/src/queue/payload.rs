@@ -16,6 +16,10 @@ pub struct StartFulfilment {
     pub organization_id: Uuid,
     /// The approved request.
     pub request_id: Uuid,
+    /// Which attempt this is after failures that may pass: 1 for the first (0, as jobs enqueued
+    /// before retries were counted carry, is also the first). See [`crate::settings::RetrySettings`].
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 impl Job for StartFulfilment {
@@ -102,9 +106,47 @@ pub struct RunRetention {
     pub organization_id: Uuid,
     /// The run.
     pub run_id: Uuid,
+    /// Which attempt this is after failures that may pass (as [`StartFulfilment::attempt`]).
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 impl Job for RunRetention {
     const QUEUE: &'static str = "lethe.run_retention";
     const MAX_ATTEMPTS: usize = 8;
+}
+
+/// Tell an organization's admins that work gave up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendAlert {
+    /// Tenant.
+    pub organization_id: Uuid,
+    /// What failed.
+    pub alert: Alert,
+}
+
+/// Work that gave up, by its id: the job reads the code and message from the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Alert {
+    /// A request went `failed`.
+    RequestFailed {
+        /// The request.
+        request_id: Uuid,
+    },
+    /// A retention run failed.
+    RunFailed {
+        /// The run.
+        run_id: Uuid,
+    },
+}
+
+impl Job for SendAlert {
+    const QUEUE: &'static str = "lethe.send_alert";
+    const MAX_ATTEMPTS: usize = 8;
+}
+
+/// The attempt a payload's `attempt` field means: 0 (not counted) is the first.
+pub fn attempt_number(attempt: u32) -> u32 {
+    attempt.max(1)
 }

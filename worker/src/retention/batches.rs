@@ -48,9 +48,15 @@ pub trait HeldSource: Send {
 
 /// Why a run stopped early.
 pub enum Failure {
-    /// The run failed for good: recorded on the run.
+    /// The run cannot go on (a policy that no longer fits, a hold that cannot be resolved):
+    /// recorded on the run with its stable code and message.
     Run(&'static str, String),
-    /// Lethe's side failed (its database, the ledger): the job is retried and resumes.
+    /// The store failed or refused; transient when it may come back ([`StoreError::is_transient`]).
+    Store(StoreError),
+    /// The store's side of a batch may or may not have committed: the batch stays in flight and
+    /// the next attempt settles it from the store's receipt (always transient).
+    Unknown(StoreError),
+    /// Lethe's side failed (its database, the ledger, a concurrent change).
     Stop(JobError),
 }
 
@@ -60,9 +66,39 @@ impl Failure {
         Self::Run(code, message)
     }
 
-    /// The store's failure, by its code.
+    /// The store's failure.
     pub fn store(e: &StoreError) -> Self {
-        Self::Run(e.code(), e.to_string())
+        Self::Store(e.clone())
+    }
+
+    /// Whether a later attempt may get past it.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Run(..) => false,
+            Self::Store(e) => e.is_transient(),
+            Self::Unknown(_) => true,
+            Self::Stop(e) => e.is_transient(),
+        }
+    }
+
+    /// The stable code the run fails with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Run(code, _) => code,
+            Self::Store(e) => e.code(),
+            Self::Unknown(_) => "store_outcome_unknown",
+            Self::Stop(e) => e.code(),
+        }
+    }
+
+    /// What happened, in Lethe's words.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Run(_, message) => message.clone(),
+            Self::Store(e) => e.to_string(),
+            Self::Unknown(e) => format!("the store's commit outcome is unknown ({e}); the batch is settled on resume"),
+            Self::Stop(e) => e.message(),
+        }
     }
 }
 
@@ -74,7 +110,7 @@ impl From<sea_orm::DbErr> for Failure {
 
 impl From<lethe_entities::ledger::LedgerError> for Failure {
     fn from(e: lethe_entities::ledger::LedgerError) -> Self {
-        Self::Stop(JobError::Permanent(format!("ledger: {e}")))
+        Self::Stop(JobError::Ledger(e))
     }
 }
 
@@ -83,10 +119,7 @@ impl From<ExternalError> for Failure {
         match e {
             ExternalError::Store(e) => Self::store(&classify(e)),
             // Unknown outcome: the batch stays in flight and the retried job settles it.
-            ExternalError::Unknown(e) => Self::Stop(JobError::Permanent(format!(
-                "the store's commit outcome is unknown ({}); the batch is settled on resume",
-                classify(e)
-            ))),
+            ExternalError::Unknown(e) => Self::Unknown(classify(e)),
             ExternalError::Ledger(e) => e.into(),
         }
     }

@@ -414,9 +414,7 @@ pub async fn work(
                     ..NewEntry::new(EntryKind::RetentionPurge)
                 })
                 .collect();
-            append(&txn, policy.organization_id, &entries)
-                .await
-                .map_err(|e| crate::error::JobError::Permanent(format!("ledger: {e}")))?;
+            append(&txn, policy.organization_id, &entries).await.map_err(crate::error::JobError::Ledger)?;
         }
         run = match take(db, Some(txn), run.clone(), rows).await? {
             Some(taken) => taken,

@@ -31,7 +31,12 @@
 //! receipt atomically.
 //!
 //! This module starts a run and records how it ended; the batches are the store connector's
-//! ([`crate::stores::Connector::purge`]) over the steps of [`super::batches`].
+//! ([`crate::stores::Connector::purge`]) over the steps of [`super::batches`]. A failure that may
+//! pass (the store unreachable, a connection dropped, an unknown commit outcome, Lethe's
+//! database busy) is retried by a job of its own after a backoff
+//! ([`crate::settings::RetrySettings`]), which resumes from the run's cursor; any other failure,
+//! or the last attempt's, fails the run with its code and tells the admins
+//! ([`crate::give_up::run`]).
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -46,10 +51,12 @@ use super::builtin;
 use super::holds::{self, Held, Holds, HoldsError};
 use crate::context::JobContext;
 use crate::error::JobError;
+use crate::give_up::{self, Cause};
+use crate::queue::FollowUp;
 
 /// Works the run `run_id` of `organization` until it is done, fails, or finds another worker on
-/// it. Runs already over are left alone.
-pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(), JobError> {
+/// it, as attempt `attempt` (1 for the first). Runs already over are left alone.
+pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid, attempt: u32) -> Result<(), JobError> {
     let Some(run) = Run::find_in_org(&ctx.db, organization, run_id).await? else { return Ok(()) };
     if run.state.is_final() || run.state == RunState::Stopped {
         return Ok(());
@@ -60,13 +67,11 @@ pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(
     };
     if let Some(key) = policy.builtin.clone() {
         let outcome = builtin_run(ctx, &policy, &key, run.clone()).await;
-        return settle_outcome(ctx, &policy, run, outcome).await;
+        return settle_outcome(ctx, run, outcome, attempt).await;
     }
     let Some(store) = store::Model::find_in_org(&ctx.db, organization, policy.store_id).await? else {
-        let failure =
-            RunStep::Fail { code: "store_not_found".into(), message: "the policy's store no longer exists".into() };
-        finish(&ctx.db, &run, failure).await?;
-        return Ok(());
+        let cause = Cause { code: "store_not_found".into(), message: "the policy's store no longer exists".into() };
+        return give_up::run(ctx, &run, &cause).await;
     };
     let outcome = match ctx.stores.connector(&store, &ctx.keyring).await {
         Ok(connector) => {
@@ -77,27 +82,42 @@ pub async fn run(ctx: &JobContext, organization: Uuid, run_id: Uuid) -> Result<(
         }
         Err(e) => Err(Failure::store(&e)),
     };
-    settle_outcome(ctx, &policy, run, outcome).await
+    settle_outcome(ctx, run, outcome, attempt).await
 }
 
-/// Records how a run ended: a failure on the run row; a stop (Lethe's side) for the job to
-/// retry.
+/// Records how attempt `attempt` of a run ended: a failure that may pass is retried by a job of
+/// its own after the backoff (unless this was the last attempt); any other fails the run.
 async fn settle_outcome(
     ctx: &JobContext,
-    policy: &Policy,
     run: Run,
     outcome: Result<(), Failure>,
+    attempt: u32,
 ) -> Result<(), JobError> {
-    match outcome {
-        Ok(()) => Ok(()),
-        Err(Failure::Stop(e)) => Err(e),
-        Err(Failure::Run(code, message)) => {
-            tracing::warn!(run_id = %run.id, policy_id = %policy.id, code, "retention run failed");
-            let current = Run::find_in_org(&ctx.db, run.organization_id, run.id).await?.unwrap_or(run);
-            finish(&ctx.db, &current, RunStep::Fail { code: code.into(), message }).await?;
-            Ok(())
-        }
+    let Err(failure) = outcome else { return Ok(()) };
+    if failure.is_transient() {
+        ctx.counters.attempt_failed();
     }
+    if failure.is_transient() && !ctx.retry.is_last(attempt) {
+        let after = ctx.retry.delay(attempt);
+        let retry = FollowUp::RetentionRetry {
+            organization_id: run.organization_id,
+            run_id: run.id,
+            failure: Uuid::now_v7(),
+            attempt: attempt + 1,
+            after,
+        };
+        ctx.queue.schedule(&retry).await?;
+        ctx.counters.retried();
+        tracing::warn!(
+            run_id = %run.id,
+            attempt,
+            code = failure.code(),
+            retry_in_ms = after.as_millis() as u64,
+            "retention run failed in a way that may pass; retrying"
+        );
+        return Ok(());
+    }
+    give_up::run(ctx, &run, &Cause { code: failure.code().to_owned(), message: failure.message() }).await
 }
 
 /// A run of one of Lethe's built-in policies, in Lethe's own database. A hold on the whole

@@ -4,7 +4,8 @@
 //! LISTEN/NOTIFY (apalis pub/sub), so several `lethe worker` processes share one queue.
 //! Graceful shutdown: the workers stop fetching, in-flight jobs get `shutdown_timeout` to
 //! finish; a job cut off after that keeps its lock only until its worker's heartbeat expires,
-//! after which apalis re-enqueues it (jobs are idempotent, so a re-run is safe).
+//! after which apalis re-enqueues it (jobs are idempotent, so a re-run is safe). A worker whose
+//! queue cannot be read is restarted (see [`run`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -17,8 +18,12 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
 use crate::context::JobContext;
-use crate::jobs::{run_retention, send_hold_warning, send_notice, send_verification_code, start_fulfilment};
-use crate::queue::{Job, JobQueue, RunRetention, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment};
+use crate::jobs::{
+    run_retention, send_alert, send_hold_warning, send_notice, send_verification_code, start_fulfilment,
+};
+use crate::queue::{
+    Job, JobQueue, RunRetention, SendAlert, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment,
+};
 
 mod passes;
 
@@ -118,6 +123,7 @@ macro_rules! register_jobs {
         let m = register!(m, $ctx, $prefix, $concurrency, StartFulfilment, start_fulfilment::handle, $storage($pool $(, $arg)*));
         let m = register!(m, $ctx, $prefix, $concurrency, RunRetention, run_retention::handle, $storage($pool $(, $arg)*));
         let m = register!(m, $ctx, $prefix, $concurrency, SendHoldWarning, send_hold_warning::handle, $storage($pool $(, $arg)*));
+        let m = register!(m, $ctx, $prefix, $concurrency, SendAlert, send_alert::handle, $storage($pool $(, $arg)*));
         register!(m, $ctx, $prefix, $concurrency, SendNotice, send_notice::handle, $storage($pool $(, $arg)*))
     }};
 }
@@ -139,6 +145,18 @@ pub async fn run(
         }
         JobQueue::Postgres(pool) => register_jobs!(monitor, ctx, prefix, concurrency, postgres_storage(pool)),
     };
+    // A worker whose queue cannot be read (Lethe's database failing, its pool exhausted) ends
+    // with an error, and apalis drops the jobs it was running. Without a restart every queue
+    // would stay unworked until the process restarts. Restarted, the worker registers again
+    // once its heartbeat has lapsed and takes its cut-off jobs back (they are idempotent).
+    // Each cycle waits for the pool's acquire timeout, so a database that stays down does not
+    // make this a busy loop.
+    let counters = ctx.counters.clone();
+    let monitor = monitor.should_restart(move |worker, error| {
+        counters.worker_restarted();
+        tracing::warn!(worker = %worker.name(), error = %error, "job worker failed; restarting it");
+        true
+    });
     let monitor = monitor.on_event(|worker, event| {
         if let apalis::prelude::Event::Error(e) = event {
             // Job errors are built to be free of personal data (see `JobError`).

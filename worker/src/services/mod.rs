@@ -169,7 +169,7 @@ async fn call(
             Ok(Report { status: Status::Done, body, .. }) => {
                 match operation.record_done(&ctx.db, &ctx.keyring, task, claim, body).await {
                     Ok(()) => Ok(()),
-                    Err(ReportError::Ledger(e)) => Err(JobError::Permanent(e.to_string())),
+                    Err(ReportError::Ledger(e)) => Err(JobError::Ledger(e)),
                     Err(ReportError::NotWaiting) => Ok(()),
                     Err(invalid) => outcome::fail(&ctx.db, task, claim, invalid.code(), &invalid.to_string()).await,
                 }

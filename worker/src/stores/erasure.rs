@@ -60,3 +60,27 @@ pub enum EraseError {
     #[error(transparent)]
     External(#[from] ExternalError),
 }
+
+impl EraseError {
+    /// Whether a later attempt may complete it: the store may come back, an unknown outcome is
+    /// settled from the receipt, Lethe's database may come back.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Store(e, _) => e.is_transient(),
+            Self::Unknown(_) | Self::Ledger(LedgerError::Db(_)) => true,
+            Self::Ledger(_) => false,
+            Self::External(e) => e.is_transient(),
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Store(e, _) => e.code(),
+            Self::Unknown(_) => "store_outcome_unknown",
+            Self::Ledger(LedgerError::Db(_)) => "lethe_database_failed",
+            Self::Ledger(_) => "ledger_failed",
+            Self::External(e) => e.code(),
+        }
+    }
+}

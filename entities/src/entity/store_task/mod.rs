@@ -58,7 +58,7 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-pub use transition::{Step, TaskError, TaskEvent};
+pub use transition::{Step, TaskError, TaskEvent, TaskTransitionError};
 
 impl ActiveModel {
     /// A new task of `request` for `store` (id, name, kind), `pending`: the only status a task

@@ -74,6 +74,15 @@ pub enum Step {
         /// What happened, in Lethe's words.
         message: String,
     },
+    /// A worker gives a claimed erasure back after a failure that may pass (the store's
+    /// transaction rolled back): the task is `located` again for the job's next attempt, with
+    /// the failure as its last error.
+    Release {
+        /// Stable error code.
+        code: String,
+        /// Lethe's own words, without personal data.
+        message: String,
+    },
     /// The store failed (erasing, its verification, a service, building the package).
     Fail {
         /// Stable error code.
@@ -144,6 +153,7 @@ impl Step {
             Self::Returned { .. } => "returned",
             Self::Accepted => "accepted",
             Self::RetryAt { .. } => "retry_at",
+            Self::Release { .. } => "release",
             Self::Fail { .. } => "fail",
             Self::Packaged => "packaged",
             Self::Complete => "complete",
@@ -164,6 +174,7 @@ impl Step {
             (Self::Erased, Erasing | Waiting) => Done,
             (Self::Returned { .. }, Calling | Waiting) => Located,
             (Self::Accepted | Self::RetryAt { .. }, Erasing | Calling) => Waiting,
+            (Self::Release { .. }, Erasing) => Located,
             (Self::Fail { .. }, Located | Erasing | Calling | Waiting) => Failed,
             (Self::Packaged, Located) => Done,
             (Self::Complete, Waiting) => Done,
@@ -201,7 +212,7 @@ impl Step {
             Self::RetryAt { at, code, message } => {
                 [vec![(Column::NextAttemptAt, Expr::value(Some(*at)))], error(Some(code), Some(message))].concat()
             }
-            Self::Fail { code, message } => error(Some(code), Some(message)),
+            Self::Fail { code, message } | Self::Release { code, message } => error(Some(code), Some(message)),
             Self::Reset | Self::ClaimErase | Self::Packaged | Self::Complete | Self::Waive => Vec::new(),
         }
     }
@@ -308,6 +319,7 @@ mod tests {
             Step::Returned { counts: serde_json::json!({}), rows: 0 },
             Step::Accepted,
             Step::RetryAt { at: OffsetDateTime::UNIX_EPOCH, code: text(), message: text() },
+            Step::Release { code: text(), message: text() },
             Step::Fail { code: text(), message: text() },
             Step::Packaged,
             Step::Complete,
@@ -345,6 +357,7 @@ mod tests {
             ("accepted", Calling, Waiting),
             ("retry_at", Erasing, Waiting),
             ("retry_at", Calling, Waiting),
+            ("release", Erasing, Located),
             ("fail", Located, Failed),
             ("fail", Waiting, Failed),
             ("fail", Erasing, Failed),

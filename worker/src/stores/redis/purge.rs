@@ -12,7 +12,6 @@ use time::OffsetDateTime;
 use super::RedisStore;
 use super::receipts::{fence, receipt_key};
 use super::retention::{Age, aged, purge};
-use crate::error::JobError;
 use crate::ledger::external;
 use crate::retention::batches::{
     Failure, Pace, PurgeJob, advance, claim_batch, finish, release_batch, settle_in_flight, start, take_batch,
@@ -86,7 +85,7 @@ pub async fn run(redis: &RedisStore, job: PurgeJob<'_>, run: Run) -> Result<(), 
             }
             // The script may or may not have run: the receipt says (on resume).
             Err(e) => {
-                return Err(Failure::Stop(JobError::Permanent(format!("redis: {e}; the batch is settled on resume"))));
+                return Err(Failure::Unknown(e));
             }
         };
         run = take_batch(lethe, run, opened.id, rows).await?;
