@@ -5,7 +5,9 @@
 //! gigabytes of memory. [`Hashing`] runs at most `concurrency` computations at once (by default
 //! one fewer than the machine's cores, at least one) and lets at most `queue` more wait; a
 //! request beyond that is answered at once with `503 overloaded` and `Retry-After`, before any
-//! work, so the flood costs neither memory nor the answers of other callers.
+//! work, so the flood costs neither memory nor the answers of other callers. A sign-in takes its
+//! place ([`Hashing::reserve`]) before it looks the account up, so a flood's excess does not
+//! reach the database either.
 //!
 //! The 19 MiB work areas are allocated once and reused: allocating a fresh one per computation on
 //! whichever blocking thread runs it let the allocator keep each thread's freed areas, and the
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -36,6 +38,10 @@ impl HashingSettings {
         Self { concurrency, queue: 4 * concurrency }
     }
 }
+
+/// A place among the password computations that may run or wait, taken before the rest of a
+/// password check's work ([`Hashing::reserve`]) and spent by [`Hashing::verify_reserved`].
+pub struct Reservation(OwnedSemaphorePermit);
 
 /// Bounded argon2id hashing with reused work areas. Cheap to clone.
 #[derive(Clone)]
@@ -63,16 +69,20 @@ impl Hashing {
         }
     }
 
-    /// Runs `work` with a work area of `blocks` blocks on a blocking thread, once admitted and
-    /// once a computation slot is free; `503 overloaded` when the queue is full.
+    /// Takes a place among the computations that may run or wait: `503 overloaded` at once when
+    /// there is none.
+    pub fn reserve(&self) -> ApiResult<Reservation> {
+        self.admission.clone().try_acquire_owned().map(Reservation).map_err(|_| overloaded())
+    }
+
+    /// Runs `work` with a work area of `blocks` blocks on a blocking thread, in the place
+    /// `admitted`, once a computation slot is free.
     async fn run<T: Send + 'static>(
         &self,
+        Reservation(admitted): Reservation,
         blocks: usize,
         work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> ApiResult<T> {
-        let Ok(admitted) = self.admission.clone().try_acquire_owned() else {
-            return Err(overloaded());
-        };
         let slot = self.running.clone().acquire_owned().await.map_err(|e| ApiError::internal(&e))?;
         let (areas, keep) = (self.areas.clone(), self.running_max);
         // The permits go with the computation: a caller that goes away (its request dropped
@@ -96,7 +106,7 @@ impl Hashing {
     pub async fn hash(&self, password: String) -> ApiResult<String> {
         let params = Params::default();
         let blocks = params.block_count();
-        self.run(blocks, move |area| {
+        self.run(self.reserve()?, blocks, move |area| {
             let salt: [u8; 16] = rand::random();
             let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
             argon2(params.clone()).hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, area)?;
@@ -110,10 +120,15 @@ impl Hashing {
     /// operator) a dummy hash is checked anyway, so the answer's time does not tell whether the
     /// account exists. `503 overloaded` when too many checks wait.
     pub async fn verify(&self, password: String, phc: Option<String>) -> ApiResult<bool> {
+        self.verify_reserved(self.reserve()?, password, phc).await
+    }
+
+    /// As [`Hashing::verify`], in a place taken before with [`Hashing::reserve`].
+    pub async fn verify_reserved(&self, place: Reservation, password: String, phc: Option<String>) -> ApiResult<bool> {
         let stored = phc.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let Some(parsed) = Parsed::new(&stored) else { return Ok(false) };
         let blocks = parsed.params.block_count();
-        self.run(blocks, move |area| parsed.matches(password.as_bytes(), area)).await
+        self.run(place, blocks, move |area| parsed.matches(password.as_bytes(), area)).await
     }
 }
 
@@ -236,7 +251,7 @@ mod tests {
         let (finish, finished) = std::sync::mpsc::channel::<()>();
         let started = tokio::spawn({
             let hashing = hashing.clone();
-            async move { hashing.run(8, move |_| finished.recv().is_ok()).await }
+            async move { hashing.run(hashing.reserve()?, 8, move |_| finished.recv().is_ok()).await }
         });
         while hashing.running.available_permits() > 0 {
             tokio::task::yield_now().await;

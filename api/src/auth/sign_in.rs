@@ -69,8 +69,8 @@ pub struct Refused {
 /// still fail): call [`succeeded`] once the whole sign-in passed.
 ///
 /// The attempt first counts against the client address's budget for password and code checks
-/// ([`admit`]), then waits its turn for the bounded hashing: `429 too_many_sign_ins` or
-/// `503 overloaded` before any work.
+/// ([`admit`]), then takes its place in the bounded hashing: `429 too_many_sign_ins` or
+/// `503 overloaded` before any work, the account's lookup included.
 pub async fn check_password(
     state: &AppState,
     ip: Option<IpAddr>,
@@ -79,12 +79,16 @@ pub async fn check_password(
     password_text: String,
 ) -> ApiResult<Result<operator::Model, Refused>> {
     admit(state, ip)?;
+    // The hashing place first: beyond the bound, a flood answers 503 without touching the
+    // database the API's other callers need.
+    let place = state.hashing.reserve()?;
     let db = &state.db;
     let email = email.trim().to_lowercase();
     let organization = organization.map(|o| o.trim().to_lowercase()).filter(|o| !o.is_empty());
     let mut candidates = operator::Model::sign_in_candidates(db, &email, organization.as_deref()).await?;
     let found = if candidates.len() == 1 { candidates.pop() } else { None };
-    let ok = state.hashing.verify(password_text, found.as_ref().map(|o| o.password_hash.clone())).await?;
+    let hash = found.as_ref().map(|o| o.password_hash.clone());
+    let ok = state.hashing.verify_reserved(place, password_text, hash).await?;
     let Some(op) = found else {
         let refusal = if candidates.is_empty() { Refusal::UnknownAccount } else { Refusal::OrganizationNeeded };
         return Ok(Err(Refused { refusal, operator: None, locked_now: false }));

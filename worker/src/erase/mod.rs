@@ -15,7 +15,8 @@
 //! 4. each store is erased in one transaction by its connector
 //!    ([`crate::stores::Connector::erase`]);
 //! 5. the verification pass locates again: a store where anything still matches the person
-//!    (other than rows mapped `keep`) fails with a precise report instead of succeeding.
+//!    (other than rows mapped `keep`) fails with a precise report instead of succeeding, and so
+//!    does one that cannot be read back (`erasure_unverified`).
 //!
 //! The request completes when every task is done or waived.
 //!
@@ -44,7 +45,7 @@ use uuid::Uuid;
 
 use crate::context::JobContext;
 use crate::error::JobError;
-use crate::locate::{Keys, locate_keys};
+use crate::locate::{Keys, Outcome, StoreInput, Subject, locate_keys};
 use crate::queue::{FollowUp, Fulfil};
 use crate::stores::erasure::Context;
 pub use crate::stores::erasure::EraseError;
@@ -155,7 +156,7 @@ async fn erase_tasks(
     ctx: &JobContext,
     request: &request::Model,
     todo: &[store_task::Model],
-    subject: &crate::locate::Subject,
+    subject: &Subject,
     refs: &[SubjectRef],
     located: Option<Keys>,
     last_attempt: bool,
@@ -220,36 +221,66 @@ async fn erase_tasks(
             }
         }
     }
-    // Verification pass.
-    let (_, remaining) = locate_keys(&inputs, subject).await;
-    // Every verified outcome in one transaction.
-    let txn = begin(&ctx.db, Commit::Lazy).await?;
-    for task in todo {
-        let Some(outcome) = outcomes.remove(&task.id) else { continue };
-        let map = inputs.iter().find(|i| i.name == task.store_name).and_then(|i| i.map.as_ref());
-        let left: Vec<String> = remaining
-            .get(&task.store_name)
-            .into_iter()
-            .flatten()
-            .filter(|(table, rows)| !rows.is_empty() && !map.is_some_and(|m| is_kept(m, table)))
-            .map(|(table, rows)| format!("{} row(s) of `{table}`", rows.len()))
-            .collect();
-        let detail =
-            serde_json::json!({ "store": task.store_name, "erased": outcome.erased, "retained": outcome.retained });
-        if left.is_empty() {
-            finish_in(&txn, task, Step::Erased, Some(detail)).await?;
-        } else {
-            let message = format!("verification: {} still match the person after erasure", left.join(", "));
-            tracing::warn!(request_id = %id, store = %task.store_name, "erasure verification found rows still matching");
-            let step = Step::Fail { code: "erasure_incomplete".into(), message };
-            finish_in(&txn, task, step, Some(detail)).await?;
-        }
-    }
-    txn.commit().await?;
+    verify(ctx, id, todo, &inputs, subject, outcomes).await?;
     match deferred {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// The verification pass: locates the person again and records every erased store's verified
+/// outcome (`outcomes`, by task) in one transaction.
+async fn verify(
+    ctx: &JobContext,
+    request: Uuid,
+    todo: &[store_task::Model],
+    inputs: &[StoreInput],
+    subject: &Subject,
+    mut outcomes: BTreeMap<Uuid, StoreOutcome>,
+) -> Result<(), JobError> {
+    let (verified, remaining) = locate_keys(inputs, subject).await;
+    let txn = begin(&ctx.db, Commit::Lazy).await?;
+    for task in todo {
+        let Some(outcome) = outcomes.remove(&task.id) else { continue };
+        let map = inputs.iter().find(|i| i.name == task.store_name).and_then(|i| i.map.as_ref());
+        let step = match verified.stores.get(&task.store_name) {
+            // What committed is in the ledger; whether anything is left is not known. The
+            // request fails, and its retry locates (and erases) whatever is still there.
+            Some(Outcome::Failed(e)) => {
+                tracing::warn!(request_id = %request, store = %task.store_name, code = e.code(), "erasure could not be verified");
+                let message = format!("verification: the store could not be read back after the erasure ({e})");
+                Step::Fail { code: "erasure_unverified".into(), message }
+            }
+            _ => verdict(request, &task.store_name, map, remaining.get(&task.store_name)),
+        };
+        let detail =
+            serde_json::json!({ "store": task.store_name, "erased": outcome.erased, "retained": outcome.retained });
+        finish_in(&txn, task, step, Some(detail)).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `erased`, or `erasure_incomplete` naming the tables (not mapped `keep`) where rows still
+/// match the person.
+fn verdict(
+    request: Uuid,
+    store: &str,
+    map: Option<&DataMap>,
+    remaining: Option<&BTreeMap<String, Vec<Vec<String>>>>,
+) -> Step {
+    let left: Vec<String> = remaining
+        .into_iter()
+        .flatten()
+        .filter(|(table, rows)| !rows.is_empty() && !map.is_some_and(|m| is_kept(m, table)))
+        .map(|(table, rows)| format!("{} row(s) of `{table}`", rows.len()))
+        .collect();
+    if left.is_empty() {
+        return Step::Erased;
+    }
+    tracing::warn!(request_id = %request, store, "erasure verification found rows still matching");
+    let message = format!("verification: {} still match the person after erasure", left.join(", "));
+    Step::Fail { code: "erasure_incomplete".into(), message }
 }
 
 /// Gives a claimed task back (`located`), its failure kept as the task's last error; no
