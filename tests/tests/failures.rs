@@ -521,3 +521,27 @@ async fn retention_runs_retry_a_store_that_comes_back_and_fail_with_its_code_whe
     assert_eq!(s.shop.count("SELECT count(*) FROM api_logs").await, 0);
     s.shop.drop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiving_the_failed_store_lets_a_failed_request_complete_without_it() {
+    let s = setup(Backend::Sqlite, str::to_owned).await;
+    s.shop.exec("CREATE TABLE vouchers (id integer PRIMARY KEY, customer_id integer REFERENCES customers(id))").await;
+    s.shop.exec("INSERT INTO vouchers VALUES (1, 1)").await;
+    let id = approve_ann(&s).await;
+    s.app.wait_for_state(&id, &s.admin, "failed").await;
+
+    // The shop cannot be erased for now (say the vouchers must be kept): an admin waives it.
+    let tasks = s.app.tasks_settled(&id, &s.admin).await;
+    let shop_task = tasks.iter().find(|t| t["store"] == "shop").unwrap()["id"].as_str().unwrap().to_owned();
+    let reason = json!({ "reason": "Vouchers are kept until they expire; the shop is erased by hand then." });
+    let (status, task) =
+        s.app.post(&format!("/v1/requests/{id}/tasks/{shop_task}/waive"), Some(&s.admin), reason).await;
+    assert_eq!((status, task["status"].as_str()), (StatusCode::OK, Some("waived")), "{task}");
+    let detail = s.app.wait_for_state(&id, &s.admin, "completed").await;
+    let retried = detail["timeline"].as_array().unwrap().iter().find(|e| e["kind"] == "retried").cloned();
+    assert_eq!(retried.unwrap()["reason"], "every failed store task was waived");
+    let (entries, _) = ledger(&s.app, &s.admin, &id).await;
+    assert_eq!(entries.keys().map(|(store, ..)| store.as_str()).collect::<Vec<_>>(), ["app"]);
+    assert_eq!(s.shop.count("SELECT count(*) FROM customers WHERE id = 1").await, 1, "the waived store is untouched");
+    s.shop.drop().await;
+}

@@ -292,6 +292,9 @@ async fn timeline(state: &AppState, r: &request::Model) -> WebResult<Vec<Event>>
 async fn tasks(state: &AppState, r: &request::Model, manage: bool, admin: bool) -> WebResult<(Vec<Task>, bool)> {
     let org = r.organization_id;
     let in_progress = r.state == RequestState::InProgress;
+    // Tasks are settled by hand while the request is in progress or failed (see
+    // `services::tasks::waive`).
+    let settles = in_progress || r.state == RequestState::Failed;
     let store_rows = store::Entity::find().filter(store::Column::OrganizationId.eq(org)).all(&state.db).await?;
     let instructions: HashMap<Uuid, String> =
         store_rows.into_iter().filter_map(|s| Some((s.id, s.instructions?))).collect();
@@ -314,9 +317,9 @@ async fn tasks(state: &AppState, r: &request::Model, manage: bool, admin: bool) 
                 }),
                 attempts: t.attempts,
                 instructions: instructions.get(&t.store_id).cloned(),
-                completable: manage && in_progress && !t.store_kind.is_automated() && t.status == TaskStatus::Waiting,
+                completable: manage && settles && !t.store_kind.is_automated() && t.status == TaskStatus::Waiting,
                 attachment: r.kind == RequestKind::Access && t.store_kind == StoreKind::Manual,
-                waivable: admin && in_progress && open,
+                waivable: admin && settles && open,
             }
         })
         .collect();

@@ -82,10 +82,10 @@ pub async fn complete(
     let note = reason_text("reason", Some(note), true)?;
     let req = find(state, principal, id).await?;
     let task = load_task(state, principal, req.id, task).await?;
-    if task.store_kind.is_automated() || task.status != TaskStatus::Waiting || req.state != RequestState::InProgress {
+    if task.store_kind.is_automated() || task.status != TaskStatus::Waiting || !settles_tasks(req.state) {
         return Err(ApiError::conflict(
             "task_not_waiting",
-            "only a waiting manual or HTTP store task of a request in progress can be completed by hand",
+            "only a waiting manual or HTTP store task of a request in progress (or failed) can be completed by hand",
         ));
     }
     let file = attachment(&req, &task, upload)?;
@@ -115,12 +115,35 @@ pub async fn waive(
         }
         _ => {}
     }
-    if req.state != RequestState::InProgress {
+    if !settles_tasks(req.state) {
         return Err(ApiError::conflict("task_finished", "the request is not in progress"));
     }
     let settled = Settled { step: Step::Waive, event: EventKind::TaskWaived, reason, file: None };
     let updated = settle_task(state, principal, &req, &task, settled).await?;
+    resume_if_nothing_failed(state, principal, &req).await?;
     Ok(updated)
+}
+
+/// Whether operators may settle a request's tasks by hand: while it is in progress, and while it
+/// is `failed` (a failed store need not stop a manual step, and waiving the failed store is how
+/// an admin lets the request finish without it).
+fn settles_tasks(request: RequestState) -> bool {
+    matches!(request, RequestState::InProgress | RequestState::Failed)
+}
+
+/// A failed request none of whose store tasks is failed any more (the admin waived them) goes
+/// back to work as a retry: fulfilment resumes and completes it when everything is settled.
+async fn resume_if_nothing_failed(state: &AppState, principal: &Principal, req: &request::Model) -> ApiResult<()> {
+    if req.state != RequestState::Failed {
+        return Ok(());
+    }
+    let tasks = store_task::Model::of_request(&state.db, req.organization_id, req.id).await?;
+    if tasks.iter().any(|t| t.status == TaskStatus::Failed) {
+        return Ok(());
+    }
+    let note = Some("every failed store task was waived");
+    super::requests::act(state, principal, req.id, super::requests::RequestAction::Retry(note)).await?;
+    Ok(())
 }
 
 /// Checks an attachment: only for a manual store's task of an access request; a usable name;
