@@ -91,6 +91,7 @@ pub async fn complete(
     let file = attachment(&req, &task, upload)?;
     let settled = Settled { step: Step::Complete, event: EventKind::TaskCompleted, reason: note, file };
     let updated = settle_task(state, principal, &req, &task, settled).await?;
+    resume_if_nothing_failed(state, principal, &req).await?;
     Ok(updated)
 }
 
@@ -131,7 +132,7 @@ fn settles_tasks(request: RequestState) -> bool {
     matches!(request, RequestState::InProgress | RequestState::Failed)
 }
 
-/// A failed request none of whose store tasks is failed any more (the admin waived them) goes
+/// A failed request none of whose store tasks is failed any more (an admin waived them) goes
 /// back to work as a retry: fulfilment resumes and completes it when everything is settled.
 async fn resume_if_nothing_failed(state: &AppState, principal: &Principal, req: &request::Model) -> ApiResult<()> {
     if req.state != RequestState::Failed {
@@ -141,8 +142,12 @@ async fn resume_if_nothing_failed(state: &AppState, principal: &Principal, req: 
     if tasks.iter().any(|t| t.status == TaskStatus::Failed) {
         return Ok(());
     }
-    let note = Some("every failed store task was waived");
-    super::requests::act(state, principal, req.id, super::requests::RequestAction::Retry(note)).await?;
+    let note = Some("resumed: no store task is failed any more");
+    // The settling itself is committed; a resume lost to a concurrent one (another admin's
+    // waiver, a retry) is not this caller's failure.
+    if let Err(e) = super::requests::act(state, principal, req.id, super::requests::RequestAction::Retry(note)).await {
+        tracing::info!(request_id = %req.id, code = e.code(), "failed request not resumed after a task was settled");
+    }
     Ok(())
 }
 

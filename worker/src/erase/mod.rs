@@ -38,7 +38,7 @@ use lethe_entities::domain::enums::{EventKind, TaskStatus};
 use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
 use lethe_entities::entity::{Commit, begin, request, store_task, subject_identity};
 use lethe_entities::ledger::entry::SubjectRef;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -171,6 +171,8 @@ async fn erase_tasks(
     let mut outcomes: BTreeMap<Uuid, StoreOutcome> = BTreeMap::new();
     // The first store that failed in a way that may pass: the job is retried for it.
     let mut deferred: Option<JobError> = None;
+    // A failure that stops the run (an unknown outcome, Lethe's own failure).
+    let mut fatal: Option<JobError> = None;
     let mut heartbeats = Heartbeats(Vec::new());
     for task in todo {
         if !claim(&ctx.db, task).await? {
@@ -200,7 +202,7 @@ async fn erase_tasks(
             Err(EraseError::Store(e, what)) if e.is_transient() && !last_attempt => {
                 let message = format!("{what}: {e}");
                 tracing::warn!(request_id = %id, store = %task.store_name, code = e.code(), "erasure failed; rolled back, retried later");
-                release(&ctx.db, task, Step::Release { code: e.code().into(), message }).await?;
+                release(&ctx.db, task, Step::Release { code: e.code().into(), message }).await;
                 deferred.get_or_insert(JobError::store(&task.store_name, e));
             }
             Err(EraseError::Store(e, what)) => {
@@ -208,21 +210,20 @@ async fn erase_tasks(
                 tracing::warn!(request_id = %id, store = %task.store_name, code = e.code(), "erasure failed; rolled back");
                 finish(&ctx.db, task, Step::Fail { code: e.code().into(), message }, None).await?;
             }
-            // Unknown outcome or Lethe's own failure: give the claim back (best effort: Lethe's
-            // database may be what failed; the claim then expires) so the retry need not wait for
-            // it. Whoever erases the store next settles its pending intents from the store's
-            // receipts first ([`recover`]), so nothing is counted twice.
+            // Unknown outcome or Lethe's own failure: give the claim back (when it is still ours)
+            // so the retry need not wait for it to expire, and stop. Whoever erases the store
+            // next settles its pending intents from the store's receipts first ([`recover`]), so
+            // nothing is counted twice. The stores erased so far are verified first.
             Err(other) => {
-                let step = Step::Release { code: other.code().into(), message: other.to_string() };
-                if let Err(e) = release(&ctx.db, task, step).await {
-                    tracing::warn!(request_id = %id, store = %task.store_name, error = %e, "claim not given back; it expires");
-                }
-                return Err(other.into());
+                let e = JobError::from(other);
+                release(&ctx.db, task, Step::Release { code: e.code().into(), message: e.message() }).await;
+                fatal = Some(e);
+                break;
             }
         }
     }
     verify(ctx, id, todo, &inputs, subject, outcomes).await?;
-    match deferred {
+    match fatal.or(deferred) {
         Some(e) => Err(e),
         None => Ok(()),
     }
@@ -283,12 +284,25 @@ fn verdict(
     Step::Fail { code: "erasure_incomplete".into(), message }
 }
 
-/// Gives a claimed task back (`located`), its failure kept as the task's last error; no
-/// timeline event (the retry's outcome is what the timeline records).
-async fn release(db: &DatabaseConnection, task: &store_task::Model, step: Step) -> Result<(), TaskError> {
-    let txn = begin(db, Commit::Lazy).await?;
-    task.apply(&txn, TaskStatus::Erasing, step, None).await?;
-    Ok(txn.commit().await?)
+/// Gives a claimed task back (`located`), its failure kept as the task's last error, if the
+/// claim is still this worker's: live (refreshed within [`CLAIM_TIMEOUT`], so nobody may have
+/// taken it over) and unchanged since it was read here (the move is fenced on the task's last
+/// change). Otherwise, or if Lethe's database fails, the claim is left to expire. No timeline
+/// event: the retry's outcome is what the timeline records.
+async fn release(db: &DatabaseConnection, task: &store_task::Model, step: Step) {
+    let released = async {
+        let Some(current) = store_task::Entity::find_by_id(task.id).one(db).await? else { return Ok(false) };
+        let live = current.updated_at > OffsetDateTime::now_utc() - CLAIM_TIMEOUT;
+        if current.status != TaskStatus::Erasing || !live {
+            return Ok(false);
+        }
+        current.apply(db, TaskStatus::Erasing, step, None).await
+    };
+    match released.await {
+        Ok(true) => {}
+        Ok(false) => tracing::info!(task_id = %task.id, "claim not given back (no longer ours); it expires"),
+        Err::<_, TaskError>(e) => tracing::warn!(task_id = %task.id, error = %e, "claim not given back; it expires"),
+    }
 }
 
 fn is_kept(map: &DataMap, table: &str) -> bool {
@@ -348,11 +362,12 @@ impl Drop for Heartbeats {
     }
 }
 
-/// Refreshes a claim every [`CLAIM_HEARTBEAT`] while the task is `erasing`.
+/// Refreshes a claim every [`CLAIM_HEARTBEAT`] while the task is `erasing`; a refresh that fails
+/// (Lethe's database busy) is tried again at the next beat.
 async fn refresh_claim(db: DatabaseConnection, task: Uuid) {
     loop {
         tokio::time::sleep(CLAIM_HEARTBEAT).await;
-        if !matches!(store_task::Model::refresh_claim(&db, task).await, Ok(true)) {
+        if let Ok(false) = store_task::Model::refresh_claim(&db, task).await {
             return;
         }
     }

@@ -37,7 +37,8 @@ pub async fn handle(job: StartFulfilment, ctx: Data<JobContext>) -> Result<(), B
 
 /// Does the work, then retries or gives up on a failure; separate from [`handle`] so tests can
 /// call it directly. Returns an error only when neither the retry nor the failure could be
-/// recorded (Lethe's database is down): apalis then runs the job again.
+/// recorded (Lethe's database is down): apalis then runs the job again. A concurrent change on
+/// the last attempt is not a failure: whoever changed the request has the work.
 pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError> {
     let attempt = attempt_number(job.attempt);
     let last = ctx.retry.is_last(attempt);
@@ -46,6 +47,11 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
         Err(e) => Err(e),
     };
     let Err(e) = worked else { return Ok(()) };
+    if matches!(e, JobError::Conflict) && last {
+        // Another worker or an operator changed the request meanwhile: the work is theirs now.
+        tracing::info!(request_id = %job.request_id, "the request changed concurrently; left to its new owner");
+        return Ok(());
+    }
     if e.is_transient() {
         ctx.counters.attempt_failed();
     }
@@ -70,8 +76,9 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
         return Ok(());
     }
     tracing::warn!(request_id = %job.request_id, attempt, code = e.code(), error = %e, "fulfilment gave up");
+    // Recorded: the job is over (an error would make apalis run it again as the last attempt).
     give_up::request(ctx, job.organization_id, job.request_id, &Cause::of(&e)).await?;
-    Err(e)
+    Ok(())
 }
 
 /// One attempt. What the work says should happen next is enqueued whether it succeeded or
@@ -160,7 +167,8 @@ async fn hold(job: &StartFulfilment, ctx: &JobContext) -> Result<bool, JobError>
             tracing::info!(request_id = %job.request_id, hold_id = %hold.id, "erasure request put on hold by a legal hold");
             Ok(true)
         }
-        Err(LifecycleError::Transition(_)) => Ok(false),
+        // Released, resumed or held by someone else meanwhile: the request as it is decides.
+        Err(LifecycleError::Transition(_) | LifecycleError::Concurrent) => Ok(false),
         Err(other) => Err(JobError::lifecycle(other)),
     }
 }
@@ -199,6 +207,10 @@ async fn start(job: &StartFulfilment, ctx: &JobContext) -> Result<Option<request
         // twice.
         Err(LifecycleError::Transition(e)) => {
             tracing::info!(request_id = %job.request_id, state = e.from.as_str(), "request is not (or no longer) approved");
+            Ok(request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await?)
+        }
+        // Another worker started it at the same moment: go on with the request as it now is.
+        Err(LifecycleError::Concurrent) => {
             Ok(request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await?)
         }
         Err(other) => Err(JobError::lifecycle(other)),

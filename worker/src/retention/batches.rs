@@ -58,6 +58,9 @@ pub enum Failure {
     Unknown(StoreError),
     /// Lethe's side failed (its database, the ledger, a concurrent change).
     Stop(JobError),
+    /// The rows legal holds keep could not be found (a store on the way to the table could not
+    /// be searched): transient, `legal_hold_unresolved`.
+    HoldUnresolved(String),
 }
 
 impl Failure {
@@ -76,7 +79,7 @@ impl Failure {
         match self {
             Self::Run(..) => false,
             Self::Store(e) => e.is_transient(),
-            Self::Unknown(_) => true,
+            Self::Unknown(_) | Self::HoldUnresolved(_) => true,
             Self::Stop(e) => e.is_transient(),
         }
     }
@@ -87,6 +90,7 @@ impl Failure {
             Self::Run(code, _) => code,
             Self::Store(e) => e.code(),
             Self::Unknown(_) => "store_outcome_unknown",
+            Self::HoldUnresolved(_) => "legal_hold_unresolved",
             Self::Stop(e) => e.code(),
         }
     }
@@ -94,7 +98,7 @@ impl Failure {
     /// What happened, in Lethe's words.
     pub fn message(&self) -> String {
         match self {
-            Self::Run(_, message) => message.clone(),
+            Self::Run(_, message) | Self::HoldUnresolved(message) => message.clone(),
             Self::Store(e) => e.to_string(),
             Self::Unknown(e) => format!("the store's commit outcome is unknown ({e}); the batch is settled on resume"),
             Self::Stop(e) => e.message(),

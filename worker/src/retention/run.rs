@@ -94,6 +94,10 @@ async fn settle_outcome(
     attempt: u32,
 ) -> Result<(), JobError> {
     let Err(failure) = outcome else { return Ok(()) };
+    if matches!(failure, Failure::Stop(JobError::Conflict)) && ctx.retry.is_last(attempt) {
+        // Another worker took the run's batch, or an operator stopped it: not a failure.
+        return Ok(());
+    }
     if failure.is_transient() {
         ctx.counters.attempt_failed();
     }
@@ -163,7 +167,8 @@ async fn held(
         }
         Err(HoldsError::Db(e)) => Err(e.into()),
         Err(HoldsError::Crypto) => Err(Failure::Stop(JobError::Crypto)),
-        Err(e @ HoldsError::Unresolved(_)) => Err(Failure::new("legal_hold_unresolved", e.to_string())),
+        // A store on the way to the table could not be searched (usually unreachable): may pass.
+        Err(e @ HoldsError::Unresolved(_)) => Err(Failure::HoldUnresolved(e.to_string())),
     }
 }
 

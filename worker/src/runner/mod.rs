@@ -153,8 +153,11 @@ pub async fn run(
     // make this a busy loop.
     let counters = ctx.counters.clone();
     let monitor = monitor.should_restart(move |worker, error| {
+        if worker.is_shutting_down() {
+            return false;
+        }
         counters.worker_restarted();
-        tracing::warn!(worker = %worker.name(), error = %error, "job worker failed; restarting it");
+        tracing::warn!(worker = %worker.name(), restarts = worker.restarts(), error = %error, "job worker failed; restarting it");
         true
     });
     let monitor = monitor.on_event(|worker, event| {

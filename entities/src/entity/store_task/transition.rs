@@ -185,9 +185,10 @@ impl Step {
     }
 
     /// Whether the move also checks the task's last change: claims, so that of two workers
-    /// taking over the same stale claim only one wins.
+    /// taking over the same stale claim only one wins, and giving a claim back, so that a claim
+    /// refreshed or taken over meanwhile is not given back.
     fn fenced(&self) -> bool {
-        matches!(self, Self::ClaimErase | Self::ClaimCall { .. })
+        matches!(self, Self::ClaimErase | Self::ClaimCall { .. } | Self::Release { .. })
     }
 
     /// The columns the step writes besides the status and the time of the change.
