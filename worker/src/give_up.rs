@@ -89,12 +89,7 @@ pub async fn request_if_a_task_failed(
     organization: Uuid,
     request_id: Uuid,
 ) -> Result<bool, JobError> {
-    let Some(current) = request::Model::find_in_org(&ctx.db, organization, request_id).await? else {
-        return Ok(false);
-    };
-    if current.state != RequestState::InProgress {
-        return Ok(false);
-    }
+    // The tasks first: on the common path (nothing failed) that is the only query.
     let mut failed: Vec<store_task::Model> = store_task::Model::of_request(&ctx.db, organization, request_id)
         .await?
         .into_iter()
@@ -102,6 +97,12 @@ pub async fn request_if_a_task_failed(
         .collect();
     failed.sort_by(|a, b| a.store_name.cmp(&b.store_name));
     let Some(first) = failed.first() else { return Ok(false) };
+    // Only a request in progress gives up here (an approved one is about to reset its failed
+    // tasks: a retry).
+    let current = request::Model::find_in_org(&ctx.db, organization, request_id).await?;
+    if current.is_none_or(|r| r.state != RequestState::InProgress) {
+        return Ok(false);
+    }
     let others = match failed.len() - 1 {
         0 => String::new(),
         1 => " (and 1 other store failed)".to_owned(),

@@ -24,6 +24,7 @@ pub mod queue;
 pub mod recipients;
 pub mod reconcile;
 pub mod retention;
+pub mod retry;
 pub mod runner;
 pub mod services;
 pub mod settings;

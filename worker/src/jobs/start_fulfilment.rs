@@ -28,6 +28,7 @@ use crate::error::JobError;
 use crate::give_up::{self, Cause};
 use crate::queue::payload::attempt_number;
 use crate::queue::{FollowUp, Fulfil, StartFulfilment};
+use crate::retry::{self, Decision, Failed};
 use crate::{recipients, tasks};
 
 /// apalis entry point.
@@ -47,37 +48,31 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
         Err(e) => Err(e),
     };
     let Err(e) = worked else { return Ok(()) };
-    if matches!(e, JobError::Conflict) && last {
-        // Another worker or an operator changed the request meanwhile: the work is theirs now.
-        tracing::info!(request_id = %job.request_id, "the request changed concurrently; left to its new owner");
-        return Ok(());
-    }
-    if e.is_transient() {
-        ctx.counters.attempt_failed();
-    }
-    if e.is_transient() && !last {
-        let after = ctx.retry.delay(attempt);
-        let why = Fulfil::Retry { failure: Uuid::now_v7(), attempt: attempt + 1, after };
-        let retry = FollowUp::Fulfil { organization_id: job.organization_id, request_id: job.request_id, why };
-        if let Err(queue) = ctx.queue.schedule(&retry).await {
+    let (organization_id, request_id) = (job.organization_id, job.request_id);
+    let failed = Failed { attempt, transient: e.is_transient(), conflict: matches!(e, JobError::Conflict) };
+    let retry = |attempt, after| {
+        let why = Fulfil::Retry { failure: Uuid::now_v7(), attempt, after };
+        FollowUp::Fulfil { organization_id, request_id, why }
+    };
+    match retry::decide(ctx, failed, retry).await {
+        Ok(Decision::LeftToOthers) => {
+            tracing::info!(%request_id, "the request changed concurrently; left to its new owner");
+        }
+        Ok(Decision::Retried(after)) => {
+            let retry_in_ms = after.as_millis() as u64;
+            tracing::warn!(%request_id, attempt, code = e.code(), error = %e, retry_in_ms, "fulfilment failed in a way that may pass; retrying");
+        }
+        Ok(Decision::GiveUp) => {
+            tracing::warn!(%request_id, attempt, code = e.code(), error = %e, "fulfilment gave up");
+            // Recorded: the job is over (an error would make apalis run it again as the last attempt).
+            give_up::request(ctx, organization_id, request_id, &Cause::of(&e)).await?;
+        }
+        Err(queue) => {
             // The queue is Lethe's database: apalis runs this job again as it is.
-            tracing::warn!(request_id = %job.request_id, attempt, code = e.code(), "retry not enqueued");
+            tracing::warn!(%request_id, attempt, code = e.code(), "retry not enqueued");
             return Err(queue.into());
         }
-        ctx.counters.retried();
-        tracing::warn!(
-            request_id = %job.request_id,
-            attempt,
-            code = e.code(),
-            error = %e,
-            retry_in_ms = after.as_millis() as u64,
-            "fulfilment failed in a way that may pass; retrying"
-        );
-        return Ok(());
     }
-    tracing::warn!(request_id = %job.request_id, attempt, code = e.code(), error = %e, "fulfilment gave up");
-    // Recorded: the job is over (an error would make apalis run it again as the last attempt).
-    give_up::request(ctx, job.organization_id, job.request_id, &Cause::of(&e)).await?;
     Ok(())
 }
 

@@ -53,6 +53,7 @@ use crate::context::JobContext;
 use crate::error::JobError;
 use crate::give_up::{self, Cause};
 use crate::queue::FollowUp;
+use crate::retry::{self, Decision, Failed};
 
 /// Works the run `run_id` of `organization` until it is done, fails, or finds another worker on
 /// it, as attempt `attempt` (1 for the first). Runs already over are left alone.
@@ -94,32 +95,20 @@ async fn settle_outcome(
     attempt: u32,
 ) -> Result<(), JobError> {
     let Err(failure) = outcome else { return Ok(()) };
-    if matches!(failure, Failure::Stop(JobError::Conflict)) && ctx.retry.is_last(attempt) {
+    let conflict = matches!(failure, Failure::Stop(JobError::Conflict));
+    let failed = Failed { attempt, transient: failure.is_transient(), conflict };
+    let (organization_id, run_id) = (run.organization_id, run.id);
+    let retry =
+        |attempt, after| FollowUp::RetentionRetry { organization_id, run_id, failure: Uuid::now_v7(), attempt, after };
+    match retry::decide(ctx, failed, retry).await? {
         // Another worker took the run's batch, or an operator stopped it: not a failure.
-        return Ok(());
-    }
-    if failure.is_transient() {
-        ctx.counters.attempt_failed();
-    }
-    if failure.is_transient() && !ctx.retry.is_last(attempt) {
-        let after = ctx.retry.delay(attempt);
-        let retry = FollowUp::RetentionRetry {
-            organization_id: run.organization_id,
-            run_id: run.id,
-            failure: Uuid::now_v7(),
-            attempt: attempt + 1,
-            after,
-        };
-        ctx.queue.schedule(&retry).await?;
-        ctx.counters.retried();
-        tracing::warn!(
-            run_id = %run.id,
-            attempt,
-            code = failure.code(),
-            retry_in_ms = after.as_millis() as u64,
-            "retention run failed in a way that may pass; retrying"
-        );
-        return Ok(());
+        Decision::LeftToOthers => return Ok(()),
+        Decision::Retried(after) => {
+            let retry_in_ms = after.as_millis() as u64;
+            tracing::warn!(%run_id, attempt, code = failure.code(), retry_in_ms, "retention run failed in a way that may pass; retrying");
+            return Ok(());
+        }
+        Decision::GiveUp => {}
     }
     give_up::run(ctx, &run, &Cause { code: failure.code().to_owned(), message: failure.message() }).await
 }
