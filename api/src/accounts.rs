@@ -46,6 +46,11 @@ pub async fn ensure_organization(
         privacy_policy_url: Set(None),
         portal_ask_phone: Set(false),
         portal_ask_customer_id: Set(false),
+        controller: Set(None),
+        dpo_contact: Set(None),
+        supervisory_authority: Set(None),
+        supervisory_authority_url: Set(None),
+        automated_decisions: Set(None),
         created_at: Set(OffsetDateTime::now_utc()),
     }
     .insert(db)

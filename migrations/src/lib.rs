@@ -26,6 +26,7 @@ mod m20261201_000012_portal_settings;
 mod m20261202_000013_due_soon_days;
 mod m20261203_000014_operator_email_per_organization;
 mod m20261203_000015_free_text_encrypted;
+mod m20261207_000016_privacy_notice;
 mod sealing;
 
 /// A hash of every migration source file, computed at build time.
@@ -62,6 +63,7 @@ impl MigratorTraitSelf for Migrator {
             Box::new(m20261202_000013_due_soon_days::Migration),
             Box::new(m20261203_000014_operator_email_per_organization::Migration),
             Box::new(m20261203_000015_free_text_encrypted::Migration::new(&self.keyring)),
+            Box::new(m20261207_000016_privacy_notice::Migration),
         ]
     }
 }

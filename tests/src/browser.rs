@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+use crate::a11y::audit;
 use crate::console::{PASSWORD, totp_code};
 
 /// A chromedriver process on a free port, stopped on drop, with its own browser profile and
@@ -193,21 +194,27 @@ pub async fn console_sign_in(client: &Client, base: &str, email: &str) {
 /// Signs in to the console with the password, enrols a TOTP second factor (the QR code loads
 /// under the CSP, the first code is computed from the secret the page shows as text, ten
 /// recovery codes are shown once), signs out, and signs in again with the password and a TOTP
-/// code (the next time step: each is accepted once); lands on the queue.
+/// code (the next time step: each is accepted once); lands on the queue. Each page on the way
+/// is audited ([`audit`]).
 pub async fn console_sign_in_with_totp(client: &Client, base: &str, email: &str) {
+    client.goto(&format!("{base}/console/sign-in")).await.unwrap();
+    audit(client, "sign-in").await;
     console_sign_in(client, base, email).await;
     client.goto(&format!("{base}/console/mfa")).await.unwrap();
+    audit(client, "two-step sign-in, enrolment").await;
     let qr_loaded = client.execute("return document.querySelector('img.qr').naturalWidth", vec![]).await.unwrap();
     assert!(qr_loaded.as_u64().unwrap_or(0) > 0, "the QR code image loads under the CSP");
     let secret = text(client, "#totp-secret").await;
     fill(client, "#code", &totp_code(&secret, 0)).await;
     follow(client, "#confirm-mfa").await;
+    audit(client, "two-step sign-in, recovery codes").await;
     let codes = text(client, "#recovery-codes").await;
     assert_eq!(codes.lines().filter(|l| !l.trim().is_empty()).count(), 10, "{codes}");
     follow(client, "#continue").await;
     follow(client, "form[action='/console/sign-out'] button").await;
     console_sign_in(client, base, email).await;
     assert!(client.current_url().await.unwrap().path().ends_with("/sign-in/code"));
+    audit(client, "sign-in, second factor").await;
     fill(client, "#code", &totp_code(&secret, 1)).await;
     follow(client, "#verify-code").await;
     assert_eq!(client.current_url().await.unwrap().path(), "/console/");

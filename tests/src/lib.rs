@@ -1,6 +1,7 @@
 //! Test support: a real Lethe (router, workers, database) per test, on SQLite or PostgreSQL,
 //! driven over real TCP; helpers to read the mail it sends; a real SMTP server process.
 
+pub mod a11y;
 pub mod app;
 pub mod bench;
 pub mod browser;

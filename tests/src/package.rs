@@ -37,10 +37,11 @@ pub async fn export_token(app: &TestApp, address: &str) -> String {
     token_in(&mailbox::wait_for_message_with(&app.outbox, address, "/v1/exports/").await)
 }
 
-/// The download token in an export-ready message.
+/// The download token in an export-ready message (in any of Lethe's languages).
 pub fn token_in(message: &str) -> String {
     let text = unquote(message);
-    assert!(text.contains("a copy of your personal data is ready"), "{text}");
+    let ready = ["a copy of your personal data is ready", "liegt bereit", "är klar"];
+    assert!(ready.iter().any(|r| text.contains(r)), "{text}");
     let at = text.find("http://lethe.test/v1/exports/").expect("the link, on the configured public URL")
         + "http://lethe.test/v1/exports/".len();
     let token: String =

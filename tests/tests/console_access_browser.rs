@@ -7,12 +7,14 @@
 //! rows per table, expiry, downloads left). The person then downloads the package from the
 //! page her e-mail links to: it holds her rows and the scan, and nothing of the other customer;
 //! the request page then counts one download fewer. A screenshot of the completed request goes
-//! to `target/artifacts/console-access-request.png`.
+//! to `target/artifacts/console-access-request.png`. The pages and the package's `index.html`
+//! (with a manual store's attachment) are audited like every browser test's ([`lethe_tests::a11y`]).
 
 use std::io::Read;
 
 use fantoccini::Locator;
 use lethe_entities::domain::enums::Role;
+use lethe_tests::a11y::audit;
 use lethe_tests::app::org_slug;
 use lethe_tests::browser::{
     browser, click, console_sign_in_with_totp, downloaded, fill, follow, reload_until, reload_until_text, screenshot,
@@ -75,6 +77,7 @@ async fn an_operator_processes_an_access_request_to_its_download_in_chromium() {
     reload_until(&client, "#task-paper-archive form[action$='/complete']").await;
     assert!(text(&client, "#task-paper-archive").await.contains("cabinet 3"), "the instructions");
     assert!(text(&client, "#export-pending").await.contains("not started yet"));
+    audit(&client, "request, located, a manual step waiting").await;
 
     // Complete the archive's step with a note and the scan of her folder.
     let scan: Vec<u8> = [b"%PDF-1.7\n".as_slice(), SCAN_MARKER.as_bytes(), &[0, 255, 1]].concat();
@@ -99,6 +102,7 @@ async fn an_operator_processes_an_access_request_to_its_download_in_chromium() {
     assert!(text(&client, "#export-mailed").await.contains("verified address"));
     assert!(text(&client, "#task-paper-archive").await.contains("done"));
     assert!(text(&client, "#timeline").await.contains("Folder 3 scanned"));
+    audit(&client, "request, completed with its export").await;
     client.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     screenshot(&client, "console-access-request.png").await;
 
@@ -130,6 +134,11 @@ async fn an_operator_processes_an_access_request_to_its_download_in_chromium() {
     package.by_name("paper-archive/attachments/ann-folder-scan.pdf").unwrap().read_to_end(&mut attached).unwrap();
     assert_eq!(attached, scan, "the scan as attached");
     assert!(read_entry(&mut package, "index.html").contains("paper-archive"));
+    let unpacked = tempfile::tempdir().unwrap();
+    let index = unpacked.path().join("index.html");
+    std::fs::write(&index, read_entry(&mut package, "index.html")).unwrap();
+    client.goto(&format!("file://{}", index.display())).await.unwrap();
+    audit(&client, "the package's index.html, with an attachment").await;
 
     // The request page counts the download.
     client.goto(&format!("{base}/console/requests/{}", req.id)).await.unwrap();

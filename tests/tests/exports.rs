@@ -115,6 +115,16 @@ both_backends! {
         let expected = preview_keys(&app, &admin, &ids["shop"], &ann_email).await;
         assert_eq!(expected.keys().map(String::as_str).collect::<BTreeSet<_>>(), STORES.into_iter().collect());
 
+        // The organization's privacy notice, which the package carries.
+        let notice = json!({ "privacy": {
+            "controller": "Acme AB, Box 1, 111 22 Stockholm",
+            "dpo_contact": "dpo@acme.example",
+            "supervisory_authority": "Integritetsskyddsmyndigheten (IMY)",
+            "supervisory_authority_url": "https://www.imy.se/",
+        }});
+        let (status, settings) = app.patch("/v1/organization", &admin, notice).await;
+        assert_eq!((status, &settings["privacy"]["dpo_contact"]), (StatusCode::OK, &json!("dpo@acme.example")), "{settings}");
+
         // Verified, approved, exported, completed.
         let req = app.verified(&org, "access", "gdpr", &ann_email).await;
         let (status, _) = app.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;
@@ -142,7 +152,10 @@ both_backends! {
 
         // data.json: exactly Ann's located rows, keyed as locating keys them.
         let data: Value = serde_json::from_str(&read_entry(&mut zip, "data.json")).unwrap();
-        assert_eq!(data["format"], "lethe-access-export/1");
+        assert_eq!(data["format"], "lethe-access-export/2");
+        assert_eq!((data["language"].as_str(), data["controller"]["dpo_contact"].as_str()), (Some("en"), Some("dpo@acme.example")));
+        assert_eq!(data["controller"]["supervisory_authority"]["url"], "https://www.imy.se/");
+        assert!(data["rights"]["request_url"].as_str().unwrap().ends_with(&format!("/p/{org}/")), "{}", data["rights"]);
         assert_eq!(data["request_id"], req.id.as_str());
         let mut found = Keys::new();
         let mut csvs = Vec::new();
@@ -186,19 +199,29 @@ both_backends! {
         let html = read_entry(&mut zip, "index.html");
         assert!(html.starts_with("<!doctype html>"));
         for store in STORES {
-            assert!(html.contains(&format!("<h2>{store}</h2>")), "{store}");
+            assert!(html.contains(&format!("In our system “{store}”")), "{store}");
+        }
+        for expected in ["Acme AB, Box 1, 111 22 Stockholm", "dpo@acme.example", "Integritetsskyddsmyndigheten (IMY)"] {
+            assert!(html.contains(expected), "{expected}");
         }
         for store in data["stores"].as_array().unwrap() {
             for table in store["tables"].as_array().unwrap() {
-                assert!(html.contains(&html_escaped(table["table"].as_str().unwrap())), "{}", table["table"]);
+                assert!(html.contains(&html_escaped(table["label"].as_str().unwrap())), "{}", table["label"]);
                 if let Some(purpose) = table["purpose"].as_str() {
                     assert!(html.contains(&html_escaped(purpose)), "{purpose}");
                 }
             }
         }
         assert!(html.contains("An e-mail address") || html.contains("e-mail"), "categories in words");
-        for external in ["<script", " src=", "href=\"http", "<link", "@import", "url("] {
+        for external in ["<script", " src=", "<link", "@import", "url("] {
             assert!(!html.contains(external), "no script and no external resource: {external}");
+        }
+        // Links go only within the page, to the organization's portal and to its authority.
+        for link in html.split("href=\"").skip(1).map(|rest| rest.split('"').next().unwrap()) {
+            assert!(
+                link.starts_with('#') || link.ends_with(&format!("/p/{org}/")) || link == "https://www.imy.se/",
+                "{link}"
+            );
         }
 
         // Nothing of Bob's anywhere.

@@ -94,6 +94,9 @@ both_backends! {
             (json!({ "deadlines": { "other_extension_days": 366 } }), "deadlines.other_extension_days"),
             (json!({ "deadlines": { "due_soon_days": 0 } }), "deadlines.due_soon_days"),
             (json!({ "deadlines": { "due_soon_days": 61 } }), "deadlines.due_soon_days"),
+            (json!({ "privacy": { "supervisory_authority_url": "http://imy.example/" } }), "privacy.supervisory_authority_url"),
+            (json!({ "privacy": { "dpo_contact": "x".repeat(501) } }), "privacy.dpo_contact"),
+            (json!({ "privacy": { "controller": "Acme\u{7}AB" } }), "privacy.controller"),
         ] {
             let (status, problem) = patch(&app, &admin, body.clone()).await;
             assert_eq!((status, problem["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")), "{body}");
@@ -115,6 +118,19 @@ both_backends! {
             assert!(!text.contains("9999") && !text.contains("Renamed") && !text.contains("blue"), "not echoed: {text}");
         }
         assert_eq!(settings(&app, &admin).await, reset, "refused changes stored nothing");
+
+        // The privacy notice: set, trimmed, and removed with null (or an empty text).
+        let notice = json!({ "privacy": { "controller": "  Acme AB, Box 1  ", "automated_decisions": "Credit scoring." } });
+        let (status, changed) = patch(&app, &admin, notice).await;
+        assert_eq!(status, StatusCode::OK, "{changed}");
+        assert_eq!(
+            changed["privacy"],
+            json!({ "controller": "Acme AB, Box 1", "dpo_contact": null, "supervisory_authority": null,
+                    "supervisory_authority_url": null, "automated_decisions": "Credit scoring." })
+        );
+        let (_, cleared) = patch(&app, &admin, json!({ "privacy": { "controller": null, "automated_decisions": " " } })).await;
+        assert_eq!((&cleared["privacy"]["controller"], &cleared["privacy"]["automated_decisions"]), (&Value::Null, &Value::Null));
+        assert_eq!(settings(&app, &admin).await, reset);
 
         // Operators and auditors cannot change anything.
         for token in [&operator, &auditor] {

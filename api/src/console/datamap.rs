@@ -45,7 +45,11 @@ fn reviewed(base: DataMap, fields: &HashMap<String, String>) -> WebResult<DataMa
         let mut t = prior.clone().unwrap_or_else(|| TableMap {
             name: table.to_owned(),
             primary_key: field(format!("t{i}.pk")).unwrap_or_default().split(',').map(str::to_owned).collect(),
+            label: None,
             purpose: None,
+            legal_basis: None,
+            origin: None,
+            automated_decision: None,
             columns: Vec::new(),
             references: Vec::new(),
             erasure: RowErasure::DeleteRow,
@@ -86,6 +90,7 @@ fn reviewed(base: DataMap, fields: &HashMap<String, String>) -> WebResult<DataMa
             }
             columns.push(ColumnMap {
                 name: column.to_owned(),
+                label: before.and_then(|b| b.label.clone()),
                 category,
                 identity,
                 matching: before.and_then(|b| b.matching),

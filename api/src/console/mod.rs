@@ -23,6 +23,7 @@ pub mod mfa;
 pub mod password;
 pub mod policies;
 pub mod policy_form;
+pub mod privacy;
 pub mod queue;
 pub mod request;
 pub mod retention;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/settings/operators/{id}", post(settings::change_operator))
         .route("/console/settings/operators/{id}/mfa-reset", post(settings::reset_mfa))
         .route("/console/settings/organization", post(settings::organization))
+        .route("/console/settings/privacy", post(privacy::save))
         .route("/console/settings/retention/{id}", post(settings::builtin_age))
         .route("/console/settings/api-keys", post(keys::create))
         .route("/console/settings/api-keys/{id}/revoke", post(keys::revoke))

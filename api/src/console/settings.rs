@@ -20,6 +20,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::keys::{Key, keys};
+use super::privacy::PrivacyFields;
 use super::session::Session;
 use super::sign_in::record;
 use super::view::{DoneQuery, Nav, SecretPage, name, parse, words};
@@ -102,6 +103,7 @@ struct SettingsPage {
     due_soon_days: i32,
     legal: Vec<Legal>,
     builtins: Vec<Builtin>,
+    privacy: PrivacyFields,
     notice: Option<&'static str>,
 }
 
@@ -111,6 +113,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "mfa-reset" => "The operator's second factor is reset; their sessions and tokens were ended.",
         "revoked" => "The API key is revoked.",
         "organization" => "The organization's defaults are saved.",
+        "privacy" => "The privacy notice is saved; access packages made from now on carry it.",
         "retention" => "The built-in policy's age is saved.",
         _ => return None,
     })
@@ -167,6 +170,7 @@ pub async fn page(
         due_soon_days: settings.deadlines.due_soon_days,
         legal: settings.deadlines.legal.iter().map(Legal::from).collect(),
         builtins,
+        privacy: PrivacyFields::from(&settings.privacy),
         notice: notice(done.as_deref()),
     };
     render(&page)

@@ -178,6 +178,8 @@ pub struct PortalTexts {
     pub start_page: String,
     /// The label of a notice.
     pub notice: String,
+    /// Put before a page's title when the page shows an error ("Error:").
+    pub error_prefix: String,
     /// Start page.
     pub start: StartTexts,
     /// Request form.

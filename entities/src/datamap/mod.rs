@@ -5,6 +5,7 @@
 //! * [`model`]: the types (YAML in files, the same structure as JSON in the API);
 //! * [`parse`]: reading YAML/JSON with errors that point at the line and field;
 //! * [`validate`]: structural checks (the live schema is checked by the worker);
+//! * [`notice`]: what a map tells the person (labels, legal bases, sources, transfers);
 //! * [`taxonomy`]: the built-in data categories (fideslang-compatible `user.*`);
 //! * [`classify`]: discovery's suggestions from column names and sampled values;
 //! * [`graph`]: the organization-wide reference graph that locating walks;
@@ -14,6 +15,7 @@ pub mod classify;
 pub mod fides;
 pub mod graph;
 pub mod model;
+pub mod notice;
 pub mod parse;
 pub mod taxonomy;
 pub mod validate;

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::notice::{AutomatedDecision, LegalBasis, Safeguard, Text};
 use crate::domain::enums::IdentityKind;
 
 /// The only format version so far.
@@ -58,6 +59,14 @@ pub struct Recipient {
     /// stated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<String>,
+    /// Where the recipient processes the data (ISO 3166-1 alpha-2, e.g. `US`); outside the EEA
+    /// the access package lists it as a transfer to a third country, with its `safeguard`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// What makes a transfer to a third country lawful (required for a `country` outside the
+    /// EEA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safeguard: Option<Safeguard>,
 }
 
 /// A table (or view) with personal data.
@@ -69,9 +78,24 @@ pub struct TableMap {
     pub name: String,
     /// The primary-key columns (several for a composite key).
     pub primary_key: Vec<String>,
+    /// What the table holds, in words for the person (the access package's heading; default: a
+    /// readable form of the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Text>,
     /// Why the company holds this data, in words for the data subject (shown in access exports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
+    pub purpose: Option<Text>,
+    /// The legal basis of the purpose (GDPR Art. 6(1)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<LegalBasis>,
+    /// Where the data came from when it was not collected from the person (Art. 15(1)(g));
+    /// left out: collected from the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Text>,
+    /// A decision made about the person by automated means from this data, including
+    /// profiling (Art. 15(1)(h)); left out: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated_decision: Option<AutomatedDecision>,
     /// Columns with personal data, identity columns and the columns references use.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<ColumnMap>,
@@ -96,6 +120,10 @@ impl TableMap {
 pub struct ColumnMap {
     /// The column's name.
     pub name: String,
+    /// What the column holds, in words for the person (access packages; default: a readable
+    /// form of the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Text>,
     /// The data category (fideslang-compatible, e.g. `user.contact.email`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
@@ -240,9 +268,21 @@ pub struct KeyMap {
     /// The data category of the value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// What the keys hold, in words for the person (default: a readable form of the pattern).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Text>,
     /// Why the company holds this data (shown in access exports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
+    pub purpose: Option<Text>,
+    /// The legal basis of the purpose (GDPR Art. 6(1)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<LegalBasis>,
+    /// Where the data came from when not from the person; left out: from the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Text>,
+    /// An automated decision made from this data; left out: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated_decision: Option<AutomatedDecision>,
     /// Hash fields with their own categories and actions (for `erasure: update`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<ColumnMap>,
@@ -291,7 +331,11 @@ mod tests {
             pattern: "session:{customer_id}:data".into(),
             source: KeySource::Identity(IdentityKind::CustomerId),
             category: None,
+            label: None,
             purpose: None,
+            legal_basis: None,
+            origin: None,
+            automated_decision: None,
             fields: vec![],
             erasure: RowErasure::DeleteRow,
         };
@@ -307,6 +351,7 @@ mod tests {
     fn email_identities_match_case_insensitively_by_default() {
         let col = ColumnMap {
             name: "email".into(),
+            label: None,
             category: None,
             identity: Some(IdentityKind::Email),
             matching: None,

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::model::{ColumnAction, ColumnMap, DataMap, Direction, FORMAT_VERSION, KeySource, RowErasure};
+use super::notice::{self, AutomatedDecision, LANGUAGES, MAX_TEXT, Text};
 use super::parse::MapError;
 use super::taxonomy;
 use crate::domain::enums::StoreKind;
@@ -61,6 +62,7 @@ fn tables(map: &DataMap, cx: Context<'_>, errors: &mut Vec<MapError>) {
         }
         columns(&table.columns, &at(".columns"), errors);
         erasure(&table.erasure, &table.columns, &at(".erasure"), errors);
+        texts(&table.label, &table.purpose, &table.origin, &table.automated_decision, &at(""), errors);
         for (r, reference) in table.references.iter().enumerate() {
             let here = at(&format!(".references[{r}]"));
             name(&reference.column, &format!("{here}.column"), errors);
@@ -123,6 +125,7 @@ fn keys(map: &DataMap, cx: Context<'_>, errors: &mut Vec<MapError>) {
         category(key.category.as_deref(), &at(".category"), errors);
         columns(&key.fields, &at(".fields"), errors);
         erasure(&key.erasure, &key.fields, &at(".erasure"), errors);
+        texts(&key.label, &key.purpose, &key.origin, &key.automated_decision, &at(""), errors);
     }
 }
 
@@ -154,6 +157,22 @@ fn recipients(map: &DataMap, errors: &mut Vec<MapError>) {
         } else if recipient.instructions.chars().count() > MAX_INSTRUCTIONS {
             errors.push(MapError::at(at(".instructions"), format!("at most {MAX_INSTRUCTIONS} characters")));
         }
+        match (&recipient.country, recipient.safeguard) {
+            (Some(country), _) if !notice::is_country_code(country) => {
+                errors.push(MapError::at(at(".country"), "an ISO 3166-1 alpha-2 code in capitals, e.g. `US`"));
+            }
+            (Some(country), None) if notice::is_third_country(country) => errors.push(MapError::at(
+                at(".safeguard"),
+                format!(
+                    "`{country}` is outside the EEA: name the transfer's safeguard (adequacy_decision, \
+                     standard_contractual_clauses, binding_corporate_rules, code_of_conduct, certification or derogation)"
+                ),
+            )),
+            (None, Some(_)) => {
+                errors.push(MapError::at(at(".country"), "a safeguard is for a transfer: name the recipient's country"));
+            }
+            _ => {}
+        }
         let mut listed = HashSet::new();
         for (i, table) in recipient.tables.iter().enumerate() {
             let here = at(&format!(".tables[{i}]"));
@@ -178,6 +197,9 @@ fn columns(columns: &[ColumnMap], at: &str, errors: &mut Vec<MapError>) {
             errors.push(MapError::at(format!("{here}.name"), format!("column `{}` is listed twice", column.name)));
         }
         category(column.category.as_deref(), &format!("{here}.category"), errors);
+        if let Some(label) = &column.label {
+            text(label, &format!("{here}.label"), errors);
+        }
         if column.matching.is_some() && column.identity.is_none() {
             errors.push(MapError::at(format!("{here}.match"), "`match` applies to identity columns only"));
         }
@@ -209,6 +231,48 @@ fn erasure(erasure: &RowErasure, columns: &[ColumnMap], at: &str, errors: &mut V
                 errors
                     .push(MapError::at(format!("{at}.period"), "an ISO 8601 duration such as `P10Y`, `P6M` or `P30D`"));
             }
+        }
+    }
+}
+
+/// The texts a table or key pattern shows the person.
+fn texts(
+    label: &Option<Text>,
+    purpose: &Option<Text>,
+    origin: &Option<Text>,
+    decision: &Option<AutomatedDecision>,
+    at: &str,
+    errors: &mut Vec<MapError>,
+) {
+    for (field, value) in [("label", label), ("purpose", purpose), ("origin", origin)] {
+        if let Some(value) = value {
+            text(value, &format!("{at}.{field}"), errors);
+        }
+    }
+    if let Some(decision) = decision {
+        text(&decision.logic, &format!("{at}.automated_decision.logic"), errors);
+        text(&decision.consequences, &format!("{at}.automated_decision.consequences"), errors);
+    }
+}
+
+/// A text for the person: not empty, at most [`MAX_TEXT`] characters, no control characters
+/// but line breaks, and only languages Lethe speaks.
+fn text(value: &Text, at: &str, errors: &mut Vec<MapError>) {
+    if let Text::PerLanguage(texts) = value
+        && texts.is_empty()
+    {
+        errors.push(MapError::at(at, "give a text, or a text per language (en, de, sv)"));
+    }
+    for (language, text) in value.entries() {
+        let here = language.map_or_else(|| at.to_owned(), |l| format!("{at}.{l}"));
+        if let Some(language) = language
+            && !LANGUAGES.contains(&language)
+        {
+            errors.push(MapError::at(here, format!("`{language}` is not a language Lethe speaks (en, de, sv)")));
+        } else if text.trim().is_empty() {
+            errors.push(MapError::at(here, "must not be empty"));
+        } else if text.chars().count() > MAX_TEXT || text.chars().any(|c| c.is_control() && c != '\n') {
+            errors.push(MapError::at(here, format!("at most {MAX_TEXT} printable characters")));
         }
     }
 }

@@ -67,6 +67,19 @@ pub struct Model {
     pub portal_ask_phone: bool,
     /// The request form asks for a customer number (optional for the person).
     pub portal_ask_customer_id: bool,
+    /// The controller's legal name and postal address, as the access package names it (Art.
+    /// 15, Art. 13(1)(a)); `None`: the display name only.
+    pub controller: Option<String>,
+    /// How to reach the data protection officer (a role mailbox, a URL or an address).
+    pub dpo_contact: Option<String>,
+    /// The supervisory authority a complaint goes to (Art. 15(1)(f)), by name.
+    pub supervisory_authority: Option<String>,
+    /// The supervisory authority's web page (`https://`).
+    pub supervisory_authority_url: Option<String>,
+    /// The organization's automated decision-making, including profiling, with its logic and
+    /// consequences (Art. 15(1)(h)); `None`: there is none (the data map may name more per
+    /// table).
+    pub automated_decisions: Option<String>,
     /// When the organization was created.
     pub created_at: TimeDateTimeWithTimeZone,
 }
@@ -122,6 +135,11 @@ mod tests {
             privacy_policy_url: None,
             portal_ask_phone: false,
             portal_ask_customer_id: false,
+            controller: None,
+            dpo_contact: None,
+            supervisory_authority: None,
+            supervisory_authority_url: None,
+            automated_decisions: None,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         };
         let week = Duration::from_secs(7 * 24 * 3600);

@@ -9,15 +9,19 @@ use lethe_entities::domain::enums::{EventKind, TaskStatus};
 use lethe_entities::entity::export::{self, ExportStep};
 use lethe_entities::entity::request::{self, Actor};
 use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
-use lethe_entities::entity::{begin_write, organization, request_event, store, store_task, task_return};
+use lethe_entities::entity::{
+    begin_write, organization, request_event, retention_policy, store, store_task, task_return,
+};
+use lethe_entities::retention::PolicyAction;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::package::{self, PackageInfo, PackageStore, Spool, Spooled};
+use super::package::{self, Notice, PackageInfo, PackageStore, RetentionFact, Spool, Spooled};
 use super::{crypto, service};
 use crate::context::JobContext;
 use crate::error::{ExportError, JobError, Missing};
+use crate::i18n::Locale;
 use crate::locate::{Mode, Outcome, locate};
 use crate::stores::StoreError;
 use crate::tasks;
@@ -91,7 +95,8 @@ pub(super) async fn build(
     };
     let now = OffsetDateTime::now_utc();
     let rows = spooled.rows();
-    let assembly = Assembly { info: package_info(&organization, request, &sources, now), spooled, work, counts };
+    let info = package_info(ctx, &organization, request, &sources, now).await?;
+    let assembly = Assembly { info, spooled, work, counts };
     let Some(bytes) = seal(ctx, &organization, &row, assembly, now).await? else {
         return Ok(true);
     };
@@ -193,13 +198,15 @@ async fn spool(
     Ok(Ok((spool.finish().map_err(ExportError::from)?, counts)))
 }
 
-/// What the package says about itself: who, when, and each store with its map.
-fn package_info(
+/// What the package says about itself: who, when, in which language, the organization's
+/// privacy notice, the retention policies over the searched stores, and each store with its map.
+async fn package_info(
+    ctx: &JobContext,
     organization: &organization::Model,
     request: &request::Model,
     sources: &Sources<'_>,
     now: OffsetDateTime,
-) -> PackageInfo {
+) -> Result<PackageInfo, DbErr> {
     let store = |s: &store::Model, map: DataMap| PackageStore { name: s.name.clone(), kind: s.kind, map };
     let stores = sources
         .stores
@@ -212,13 +219,39 @@ fn package_info(
             map: DataMap::empty(),
         }))
         .collect();
-    PackageInfo {
+    let searched: Vec<&store::Model> = sources.stores.iter().chain(&sources.services).collect();
+    let policies = retention_policy::Model::all_in_org(&ctx.db, organization.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.enabled && p.builtin.is_none())
+        .filter_map(|p| {
+            let store = searched.iter().find(|s| s.id == p.store_id)?;
+            Some(RetentionFact {
+                store: store.name.clone(),
+                anonymise: matches!(p.policy_action()?, PolicyAction::Anonymise { .. }),
+                target: p.target,
+                max_age: p.max_age,
+                basis: p.legal_basis,
+            })
+        })
+        .collect();
+    Ok(PackageInfo {
         organization: organization.name.clone(),
+        locale: Locale::from_stored(&request.locale),
         request_id: request.id,
         generated_at: now,
+        portal_url: format!("{}/p/{}/", ctx.exports.public_url.trim_end_matches('/'), organization.slug),
+        notice: Notice {
+            controller: organization.controller.clone(),
+            dpo_contact: organization.dpo_contact.clone(),
+            supervisory_authority: organization.supervisory_authority.clone(),
+            supervisory_authority_url: organization.supervisory_authority_url.clone(),
+            automated_decisions: organization.automated_decisions.clone(),
+        },
+        policies,
         stores,
         not_included: sources.not_included.clone(),
-    }
+    })
 }
 
 /// Assembles the ZIP encrypted under a fresh key into the exports directory and moves the

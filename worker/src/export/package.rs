@@ -2,14 +2,23 @@
 //! locating streams them in, then one ZIP is assembled from them entry by entry, straight into
 //! an encrypted file. Memory holds one buffer per table and one segment, never the rows.
 //!
-//! The ZIP holds:
+//! The package answers all of GDPR Art. 15 in the request's language (en, de, sv), not only
+//! "here are your rows". The ZIP holds:
 //!
-//! * `index.html`: for the person: what was found where, why it is held (the data map's
-//!   purpose), the data categories in words, and the first [`HTML_ROWS`] rows of each table;
-//!   self-contained (inline style, no script, no external resource), every value escaped;
-//! * `data.json`: everything, machine-readable (format `lethe-access-export/1`): per store and
-//!   table the purpose, primary key, categories, row count, CSV file name and the rows (column
-//!   to text or null; a Redis key's rows are `{"key", "value"}`);
+//! * `index.html`: for the person: a plain summary first ("we hold 3 kinds of data about you
+//!   in 2 systems"); then per table, under its label, why it is held and on which legal basis,
+//!   where it came from, how long it is kept (the map's `keep` period and the retention policies
+//!   that cover the table), who else receives it, any automated decision, what it contains (the
+//!   columns' labels and categories in words) and the first [`HTML_ROWS`] rows; then the
+//!   recipients and transfers to third countries with their safeguards, automated
+//!   decision-making, the person's rights with a link to the portal, the right to complain (and
+//!   to which authority), who the controller and its data protection officer are, and the files.
+//!   An empty package says that nothing was found and claims no CSV file. Self-contained (inline
+//!   style, no script, no external resource), every value escaped, readable at 320 px;
+//! * `data.json`: the same, machine-readable (format [`FORMAT`], Art. 20): per store and table
+//!   the label, purpose, legal basis, origin, retention, recipients, automated decision, columns
+//!   with labels and categories, row count, CSV file name and the rows (column to text or null; a
+//!   Redis key's rows are `{"key", "value"}`), and the organization-wide facts;
 //! * `<store>/<table>.csv`: one per table with rows, RFC 4180 (quoted where needed, CRLF);
 //! * `<store>/attachments/<file>`: a file an operator attached to a manual store's task (its
 //!   name made safe: ASCII letters, digits, `-`, `_` and `.`, no leading dot), listed under the
@@ -23,15 +32,15 @@
 
 mod data;
 mod html;
+mod sections;
 mod spool;
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter};
 use std::path::Path;
 
 use lethe_entities::StoreKind;
-use lethe_entities::datamap::{DataMap, taxonomy};
+use lethe_entities::datamap::DataMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use zip::write::SimpleFileOptions;
@@ -39,12 +48,14 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::crypto::{SegmentReader, SegmentWriter};
 use crate::error::ExportError;
+use crate::i18n::Locale;
 use data::{write_csv, write_json};
 use html::write_html;
+use sections::sections;
 pub use spool::{Spool, Spooled, SpooledAttachment, SpooledTable};
 
 /// The format name written into `data.json`.
-pub const FORMAT: &str = "lethe-access-export/1";
+pub const FORMAT: &str = "lethe-access-export/2";
 /// Rows of each table shown in `index.html` (all of them are in the CSV and `data.json`).
 pub const HTML_ROWS: usize = 100;
 /// Above this many bytes an entry is written with ZIP64 sizes.
@@ -61,127 +72,58 @@ pub struct PackageStore {
     pub map: DataMap,
 }
 
+/// What the organization tells every person (its settings; see the organization's privacy
+/// notice): each `None` when not set.
+#[derive(Debug, Clone, Default)]
+pub struct Notice {
+    /// The controller's legal name and address.
+    pub controller: Option<String>,
+    /// How to reach the data protection officer.
+    pub dpo_contact: Option<String>,
+    /// The supervisory authority complaints go to.
+    pub supervisory_authority: Option<String>,
+    /// The authority's web page.
+    pub supervisory_authority_url: Option<String>,
+    /// Automated decision-making across the organization; `None`: none.
+    pub automated_decisions: Option<String>,
+}
+
+/// A retention policy that covers a table (or key pattern) of a searched store.
+#[derive(Debug, Clone)]
+pub struct RetentionFact {
+    /// The store's name.
+    pub store: String,
+    /// The table or key pattern.
+    pub target: String,
+    /// The maximum age (ISO 8601 duration).
+    pub max_age: String,
+    /// Whether old rows are anonymised rather than deleted.
+    pub anonymise: bool,
+    /// The policy's legal basis, in words.
+    pub basis: String,
+}
+
 /// What the package says besides the rows.
 #[derive(Debug, Clone)]
 pub struct PackageInfo {
     /// The organization's display name.
     pub organization: String,
+    /// The language of the request (the package is written in it).
+    pub locale: Locale,
     /// The access request.
     pub request_id: Uuid,
     /// When the package was made.
     pub generated_at: OffsetDateTime,
+    /// The portal where the person exercises their rights (an absolute URL).
+    pub portal_url: String,
+    /// The organization's privacy notice.
+    pub notice: Notice,
+    /// The retention policies covering the searched stores' tables.
+    pub policies: Vec<RetentionFact>,
     /// The stores searched, in order.
     pub stores: Vec<PackageStore>,
     /// Stores not in the package (worked by people, or waived), with their kind.
     pub not_included: Vec<(String, StoreKind)>,
-}
-
-/// One table with rows, as the package presents it.
-struct Section<'a> {
-    store: &'a PackageStore,
-    table: &'a str,
-    purpose: Option<&'a str>,
-    primary_key: Vec<String>,
-    /// (column, category, description)
-    categories: Vec<(String, String, String)>,
-    columns: Vec<String>,
-    spooled: &'a SpooledTable,
-    csv: String,
-}
-
-fn describe(category: &str) -> String {
-    match taxonomy::get(category) {
-        Some(c) => c.description.to_owned(),
-        None => match taxonomy::parent(category).and_then(taxonomy::get) {
-            Some(parent) => format!("{} (a more specific kind: {category})", parent.description),
-            None => category.to_owned(),
-        },
-    }
-}
-
-/// A file-name-safe version of a store, table or key-pattern name.
-fn file_stem(name: &str) -> String {
-    let stem: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
-    let stem = stem.trim_start_matches('.');
-    if stem.is_empty() { "table".to_owned() } else { stem.to_owned() }
-}
-
-fn sections<'a>(spooled: &'a Spooled, info: &'a PackageInfo) -> Vec<Section<'a>> {
-    let mut out = Vec::new();
-    let mut names = HashSet::new();
-    for store in &info.stores {
-        let mut csv_name = |table: &str| {
-            let base = format!("{}/{}", file_stem(&store.name), file_stem(table));
-            let mut name = format!("{base}.csv");
-            let mut n = 2;
-            while !names.insert(name.clone()) {
-                name = format!("{base}-{n}.csv");
-                n += 1;
-            }
-            name
-        };
-        let spooled_table =
-            |table: &str| spooled.tables.get(&(store.name.clone(), table.to_owned())).filter(|t| t.rows > 0);
-        for table in &store.map.tables {
-            let Some(s) = spooled_table(&table.name) else { continue };
-            let categories = table
-                .columns
-                .iter()
-                .filter_map(|c| c.category.as_ref().map(|cat| (c.name.clone(), cat.clone(), describe(cat))))
-                .collect();
-            let mut columns: Vec<String> =
-                table.primary_key.iter().filter(|c| s.columns.contains(*c)).cloned().collect();
-            columns.extend(s.columns.iter().filter(|c| !table.primary_key.contains(c)).cloned());
-            out.push(Section {
-                store,
-                table: &table.name,
-                purpose: table.purpose.as_deref(),
-                primary_key: table.primary_key.clone(),
-                categories,
-                columns,
-                spooled: s,
-                csv: csv_name(&table.name),
-            });
-        }
-        for key in &store.map.keys {
-            let Some(s) = spooled_table(&key.pattern) else { continue };
-            let mut categories: Vec<(String, String, String)> =
-                key.category.iter().map(|cat| ("value".to_owned(), cat.clone(), describe(cat))).collect();
-            categories.extend(key.fields.iter().filter_map(|f| {
-                f.category.as_ref().map(|cat| (format!("value.{}", f.name), cat.clone(), describe(cat)))
-            }));
-            out.push(Section {
-                store,
-                table: &key.pattern,
-                purpose: key.purpose.as_deref(),
-                primary_key: vec!["key".to_owned()],
-                categories,
-                columns: vec!["key".to_owned(), "value".to_owned()],
-                spooled: s,
-                csv: csv_name(&key.pattern),
-            });
-        }
-        // Tables no data map describes: what an HTTP service returned.
-        let mapped = |table: &str| {
-            store.map.tables.iter().any(|t| t.name == table) || store.map.keys.iter().any(|k| k.pattern == table)
-        };
-        let unmapped =
-            spooled.tables.iter().filter(|((name, table), s)| *name == store.name && s.rows > 0 && !mapped(table));
-        for ((_, table), s) in unmapped {
-            out.push(Section {
-                store,
-                table,
-                purpose: None,
-                primary_key: Vec::new(),
-                categories: Vec::new(),
-                columns: s.columns.iter().cloned().collect(),
-                spooled: s,
-                csv: csv_name(table),
-            });
-        }
-    }
-    out
 }
 
 /// Assembles the package from `spooled` into a new file at `out`, encrypted under `key` with

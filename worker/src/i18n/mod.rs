@@ -4,12 +4,15 @@
 //! with `deny_unknown_fields`, so a key missing in one language, or one left over, fails the
 //! unit test that loads every section in every language (never a page at run time).
 
+pub mod names;
+mod package;
 mod terms;
 
 use std::sync::LazyLock;
 
 use serde::de::DeserializeOwned;
 
+pub use package::PackageTexts;
 pub use terms::Terms;
 
 /// A language Lethe speaks to data subjects in.

@@ -139,8 +139,11 @@ fn recipient_words(outcome: RecipientOutcome) -> &'static str {
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
-table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{border:1px solid #bbb;padding:.3rem .6rem;text-align:left}\
+/// The page's style: one column that reflows down to 320 px (long ids and words break inside
+/// their cells).
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;\
+overflow-wrap:anywhere}table{border-collapse:collapse;margin:.5rem 0 1rem;max-width:100%}\
+th,td{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;overflow-wrap:anywhere}\
 th{background:#f2f2f2}td.n{text-align:right}code,pre{font-family:ui-monospace,monospace;font-size:.9em}\
 pre{background:#f6f6f6;padding:.8rem;overflow-x:auto}.muted{color:#666}";
 
@@ -159,7 +162,8 @@ fn render_html(signed: &SignedCertificate) -> String {
 fn html_head(h: &mut String, c: &Certificate) {
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Certificate of erasure {id}</title>\
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Certificate of erasure {id}</title>\
          <style>{STYLE}</style></head><body>\n<h1>Certificate of erasure</h1>\n\
          <p>What was done, store by store, with the personal data of the data subject of erasure request \
          <code>{id}</code>. This certificate names no person.</p>\n<table>\

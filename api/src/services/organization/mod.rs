@@ -1,10 +1,12 @@
 //! The caller's organization and its settings: every operator role reads them, admins change
 //! them. The organization is always the caller's own (there is no id to ask for another).
 //! The customer portal's branding and form settings are part of them (`portal`), and so are
-//! the deadlines (`deadlines`, in [`deadlines`]).
+//! the deadlines (`deadlines`, in [`deadlines`]), and so is the privacy notice every access
+//! package carries (`privacy`, in [`privacy`]).
 
 mod change;
 pub mod deadlines;
+pub mod privacy;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -18,6 +20,7 @@ use uuid::Uuid;
 
 use self::change::{present, set_changed};
 use self::deadlines::{DeadlinesChange, DeadlinesView};
+use self::privacy::{PrivacyNoticeChange, PrivacyNoticeView};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
@@ -47,6 +50,8 @@ pub struct OrganizationView {
     pub deadlines: DeadlinesView,
     /// The customer portal's settings.
     pub portal: PortalView,
+    /// What every access package tells the person besides their data.
+    pub privacy: PrivacyNoticeView,
 }
 
 /// The customer portal's settings (`/p/{slug}/`).
@@ -87,6 +92,7 @@ impl OrganizationView {
                 ask_phone: org.portal_ask_phone,
                 ask_customer_id: org.portal_ask_customer_id,
             },
+            privacy: PrivacyNoticeView::of(org),
         }
     }
 }
@@ -148,6 +154,9 @@ pub struct OrganizationChange {
     /// The customer portal's settings.
     #[serde(default)]
     pub portal: Option<PortalChange>,
+    /// What every access package tells the person besides their data.
+    #[serde(default)]
+    pub privacy: Option<PrivacyNoticeChange>,
 }
 
 async fn load(state: &AppState, principal: &Principal) -> ApiResult<organization::Model> {
@@ -197,6 +206,8 @@ pub async fn update_settings(
     deadlines::validate(&deadlines, &mut errors);
     let portal = change.portal.unwrap_or_default();
     let logo = validate_portal(&portal, &mut errors);
+    let notice = change.privacy.unwrap_or_default();
+    privacy::validate(&notice, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -226,6 +237,7 @@ pub async fn update_settings(
     );
     deadlines::apply(&org, &deadlines, &mut active, &mut changed);
     apply_portal(&org, portal, logo, &mut active, &mut changed);
+    privacy::apply(&org, &notice, &mut active, &mut changed);
     if changed.is_empty() {
         return Ok(OrganizationView::new(&org, state));
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::read::{Collection, Dataset, Field, Reader};
 use crate::datamap::model::{ColumnAction, ColumnMap, ColumnRef, DataMap, Reference, RowErasure, TableMap};
+use crate::datamap::notice::Text;
 
 /// Where each part of a converted table came from, to report validation errors at fides paths.
 pub(super) struct Trace {
@@ -43,7 +44,11 @@ impl Reader {
         let mut table = TableMap {
             name: collection.name.clone(),
             primary_key: Vec::new(),
+            label: collection.description.as_deref().map(Text::from),
             purpose: None,
+            legal_basis: None,
+            origin: None,
+            automated_decision: None,
             columns: Vec::new(),
             references: Vec::new(),
             erasure: RowErasure::DeleteRow,
@@ -64,6 +69,7 @@ impl Reader {
             let (action, redact_with) = self.column_action(collection, field, &place);
             table.columns.push(ColumnMap {
                 name: field.name.clone(),
+                label: field.description.as_deref().map(Text::from),
                 category: field.category.clone(),
                 identity: field.identity,
                 matching: None,

@@ -27,6 +27,8 @@ pub(super) struct Collection {
     pub(super) line: Option<usize>,
     /// `masking_strategy_override.strategy: delete`.
     pub(super) delete: bool,
+    /// The collection's `description`: the table's label for the person.
+    pub(super) description: Option<String>,
     pub(super) fields: Vec<Field>,
 }
 
@@ -34,6 +36,8 @@ pub(super) struct Field {
     pub(super) name: String,
     pub(super) path: String,
     pub(super) line: Option<usize>,
+    /// The field's `description`: the column's label for the person.
+    pub(super) description: Option<String>,
     /// The chosen `user.*` category.
     pub(super) category: Option<String>,
     pub(super) identity: Option<IdentityKind>,
@@ -126,6 +130,7 @@ impl Reader {
             return None;
         };
         let name = self.required_text(map, "name", &path);
+        let description = self.description(map, &path);
         let place = name.clone().unwrap_or_else(|| path.clone());
         self.uninherited_categories(map, &path, &format!("collection `{place}`"), line(node));
         let mut delete = false;
@@ -174,7 +179,7 @@ impl Reader {
                 format!("collection `{name}` has no primary key: mark its key field(s) with `fides_meta: {{ primary_key: true }}`"),
             );
         }
-        Some(Ok(Collection { name, path, line: line(node), delete, fields }))
+        Some(Ok(Collection { name, path, line: line(node), delete, description, fields }))
     }
 
     fn field(&mut self, node: &Node, path: String, collection: &str) -> Option<Field> {
@@ -192,10 +197,12 @@ impl Reader {
             return None;
         }
         let category = self.category(map, &path, at, &place);
+        let description = self.description(map, &path);
         let mut field = Field {
             name,
             path: path.clone(),
             line: at,
+            description,
             category,
             identity: None,
             primary_key: false,
@@ -231,6 +238,11 @@ impl Reader {
             field.masking = Some(self.masking(strategy, at, &place));
         }
         Some(field)
+    }
+
+    /// A collection's or field's `description`, trimmed, when there is one.
+    fn description(&mut self, map: &MarkedMappingNode, path: &str) -> Option<String> {
+        self.text(map, "description", path).map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())
     }
 
     /// The field's chosen `user.*` category.

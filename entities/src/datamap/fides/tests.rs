@@ -19,6 +19,7 @@ const SHOP: &str = r#"dataset:
             data_categories: [user.unique_id]
             fides_meta: { primary_key: True, data_type: integer }
           - name: email
+            description: "  The customer's e-mail address  "
             data_categories: [user.contact.email]
             fides_meta: { identity: email, data_type: string }
           - name: phone
@@ -147,6 +148,7 @@ fn column(
 ) -> ColumnMap {
     ColumnMap {
         name: name.into(),
+        label: None,
         category: category.map(Into::into),
         identity,
         matching: None,
@@ -167,7 +169,11 @@ fn table(name: &str, primary_key: &[&str], erasure: RowErasure) -> TableMap {
     TableMap {
         name: name.into(),
         primary_key: primary_key.iter().map(|c| (*c).to_owned()).collect(),
+        label: None,
         purpose: None,
+        legal_basis: None,
+        origin: None,
+        automated_decision: None,
         columns: vec![],
         references: vec![],
         erasure,
@@ -191,7 +197,10 @@ fn a_realistic_dataset_converts_field_by_field() {
     let customer = TableMap {
         columns: vec![
             column("id", Some("user.unique_id"), None, None),
-            column("email", Some("user.contact.email"), Some(Email), Some(Null)),
+            ColumnMap {
+                label: Some("The customer's e-mail address".into()),
+                ..column("email", Some("user.contact.email"), Some(Email), Some(Null))
+            },
             column("phone", Some("user.contact.phone_number"), Some(Phone), Some(Null)),
             ColumnMap { redact_with: Some("[erased]".into()), ..column("name", Some("user.name"), None, Some(Redact)) },
             column("card_fingerprint", Some("user.financial.bank_account"), None, Some(Hash)),
@@ -203,6 +212,8 @@ fn a_realistic_dataset_converts_field_by_field() {
             reference("address_id", None, "address", "id", Direction::To),
             reference("crm_contact_id", Some("crm"), "contacts", "id", Direction::To),
         ],
+        // A collection's and a field's `description` become the labels the person reads.
+        label: Some("Registered customers.".into()),
         ..table("customer", &["id"], RowErasure::Update)
     };
     assert_eq!(tables[0], customer);
@@ -268,7 +279,7 @@ fn a_realistic_dataset_converts_field_by_field() {
         assert!(warning.contains(expected), "{warning:?} should contain {expected:?}");
         assert!(warning.starts_with("line "), "{warning:?}");
     }
-    assert!(warnings[7].contains("line 118:") && warnings[7].contains("direction: none"), "{warnings:#?}");
+    assert!(warnings[7].contains("line 119:") && warnings[7].contains("direction: none"), "{warnings:#?}");
 }
 
 #[test]

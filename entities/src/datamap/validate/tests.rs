@@ -168,3 +168,60 @@ keys:
     let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["keys[1].pattern", "keys[2].pattern", "keys[2].source.column.store"], "{errors:#?}");
 }
+
+/// What a map tells the person: texts in languages Lethe speaks, a legal basis from the list,
+/// and a transfer outside the EEA only with its safeguard.
+#[test]
+fn what_the_person_is_told_is_checked() {
+    let good = check(
+        r#"
+version: 1
+tables:
+  - name: customers
+    primary_key: [id]
+    label: { en: Your account, sv: Ditt konto }
+    purpose: To run your account
+    legal_basis: contract
+    origin: { sv: Kreditupplysningen }
+    automated_decision: { logic: Scores from purchases, consequences: { en: Your credit limit } }
+    columns: [{ name: email, identity: email, label: { de: E-Mail } }]
+recipients:
+  - { name: Mailchimp, instructions: Delete it, country: US, safeguard: standard_contractual_clauses }
+  - { name: Fortnox, instructions: Tell them, country: SE }
+"#,
+    );
+    assert!(good.is_empty(), "{good:#?}");
+    let errors = check(
+        r#"
+version: 1
+tables:
+  - name: customers
+    primary_key: [id]
+    label: { fr: Votre compte }
+    purpose: " "
+    origin: {}
+    columns: [{ name: email, label: "" }]
+recipients:
+  - { name: Mailchimp, instructions: Delete it, country: US }
+  - { name: Brevo, instructions: Delete it, country: france }
+  - { name: Zendesk, instructions: Delete it, safeguard: derogation }
+"#,
+    );
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "tables[0].columns[0].label",
+            "tables[0].label.fr",
+            "tables[0].purpose",
+            "tables[0].origin",
+            "recipients[0].safeguard",
+            "recipients[1].country",
+            "recipients[2].country",
+        ],
+        "{errors:#?}"
+    );
+    assert!(errors[4].message.contains("outside the EEA"), "{errors:#?}");
+    let basis = from_yaml("version: 1\ntables: [{ name: t, primary_key: [id], legal_basis: whim }]").unwrap_err();
+    assert!(basis[0].message.contains("legal_basis") || basis[0].path.contains("legal_basis"), "{basis:?}");
+}

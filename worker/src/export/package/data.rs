@@ -2,10 +2,13 @@
 
 use std::io::{self, Write};
 
-use serde_json::Value;
+use lethe_entities::datamap::notice::{LegalBasis, is_third_country};
+use serde_json::{Value, json};
 
+use super::sections::{self, Section};
 use super::spool::{Spooled, SpooledAttachment};
-use super::{FORMAT, PackageInfo, PackageStore, Section, rfc3339};
+use super::{FORMAT, PackageInfo, PackageStore, html, rfc3339};
+use crate::i18n::{PackageTexts, names};
 
 /// A value as text: strings as they are, null as nothing, anything else as compact JSON.
 pub(super) fn text(value: Option<&Value>) -> Option<String> {
@@ -20,52 +23,141 @@ pub(super) fn parse_row(line: &str) -> io::Result<serde_json::Map<String, Value>
     serde_json::from_str(line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
+/// Writes `data.json`: everything `index.html` says, machine-readable, with every row.
 pub(super) fn write_json(
     out: &mut impl Write,
     spooled: &Spooled,
     info: &PackageInfo,
     sections: &[Section<'_>],
 ) -> io::Result<()> {
+    let t = PackageTexts::of(info.locale);
     writeln!(out, "{{")?;
     writeln!(out, "  \"format\": {},", js(&FORMAT))?;
+    writeln!(out, "  \"language\": {},", js(info.locale.code()))?;
     writeln!(out, "  \"organization\": {},", js(&info.organization))?;
     writeln!(out, "  \"request_id\": {},", js(&info.request_id.to_string()))?;
     writeln!(out, "  \"generated_at\": {},", js(&rfc3339(info.generated_at)))?;
+    let summary = json!({
+        "systems_searched": info.stores.len(),
+        "systems_with_data": html::systems(spooled, info, sections),
+        "kinds_of_data": if sections.is_empty() { 0 } else { html::kinds(sections) },
+        "records": spooled.rows(),
+        "files_attached": spooled.attachments.len(),
+    });
+    writeln!(out, "  \"summary\": {summary},")?;
+    writeln!(out, "  \"controller\": {},", controller(info))?;
+    writeln!(out, "  \"rights\": {},", rights(t, info, sections))?;
+    writeln!(out, "  \"recipients\": {},", recipients_json(t, info, sections))?;
+    let decisions = json!({
+        "organization": info.notice.automated_decisions,
+        "none": info.notice.automated_decisions.is_none() && sections.iter().all(|s| s.decision.is_none()),
+    });
+    writeln!(out, "  \"automated_decisions\": {decisions},")?;
     write!(out, "  \"stores\": [")?;
     for (i, store) in info.stores.iter().enumerate() {
         write!(out, "{}\n    {{\n      \"store\": {},\n", if i == 0 { "" } else { "," }, js(&store.name))?;
         write!(out, "      \"kind\": {},\n      \"tables\": [", js(&store.kind.as_str()))?;
         for (j, s) in sections.iter().filter(|s| std::ptr::eq(s.store, store)).enumerate() {
-            let categories: Vec<Value> = s
-                .categories
-                .iter()
-                .map(|(column, category, description)| {
-                    serde_json::json!({ "column": column, "category": category, "description": description })
-                })
-                .collect();
-            write!(out, "{}\n        {{\n", if j == 0 { "" } else { "," })?;
-            writeln!(out, "          \"table\": {},", js(&s.table))?;
-            writeln!(out, "          \"purpose\": {},", js(&s.purpose))?;
-            writeln!(out, "          \"primary_key\": {},", js(&s.primary_key))?;
-            writeln!(out, "          \"categories\": {},", js(&categories))?;
-            writeln!(out, "          \"row_count\": {},", s.spooled.rows)?;
-            writeln!(out, "          \"csv\": {},", js(&s.csv))?;
-            write!(out, "          \"rows\": [")?;
+            write!(out, "{}\n        {}", if j == 0 { "" } else { "," }, section_head(t, s))?;
+            write!(out, "\n          \"rows\": [")?;
             for (k, line) in spooled.lines(s.spooled)?.enumerate() {
                 write!(out, "{}\n            {}", if k == 0 { "" } else { "," }, line?)?;
             }
             write!(out, "\n          ]\n        }}")?;
         }
         let attached: Vec<Value> =
-            attachments_of(spooled, store).map(|a| serde_json::json!({ "file": a.entry, "bytes": a.bytes })).collect();
+            attachments_of(spooled, store).map(|a| json!({ "file": a.entry, "bytes": a.bytes })).collect();
         write!(out, "\n      ],\n      \"attachments\": {}\n    }}", js(&attached))?;
     }
     write!(out, "\n  ],\n  \"not_included\": [")?;
     for (i, (name, kind)) in info.not_included.iter().enumerate() {
-        let entry = serde_json::json!({ "store": name, "kind": kind.as_str() });
+        let entry = json!({ "store": name, "kind": kind.as_str() });
         write!(out, "{}\n    {}", if i == 0 { "" } else { "," }, entry)?;
     }
     writeln!(out, "\n  ]\n}}")
+}
+
+/// A section's facts as the opening of its JSON object (without `rows` and the closing brace).
+fn section_head(t: &PackageTexts, s: &Section<'_>) -> String {
+    let categories: Vec<Value> = s
+        .categories
+        .iter()
+        .map(|c| json!({ "column": c.column.name, "category": c.category, "label": c.label, "description": c.description }))
+        .collect();
+    let columns: Vec<Value> = s.columns.iter().map(|c| json!({ "name": c.name, "label": c.label })).collect();
+    let retention = json!({
+        "keep": s.keep.map(|(basis, period)| json!({ "basis": basis, "period": period })),
+        "policies": s.policies.iter().map(|p| json!({
+            "max_age": p.max_age,
+            "action": if p.anonymise { "anonymise" } else { "delete" },
+            "basis": p.basis,
+        })).collect::<Vec<_>>(),
+        "text": html::retention_lines(t, s).join(" "),
+    });
+    let head = json!({
+        "table": s.table,
+        "label": s.label,
+        "purpose": s.purpose,
+        "legal_basis": s.legal_basis.map(|b| json!({ "code": b.as_str(), "text": t.basis(b) })),
+        "origin": s.origin,
+        "collected_from_you": s.origin.is_none(),
+        "retention": retention,
+        "recipients": s.recipients.iter().map(|r| &r.name).collect::<Vec<_>>(),
+        "automated_decision": s.decision.as_ref().map(|(logic, consequences)| json!({ "logic": logic, "consequences": consequences })),
+        "primary_key": s.primary_key,
+        "columns": columns,
+        "categories": categories,
+        "row_count": s.spooled.rows,
+        "csv": s.csv,
+    });
+    // The object without its closing brace, so the rows can be streamed after it.
+    let text = serde_json::to_string(&head).unwrap_or_else(|_| "{".into());
+    format!("{},", text.strip_suffix('}').unwrap_or(&text))
+}
+
+/// The controller and its data protection officer.
+fn controller(info: &PackageInfo) -> Value {
+    json!({
+        "name": info.organization,
+        "identity_and_address": info.notice.controller,
+        "dpo_contact": info.notice.dpo_contact,
+        "supervisory_authority": { "name": info.notice.supervisory_authority, "url": info.notice.supervisory_authority_url },
+    })
+}
+
+/// The person's rights and where to exercise them.
+fn rights(t: &PackageTexts, info: &PackageInfo, sections: &[Section<'_>]) -> Value {
+    let mut rights = vec![
+        ("rectification", &t.right_rectification),
+        ("erasure", &t.right_erasure),
+        ("restriction", &t.right_restriction),
+        ("objection", &t.right_objection),
+        ("portability", &t.right_portability),
+    ];
+    if sections.iter().any(|s| s.legal_basis == Some(LegalBasis::Consent)) {
+        rights.push(("withdraw_consent", &t.right_consent));
+    }
+    let list: Vec<Value> = rights.into_iter().map(|(right, text)| json!({ "right": right, "text": text })).collect();
+    json!({ "request_url": info.portal_url, "rights": list, "complaint": t.complaint })
+}
+
+/// The recipients of the data found, with countries, transfers and safeguards.
+fn recipients_json(t: &PackageTexts, info: &PackageInfo, sections: &[Section<'_>]) -> Value {
+    let list: Vec<Value> = sections::recipients(sections)
+        .iter()
+        .map(|r| {
+            let country = r.recipient.country.as_deref();
+            json!({
+                "name": r.recipient.name,
+                "data": if r.everything { Value::Null } else { json!(r.labels) },
+                "country": country,
+                "country_name": country.map(|c| names::country(info.locale, c)),
+                "third_country": country.is_some_and(is_third_country),
+                "safeguard": r.recipient.safeguard.map(|s| json!({ "code": s.as_str(), "text": t.safeguard(s) })),
+            })
+        })
+        .collect();
+    json!(list)
 }
 
 /// The files attached to `store`'s task.
@@ -103,10 +195,10 @@ pub(super) fn csv_line(out: &mut impl Write, fields: impl IntoIterator<Item = Op
 }
 
 pub(super) fn write_csv(out: &mut impl Write, spooled: &Spooled, section: &Section<'_>) -> io::Result<()> {
-    csv_line(out, section.columns.iter().map(|c| Some(c.clone())))?;
+    csv_line(out, section.columns.iter().map(|c| Some(c.name.clone())))?;
     for line in spooled.lines(section.spooled)? {
         let row = parse_row(&line?)?;
-        csv_line(out, section.columns.iter().map(|c| text(row.get(c))))?;
+        csv_line(out, section.columns.iter().map(|c| text(row.get(&c.name))))?;
     }
     Ok(())
 }

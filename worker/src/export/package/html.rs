@@ -1,19 +1,34 @@
-//! `index.html`: the package's page for the person, self-contained (inline style, no script, no
-//! external resource), every value escaped.
+//! `index.html`: the package's page for the person, in the request's language. Self-contained
+//! (inline style, no script, no external resource; the only links are to the organization's
+//! portal and its supervisory authority), every value escaped, readable at 320 px.
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use super::data::{attachments_of, parse_row, text};
-use super::spool::{Spooled, SpooledAttachment};
-use super::{HTML_ROWS, PackageInfo, PackageStore, Section};
-use crate::mail::escape_html;
+use lethe_entities::datamap::notice::{LegalBasis, is_third_country};
 
-/// The page's inline style sheet.
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:75rem;margin:2rem auto;\
-padding:0 1rem;line-height:1.5;color:#1d1d1f}h2{margin-top:2.5rem;border-bottom:1px solid #ddd}\
-table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}th,td{border:1px solid #ccc;\
-padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f4f4f5}.none{color:#888}\
-.scroll{overflow-x:auto}code{background:#f4f4f5;padding:0 .25rem;border-radius:3px}";
+use super::data::{attachments_of, parse_row, text};
+use super::sections::Section;
+use super::spool::{Spooled, SpooledAttachment};
+use super::{FORMAT, HTML_ROWS, PackageInfo, PackageStore};
+use crate::i18n::{PackageTexts, Terms, fill, names};
+use crate::mail::escape_html as esc;
+
+/// The page's inline style sheet: one column that reflows down to 320 px; long values break;
+/// wide tables scroll inside their own region.
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;margin:0 auto;\
+padding:1rem;line-height:1.5;color:#1d1d1f;overflow-wrap:anywhere}h1{font-size:1.6rem;line-height:1.25}\
+h2{margin-top:2.5rem;border-bottom:1px solid #ddd}h3{margin-top:2rem}h4{margin:1.5rem 0 .5rem;font-size:1.05rem}\
+dt{font-weight:600;margin-top:.5rem}dd{margin:0}section.table{border-left:4px solid #e4e4e7;padding-left:.75rem}\
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;\
+text-align:left;vertical-align:top;overflow-wrap:normal}th{background:#f4f4f5}.none{color:#595959}\
+.scroll{overflow-x:auto;max-width:100%}.scroll:focus{outline:3px solid #1d1d1f;outline-offset:2px}\
+code{background:#f4f4f5;padding:0 .25rem;border-radius:3px}a{color:#0b5cad}a:focus{outline:3px solid #1d1d1f}";
+
+/// Escapes `template` and fills it with values that are already HTML.
+fn html(template: &str, values: &[(&str, &str)]) -> String {
+    fill(&esc(template), values)
+}
 
 /// Writes `index.html`.
 pub(super) fn write_html(
@@ -22,113 +37,136 @@ pub(super) fn write_html(
     info: &PackageInfo,
     sections: &[Section<'_>],
 ) -> io::Result<()> {
-    let org = escape_html(&info.organization);
-    let date = info
-        .generated_at
-        .format(time::macros::format_description!("[day] [month repr:long] [year]"))
-        .unwrap_or_default();
+    let t = PackageTexts::of(info.locale);
+    let org = esc(&info.organization);
+    let title = html(&t.title, &[("org", &org)]);
+    let date = esc(&Terms::of(info.locale).date_time(info.generated_at));
+    let reference = format!("<code>{}</code>", esc(&info.request_id.to_string()));
     write!(
         out,
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>Your personal data at {org}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
-         <h1>Your personal data at {org}</h1>\n\
-         <p>This is a copy of the personal data {org} holds about you, prepared on {date} in answer to your \
-         access request (reference <code>{request}</code>). It holds {rows} record(s) from {stores} system(s).</p>\n\
-         <p>The package has three kinds of file:</p>\n<ul>\n\
-         <li><code>index.html</code>, this page: what we found, where, why we hold it and what kind of data it is;</li>\n\
-         <li><code>data.json</code>: all of it in a machine-readable form, which you may take to another service;</li>\n\
-         <li>one CSV file per table (for example <code>{example}</code>), which spreadsheet programs open.</li>\n</ul>\n\
-         <h2>Summary</h2>\n<table>\n<tr><th>System</th><th>Table</th><th>Records</th><th>Why we hold it</th></tr>\n",
-        request = escape_html(&info.request_id.to_string()),
-        rows = spooled.rows(),
-        stores = info.stores.len(),
-        example = escape_html(sections.first().map_or("shop/orders.csv", |s| s.csv.as_str())),
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n<p>{intro}</p>\n",
+        lang = info.locale.code(),
+        intro = html(&t.intro, &[("org", &org), ("date", &date), ("reference", &reference)]),
     )?;
-    write_summary_rows(out, spooled, info, sections)?;
-    writeln!(out, "</table>")?;
-
-    for store in &info.stores {
-        write_store(out, spooled, store, sections)?;
+    write_summary(out, t, spooled, info, sections)?;
+    let held = !sections.is_empty() || !spooled.attachments.is_empty();
+    if held {
+        writeln!(out, "<h2 id=\"held\">{}</h2>", esc(&t.held_heading))?;
+        for store in &info.stores {
+            write_store(out, t, spooled, info, store, sections)?;
+        }
     }
+    write_recipients(out, t, info, sections)?;
+    write_decisions(out, t, info, sections)?;
+    write_rights(out, t, info, sections)?;
+    write_controller(out, t, info)?;
+    write_files(out, t, sections)?;
     if !info.not_included.is_empty() {
         writeln!(
             out,
-            "<h2>Not in this package</h2>\n<p>These systems are not part of this copy; anything we find there \
-             reaches you separately:</p>\n<ul>"
+            "<h2 id=\"not-included\">{}</h2>\n<p>{}</p>\n<ul>",
+            esc(&t.not_included_heading),
+            esc(&t.not_included)
         )?;
         for (name, _) in &info.not_included {
-            writeln!(out, "<li>{}</li>", escape_html(name))?;
+            writeln!(out, "<li>{}</li>", esc(name))?;
         }
         writeln!(out, "</ul>")?;
     }
-    writeln!(out, "</body>\n</html>")
+    writeln!(out, "</main>\n</body>\n</html>")
 }
 
-/// The summary table's rows: per store, its tables with rows, its attached files, or nothing
-/// found.
-fn write_summary_rows(
+/// The kinds of data found: each distinct category, and each table without one.
+pub(super) fn kinds(sections: &[Section<'_>]) -> usize {
+    let categories: BTreeSet<&str> = sections.iter().flat_map(|s| &s.categories).map(|c| c.category.as_str()).collect();
+    categories.len() + sections.iter().filter(|s| s.categories.is_empty()).count()
+}
+
+/// The systems in which something was found (rows or an attached file).
+pub(super) fn systems(spooled: &Spooled, info: &PackageInfo, sections: &[Section<'_>]) -> usize {
+    info.stores
+        .iter()
+        .filter(|store| {
+            sections.iter().any(|s| std::ptr::eq(s.store, *store)) || attachments_of(spooled, store).next().is_some()
+        })
+        .count()
+}
+
+/// The plain summary first, or that nothing was found; then the page's contents.
+fn write_summary(
     out: &mut impl Write,
+    t: &PackageTexts,
     spooled: &Spooled,
     info: &PackageInfo,
     sections: &[Section<'_>],
 ) -> io::Result<()> {
-    for store in &info.stores {
-        let mine: Vec<&Section<'_>> = sections.iter().filter(|s| std::ptr::eq(s.store, store)).collect();
-        let files = attachments_of(spooled, store).count();
-        if files > 0 {
-            writeln!(
-                out,
-                "<tr><td>{}</td><td><a href=\"#{}-attachments\">file(s) attached by our staff</a></td><td>{files}</td><td></td></tr>",
-                escape_html(&store.name),
-                anchor(&store.name),
-            )?;
-        } else if mine.is_empty() {
-            writeln!(
-                out,
-                "<tr><td>{}</td><td class=\"none\">nothing found</td><td>0</td><td></td></tr>",
-                escape_html(&store.name)
-            )?;
-        }
-        for s in mine {
-            writeln!(
-                out,
-                "<tr><td>{}</td><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
-                escape_html(&store.name),
-                anchor(&s.csv),
-                escape_html(s.table),
-                s.spooled.rows,
-                escape_html(s.purpose.unwrap_or("")),
-            )?;
-        }
+    writeln!(out, "<h2 id=\"summary\">{}</h2>", esc(&t.summary_heading))?;
+    let found = systems(spooled, info, sections);
+    if found == 0 {
+        let searched = PackageTexts::count(&t.systems_one, &t.systems_many, info.stores.len());
+        writeln!(
+            out,
+            "<p><strong>{}</strong> {}</p>",
+            esc(&t.empty),
+            html(&t.empty_detail, &[("systems", &esc(&searched))])
+        )?;
+    } else {
+        let kinds = PackageTexts::count(&t.kinds_one, &t.kinds_many, kinds(sections).max(1));
+        let systems = PackageTexts::count(&t.systems_one, &t.systems_many, found);
+        writeln!(out, "<p>{}</p>", html(&t.summary, &[("kinds", &esc(&kinds)), ("systems", &esc(&systems))]))?;
     }
-    Ok(())
+    writeln!(out, "<nav aria-labelledby=\"contents\"><h2 id=\"contents\">{}</h2>\n<ul>", esc(&t.contents_heading))?;
+    let mut links = Vec::new();
+    if found > 0 {
+        links.push(("held", &t.held_heading));
+    }
+    links.extend([
+        ("recipients", &t.recipients_heading),
+        ("decisions", &t.decisions_heading),
+        ("rights", &t.rights_heading),
+        ("complaint", &t.complaint_heading),
+        ("who", &t.who_heading),
+        ("files", &t.files_heading),
+    ]);
+    if !info.not_included.is_empty() {
+        links.push(("not-included", &t.not_included_heading));
+    }
+    for (id, heading) in links {
+        writeln!(out, "<li><a href=\"#{id}\">{}</a></li>", esc(heading))?;
+    }
+    writeln!(out, "</ul></nav>")
 }
 
 /// One store's part of the page: its tables, its attached files, or that nothing was found.
 fn write_store(
     out: &mut impl Write,
+    t: &PackageTexts,
     spooled: &Spooled,
+    info: &PackageInfo,
     store: &PackageStore,
     sections: &[Section<'_>],
 ) -> io::Result<()> {
     let mine: Vec<&Section<'_>> = sections.iter().filter(|s| std::ptr::eq(s.store, store)).collect();
-    writeln!(out, "<h2>{}</h2>", escape_html(&store.name))?;
+    writeln!(
+        out,
+        "<h3 id=\"{}\">{}</h3>",
+        anchor(&format!("store-{}", store.name)),
+        html(&t.system, &[("name", &esc(&store.name))])
+    )?;
     let files: Vec<&SpooledAttachment> = attachments_of(spooled, store).collect();
     if mine.is_empty() && files.is_empty() {
-        writeln!(out, "<p class=\"none\">We searched this system and found nothing about you.</p>")?;
+        writeln!(out, "<p class=\"none\">{}</p>", esc(&t.system_nothing))?;
     }
     for s in mine {
-        write_html_section(out, spooled, s)?;
+        write_section(out, t, spooled, info, s)?;
     }
     if !files.is_empty() {
-        writeln!(
-            out,
-            "<p id=\"{}-attachments\">Our staff searched this system and attached what they found:</p>\n<ul>",
-            anchor(&store.name)
-        )?;
+        writeln!(out, "<p id=\"{}-attachments\">{}</p>\n<ul>", anchor(&store.name), esc(&t.system_attached))?;
         for file in files {
-            writeln!(out, "<li><code>{}</code> ({} bytes)</li>", escape_html(&file.entry), file.bytes)?;
+            let bytes = html(&t.file_bytes, &[("bytes", &file.bytes.to_string())]);
+            writeln!(out, "<li><code>{}</code> ({bytes})</li>", esc(&file.entry))?;
         }
         writeln!(out, "</ul>")?;
     }
@@ -136,55 +174,251 @@ fn write_store(
 }
 
 /// An HTML id made of a file or store name.
-fn anchor(csv: &str) -> String {
-    csv.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
+fn anchor(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
 }
 
-fn write_html_section(out: &mut impl Write, spooled: &Spooled, s: &Section<'_>) -> io::Result<()> {
-    writeln!(out, "<h3 id=\"{}\">{}</h3>", anchor(&s.csv), escape_html(s.table))?;
-    match s.purpose {
-        Some(purpose) => writeln!(out, "<p><strong>Why we hold it:</strong> {}</p>", escape_html(purpose))?,
-        None => writeln!(out, "<p><strong>Why we hold it:</strong> <span class=\"none\">not recorded</span></p>")?,
+/// A table's facts (why, basis, origin, retention, recipients, decision, contents) and rows.
+fn write_section(
+    out: &mut impl Write,
+    t: &PackageTexts,
+    spooled: &Spooled,
+    info: &PackageInfo,
+    s: &Section<'_>,
+) -> io::Result<()> {
+    writeln!(out, "<section class=\"table\">\n<h4 id=\"{}\">{}</h4>\n<dl>", anchor(&s.csv), esc(&s.label))?;
+    let why = match &s.purpose {
+        Some(purpose) => esc(purpose),
+        None => format!("<span class=\"none\">{}</span>", esc(&t.purpose_missing)),
+    };
+    writeln!(out, "<dt>{}</dt><dd>{why}</dd>", esc(&t.purpose))?;
+    if let Some(basis) = s.legal_basis {
+        writeln!(out, "<dd>{}</dd>", html(&t.legal_basis, &[("basis", &esc(t.basis(basis)))]))?;
     }
-    if !s.categories.is_empty() {
-        writeln!(out, "<p><strong>What kind of data it is:</strong></p>\n<ul>")?;
-        for (column, category, description) in &s.categories {
-            writeln!(
-                out,
-                "<li><code>{}</code>: {} <span class=\"none\">({})</span></li>",
-                escape_html(column),
-                escape_html(description),
-                escape_html(category)
-            )?;
-        }
-        writeln!(out, "</ul>")?;
+    let origin = s.origin.as_deref().map_or_else(|| esc(&t.origin_you), esc);
+    writeln!(out, "<dt>{}</dt><dd>{origin}</dd>", esc(&t.origin))?;
+    writeln!(out, "<dt>{}</dt>", esc(&t.retention))?;
+    for line in retention_lines(t, s) {
+        writeln!(out, "<dd>{}</dd>", esc(&line))?;
     }
-    let rows = s.spooled.rows;
-    let csv = escape_html(&s.csv);
-    if rows as usize > HTML_ROWS {
+    let org = esc(&info.organization);
+    let recipients = if s.recipients.is_empty() {
+        html(&t.recipients_none, &[("org", &org)])
+    } else {
+        s.recipients.iter().map(|r| esc(&r.name)).collect::<Vec<_>>().join(", ")
+    };
+    writeln!(out, "<dt>{}</dt><dd>{recipients}</dd>", esc(&t.recipients))?;
+    if let Some((logic, consequences)) = &s.decision {
         writeln!(
             out,
-            "<p>{rows} records. The first {HTML_ROWS} are shown here; all of them are in <code>{csv}</code> and \
-             <code>data.json</code>.</p>"
+            "<dt>{}</dt><dd>{}</dd><dd>{}</dd>",
+            esc(&t.decision),
+            html(&t.decision_logic, &[("logic", &esc(logic))]),
+            html(&t.decision_consequences, &[("consequences", &esc(consequences))])
         )?;
-    } else {
-        writeln!(out, "<p>{rows} record(s), also in <code>{csv}</code> and <code>data.json</code>.</p>")?;
     }
-    write!(out, "<div class=\"scroll\"><table>\n<tr>")?;
+    if !s.categories.is_empty() {
+        writeln!(out, "<dt>{}</dt>", esc(&t.contains))?;
+        for c in &s.categories {
+            let values =
+                [("label", esc(&c.label)), ("column", esc(&c.column.label)), ("description", esc(&c.description))];
+            let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            writeln!(out, "<dd>{}</dd>", html(&t.column_category, &values))?;
+        }
+    }
+    writeln!(out, "</dl>")?;
+    write_rows(out, t, spooled, s)?;
+    writeln!(out, "</section>")
+}
+
+/// How long a table's data is kept, in sentences: the map's `keep`, each policy, or that no
+/// period is set.
+pub(super) fn retention_lines(t: &PackageTexts, s: &Section<'_>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some((basis, period)) = s.keep {
+        lines.push(fill(&t.retention_keep, &[("period", &t.duration(period)), ("basis", basis)]));
+    }
+    for p in &s.policies {
+        let template = if p.anonymise { &t.retention_policy_anonymise } else { &t.retention_policy_delete };
+        lines.push(fill(template, &[("age", &t.duration(&p.max_age)), ("basis", &p.basis)]));
+    }
+    if lines.is_empty() {
+        lines.push(t.retention_none.clone());
+    }
+    lines
+}
+
+/// The first [`HTML_ROWS`] rows under the columns' labels.
+fn write_rows(out: &mut impl Write, t: &PackageTexts, spooled: &Spooled, s: &Section<'_>) -> io::Result<()> {
+    let rows = s.spooled.rows;
+    let file = format!("<code>{}</code>", esc(&s.csv));
+    let count = if rows as usize > HTML_ROWS {
+        html(&t.records_some, &[("n", &rows.to_string()), ("shown", &HTML_ROWS.to_string()), ("file", &file)])
+    } else if rows == 1 {
+        html(&t.records_one, &[("file", &file)])
+    } else {
+        html(&t.records_many, &[("n", &rows.to_string()), ("file", &file)])
+    };
+    writeln!(out, "<p>{count}</p>")?;
+    write!(out, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"{}\"><table>\n<tr>", esc(&s.label))?;
     for column in &s.columns {
-        write!(out, "<th>{}</th>", escape_html(column))?;
+        write!(out, "<th scope=\"col\">{}</th>", esc(&column.label))?;
     }
     writeln!(out, "</tr>")?;
     for line in spooled.lines(s.spooled)?.take(HTML_ROWS) {
         let row = parse_row(&line?)?;
         write!(out, "<tr>")?;
         for column in &s.columns {
-            match text(row.get(column)) {
-                Some(value) => write!(out, "<td>{}</td>", escape_html(&value))?,
-                None => write!(out, "<td class=\"none\">(empty)</td>")?,
+            match text(row.get(&column.name)) {
+                Some(value) => write!(out, "<td>{}</td>", esc(&value))?,
+                None => write!(out, "<td class=\"none\">{}</td>", esc(&t.empty_value))?,
             }
         }
         writeln!(out, "</tr>")?;
     }
     writeln!(out, "</table></div>")
+}
+
+/// Who receives the data found, and the transfers outside the EEA with their safeguards.
+fn write_recipients(
+    out: &mut impl Write,
+    t: &PackageTexts,
+    info: &PackageInfo,
+    sections: &[Section<'_>],
+) -> io::Result<()> {
+    writeln!(out, "<h2 id=\"recipients\">{}</h2>", esc(&t.recipients_heading))?;
+    let org = esc(&info.organization);
+    let recipients = super::sections::recipients(sections);
+    if recipients.is_empty() {
+        writeln!(out, "<p>{}</p>", html(&t.recipients_nobody, &[("org", &org)]))?;
+    } else {
+        writeln!(out, "<p>{}</p>\n<ul>", esc(&t.recipients_intro))?;
+        for r in &recipients {
+            let data = if r.everything {
+                esc(&t.recipient_everything)
+            } else {
+                html(&t.recipient_data, &[("tables", &esc(&r.labels.join(", ")))])
+            };
+            let place = r.recipient.country.as_deref().map_or_else(String::new, |c| {
+                format!(" {}", html(&t.recipient_where, &[("country", &esc(&names::country(info.locale, c)))]))
+            });
+            writeln!(out, "<li><strong>{}</strong>. {data}{place}</li>", esc(&r.recipient.name))?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    writeln!(out, "<h3 id=\"transfers\">{}</h3>", esc(&t.transfers_heading))?;
+    let transfers: Vec<_> =
+        recipients.iter().filter(|r| r.recipient.country.as_deref().is_some_and(is_third_country)).collect();
+    if transfers.is_empty() {
+        return writeln!(out, "<p>{}</p>", esc(&t.transfers_none));
+    }
+    writeln!(out, "<p>{}</p>\n<ul>", esc(&t.transfers_intro))?;
+    for r in transfers {
+        let country = names::country(info.locale, r.recipient.country.as_deref().unwrap_or_default());
+        let safeguard = r.recipient.safeguard.map_or("", |s| t.safeguard(s));
+        let line = html(
+            &t.transfer,
+            &[("recipient", &esc(&r.recipient.name)), ("country", &esc(&country)), ("safeguard", &esc(safeguard))],
+        );
+        writeln!(out, "<li>{line}</li>")?;
+    }
+    writeln!(out, "</ul>")
+}
+
+/// Automated decision-making: the organization's, each table's, or that there is none.
+fn write_decisions(
+    out: &mut impl Write,
+    t: &PackageTexts,
+    info: &PackageInfo,
+    sections: &[Section<'_>],
+) -> io::Result<()> {
+    writeln!(out, "<h2 id=\"decisions\">{}</h2>", esc(&t.decisions_heading))?;
+    let tables: Vec<&Section<'_>> = sections.iter().filter(|s| s.decision.is_some()).collect();
+    if info.notice.automated_decisions.is_none() && tables.is_empty() {
+        return writeln!(out, "<p>{}</p>", esc(&t.decisions_none));
+    }
+    if let Some(text) = &info.notice.automated_decisions {
+        writeln!(out, "<p>{}</p>", esc(text))?;
+    }
+    for s in tables {
+        let (logic, consequences) = s.decision.as_ref().expect("filtered");
+        writeln!(
+            out,
+            "<p><strong>{}</strong>: {} {}</p>",
+            esc(&s.label),
+            html(&t.decision_logic, &[("logic", &esc(logic))]),
+            html(&t.decision_consequences, &[("consequences", &esc(consequences))])
+        )?;
+    }
+    Ok(())
+}
+
+/// The person's rights with the portal's link, and the right to complain.
+fn write_rights(
+    out: &mut impl Write,
+    t: &PackageTexts,
+    info: &PackageInfo,
+    sections: &[Section<'_>],
+) -> io::Result<()> {
+    let portal = format!("<a href=\"{0}\">{0}</a>", esc(&info.portal_url));
+    writeln!(
+        out,
+        "<h2 id=\"rights\">{}</h2>\n<p>{}</p>\n<ul>",
+        esc(&t.rights_heading),
+        html(&t.rights_intro, &[("portal", &portal)])
+    )?;
+    let mut rights =
+        vec![&t.right_rectification, &t.right_erasure, &t.right_restriction, &t.right_objection, &t.right_portability];
+    if sections.iter().any(|s| s.legal_basis == Some(LegalBasis::Consent)) {
+        rights.push(&t.right_consent);
+    }
+    for right in rights {
+        writeln!(out, "<li>{}</li>", esc(right))?;
+    }
+    writeln!(out, "</ul>\n<h2 id=\"complaint\">{}</h2>\n<p>{}", esc(&t.complaint_heading), esc(&t.complaint))?;
+    if let Some(authority) = &info.notice.supervisory_authority {
+        let name = match &info.notice.supervisory_authority_url {
+            Some(url) => format!("{} (<a href=\"{1}\">{1}</a>)", esc(authority), esc(url)),
+            None => esc(authority),
+        };
+        write!(out, " {}", html(&t.complaint_authority, &[("authority", &name)]))?;
+    }
+    writeln!(out, "</p>")
+}
+
+/// Who the controller is and how to reach its data protection officer.
+fn write_controller(out: &mut impl Write, t: &PackageTexts, info: &PackageInfo) -> io::Result<()> {
+    let controller = info.notice.controller.as_deref().unwrap_or(&info.organization);
+    writeln!(
+        out,
+        "<h2 id=\"who\">{}</h2>\n<p>{}</p>",
+        esc(&t.who_heading),
+        html(&t.controller, &[("controller", &esc(controller))])
+    )?;
+    let contact = match &info.notice.dpo_contact {
+        Some(contact) => html(&t.dpo, &[("contact", &esc(contact))]),
+        None => html(&t.dpo_none, &[("portal", &format!("<a href=\"{0}\">{0}</a>", esc(&info.portal_url)))]),
+    };
+    writeln!(out, "<p>{contact}</p>")
+}
+
+/// The files of the package; CSV files only when there are some.
+fn write_files(out: &mut impl Write, t: &PackageTexts, sections: &[Section<'_>]) -> io::Result<()> {
+    writeln!(out, "<h2 id=\"files\">{}</h2>\n<ul>", esc(&t.files_heading))?;
+    writeln!(out, "<li>{}</li>", esc(&t.file_index))?;
+    writeln!(out, "<li>{}</li>", html(&t.file_json, &[("format", &format!("<code>{FORMAT}</code>"))]))?;
+    if !sections.is_empty() {
+        writeln!(out, "<li>{}\n<ul>", esc(&t.file_csv))?;
+        for s in sections {
+            writeln!(
+                out,
+                "<li><a href=\"#{}\"><code>{}</code></a>: {}</li>",
+                anchor(&s.csv),
+                esc(&s.csv),
+                esc(&s.label)
+            )?;
+        }
+        writeln!(out, "</ul></li>")?;
+    }
+    writeln!(out, "</ul>")
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use lethe_entities::StoreKind;
 use serde_json::Value;
 
-use super::file_stem;
+use super::sections::file_stem;
 use crate::export::crypto::{FileKey, SegmentReader, SegmentWriter, generate_key};
 use crate::locate::Located;
 use crate::private_fs;

@@ -87,8 +87,12 @@ fn a_package_holds_every_row_once_escaped_and_encrypted() {
 
     let info = PackageInfo {
         organization: "Acme & Co".into(),
+        locale: Locale::En,
         request_id: Uuid::nil(),
         generated_at: OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+        portal_url: "https://lethe.example/p/acme/".into(),
+        notice: Notice::default(),
+        policies: Vec::new(),
         stores: vec![
             PackageStore { name: "shop".into(), kind: StoreKind::Sqlite, map },
             PackageStore { name: "cache".into(), kind: StoreKind::Redis, map: cache },
@@ -117,7 +121,8 @@ fn a_package_holds_every_row_once_escaped_and_encrypted() {
     assert_eq!(data["format"], FORMAT);
     let shop = &data["stores"][0];
     assert_eq!(shop["tables"][0]["rows"][0]["email"], "ann@example.com");
-    assert_eq!(shop["tables"][0]["categories"][0]["description"], describe("user.contact.email"));
+    assert_eq!(shop["tables"][0]["categories"][0]["label"], "E-mail address");
+    assert_eq!(shop["tables"][0]["columns"][1], serde_json::json!({ "name": "email", "label": "Email" }));
     assert_eq!(shop["tables"][1]["rows"].as_array().unwrap().len(), 250);
     assert_eq!(data["stores"][1]["tables"][0]["rows"][0]["key"], "cart:ann@example.com");
     assert_eq!(data["stores"][2]["tables"], serde_json::json!([]));
@@ -145,13 +150,172 @@ fn a_package_holds_every_row_once_escaped_and_encrypted() {
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script"));
     assert!(html.contains("Acme &amp; Co") && html.contains("Your &lt;account&gt;"));
     assert!(html.contains("The first 100 are shown here"));
-    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains(" src="));
-    assert!(html.contains("<h2>billing</h2>") && html.contains("<td>7</td><td>true</td>"));
+    // No external resource; the only links go to the portal.
+    assert!(!html.contains("http://") && !html.contains(" src=") && !html.contains("<link"));
+    assert!(!html.replace("https://lethe.example/p/acme/", "").contains("https://"));
+    assert!(html.contains("In our system “billing”") && html.contains("<td>7</td><td>true</td>"));
     assert!(html.contains(&format!("<code>scans/attachments/_Ann_s_scan.pdf</code> ({} bytes)", scan.len())));
-    // Six summary rows (one "nothing found", one for the attachment), then 1 + 100 + 1 + 1
-    // preview rows.
-    assert_eq!(html.matches("<tr><td>").count(), 109);
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains("We hold 4 kinds of data about you in 4 of our systems")
+    );
+    // 1 + 100 + 1 + 1 preview rows.
+    assert_eq!(html.matches("<tr><td>").count(), 103);
     let mut attached = Vec::new();
     zip.by_name("scans/attachments/_Ann_s_scan.pdf").unwrap().read_to_end(&mut attached).unwrap();
     assert_eq!(attached, scan);
+}
+
+/// Builds and opens a package of `spooled` described by `info`; returns (index.html, data.json).
+fn open_package(spooled: &Spooled, info: &PackageInfo, dir: &Path) -> (String, Value) {
+    let key = generate_key();
+    let out = dir.join("package.bin");
+    assemble(spooled, info, &out, &key, b"ctx").unwrap();
+    let mut plain = Vec::new();
+    SegmentReader::new(std::fs::read(&out).unwrap().as_slice(), &key, b"ctx").unwrap().read_to_end(&mut plain).unwrap();
+    let mut zip = zip::ZipArchive::new(io::Cursor::new(plain)).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let html = read("index.html");
+    (html, serde_json::from_str(&read("data.json")).unwrap())
+}
+
+fn info(locale: Locale, stores: Vec<PackageStore>) -> PackageInfo {
+    PackageInfo {
+        organization: "Acme AB".into(),
+        locale,
+        request_id: Uuid::nil(),
+        generated_at: time::macros::datetime!(2026-12-07 13:05 UTC),
+        portal_url: "https://lethe.example/p/acme/".into(),
+        notice: Notice::default(),
+        policies: Vec::new(),
+        stores,
+        not_included: Vec::new(),
+    }
+}
+
+/// A Swedish request's package answers every item of Art. 15 in Swedish: labels, purpose and
+/// legal basis, source, the keep period and the retention policy, recipients, the transfer and
+/// its safeguard, automated decisions, rights, the authority, the controller and the DPO.
+#[test]
+fn a_swedish_package_answers_article_15_in_swedish() {
+    let dir = tempfile::tempdir().unwrap();
+    let map: DataMap = serde_json::from_value(serde_json::json!({
+        "version": 1,
+        "tables": [
+            { "name": "customers", "primary_key": ["customer_id"],
+              "label": { "en": "Your account", "sv": "Ditt konto" },
+              "purpose": { "en": "To run your account", "sv": "För att sköta ditt konto" },
+              "legal_basis": "contract",
+              "origin": { "sv": "Kreditupplysningsföretaget UC" },
+              "automated_decision": { "logic": { "sv": "Poäng från din köphistorik" }, "consequences": { "sv": "Avgör din kredit" } },
+              "columns": [
+                { "name": "customer_id", "label": { "sv": "Kundnummer" } },
+                { "name": "email", "identity": "email", "category": "user.contact.email", "label": { "sv": "E-post" } }
+              ] },
+            { "name": "invoices", "primary_key": ["id"], "label": { "sv": "Fakturor" },
+              "erasure": { "action": "keep", "basis": "Bokföringslagen", "period": "P7Y" },
+              "columns": [{ "name": "total_sek", "category": "user.financial" }] }
+        ],
+        "recipients": [
+            { "name": "Mailchimp", "instructions": "Delete in Mailchimp", "tables": ["customers"], "country": "US",
+              "safeguard": "standard_contractual_clauses" },
+            { "name": "Fortnox", "instructions": "Tell Fortnox", "country": "SE" }
+        ]
+    }))
+    .unwrap();
+    let mut spool = Spool::new(dir.path(), [("shop".to_owned(), StoreKind::Postgres)]);
+    let customer = BTreeMap::from([
+        ("customer_id".to_owned(), Value::String("7".into())),
+        ("email".to_owned(), Value::String("ann@example.com".into())),
+    ]);
+    spool.push(located("shop", "customers", "7", &customer));
+    let invoice = BTreeMap::from([("id".to_owned(), Value::String("1".into())), ("total_sek".to_owned(), 90.into())]);
+    spool.push(located("shop", "invoices", "1", &invoice));
+    let spooled = spool.finish().unwrap();
+    let mut info = info(Locale::Sv, vec![PackageStore { name: "shop".into(), kind: StoreKind::Postgres, map }]);
+    info.notice = Notice {
+        controller: Some("Acme AB, Box 1, 111 22 Stockholm".into()),
+        dpo_contact: Some("dpo@acme.example".into()),
+        supervisory_authority: Some("Integritetsskyddsmyndigheten".into()),
+        supervisory_authority_url: Some("https://www.imy.se/".into()),
+        automated_decisions: None,
+    };
+    info.policies = vec![RetentionFact {
+        store: "shop".into(),
+        target: "customers".into(),
+        max_age: "P3Y".into(),
+        anonymise: false,
+        basis: "Tre år efter sista köp".into(),
+    }];
+    let (html, data) = open_package(&spooled, &info, dir.path());
+    // The book's screenshot of a package is taken of this page (docs/src/exports.md).
+    if let Some(path) = std::env::var_os("LETHE_PACKAGE_HTML_OUT") {
+        std::fs::write(path, &html).unwrap();
+    }
+    for expected in [
+        "<html lang=\"sv\">",
+        "7 december 2026",
+        "Ditt konto",
+        "För att sköta ditt konto",
+        "artikel 6.1 b",
+        "Kreditupplysningsföretaget UC",
+        "Poäng från din köphistorik",
+        "Avgör din kredit",
+        "<th scope=\"col\">Kundnummer</th><th scope=\"col\">E-post</th>",
+        "7 år",
+        "Bokföringslagen",
+        "3 år",
+        "Tre år efter sista köp",
+        "Mailchimp",
+        "USA",
+        "standardavtalsklausuler",
+        "Fortnox",
+        "Integritetsskyddsmyndigheten",
+        "https://www.imy.se/",
+        "Acme AB, Box 1, 111 22 Stockholm",
+        "dpo@acme.example",
+        "https://lethe.example/p/acme/",
+        "Fakturor",
+    ] {
+        assert!(html.contains(expected), "index.html lacks {expected:?}:\n{html}");
+    }
+    for english in ["Why we hold it", "Your account", "record", "Legal basis", "Table:", "System:"] {
+        assert!(!html.contains(english), "English {english:?} in a Swedish package");
+    }
+    assert_eq!(data["language"], "sv");
+    let customers = &data["stores"][0]["tables"][0];
+    assert_eq!(customers["label"], "Ditt konto");
+    assert_eq!(customers["legal_basis"]["code"], "contract");
+    assert_eq!(customers["origin"], "Kreditupplysningsföretaget UC");
+    assert_eq!(customers["retention"]["policies"][0]["max_age"], "P3Y");
+    assert_eq!(customers["recipients"], serde_json::json!(["Mailchimp", "Fortnox"]));
+    let invoices = &data["stores"][0]["tables"][1];
+    assert_eq!(invoices["retention"]["keep"], serde_json::json!({ "basis": "Bokföringslagen", "period": "P7Y" }));
+    let mailchimp = &data["recipients"][0];
+    assert_eq!((mailchimp["country_name"].as_str(), mailchimp["third_country"].as_bool()), (Some("USA"), Some(true)));
+    assert_eq!(mailchimp["safeguard"]["code"], "standard_contractual_clauses");
+    assert_eq!(data["recipients"][1]["third_country"], false);
+    assert_eq!(data["controller"]["dpo_contact"], "dpo@acme.example");
+    assert_eq!(data["automated_decisions"]["none"], false);
+    assert_eq!(data["rights"]["request_url"], "https://lethe.example/p/acme/");
+}
+
+/// Nothing found: the package says so, claims no CSV file, and still tells the person their
+/// rights; no recipients, no transfers, no automated decisions.
+#[test]
+fn an_empty_package_says_nothing_was_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spool::new(dir.path(), [("shop".to_owned(), StoreKind::Sqlite)]).finish().unwrap();
+    let stores = vec![PackageStore { name: "shop".into(), kind: StoreKind::Sqlite, map: DataMap::empty() }];
+    let (html, data) = open_package(&spooled, &info(Locale::De, stores), dir.path());
+    assert!(html.contains("<html lang=\"de\">") && html.contains("Wir haben keine Daten über Sie gefunden"), "{html}");
+    assert!(!html.contains(".csv") && !html.contains("CSV"), "no CSV claimed: {html}");
+    assert!(html.contains("https://lethe.example/p/acme/"));
+    assert_eq!(data["summary"]["records"], 0);
+    assert_eq!(data["summary"]["kinds_of_data"], 0);
+    assert_eq!(data["automated_decisions"]["none"], true);
+    assert_eq!(data["recipients"], serde_json::json!([]));
 }

@@ -23,7 +23,11 @@ pub async fn discover(redis: &RedisStore) -> Result<Discovery, StoreError> {
             pattern,
             source: KeySource::Identity(kind),
             category: None,
+            label: None,
             purpose: None,
+            legal_basis: None,
+            origin: None,
+            automated_decision: None,
             fields: vec![],
             erasure: RowErasure::DeleteRow,
         });

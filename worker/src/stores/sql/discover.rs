@@ -48,6 +48,7 @@ pub async fn discover(sql: &SqlStore) -> Result<Discovery, StoreError> {
                 });
                 columns.push(ColumnMap {
                     name: column.name.clone(),
+                    label: None,
                     category: Some(s.category.to_owned()),
                     identity: s.identity,
                     matching: None,
@@ -59,7 +60,11 @@ pub async fn discover(sql: &SqlStore) -> Result<Discovery, StoreError> {
         discovery.map.tables.push(TableMap {
             name: name.clone(),
             primary_key: table.primary_key.clone(),
+            label: None,
             purpose: None,
+            legal_basis: None,
+            origin: None,
+            automated_decision: None,
             columns,
             references: vec![],
             erasure: RowErasure::DeleteRow,
@@ -149,6 +154,7 @@ fn propose_references(
             if !table.columns.iter().any(|c| &c.name == column) {
                 table.columns.push(ColumnMap {
                     name: column.clone(),
+                    label: None,
                     category: None,
                     identity: None,
                     matching: None,

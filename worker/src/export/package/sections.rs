@@ -1,0 +1,264 @@
+//! The package's sections: one per table (or key pattern) with located rows, with everything the
+//! person is told about it resolved in the request's language.
+
+use std::collections::HashSet;
+
+use lethe_entities::datamap::model::Recipient;
+use lethe_entities::datamap::notice::{AutomatedDecision, LegalBasis, Text, readable};
+use lethe_entities::datamap::{ColumnMap, KeyMap, RowErasure, TableMap};
+
+use super::spool::{Spooled, SpooledTable};
+use super::{PackageInfo, PackageStore, RetentionFact};
+use crate::i18n::names;
+
+/// A column as the person reads it.
+pub(super) struct Column {
+    /// Its name in the store.
+    pub name: String,
+    /// Its label in the request's language.
+    pub label: String,
+}
+
+/// A column with a data category, in words.
+pub(super) struct CategoryLine {
+    /// The column.
+    pub column: Column,
+    /// The category's key (`user.contact.email`).
+    pub category: String,
+    /// The category's name.
+    pub label: String,
+    /// What it holds.
+    pub description: String,
+}
+
+/// One table with rows, as the package presents it.
+pub(super) struct Section<'a> {
+    pub store: &'a PackageStore,
+    pub table: &'a str,
+    /// The heading: the map's label, or a readable form of the name.
+    pub label: String,
+    pub purpose: Option<String>,
+    pub legal_basis: Option<LegalBasis>,
+    /// Where the data came from; `None`: from the person.
+    pub origin: Option<String>,
+    /// An automated decision made from this data: (logic, consequences).
+    pub decision: Option<(String, String)>,
+    /// The map's `keep`: (basis, period).
+    pub keep: Option<(&'a str, &'a str)>,
+    /// Retention policies covering the table.
+    pub policies: Vec<&'a RetentionFact>,
+    /// Recipients of this table's data.
+    pub recipients: Vec<&'a Recipient>,
+    pub primary_key: Vec<String>,
+    /// The columns of the rows, primary key first.
+    pub columns: Vec<Column>,
+    pub categories: Vec<CategoryLine>,
+    pub spooled: &'a SpooledTable,
+    pub csv: String,
+}
+
+/// What a table's or key pattern's map says about it.
+struct Described<'a> {
+    label: Option<&'a Text>,
+    purpose: Option<&'a Text>,
+    legal_basis: Option<LegalBasis>,
+    origin: Option<&'a Text>,
+    decision: Option<&'a AutomatedDecision>,
+    erasure: Option<&'a RowErasure>,
+}
+
+impl<'a> Described<'a> {
+    /// What no map says (a service's table).
+    const NOTHING: Self =
+        Self { label: None, purpose: None, legal_basis: None, origin: None, decision: None, erasure: None };
+
+    fn table(t: &'a TableMap) -> Self {
+        Self {
+            label: t.label.as_ref(),
+            purpose: t.purpose.as_ref(),
+            legal_basis: t.legal_basis,
+            origin: t.origin.as_ref(),
+            decision: t.automated_decision.as_ref(),
+            erasure: Some(&t.erasure),
+        }
+    }
+
+    fn key(k: &'a KeyMap) -> Self {
+        Self {
+            label: k.label.as_ref(),
+            purpose: k.purpose.as_ref(),
+            legal_basis: k.legal_basis,
+            origin: k.origin.as_ref(),
+            decision: k.automated_decision.as_ref(),
+            erasure: Some(&k.erasure),
+        }
+    }
+}
+
+/// A file-name-safe version of a store, table or key-pattern name.
+pub(super) fn file_stem(name: &str) -> String {
+    let stem: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    let stem = stem.trim_start_matches('.');
+    if stem.is_empty() { "table".to_owned() } else { stem.to_owned() }
+}
+
+/// The sections of every table with rows, store by store.
+pub(super) fn sections<'a>(spooled: &'a Spooled, info: &'a PackageInfo) -> Vec<Section<'a>> {
+    let mut out = Vec::new();
+    let mut names = HashSet::new();
+    for store in &info.stores {
+        let mut csv_name = |table: &str| {
+            let base = format!("{}/{}", file_stem(&store.name), file_stem(table));
+            let mut name = format!("{base}.csv");
+            let mut n = 2;
+            while !names.insert(name.clone()) {
+                name = format!("{base}-{n}.csv");
+                n += 1;
+            }
+            name
+        };
+        let spooled_table =
+            |table: &str| spooled.tables.get(&(store.name.clone(), table.to_owned())).filter(|t| t.rows > 0);
+        let mapped_section = |table: &'a str, described: Described<'a>, columns: &'a [ColumnMap], pk: Vec<String>| {
+            let s = spooled_table(table)?;
+            Some(section_of(info, store, table, described, columns, pk, s))
+        };
+        for t in &store.map.tables {
+            if let Some(mut s) = mapped_section(&t.name, Described::table(t), &t.columns, t.primary_key.clone()) {
+                s.csv = csv_name(&t.name);
+                out.push(s);
+            }
+        }
+        for k in &store.map.keys {
+            let Some(mut s) = mapped_section(&k.pattern, Described::key(k), &k.fields, vec!["key".to_owned()]) else {
+                continue;
+            };
+            // A key's value carries the key's category; its hash fields carry their own.
+            if let Some(category) = &k.category {
+                let value = ColumnMap {
+                    name: "value".into(),
+                    label: None,
+                    category: Some(category.clone()),
+                    identity: None,
+                    matching: None,
+                    action: None,
+                    redact_with: None,
+                };
+                s.categories.insert(0, category_line(info, &value, category));
+            }
+            s.csv = csv_name(&k.pattern);
+            out.push(s);
+        }
+        // Tables no data map describes: what an HTTP service returned.
+        let mapped = |table: &str| {
+            store.map.tables.iter().any(|t| t.name == table) || store.map.keys.iter().any(|k| k.pattern == table)
+        };
+        let unmapped =
+            spooled.tables.iter().filter(|((name, table), s)| *name == store.name && s.rows > 0 && !mapped(table));
+        for ((_, table), s) in unmapped {
+            let mut section = section_of(info, store, table, Described::NOTHING, &[], Vec::new(), s);
+            section.csv = csv_name(table);
+            out.push(section);
+        }
+    }
+    out
+}
+
+fn section_of<'a>(
+    info: &'a PackageInfo,
+    store: &'a PackageStore,
+    table: &'a str,
+    described: Described<'a>,
+    columns: &'a [ColumnMap],
+    primary_key: Vec<String>,
+    spooled: &'a SpooledTable,
+) -> Section<'a> {
+    let language = info.locale.code();
+    let text = |t: Option<&Text>| t.map(|t| t.in_language(language).to_owned());
+    let label_of = |name: &str| {
+        columns
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.label.as_ref())
+            .map_or_else(|| readable(name), |l| l.in_language(language).to_owned())
+    };
+    let mut names: Vec<String> = primary_key.iter().filter(|c| spooled.columns.contains(*c)).cloned().collect();
+    names.extend(spooled.columns.iter().filter(|c| !primary_key.contains(c)).cloned());
+    let categories =
+        columns.iter().filter_map(|c| c.category.as_ref().map(|category| category_line(info, c, category))).collect();
+    Section {
+        store,
+        table,
+        label: text(described.label).unwrap_or_else(|| readable(table)),
+        purpose: text(described.purpose),
+        legal_basis: described.legal_basis,
+        origin: text(described.origin),
+        decision: described
+            .decision
+            .map(|d| (d.logic.in_language(language).to_owned(), d.consequences.in_language(language).to_owned())),
+        keep: match described.erasure {
+            Some(RowErasure::Keep { basis, period }) => Some((basis.as_str(), period.as_str())),
+            _ => None,
+        },
+        policies: info.policies.iter().filter(|p| p.store == store.name && p.target == table).collect(),
+        recipients: store
+            .map
+            .recipients
+            .iter()
+            .filter(|r| r.tables.is_empty() || r.tables.iter().any(|t| t == table))
+            .collect(),
+        primary_key,
+        columns: names.into_iter().map(|name| Column { label: label_of(&name), name }).collect(),
+        categories,
+        spooled,
+        csv: String::new(),
+    }
+}
+
+/// A column's category in the request's language.
+fn category_line(info: &PackageInfo, column: &ColumnMap, category: &str) -> CategoryLine {
+    let language = info.locale.code();
+    let label = column.label.as_ref().map_or_else(|| readable(&column.name), |l| l.in_language(language).to_owned());
+    let (name, description) = match names::category(info.locale, category) {
+        Some(text) => (text.label.clone(), text.description.clone()),
+        None => (category.to_owned(), String::new()),
+    };
+    CategoryLine {
+        column: Column { name: column.name.clone(), label },
+        category: category.to_owned(),
+        label: name,
+        description,
+    }
+}
+
+/// A recipient of data found, with what it receives.
+pub(super) struct RecipientUse<'a> {
+    /// The recipient (the first store's entry when several stores name it).
+    pub recipient: &'a Recipient,
+    /// It receives everything of a store that names it without tables.
+    pub everything: bool,
+    /// The labels of the tables it receives, in order.
+    pub labels: Vec<String>,
+}
+
+/// The recipients of the sections' data, each once (by name, ignoring case), in order.
+pub(super) fn recipients<'a>(sections: &[Section<'a>]) -> Vec<RecipientUse<'a>> {
+    let mut out: Vec<RecipientUse<'a>> = Vec::new();
+    for s in sections {
+        for r in &s.recipients {
+            let i = match out.iter().position(|u| u.recipient.name.eq_ignore_ascii_case(&r.name)) {
+                Some(i) => i,
+                None => {
+                    out.push(RecipientUse { recipient: r, everything: false, labels: Vec::new() });
+                    out.len() - 1
+                }
+            };
+            out[i].everything |= r.tables.is_empty();
+            if !out[i].labels.contains(&s.label) {
+                out[i].labels.push(s.label.clone());
+            }
+        }
+    }
+    out
+}
