@@ -427,7 +427,8 @@ async fn the_download_page_describes_the_package_and_its_expiry() {
     let verify = path_of(&browser.post(&format!("/p/{org}/request"), &fields).await);
     let code = app.code_for(email, 1).await;
     let page = browser.get(&verify).await;
-    browser.post(&verify, &[("csrf", &page.csrf()), ("code", &code)]).await;
+    let status_path = path_of(&browser.post(&verify, &[("csrf", &page.csrf()), ("code", &code)]).await);
+    let status_path = status_path.split('?').next().unwrap().to_owned();
     let (_, list) = app.get("/v1/requests", Some(&admin)).await;
     let id = list["items"][0]["id"].as_str().unwrap().to_owned();
     app.post(&format!("/v1/requests/{id}/approve"), Some(&admin), json!({})).await;
@@ -450,6 +451,12 @@ async fn the_download_page_describes_the_package_and_its_expiry() {
         browser.get(&format!("/p/{org}/download/{token}")).await.text_of("downloads-left").as_deref(),
         Some("9")
     );
+    // The status page says the copy is ready, when it was mailed and for how long, and never
+    // links the download (its token is known to whoever submitted the request).
+    let status = browser.get(&status_path).await;
+    let ready = status.text_of("export-ready").unwrap_or_else(|| panic!("{}", status.body));
+    assert!(ready.contains("UTC") && ready.contains("9 more times"), "{ready}");
+    assert!(!status.body.contains("/v1/exports/") && !status.body.contains("/download/"), "{}", status.body);
     // Another organization's portal, an altered token: not found.
     let (other, _) = organization(&app).await;
     assert_eq!(browser.get(&format!("/p/{other}/download/{token}")).await.status, StatusCode::NOT_FOUND);
@@ -461,4 +468,7 @@ async fn the_download_page_describes_the_package_and_its_expiry() {
     assert_eq!(page.status, StatusCode::GONE);
     assert!(page.text_of("gone").unwrap().contains("make a new request"), "{}", page.body);
     assert!(page.body.contains(&format!("href=\"/p/{org}/request?kind=access\"")));
+    let status = browser.get(&status_path).await;
+    assert!(status.text_of("export-gone").unwrap().contains("make a new request"), "{}", status.body);
+    assert!(status.body.contains(&format!("href=\"/p/{org}/request?kind=access\"")));
 }

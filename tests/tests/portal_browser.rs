@@ -151,6 +151,8 @@ async fn people_use_the_portal_in_three_languages_in_chromium() {
         let (status, _) = app.post(&format!("/v1/requests/{id}/approve"), Some(&admin), json!({})).await;
         assert_eq!(status, StatusCode::OK);
         reload_until_text(&client, "#state", completed).await;
+        reload_until(&client, "#export-ready").await;
+        audit(&client, &format!("status page, the copy ready ({lang})")).await;
         let token = lethe_tests::package::export_token(&app, email).await;
         let message = mailbox::wait_for_message_with(&app.outbox, email, "/v1/exports/").await;
         let mail = mailbox::part(&message, "text/plain").unwrap();

@@ -2,12 +2,16 @@
 //! in plain words, what happens now, the legal due date, an extension and its reason, a
 //! denial with its reason and the right to complain, and "cancel my request" while the
 //! privacy team has not accepted it ([`crate::services::intake::cancel_by_subject`], as the JSON
-//! API's cancel with a status token).
+//! API's cancel with a status token). An access request's copy is described once it is ready
+//! (when its link was mailed, until when it works, how many downloads are left) or gone; the
+//! page never links to the download itself: this page's token is known to whoever submitted the
+//! request, the download link only to the verified address.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use lethe_entities::domain::enums::RequestState;
+use lethe_entities::entity::export::{self, ExportState};
 use lethe_worker::i18n::fill;
 use serde::Deserialize;
 
@@ -40,7 +44,42 @@ struct StatusPage {
     unverified: bool,
     extension: Option<String>,
     denial: Option<String>,
+    export: Option<ExportNotice>,
     can_cancel: bool,
+}
+
+/// What the page says of an access request's copy.
+enum ExportNotice {
+    /// Ready: when its link was mailed, until when it works, how many downloads are left.
+    Ready(String),
+    /// Its link ran out (expired or used up): purged, or about to be.
+    Gone,
+}
+
+/// The notice for `request`'s export, if it has one that is ready or gone.
+async fn export_notice(
+    state: &AppState,
+    chrome: &Chrome,
+    organization: uuid::Uuid,
+    request: uuid::Uuid,
+) -> Result<Option<ExportNotice>, sea_orm::DbErr> {
+    let Some(row) = export::Model::of_request(&state.db, organization, request).await? else { return Ok(None) };
+    let left = (row.max_downloads - row.downloads).max(0);
+    let expired = row.expires_at.is_none_or(|at| at <= time::OffsetDateTime::now_utc());
+    Ok(match row.state {
+        ExportState::Building => None,
+        // Purged, or about to be: its link no longer works.
+        ExportState::Purged => Some(ExportNotice::Gone),
+        ExportState::Ready if expired || left == 0 => Some(ExportNotice::Gone),
+        ExportState::Ready => {
+            let when = |at: Option<time::OffsetDateTime>| at.map(|at| chrome.terms.date_time(at)).unwrap_or_default();
+            let left = left.to_string();
+            let values =
+                [("mailed", when(row.mailed_at.or(row.ready_at))), ("expires", when(row.expires_at)), ("left", left)];
+            let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            Some(ExportNotice::Ready(fill(&chrome.t.status.export_ready, &values)))
+        }
+    })
 }
 
 /// Query of the page: what was just done (`verified`, `canceled`).
@@ -59,6 +98,7 @@ pub async fn page(
 ) -> Response {
     subject::run(&state, &slug, &token, "status", &visitor, &language, async |org, req, chrome| {
         let view = SubjectStatus::new(req, &state.keyring)?;
+        let export = export_notice(&state, &chrome, org.id, req.id).await?;
         let (terms, s) = (chrome.terms, &chrome.t.status);
         let notice = match query.done.as_deref() {
             Some("verified") => Some(s.verified.clone()),
@@ -84,6 +124,7 @@ pub async fn page(
                 .then(|| fill(&s.extension_reason, &[("reason", view.extension_reason.as_deref().unwrap_or("-"))])),
             denial: (view.state == RequestState::Denied)
                 .then(|| terms.denial(view.denial_reason.as_deref().unwrap_or("other"))),
+            export,
             can_cancel: view.can_cancel,
             chrome,
         };

@@ -121,6 +121,11 @@ pub struct StatusTexts {
     pub(crate) cancel: String,
     pub(crate) canceled: String,
     pub(crate) confirm_email: String,
+    pub(crate) export_title: String,
+    /// `{mailed}`, `{expires}`, `{left}`.
+    pub(crate) export_ready: String,
+    pub(crate) export_why: String,
+    pub(crate) export_gone: String,
 }
 
 /// The download page.

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use lethe_entities::datamap::notice::{LegalBasis, is_third_country};
+use lethe_entities::datamap::notice::is_third_country;
 use serde_json::{Value, json};
 
 use super::sections::{self, Section};
@@ -127,17 +127,10 @@ fn controller(info: &PackageInfo) -> Value {
 
 /// The person's rights and where to exercise them.
 fn rights(t: &PackageTexts, info: &PackageInfo, sections: &[Section<'_>]) -> Value {
-    let mut rights = vec![
-        ("rectification", &t.right_rectification),
-        ("erasure", &t.right_erasure),
-        ("restriction", &t.right_restriction),
-        ("objection", &t.right_objection),
-        ("portability", &t.right_portability),
-    ];
-    if sections.iter().any(|s| s.legal_basis == Some(LegalBasis::Consent)) {
-        rights.push(("withdraw_consent", &t.right_consent));
-    }
-    let list: Vec<Value> = rights.into_iter().map(|(right, text)| json!({ "right": right, "text": text })).collect();
+    let list: Vec<Value> = html::rights(t, info, sections)
+        .into_iter()
+        .map(|(right, text, url)| json!({ "right": right, "text": text, "request_url": url }))
+        .collect();
     json!({ "request_url": info.portal_url, "rights": list, "complaint": t.complaint })
 }
 

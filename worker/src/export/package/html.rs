@@ -353,6 +353,27 @@ fn write_decisions(
     Ok(())
 }
 
+/// The person's rights: (code, sentence, the portal's form for that kind of request). Withdrawing
+/// consent is listed where a table rests on consent; portability is this package itself.
+pub(super) fn rights<'t>(
+    t: &'t PackageTexts,
+    info: &PackageInfo,
+    sections: &[Section<'_>],
+) -> Vec<(&'static str, &'t str, Option<String>)> {
+    let form = |kind: &str| Some(format!("{}request?kind={kind}", info.portal_url));
+    let mut rights = vec![
+        ("rectification", t.right_rectification.as_str(), form("rectification")),
+        ("erasure", t.right_erasure.as_str(), form("erasure")),
+        ("restriction", t.right_restriction.as_str(), form("restriction")),
+        ("objection", t.right_objection.as_str(), form("objection")),
+        ("portability", t.right_portability.as_str(), None),
+    ];
+    if sections.iter().any(|s| s.legal_basis == Some(LegalBasis::Consent)) {
+        rights.push(("withdraw_consent", t.right_consent.as_str(), None));
+    }
+    rights
+}
+
 /// The person's rights with the portal's link, and the right to complain.
 fn write_rights(
     out: &mut impl Write,
@@ -367,13 +388,11 @@ fn write_rights(
         esc(&t.rights_heading),
         html(&t.rights_intro, &[("portal", &portal)])
     )?;
-    let mut rights =
-        vec![&t.right_rectification, &t.right_erasure, &t.right_restriction, &t.right_objection, &t.right_portability];
-    if sections.iter().any(|s| s.legal_basis == Some(LegalBasis::Consent)) {
-        rights.push(&t.right_consent);
-    }
-    for right in rights {
-        writeln!(out, "<li>{}</li>", esc(right))?;
+    for (_, text, url) in rights(t, info, sections) {
+        match url {
+            Some(url) => writeln!(out, "<li><a href=\"{}\">{}</a></li>", esc(&url), esc(text))?,
+            None => writeln!(out, "<li>{}</li>", esc(text))?,
+        }
     }
     writeln!(out, "</ul>\n<h2 id=\"complaint\">{}</h2>\n<p>{}", esc(&t.complaint_heading), esc(&t.complaint))?;
     if let Some(authority) = &info.notice.supervisory_authority {

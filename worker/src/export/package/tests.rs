@@ -301,6 +301,8 @@ fn a_swedish_package_answers_article_15_in_swedish() {
     assert_eq!(data["controller"]["dpo_contact"], "dpo@acme.example");
     assert_eq!(data["automated_decisions"]["none"], false);
     assert_eq!(data["rights"]["request_url"], "https://lethe.example/p/acme/");
+    assert_eq!(data["rights"]["rights"][1]["request_url"], "https://lethe.example/p/acme/request?kind=erasure");
+    assert!(html.contains("<a href=\"https://lethe.example/p/acme/request?kind=objection\">"), "{html}");
 }
 
 /// Nothing found: the package says so, claims no CSV file, and still tells the person their
