@@ -455,7 +455,7 @@ async fn the_download_page_describes_the_package_and_its_expiry() {
     // links the download (its token is known to whoever submitted the request).
     let status = browser.get(&status_path).await;
     let ready = status.text_of("export-ready").unwrap_or_else(|| panic!("{}", status.body));
-    assert!(ready.contains("UTC") && ready.contains("9 more times"), "{ready}");
+    assert!(ready.contains("UTC") && ready.contains("(downloads left: 9)"), "{ready}");
     assert!(!status.body.contains("/v1/exports/") && !status.body.contains("/download/"), "{}", status.body);
     // Another organization's portal, an altered token: not found.
     let (other, _) = organization(&app).await;

@@ -401,7 +401,7 @@ both_backends! {
         assert_eq!(csv.matches("\r\n").count(), 1501);
         assert!(csv.starts_with("open,subject,ticket\r\ntrue,marker-51d2e0-support 0,T-0\r\n"), "{csv}");
         let html = read_entry(&mut zip, "index.html");
-        assert!(html.contains("<h2>billing</h2>") && html.contains("<h2>support</h2>") && html.contains(MARKER));
+        assert!(html.contains("In our system “billing”") && html.contains("In our system “support”") && html.contains(MARKER));
         assert!(!html.contains("Not in this package"));
         assert_eq!(zip.len(), 4, "index.html, data.json and two CSVs");
 

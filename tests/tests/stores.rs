@@ -166,6 +166,22 @@ async fn discovery_proposes_identities_references_and_patterns() {
     let (app, company) = tokio::join!(spawn_app(Backend::Sqlite), Company::create());
     let admin = app.admin(&org_slug()).await;
     let ids = register_company(&app, &admin, &company).await;
+    // The databases' own comments become the labels the person reads (a long one does not).
+    let comments = [
+        (&company.shop_url, "COMMENT ON TABLE customers IS 'Customer accounts'"),
+        (&company.shop_url, "COMMENT ON COLUMN customers.email IS '  E-mail\n address '"),
+        (&company.shop_url, "COMMENT ON COLUMN customers.name IS ''"),
+        (&company.crm_url, "ALTER TABLE contacts COMMENT = 'People we are in touch with'"),
+        (&company.crm_url, "ALTER TABLE contacts MODIFY email VARCHAR(255) NOT NULL COMMENT 'Their e-mail'"),
+    ];
+    for (url, sql) in comments {
+        sea_orm::ConnectionTrait::execute_unprepared(&sea_orm::Database::connect(url.as_str()).await.unwrap(), sql)
+            .await
+            .unwrap();
+    }
+    let long = format!("COMMENT ON COLUMN customers.phone IS '{}'", "x".repeat(201));
+    let shop_db = sea_orm::Database::connect(company.shop_url.as_str()).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&shop_db, &long).await.unwrap();
 
     let (status, shop) = app.post(&format!("/v1/stores/{}/discover", ids["shop"]), Some(&admin), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{shop}");
@@ -175,6 +191,11 @@ async fn discovery_proposes_identities_references_and_patterns() {
         t["columns"].as_array().unwrap().iter().find(|x| x["name"] == c).map(|x| x["identity"].clone())
     };
     assert_eq!(identity(&table("customers"), "email"), Some(json!("email")));
+    let label =
+        |t: &Value, c: &str| t["columns"].as_array().unwrap().iter().find(|x| x["name"] == c).unwrap()["label"].clone();
+    assert_eq!(table("customers")["label"], "Customer accounts");
+    assert_eq!(label(&table("customers"), "email"), "E-mail address");
+    assert_eq!(label(&table("customers"), "phone"), Value::Null, "a comment too long for a label");
     assert_eq!(identity(&table("newsletter_subscribers"), "email"), Some(json!("email")));
     let direction = |t: &str, c: &str| {
         table(t)["references"]
@@ -205,6 +226,8 @@ async fn discovery_proposes_identities_references_and_patterns() {
     let (status, crm) = app.post(&format!("/v1/stores/{}/discover", ids["crm"]), Some(&admin), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{crm}");
     let contacts = crm["map"]["tables"].as_array().unwrap().iter().find(|t| t["name"] == "contacts").unwrap();
+    assert_eq!(contacts["label"], "People we are in touch with");
+    assert_eq!(label(contacts, "email"), "Their e-mail");
     assert!(contacts["columns"].as_array().unwrap().iter().any(|c| c["name"] == "email" && c["identity"] == "email"));
     let notes = crm["map"]["tables"].as_array().unwrap().iter().find(|t| t["name"] == "notes").unwrap();
     assert_eq!(notes["references"][0]["direction"], "from");

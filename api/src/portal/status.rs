@@ -71,11 +71,12 @@ async fn export_notice(
         // Purged, or about to be: its link no longer works.
         ExportState::Purged => Some(ExportNotice::Gone),
         ExportState::Ready if expired || left == 0 => Some(ExportNotice::Gone),
+        // Not mailed yet (or the mail is being retried): nothing to point the person to.
+        ExportState::Ready if row.mailed_at.is_none() => None,
         ExportState::Ready => {
             let when = |at: Option<time::OffsetDateTime>| at.map(|at| chrome.terms.date_time(at)).unwrap_or_default();
             let left = left.to_string();
-            let values =
-                [("mailed", when(row.mailed_at.or(row.ready_at))), ("expires", when(row.expires_at)), ("left", left)];
+            let values = [("mailed", when(row.mailed_at)), ("expires", when(row.expires_at)), ("left", left)];
             let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
             Some(ExportNotice::Ready(fill(&chrome.t.status.export_ready, &values)))
         }

@@ -13,6 +13,16 @@ pub const LANGUAGES: [&str; 3] = ["en", "de", "sv"];
 /// The longest text of a data map shown to the person.
 pub const MAX_TEXT: usize = 2000;
 
+/// The longest text taken as a label from elsewhere (a database comment, a Fides description).
+pub const MAX_LABEL: usize = 200;
+
+/// A label made of a text written elsewhere: its words joined by single spaces; `None` when it
+/// has no words or more than [`MAX_LABEL`] characters (a comment that explains, not names).
+pub fn label_from(text: &str) -> Option<String> {
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!words.is_empty() && words.chars().count() <= MAX_LABEL).then_some(words)
+}
+
 /// A text for the person: one text for every language, or one per language code
 /// (`{en: Orders, sv: Beställningar}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -189,6 +199,13 @@ mod tests {
         assert_eq!(sv_only.in_language("de"), "Kunder");
         let one: Text = serde_json::from_str(r#""Orders""#).unwrap();
         assert_eq!((one.in_language("sv"), one.entries()), ("Orders", vec![(None, "Orders")]));
+    }
+
+    #[test]
+    fn labels_are_taken_from_short_texts_only() {
+        assert_eq!(label_from("  The customer's\n e-mail\taddress "), Some("The customer's e-mail address".into()));
+        assert_eq!(label_from(" \n "), None);
+        assert_eq!(label_from(&"x".repeat(MAX_LABEL + 1)), None);
     }
 
     #[test]

@@ -223,12 +223,14 @@ async fn package_info(
     let policies = retention_policy::Model::all_in_org(&ctx.db, organization.id)
         .await?
         .into_iter()
-        .filter(|p| p.enabled && p.builtin.is_none())
+        // Only what runs on its own: an enabled, scheduled policy of a searched store.
+        .filter(|p| p.enabled && p.builtin.is_none() && p.schedule.is_some())
         .filter_map(|p| {
             let store = searched.iter().find(|s| s.id == p.store_id)?;
             Some(RetentionFact {
                 store: store.name.clone(),
                 anonymise: matches!(p.policy_action()?, PolicyAction::Anonymise { .. }),
+                partial: !p.filters().is_empty(),
                 target: p.target,
                 max_age: p.max_age,
                 basis: p.legal_basis,

@@ -88,19 +88,21 @@ pub struct Notice {
     pub automated_decisions: Option<String>,
 }
 
-/// A retention policy that covers a table (or key pattern) of a searched store.
+/// A scheduled retention policy that covers a table (or key pattern) of a searched store.
 #[derive(Debug, Clone)]
 pub struct RetentionFact {
     /// The store's name.
     pub store: String,
-    /// The table or key pattern.
+    /// The table, or the key glob (`session:*`) for Redis.
     pub target: String,
     /// The maximum age (ISO 8601 duration).
     pub max_age: String,
     /// Whether old rows are anonymised rather than deleted.
     pub anonymise: bool,
-    /// The policy's legal basis, in words.
+    /// The policy's legal basis, in words (as the admin wrote it).
     pub basis: String,
+    /// It applies to some rows only (it has a filter).
+    pub partial: bool,
 }
 
 /// What the package says besides the rows.

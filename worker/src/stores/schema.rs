@@ -26,6 +26,9 @@ pub struct TableSchema {
     pub foreign_keys: Vec<ForeignKey>,
     /// The leading column of every index (with whether the index is on `lower(column)`).
     pub indexed: Vec<IndexedColumn>,
+    /// The table's comment in the database (PostgreSQL `COMMENT ON TABLE`, MySQL
+    /// `TABLE_COMMENT`), which discovery proposes as its label.
+    pub comment: Option<String>,
 }
 
 impl TableSchema {
@@ -58,6 +61,8 @@ pub struct ColumnSchema {
     pub nullable: bool,
     /// The most characters a text column holds (`varchar(60)`: 60), where the type says.
     pub max_length: Option<u32>,
+    /// The column's comment in the database, which discovery proposes as its label.
+    pub comment: Option<String>,
 }
 
 impl ColumnSchema {
@@ -70,6 +75,7 @@ impl ColumnSchema {
             case_insensitive: false,
             nullable: true,
             max_length: None,
+            comment: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use marked_yaml::types::{MarkedMappingNode, MarkedSequenceNode};
 use marked_yaml::{LoadError, Node};
 
 use crate::datamap::model::{ColumnAction, Direction};
+use crate::datamap::notice::{MAX_LABEL, label_from};
 use crate::datamap::parse::MapError;
 use crate::datamap::taxonomy;
 use crate::domain::enums::IdentityKind;
@@ -130,8 +131,8 @@ impl Reader {
             return None;
         };
         let name = self.required_text(map, "name", &path);
-        let description = self.description(map, &path);
         let place = name.clone().unwrap_or_else(|| path.clone());
+        let description = self.description(map, &path, line(node), &place);
         self.uninherited_categories(map, &path, &format!("collection `{place}`"), line(node));
         let mut delete = false;
         let mut skip = false;
@@ -197,7 +198,7 @@ impl Reader {
             return None;
         }
         let category = self.category(map, &path, at, &place);
-        let description = self.description(map, &path);
+        let description = self.description(map, &path, at, &place);
         let mut field = Field {
             name,
             path: path.clone(),
@@ -240,9 +241,15 @@ impl Reader {
         Some(field)
     }
 
-    /// A collection's or field's `description`, trimmed, when there is one.
-    fn description(&mut self, map: &MarkedMappingNode, path: &str) -> Option<String> {
-        self.text(map, "description", path).map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())
+    /// A collection's or field's `description` as a label: its words joined by single spaces
+    /// (no line breaks or tabs), left out (with a warning) when longer than a label should be.
+    fn description(&mut self, map: &MarkedMappingNode, path: &str, at: Option<usize>, place: &str) -> Option<String> {
+        let text = self.text(map, "description", path)?;
+        let label = label_from(&text);
+        if label.is_none() && !text.trim().is_empty() {
+            self.warn(at, place, format_args!("description longer than {MAX_LABEL} characters not taken as the label"));
+        }
+        label
     }
 
     /// The field's chosen `user.*` category.

@@ -40,7 +40,7 @@ pub(super) fn write_json(
     let summary = json!({
         "systems_searched": info.stores.len(),
         "systems_with_data": html::systems(spooled, info, sections),
-        "kinds_of_data": if sections.is_empty() { 0 } else { html::kinds(sections) },
+        "kinds_of_data": html::kinds(spooled, sections),
         "records": spooled.rows(),
         "files_attached": spooled.attachments.len(),
     });
@@ -142,7 +142,8 @@ fn recipients_json(t: &PackageTexts, info: &PackageInfo, sections: &[Section<'_>
             let country = r.recipient.country.as_deref();
             json!({
                 "name": r.recipient.name,
-                "data": if r.everything { Value::Null } else { json!(r.labels) },
+                "everything_in": r.everything_in,
+                "data": r.labels,
                 "country": country,
                 "country_name": country.map(|c| names::country(info.locale, c)),
                 "third_country": country.is_some_and(is_third_country),

@@ -54,8 +54,8 @@ pub(super) fn write_html(
     let held = !sections.is_empty() || !spooled.attachments.is_empty();
     if held {
         writeln!(out, "<h2 id=\"held\">{}</h2>", esc(&t.held_heading))?;
-        for store in &info.stores {
-            write_store(out, t, spooled, info, store, sections)?;
+        for (i, store) in info.stores.iter().enumerate() {
+            write_store(out, t, spooled, info, (i, store), sections)?;
         }
     }
     write_recipients(out, t, info, sections)?;
@@ -78,10 +78,12 @@ pub(super) fn write_html(
     writeln!(out, "</main>\n</body>\n</html>")
 }
 
-/// The kinds of data found: each distinct category, and each table without one.
-pub(super) fn kinds(sections: &[Section<'_>]) -> usize {
+/// The kinds of data found: each distinct category, each table without one, and the files
+/// staff attached (one kind).
+pub(super) fn kinds(spooled: &Spooled, sections: &[Section<'_>]) -> usize {
     let categories: BTreeSet<&str> = sections.iter().flat_map(|s| &s.categories).map(|c| c.category.as_str()).collect();
-    categories.len() + sections.iter().filter(|s| s.categories.is_empty()).count()
+    let attached = usize::from(!spooled.attachments.is_empty());
+    categories.len() + sections.iter().filter(|s| s.categories.is_empty()).count() + attached
 }
 
 /// The systems in which something was found (rows or an attached file).
@@ -105,15 +107,17 @@ fn write_summary(
     writeln!(out, "<h2 id=\"summary\">{}</h2>", esc(&t.summary_heading))?;
     let found = systems(spooled, info, sections);
     if found == 0 {
-        let searched = PackageTexts::count(&t.systems_one, &t.systems_many, info.stores.len());
-        writeln!(
-            out,
-            "<p><strong>{}</strong> {}</p>",
-            esc(&t.empty),
-            html(&t.empty_detail, &[("systems", &esc(&searched))])
-        )?;
+        write!(out, "<p><strong>{}</strong>", esc(&t.empty))?;
+        if !info.stores.is_empty() {
+            let searched = PackageTexts::count(&t.systems_one, &t.systems_many, info.stores.len());
+            write!(out, " {}", html(&t.empty_detail, &[("systems", &esc(&searched))]))?;
+        }
+        if !info.not_included.is_empty() {
+            write!(out, " {}", esc(&t.empty_others))?;
+        }
+        writeln!(out, "</p>")?;
     } else {
-        let kinds = PackageTexts::count(&t.kinds_one, &t.kinds_many, kinds(sections).max(1));
+        let kinds = PackageTexts::count(&t.kinds_one, &t.kinds_many, kinds(spooled, sections));
         let systems = PackageTexts::count(&t.systems_one, &t.systems_many, found);
         writeln!(out, "<p>{}</p>", html(&t.summary, &[("kinds", &esc(&kinds)), ("systems", &esc(&systems))]))?;
     }
@@ -145,16 +149,13 @@ fn write_store(
     t: &PackageTexts,
     spooled: &Spooled,
     info: &PackageInfo,
-    store: &PackageStore,
+    (index, store): (usize, &PackageStore),
     sections: &[Section<'_>],
 ) -> io::Result<()> {
     let mine: Vec<&Section<'_>> = sections.iter().filter(|s| std::ptr::eq(s.store, store)).collect();
-    writeln!(
-        out,
-        "<h3 id=\"{}\">{}</h3>",
-        anchor(&format!("store-{}", store.name)),
-        html(&t.system, &[("name", &esc(&store.name))])
-    )?;
+    // Ids by position: names could map to the same id once made safe.
+    let id = format!("system-{}", index + 1);
+    writeln!(out, "<h3 id=\"{id}\">{}</h3>", html(&t.system, &[("name", &esc(&store.name))]))?;
     let files: Vec<&SpooledAttachment> = attachments_of(spooled, store).collect();
     if mine.is_empty() && files.is_empty() {
         writeln!(out, "<p class=\"none\">{}</p>", esc(&t.system_nothing))?;
@@ -163,7 +164,7 @@ fn write_store(
         write_section(out, t, spooled, info, s)?;
     }
     if !files.is_empty() {
-        writeln!(out, "<p id=\"{}-attachments\">{}</p>\n<ul>", anchor(&store.name), esc(&t.system_attached))?;
+        writeln!(out, "<p id=\"{id}-attachments\">{}</p>\n<ul>", esc(&t.system_attached))?;
         for file in files {
             let bytes = html(&t.file_bytes, &[("bytes", &file.bytes.to_string())]);
             writeln!(out, "<li><code>{}</code> ({bytes})</li>", esc(&file.entry))?;
@@ -171,11 +172,6 @@ fn write_store(
         writeln!(out, "</ul>")?;
     }
     Ok(())
-}
-
-/// An HTML id made of a file or store name.
-fn anchor(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
 }
 
 /// A table's facts (why, basis, origin, retention, recipients, decision, contents) and rows.
@@ -186,7 +182,7 @@ fn write_section(
     info: &PackageInfo,
     s: &Section<'_>,
 ) -> io::Result<()> {
-    writeln!(out, "<section class=\"table\">\n<h4 id=\"{}\">{}</h4>\n<dl>", anchor(&s.csv), esc(&s.label))?;
+    writeln!(out, "<section class=\"table\">\n<h4 id=\"{}\">{}</h4>\n<dl>", s.id, esc(&s.label))?;
     let why = match &s.purpose {
         Some(purpose) => esc(purpose),
         None => format!("<span class=\"none\">{}</span>", esc(&t.purpose_missing)),
@@ -240,7 +236,11 @@ pub(super) fn retention_lines(t: &PackageTexts, s: &Section<'_>) -> Vec<String> 
     }
     for p in &s.policies {
         let template = if p.anonymise { &t.retention_policy_anonymise } else { &t.retention_policy_delete };
-        lines.push(fill(template, &[("age", &t.duration(&p.max_age)), ("basis", &p.basis)]));
+        let mut line = fill(template, &[("age", &t.duration(&p.max_age)), ("basis", &p.basis)]);
+        if p.partial {
+            line = format!("{line} {}", t.retention_partly);
+        }
+        lines.push(line);
     }
     if lines.is_empty() {
         lines.push(t.retention_none.clone());
@@ -294,11 +294,12 @@ fn write_recipients(
     } else {
         writeln!(out, "<p>{}</p>\n<ul>", esc(&t.recipients_intro))?;
         for r in &recipients {
-            let data = if r.everything {
-                esc(&t.recipient_everything)
-            } else {
-                html(&t.recipient_data, &[("tables", &esc(&r.labels.join(", ")))])
-            };
+            let mut data: Vec<String> =
+                r.everything_in.iter().map(|store| html(&t.recipient_everything, &[("store", &esc(store))])).collect();
+            if !r.labels.is_empty() {
+                data.push(html(&t.recipient_data, &[("tables", &esc(&r.labels.join(", ")))]));
+            }
+            let data = data.join(" ");
             let place = r.recipient.country.as_deref().map_or_else(String::new, |c| {
                 format!(" {}", html(&t.recipient_where, &[("country", &esc(&names::country(info.locale, c)))]))
             });
@@ -309,10 +310,18 @@ fn write_recipients(
     writeln!(out, "<h3 id=\"transfers\">{}</h3>", esc(&t.transfers_heading))?;
     let transfers: Vec<_> =
         recipients.iter().filter(|r| r.recipient.country.as_deref().is_some_and(is_third_country)).collect();
-    if transfers.is_empty() {
+    // A recipient whose country is not recorded might be abroad: never claim there is no transfer.
+    let unknown: Vec<_> = recipients.iter().filter(|r| r.recipient.country.is_none()).collect();
+    if transfers.is_empty() && unknown.is_empty() {
         return writeln!(out, "<p>{}</p>", esc(&t.transfers_none));
     }
-    writeln!(out, "<p>{}</p>\n<ul>", esc(&t.transfers_intro))?;
+    if !transfers.is_empty() {
+        writeln!(out, "<p>{}</p>", esc(&t.transfers_intro))?;
+    }
+    writeln!(out, "<ul>")?;
+    for r in unknown {
+        writeln!(out, "<li>{}</li>", html(&t.transfer_unknown, &[("recipient", &esc(&r.recipient.name))]))?;
+    }
     for r in transfers {
         let country = names::country(info.locale, r.recipient.country.as_deref().unwrap_or_default());
         let safeguard = r.recipient.safeguard.map_or("", |s| t.safeguard(s));
@@ -395,12 +404,15 @@ fn write_rights(
         }
     }
     writeln!(out, "</ul>\n<h2 id=\"complaint\">{}</h2>\n<p>{}", esc(&t.complaint_heading), esc(&t.complaint))?;
-    if let Some(authority) = &info.notice.supervisory_authority {
-        let name = match &info.notice.supervisory_authority_url {
-            Some(url) => format!("{} (<a href=\"{1}\">{1}</a>)", esc(authority), esc(url)),
-            None => esc(authority),
-        };
-        write!(out, " {}", html(&t.complaint_authority, &[("authority", &name)]))?;
+    let notice = &info.notice;
+    let authority = match (&notice.supervisory_authority, &notice.supervisory_authority_url) {
+        (Some(name), Some(url)) => Some(format!("{} (<a href=\"{1}\">{1}</a>)", esc(name), esc(url))),
+        (Some(name), None) => Some(esc(name)),
+        (None, Some(url)) => Some(format!("<a href=\"{0}\">{0}</a>", esc(url))),
+        (None, None) => None,
+    };
+    if let Some(authority) = authority {
+        write!(out, " {}", html(&t.complaint_authority, &[("authority", &authority)]))?;
     }
     writeln!(out, "</p>")
 }
@@ -429,13 +441,7 @@ fn write_files(out: &mut impl Write, t: &PackageTexts, sections: &[Section<'_>])
     if !sections.is_empty() {
         writeln!(out, "<li>{}\n<ul>", esc(&t.file_csv))?;
         for s in sections {
-            writeln!(
-                out,
-                "<li><a href=\"#{}\"><code>{}</code></a>: {}</li>",
-                anchor(&s.csv),
-                esc(&s.csv),
-                esc(&s.label)
-            )?;
+            writeln!(out, "<li><a href=\"#{}\"><code>{}</code></a>: {}</li>", s.id, esc(&s.csv), esc(&s.label))?;
         }
         writeln!(out, "</ul></li>")?;
     }

@@ -55,6 +55,8 @@ pub(super) struct Section<'a> {
     pub categories: Vec<CategoryLine>,
     pub spooled: &'a SpooledTable,
     pub csv: String,
+    /// The section's HTML id (`table-<n>`, unique in the page).
+    pub id: String,
 }
 
 /// What a table's or key pattern's map says about it.
@@ -127,6 +129,7 @@ pub(super) fn sections<'a>(spooled: &'a Spooled, info: &'a PackageInfo) -> Vec<S
         for t in &store.map.tables {
             if let Some(mut s) = mapped_section(&t.name, Described::table(t), &t.columns, t.primary_key.clone()) {
                 s.csv = csv_name(&t.name);
+                s.id = format!("table-{}", out.len() + 1);
                 out.push(s);
             }
         }
@@ -134,7 +137,11 @@ pub(super) fn sections<'a>(spooled: &'a Spooled, info: &'a PackageInfo) -> Vec<S
             let Some(mut s) = mapped_section(&k.pattern, Described::key(k), &k.fields, vec!["key".to_owned()]) else {
                 continue;
             };
-            // A key's value carries the key's category; its hash fields carry their own.
+            // A key's value carries the key's category; its hash fields carry their own, as
+            // `value.<field>` (the rows have `key` and `value` only).
+            for line in &mut s.categories {
+                line.column.name = format!("value.{}", line.column.name);
+            }
             if let Some(category) = &k.category {
                 let value = ColumnMap {
                     name: "value".into(),
@@ -148,6 +155,7 @@ pub(super) fn sections<'a>(spooled: &'a Spooled, info: &'a PackageInfo) -> Vec<S
                 s.categories.insert(0, category_line(info, &value, category));
             }
             s.csv = csv_name(&k.pattern);
+            s.id = format!("table-{}", out.len() + 1);
             out.push(s);
         }
         // Tables no data map describes: what an HTTP service returned.
@@ -159,6 +167,7 @@ pub(super) fn sections<'a>(spooled: &'a Spooled, info: &'a PackageInfo) -> Vec<S
         for ((_, table), s) in unmapped {
             let mut section = section_of(info, store, table, Described::NOTHING, &[], Vec::new(), s);
             section.csv = csv_name(table);
+            section.id = format!("table-{}", out.len() + 1);
             out.push(section);
         }
     }
@@ -201,7 +210,7 @@ fn section_of<'a>(
             Some(RowErasure::Keep { basis, period }) => Some((basis.as_str(), period.as_str())),
             _ => None,
         },
-        policies: info.policies.iter().filter(|p| p.store == store.name && p.target == table).collect(),
+        policies: info.policies.iter().filter(|p| p.store == store.name && covers(&p.target, table)).collect(),
         recipients: store
             .map
             .recipients
@@ -213,7 +222,30 @@ fn section_of<'a>(
         categories,
         spooled,
         csv: String::new(),
+        id: String::new(),
     }
+}
+
+/// Whether a policy's target covers a table: the same name, or for a Redis key pattern the
+/// glob a policy names it by (`session:{customer_id}` is `session:*`).
+fn covers(target: &str, table: &str) -> bool {
+    if target == table {
+        return true;
+    }
+    let mut glob = String::new();
+    let mut inside = false;
+    for c in table.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                glob.push('*');
+            }
+            '}' => inside = false,
+            c if !inside => glob.push(c),
+            _ => {}
+        }
+    }
+    glob != table && glob == target
 }
 
 /// A column's category in the request's language.
@@ -234,28 +266,36 @@ fn category_line(info: &PackageInfo, column: &ColumnMap, category: &str) -> Cate
 
 /// A recipient of data found, with what it receives.
 pub(super) struct RecipientUse<'a> {
-    /// The recipient (the first store's entry when several stores name it).
+    /// The recipient (the first entry with this name, country and safeguard).
     pub recipient: &'a Recipient,
-    /// It receives everything of a store that names it without tables.
-    pub everything: bool,
+    /// The stores it receives everything of (it names no tables there).
+    pub everything_in: Vec<String>,
     /// The labels of the tables it receives, in order.
     pub labels: Vec<String>,
 }
 
-/// The recipients of the sections' data, each once (by name, ignoring case), in order.
+/// The recipients of the sections' data, in order; entries of several stores with the same
+/// name (ignoring case), country and safeguard are one.
 pub(super) fn recipients<'a>(sections: &[Section<'a>]) -> Vec<RecipientUse<'a>> {
     let mut out: Vec<RecipientUse<'a>> = Vec::new();
     for s in sections {
         for r in &s.recipients {
-            let i = match out.iter().position(|u| u.recipient.name.eq_ignore_ascii_case(&r.name)) {
+            let same = |u: &RecipientUse<'_>| {
+                u.recipient.name.eq_ignore_ascii_case(&r.name)
+                    && u.recipient.country == r.country
+                    && u.recipient.safeguard == r.safeguard
+            };
+            let i = match out.iter().position(same) {
                 Some(i) => i,
                 None => {
-                    out.push(RecipientUse { recipient: r, everything: false, labels: Vec::new() });
+                    out.push(RecipientUse { recipient: r, everything_in: Vec::new(), labels: Vec::new() });
                     out.len() - 1
                 }
             };
-            out[i].everything |= r.tables.is_empty();
-            if !out[i].labels.contains(&s.label) {
+            let (everything, name) = (r.tables.is_empty(), &s.store.name);
+            if everything && !out[i].everything_in.contains(name) {
+                out[i].everything_in.push(name.clone());
+            } else if !everything && !out[i].labels.contains(&s.label) {
                 out[i].labels.push(s.label.clone());
             }
         }

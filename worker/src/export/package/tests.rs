@@ -92,7 +92,15 @@ fn a_package_holds_every_row_once_escaped_and_encrypted() {
         generated_at: OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
         portal_url: "https://lethe.example/p/acme/".into(),
         notice: Notice::default(),
-        policies: Vec::new(),
+        // A Redis policy names its keys by a glob; the map by a pattern.
+        policies: vec![RetentionFact {
+            store: "cache".into(),
+            target: "cart:*".into(),
+            max_age: "P30D".into(),
+            anonymise: false,
+            basis: "Carts are kept a month".into(),
+            partial: false,
+        }],
         stores: vec![
             PackageStore { name: "shop".into(), kind: StoreKind::Sqlite, map },
             PackageStore { name: "cache".into(), kind: StoreKind::Redis, map: cache },
@@ -125,6 +133,8 @@ fn a_package_holds_every_row_once_escaped_and_encrypted() {
     assert_eq!(shop["tables"][0]["columns"][1], serde_json::json!({ "name": "email", "label": "Email" }));
     assert_eq!(shop["tables"][1]["rows"].as_array().unwrap().len(), 250);
     assert_eq!(data["stores"][1]["tables"][0]["rows"][0]["key"], "cart:ann@example.com");
+    assert_eq!(data["stores"][1]["tables"][0]["retention"]["policies"][0]["max_age"], "P30D");
+    assert_eq!(data["stores"][0]["tables"][0]["retention"]["policies"], serde_json::json!([]));
     assert_eq!(data["stores"][2]["tables"], serde_json::json!([]));
     assert_eq!(data["not_included"][0]["store"], "paper");
     // A service's table: a section of its store like any other, values as the service sent them.
@@ -150,13 +160,14 @@ fn a_package_holds_every_row_once_escaped_and_encrypted() {
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script"));
     assert!(html.contains("Acme &amp; Co") && html.contains("Your &lt;account&gt;"));
     assert!(html.contains("The first 100 are shown here"));
-    // No external resource; the only links go to the portal.
+    // No external resource; the only links go to the portal. Five kinds: e-mail, the orders, the
+    // cart, the invoices and the attached file.
     assert!(!html.contains("http://") && !html.contains(" src=") && !html.contains("<link"));
     assert!(!html.replace("https://lethe.example/p/acme/", "").contains("https://"));
     assert!(html.contains("In our system “billing”") && html.contains("<td>7</td><td>true</td>"));
     assert!(html.contains(&format!("<code>scans/attachments/_Ann_s_scan.pdf</code> ({} bytes)", scan.len())));
     assert!(
-        html.contains("<html lang=\"en\">") && html.contains("We hold 4 kinds of data about you in 4 of our systems")
+        html.contains("<html lang=\"en\">") && html.contains("We hold 5 kinds of data about you in 4 of our systems")
     );
     // 1 + 100 + 1 + 1 preview rows.
     assert_eq!(html.matches("<tr><td>").count(), 103);
@@ -222,7 +233,8 @@ fn a_swedish_package_answers_article_15_in_swedish() {
         "recipients": [
             { "name": "Mailchimp", "instructions": "Delete in Mailchimp", "tables": ["customers"], "country": "US",
               "safeguard": "standard_contractual_clauses" },
-            { "name": "Fortnox", "instructions": "Tell Fortnox", "country": "SE" }
+            { "name": "Fortnox", "instructions": "Tell Fortnox", "country": "SE" },
+            { "name": "Zendesk", "instructions": "Tell Zendesk", "tables": ["invoices"] }
         ]
     }))
     .unwrap();
@@ -243,13 +255,24 @@ fn a_swedish_package_answers_article_15_in_swedish() {
         supervisory_authority_url: Some("https://www.imy.se/".into()),
         automated_decisions: None,
     };
-    info.policies = vec![RetentionFact {
-        store: "shop".into(),
-        target: "customers".into(),
-        max_age: "P3Y".into(),
-        anonymise: false,
-        basis: "Tre år efter sista köp".into(),
-    }];
+    info.policies = vec![
+        RetentionFact {
+            store: "shop".into(),
+            target: "customers".into(),
+            max_age: "P3Y".into(),
+            anonymise: false,
+            basis: "Tre år efter sista köp".into(),
+            partial: false,
+        },
+        RetentionFact {
+            store: "shop".into(),
+            target: "invoices".into(),
+            max_age: "P1Y6M".into(),
+            anonymise: true,
+            basis: "Makulerade fakturor".into(),
+            partial: true,
+        },
+    ];
     let (html, data) = open_package(&spooled, &info, dir.path());
     // The book's screenshot of a package is taken of this page (docs/src/exports.md).
     if let Some(path) = std::env::var_os("LETHE_PACKAGE_HTML_OUT") {
@@ -279,6 +302,10 @@ fn a_swedish_package_answers_article_15_in_swedish() {
         "dpo@acme.example",
         "https://lethe.example/p/acme/",
         "Fakturor",
+        "1 år och 6 månader",
+        "Det gäller bara en del av de här uppgifterna.",
+        "Zendesk: var mottagaren behandlar dina uppgifter finns inte registrerat",
+        "Uppgifter: allt vi har om dig i ”shop”.",
     ] {
         assert!(html.contains(expected), "index.html lacks {expected:?}:\n{html}");
     }
@@ -298,6 +325,10 @@ fn a_swedish_package_answers_article_15_in_swedish() {
     assert_eq!((mailchimp["country_name"].as_str(), mailchimp["third_country"].as_bool()), (Some("USA"), Some(true)));
     assert_eq!(mailchimp["safeguard"]["code"], "standard_contractual_clauses");
     assert_eq!(data["recipients"][1]["third_country"], false);
+    assert_eq!(data["recipients"][1]["everything_in"], serde_json::json!(["shop"]));
+    assert_eq!(data["recipients"][2]["country"], Value::Null);
+    // Ids by position, unique whatever the names.
+    assert!(html.contains("<h3 id=\"system-1\">") && html.contains("<h4 id=\"table-2\">Fakturor</h4>"), "{html}");
     assert_eq!(data["controller"]["dpo_contact"], "dpo@acme.example");
     assert_eq!(data["automated_decisions"]["none"], false);
     assert_eq!(data["rights"]["request_url"], "https://lethe.example/p/acme/");
@@ -312,8 +343,11 @@ fn an_empty_package_says_nothing_was_found() {
     let dir = tempfile::tempdir().unwrap();
     let spooled = Spool::new(dir.path(), [("shop".to_owned(), StoreKind::Sqlite)]).finish().unwrap();
     let stores = vec![PackageStore { name: "shop".into(), kind: StoreKind::Sqlite, map: DataMap::empty() }];
-    let (html, data) = open_package(&spooled, &info(Locale::De, stores), dir.path());
+    let mut info = info(Locale::De, stores);
+    info.not_included = vec![("akten".into(), StoreKind::Manual)];
+    let (html, data) = open_package(&spooled, &info, dir.path());
     assert!(html.contains("<html lang=\"de\">") && html.contains("Wir haben keine Daten über Sie gefunden"), "{html}");
+    assert!(html.contains("was sie finden, erhalten Sie gesondert"), "staff's stores still to come: {html}");
     assert!(!html.contains(".csv") && !html.contains("CSV"), "no CSV claimed: {html}");
     assert!(html.contains("https://lethe.example/p/acme/"));
     assert_eq!(data["summary"]["records"], 0);

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lethe_entities::datamap::classify;
+use lethe_entities::datamap::notice::{Text, label_from};
 use lethe_entities::datamap::{ColumnMap, ColumnRef, Direction, Reference, RowErasure, TableMap};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Query};
@@ -48,7 +49,7 @@ pub async fn discover(sql: &SqlStore) -> Result<Discovery, StoreError> {
                 });
                 columns.push(ColumnMap {
                     name: column.name.clone(),
-                    label: None,
+                    label: column.comment.as_deref().and_then(label_from).map(Text::One),
                     category: Some(s.category.to_owned()),
                     identity: s.identity,
                     matching: None,
@@ -60,7 +61,7 @@ pub async fn discover(sql: &SqlStore) -> Result<Discovery, StoreError> {
         discovery.map.tables.push(TableMap {
             name: name.clone(),
             primary_key: table.primary_key.clone(),
-            label: None,
+            label: table.comment.as_deref().and_then(label_from).map(Text::One),
             purpose: None,
             legal_basis: None,
             origin: None,

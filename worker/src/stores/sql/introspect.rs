@@ -79,9 +79,11 @@ async fn postgres(db: &DatabaseConnection) -> Result<Schema, DbErr> {
             case_insensitive: false,
             nullable: get(&row, "nl")? != "NO",
             max_length: length(&row)?,
+            comment: None,
         });
     }
     constraints(db, &mut schema, &default).await?;
+    postgres_comments(db, &mut schema, &default).await?;
     for row in all(
         db,
         PG,
@@ -98,6 +100,34 @@ async fn postgres(db: &DatabaseConnection) -> Result<Schema, DbErr> {
         }
     }
     Ok(schema)
+}
+
+/// PostgreSQL's comments on tables and columns (`COMMENT ON`).
+async fn postgres_comments(db: &DatabaseConnection, schema: &mut Schema, default: &str) -> Result<(), DbErr> {
+    for row in all(
+        db,
+        DbBackend::Postgres,
+        "SELECT n.nspname::text AS s, cl.relname::text AS t, COALESCE(a.attname::text, '') AS c, d.description AS d          FROM pg_description d JOIN pg_class cl ON cl.oid = d.objoid JOIN pg_namespace n ON n.oid = cl.relnamespace          LEFT JOIN pg_attribute a ON a.attrelid = cl.oid AND a.attnum = d.objsubid AND d.objsubid > 0          WHERE d.classoid = 'pg_catalog.pg_class'::regclass AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+        vec![],
+    )
+    .await?
+    {
+        let table = qualified(&get(&row, "s")?, &get(&row, "t")?, default);
+        let (column, text) = (get(&row, "c")?, get(&row, "d")?);
+        set_comment(schema, &table, &column, text);
+    }
+    Ok(())
+}
+
+/// Sets the comment of `table` (`column` empty) or of its `column`, when the text has words.
+fn set_comment(schema: &mut Schema, table: &str, column: &str, text: String) {
+    let Some(entry) = schema.tables.get_mut(table) else { return };
+    let text = Some(text).filter(|t| !t.trim().is_empty());
+    if column.is_empty() {
+        entry.comment = text;
+    } else if let Some(c) = entry.columns.iter_mut().find(|c| c.name == column) {
+        c.comment = text;
+    }
 }
 
 /// PostgreSQL's primary and foreign keys (with their names and `ON DELETE` rules).
@@ -170,7 +200,7 @@ async fn mysql(db: &DatabaseConnection) -> Result<Schema, DbErr> {
         MY,
         "SELECT CAST(TABLE_NAME AS CHAR) AS t, CAST(COLUMN_NAME AS CHAR) AS c, CAST(COLUMN_TYPE AS CHAR) AS ty, \
                 CAST(COALESCE(COLLATION_NAME, '') AS CHAR) AS coll, CAST(IS_NULLABLE AS CHAR) AS nl, \
-                CAST(CHARACTER_MAXIMUM_LENGTH AS SIGNED) AS len \
+                CAST(CHARACTER_MAXIMUM_LENGTH AS SIGNED) AS len, CAST(COLUMN_COMMENT AS CHAR) AS cm \
          FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION",
         vec![],
     )
@@ -183,9 +213,21 @@ async fn mysql(db: &DatabaseConnection) -> Result<Schema, DbErr> {
             case_insensitive: get(&row, "coll")?.ends_with("_ci"),
             nullable: get(&row, "nl")? != "NO",
             max_length: length(&row)?,
+            comment: Some(get(&row, "cm")?).filter(|c| !c.trim().is_empty()),
         });
     }
     keys(db, &mut schema).await?;
+    for row in all(
+        db,
+        MY,
+        "SELECT CAST(TABLE_NAME AS CHAR) AS t, CAST(TABLE_COMMENT AS CHAR) AS cm FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_COMMENT <> ''",
+        vec![],
+    )
+    .await?
+    {
+        set_comment(&mut schema, &get(&row, "t")?, "", get(&row, "cm")?);
+    }
     for row in all(
         db,
         MY,
@@ -294,6 +336,7 @@ async fn sqlite(db: &DatabaseConnection) -> Result<Schema, DbErr> {
                 cast_type: None,
                 case_insensitive: false,
                 nullable: not_null == 0,
+                comment: None,
             });
         }
         pk.sort();
