@@ -6,6 +6,7 @@
 //! request is no longer in the state the job was meant for, so running a job twice (after a crash,
 //! a retry or a duplicate enqueue) is harmless.
 
+pub mod acknowledge;
 pub mod context;
 pub mod counters;
 pub mod database;
@@ -18,6 +19,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod locate;
 pub mod mail;
+pub mod notices;
 pub mod portal_link;
 pub mod private_fs;
 pub mod queue;

@@ -138,6 +138,7 @@ async fn offer(ctx: &JobContext, request: &request::Model, row: &export::Model) 
         expires: Terms::of(locale).date_time(expires_at),
         max_downloads: row.max_downloads,
     };
+    crate::acknowledge::before_answer(ctx, request).await?;
     ctx.mailer.send(&email, &mail).await?;
 
     let txn = begin_write(db).await?;

@@ -1,6 +1,6 @@
 //! E-mails the data subject that their request moved on: received (verified), deadline
-//! extended, denied or completed, in the language they chose, under the organization's
-//! branding, with the link to the request's status page.
+//! extended, denied or completed ([`crate::notices`]); an answer mails the acknowledgement first
+//! when it has not gone yet ([`crate::acknowledge`]).
 //!
 //! Enqueued once per request and kind of notice ([`crate::queue::FollowUp::Notice`]) after the
 //! change is committed; the job re-reads the request, so a notice that no longer fits (the
@@ -8,15 +8,10 @@
 //! gone (closed long ago) is dropped.
 
 use apalis::prelude::{BoxDynError, Data};
-use lethe_entities::domain::enums::IdentityKind;
-use lethe_entities::entity::{organization, request, subject_identity};
-use sea_orm::EntityTrait;
+use lethe_entities::entity::request;
 
 use crate::context::JobContext;
 use crate::error::{JobError, Missing};
-use crate::i18n::{Locale, Terms};
-use crate::mail::{Branding, CompletedMail, DeniedMail, ExtendedMail, MailError, Mailer, ReceivedMail, RequestNotice};
-use crate::portal_link;
 use crate::queue::{Notice, SendNotice};
 
 /// apalis entry point.
@@ -24,55 +19,15 @@ pub async fn handle(job: SendNotice, ctx: Data<JobContext>) -> Result<(), BoxDyn
     run(&job, &ctx).await.map_err(JobError::into_apalis)
 }
 
-/// Does the work; separate from [`handle`] so tests can call it directly.
+/// Does the work; separate from [`handle`] so tests can call it directly. An answer (any
+/// notice but the acknowledgement) settles the acknowledgement first
+/// ([`crate::acknowledge::before_answer`]).
 pub async fn run(job: &SendNotice, ctx: &JobContext) -> Result<(), JobError> {
     let Some(req) = request::Model::find_in_org(&ctx.db, job.organization_id, job.request_id).await? else {
         return Err(Missing::Request.into());
     };
-    let org = organization::Entity::find_by_id(req.organization_id).one(&ctx.db).await?.ok_or(Missing::Organization)?;
-    let Some(email) = subject_identity::Model::of_request(&ctx.db, req.organization_id, req.id)
-        .await?
-        .into_iter()
-        .find(|i| i.kind == IdentityKind::Email)
-    else {
-        tracing::info!(request_id = %req.id, "no notice sent: the request's identities are gone");
-        return Ok(());
-    };
-    let email = email.open(&ctx.keyring).map_err(|_| JobError::Crypto)?;
-    let public_url = &ctx.exports.public_url;
-    let locale = Locale::from_stored(&req.locale);
-    let notice = RequestNotice {
-        branding: Branding::of(&org, public_url, locale),
-        kind: req.kind,
-        due_at: req.due_at,
-        status_url: portal_link::status_url(public_url, &org.slug, &portal_link::status_token(&ctx.keyring, req.id)),
-    };
-    let reason = match job.notice {
-        Notice::Extended => req.extension_reason(&ctx.keyring),
-        Notice::Denied => req.denial_reason(&ctx.keyring),
-        Notice::Received | Notice::Completed => Ok(None),
-    };
-    let reason = reason.map_err(|_| JobError::Crypto)?;
-    send(&ctx.mailer, &email, job.notice, notice, reason).await?;
-    tracing::info!(request_id = %req.id, notice = job.notice.name(), transport = ctx.mailer.transport_name(), "notice sent");
-    Ok(())
-}
-
-async fn send(
-    mailer: &Mailer,
-    to: &str,
-    kind: Notice,
-    notice: RequestNotice,
-    reason: Option<String>,
-) -> Result<(), MailError> {
-    let terms = Terms::of(notice.branding.locale);
-    match kind {
-        Notice::Received => mailer.send(to, &ReceivedMail { notice }).await,
-        Notice::Extended => mailer.send(to, &ExtendedMail { notice, reason }).await,
-        Notice::Denied => {
-            let reason = terms.denial(reason.as_deref().unwrap_or("other"));
-            mailer.send(to, &DeniedMail { notice, reason }).await
-        }
-        Notice::Completed => mailer.send(to, &CompletedMail { notice }).await,
+    if job.notice != Notice::Received {
+        crate::acknowledge::before_answer(ctx, &req).await?;
     }
+    crate::notices::deliver(ctx, &req, job.notice).await
 }

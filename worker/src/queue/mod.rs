@@ -6,6 +6,7 @@
 //! What each job carries is in [`payload`]; why jobs are enqueued, and their keys, in
 //! [`follow_up`]: nothing else builds a key.
 
+pub mod claim;
 pub mod follow_up;
 pub mod payload;
 

@@ -5,9 +5,9 @@ use std::io::{self, Write};
 use lethe_entities::datamap::notice::is_third_country;
 use serde_json::{Value, json};
 
-use super::sections::{self, Section};
-use super::spool::{Spooled, SpooledAttachment};
-use super::{FORMAT, PackageInfo, PackageStore, html, rfc3339};
+use super::sections::{self, Section, kinds, retention_lines, systems};
+use super::spool::{Spooled, attachments_of};
+use super::{FORMAT, PackageInfo, rfc3339};
 use crate::i18n::{PackageTexts, names};
 
 /// A value as text: strings as they are, null as nothing, anything else as compact JSON.
@@ -39,14 +39,14 @@ pub(super) fn write_json(
     writeln!(out, "  \"generated_at\": {},", js(&rfc3339(info.generated_at)))?;
     let summary = json!({
         "systems_searched": info.stores.len(),
-        "systems_with_data": html::systems(spooled, info, sections),
-        "kinds_of_data": html::kinds(spooled, sections),
+        "systems_with_data": systems(spooled, info, sections),
+        "kinds_of_data": kinds(spooled, sections),
         "records": spooled.rows(),
         "files_attached": spooled.attachments.len(),
     });
     writeln!(out, "  \"summary\": {summary},")?;
     writeln!(out, "  \"controller\": {},", controller(info))?;
-    writeln!(out, "  \"rights\": {},", rights(t, info, sections))?;
+    writeln!(out, "  \"rights\": {},", rights_json(t, info, sections))?;
     writeln!(out, "  \"recipients\": {},", recipients_json(t, info, sections))?;
     let decisions = json!({
         "organization": info.notice.automated_decisions,
@@ -92,7 +92,7 @@ fn section_head(t: &PackageTexts, s: &Section<'_>) -> String {
             "action": if p.anonymise { "anonymise" } else { "delete" },
             "basis": p.basis,
         })).collect::<Vec<_>>(),
-        "text": html::retention_lines(t, s).join(" "),
+        "text": retention_lines(t, s).join(" "),
     });
     let head = json!({
         "table": s.table,
@@ -126,8 +126,8 @@ fn controller(info: &PackageInfo) -> Value {
 }
 
 /// The person's rights and where to exercise them.
-fn rights(t: &PackageTexts, info: &PackageInfo, sections: &[Section<'_>]) -> Value {
-    let list: Vec<Value> = html::rights(t, info, sections)
+fn rights_json(t: &PackageTexts, info: &PackageInfo, sections: &[Section<'_>]) -> Value {
+    let list: Vec<Value> = sections::rights(t, info, sections)
         .into_iter()
         .map(|(right, text, url)| json!({ "right": right, "text": text, "request_url": url }))
         .collect();
@@ -152,14 +152,6 @@ fn recipients_json(t: &PackageTexts, info: &PackageInfo, sections: &[Section<'_>
         })
         .collect();
     json!(list)
-}
-
-/// The files attached to `store`'s task.
-pub(super) fn attachments_of<'a>(
-    spooled: &'a Spooled,
-    store: &'a PackageStore,
-) -> impl Iterator<Item = &'a SpooledAttachment> {
-    spooled.attachments.iter().filter(move |a| a.store == store.name)
 }
 
 /// One JSON value as compact text.

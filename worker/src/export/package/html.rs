@@ -2,14 +2,13 @@
 //! (inline style, no script, no external resource; the only links are to the organization's
 //! portal and its supervisory authority), every value escaped, readable at 320 px.
 
-use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use lethe_entities::datamap::notice::{LegalBasis, is_third_country};
+use lethe_entities::datamap::notice::is_third_country;
 
-use super::data::{attachments_of, parse_row, text};
-use super::sections::Section;
-use super::spool::{Spooled, SpooledAttachment};
+use super::data::{parse_row, text};
+use super::sections::{Section, kinds, recipients, retention_lines, rights, systems};
+use super::spool::{Spooled, SpooledAttachment, attachments_of};
 use super::{FORMAT, HTML_ROWS, PackageInfo, PackageStore};
 use crate::i18n::{PackageTexts, Terms, fill, names};
 use crate::mail::escape_html as esc;
@@ -76,24 +75,6 @@ pub(super) fn write_html(
         writeln!(out, "</ul>")?;
     }
     writeln!(out, "</main>\n</body>\n</html>")
-}
-
-/// The kinds of data found: each distinct category, each table without one, and the files
-/// staff attached (one kind).
-pub(super) fn kinds(spooled: &Spooled, sections: &[Section<'_>]) -> usize {
-    let categories: BTreeSet<&str> = sections.iter().flat_map(|s| &s.categories).map(|c| c.category.as_str()).collect();
-    let attached = usize::from(!spooled.attachments.is_empty());
-    categories.len() + sections.iter().filter(|s| s.categories.is_empty()).count() + attached
-}
-
-/// The systems in which something was found (rows or an attached file).
-pub(super) fn systems(spooled: &Spooled, info: &PackageInfo, sections: &[Section<'_>]) -> usize {
-    info.stores
-        .iter()
-        .filter(|store| {
-            sections.iter().any(|s| std::ptr::eq(s.store, *store)) || attachments_of(spooled, store).next().is_some()
-        })
-        .count()
 }
 
 /// The plain summary first, or that nothing was found; then the page's contents.
@@ -227,27 +208,6 @@ fn write_section(
     writeln!(out, "</section>")
 }
 
-/// How long a table's data is kept, in sentences: the map's `keep`, each policy, or that no
-/// period is set.
-pub(super) fn retention_lines(t: &PackageTexts, s: &Section<'_>) -> Vec<String> {
-    let mut lines = Vec::new();
-    if let Some((basis, period)) = s.keep {
-        lines.push(fill(&t.retention_keep, &[("period", &t.duration(period)), ("basis", basis)]));
-    }
-    for p in &s.policies {
-        let template = if p.anonymise { &t.retention_policy_anonymise } else { &t.retention_policy_delete };
-        let mut line = fill(template, &[("age", &t.duration(&p.max_age)), ("basis", &p.basis)]);
-        if p.partial {
-            line = format!("{line} {}", t.retention_partly);
-        }
-        lines.push(line);
-    }
-    if lines.is_empty() {
-        lines.push(t.retention_none.clone());
-    }
-    lines
-}
-
 /// The first [`HTML_ROWS`] rows under the columns' labels.
 fn write_rows(out: &mut impl Write, t: &PackageTexts, spooled: &Spooled, s: &Section<'_>) -> io::Result<()> {
     let rows = s.spooled.rows;
@@ -288,7 +248,7 @@ fn write_recipients(
 ) -> io::Result<()> {
     writeln!(out, "<h2 id=\"recipients\">{}</h2>", esc(&t.recipients_heading))?;
     let org = esc(&info.organization);
-    let recipients = super::sections::recipients(sections);
+    let recipients = recipients(sections);
     if recipients.is_empty() {
         writeln!(out, "<p>{}</p>", html(&t.recipients_nobody, &[("org", &org)]))?;
     } else {
@@ -360,27 +320,6 @@ fn write_decisions(
         )?;
     }
     Ok(())
-}
-
-/// The person's rights: (code, sentence, the portal's form for that kind of request). Withdrawing
-/// consent is listed where a table rests on consent; portability is this package itself.
-pub(super) fn rights<'t>(
-    t: &'t PackageTexts,
-    info: &PackageInfo,
-    sections: &[Section<'_>],
-) -> Vec<(&'static str, &'t str, Option<String>)> {
-    let form = |kind: &str| Some(format!("{}request?kind={kind}", info.portal_url));
-    let mut rights = vec![
-        ("rectification", t.right_rectification.as_str(), form("rectification")),
-        ("erasure", t.right_erasure.as_str(), form("erasure")),
-        ("restriction", t.right_restriction.as_str(), form("restriction")),
-        ("objection", t.right_objection.as_str(), form("objection")),
-        ("portability", t.right_portability.as_str(), None),
-    ];
-    if sections.iter().any(|s| s.legal_basis == Some(LegalBasis::Consent)) {
-        rights.push(("withdraw_consent", t.right_consent.as_str(), None));
-    }
-    rights
 }
 
 /// The person's rights with the portal's link, and the right to complain.

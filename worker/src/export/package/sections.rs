@@ -1,15 +1,15 @@
 //! The package's sections: one per table (or key pattern) with located rows, with everything the
 //! person is told about it resolved in the request's language.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use lethe_entities::datamap::model::Recipient;
 use lethe_entities::datamap::notice::{AutomatedDecision, LegalBasis, Text, readable};
 use lethe_entities::datamap::{ColumnMap, KeyMap, RowErasure, TableMap};
 
-use super::spool::{Spooled, SpooledTable};
+use super::spool::{Spooled, SpooledTable, attachments_of, file_stem};
 use super::{PackageInfo, PackageStore, RetentionFact};
-use crate::i18n::names;
+use crate::i18n::{PackageTexts, fill, names};
 
 /// A column as the person reads it.
 pub(super) struct Column {
@@ -95,14 +95,6 @@ impl<'a> Described<'a> {
             erasure: Some(&k.erasure),
         }
     }
-}
-
-/// A file-name-safe version of a store, table or key-pattern name.
-pub(super) fn file_stem(name: &str) -> String {
-    let stem: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
-    let stem = stem.trim_start_matches('.');
-    if stem.is_empty() { "table".to_owned() } else { stem.to_owned() }
 }
 
 /// The sections of every table with rows, store by store.
@@ -301,4 +293,64 @@ pub(super) fn recipients<'a>(sections: &[Section<'a>]) -> Vec<RecipientUse<'a>> 
         }
     }
     out
+}
+
+/// The kinds of data found: each distinct category, each table without one, and the files
+/// staff attached (one kind).
+pub(super) fn kinds(spooled: &Spooled, sections: &[Section<'_>]) -> usize {
+    let categories: BTreeSet<&str> = sections.iter().flat_map(|s| &s.categories).map(|c| c.category.as_str()).collect();
+    let attached = usize::from(!spooled.attachments.is_empty());
+    categories.len() + sections.iter().filter(|s| s.categories.is_empty()).count() + attached
+}
+
+/// The systems in which something was found (rows or an attached file).
+pub(super) fn systems(spooled: &Spooled, info: &PackageInfo, sections: &[Section<'_>]) -> usize {
+    info.stores
+        .iter()
+        .filter(|store| {
+            sections.iter().any(|s| std::ptr::eq(s.store, *store)) || attachments_of(spooled, store).next().is_some()
+        })
+        .count()
+}
+
+/// How long a table's data is kept, in sentences: the map's `keep`, each policy, or that no
+/// period is set.
+pub(super) fn retention_lines(t: &PackageTexts, s: &Section<'_>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some((basis, period)) = s.keep {
+        lines.push(fill(&t.retention_keep, &[("period", &t.duration(period)), ("basis", basis)]));
+    }
+    for p in &s.policies {
+        let template = if p.anonymise { &t.retention_policy_anonymise } else { &t.retention_policy_delete };
+        let mut line = fill(template, &[("age", &t.duration(&p.max_age)), ("basis", &p.basis)]);
+        if p.partial {
+            line = format!("{line} {}", t.retention_partly);
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        lines.push(t.retention_none.clone());
+    }
+    lines
+}
+
+/// The person's rights: (code, sentence, the portal's form for that kind of request). Withdrawing
+/// consent is listed where a table rests on consent; portability is this package itself.
+pub(super) fn rights<'t>(
+    t: &'t PackageTexts,
+    info: &PackageInfo,
+    sections: &[Section<'_>],
+) -> Vec<(&'static str, &'t str, Option<String>)> {
+    let form = |kind: &str| Some(format!("{}request?kind={kind}", info.portal_url));
+    let mut rights = vec![
+        ("rectification", t.right_rectification.as_str(), form("rectification")),
+        ("erasure", t.right_erasure.as_str(), form("erasure")),
+        ("restriction", t.right_restriction.as_str(), form("restriction")),
+        ("objection", t.right_objection.as_str(), form("objection")),
+        ("portability", t.right_portability.as_str(), None),
+    ];
+    if sections.iter().any(|s| s.legal_basis == Some(LegalBasis::Consent)) {
+        rights.push(("withdraw_consent", t.right_consent.as_str(), None));
+    }
+    rights
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use lethe_entities::StoreKind;
 use serde_json::Value;
 
-use super::sections::file_stem;
+use super::PackageStore;
 use crate::export::crypto::{FileKey, SegmentReader, SegmentWriter, generate_key};
 use crate::locate::Located;
 use crate::private_fs;
@@ -183,4 +183,20 @@ impl Spool {
         }
         Ok(Spooled { key: self.key, tables, attachments: self.attachments })
     }
+}
+
+/// The files attached to `store`'s task.
+pub(super) fn attachments_of<'a>(
+    spooled: &'a Spooled,
+    store: &'a PackageStore,
+) -> impl Iterator<Item = &'a SpooledAttachment> {
+    spooled.attachments.iter().filter(move |a| a.store == store.name)
+}
+
+/// A file-name-safe version of a store, table or key-pattern name.
+pub(super) fn file_stem(name: &str) -> String {
+    let stem: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    let stem = stem.trim_start_matches('.');
+    if stem.is_empty() { "table".to_owned() } else { stem.to_owned() }
 }
