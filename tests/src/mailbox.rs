@@ -4,22 +4,23 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Waits until `dir` (searched recursively) holds at least `count` messages; returns them all,
-/// oldest first.
+/// oldest first (by file time, then by name: Lethe names its files by time, finer than file
+/// times, which two messages of one millisecond can share).
 pub async fn wait_for_messages(dir: &Path, count: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut found = Vec::new();
         collect(dir, &mut found);
         if found.len() >= count {
-            found.sort_by_key(|(modified, _)| *modified);
-            return found.into_iter().map(|(_, text)| text).collect();
+            found.sort_by(|(a, name_a, _), (b, name_b, _)| a.cmp(b).then_with(|| name_a.cmp(name_b)));
+            return found.into_iter().map(|(_, _, text)| text).collect();
         }
         assert!(Instant::now() < deadline, "expected {count} message(s) in {}, found {}", dir.display(), found.len());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-fn collect(dir: &Path, out: &mut Vec<(std::time::SystemTime, String)>) {
+fn collect(dir: &Path, out: &mut Vec<(std::time::SystemTime, std::ffi::OsString, String)>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
@@ -28,7 +29,7 @@ fn collect(dir: &Path, out: &mut Vec<(std::time::SystemTime, String)>) {
         } else if let (Ok(text), Ok(meta)) = (std::fs::read_to_string(&path), entry.metadata())
             && text.contains("Subject:")
         {
-            out.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), text));
+            out.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), entry.file_name(), text));
         }
     }
 }

@@ -3,8 +3,10 @@
 //! which the queue runs in no fixed order: when approval follows verification at once, the
 //! answer can be quicker than the acknowledgement's job. So every answer first settles the
 //! acknowledgement ([`before_answer`]): if its job still waits in the queue, the answer takes it
-//! out and mails it in place (no worker sends it again); if a worker is mailing it right now,
-//! the answer waits until it is done (a few seconds at most, then goes on).
+//! out and mails it in place (no worker sends it again); if a worker holds it, the answer waits
+//! until it is done: a worker may hold a fetched job for a while before it runs it (on
+//! PostgreSQL jobs were seen waiting 10 to 30 s after a worker's start), so the wait is up to
+//! [`WAIT`], then the answer goes on.
 
 use std::time::{Duration, Instant};
 
@@ -15,11 +17,11 @@ use crate::error::JobError;
 use crate::queue::claim::Claim;
 use crate::queue::{FollowUp, Job, Notice, SendNotice};
 
-/// How long an answer waits for an acknowledgement a worker is mailing.
-const WAIT: Duration = Duration::from_secs(10);
+/// How long an answer waits for an acknowledgement a worker holds.
+const WAIT: Duration = Duration::from_secs(60);
 
 /// How often it looks again meanwhile.
-const LOOK_AGAIN: Duration = Duration::from_millis(50);
+const LOOK_AGAIN: Duration = Duration::from_millis(100);
 
 /// Makes sure `request`'s acknowledgement is mailed (or will never be) before its answer.
 pub async fn before_answer(ctx: &JobContext, request: &request::Model) -> Result<(), JobError> {

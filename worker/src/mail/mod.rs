@@ -169,9 +169,11 @@ impl Mailer {
     }
 }
 
-/// Writes `message` into `dir` as `<random uuid>.eml`, owner-only.
+/// Writes `message` into `dir` as `<uuid v7>.eml`, owner-only: the names sort in the order
+/// the messages were sent (file times are too coarse to tell two messages of one millisecond
+/// apart).
 async fn write_eml(dir: &Path, message: &Message) -> std::io::Result<()> {
-    let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+    let path = dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
     let mut file = tokio::fs::OpenOptions::from(crate::private_fs::new_file()).open(&path).await?;
     file.write_all(&message.formatted()).await?;
     file.flush().await
