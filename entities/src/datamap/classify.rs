@@ -84,6 +84,8 @@
 //! suggests nothing.
 
 mod names;
+
+pub(crate) use names::words;
 mod values;
 
 use time::Date;

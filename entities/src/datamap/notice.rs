@@ -154,31 +154,12 @@ pub fn is_country_code(value: &str) -> bool {
     value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase())
 }
 
-/// A readable form of a table or column name, for where the map gives no label:
+/// A readable form of a table or column name, for where the map gives no label: its words as
+/// discovery splits them ([`super::classify::words`]), the first capitalised:
 /// `customer_id` → `Customer id`, `billingPostalCode` → `Billing postal code`.
 pub fn readable(name: &str) -> String {
     let name = name.rsplit('.').next().unwrap_or(name);
-    let mut words: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let mut previous_lower = false;
-    for c in name.chars() {
-        if c == '_' || c == '-' || c == ' ' {
-            if !word.is_empty() {
-                words.push(std::mem::take(&mut word));
-            }
-            previous_lower = false;
-            continue;
-        }
-        if c.is_uppercase() && previous_lower && !word.is_empty() {
-            words.push(std::mem::take(&mut word));
-        }
-        previous_lower = c.is_lowercase() || c.is_ascii_digit();
-        word.extend(c.to_lowercase());
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    let text = words.join(" ");
+    let text = super::classify::words(name).join(" ");
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -226,7 +226,7 @@ fn run_together(word: &str) -> Option<Vec<String>> {
 }
 
 /// The lower-case words of a column name (see the module documentation).
-pub(super) fn words(column: &str) -> Vec<String> {
+pub(crate) fn words(column: &str) -> Vec<String> {
     let chars: Vec<char> = column.chars().collect();
     let mut raw: Vec<String> = Vec::new();
     let mut current = String::new();

@@ -67,12 +67,14 @@ struct Described<'a> {
     origin: Option<&'a Text>,
     decision: Option<&'a AutomatedDecision>,
     erasure: Option<&'a RowErasure>,
+    /// A key pattern's keys as the glob a retention policy names them by (`session:*`).
+    glob: Option<String>,
 }
 
 impl<'a> Described<'a> {
     /// What no map says (a service's table).
     const NOTHING: Self =
-        Self { label: None, purpose: None, legal_basis: None, origin: None, decision: None, erasure: None };
+        Self { label: None, purpose: None, legal_basis: None, origin: None, decision: None, erasure: None, glob: None };
 
     fn table(t: &'a TableMap) -> Self {
         Self {
@@ -82,6 +84,7 @@ impl<'a> Described<'a> {
             origin: t.origin.as_ref(),
             decision: t.automated_decision.as_ref(),
             erasure: Some(&t.erasure),
+            glob: None,
         }
     }
 
@@ -93,6 +96,7 @@ impl<'a> Described<'a> {
             origin: k.origin.as_ref(),
             decision: k.automated_decision.as_ref(),
             erasure: Some(&k.erasure),
+            glob: k.key_for("*"),
         }
     }
 }
@@ -202,7 +206,11 @@ fn section_of<'a>(
             Some(RowErasure::Keep { basis, period }) => Some((basis.as_str(), period.as_str())),
             _ => None,
         },
-        policies: info.policies.iter().filter(|p| p.store == store.name && covers(&p.target, table)).collect(),
+        policies: info
+            .policies
+            .iter()
+            .filter(|p| p.store == store.name && (p.target == table || described.glob.as_ref() == Some(&p.target)))
+            .collect(),
         recipients: store
             .map
             .recipients
@@ -216,28 +224,6 @@ fn section_of<'a>(
         csv: String::new(),
         id: String::new(),
     }
-}
-
-/// Whether a policy's target covers a table: the same name, or for a Redis key pattern the
-/// glob a policy names it by (`session:{customer_id}` is `session:*`).
-fn covers(target: &str, table: &str) -> bool {
-    if target == table {
-        return true;
-    }
-    let mut glob = String::new();
-    let mut inside = false;
-    for c in table.chars() {
-        match c {
-            '{' => {
-                inside = true;
-                glob.push('*');
-            }
-            '}' => inside = false,
-            c if !inside => glob.push(c),
-            _ => {}
-        }
-    }
-    glob != table && glob == target
 }
 
 /// A column's category in the request's language.
