@@ -101,6 +101,7 @@ both_backends! {
                         (format!("/console/retention/policies/{my_policy}/preview"), vec![]),
                         ("/console/retention/holds".to_owned(), hold_fields()),
                         ("/console/stores".to_owned(), vec![("name", "crm".to_owned()), ("kind", "manual".to_owned()), ("instructions", "x".to_owned())]),
+                        ("/console/settings/privacy".to_owned(), vec![("controller", "Acme AB".to_owned())]),
                     ] {
                         let refused = post(path.clone(), fields).await;
                         assert_eq!(refused.status, StatusCode::FORBIDDEN, "auditors are read-only: {path}: {}", refused.body);
@@ -115,6 +116,7 @@ both_backends! {
                     assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
                     assert_eq!(post(format!("/console/stores/{mine}/test"), vec![]).await.status, StatusCode::FORBIDDEN);
                     assert_eq!(post("/console/settings/organization".into(), vec![]).await.status, StatusCode::FORBIDDEN);
+                    assert_eq!(post("/console/settings/privacy".into(), vec![]).await.status, StatusCode::FORBIDDEN);
                 }
                 Role::Admin => {
                     assert!(store_page.contains("/test\"") && holds.contains("id=\"place-hold\""));
@@ -136,7 +138,7 @@ both_backends! {
                     // A form with a token of another session is refused before anything.
                     let other_session = Console::signed_in(&app.base, email).await;
                     let forged = other_session.csrf().await;
-                    for path in [format!("/console/stores/{mine}/test"), "/console/ledger/verify".to_owned(), "/console/settings/organization".to_owned(), "/console/retention/holds".to_owned()] {
+                    for path in [format!("/console/stores/{mine}/test"), "/console/ledger/verify".to_owned(), "/console/settings/organization".to_owned(), "/console/settings/privacy".to_owned(), "/console/retention/holds".to_owned()] {
                         let refused = c.post(&path, &[("csrf", &forged), ("scope", "organization"), ("reason", "x"), ("owner", "a@b.test")]).await;
                         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}");
                         assert!(refused.body.contains("csrf_failed"), "{path}");
