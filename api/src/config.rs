@@ -109,9 +109,14 @@ pub struct ConfigArgs {
     /// Seconds before a new verification code may be requested [default: 60].
     #[arg(long, env = "LETHE_RESEND_COOLDOWN_SECS", global = true)]
     pub resend_cooldown_secs: Option<u64>,
-    /// How often idle SQLite workers look for jobs, in milliseconds [default: 250].
+    /// How often an idle worker looks for jobs nobody woke it for, in milliseconds (a fallback:
+    /// workers are woken when a job becomes due) [default: 1000].
     #[arg(long, env = "LETHE_QUEUE_POLL_MS", global = true)]
     pub queue_poll_ms: Option<u64>,
+    /// How often each worker proves it is alive, in seconds; the jobs of a worker silent for two
+    /// heartbeats go to another [default: 10].
+    #[arg(long, env = "LETHE_WORKER_HEARTBEAT_SECS", global = true)]
+    pub worker_heartbeat_secs: Option<u64>,
     /// Fulfilment jobs one worker process runs at once [default: 16].
     #[arg(long, env = "LETHE_WORKER_CONCURRENCY", global = true)]
     pub worker_concurrency: Option<usize>,
@@ -200,8 +205,10 @@ pub struct Settings {
     pub resend_cooldown: Duration,
     /// The HTTP server's connection cap and timeouts.
     pub server: ServerSettings,
-    /// SQLite queue polling interval.
+    /// The queue's fallback poll.
     pub queue_poll: Duration,
+    /// How often each worker proves it is alive.
+    pub worker_heartbeat: Duration,
     /// Fulfilment jobs run at once per worker process.
     pub worker_concurrency: usize,
     /// When ledger checkpoints are signed.
@@ -288,6 +295,7 @@ impl ConfigArgs {
             idle_timeout_secs: self.idle_timeout_secs.or(file.idle_timeout_secs),
             resend_cooldown_secs: self.resend_cooldown_secs.or(file.resend_cooldown_secs),
             queue_poll_ms: self.queue_poll_ms.or(file.queue_poll_ms),
+            worker_heartbeat_secs: self.worker_heartbeat_secs.or(file.worker_heartbeat_secs),
             worker_concurrency: self.worker_concurrency.or(file.worker_concurrency),
             ledger_checkpoint_entries: self.ledger_checkpoint_entries.or(file.ledger_checkpoint_entries),
             ledger_checkpoint_secs: self.ledger_checkpoint_secs.or(file.ledger_checkpoint_secs),
@@ -356,7 +364,12 @@ impl ConfigArgs {
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
             resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.unwrap_or(60)),
             server: limits.server,
-            queue_poll: Duration::from_millis(self.queue_poll_ms.unwrap_or(250)),
+            queue_poll: self
+                .queue_poll_ms
+                .map_or(lethe_worker::runner::DEFAULT_POLL, |ms| Duration::from_millis(ms.max(1))),
+            worker_heartbeat: self
+                .worker_heartbeat_secs
+                .map_or(lethe_worker::runner::DEFAULT_HEARTBEAT, |s| Duration::from_secs(s.max(1))),
             worker_concurrency: limits.worker_concurrency,
             checkpoints: CheckpointSettings {
                 every_entries: self.ledger_checkpoint_entries.unwrap_or(1_000).max(1),

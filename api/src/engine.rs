@@ -127,6 +127,7 @@ impl Engine {
             ledger: ledger.clone(),
             stores: stores.clone(),
             work: Default::default(),
+            stopping: Default::default(),
         };
         let jobs = JobContext {
             db,
@@ -145,6 +146,7 @@ impl Engine {
         };
         let mut runner = RunnerSettings::with_unique_name();
         runner.poll_interval = settings.queue_poll;
+        runner.heartbeat = settings.worker_heartbeat;
         runner.concurrency = settings.worker_concurrency;
         runner.retention_tick = settings.retention_tick;
         Ok(Self { state, jobs, runner, server: settings.server })
@@ -159,7 +161,8 @@ impl Engine {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         use futures::FutureExt;
-        let shutdown = shutdown.boxed().shared();
+        let stopping = self.state.stopping.clone();
+        let shutdown = shutdown.map(move |()| stopping.stop()).boxed().shared();
         let limits = self.state.limits.clone();
         let sweeper = tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));

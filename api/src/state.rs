@@ -53,4 +53,30 @@ pub struct AppState {
     pub stores: lethe_worker::stores::Registry,
     /// This process's workers' retries and work given up, for `/metrics`.
     pub work: Arc<lethe_worker::counters::WorkCounters>,
+    /// Says the server is shutting down, so long polls answer instead of holding it up.
+    pub stopping: Stopping,
+}
+
+/// Whether the server is shutting down, for waits that must not delay it.
+#[derive(Debug, Clone)]
+pub struct Stopping(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Stopping {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+}
+
+impl Stopping {
+    /// The server is shutting down.
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Resolves once the server is shutting down.
+    pub async fn stopped(&self) {
+        let mut shutting_down = self.0.subscribe();
+        // The sender lives in this value, so the channel cannot close while it is awaited.
+        let _ = shutting_down.wait_for(|stopping| *stopping).await;
+    }
 }

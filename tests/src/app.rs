@@ -73,7 +73,10 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         max_body_bytes: 64 * 1024,
         resend_cooldown: Duration::from_secs(60),
         server: lethe_api::server::ServerSettings::default(),
-        queue_poll: Duration::from_millis(50),
+        // Jobs start because their workers are woken, never because a poll came round: an hour
+        // keeps the fallback poll out of every test (a lost wake-up shows as a stall).
+        queue_poll: Duration::from_secs(3600),
+        worker_heartbeat: lethe_worker::runner::DEFAULT_HEARTBEAT,
         worker_concurrency: 16,
         checkpoints: lethe_worker::ledger::CheckpointSettings {
             poll: Duration::from_millis(100),
@@ -129,9 +132,21 @@ pub async fn spawn_app_with(backend: Backend, mode: Mode, configure: impl FnOnce
 /// Spawns another engine on an existing database with its master key, writing mail to
 /// `outbox`: a second process of the same installation.
 pub async fn spawn_on(database_url: String, master_key: &str, mode: Mode, outbox: PathBuf) -> TestApp {
+    spawn_on_with(database_url, master_key, mode, outbox, |_| {}).await
+}
+
+/// As [`spawn_on`], after `configure` has adjusted the settings.
+pub async fn spawn_on_with(
+    database_url: String,
+    master_key: &str,
+    mode: Mode,
+    outbox: PathBuf,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(database_url, dir.path().to_path_buf());
     settings.master_key = MasterKey::from_base64(master_key).unwrap();
+    configure(&mut settings);
     start_with_outbox(settings, mode, dir, outbox).await
 }
 

@@ -40,6 +40,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::intake::verify))
         .routes(routes!(requests::intake::resend))
         .routes(routes!(requests::read::get_one))
+        .routes(routes!(requests::wait::wait))
         .routes(routes!(requests::actions::cancel))
         .routes(routes!(auth::login))
         .routes(routes!(ledger::public_key))

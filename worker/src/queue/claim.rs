@@ -5,7 +5,7 @@
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
 
-use super::JobQueue;
+use super::{JobQueue, QueueDb};
 
 /// Where a job is, for the one who wants to do its work first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,9 +23,9 @@ pub enum Claim {
 
 impl JobQueue {
     fn table(&self) -> (DatabaseBackend, &'static str) {
-        match self {
-            Self::Sqlite(_) => (DatabaseBackend::Sqlite, "Jobs"),
-            Self::Postgres(_) => (DatabaseBackend::Postgres, "apalis.jobs"),
+        match self.db {
+            QueueDb::Sqlite(_) => (DatabaseBackend::Sqlite, "Jobs"),
+            QueueDb::Postgres(_) => (DatabaseBackend::Postgres, "apalis.jobs"),
         }
     }
 
@@ -60,9 +60,9 @@ impl JobQueue {
             .await?;
         let Some(row) = row else { return Ok(Claim::Absent) };
         let status: String = row.try_get("", "status")?;
-        let (attempts, max): (i64, i64) = match self {
-            Self::Sqlite(_) => (row.try_get("", "attempts")?, row.try_get("", "max_attempts")?),
-            Self::Postgres(_) => {
+        let (attempts, max): (i64, i64) = match self.db {
+            QueueDb::Sqlite(_) => (row.try_get("", "attempts")?, row.try_get("", "max_attempts")?),
+            QueueDb::Postgres(_) => {
                 (i64::from(row.try_get::<i32>("", "attempts")?), i64::from(row.try_get::<i32>("", "max_attempts")?))
             }
         };
@@ -82,6 +82,7 @@ impl JobQueue {
             [queue, key],
         ))
         .await?;
+        self.wake.signal(queue);
         Ok(())
     }
 }

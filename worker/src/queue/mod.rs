@@ -4,11 +4,16 @@
 //! rename). Enqueueing takes an idempotency key: enqueueing the same key twice creates one job,
 //! on both backends, so the API and the reconciler can both enqueue without coordination.
 //! What each job carries is in [`payload`]; why jobs are enqueued, and their keys, in
-//! [`follow_up`]: nothing else builds a key.
+//! [`follow_up`]: nothing else builds a key. Each job enqueued here wakes its queue's worker
+//! ([`wake`]) after its commit; workers fetch through [`fetch`], and on PostgreSQL other
+//! processes' jobs reach them through [`listen`].
 
 pub mod claim;
+pub mod fetch;
 pub mod follow_up;
+pub mod listen;
 pub mod payload;
+pub mod wake;
 
 pub use follow_up::{FollowUp, Fulfil};
 pub use payload::{
@@ -44,13 +49,23 @@ pub enum QueueError {
     Db(#[from] sea_orm::DbErr),
 }
 
-/// A handle to enqueue jobs, bound to one database.
+/// The database the queue lives in.
 #[derive(Clone, Debug)]
-pub enum JobQueue {
+pub enum QueueDb {
     /// Jobs live in the SQLite database (`Jobs` table).
     Sqlite(apalis_sqlite::SqlitePool),
     /// Jobs live in PostgreSQL (`apalis.jobs`), shared by every worker process.
     Postgres(apalis_postgres::PgPool),
+}
+
+/// A handle to enqueue jobs, bound to one database and to the wake-ups of the workers of this
+/// engine (the API and the workers of one engine share it).
+#[derive(Clone, Debug)]
+pub struct JobQueue {
+    /// Where the jobs live.
+    pub db: QueueDb,
+    /// Wakes this process's workers when a job becomes due.
+    pub wake: wake::Wake,
 }
 
 /// Number of jobs of one queue in one status.
@@ -67,22 +82,24 @@ pub struct QueueStat {
 impl JobQueue {
     /// The queue stored in the same database as `db`, sharing its connection pool.
     pub fn for_database(db: &DatabaseConnection) -> Self {
-        match db.get_database_backend() {
-            DatabaseBackend::Postgres => Self::Postgres(db.get_postgres_connection_pool().clone()),
-            _ => Self::Sqlite(db.get_sqlite_connection_pool().clone()),
-        }
+        let db = match db.get_database_backend() {
+            DatabaseBackend::Postgres => QueueDb::Postgres(db.get_postgres_connection_pool().clone()),
+            _ => QueueDb::Sqlite(db.get_sqlite_connection_pool().clone()),
+        };
+        Self { db, wake: wake::Wake::default() }
     }
 
     /// Creates or migrates the queue's tables. Idempotent.
     pub async fn setup(&self) -> Result<(), QueueError> {
-        let result = match self {
-            Self::Sqlite(pool) => SqliteStorage::<()>::migrations().run(pool).await,
-            Self::Postgres(pool) => PostgresStorage::<()>::migrations().run(pool).await,
+        let result = match &self.db {
+            QueueDb::Sqlite(pool) => SqliteStorage::<()>::migrations().run(pool).await,
+            QueueDb::Postgres(pool) => PostgresStorage::<()>::migrations().run(pool).await,
         };
         result.map_err(|e| QueueError::Setup(e.to_string()))
     }
 
-    /// Enqueues `job` once per `idempotency_key`, to run no sooner than `delay` from now.
+    /// Enqueues `job` once per `idempotency_key`, to run no sooner than `delay` from now, and
+    /// wakes its worker when it is due.
     async fn enqueue_after<J: Job>(
         &self,
         job: J,
@@ -94,13 +111,20 @@ impl JobQueue {
             builder = builder.run_after(delay);
         }
         let task = builder.build();
-        match self {
-            Self::Sqlite(pool) => {
+        self.push(task).await?;
+        self.wake.signal_after(J::QUEUE, delay);
+        Ok(())
+    }
+
+    /// Stores `task` in its queue (committed when this returns).
+    async fn push<J: Job>(&self, task: apalis::prelude::Task<J>) -> Result<(), QueueError> {
+        match &self.db {
+            QueueDb::Sqlite(pool) => {
                 let mut storage =
                     SqliteStorage::<J>::new(pool).with_config(apalis_sqlite::Config::default().queue(J::QUEUE));
                 storage.push_task(task).await.map_err(|e| QueueError::Push(e.to_string()))
             }
-            Self::Postgres(pool) => {
+            QueueDb::Postgres(pool) => {
                 let mut storage =
                     PostgresStorage::<J>::new(pool).with_config(apalis_postgres::Config::default().queue(J::QUEUE));
                 match storage.push_task(task).await {
@@ -119,9 +143,9 @@ impl JobQueue {
 
     /// Job counts per queue and status, for metrics.
     pub async fn stats(&self, db: &DatabaseConnection) -> Result<Vec<QueueStat>, QueueError> {
-        let (backend, table) = match self {
-            Self::Sqlite(_) => (DatabaseBackend::Sqlite, "Jobs"),
-            Self::Postgres(_) => (DatabaseBackend::Postgres, "apalis.jobs"),
+        let (backend, table) = match self.db {
+            QueueDb::Sqlite(_) => (DatabaseBackend::Sqlite, "Jobs"),
+            QueueDb::Postgres(_) => (DatabaseBackend::Postgres, "apalis.jobs"),
         };
         let sql = format!("SELECT job_type, status, COUNT(*) AS n FROM {table} GROUP BY job_type, status");
         let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;

@@ -1,7 +1,9 @@
 //! Runs the job workers and the reconciler until shutdown.
 //!
-//! On SQLite the workers poll the queue at a short interval; on PostgreSQL they are woken by
-//! LISTEN/NOTIFY (apalis pub/sub), so several `lethe worker` processes share one queue.
+//! A worker starts a job as soon as it is due: woken in-process by whoever enqueued it, and on
+//! PostgreSQL by other processes' jobs through LISTEN/NOTIFY, so several `lethe worker`
+//! processes share one queue ([`crate::queue::wake`]). Polling (`poll_interval`) is only the
+//! fallback.
 //! Graceful shutdown: the workers stop fetching, in-flight jobs get `shutdown_timeout` to
 //! finish; a job cut off after that keeps its lock only until its worker's heartbeat expires,
 //! after which apalis re-enqueues it (jobs are idempotent, so a re-run is safe). A worker whose
@@ -11,9 +13,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use apalis::layers::WorkerBuilderExt;
-use apalis::prelude::{BackendExt, IntervalStrategy, Monitor, PollWith, StreamStrategy, WorkerBuilder};
-use apalis_postgres::{PgPool, PostgresStorage, Pubsub};
-use apalis_sqlite::{SqlitePool, SqliteStorage};
+use apalis::prelude::{Monitor, WorkerBuilder};
+use apalis_postgres::PgPool;
+use apalis_sqlite::SqlitePool;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
@@ -21,8 +23,10 @@ use crate::context::JobContext;
 use crate::jobs::{
     run_retention, send_alert, send_hold_warning, send_notice, send_verification_code, start_fulfilment,
 };
+use crate::queue::fetch::{PostgresFetch, SqliteFetch, WokenStorage};
+use crate::queue::wake::Wake;
 use crate::queue::{
-    Job, JobQueue, RunRetention, SendAlert, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment,
+    Job, QueueDb, RunRetention, SendAlert, SendHoldWarning, SendNotice, SendVerificationCode, StartFulfilment, listen,
 };
 
 mod passes;
@@ -30,20 +34,26 @@ mod passes;
 /// Resolves when the process is asked to stop.
 type Stop = Shared<BoxFuture<'static, ()>>;
 
-/// How often workers prove they are alive.
-const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How often workers prove they are alive, by default.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
 
-/// A job held by a worker silent for this many heartbeats (20 s) is delivered again (apalis'
-/// default of 10 left a killed worker's jobs stranded for 100 s).
+/// A job held by a worker silent for this many heartbeats (20 s by default) is delivered again
+/// (apalis' default of 10 left a killed worker's jobs stranded for 100 s).
 const MISSED_HEARTBEATS: usize = 2;
+
+/// The fallback poll's default interval.
+pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
 
 /// How the runner behaves.
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
     /// Unique prefix of this process's worker names (apalis uses names as lock owners).
     pub name: String,
-    /// How often SQLite workers look for new jobs.
+    /// How often an idle worker looks for new jobs even though nothing woke it (the fallback
+    /// for jobs nobody announced: another process's delayed job, or one given back there).
     pub poll_interval: Duration,
+    /// How often each worker proves it is alive (and looks for orphaned jobs).
+    pub heartbeat: Duration,
     /// How often the reconciler runs.
     pub reconcile_every: Duration,
     /// How long in-flight jobs may run after shutdown is requested.
@@ -65,7 +75,8 @@ impl RunnerSettings {
         let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
         Self {
             name: format!("lethe-{}-{}-{suffix}", host.trim(), std::process::id()),
-            poll_interval: Duration::from_millis(250),
+            poll_interval: DEFAULT_POLL,
+            heartbeat: DEFAULT_HEARTBEAT,
             reconcile_every: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
             concurrency: 16,
@@ -74,39 +85,40 @@ impl RunnerSettings {
     }
 }
 
-/// SQLite storage for `J`: polled at `poll`.
-fn sqlite_storage<J: Job>(pool: &SqlitePool, poll: Duration) -> PollWith<SqliteStorage<J>, IntervalStrategy> {
-    SqliteStorage::<J>::new(pool)
-        .with_config(
-            apalis_sqlite::Config::default()
-                .queue(J::QUEUE)
-                .heartbeat_interval(HEARTBEAT)
-                .missed_heartbeats(MISSED_HEARTBEATS),
-        )
-        .poll_with_interval(poll)
+/// When a worker looks for jobs without being woken, and proves it is alive.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    poll: Duration,
+    heartbeat: Duration,
 }
 
-/// PostgreSQL storage for `J`: woken by LISTEN/NOTIFY.
-fn postgres_storage<J: Job>(pool: &PgPool) -> PollWith<PostgresStorage<J>, StreamStrategy<Pubsub>> {
-    PostgresStorage::<J>::new(pool)
-        .with_config(
-            apalis_postgres::Config::default()
-                .queue(J::QUEUE)
-                .heartbeat_interval(HEARTBEAT)
-                .missed_heartbeats(MISSED_HEARTBEATS),
-        )
-        .with_pubsub()
+/// SQLite storage for `J`: woken through `wake`.
+fn sqlite_storage<J: Job>(pool: &SqlitePool, wake: &Wake, timing: Timing) -> WokenStorage<SqliteFetch, J> {
+    let config = apalis_sqlite::Config::default()
+        .queue(J::QUEUE)
+        .heartbeat_interval(timing.heartbeat)
+        .missed_heartbeats(MISSED_HEARTBEATS);
+    SqliteFetch::storage(pool, config, wake, timing.poll)
+}
+
+/// PostgreSQL storage for `J`: woken through `wake` (and so by NOTIFY).
+fn postgres_storage<J: Job>(pool: &PgPool, wake: &Wake, timing: Timing) -> WokenStorage<PostgresFetch, J> {
+    let config = apalis_postgres::Config::default()
+        .queue(J::QUEUE)
+        .heartbeat_interval(timing.heartbeat)
+        .missed_heartbeats(MISSED_HEARTBEATS);
+    PostgresFetch::storage(pool, config, wake, timing.poll)
 }
 
 /// Registers a worker named `<prefix>/<queue>` running `$handler` for job type `$job`, with
-/// the storage `$storage(pool, extra args...)` built afresh on every (re)start.
+/// the storage `$storage(pool, wake, poll)` built afresh on every (re)start.
 macro_rules! register {
-    ($monitor:expr, $ctx:expr, $prefix:expr, $concurrency:expr, $job:ty, $handler:path, $storage:ident($pool:expr $(, $arg:expr)*)) => {{
-        let (ctx, pool, name) = ($ctx.clone(), $pool.clone(), format!("{}/{}", $prefix, <$job as Job>::QUEUE));
-        let concurrency = $concurrency;
+    ($monitor:expr, $ctx:expr, $prefix:expr, $concurrency:expr, $job:ty, $handler:path, $storage:ident($pool:expr, $wake:expr, $poll:expr)) => {{
+        let (ctx, pool, wake) = ($ctx.clone(), $pool.clone(), $wake.clone());
+        let (poll, name, concurrency) = ($poll, format!("{}/{}", $prefix, <$job as Job>::QUEUE), $concurrency);
         $monitor.register(move |_| {
             WorkerBuilder::new(name.clone())
-                .backend($storage::<$job>(&pool $(, $arg)*))
+                .backend($storage::<$job>(&pool, &wake, poll))
                 .concurrency(concurrency)
                 .data(ctx.clone())
                 .build($handler)
@@ -114,17 +126,49 @@ macro_rules! register {
     }};
 }
 
-/// Registers every job's worker on `$monitor`, each with the storage `$storage(pool, ...)`.
-/// The one list of Lethe's jobs and their handlers.
+/// Registers every job's worker on `$monitor`, each with the storage `$storage(pool, wake,
+/// poll)`. The one list of Lethe's jobs and their handlers.
 macro_rules! register_jobs {
-    ($monitor:expr, $ctx:expr, $prefix:expr, $concurrency:expr, $storage:ident($pool:expr $(, $arg:expr)*)) => {{
+    ($monitor:expr, $ctx:expr, $prefix:expr, $concurrency:expr, $storage:ident($pool:expr, $wake:expr, $poll:expr)) => {{
         let m = $monitor;
-        let m = register!(m, $ctx, $prefix, $concurrency, SendVerificationCode, send_verification_code::handle, $storage($pool $(, $arg)*));
-        let m = register!(m, $ctx, $prefix, $concurrency, StartFulfilment, start_fulfilment::handle, $storage($pool $(, $arg)*));
-        let m = register!(m, $ctx, $prefix, $concurrency, RunRetention, run_retention::handle, $storage($pool $(, $arg)*));
-        let m = register!(m, $ctx, $prefix, $concurrency, SendHoldWarning, send_hold_warning::handle, $storage($pool $(, $arg)*));
-        let m = register!(m, $ctx, $prefix, $concurrency, SendAlert, send_alert::handle, $storage($pool $(, $arg)*));
-        register!(m, $ctx, $prefix, $concurrency, SendNotice, send_notice::handle, $storage($pool $(, $arg)*))
+        let m = register!(
+            m,
+            $ctx,
+            $prefix,
+            $concurrency,
+            SendVerificationCode,
+            send_verification_code::handle,
+            $storage($pool, $wake, $poll)
+        );
+        let m = register!(
+            m,
+            $ctx,
+            $prefix,
+            $concurrency,
+            StartFulfilment,
+            start_fulfilment::handle,
+            $storage($pool, $wake, $poll)
+        );
+        let m = register!(
+            m,
+            $ctx,
+            $prefix,
+            $concurrency,
+            RunRetention,
+            run_retention::handle,
+            $storage($pool, $wake, $poll)
+        );
+        let m = register!(
+            m,
+            $ctx,
+            $prefix,
+            $concurrency,
+            SendHoldWarning,
+            send_hold_warning::handle,
+            $storage($pool, $wake, $poll)
+        );
+        let m = register!(m, $ctx, $prefix, $concurrency, SendAlert, send_alert::handle, $storage($pool, $wake, $poll));
+        register!(m, $ctx, $prefix, $concurrency, SendNotice, send_notice::handle, $storage($pool, $wake, $poll))
     }};
 }
 
@@ -138,12 +182,14 @@ pub async fn run(
     let shutdown: Stop = shutdown.boxed().shared();
     let monitor = Monitor::new().shutdown_timeout(settings.shutdown_timeout);
     let (prefix, concurrency) = (&settings.name, settings.concurrency);
-    let monitor = match &ctx.queue {
-        JobQueue::Sqlite(pool) => {
-            let poll = settings.poll_interval;
-            register_jobs!(monitor, ctx, prefix, concurrency, sqlite_storage(pool, poll))
+    let (wake, poll) = (&ctx.queue.wake, Timing { poll: settings.poll_interval, heartbeat: settings.heartbeat });
+    let mut listener = None;
+    let monitor = match &ctx.queue.db {
+        QueueDb::Sqlite(pool) => register_jobs!(monitor, ctx, prefix, concurrency, sqlite_storage(pool, wake, poll)),
+        QueueDb::Postgres(pool) => {
+            listener = Some(tokio::spawn(listen::run(pool.clone(), wake.clone(), shutdown.clone().boxed())));
+            register_jobs!(monitor, ctx, prefix, concurrency, postgres_storage(pool, wake, poll))
         }
-        JobQueue::Postgres(pool) => register_jobs!(monitor, ctx, prefix, concurrency, postgres_storage(pool)),
     };
     // A worker whose queue cannot be read (Lethe's database failing, its pool exhausted) ends
     // with an error, and apalis drops the jobs it was running. Without a restart every queue
@@ -169,6 +215,9 @@ pub async fn run(
     let background = passes::spawn_all(&ctx, &settings, &shutdown);
     let result = monitor.run_with_signal(shutdown.map(|()| Ok(()))).await;
     background.stop().await;
+    if let Some(listener) = listener {
+        listener.abort();
+    }
     // Leave no entry unsigned on a clean stop.
     if let Err(e) = ctx.ledger.checkpoint_due(&ctx.db, 1, 0).await {
         tracing::warn!(error = %e, "final ledger checkpoint failed");

@@ -7,3 +7,4 @@ pub mod read;
 pub mod recipients;
 pub mod tasks;
 pub mod views;
+pub mod wait;

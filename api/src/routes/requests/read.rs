@@ -52,19 +52,49 @@ pub async fn get_one(
     QueryParams(query): QueryParams<StatusQuery>,
     caller: Result<Principal, ApiError>,
 ) -> ApiResult<Json<RequestView>> {
-    if let Some(token) = query.token {
-        let req = find_with_token(&state, id, &token).await?;
-        return Ok(Json(RequestView::Subject(SubjectStatus::new(&req, &state.keyring)?)));
+    let (req, reader) = find_for(&state, id, query.token.as_deref(), caller).await?;
+    Ok(Json(view_of(&state, &req, &reader).await?))
+}
+
+/// Who reads a request: its data subject (with the status token) or an operator.
+pub enum Reader {
+    /// The data subject, who proved it with the status token.
+    Subject,
+    /// An operator or API key allowed to read requests.
+    Operator(Principal),
+}
+
+/// The request `id` for the holder of `token`, or else for `caller` (who must be allowed to
+/// read requests); not found for anybody else.
+pub async fn find_for(
+    state: &AppState,
+    id: Uuid,
+    token: Option<&str>,
+    caller: Result<Principal, ApiError>,
+) -> ApiResult<(request::Model, Reader)> {
+    if let Some(token) = token {
+        return Ok((find_with_token(state, id, token).await?, Reader::Subject));
     }
     let principal = caller?;
     principal.require(Permission::ReadRequests)?;
-    let org = principal.organization_id;
-    let req = request::Model::find_in_org(&state.db, org, id).await?.ok_or_else(request_not_found)?;
+    let req =
+        request::Model::find_in_org(&state.db, principal.organization_id, id).await?.ok_or_else(request_not_found)?;
+    Ok((req, Reader::Operator(principal)))
+}
+
+/// What `reader` sees of `req`: the subject's status, or the operator's whole request with its
+/// timeline (identities in clear only for those allowed to read them).
+pub async fn view_of(state: &AppState, req: &request::Model, reader: &Reader) -> ApiResult<RequestView> {
+    let principal = match reader {
+        Reader::Subject => return Ok(RequestView::Subject(SubjectStatus::new(req, &state.keyring)?)),
+        Reader::Operator(principal) => principal,
+    };
+    let (org, id) = (req.organization_id, req.id);
     let identities = subject_identity::Model::of_request(&state.db, org, id).await?;
     let timeline = request_event::Model::timeline(&state.db, org, id).await?;
     let reveal = principal.can(Permission::ReadIdentities);
-    let detail = RequestDetail::new(&req, identities, timeline, &state.keyring, reveal, OffsetDateTime::now_utc())?;
-    Ok(Json(RequestView::Operator(Box::new(detail))))
+    let detail = RequestDetail::new(req, identities, timeline, &state.keyring, reveal, OffsetDateTime::now_utc())?;
+    Ok(RequestView::Operator(Box::new(detail)))
 }
 
 /// The highest page number accepted (keeps offsets far from integer overflow).
