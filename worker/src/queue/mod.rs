@@ -27,6 +27,17 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// The whole second (Unix time) a job enqueued at `now` to run `delay` later becomes due, and
+/// how long from `now` that is. apalis keeps a job's time in whole seconds: rounded down (as
+/// `TaskBuilder::run_after` does), a job ran up to a second before its delay had passed, and a
+/// job that checked a deadline found it not yet reached; rounded up, it never runs early.
+fn due_second(now: std::time::SystemTime, delay: std::time::Duration) -> (u64, std::time::Duration) {
+    let since_epoch = (now + delay).duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let due = since_epoch.as_secs() + u64::from(since_epoch.subsec_nanos() > 0);
+    let now_since_epoch = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (due, std::time::Duration::from_secs(due).saturating_sub(now_since_epoch))
+}
+
 /// A job type: its payload and the queue it runs on.
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     /// The queue name, stable across renames.
@@ -107,12 +118,15 @@ impl JobQueue {
         delay: std::time::Duration,
     ) -> Result<(), QueueError> {
         let mut builder = TaskBuilder::new(job).idempotency_key(idempotency_key).max_attempts(J::MAX_ATTEMPTS);
+        let mut wait = std::time::Duration::ZERO;
         if !delay.is_zero() {
-            builder = builder.run_after(delay);
+            let (due, until) = due_second(std::time::SystemTime::now(), delay);
+            builder = builder.run_at_timestamp(due);
+            wait = until;
         }
         let task = builder.build();
         self.push(task).await?;
-        self.wake.signal_after(J::QUEUE, delay);
+        self.wake.signal_after(J::QUEUE, wait);
         Ok(())
     }
 
@@ -159,5 +173,20 @@ impl JobQueue {
             })
             .collect::<Result<_, sea_orm::DbErr>>()
             .map_err(QueueError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::due_second;
+
+    #[test]
+    fn a_delayed_job_is_due_at_the_next_whole_second_after_its_delay() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_000_400);
+        assert_eq!(due_second(now, Duration::from_secs(3)), (1004, Duration::from_millis(3600)));
+        assert_eq!(due_second(now, Duration::from_millis(2600)), (1003, Duration::from_millis(2600)));
+        assert_eq!(due_second(now, Duration::from_millis(2601)), (1004, Duration::from_millis(3600)));
     }
 }
