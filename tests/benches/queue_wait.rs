@@ -10,7 +10,8 @@
 //!
 //! Per setup, on a fresh Lethe database with the default queue settings (fallback poll 1 s,
 //! heartbeat 10 s) and one small SQLite store: the requests are submitted and verified (untimed),
-//! the worker engine is restarted (so the first jobs after a start are measured too), then each
+//! the worker engine is restarted and its workers are registered (so the first jobs after a
+//! start are measured too), then each
 //! request in turn is approved, followed with `GET /v1/requests/{id}/wait` until it is
 //! completed, and the next one comes 10 ms later. From the request's timeline, afterwards:
 //! * **queue wait**: `approved` (written in the approving transaction, just before its commit
@@ -21,7 +22,7 @@
 //!
 //! A *stall* is a queue wait over 100 ms. Targets: p99 < 20 ms, max < 100 ms, zero stalls.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -34,7 +35,7 @@ use lethe_tests::bench::machine;
 use lethe_tests::console::{SQLITE_SHOP_MAP, sqlite_shop};
 use lethe_tests::mailbox::{code_in, recipient, wait_for_messages};
 use reqwest::StatusCode;
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -42,6 +43,8 @@ use uuid::Uuid;
 const SETUP_PARALLELISM: usize = 8;
 /// The pause between one request's completion and the next one's approval.
 const SPACING: Duration = Duration::from_millis(10);
+/// Lethe's queues: one worker each per engine.
+const QUEUES: usize = 6;
 /// A queue wait longer than this is a stall.
 const STALL: Duration = Duration::from_millis(100);
 
@@ -68,7 +71,7 @@ async fn main() {
     let n = if quick { 100 } else { 1000 };
     println!("Queue-wait benchmark on {}; {n} single requests per setup, {SPACING:?} apart.", machine());
     for setup in [Setup::Sqlite, Setup::Postgres, Setup::PostgresTwoEngines] {
-        let (waits, servers) = one_setup(setup, n).await;
+        let (waits, servers) = Box::pin(one_setup(setup, n)).await;
         report(setup, &waits, &servers);
     }
 }
@@ -84,7 +87,9 @@ async fn one_setup(setup: Setup, n: usize) -> (Vec<Duration>, Vec<Duration>) {
     let dir = tempfile::tempdir().unwrap();
     register_shop(&app, &admin, &sqlite_shop(dir.path()).await).await;
     let ids = verified_requests(&app, &org, n).await;
-    // A fresh start: the first approvals meet workers that have just begun.
+    // A fresh start: the first approvals meet workers that have just begun (once they are
+    // registered: before, a job waits for the process to start, not for a wake-up).
+    let before = workers(&app).await;
     let (api, mut worker) = if two {
         let api = app.restart(Mode::Serve).await;
         let (url, key) = (api.database_url.clone(), api.master_key_base64());
@@ -93,6 +98,9 @@ async fn one_setup(setup: Setup, n: usize) -> (Vec<Duration>, Vec<Duration>) {
     } else {
         (app.restart(Mode::All).await, None)
     };
+    while workers(&api).await.difference(&before).count() < QUEUES {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     for id in &ids {
         let (status, body) = api.post(&format!("/v1/requests/{id}/approve"), Some(&admin), json!({})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -114,6 +122,14 @@ async fn one_setup(setup: Setup, n: usize) -> (Vec<Duration>, Vec<Duration>) {
             ((at(EventKind::Started) - approved).unsigned_abs(), (at(EventKind::Completed) - approved).unsigned_abs())
         })
         .unzip()
+}
+
+/// The names of the workers registered in `app`'s queue.
+async fn workers(app: &TestApp) -> HashSet<String> {
+    let table = if app.database_url.starts_with("postgres") { "apalis.workers" } else { "Workers" };
+    let sql = format!("SELECT id FROM {table}");
+    let rows = app.db.query_all_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
+    rows.iter().map(|row| row.try_get::<String>("", "id").unwrap()).collect()
 }
 
 /// Registers the small SQLite shop at `url` with its map.
@@ -169,6 +185,15 @@ fn quantile(xs: &[Duration], q: f64) -> f64 {
 }
 
 fn report(setup: Setup, waits: &[Duration], servers: &[Duration]) {
+    let stalled: Vec<String> = waits
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| **w > STALL)
+        .map(|(i, w)| format!("request {} waited {:.0} ms", i + 1, w.as_secs_f64() * 1e3))
+        .collect();
+    if !stalled.is_empty() {
+        println!("{setup:?}: stalls: {}", stalled.join(", "));
+    }
     let (mut waits, mut servers) = (waits.to_vec(), servers.to_vec());
     waits.sort();
     servers.sort();

@@ -268,3 +268,44 @@ pub async fn connect(url: &str) -> DatabaseConnection {
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL must run on 127.0.0.1:5432 for this benchmark ({e})"))
 }
+
+/// CPU time (user and system) used so far by this process.
+pub fn cpu_of_this_process() -> Duration {
+    std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| cpu_in(&stat, false)).unwrap_or_default()
+}
+
+/// CPU time (user and system) used so far by every process named `name` (e.g. `postgres`),
+/// including their children that have exited (PostgreSQL's backends of closed connections are
+/// counted in their postmaster's).
+pub fn cpu_of_processes_named(name: &str) -> Duration {
+    let wanted = format!("({name})");
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Duration::ZERO };
+    entries
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| stat.split_whitespace().nth(1) == Some(wanted.as_str()))
+        .filter_map(|stat| cpu_in(&stat, true))
+        .sum()
+}
+
+/// The CPU time in a `/proc/<pid>/stat` line: `utime` and `stime`, and with `children` also
+/// `cutime` and `cstime` (fields 14 to 17).
+fn cpu_in(stat: &str, children: bool) -> Option<Duration> {
+    let after_name = stat.rsplit_once(") ")?.1;
+    let fields: Vec<u64> = after_name.split_whitespace().skip(11).take(4).filter_map(|f| f.parse().ok()).collect();
+    let ticks: u64 = if children { fields.iter().sum() } else { fields.iter().take(2).sum() };
+    Some(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux when it cannot be read).
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}

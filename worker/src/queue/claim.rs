@@ -82,7 +82,12 @@ impl JobQueue {
             [queue, key],
         ))
         .await?;
+        // Its worker may be in this process or in another: wake both.
         self.wake.signal(queue);
+        if let QueueDb::Postgres(_) = self.db {
+            let notify = "SELECT pg_notify('apalis::job::insert', json_build_object('job_type', $1::text)::text)";
+            db.execute_raw(Statement::from_sql_and_values(DatabaseBackend::Postgres, notify, [queue.into()])).await?;
+        }
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Jobs enqueued by other processes, on PostgreSQL: one `LISTEN` connection per process hears
 //! apalis' `NOTIFY` (sent by its trigger when a due job is inserted, at the inserting
-//! transaction's commit) and raises that queue ([`super::wake`]).
+//! transaction's commit; and by [`super::JobQueue::give_back`]) and raises that queue
+//! ([`super::wake`]).
 //!
 //! Whenever listening (re)starts, every queue is raised, since jobs may have been inserted
 //! while nobody listened; a failed connection is opened again after a second, and the fallback
