@@ -104,6 +104,8 @@ class Engine:
             "LETHE_AUTHENTICATED_RATE_PER_MINUTE": "1000000",
             "LETHE_SUBMISSIONS_PER_EMAIL_PER_HOUR": "1000000",
             "LETHE_TOKEN_TTL_SECS": "86400",
+            # A case that finds a real request waits out its long poll: keep it short.
+            "LETHE_WAIT_MAX_SECS": "2",
             # Generated store URLs must never make the engine connect anywhere: every address is
             # denied, and SQLite files may only be in an empty directory of the run's own.
             "LETHE_TARGET_DENY_NETS": "0.0.0.0/0,::/0",

@@ -113,6 +113,10 @@ pub struct ConfigArgs {
     /// workers are woken when a job becomes due) [default: 1000].
     #[arg(long, env = "LETHE_QUEUE_POLL_MS", global = true)]
     pub queue_poll_ms: Option<u64>,
+    /// The longest a long poll (`GET /v1/requests/{id}/wait`) holds its connection, in seconds
+    /// (1-60): keep it below the read timeout of a proxy in front of Lethe [default: 60].
+    #[arg(long, env = "LETHE_WAIT_MAX_SECS", global = true)]
+    pub wait_max_secs: Option<u64>,
     /// How often each worker proves it is alive, in seconds; the jobs of a worker silent for two
     /// heartbeats go to another [default: 10].
     #[arg(long, env = "LETHE_WORKER_HEARTBEAT_SECS", global = true)]
@@ -207,6 +211,8 @@ pub struct Settings {
     pub server: ServerSettings,
     /// The queue's fallback poll.
     pub queue_poll: Duration,
+    /// The longest a long poll waits.
+    pub wait_max: Duration,
     /// How often each worker proves it is alive.
     pub worker_heartbeat: Duration,
     /// Fulfilment jobs run at once per worker process.
@@ -296,6 +302,7 @@ impl ConfigArgs {
             resend_cooldown_secs: self.resend_cooldown_secs.or(file.resend_cooldown_secs),
             queue_poll_ms: self.queue_poll_ms.or(file.queue_poll_ms),
             worker_heartbeat_secs: self.worker_heartbeat_secs.or(file.worker_heartbeat_secs),
+            wait_max_secs: self.wait_max_secs.or(file.wait_max_secs),
             worker_concurrency: self.worker_concurrency.or(file.worker_concurrency),
             ledger_checkpoint_entries: self.ledger_checkpoint_entries.or(file.ledger_checkpoint_entries),
             ledger_checkpoint_secs: self.ledger_checkpoint_secs.or(file.ledger_checkpoint_secs),
@@ -336,6 +343,7 @@ impl ConfigArgs {
             }
         }
         let listen = self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let wait_max = self.wait_max()?;
         let public_url = match self.public_url.as_deref() {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 url.trim_end_matches('/').to_owned()
@@ -364,6 +372,7 @@ impl ConfigArgs {
             max_body_bytes: self.max_body_bytes.unwrap_or(64 * 1024),
             resend_cooldown: Duration::from_secs(self.resend_cooldown_secs.unwrap_or(60)),
             server: limits.server,
+            wait_max,
             queue_poll: self
                 .queue_poll_ms
                 .map_or(lethe_worker::runner::DEFAULT_POLL, |ms| Duration::from_millis(ms.max(1))),
@@ -440,6 +449,16 @@ impl ConfigArgs {
             bail!("LETHE_HASHING_QUEUE must be between 0 and 100000");
         }
         Ok(limits)
+    }
+
+    /// The longest a long poll waits, checked.
+    fn wait_max(&self) -> anyhow::Result<Duration> {
+        let max = crate::routes::requests::wait::MAX_TIMEOUT_SECS;
+        match self.wait_max_secs {
+            None => Ok(Duration::from_secs(max)),
+            Some(secs) if (1..=max).contains(&secs) => Ok(Duration::from_secs(secs)),
+            Some(_) => bail!("LETHE_WAIT_MAX_SECS must be between 1 and {max}"),
+        }
     }
 
     /// How jobs retry failures that may pass, with the defaults, checked.
@@ -605,6 +624,12 @@ mod tests {
         ] {
             assert!(bad.server().unwrap_err().to_string().contains(name), "{name}");
         }
+        for secs in [0, 61] {
+            let bad = ConfigArgs { wait_max_secs: Some(secs), ..ConfigArgs::default() };
+            assert!(bad.wait_max().unwrap_err().to_string().contains("LETHE_WAIT_MAX_SECS"));
+        }
+        let fine = ConfigArgs { wait_max_secs: Some(5), ..ConfigArgs::default() };
+        assert_eq!(fine.wait_max().unwrap(), Duration::from_secs(5));
     }
 
     #[test]

@@ -123,6 +123,7 @@ impl Engine {
                 export_link_ttl: settings.export_link_ttl,
                 secure_cookies: settings.public_url.starts_with("https://"),
                 session_ttl: settings.token_ttl,
+                wait_max: settings.wait_max,
             }),
             ledger: ledger.clone(),
             stores: stores.clone(),

@@ -28,6 +28,8 @@ pub struct ApiSettings {
     pub secure_cookies: bool,
     /// How long a console session lasts without use (`LETHE_TOKEN_TTL_SECS`); each page renews it.
     pub session_ttl: Duration,
+    /// The longest a long poll waits (`LETHE_WAIT_MAX_SECS`).
+    pub wait_max: Duration,
 }
 
 /// Everything handlers share. Cheap to clone.

@@ -77,6 +77,7 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
         // keeps the fallback poll out of every test (a lost wake-up shows as a stall).
         queue_poll: Duration::from_secs(3600),
         worker_heartbeat: lethe_worker::runner::DEFAULT_HEARTBEAT,
+        wait_max: Duration::from_secs(60),
         worker_concurrency: 16,
         checkpoints: lethe_worker::ledger::CheckpointSettings {
             poll: Duration::from_millis(100),

@@ -87,3 +87,20 @@ async fn a_wait_with_bad_input_or_no_right_is_refused_clearly() {
     assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("request_not_found")), "{problem}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_server_s_limit_shortens_a_long_wait() {
+    // Behind a proxy that cuts reads at 30 s, an operator sets LETHE_WAIT_MAX_SECS below it.
+    let mut app = lethe_tests::spawn_app_with(Backend::Sqlite, lethe_api::engine::Mode::All, |settings| {
+        settings.wait_max = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let org = org_slug();
+    let admin = app.admin(&org).await;
+    let req = app.submit(&org, "access", "gdpr", "limited@example.com").await;
+    let never = format!("/v1/requests/{}/wait?state=denied&timeout=60", req.id);
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(30), app.get(&never, Some(&admin))).await;
+    let (status, outcome) = answered.expect("the server's one-second limit answered long before the asked 60 s");
+    assert_eq!((status, &outcome["reached"]), (StatusCode::OK, &Value::Bool(false)), "{outcome}");
+    app.stop().await;
+}

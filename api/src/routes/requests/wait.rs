@@ -56,7 +56,8 @@ pub struct WaitOutcome {
 /// Wait for a request to reach a state.
 ///
 /// Answers as soon as the request is in one of `state` (at once if it already is), or when
-/// `timeout` seconds have passed, with the request as `GET /v1/requests/{id}` shows it. A client
+/// `timeout` seconds have passed (or the server's own limit, `LETHE_WAIT_MAX_SECS`, when that is
+/// shorter), with the request as `GET /v1/requests/{id}` shows it. A client
 /// that follows a request calls this in a loop instead of polling; one call counts once against
 /// the rate limit, however long it waits; a server shutting down answers at once. The same
 /// callers as `GET /v1/requests/{id}`.
@@ -89,7 +90,7 @@ pub async fn wait(
     let (mut req, reader) = find_for(&state, id, query.token.as_deref(), caller).await?;
     let arrived_in = req.state;
     let reached = |s: RequestState| wanted.as_ref().map_or(s != arrived_in, |w| w.contains(&s));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout).min(state.settings.wait_max);
     let mut pause = FASTEST;
     while !reached(req.state) {
         let now = tokio::time::Instant::now();
