@@ -32,7 +32,7 @@ use lethe_entities::domain::enums::EventKind;
 use lethe_entities::entity::request_event;
 use lethe_tests::app::{Backend, TestApp, org_slug, spawn_app_with, spawn_on_with};
 use lethe_tests::bench::machine;
-use lethe_tests::console::{SQLITE_SHOP_MAP, sqlite_shop};
+use lethe_tests::console::{register_sqlite_shop, sqlite_shop};
 use lethe_tests::mailbox::{code_in, recipient, wait_for_messages};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement};
@@ -85,7 +85,7 @@ async fn one_setup(setup: Setup, n: usize) -> (Vec<Duration>, Vec<Duration>) {
     let org = org_slug();
     let admin = app.admin(&org).await;
     let dir = tempfile::tempdir().unwrap();
-    register_shop(&app, &admin, &sqlite_shop(dir.path()).await).await;
+    register_sqlite_shop(&app, &admin, &sqlite_shop(dir.path()).await).await;
     let ids = verified_requests(&app, &org, n).await;
     // A fresh start: the first approvals meet workers that have just begun (once they are
     // registered: before, a job waits for the process to start, not for a wake-up).
@@ -130,16 +130,6 @@ async fn workers(app: &TestApp) -> HashSet<String> {
     let sql = format!("SELECT id FROM {table}");
     let rows = app.db.query_all_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
     rows.iter().map(|row| row.try_get::<String>("", "id").unwrap()).collect()
-}
-
-/// Registers the small SQLite shop at `url` with its map.
-async fn register_shop(app: &TestApp, admin: &str, url: &str) {
-    let body = json!({"name": "shop", "kind": "sqlite", "connection": {"url": url}});
-    let (status, shop) = app.post("/v1/stores", Some(admin), body).await;
-    assert_eq!(status, StatusCode::CREATED, "{shop}");
-    let map = format!("/v1/stores/{}/datamap", shop["id"].as_str().unwrap());
-    let (status, saved) = app.put(&map, admin, json!({ "yaml": SQLITE_SHOP_MAP })).await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
 }
 
 /// Submits `n` erasure requests of people the shop does not know and verifies them.

@@ -203,6 +203,17 @@ pub async fn sqlite_shop(dir: &std::path::Path) -> String {
     url
 }
 
+/// Registers the SQLite shop at `url` (made by [`sqlite_shop`]) as the store `shop` of
+/// `admin`'s organization, with [`SQLITE_SHOP_MAP`].
+pub async fn register_sqlite_shop(app: &crate::TestApp, admin: &str, url: &str) {
+    let body = serde_json::json!({"name": "shop", "kind": "sqlite", "connection": {"url": url}});
+    let (status, shop) = app.post("/v1/stores", Some(admin), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{shop}");
+    let map = format!("/v1/stores/{}/datamap", shop["id"].as_str().unwrap());
+    let (status, saved) = app.put(&map, admin, serde_json::json!({ "yaml": SQLITE_SHOP_MAP })).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+}
+
 /// A data map of the shop [`sqlite_shop`] creates: customers found by e-mail, their orders.
 pub const SQLITE_SHOP_MAP: &str = "version: 1
 tables:

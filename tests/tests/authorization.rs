@@ -46,6 +46,9 @@ use Caller::*;
 const EVERY_CALLER: [Caller; 8] = [Anonymous, Garbage, ForgedKey, Admin, Operator, Auditor, KeyRead, KeyWrite];
 
 /// Reading requests: every role and both scopes.
+/// Every request state, for a wait that answers at once.
+const ANY_STATE: &str =
+    "identity_unverified,pending_approval,approved,in_progress,completed,denied,canceled,failed,on_hold";
 const READ_REQUESTS: &[Caller] = &[Admin, Operator, Auditor, KeyRead, KeyWrite];
 /// Acting on requests: admins, operators and `requests:write` keys.
 const MANAGE_REQUESTS: &[Caller] = &[Admin, Operator, KeyWrite];
@@ -275,6 +278,8 @@ async fn every_route_enforces_roles_and_scopes() {
     let matrix = [
         row(Method::GET, "/v1/requests", None, READ_REQUESTS),
         row(Method::GET, detail_path.clone(), None, READ_REQUESTS),
+        // Every state named: a permitted caller's wait answers at once.
+        row(Method::GET, r(&format!("wait?state={ANY_STATE}&timeout=1")), None, READ_REQUESTS),
         row(Method::POST, r("approve"), Some(json!({"reason": "identity confirmed"})), MANAGE_REQUESTS),
         row(
             Method::POST,

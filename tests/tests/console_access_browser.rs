@@ -20,7 +20,7 @@ use lethe_tests::browser::{
     browser, click, console_sign_in_with_totp, downloaded, fill, follow, reload_until, reload_until_text, screenshot,
     start_driver, text, wait_text,
 };
-use lethe_tests::console::{SQLITE_SHOP_MAP, sqlite_shop};
+use lethe_tests::console::{register_sqlite_shop, sqlite_shop};
 use lethe_tests::package::read_entry;
 use lethe_tests::{Backend, mailbox, spawn_app};
 use reqwest::StatusCode;
@@ -39,14 +39,7 @@ async fn an_operator_processes_an_access_request_to_its_download_in_chromium() {
     app.operator_in(&org, &email, Role::Operator).await;
 
     // The shop (SQLite: Ann with two orders, Bob with one) and a paper archive to search.
-    let url = sqlite_shop(dir.path()).await;
-    let (status, shop) = app
-        .post("/v1/stores", Some(&admin), json!({"name": "shop", "kind": "sqlite", "connection": {"url": url}}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{shop}");
-    let path = format!("/v1/stores/{}/datamap", shop["id"].as_str().unwrap());
-    let (status, saved) = app.put(&path, &admin, json!({ "yaml": SQLITE_SHOP_MAP })).await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
+    register_sqlite_shop(&app, &admin, &sqlite_shop(dir.path()).await).await;
     let archive = json!({ "name": "paper-archive", "kind": "manual", "instructions": "Scan the customer's folder in cabinet 3." });
     assert_eq!(app.post("/v1/stores", Some(&admin), archive).await.0, StatusCode::CREATED);
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use lethe_api::config::Settings;
 use lethe_api::engine::Mode;
 use lethe_tests::app::{org_slug, spawn_on_with};
-use lethe_tests::console::{SQLITE_SHOP_MAP, sqlite_shop};
+use lethe_tests::console::{register_sqlite_shop, sqlite_shop};
 use lethe_tests::{Backend, TestApp, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -31,14 +31,7 @@ async fn follow_requests(api: &TestApp) {
     let org = org_slug();
     let admin = api.admin(&org).await;
     let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_shop(dir.path()).await;
-    let (status, shop) = api
-        .post("/v1/stores", Some(&admin), json!({"name": "shop", "kind": "sqlite", "connection": {"url": url}}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{shop}");
-    let map = format!("/v1/stores/{}/datamap", shop["id"].as_str().unwrap());
-    let (status, saved) = api.put(&map, &admin, json!({ "yaml": SQLITE_SHOP_MAP })).await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
+    register_sqlite_shop(api, &admin, &sqlite_shop(dir.path()).await).await;
     for i in 0..REQUESTS {
         let req = api.verified(&org, "erasure", "gdpr", &format!("woken{i}@example.com")).await;
         let (status, body) = api.post(&format!("/v1/requests/{}/approve", req.id), Some(&admin), json!({})).await;

@@ -98,7 +98,7 @@ fn sqlite_storage<J: Job>(pool: &SqlitePool, wake: &Wake, timing: Timing) -> Wok
         .queue(J::QUEUE)
         .heartbeat_interval(timing.heartbeat)
         .missed_heartbeats(MISSED_HEARTBEATS);
-    SqliteFetch::storage(pool, config, wake, timing.poll)
+    WokenStorage::open(pool, config, wake, timing.poll)
 }
 
 /// PostgreSQL storage for `J`: woken through `wake` (and so by NOTIFY).
@@ -107,7 +107,7 @@ fn postgres_storage<J: Job>(pool: &PgPool, wake: &Wake, timing: Timing) -> Woken
         .queue(J::QUEUE)
         .heartbeat_interval(timing.heartbeat)
         .missed_heartbeats(MISSED_HEARTBEATS);
-    PostgresFetch::storage(pool, config, wake, timing.poll)
+    WokenStorage::open(pool, config, wake, timing.poll)
 }
 
 /// Registers a worker named `<prefix>/<queue>` running `$handler` for job type `$job`, with

@@ -40,11 +40,11 @@ use serde_json::Value;
 use tower::layer::util::Stack;
 use tower::{Layer, Service};
 
-use super::wake::Slot;
+use super::wake::{Slot, Wake};
 
 /// The generation a queue's latest fetch started at, shared by the fetch and its worker.
 #[derive(Debug, Clone)]
-pub(crate) struct Started {
+pub struct Started {
     slot: Arc<Slot>,
     at: Arc<AtomicU64>,
 }
@@ -87,6 +87,12 @@ pub trait Fetch:
 {
     /// apalis' configuration type for this database.
     type Config;
+    /// The database's connection pool.
+    type Pool;
+    /// The persistence of the queue `config` names in `pool`, its fetches recorded in `started`.
+    fn open(pool: &Self::Pool, config: Self::Config, started: Started) -> Self;
+    /// The queue `config` names.
+    fn queue(config: &Self::Config) -> &str;
     /// The configuration.
     fn config(&self) -> &Self::Config;
     /// How often the worker proves it is alive.
@@ -151,9 +157,11 @@ pub struct WokenStorage<P: Fetch, Args> {
 }
 
 impl<P: Fetch, Args> WokenStorage<P, Args> {
-    /// A backend over `fetch` (whose fetches record `started`), polling at least every
-    /// `fallback`.
-    pub(crate) fn new(fetch: P, started: Started, fallback: Duration) -> Self {
+    /// The backend of the queue `config` names in `pool`, woken through `wake` (on PostgreSQL
+    /// also by the process's listener), polling at least every `fallback`.
+    pub fn open(pool: &P::Pool, config: P::Config, wake: &Wake, fallback: Duration) -> Self {
+        let started = Started::new(wake.slot(P::queue(&config)));
+        let fetch = P::open(pool, config, started.clone());
         Self {
             persisted: Persisted::new(fetch.clone()),
             fetch,

@@ -11,8 +11,7 @@ use apalis_postgres::queries::{
 use apalis_postgres::{Config, Error, PgPool};
 use serde_json::Value;
 
-use super::{Fetch, Started, WokenStorage};
-use crate::queue::wake::Wake;
+use super::{Fetch, Started};
 
 /// apalis-postgres' `queries/worker/register.sql` with `last_seen = now()` (its own function
 /// takes a timestamp type it does not export).
@@ -29,18 +28,17 @@ pub struct PostgresFetch {
     started: Started,
 }
 
-impl PostgresFetch {
-    /// The backend of `config.queue` in `pool`, woken through `wake` (which the process's
-    /// listener raises on other processes' jobs), polled at least every `fallback`.
-    pub fn storage<Args>(pool: &PgPool, config: Config, wake: &Wake, fallback: Duration) -> WokenStorage<Self, Args> {
-        let started = Started::new(wake.slot(config.queue.as_ref()));
-        let fetch = Self { pool: pool.clone(), config, started: started.clone() };
-        WokenStorage::new(fetch, started, fallback)
-    }
-}
-
 impl Fetch for PostgresFetch {
     type Config = Config;
+    type Pool = PgPool;
+
+    fn open(pool: &PgPool, config: Config, started: Started) -> Self {
+        Self { pool: pool.clone(), config, started }
+    }
+
+    fn queue(config: &Config) -> &str {
+        config.queue.as_ref()
+    }
 
     fn config(&self) -> &Config {
         &self.config

@@ -12,8 +12,7 @@ use apalis_sqlite::queries::{
 use apalis_sqlite::{Config, Error, SqlitePool};
 use serde_json::Value;
 
-use super::{Fetch, Started, WokenStorage};
-use crate::queue::wake::Wake;
+use super::{Fetch, Started};
 
 /// One SQLite queue's persistence.
 #[derive(Debug, Clone)]
@@ -23,23 +22,17 @@ pub struct SqliteFetch {
     started: Started,
 }
 
-impl SqliteFetch {
-    /// The backend of `config.queue` in `pool`, woken through `wake`, polled at least every
-    /// `fallback`.
-    pub fn storage<Args>(
-        pool: &SqlitePool,
-        config: Config,
-        wake: &Wake,
-        fallback: Duration,
-    ) -> WokenStorage<Self, Args> {
-        let started = Started::new(wake.slot(config.queue.as_ref()));
-        let fetch = Self { pool: pool.clone(), config, started: started.clone() };
-        WokenStorage::new(fetch, started, fallback)
-    }
-}
-
 impl Fetch for SqliteFetch {
     type Config = Config;
+    type Pool = SqlitePool;
+
+    fn open(pool: &SqlitePool, config: Config, started: Started) -> Self {
+        Self { pool: pool.clone(), config, started }
+    }
+
+    fn queue(config: &Config) -> &str {
+        config.queue.as_ref()
+    }
 
     fn config(&self) -> &Config {
         &self.config
