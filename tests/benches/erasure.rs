@@ -539,13 +539,12 @@ async fn main() {
         .unwrap();
         let t1 = t.elapsed();
         let t = Instant::now();
-        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id, true, true)
-            .await
-            .unwrap();
+        let stores = store::Model::all_in_org(&ctx.db, lethe.organization).await.unwrap();
+        tasks::locate_pending(ctx, &stores, lethe.organization, request_id, true, true).await.unwrap();
         let t2 = t.elapsed();
         let t = Instant::now();
         let mut next = Vec::new();
-        erase::run(ctx, &started, None, true, &mut next).await.unwrap();
+        erase::run(ctx, &started, &stores, None, true, &mut next).await.unwrap();
         ctx.queue.schedule_all(&next).await.unwrap();
         let t3 = t.elapsed();
         assert_eq!(lethe_touched(ctx, lethe.organization, request_id).await.values().sum::<u64>(), person_rows);
@@ -573,9 +572,8 @@ async fn main() {
         )
         .await
         .unwrap();
-        tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, lethe.organization, request_id, true, true)
-            .await
-            .unwrap();
+        let stores = store::Model::all_in_org(&ctx.db, lethe.organization).await.unwrap();
+        tasks::locate_pending(ctx, &stores, lethe.organization, request_id, true, true).await.unwrap();
         let mut these = Parts::default();
         erase_in_parts(ctx, lethe.organization, request_id, &mut these).await;
         if i > 0 {

@@ -26,12 +26,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
-use lethe_api::config::Settings;
 use lethe_api::engine::Mode;
 use lethe_entities::domain::enums::EventKind;
 use lethe_entities::entity::request_event;
 use lethe_tests::app::{Backend, TestApp, org_slug, spawn_app_with, spawn_on_with};
-use lethe_tests::bench::machine;
+use lethe_tests::bench::{default_queue, machine};
 use lethe_tests::console::{register_sqlite_shop, sqlite_shop};
 use lethe_tests::mailbox::{code_in, recipient, wait_for_messages};
 use reqwest::StatusCode;
@@ -59,12 +58,6 @@ enum Setup {
     PostgresTwoEngines,
 }
 
-/// The default queue settings, as a production installation has them.
-fn defaults(settings: &mut Settings) {
-    settings.queue_poll = lethe_worker::runner::DEFAULT_POLL;
-    settings.worker_heartbeat = lethe_worker::runner::DEFAULT_HEARTBEAT;
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -81,7 +74,7 @@ async fn main() {
 async fn one_setup(setup: Setup, n: usize) -> (Vec<Duration>, Vec<Duration>) {
     let backend = if matches!(setup, Setup::Sqlite) { Backend::Sqlite } else { Backend::Postgres };
     let two = matches!(setup, Setup::PostgresTwoEngines);
-    let app = spawn_app_with(backend, Mode::All, defaults).await;
+    let app = spawn_app_with(backend, Mode::All, default_queue).await;
     let org = org_slug();
     let admin = app.admin(&org).await;
     let dir = tempfile::tempdir().unwrap();
@@ -93,7 +86,7 @@ async fn one_setup(setup: Setup, n: usize) -> (Vec<Duration>, Vec<Duration>) {
     let (api, mut worker) = if two {
         let api = app.restart(Mode::Serve).await;
         let (url, key) = (api.database_url.clone(), api.master_key_base64());
-        let worker = spawn_on_with(url, &key, Mode::Worker, api.outbox.clone(), defaults).await;
+        let worker = spawn_on_with(url, &key, Mode::Worker, api.outbox.clone(), default_queue).await;
         (api, Some(worker))
     } else {
         (app.restart(Mode::All).await, None)

@@ -16,30 +16,13 @@
 //! is `completed`. Afterwards the shop and the ledger are checked: every person's rows gone or
 //! unlinked, nobody else's touched, exactly one ledger entry per request and step.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use lethe_api::engine::Mode;
-use lethe_entities::domain::enums::RequestState;
-use lethe_entities::entity::{ledger_entry, request};
-use lethe_tests::app::{Backend, TestApp, org_slug, spawn_app_with, spawn_on};
-use lethe_tests::bench::{
-    DATA_MAP, connect, cpu_of_processes_named, cpu_of_this_process, create_shop, email_of, machine, url_for,
-};
-use lethe_tests::mailbox::{code_in, recipient};
-use reqwest::StatusCode;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
-};
-use serde_json::json;
-
-/// HTTP calls in flight while the requests are prepared.
-const SETUP_PARALLELISM: usize = 8;
-/// Ledger entries per request: one per step of the plan (2 kept tables updated, 6 deleted) and
-/// the closing entry.
-const ENTRIES_PER_REQUEST: u64 = 9;
+use lethe_tests::app::{Backend, spawn_on};
+use lethe_tests::bench::{connect, cpu_of_processes_named, cpu_of_this_process, fresh_shop, machine};
+use lethe_tests::queued::{approved_erasures, check_exactly_once, scalar_i64, scalar_text, until_completed};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -52,13 +35,7 @@ async fn main() {
     println!("Throughput benchmark on {}; PostgreSQL {version}.", machine());
 
     let started = Instant::now();
-    let shop_name = format!(
-        "lethe_bench_throughput_{}_{}",
-        time::OffsetDateTime::now_utc().unix_timestamp(),
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    let shop = create_shop(&admin_db, &shop_name, customers).await;
-    shop.execute_unprepared("VACUUM (ANALYZE)").await.unwrap();
+    let (shop_name, shop) = fresh_shop(&admin_db, "throughput", customers).await;
     println!(
         "shop: 8 tables, {customers} customers of 45 rows each, created in {:.1} s; {runs} run(s) of {requests} \
          requests per backend, each request a different customer",
@@ -113,53 +90,12 @@ async fn one_run(
     persons: std::ops::Range<i64>,
 ) -> (f64, CpuPerErasure) {
     let n = persons.clone().count();
-    let app = spawn_app_with(backend, Mode::All, |_| {}).await;
-    let org = org_slug();
-    let admin = app.admin(&org).await;
-    register_shop(&app, &admin, shop_name).await;
-    let submitted: Vec<(String, String, String)> = futures::stream::iter(persons.clone())
-        .map(|c| {
-            let (app, org) = (&app, &org);
-            async move {
-                let email = email_of(c);
-                let req = app.submit(org, "erasure", "gdpr", &email).await;
-                (email, req.id, req.token)
-            }
-        })
-        .buffer_unordered(SETUP_PARALLELISM)
-        .collect()
-        .await;
-    let codes = codes_by_recipient(&app.outbox, n).await;
-    // No worker from here on: approved requests wait in the queue.
-    let app = app.restart(Mode::Serve).await;
-    futures::stream::iter(&submitted)
-        .for_each_concurrent(SETUP_PARALLELISM, |(email, id, token)| {
-            let (app, admin, codes) = (&app, &admin, &codes);
-            async move {
-                let code = &codes[email];
-                let (status, body) =
-                    app.post(&format!("/v1/requests/{id}/verify"), None, json!({ "token": token, "code": code })).await;
-                assert_eq!(status, StatusCode::OK, "{body}");
-                let (status, body) = app.post(&format!("/v1/requests/{id}/approve"), Some(admin), json!({})).await;
-                assert_eq!(status, StatusCode::OK, "{body}");
-            }
-        })
-        .await;
-    assert_eq!(in_state(&app.db, RequestState::Approved).await, n as u64, "every request is approved and queued");
-
+    let mut app = approved_erasures(backend, shop_name, persons.clone()).await;
     let (lethe_cpu, postgres_cpu) = (cpu_of_this_process(), cpu_of_processes_named("postgres"));
     let t = Instant::now();
     let mut worker =
         spawn_on(app.database_url.clone(), &app.master_key_base64(), Mode::Worker, app.outbox.clone()).await;
-    loop {
-        let done = in_state(&app.db, RequestState::Completed).await;
-        if done == n as u64 {
-            break;
-        }
-        let failed = in_state(&app.db, RequestState::Failed).await;
-        assert!(failed == 0 && t.elapsed() < Duration::from_secs(600), "{done} completed, {failed} failed");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_completed(&app.db, n).await;
     let took = t.elapsed();
     let per = |d: Duration| d.as_secs_f64() * 1e3 / n as f64;
     let cpu = CpuPerErasure {
@@ -167,98 +103,7 @@ async fn one_run(
         postgres_ms: per(cpu_of_processes_named("postgres") - postgres_cpu),
     };
     worker.stop().await;
-
-    check_erased(shop, &persons).await;
-    let entries = ledger_entry::Entity::find().count(&app.db).await.unwrap();
-    assert_eq!(entries, n as u64 * ENTRIES_PER_REQUEST, "one ledger entry per request and step, and one closing");
-    let mut app = app;
+    check_exactly_once(&app, shop, &persons).await;
     app.stop().await;
     (n as f64 / took.as_secs_f64(), cpu)
-}
-
-/// Registers the shop as a PostgreSQL store with the erasure benchmark's map.
-async fn register_shop(app: &TestApp, admin: &str, shop_name: &str) {
-    let (status, created) = app
-        .post(
-            "/v1/stores",
-            Some(admin),
-            json!({ "name": "shop", "kind": "postgres", "connection": { "url": url_for(shop_name) } }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_str().unwrap();
-    let response = app
-        .http
-        .put(app.url(&format!("/v1/stores/{id}/datamap")))
-        .bearer_auth(admin)
-        .json(&json!({ "yaml": DATA_MAP }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
-}
-
-/// Waits until `n` messages are in the outbox (reading the directory, not the files, while
-/// waiting), then returns each recipient's verification code.
-async fn codes_by_recipient(outbox: &Path, n: usize) -> BTreeMap<String, String> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let count = std::fs::read_dir(outbox).map_or(0, |d| d.count());
-        if count >= n {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{count} of {n} verification messages arrived");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut codes = BTreeMap::new();
-    for entry in std::fs::read_dir(outbox).unwrap().flatten() {
-        let message = std::fs::read_to_string(entry.path()).unwrap();
-        codes.insert(recipient(&message), code_in(&message));
-    }
-    assert_eq!(codes.len(), n, "one code per person");
-    codes
-}
-
-async fn in_state(db: &DatabaseConnection, state: RequestState) -> u64 {
-    request::Entity::find().filter(request::Column::State.eq(state)).count(db).await.unwrap()
-}
-
-/// Every person's rows are gone, their kept orders unlinked and their payments' card numbers
-/// pseudonymised; the next customer is whole.
-async fn check_erased(shop: &DatabaseConnection, persons: &std::ops::Range<i64>) {
-    let (lo, hi) = (persons.start, persons.end - 1);
-    let orders = format!("id BETWEEN {} AND {}", 5 * (lo - 1) + 1, 5 * hi);
-    let checks = [
-        (format!("SELECT count(*) FROM customers WHERE id BETWEEN {lo} AND {hi}"), 0),
-        (format!("SELECT count(*) FROM addresses WHERE customer_id BETWEEN {lo} AND {hi}"), 0),
-        (format!("SELECT count(*) FROM logins WHERE customer_id BETWEEN {lo} AND {hi}"), 0),
-        (format!("SELECT count(*) FROM support_tickets WHERE customer_id BETWEEN {lo} AND {hi}"), 0),
-        (format!("SELECT count(*) FROM newsletter_subscribers WHERE id BETWEEN {lo} AND {hi}"), 0),
-        (format!("SELECT count(*) FROM order_items WHERE order_id BETWEEN {} AND {}", 5 * (lo - 1) + 1, 5 * hi), 0),
-        (format!("SELECT count(*) FROM orders WHERE {orders} AND customer_id IS NULL"), 5 * (hi - lo + 1)),
-        (
-            format!(
-                "SELECT count(*) FROM payments WHERE order_id BETWEEN {} AND {} AND length(card_number) = 64",
-                5 * (lo - 1) + 1,
-                5 * hi
-            ),
-            5 * (hi - lo + 1),
-        ),
-        // The next customer (the next run's, or nobody's) is whole.
-        (format!("SELECT count(*) FROM customers WHERE id = {}", hi + 1), 1),
-        (format!("SELECT count(*) FROM logins WHERE customer_id = {}", hi + 1), 10),
-    ];
-    for (sql, expected) in checks {
-        assert_eq!(scalar_i64(shop, &sql).await, expected, "{sql}");
-    }
-}
-
-async fn scalar_i64(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned())).await.unwrap().unwrap();
-    row.try_get_by_index::<i64>(0).unwrap()
-}
-
-async fn scalar_text(db: &DatabaseConnection, sql: &str) -> String {
-    let row = db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned())).await.unwrap().unwrap();
-    row.try_get_by_index::<String>(0).unwrap()
 }

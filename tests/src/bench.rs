@@ -269,9 +269,34 @@ pub async fn connect(url: &str) -> DatabaseConnection {
         .unwrap_or_else(|e| panic!("PostgreSQL must run on 127.0.0.1:5432 for this benchmark ({e})"))
 }
 
+/// Creates a fresh shop database named after `label` (with the time and a random suffix) with
+/// `customers` customers, analysed; returns its name and a connection.
+pub async fn fresh_shop(admin: &DatabaseConnection, label: &str, customers: i64) -> (String, DatabaseConnection) {
+    let name = format!(
+        "lethe_bench_{label}_{}_{}",
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let shop = create_shop(admin, &name, customers).await;
+    shop.execute_unprepared("VACUUM (ANALYZE)").await.unwrap();
+    (name, shop)
+}
+
+/// The default queue settings, as a production installation has them (the tests' settings poll
+/// far less often, so that a test relies on wake-ups).
+pub fn default_queue(settings: &mut lethe_api::config::Settings) {
+    settings.queue_poll = lethe_worker::runner::DEFAULT_POLL;
+    settings.worker_heartbeat = lethe_worker::runner::DEFAULT_HEARTBEAT;
+}
+
 /// CPU time (user and system) used so far by this process.
 pub fn cpu_of_this_process() -> Duration {
     std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| cpu_in(&stat, false)).unwrap_or_default()
+}
+
+/// CPU time (user and system) used so far by the process `pid` (zero once it is gone).
+pub fn cpu_of_pid(pid: u32) -> Duration {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|stat| cpu_in(&stat, false)).unwrap_or_default()
 }
 
 /// CPU time (user and system) used so far by every process named `name` (e.g. `postgres`),

@@ -14,6 +14,7 @@ pub mod mailbox;
 pub mod package;
 pub mod portal;
 pub mod postgres;
+pub mod queued;
 pub mod raw;
 pub mod retention;
 pub mod scan;

@@ -84,7 +84,7 @@ pub async fn wait_for_codes_to(dir: &Path, address: &str, count: usize) -> Vec<S
 }
 
 /// The line of a message's text part that is only a 6-digit code, if there is one.
-fn code_line(message: &str) -> Option<String> {
+pub fn code_line(message: &str) -> Option<String> {
     let text = part(message, "text/plain")?;
     text.lines().map(str::trim).find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned)
 }

@@ -8,7 +8,9 @@
 //! self-references terminate; rows are deduplicated by primary key. References marked
 //! `direction: none` are not edges, so another person's rows are never pulled in.
 //!
-//! Rows are handed to a sink as they stream in (for access exports), so memory holds only a
+//! When only keys are wanted (erasure, previews), a hop's tables are looked up at the same
+//! time, so a walk costs about one round trip per hop. Whole rows (access exports) are looked
+//! up one table after another and handed to a sink as they stream in, so memory holds only a
 //! 16-byte digest per located row plus the values still to be looked up. Manual and HTTP stores
 //! are not walked: they get a task for an operator or the service.
 
@@ -144,6 +146,31 @@ pub async fn locate(
 /// Lookups due in the next hop: per `(table, column)`, whether to ignore case and the values.
 type Pending = BTreeMap<(Node, String), (bool, BTreeSet<String>)>;
 
+/// One lookup of a hop: values not asked before in `column` of `node`.
+struct Lookup {
+    node: Node,
+    column: String,
+    ignore_case: bool,
+    values: Vec<String>,
+}
+
+/// A row a lookup found in [`Mode::Keys`], kept until the hop's other lookups are back.
+struct Row {
+    key: String,
+    key_parts: Vec<Option<String>>,
+    sources: Vec<(String, Option<String>)>,
+}
+
+impl Row {
+    fn of(found: &Found<'_>) -> Self {
+        Row {
+            key: found.key.to_owned(),
+            key_parts: found.key_parts.to_vec(),
+            sources: found.sources.iter().map(|(c, v)| ((*c).to_owned(), v.map(str::to_owned))).collect(),
+        }
+    }
+}
+
 impl<'a> Walk<'a> {
     /// Prepares the walk over `stores`: each automated store with a map and a connector is
     /// checked against its live schema; manual and HTTP stores are reported waiting, the others
@@ -213,40 +240,154 @@ impl<'a> Walk<'a> {
 
     /// One hop: every pending lookup with values not asked before; returns the next hop's
     /// lookups (values of new rows flowing along the graph's edges). A store that fails is
-    /// left out of the rest of the walk.
+    /// left out of the rest of the walk. Keys are looked up in every table at once (see
+    /// [`Walk::lookup_keys`]); whole rows one table after another, streamed to the sink.
     async fn hop(&mut self, pending: Pending, mode: Mode, sink: &mut (dyn FnMut(Located<'_>) + Send)) -> Pending {
+        let lookups = self.fresh(pending);
+        if mode == Mode::Keys {
+            return self.lookup_keys(lookups, sink).await;
+        }
         let mut next = Pending::new();
+        for lookup in lookups {
+            if self.failed.contains_key(&lookup.node.store) {
+                continue;
+            }
+            match self.visit(&lookup.node, &lookup.column, lookup.ignore_case, &lookup.values, mode, sink).await {
+                Ok(outgoing) => self.follow(&lookup.node, &outgoing, &mut next),
+                Err(e) => self.fail(&lookup.node, e),
+            }
+        }
+        next
+    }
+
+    /// The hop's lookups, in a fixed order: per `(table, column)`, the values not asked before.
+    fn fresh(&mut self, pending: Pending) -> Vec<Lookup> {
+        let mut lookups = Vec::with_capacity(pending.len());
         for ((node, column), (ignore_case, values)) in pending {
             if self.failed.contains_key(&node.store) {
                 continue;
             }
             let asked = self.queried.entry((node.clone(), column.clone())).or_default();
-            let fresh: Vec<String> = values
+            let values: Vec<String> = values
                 .into_iter()
                 .map(|v| if ignore_case { v.to_lowercase() } else { v })
                 .filter(|v| asked.insert(v.clone()))
                 .collect();
-            if fresh.is_empty() {
-                continue;
+            if !values.is_empty() {
+                lookups.push(Lookup { node, column, ignore_case, values });
             }
-            match self.visit(&node, &column, ignore_case, &fresh, mode, sink).await {
-                Ok(outgoing) => {
-                    for edge in self.graph.edges_from(&node) {
-                        if let Some(values) = outgoing.get(&edge.source.1).filter(|v| !v.is_empty()) {
-                            next.entry(edge.lookup.clone())
-                                .or_insert_with(|| (false, BTreeSet::new()))
-                                .1
-                                .extend(values.iter().cloned());
-                        }
+        }
+        lookups
+    }
+
+    /// Adds the values of a table's new rows to the next hop's lookups along the graph's edges.
+    fn follow(&self, node: &Node, outgoing: &BTreeMap<String, Vec<String>>, next: &mut Pending) {
+        for edge in self.graph.edges_from(node) {
+            if let Some(values) = outgoing.get(&edge.source.1).filter(|v| !v.is_empty()) {
+                next.entry(edge.lookup.clone())
+                    .or_insert_with(|| (false, BTreeSet::new()))
+                    .1
+                    .extend(values.iter().cloned());
+            }
+        }
+    }
+
+    /// Leaves a store that failed out of the rest of the walk.
+    fn fail(&mut self, node: &Node, e: StoreError) {
+        tracing::warn!(store = %node.store, table = %node.table, code = e.code(), "locating in a store failed");
+        self.failed.insert(node.store.clone(), e);
+    }
+
+    /// A hop in [`Mode::Keys`]: every table's lookups run at the same time (one table's one
+    /// after another, as they share its seen rows), each on its own connection from its store's
+    /// pool, so a hop costs about one round trip instead of one per table. The keys found are
+    /// kept until all are back, then handed on in the hop's order, exactly as one after the
+    /// other would: a store that failed is left out from its failing lookup on.
+    async fn lookup_keys(&mut self, lookups: Vec<Lookup>, sink: &mut (dyn FnMut(Located<'_>) + Send)) -> Pending {
+        let mut by_node: BTreeMap<Node, Vec<Lookup>> = BTreeMap::new();
+        for lookup in lookups {
+            by_node.entry(lookup.node.clone()).or_default().push(lookup);
+        }
+        let mut runs = Vec::with_capacity(by_node.len());
+        for (node, lookups) in by_node {
+            let (Some(connector), Some(map)) =
+                (self.connectors.get(node.store.as_str()).cloned(), self.maps.get(node.store.as_str()).copied())
+            else {
+                continue;
+            };
+            let schema = self.schemas.get(node.store.as_str()).cloned();
+            let sources: Vec<String> = self.graph.source_columns(&node).into_iter().collect();
+            let mut seen = self.seen.remove(&node).unwrap_or_default();
+            runs.push(async move {
+                let mut results = Vec::with_capacity(lookups.len());
+                for lookup in lookups {
+                    let mut rows = Vec::new();
+                    let find = Find {
+                        table: &node.table,
+                        column: &lookup.column,
+                        ignore_case: lookup.ignore_case,
+                        values: &lookup.values,
+                        sources: &sources,
+                        mode: Mode::Keys,
+                        map,
+                        schema: schema.as_deref(),
+                    };
+                    let result =
+                        connector.lookup(find, &mut seen, &mut |found: Found<'_>| rows.push(Row::of(&found))).await;
+                    let failed = result.is_err();
+                    results.push(result.map(|queries| (queries, rows)));
+                    if failed {
+                        break;
                     }
                 }
-                Err(e) => {
-                    tracing::warn!(store = %node.store, table = %node.table, code = e.code(), "locating in a store failed");
-                    self.failed.insert(node.store.clone(), e);
+                (node, seen, results)
+            });
+        }
+        let mut next = Pending::new();
+        for (node, seen, results) in futures::future::join_all(runs).await {
+            self.seen.insert(node.clone(), seen);
+            for result in results {
+                if self.failed.contains_key(&node.store) {
+                    break;
+                }
+                match result {
+                    Ok((queries, rows)) => {
+                        self.queries += queries;
+                        let outgoing = self.hand_on(&node, &rows, sink);
+                        self.follow(&node, &outgoing, &mut next);
+                    }
+                    Err(e) => self.fail(&node, e),
                 }
             }
         }
         next
+    }
+
+    /// Counts a lookup's rows, hands them to the sink and returns, per outgoing source column,
+    /// their values.
+    fn hand_on(
+        &mut self,
+        node: &Node,
+        rows: &[Row],
+        sink: &mut (dyn FnMut(Located<'_>) + Send),
+    ) -> BTreeMap<String, Vec<String>> {
+        *self.counts.entry(node.store.clone()).or_default().entry(node.table.clone()).or_default() += rows.len() as u64;
+        let mut outgoing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in rows {
+            for (source, value) in &row.sources {
+                if let Some(value) = value {
+                    outgoing.entry(source.clone()).or_default().push(value.clone());
+                }
+            }
+            sink(Located {
+                store: &node.store,
+                table: &node.table,
+                key: &row.key,
+                key_parts: &row.key_parts,
+                row: None,
+            });
+        }
+        outgoing
     }
 
     /// Reads the store's schema (SQL stores) and checks its map against it.

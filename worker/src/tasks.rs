@@ -9,11 +9,13 @@ use lethe_entities::domain::lifecycle::Action;
 use lethe_entities::entity::request::{self, Actor, LifecycleError};
 use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
 use lethe_entities::entity::{Commit, begin, store, store_task, subject_identity};
+use lethe_entities::ledger::entry::SubjectRef;
 use lethe_entities::{Keyring, StoreKind};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::context::JobContext;
 use crate::error::JobError;
 use crate::locate::{Keys, Located, Mode, Outcome, StoreInput, Subject, locate, locate_keys};
 use crate::queue::{FollowUp, Notice};
@@ -54,13 +56,26 @@ pub async fn subject(
     organization: Uuid,
     request: Uuid,
 ) -> Result<Subject, JobError> {
+    Ok(subject_with_refs(db, keyring, organization, request).await?.0)
+}
+
+/// The subject of a request, decrypted, with its ledger references (keyed hashes of its blind
+/// indexes), from one read.
+pub async fn subject_with_refs(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    organization: Uuid,
+    request: Uuid,
+) -> Result<(Subject, Vec<SubjectRef>), JobError> {
     let rows = subject_identity::Model::of_request(db, organization, request).await?;
     let mut subject = Subject::default();
+    let mut refs = Vec::with_capacity(rows.len());
     for row in rows {
+        refs.push(keyring.ledger_subject_ref(organization, &row.blind_index));
         let value = row.open(keyring).map_err(|_| JobError::Crypto)?;
         subject.identities.push((row.kind, value));
     }
-    Ok(subject)
+    Ok((subject, refs))
 }
 
 /// The locate inputs for every store of an organization: map and connector (or why not).
@@ -91,25 +106,25 @@ pub struct Pass {
 }
 
 /// Locates the request's subject in every store whose task is pending and records each
-/// outcome. Tasks already past `pending` are left alone, so running this twice records once.
+/// outcome; `stores` are the organization's stores (a task is created for any that has none).
+/// Tasks already past `pending` are left alone, so running this twice records once.
 /// With `keep_keys` (erasure, which goes on to erase them) the pass returns the keys it found;
 /// otherwise only their counts are kept, so memory does not grow with the person's rows.
 /// A store failing in a way that may pass stays `pending` ([`Pass::deferred`]) unless this is
 /// the job's `last_attempt`, when its failure is recorded like any other.
 pub async fn locate_pending(
-    db: &DatabaseConnection,
-    keyring: &Keyring,
-    registry: &Registry,
+    ctx: &JobContext,
+    stores: &[store::Model],
     organization: Uuid,
     request: Uuid,
     keep_keys: bool,
     last_attempt: bool,
 ) -> Result<Pass, JobError> {
-    let stores = store::Model::all_in_org(db, organization).await?;
+    let (db, keyring) = (&ctx.db, &ctx.keyring);
     let mut tasks = store_task::Model::of_request(db, organization, request).await?;
     if stores.iter().any(|s| !tasks.iter().any(|t| t.store_id == s.id)) {
         let txn = begin(db, Commit::Lazy).await?;
-        ensure(&txn, organization, request, &stores).await?;
+        ensure(&txn, organization, request, stores).await?;
         txn.commit().await?;
         tasks = store_task::Model::of_request(db, organization, request).await?;
     }
@@ -117,7 +132,7 @@ pub async fn locate_pending(
         return Ok(Pass::default());
     }
     let subject = subject(db, keyring, organization, request).await?;
-    let inputs = inputs(&stores, registry, keyring).await;
+    let inputs = inputs(stores, &ctx.stores, keyring).await;
     let (report, keys) = if keep_keys {
         let (report, keys) = locate_keys(&inputs, &subject).await;
         (report, Some(keys))

@@ -18,6 +18,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TryIntoModel,
 };
 use uuid::Uuid;
 
@@ -78,14 +79,11 @@ pub async fn open_many(
     }
     let now = now_micros();
     let mut models = Vec::with_capacity(entries.len());
-    let mut ids = Vec::with_capacity(entries.len());
     for entry in entries {
         entry.validate()?;
         let store = entry.store.clone().ok_or(LedgerError::Invalid("an intent needs a store"))?;
-        let id = Uuid::now_v7();
-        ids.push(id);
         models.push(ledger_intent::ActiveModel {
-            id: Set(id),
+            id: Set(Uuid::now_v7()),
             organization_id: Set(organization),
             kind: Set(entry.kind.as_str().to_owned()),
             request_id: Set(entry.request_id),
@@ -101,9 +99,9 @@ pub async fn open_many(
             settled_at_us: Set(None),
         });
     }
+    // Every column is set here, so the rows as stored are the models as built: no read back.
+    let opened = models.iter().cloned().map(TryIntoModel::try_into_model).collect::<Result<Vec<Intent>, _>>()?;
     ledger_intent::Entity::insert_many(models).exec(db).await?;
-    let mut opened = ledger_intent::Entity::find().filter(ledger_intent::Column::Id.is_in(ids.clone())).all(db).await?;
-    opened.sort_by_key(|i| ids.iter().position(|id| *id == i.id));
     Ok(opened)
 }
 

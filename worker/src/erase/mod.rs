@@ -36,7 +36,7 @@ use std::time::Duration;
 use lethe_entities::datamap::{DataMap, RowErasure};
 use lethe_entities::domain::enums::{EventKind, TaskStatus};
 use lethe_entities::entity::store_task::{Step, TaskError, TaskEvent};
-use lethe_entities::entity::{Commit, begin, request, store_task, subject_identity};
+use lethe_entities::entity::{Commit, begin, request, store, store_task};
 use lethe_entities::ledger::entry::SubjectRef;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Serialize;
@@ -89,8 +89,8 @@ pub struct RetainedTable {
     pub until: Option<String>,
 }
 
-/// Erases the subject of an erasure request in every automated store whose task is located.
-/// `located` are the keys a locate pass of the same job has just found (they spare locating
+/// Erases the subject of an erasure request in every automated store whose task is located;
+/// `stores` are the organization's stores. `located` are the keys a locate pass of the same job has just found (they spare locating
 /// again; the verification pass still locates afterwards); `None` locates here. What should
 /// happen next (coming back when another worker's claim would expire, a service call later, the
 /// completion notice) is added to `next`, also when the run fails part way. On the job's
@@ -99,6 +99,7 @@ pub struct RetainedTable {
 pub async fn run(
     ctx: &JobContext,
     request: &request::Model,
+    stores: &[store::Model],
     located: Option<Keys>,
     last_attempt: bool,
     next: &mut Vec<FollowUp>,
@@ -106,11 +107,9 @@ pub async fn run(
     let (organization, id) = (request.organization_id, request.id);
     let now = OffsetDateTime::now_utc();
     let stale = now - CLAIM_TIMEOUT;
-    let claimed: Vec<store_task::Model> = store_task::Model::of_request(&ctx.db, organization, id)
-        .await?
-        .into_iter()
-        .filter(|t| t.status == TaskStatus::Erasing && t.updated_at >= stale)
-        .collect();
+    let mut all = store_task::Model::of_request(&ctx.db, organization, id).await?;
+    let claimed: Vec<&store_task::Model> =
+        all.iter().filter(|t| t.status == TaskStatus::Erasing && t.updated_at >= stale).collect();
     // Another worker is erasing these stores: leave their intents alone, and come back when
     // the claim would expire (if that worker was killed, its claim stops being refreshed).
     let busy: Vec<String> = claimed.iter().map(|t| t.store_name.clone()).collect();
@@ -121,8 +120,10 @@ pub async fn run(
             Fulfil::EraseClaimed { task: task.id, claimed_at: task.updated_at, after },
         ));
     }
-    recover::request(ctx, organization, id, &busy).await?;
-    let all = store_task::Model::of_request(&ctx.db, organization, id).await?;
+    if recover::request(ctx, organization, id, &busy).await? > 0 {
+        // Recovery changes intents, not tasks; read them again all the same, as they now are.
+        all = store_task::Model::of_request(&ctx.db, organization, id).await?;
+    }
     let todo: Vec<store_task::Model> = all
         .iter()
         .filter(|t| t.store_kind.is_automated())
@@ -131,14 +132,10 @@ pub async fn run(
         .collect();
     let services = crate::services::due(&all, &http::Erase { refs: &[] });
     if !todo.is_empty() || services {
-        let subject = tasks::subject(&ctx.db, &ctx.keyring, organization, id).await?;
-        let refs: Vec<SubjectRef> = subject_identity::Model::of_request(&ctx.db, organization, id)
-            .await?
-            .iter()
-            .map(|i| ctx.keyring.ledger_subject_ref(organization, &i.blind_index))
-            .collect();
+        let (subject, refs) = tasks::subject_with_refs(&ctx.db, &ctx.keyring, organization, id).await?;
         if !todo.is_empty() {
-            erase_tasks(ctx, request, &todo, &subject, &refs, located, last_attempt).await?;
+            let work = Work { todo: &todo, stores, subject: &subject, refs: &refs };
+            erase_tasks(ctx, request, work, located, last_attempt).await?;
         }
         if services {
             let operation = http::Erase { refs: &refs };
@@ -152,18 +149,24 @@ pub async fn run(
     Ok(())
 }
 
+/// What one run erases: the tasks to work, the organization's stores and the subject.
+struct Work<'a> {
+    todo: &'a [store_task::Model],
+    stores: &'a [store::Model],
+    subject: &'a Subject,
+    refs: &'a [SubjectRef],
+}
+
 async fn erase_tasks(
     ctx: &JobContext,
     request: &request::Model,
-    todo: &[store_task::Model],
-    subject: &Subject,
-    refs: &[SubjectRef],
+    work: Work<'_>,
     located: Option<Keys>,
     last_attempt: bool,
 ) -> Result<(), JobError> {
+    let Work { todo, stores, subject, refs } = work;
     let (organization, id) = (request.organization_id, request.id);
-    let stores = lethe_entities::entity::store::Model::all_in_org(&ctx.db, organization).await?;
-    let inputs = tasks::inputs(&stores, &ctx.stores, &ctx.keyring).await;
+    let inputs = tasks::inputs(stores, &ctx.stores, &ctx.keyring).await;
     let keys = match located {
         Some(keys) => keys,
         None => locate_keys(&inputs, subject).await.1,

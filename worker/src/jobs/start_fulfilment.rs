@@ -27,7 +27,7 @@ use crate::context::JobContext;
 use crate::error::JobError;
 use crate::give_up::{self, Cause};
 use crate::queue::payload::attempt_number;
-use crate::queue::{FollowUp, Fulfil, StartFulfilment};
+use crate::queue::{FollowUp, Fulfil, Notice, StartFulfilment};
 use crate::retry::{self, Decision, Failed};
 use crate::{recipients, tasks};
 
@@ -44,7 +44,11 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
     let attempt = attempt_number(job.attempt);
     let last = ctx.retry.is_last(attempt);
     let worked = match attempt_once(job, ctx, last).await {
-        Ok(()) => give_up::request_if_a_task_failed(ctx, job.organization_id, job.request_id).await.map(drop),
+        // Completed by this attempt: every task is done or waived, none failed.
+        Ok(Attempt::Completed) => Ok(()),
+        Ok(Attempt::Worked) => {
+            give_up::request_if_a_task_failed(ctx, job.organization_id, job.request_id).await.map(drop)
+        }
         Err(e) => Err(e),
     };
     let Err(e) = worked else { return Ok(()) };
@@ -76,11 +80,21 @@ pub async fn run(job: &StartFulfilment, ctx: &JobContext) -> Result<(), JobError
     Ok(())
 }
 
+/// How an attempt that did not fail ended.
+enum Attempt {
+    /// The request is completed (this attempt completed it).
+    Completed,
+    /// Work was done or is waited for; the request is not completed.
+    Worked,
+}
+
 /// One attempt. What the work says should happen next is enqueued whether it succeeded or
 /// failed part way.
-async fn attempt_once(job: &StartFulfilment, ctx: &JobContext, last: bool) -> Result<(), JobError> {
+async fn attempt_once(job: &StartFulfilment, ctx: &JobContext, last: bool) -> Result<Attempt, JobError> {
     let mut next = Vec::new();
     let worked = work(job, ctx, last, &mut next).await;
+    let completed = next.iter().any(|f| matches!(f, FollowUp::Notice { notice: Notice::Completed, .. }));
+    let worked = worked.map(|()| if completed { Attempt::Completed } else { Attempt::Worked });
     for follow_up in &next {
         if let Err(e) = ctx.queue.schedule(follow_up).await {
             tracing::warn!(request_id = %job.request_id, error = %e, "follow-up job not enqueued");
@@ -96,17 +110,17 @@ async fn work(job: &StartFulfilment, ctx: &JobContext, last: bool, next: &mut Ve
     if hold(job, ctx).await? {
         return Ok(());
     }
-    let request = match start(job, ctx).await? {
+    let stores = store::Model::all_in_org(&ctx.db, job.organization_id).await?;
+    let request = match start(job, ctx, &stores).await? {
         Some(request) if request.state == RequestState::InProgress => request,
         _ => return Ok(()),
     };
     if recipients::applies_to(request.kind) {
-        let stores = store::Model::all_in_org(&ctx.db, job.organization_id).await?;
         recipients::ensure(&ctx.db, job.organization_id, job.request_id, &stores).await?;
     }
     let erasure = request.kind == RequestKind::Erasure;
     let (org, id) = (job.organization_id, job.request_id);
-    let mut pass = tasks::locate_pending(&ctx.db, &ctx.keyring, &ctx.stores, org, id, erasure, last).await?;
+    let mut pass = tasks::locate_pending(ctx, &stores, org, id, erasure, last).await?;
     tracing::info!(
         request_id = %job.request_id,
         located = pass.located,
@@ -121,7 +135,7 @@ async fn work(job: &StartFulfilment, ctx: &JobContext, last: bool, next: &mut Ve
         return Err(JobError::store(&store, error));
     }
     match request.kind {
-        RequestKind::Erasure => crate::erase::run(ctx, &request, pass.keys, last, next).await?,
+        RequestKind::Erasure => crate::erase::run(ctx, &request, &stores, pass.keys, last, next).await?,
         RequestKind::Access => crate::export::run(ctx, &request, next).await?,
         // Rectification, restriction, objection and opt-out are worked by operators: their
         // tasks wait for them.
@@ -169,8 +183,13 @@ async fn hold(job: &StartFulfilment, ctx: &JobContext) -> Result<bool, JobError>
 }
 
 /// Applies `start` if the request is approved, putting its failed tasks (a retry's) back to
-/// `pending` in the same transaction; returns the request as it now is.
-async fn start(job: &StartFulfilment, ctx: &JobContext) -> Result<Option<request::Model>, JobError> {
+/// `pending` and creating a task for each of `stores` that has none, in the same transaction;
+/// returns the request as it now is.
+async fn start(
+    job: &StartFulfilment,
+    ctx: &JobContext,
+    stores: &[store::Model],
+) -> Result<Option<request::Model>, JobError> {
     // Committed lazily (see `Commit::Lazy`): a start lost with the database server is applied
     // again by the job's re-run.
     let txn = begin(&ctx.db, Commit::Lazy).await?;
@@ -189,6 +208,7 @@ async fn start(job: &StartFulfilment, ctx: &JobContext) -> Result<Option<request
         if reset > 0 {
             tracing::info!(request_id = %job.request_id, reset, "retry: failed store tasks are worked again");
         }
+        tasks::ensure(&txn, job.organization_id, job.request_id, stores).await?;
         txn.commit().await?;
     } else {
         txn.rollback().await?;

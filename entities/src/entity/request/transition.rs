@@ -119,15 +119,11 @@ impl Model {
             }
             _ => {}
         }
-        let result = update
+        let update = update
             .filter(Column::OrganizationId.eq(organization))
             .filter(Column::Id.eq(id))
-            .filter(Column::State.eq(current.state))
-            .exec(txn)
-            .await?;
-        if result.rows_affected != 1 {
-            return Err(LifecycleError::Concurrent);
-        }
+            .filter(Column::State.eq(current.state));
+        let returned = compare_and_set(txn, update).await?;
         request_event::ActiveModel::record(
             organization,
             id,
@@ -158,8 +154,10 @@ impl Model {
             };
             ledger::append(txn, organization, &[closed]).await?;
         }
-        let updated = Model::find_in_org(txn, organization, id).await?.ok_or(LifecycleError::NotFound)?;
-        Ok(updated)
+        match returned {
+            Some(updated) => Ok(updated),
+            None => Model::find_in_org(txn, organization, id).await?.ok_or(LifecycleError::NotFound),
+        }
     }
 
     /// Extends the deadline once, as the request's regime allows, and records why (encrypted
@@ -245,4 +243,24 @@ impl request_event::ActiveModel {
             ip_address: Set(actor.ip.map(|ip| ip.to_string())),
         }
     }
+}
+
+/// Runs a compare-and-set `update` of one request: [`LifecycleError::Concurrent`] when the row
+/// was no longer as seen. The row as changed comes back with the change where the database can
+/// say it (`RETURNING`: one round trip instead of an update and a read); `None` elsewhere.
+async fn compare_and_set(
+    txn: &DatabaseTransaction,
+    update: sea_orm::UpdateMany<Entity>,
+) -> Result<Option<Model>, LifecycleError> {
+    if txn.support_returning() {
+        let mut rows = update.exec_with_returning(txn).await?;
+        if rows.len() != 1 {
+            return Err(LifecycleError::Concurrent);
+        }
+        return Ok(rows.pop());
+    }
+    if update.exec(txn).await?.rows_affected != 1 {
+        return Err(LifecycleError::Concurrent);
+    }
+    Ok(None)
 }
