@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use lethe_api::engine::Mode;
 use lethe_tests::app::{Backend, spawn_on};
-use lethe_tests::bench::{connect, cpu_of_processes_named, cpu_of_this_process, fresh_shop, machine};
+use lethe_tests::bench::{connect, cpu_of_processes_named, cpu_of_this_process, fresh_shop, machine, rates_summary};
 use lethe_tests::queued::{approved_erasures, check_exactly_once, scalar_i64, scalar_text, until_completed};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -58,13 +58,7 @@ async fn main() {
             );
             rates.push(rate);
         }
-        rates.sort_by(f64::total_cmp);
-        println!(
-            "{backend:?}: median {:.0} requests/s (min {:.0}, max {:.0}) over {runs} run(s); target >= 250/s",
-            rates[rates.len() / 2],
-            rates[0],
-            rates[rates.len() - 1]
-        );
+        println!("{backend:?}: {}; target >= 250/s", rates_summary(&mut rates));
     }
     let untouched = scalar_i64(&shop, &format!("SELECT count(*) FROM customers WHERE id >= {first}")).await;
     assert_eq!(untouched, customers - first + 1, "customers nobody asked about are untouched");

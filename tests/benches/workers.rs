@@ -21,7 +21,7 @@ use std::time::Instant;
 use lethe_entities::domain::enums::EventKind;
 use lethe_entities::entity::{ledger_intent, request_event};
 use lethe_tests::app::Backend;
-use lethe_tests::bench::{connect, cpu_of_pid, cpu_of_processes_named, fresh_shop, machine};
+use lethe_tests::bench::{connect, cpu_of_pid, cpu_of_processes_named, fresh_shop, machine, rates_summary};
 use lethe_tests::queued::{approved_erasures, check_exactly_once, scalar_i64, scalar_text, until_completed};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -59,13 +59,7 @@ async fn main() {
         }
     }
     for (workers, rates) in &mut results {
-        rates.sort_by(f64::total_cmp);
-        println!(
-            "{workers} worker process(es): median {:.0} requests/s (min {:.0}, max {:.0}) over {runs} run(s)",
-            rates[rates.len() / 2],
-            rates[0],
-            rates[rates.len() - 1]
-        );
+        println!("{workers} worker process(es): {}", rates_summary(rates));
     }
     drop(shop);
     admin_db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{shop_name}\" WITH (FORCE)")).await.unwrap();

@@ -269,6 +269,19 @@ pub async fn connect(url: &str) -> DatabaseConnection {
         .unwrap_or_else(|e| panic!("PostgreSQL must run on 127.0.0.1:5432 for this benchmark ({e})"))
 }
 
+/// Sorts `rates` (requests per second, one per run) and says them as "median R requests/s
+/// (min, max) over N run(s)".
+pub fn rates_summary(rates: &mut [f64]) -> String {
+    rates.sort_by(f64::total_cmp);
+    format!(
+        "median {:.0} requests/s (min {:.0}, max {:.0}) over {} run(s)",
+        rates[rates.len() / 2],
+        rates[0],
+        rates[rates.len() - 1],
+        rates.len()
+    )
+}
+
 /// Creates a fresh shop database named after `label` (with the time and a random suffix) with
 /// `customers` customers, analysed; returns its name and a connection.
 pub async fn fresh_shop(admin: &DatabaseConnection, label: &str, customers: i64) -> (String, DatabaseConnection) {

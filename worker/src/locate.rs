@@ -252,7 +252,7 @@ impl<'a> Walk<'a> {
             if self.failed.contains_key(&lookup.node.store) {
                 continue;
             }
-            match self.visit(&lookup.node, &lookup.column, lookup.ignore_case, &lookup.values, mode, sink).await {
+            match self.visit(&lookup, sink).await {
                 Ok(outgoing) => self.follow(&lookup.node, &outgoing, &mut next),
                 Err(e) => self.fail(&lookup.node, e),
             }
@@ -406,17 +406,14 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    /// Looks `values` up in `column` of `node`; returns, per outgoing source column, the values
-    /// of newly located rows.
+    /// Runs one lookup in [`Mode::Rows`], streaming each new row to the sink; returns, per
+    /// outgoing source column, the values of newly located rows.
     async fn visit(
         &mut self,
-        node: &Node,
-        column: &str,
-        ignore_case: bool,
-        values: &[String],
-        mode: Mode,
+        lookup: &Lookup,
         sink: &mut (dyn FnMut(Located<'_>) + Send),
     ) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+        let Lookup { node, column, ignore_case, values } = lookup;
         let connector = self.connectors.get(node.store.as_str()).cloned();
         let map = self.maps.get(node.store.as_str()).copied();
         let (Some(connector), Some(map)) = (connector, map) else { return Ok(BTreeMap::new()) };
@@ -426,10 +423,10 @@ impl<'a> Walk<'a> {
         let find = Find {
             table: &node.table,
             column,
-            ignore_case,
+            ignore_case: *ignore_case,
             values,
             sources: &sources,
-            mode,
+            mode: Mode::Rows,
             map,
             schema: self.schemas.get(node.store.as_str()).map(|s| s.as_ref()),
         };
