@@ -18,6 +18,9 @@
 //!   the mail transport, here the file transport): start, locate, the export built, packaged and
 //!   encrypted, and the link sent.
 //!
+//! Also printed per kind: the first request's time after the restart, and the median and the
+//! slowest request's timelines (each event's time after the approval): where the time goes.
+//!
 //! Targets: erasure p50 <= 15 ms and p99 <= 40 ms; access p50 <= 40 ms.
 
 use std::time::Duration;
@@ -77,12 +80,14 @@ async fn one_backend(
         let approved = event_at(&app, id, EventKind::Approved).await;
         erasure.push((event_at(&app, id, EventKind::Completed).await - approved).unsigned_abs());
     }
+    explain(&app, backend, "erasure", &erasure_ids, &erasure).await;
     let mut access = Vec::new();
     for id in &access_ids {
         follow(&app, &admin, id).await;
         let approved = event_at(&app, id, EventKind::Approved).await;
         access.push((event_at(&app, id, EventKind::ExportReady).await - approved).unsigned_abs());
     }
+    explain(&app, backend, "access", &access_ids, &access).await;
     let mut app = app;
     app.stop().await;
     (erasure, access)
@@ -116,6 +121,35 @@ async fn event_at(app: &TestApp, id: &str, kind: EventKind) -> time::OffsetDateT
         assert!(std::time::Instant::now() < deadline, "{id}: no {kind:?} event");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Prints the first request's time after the restart (the engine's connections to the shop
+/// opened and its schema read while it waits, unless the start's warm-up was quicker), and the
+/// median and the slowest request's timelines, each event's time after the approval: where the
+/// time goes, and where an outlier's went.
+async fn explain(app: &TestApp, backend: Backend, kind: &str, ids: &[String], times: &[Duration]) {
+    let mut order: Vec<usize> = (0..times.len()).collect();
+    order.sort_by_key(|&i| times[i]);
+    let (Some(&median), Some(&slowest)) = (order.get(order.len() / 2), order.last()) else { return };
+    println!("{backend:?}: {kind}: first after the restart {:.1} ms", times[0].as_secs_f64() * 1e3);
+    for (which, i) in [("median", median), ("slowest", slowest)] {
+        println!("  {which} (#{}): {}", i + 1, timeline(app, &ids[i]).await);
+    }
+}
+
+/// Request `id`'s events from its approval on, each with its time after the approval.
+async fn timeline(app: &TestApp, id: &str) -> String {
+    let events = request_event::Entity::find()
+        .filter(request_event::Column::RequestId.eq(id.parse::<uuid::Uuid>().unwrap()))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let approved = events.iter().filter(|e| e.kind == EventKind::Approved).map(|e| e.at).min().unwrap();
+    let mut steps: Vec<_> = events.iter().filter(|e| e.at >= approved).map(|e| (e.at, e.kind)).collect();
+    steps.sort_by_key(|(at, _)| *at);
+    let steps: Vec<String> =
+        steps.iter().map(|(at, kind)| format!("{kind:?} +{:.1} ms", (*at - approved).as_seconds_f64() * 1e3)).collect();
+    steps.join(", ")
 }
 
 /// The `q` quantile of sorted `xs`, in milliseconds.

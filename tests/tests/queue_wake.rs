@@ -69,3 +69,45 @@ async fn jobs_start_on_postgres_notify_in_another_engine() {
     worker.stop().await;
     api.stop().await;
 }
+
+/// How many jobs sit fetched (`Queued`) and locked to a worker in `app`'s queue.
+async fn fetched_and_locked(app: &TestApp) -> i64 {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = app.db.get_database_backend();
+    let table = if backend == DbBackend::Postgres { "apalis.jobs" } else { "Jobs" };
+    let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE status = 'Queued' AND lock_by IS NOT NULL");
+    let row = app.db.query_one_raw(Statement::from_string(backend, sql)).await.unwrap().unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// An engine stopped gracefully while its workers fetch leaves no job locked to itself: what it
+/// fetched and never started is back in the queue, and the next engine (whose heartbeat, and so
+/// whose orphan recovery, is an hour away) sends every code at once. Before, a fetch under way
+/// at the stop left its jobs to the orphan recovery: after a restart, a request's link waited
+/// 10-30 s for its acknowledgement that nobody could send.
+async fn a_graceful_stop_leaves_no_job_locked(backend: Backend) {
+    let mut app = spawn_app_with(backend, Mode::All, no_timers).await;
+    let org = org_slug();
+    app.admin(&org).await;
+    let addresses: Vec<String> = (0..12).map(|i| format!("stopped{i}@example.com")).collect();
+    let submitted = addresses.iter().map(|a| app.submit(&org, "access", "gdpr", a));
+    futures::future::join_all(submitted).await;
+    app.stop().await;
+    assert_eq!(fetched_and_locked(&app).await, 0, "jobs left locked to a stopped worker");
+    let (url, key) = (app.database_url.clone(), app.master_key_base64());
+    let mut next = spawn_on_with(url, &key, Mode::All, app.outbox.clone(), no_timers).await;
+    for address in &addresses {
+        next.code_for(address, 1).await;
+    }
+    next.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_leaves_no_job_locked_sqlite() {
+    a_graceful_stop_leaves_no_job_locked(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_leaves_no_job_locked_postgres() {
+    a_graceful_stop_leaves_no_job_locked(Backend::Postgres).await;
+}

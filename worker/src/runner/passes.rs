@@ -1,5 +1,6 @@
 //! The periodic passes every worker process runs beside its job workers: the reconciler, ledger
-//! checkpoints, the ledger sweep, the purge of expired exports and the retention scheduler. Each
+//! checkpoints, the ledger sweep, the purge of expired exports and the retention scheduler (and,
+//! once at start, the stores' connections opened and their schemas read). Each
 //! is idempotent and safe to run in several processes at once; a failed pass is logged and the
 //! next tick tries again.
 
@@ -62,8 +63,9 @@ pub(super) fn spawn_all(ctx: &JobContext, settings: &RunnerSettings, stop: &Stop
         let (db, keyring, dir) = (db.clone(), keyring.clone(), ctx.exports.dir.clone());
         move || purge_pass(db.clone(), keyring.clone(), dir.clone())
     });
+    let warm = tokio::spawn(warm_stores(db.clone(), ctx.stores.clone(), keyring.clone()));
     let scheduler = every(settings.retention_tick, stop, move || retention_pass(db.clone(), queue.clone()));
-    Background { abortable: vec![reconciler, sweeper, purger, scheduler], checkpointer }
+    Background { abortable: vec![warm, reconciler, sweeper, purger, scheduler], checkpointer }
 }
 
 /// Runs `pass` every `period` until `stop` resolves.
@@ -115,6 +117,19 @@ async fn sweep_pass(
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "ledger sweep failed"),
+    }
+}
+
+/// Once, at start: every automated store connected and its schema read
+/// ([`crate::stores::Registry::warm`]).
+async fn warm_stores(
+    db: sea_orm::DatabaseConnection,
+    registry: crate::stores::Registry,
+    keyring: lethe_entities::Keyring,
+) {
+    match registry.warm(&db, &keyring).await {
+        Ok(ready) => tracing::info!(stores = ready, "stores connected and their schemas read"),
+        Err(e) => tracing::warn!(error = %e, "stores not listed at start; each job connects to its own"),
     }
 }
 

@@ -99,6 +99,10 @@ pub trait Fetch:
     fn heartbeat_interval(&self) -> Duration;
     /// How many jobs one fetch takes at most.
     fn batch_size(&self) -> usize;
+    /// Puts back every job of this queue that `worker` fetched but never started (`Queued` and
+    /// locked to it), so another worker takes it at once instead of after the orphan timeout;
+    /// returns how many. Called only when the worker has stopped: nothing of it runs any more.
+    fn release_fetched(&self, worker: &str) -> impl Future<Output = Result<u64, Self::Error>> + Send;
 }
 
 /// Notes that a job finished: apalis has queued its acknowledgement, which the worker's loop
@@ -147,6 +151,8 @@ where
 /// A queue's backend for one worker: apalis' fetch loop over `P`, fetching when woken.
 pub struct WokenStorage<P: Fetch, Args> {
     persisted: Persisted<P>,
+    /// Set once apalis' own close is done: putting back what the worker fetched and never ran.
+    releasing: Option<BoxFuture<'static, Result<u64, P::Error>>>,
     fetch: P,
     started: Started,
     finished: Arc<AtomicBool>,
@@ -164,6 +170,7 @@ impl<P: Fetch, Args> WokenStorage<P, Args> {
         let fetch = P::open(pool, config, started.clone());
         Self {
             persisted: Persisted::new(fetch.clone()),
+            releasing: None,
             fetch,
             started,
             finished: Arc::default(),
@@ -220,8 +227,22 @@ impl<P: Fetch, Args> Backend for WokenStorage<P, Args> {
         next
     }
 
+    /// apalis' close (its buffered jobs put back, acknowledgements written), then
+    /// [`Fetch::release_fetched`]: a fetch under way when the worker stopped, or a job taken from
+    /// the buffer but not started, left jobs locked to this stopped worker, which apalis would
+    /// only put back once the worker's heartbeat had lapsed (seconds of a request waiting after
+    /// every restart).
     fn poll_close(&mut self, cx: &mut Context<'_>, worker: &WorkerContext) -> Poll<Result<(), Self::Error>> {
-        self.persisted.poll_close(cx, worker)
+        if self.releasing.is_none() {
+            std::task::ready!(self.persisted.poll_close(cx, worker))?;
+            let (fetch, name) = (self.fetch.clone(), worker.name().to_owned());
+            self.releasing = Some(async move { fetch.release_fetched(&name).await }.boxed());
+        }
+        let released = std::task::ready!(self.releasing.as_mut().map_or(Poll::Ready(Ok(0)), |f| f.as_mut().poll(cx)))?;
+        if released > 0 {
+            tracing::info!(worker = %worker.name(), released, "jobs fetched but not started put back in the queue");
+        }
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -20,6 +20,10 @@ const REGISTER: &str = "INSERT INTO apalis.workers (id, worker_type, storage_nam
      storage_name = EXCLUDED.storage_name, layers = EXCLUDED.layers, last_seen = now() \
      WHERE pg_try_advisory_lock(hashtext(workers.id))";
 
+/// Jobs of queue `$2` fetched by worker `$1` and never started, put back.
+const RELEASE: &str = "UPDATE apalis.jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL \
+     WHERE lock_by = $1 AND job_type = $2 AND status = 'Queued'";
+
 /// One PostgreSQL queue's persistence.
 #[derive(Debug, Clone)]
 pub struct PostgresFetch {
@@ -50,6 +54,11 @@ impl Fetch for PostgresFetch {
 
     fn batch_size(&self) -> usize {
         self.config.batch_size
+    }
+
+    async fn release_fetched(&self, worker: &str) -> Result<u64, Error> {
+        let query = sea_orm::sqlx::query(RELEASE).bind(worker).bind(self.config.queue.as_ref());
+        Ok(query.execute(&self.pool).await?.rows_affected())
     }
 }
 

@@ -14,6 +14,10 @@ use serde_json::Value;
 
 use super::{Fetch, Started};
 
+/// Jobs of queue `?2` fetched by worker `?1` and never started, put back.
+const RELEASE: &str = "UPDATE Jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL \
+     WHERE lock_by = ?1 AND job_type = ?2 AND status = 'Queued'";
+
 /// One SQLite queue's persistence.
 #[derive(Debug, Clone)]
 pub struct SqliteFetch {
@@ -44,6 +48,11 @@ impl Fetch for SqliteFetch {
 
     fn batch_size(&self) -> usize {
         self.config.batch_size
+    }
+
+    async fn release_fetched(&self, worker: &str) -> Result<u64, Error> {
+        let query = sea_orm::sqlx::query(RELEASE).bind(worker).bind(self.config.queue.as_ref());
+        Ok(query.execute(&self.pool).await?.rows_affected())
     }
 }
 

@@ -15,27 +15,23 @@ pub mod purge;
 pub mod receipts;
 mod refusal;
 pub mod retention;
+pub mod schema_cache;
 pub mod shared;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lethe_entities::StoreKind;
 use sea_orm::sqlx::pool::PoolOptions;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, sqlx};
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::OnceCell;
 
 use self::pin::Pin;
+use self::schema_cache::SchemaCache;
 use super::StoreError;
 use super::schema::Schema;
 use crate::targets::{TargetError, TargetPolicy};
-
-/// How long an introspected schema is reused before it is read again.
-const SCHEMA_TTL: Duration = Duration::from_secs(60);
-
-/// A schema and when it was read.
-type CachedSchema = (Instant, Arc<Schema>);
 
 /// A pooled connection to one SQL store, with its schema cached.
 #[derive(Clone)]
@@ -43,7 +39,7 @@ pub struct SqlStore {
     db: DatabaseConnection,
     kind: StoreKind,
     file: Option<PathBuf>,
-    schema: Arc<Mutex<Option<CachedSchema>>>,
+    schema: SchemaCache,
     receipts: Arc<OnceCell<()>>,
 }
 
@@ -86,7 +82,7 @@ impl SqlStore {
             Pin::Host(None) => {}
         }
         let db = Database::connect(options).await.map_err(classify)?;
-        Ok(Self { db, kind, file, schema: Arc::new(Mutex::new(None)), receipts: Arc::new(OnceCell::new()) })
+        Ok(Self { db, kind, file, schema: SchemaCache::default(), receipts: Arc::new(OnceCell::new()) })
     }
 
     /// Checks a SQLite store's file against the policy again (before a connector is reused:
@@ -115,17 +111,10 @@ impl SqlStore {
         Ok(self.fresh_schema().await?.tables.len())
     }
 
-    /// The schema, read at most once a minute.
+    /// The schema, read the first time and then again in the background once a minute
+    /// ([`schema_cache`]).
     pub async fn schema(&self) -> Result<Arc<Schema>, StoreError> {
-        let mut cached = self.schema.lock().await;
-        if let Some((at, schema)) = cached.as_ref()
-            && at.elapsed() < SCHEMA_TTL
-        {
-            return Ok(schema.clone());
-        }
-        let schema = Arc::new(introspect::read(&self.db, self.kind).await.map_err(classify)?);
-        *cached = Some((Instant::now(), schema.clone()));
-        Ok(schema)
+        self.schema.get(&self.db, self.kind).await.map_err(classify)
     }
 
     /// Creates the ledger's receipts table in the store if it does not exist, once per pooled
@@ -136,8 +125,7 @@ impl SqlStore {
 
     /// Reads the schema now (after a change such as saving a data map or discovery).
     pub async fn fresh_schema(&self) -> Result<Arc<Schema>, StoreError> {
-        *self.schema.lock().await = None;
-        self.schema().await
+        self.schema.fresh(&self.db, self.kind).await.map_err(classify)
     }
 }
 
