@@ -234,9 +234,11 @@ impl<P: Fetch, Args> Backend for WokenStorage<P, Args> {
     /// every restart).
     fn poll_close(&mut self, cx: &mut Context<'_>, worker: &WorkerContext) -> Poll<Result<(), Self::Error>> {
         if self.releasing.is_none() {
-            std::task::ready!(self.persisted.poll_close(cx, worker))?;
+            // Put back also when apalis' close failed (its own put-back refused, say): its
+            // error is returned once this is done.
+            let closed = std::task::ready!(self.persisted.poll_close(cx, worker));
             let (fetch, name) = (self.fetch.clone(), worker.name().to_owned());
-            self.releasing = Some(async move { fetch.release_fetched(&name).await }.boxed());
+            self.releasing = Some(async move { closed.and(fetch.release_fetched(&name).await) }.boxed());
         }
         let released = std::task::ready!(self.releasing.as_mut().map_or(Poll::Ready(Ok(0)), |f| f.as_mut().poll(cx)))?;
         if released > 0 {
