@@ -153,6 +153,8 @@ pub struct WokenStorage<P: Fetch, Args> {
     persisted: Persisted<P>,
     /// Set once apalis' own close is done: putting back what the worker fetched and never ran.
     releasing: Option<BoxFuture<'static, Result<u64, P::Error>>>,
+    /// The close is over (a completed `releasing` must not be polled again).
+    closed: bool,
     fetch: P,
     started: Started,
     finished: Arc<AtomicBool>,
@@ -171,6 +173,7 @@ impl<P: Fetch, Args> WokenStorage<P, Args> {
         Self {
             persisted: Persisted::new(fetch.clone()),
             releasing: None,
+            closed: false,
             fetch,
             started,
             finished: Arc::default(),
@@ -233,6 +236,9 @@ impl<P: Fetch, Args> Backend for WokenStorage<P, Args> {
     /// only put back once the worker's heartbeat had lapsed (seconds of a request waiting after
     /// every restart).
     fn poll_close(&mut self, cx: &mut Context<'_>, worker: &WorkerContext) -> Poll<Result<(), Self::Error>> {
+        if self.closed {
+            return Poll::Ready(Ok(()));
+        }
         if self.releasing.is_none() {
             // Put back also when apalis' close failed (its own put-back refused, say): its
             // error is returned once this is done.
@@ -240,7 +246,9 @@ impl<P: Fetch, Args> Backend for WokenStorage<P, Args> {
             let (fetch, name) = (self.fetch.clone(), worker.name().to_owned());
             self.releasing = Some(async move { closed.and(fetch.release_fetched(&name).await) }.boxed());
         }
-        let released = std::task::ready!(self.releasing.as_mut().map_or(Poll::Ready(Ok(0)), |f| f.as_mut().poll(cx)))?;
+        let released = std::task::ready!(self.releasing.as_mut().map_or(Poll::Ready(Ok(0)), |f| f.as_mut().poll(cx)));
+        self.closed = true;
+        let released = released?;
         if released > 0 {
             tracing::info!(worker = %worker.name(), released, "jobs fetched but not started put back in the queue");
         }
