@@ -74,23 +74,25 @@ async fn one_backend(
     let erasure_ids = verified(&app, &org, "erasure", erasures).await;
     let access_ids = verified(&app, &org, "access", accesses).await;
     let app = app.restart(Mode::All).await;
-    let mut erasure = Vec::new();
-    for id in &erasure_ids {
-        follow(&app, &admin, id).await;
-        let approved = event_at(&app, id, EventKind::Approved).await;
-        erasure.push((event_at(&app, id, EventKind::Completed).await - approved).unsigned_abs());
-    }
+    let erasure = time_each(&app, &admin, &erasure_ids, EventKind::Completed).await;
     explain(&app, backend, "erasure", &erasure_ids, &erasure).await;
-    let mut access = Vec::new();
-    for id in &access_ids {
-        follow(&app, &admin, id).await;
-        let approved = event_at(&app, id, EventKind::Approved).await;
-        access.push((event_at(&app, id, EventKind::ExportReady).await - approved).unsigned_abs());
-    }
+    let access = time_each(&app, &admin, &access_ids, EventKind::ExportReady).await;
     explain(&app, backend, "access", &access_ids, &access).await;
     let mut app = app;
     app.stop().await;
     (erasure, access)
+}
+
+/// Follows each of `ids` in turn ([`follow`]); returns each one's time from `approved` to its
+/// first `end` event.
+async fn time_each(app: &TestApp, admin: &str, ids: &[String], end: EventKind) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(ids.len());
+    for id in ids {
+        follow(app, admin, id).await;
+        let approved = event_at(app, id, EventKind::Approved).await;
+        times.push((event_at(app, id, end).await - approved).unsigned_abs());
+    }
+    times
 }
 
 /// Approves request `id` and waits until it is completed, then pauses [`SPACING`].
