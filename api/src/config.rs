@@ -235,6 +235,8 @@ pub struct Settings {
     pub retention_tick: Duration,
     /// Which files and addresses tenants' stores may be at (the target policy's rules).
     pub targets: TargetSettings,
+    /// How webhooks are sent (retry schedule, timeout, concurrency).
+    pub webhooks: lethe_worker::webhooks::WebhookSettings,
 }
 
 /// The file and the connection URLs, without their credentials; the rest is left out.
@@ -398,6 +400,7 @@ impl ConfigArgs {
             export_max_downloads: limits.export_max_downloads as i32,
             retention_tick: Duration::from_secs(self.retention_tick_secs.unwrap_or(30).max(1)),
             targets,
+            webhooks: lethe_worker::webhooks::WebhookSettings::default(),
         })
     }
 

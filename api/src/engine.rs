@@ -124,6 +124,7 @@ impl Engine {
                 secure_cookies: settings.public_url.starts_with("https://"),
                 session_ttl: settings.token_ttl,
                 wait_max: settings.wait_max,
+                public_url: settings.public_url.trim_end_matches('/').to_owned(),
             }),
             ledger: ledger.clone(),
             stores: stores.clone(),
@@ -150,6 +151,7 @@ impl Engine {
         runner.heartbeat = settings.worker_heartbeat;
         runner.concurrency = settings.worker_concurrency;
         runner.retention_tick = settings.retention_tick;
+        runner.webhooks = settings.webhooks.clone();
         Ok(Self { state, jobs, runner, server: settings.server })
     }
 

@@ -30,6 +30,8 @@ pub struct ApiSettings {
     pub session_ttl: Duration,
     /// The longest a long poll waits (`LETHE_WAIT_MAX_SECS`).
     pub wait_max: Duration,
+    /// The base of links Lethe gives out (`LETHE_PUBLIC_URL`), without a trailing slash.
+    pub public_url: String,
 }
 
 /// Everything handlers share. Cheap to clone.

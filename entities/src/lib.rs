@@ -14,6 +14,9 @@
 //!
 //! * [`retention`] holds retention policies and their cron schedules.
 //!
+//! * [`webhook`] holds outbound webhooks' event types and the outbox every announced change
+//!   is written to.
+//!
 //! This crate does no I/O beyond the database.
 
 pub mod datamap;
@@ -21,6 +24,7 @@ pub mod domain;
 pub mod entity;
 pub mod ledger;
 pub mod retention;
+pub mod webhook;
 
 pub use domain::crypto::{Keyring, MasterKey};
 pub use domain::enums::{

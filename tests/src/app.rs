@@ -100,6 +100,16 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
             max_delay: Duration::from_millis(200),
         },
         targets: TargetSettings::development(),
+        // Retries after 50, 100 and 200 ms: a failing endpoint is given up in a test's time.
+        webhooks: lethe_worker::webhooks::WebhookSettings {
+            schedule: lethe_worker::webhooks::Schedule::new(vec![
+                Duration::from_millis(50),
+                Duration::from_millis(100),
+                Duration::from_millis(200),
+            ]),
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        },
     }
 }
 

@@ -19,6 +19,7 @@ pub mod raw;
 pub mod retention;
 pub mod scan;
 pub mod smtp;
+pub mod webhook_receiver;
 
 pub use app::{Backend, TestApp, spawn_app, spawn_app_with};
 

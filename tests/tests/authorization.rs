@@ -68,6 +68,9 @@ const PREVIEW_STORES: &[Caller] = &[Admin, Operator];
 const READ_RETENTION: &[Caller] = &[Admin, Operator, Auditor];
 /// Previewing and running a retention policy: admins and operators.
 const RUN_RETENTION: &[Caller] = &[Admin, Operator];
+/// Reading webhook endpoints and their delivery logs: admins and operators (API keys need the
+/// `webhooks:manage` scope).
+const READ_WEBHOOKS: &[Caller] = &[Admin, Operator];
 
 /// One route of the matrix.
 struct Row {
@@ -272,6 +275,19 @@ async fn every_route_enforces_roles_and_scopes() {
     assert_eq!(status, StatusCode::CREATED, "{hold}");
     let hold = hold["id"].as_str().unwrap().to_owned();
 
+    // Webhook endpoints: one to work on (nothing listens at its port: its ping fails, and the
+    // endpoint may be disabled while the matrix runs, which answers 409), one to delete.
+    let hook_body = json!({"url": "http://127.0.0.1:9/hooks", "event_types": ["request.completed"]});
+    let (status, hook) = app.post("/v1/webhooks", Some(&callers.admin), hook_body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let hook = hook["webhook"]["id"].as_str().unwrap().to_owned();
+    let (status, ping) = app.post(&format!("/v1/webhooks/{hook}/test"), Some(&callers.admin), json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{ping}");
+    let ping = ping["delivery_id"].as_str().unwrap().to_owned();
+    let (_, doomed_hook) = app.post("/v1/webhooks", Some(&callers.admin), hook_body.clone()).await;
+    let doomed_hook = doomed_hook["webhook"]["id"].as_str().unwrap().to_owned();
+    let w = |action: &str| format!("/v1/webhooks/{hook}/{action}");
+
     let r = |action: &str| format!("/v1/requests/{}/{action}", req.id);
     // The whole matrix. Rows run in this order; the password change is last because it
     // revokes the access token of every caller it succeeds for.
@@ -365,6 +381,15 @@ async fn every_route_enforces_roles_and_scopes() {
             MANAGE_REQUESTS,
         ),
         row(Method::POST, recipient_path("waive"), Some(json!({"reason": "Never disclosed to them."})), ADMINS),
+        row(Method::GET, "/v1/webhooks", None, READ_WEBHOOKS),
+        row(Method::POST, "/v1/webhooks", Some(hook_body.clone()), ADMINS),
+        row(Method::GET, format!("/v1/webhooks/{hook}"), None, READ_WEBHOOKS),
+        row(Method::PATCH, format!("/v1/webhooks/{hook}"), Some(json!({"description": "matrix"})), ADMINS),
+        row(Method::POST, w("rotate-secret"), Some(json!({"overlap_hours": 1})), ADMINS),
+        row(Method::POST, w("test"), None, ADMINS),
+        row(Method::GET, w("deliveries"), None, READ_WEBHOOKS),
+        row(Method::POST, w(&format!("deliveries/{ping}/redeliver")), None, ADMINS),
+        row(Method::DELETE, format!("/v1/webhooks/{doomed_hook}"), None, ADMINS),
         row(Method::GET, "/v1/organization", None, SIGNED_IN),
         row(Method::PATCH, "/v1/organization", Some(json!({"auto_approve": false})), ADMINS),
         row(

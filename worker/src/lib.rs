@@ -33,6 +33,7 @@ pub mod settings;
 pub mod stores;
 pub mod targets;
 pub mod tasks;
+pub mod webhooks;
 
 pub use context::JobContext;
 pub use queue::JobQueue;

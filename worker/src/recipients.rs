@@ -10,6 +10,7 @@
 
 use lethe_entities::domain::enums::RequestKind;
 use lethe_entities::entity::{recipient_task, store};
+use lethe_entities::webhook::{self, Announcement, EventType};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -21,7 +22,8 @@ pub fn applies_to(kind: RequestKind) -> bool {
 }
 
 /// Creates the missing recipient tasks of a request: one per recipient of every store's saved
-/// data map (idempotent: the unique (request, store, recipient) index keeps each once).
+/// data map (idempotent: the unique (request, store, recipient) index keeps each once). Each
+/// new task is announced to webhooks (`task.waiting`).
 pub async fn ensure(
     db: &impl ConnectionTrait,
     organization: Uuid,
@@ -42,14 +44,20 @@ pub async fn ensure(
                 tables,
                 now,
             );
-            recipient_task::Entity::insert(task)
+            let task_id = task.id.clone().unwrap();
+            let inserted = recipient_task::Entity::insert(task)
                 .on_conflict_do_nothing_on([
                     recipient_task::Column::RequestId,
                     recipient_task::Column::StoreId,
                     recipient_task::Column::Recipient,
                 ])
-                .exec(db)
+                .exec_without_returning(db)
                 .await?;
+            if matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
+                let data = serde_json::json!({ "waits_for": "recipient", "store_id": s.id, "task_id": task_id });
+                webhook::announce(db, Announcement::new(organization, EventType::TaskWaiting, Some(request), data))
+                    .await?;
+            }
         }
     }
     Ok(())

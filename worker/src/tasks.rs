@@ -181,8 +181,13 @@ async fn record(txn: &impl ConnectionTrait, task: &store_task::Model, outcome: &
         }
         Outcome::Waiting => {
             let waits_for = if task.store_kind == StoreKind::Manual { "operator" } else { "service" };
-            let detail =
-                serde_json::json!({ "store": task.store_name, "kind": task.store_kind, "waits_for": waits_for });
+            let detail = serde_json::json!({
+                "store": task.store_name,
+                "store_id": task.store_id,
+                "task_id": task.id,
+                "kind": task.store_kind,
+                "waits_for": waits_for,
+            });
             (Step::Wait, TaskEvent::system(EventKind::StoreWaiting, detail))
         }
     };

@@ -58,6 +58,10 @@ pub enum Permission {
     ManageHolds,
     /// Read and export the audit log (operators' actions and sign-ins).
     ReadAudit,
+    /// List webhook endpoints and read their delivery logs.
+    ReadWebhooks,
+    /// Create, change, delete, rotate, test webhook endpoints and redeliver.
+    ManageWebhooks,
 }
 
 /// Who the caller is.
@@ -110,6 +114,7 @@ impl Principal {
                         | ReadRetention
                         | RunRetention
                         | ReadHolds
+                        | ReadWebhooks
                 )
             }
             Caller::Operator { role: Role::Auditor, .. } => {
@@ -131,6 +136,7 @@ impl Principal {
                     ReadRequests => has("requests:read") || has("requests:write"),
                     ManageRequests => has("requests:write"),
                     ReadLedger => has("ledger:read"),
+                    ReadWebhooks | ManageWebhooks => has("webhooks:manage"),
                     ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
                     | ManageStores | PreviewStores | WaiveTasks | ReadOrganization | ManageOrganization
                     | ReadRetention | ManageRetention | RunRetention | ReadHolds | ManageHolds | ReadAudit => false,

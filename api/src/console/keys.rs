@@ -61,6 +61,7 @@ fn secret_page(session: &Session, what: &str, key: ApiKeySecret) -> WebResult<Re
             key.key.scopes.join(", ")
         ),
         secret: key.secret,
+        back: "/console/settings",
     };
     render(&page)
 }

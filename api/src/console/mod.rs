@@ -2,7 +2,7 @@
 //! infrastructure ([`crate::web`]): sign-in with a TOTP second factor (enrolled, replaced, reset
 //! by an admin), the password change, the queue, the request
 //! page with its checklist and actions, stores with discovery and data maps, retention and
-//! legal holds, the ledger, settings (operators, API keys, defaults) and the audit log.
+//! legal holds, the ledger, webhooks, settings (operators, API keys, defaults) and the audit log.
 //!
 //! Every page loads the session from its cookie and checks role and organization on the server:
 //! actions call the services the JSON API's handlers call ([`crate::services`]) with the operator
@@ -33,6 +33,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod stores;
 pub mod view;
+pub mod webhooks;
 pub mod yaml;
 
 use axum::extract::DefaultBodyLimit;
@@ -100,6 +101,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/settings/api-keys", post(keys::create))
         .route("/console/settings/api-keys/{id}/revoke", post(keys::revoke))
         .route("/console/settings/api-keys/{id}/regenerate", post(keys::regenerate))
+        .route("/console/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/console/webhooks/{id}", get(webhooks::page).post(webhooks::update))
+        .route("/console/webhooks/{id}/test", post(webhooks::test))
+        .route("/console/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/console/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/console/webhooks/{id}/deliveries/{delivery}/redeliver", post(webhooks::redeliver))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::export))
         .merge(uploads)

@@ -207,6 +207,7 @@ pub async fn create_operator(
             created.operator.email
         ),
         secret: created.initial_password.unwrap_or_default(),
+        back: "/console/settings",
     };
     render(&page)
 }

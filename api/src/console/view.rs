@@ -22,13 +22,15 @@ pub struct Nav {
     pub organization: String,
     /// The CSRF token for the sign-out forms.
     pub csrf: String,
-    /// Which section is open: `queue`, `stores`, `retention`, `holds`, `ledger`, `audit`,
-    /// `settings` or `password`.
+    /// Which section is open: `queue`, `stores`, `retention`, `holds`, `ledger`, `webhooks`,
+    /// `audit`, `settings` or `password`.
     pub current: &'static str,
     /// Whether the audit log is in the menu.
     pub audit: bool,
     /// Whether the settings (operators, API keys, defaults) are in the menu: admins only.
     pub settings: bool,
+    /// Whether webhooks are in the menu.
+    pub webhooks: bool,
 }
 
 impl Nav {
@@ -42,6 +44,7 @@ impl Nav {
             current,
             audit: session.can(Permission::ReadAudit),
             settings: session.can(Permission::ManageOperators),
+            webhooks: session.can(Permission::ReadWebhooks),
         }
     }
 }
@@ -123,4 +126,6 @@ pub struct SecretPage {
     pub what: String,
     /// The secret.
     pub secret: String,
+    /// The page to go back to.
+    pub back: &'static str,
 }

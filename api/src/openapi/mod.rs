@@ -33,6 +33,7 @@ identity verification and an audit trail.\n\nErrors are RFC 9457 problem documen
         (name = "ledger", description = "The deletion ledger: entries, signed checkpoints, proofs, public key, subject lookup"),
         (name = "retention", description = "Retention policies (checked against the live schema), previews, runs now and on schedule, run history"),
         (name = "holds", description = "Legal holds on a subject, a table, a store or the organization: placed, listed, released with a reason"),
+        (name = "webhooks", description = "Outbound webhook endpoints (Standard Webhooks signatures): events, secrets shown once and rotated with overlap, delivery log, redelivery, test ping"),
         (name = "exports", description = "Public: download an access package through the link e-mailed to the data subject"),
         (name = "system", description = "Health, readiness and metrics"),
     )

@@ -15,6 +15,7 @@ pub mod retention;
 pub mod stores;
 pub mod system;
 pub mod throttle;
+pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode, Uri};
@@ -90,7 +91,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retention::runs::stop))
         .routes(routes!(retention::runs::resume))
         .routes(routes!(holds::list, holds::place))
-        .routes(routes!(holds::release));
+        .routes(routes!(holds::release))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get_one, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::redeliver));
     // Completing a manual task may carry a file: a larger body limit for this route only (the
     // innermost `DefaultBodyLimit` wins over the global one).
     let attachments = OpenApiRouter::new()

@@ -170,7 +170,7 @@ pub async fn submit(state: &AppState, body: &SubmitRequest) -> ApiResult<Submiss
         None,
         Some(serde_json::json!({ "identity_kinds": valid.identities.iter().map(Identity::kind).collect::<Vec<_>>() })),
     )
-    .insert(&txn)
+    .insert_announced(&txn)
     .await?;
     txn.commit().await?;
 
@@ -306,7 +306,7 @@ async fn wrong_code(
         None,
         Some(serde_json::json!({ "attempts_left": left })),
     )
-    .insert(&state.db)
+    .insert_announced(&state.db)
     .await?;
     Ok(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_code", "the code is not right")
         .with_attempts_left(left))

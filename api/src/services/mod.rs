@@ -19,3 +19,4 @@ pub mod retention_runs;
 pub mod store_probes;
 pub mod stores;
 pub mod tasks;
+pub mod webhooks;

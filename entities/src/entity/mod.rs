@@ -24,6 +24,10 @@ pub mod store_task;
 pub mod subject_identity;
 pub mod task_return;
 pub mod verification_challenge;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod webhook_event;
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,

@@ -111,6 +111,19 @@ pub enum OperatorEventKind {
     /// The organization's defaults were changed.
     #[sea_orm(string_value = "organization_changed")]
     OrganizationChanged,
+    /// A webhook endpoint was created.
+    #[sea_orm(string_value = "webhook_created")]
+    WebhookCreated,
+    /// A webhook endpoint's URL, events or description was changed, or it was enabled or
+    /// disabled.
+    #[sea_orm(string_value = "webhook_changed")]
+    WebhookChanged,
+    /// A webhook endpoint was deleted.
+    #[sea_orm(string_value = "webhook_deleted")]
+    WebhookDeleted,
+    /// A webhook endpoint's signing secret was rotated.
+    #[sea_orm(string_value = "webhook_secret_rotated")]
+    WebhookSecretRotated,
 }
 
 impl OperatorEventKind {
@@ -149,6 +162,10 @@ impl OperatorEventKind {
             Self::ApiKeyRevoked => "api_key_revoked",
             Self::ApiKeyRegenerated => "api_key_regenerated",
             Self::OrganizationChanged => "organization_changed",
+            Self::WebhookCreated => "webhook_created",
+            Self::WebhookChanged => "webhook_changed",
+            Self::WebhookDeleted => "webhook_deleted",
+            Self::WebhookSecretRotated => "webhook_secret_rotated",
         }
     }
 }

@@ -153,7 +153,7 @@ impl Model {
             text,
             Some(detail),
         )
-        .insert(db)
+        .insert_announced(db)
         .await?;
         Ok(true)
     }

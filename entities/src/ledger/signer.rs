@@ -123,6 +123,16 @@ impl LedgerSigner {
         })
         .exec(&txn)
         .await?;
+        let data = serde_json::json!({
+            "tree_size": cp.tree_size,
+            "signed_at_us": cp.signed_at_us,
+            "key_id": cp.key_id,
+        });
+        crate::webhook::announce(
+            &txn,
+            crate::webhook::Announcement::new(organization, crate::webhook::EventType::CheckpointSigned, None, data),
+        )
+        .await?;
         txn.commit().await?;
         Ok(Some(cp))
     }

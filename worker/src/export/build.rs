@@ -13,7 +13,7 @@ use lethe_entities::entity::{
     begin_write, organization, request_event, retention_policy, store, store_task, task_return,
 };
 use lethe_entities::retention::PolicyAction;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -339,7 +339,7 @@ async fn blocked(db: &DatabaseConnection, request: &request::Model, stores: &[&s
         None,
         Some(serde_json::json!({ "stores": stores })),
     )
-    .insert(db)
+    .insert_announced(db)
     .await?;
     Ok(())
 }

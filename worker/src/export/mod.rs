@@ -44,7 +44,7 @@ use lethe_entities::entity::{
     Commit, begin_write, organization, request_event, store_task, subject_identity, task_return,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -151,6 +151,7 @@ async fn offer(ctx: &JobContext, request: &request::Model, row: &export::Model) 
         .await?;
     if mailed.rows_affected == 1 {
         let detail = serde_json::json!({
+            "export_id": row.id,
             "row_count": row.row_count,
             "counts": row.counts,
             "expires_at": expires_at.unix_timestamp(),
@@ -166,7 +167,7 @@ async fn offer(ctx: &JobContext, request: &request::Model, row: &export::Model) 
             None,
             Some(detail),
         )
-        .insert(&txn)
+        .insert_announced(&txn)
         .await?;
     }
     txn.commit().await?;

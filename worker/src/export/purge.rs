@@ -84,7 +84,7 @@ async fn purge_one(
         }
     }
     let txn = begin_write(db).await?;
-    let detail = serde_json::json!({ "row_count": row.row_count, "downloads": row.downloads });
+    let detail = serde_json::json!({ "export_id": row.id, "row_count": row.row_count, "downloads": row.downloads });
     if !row.apply(&txn, ExportStep::Purge, now, Some((EventKind::ExportPurged, detail))).await? {
         txn.rollback().await?;
         return Ok(false);

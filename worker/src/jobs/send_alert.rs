@@ -1,5 +1,6 @@
 //! E-mails an organization's admins that work gave up ([`crate::give_up`]): a request went
-//! `failed`, or a retention run failed.
+//! `failed`, or a retention run failed; or that a webhook endpoint was disabled because its
+//! deliveries kept failing ([`crate::webhooks`]).
 //!
 //! Enqueued under one idempotency key per failure, so each failure is one message per admin
 //! however many workers see it. The job re-reads the request or run: one that was retried and
@@ -10,7 +11,7 @@
 use apalis::prelude::{BoxDynError, Data};
 use lethe_entities::domain::enums::{EventKind, RequestState, Role};
 use lethe_entities::entity::retention_run::{Model as Run, RunState};
-use lethe_entities::entity::{operator, organization, request, request_event, retention_policy};
+use lethe_entities::entity::{operator, organization, request, request_event, retention_policy, webhook_endpoint};
 use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::context::JobContext;
@@ -57,6 +58,27 @@ pub async fn run(job: &SendAlert, ctx: &JobContext) -> Result<(), JobError> {
                 run.error_message.clone().unwrap_or_default(),
                 "Fix what failed, then run the policy again (its next scheduled run also resumes the work).".to_owned(),
                 format!("{base}/console/retention"),
+            )
+        }
+        Alert::WebhookDisabled { endpoint_id } => {
+            let Some(endpoint) = webhook_endpoint::Model::find_in_org(&ctx.db, org.id, endpoint_id).await? else {
+                return Ok(());
+            };
+            if endpoint.enabled || endpoint.disabled_reason.as_deref() != Some(webhook_endpoint::disabled::FAILING) {
+                return Ok(());
+            }
+            let name = endpoint.description.clone().unwrap_or_else(|| "(no description)".to_owned());
+            (
+                format!("The webhook endpoint {} ({name})", endpoint.id),
+                "webhook_failing".to_owned(),
+                "Its deliveries failed for the whole retry schedule (at least three days), so it was disabled. \
+                 The events since are kept for it."
+                    .to_owned(),
+                "Fix the receiving side (its delivery log shows each attempt's answer), then enable the endpoint \
+                 again in the console or with PATCH /v1/webhooks/{id} and `enabled: true`: the events it missed \
+                 are delivered then, in order."
+                    .to_owned(),
+                format!("{base}/console/webhooks/{}", endpoint.id),
             )
         }
     };

@@ -96,7 +96,7 @@ pub async fn run(job: &SendVerificationCode, ctx: &JobContext) -> Result<(), Job
             serde_json::json!({ "expires_at": expires_at.unix_timestamp(), "transport": ctx.mailer.transport_name() }),
         ),
     )
-    .insert(&ctx.db)
+    .insert_announced(&ctx.db)
     .await?;
     tracing::info!(request_id = %req.id, transport = ctx.mailer.transport_name(), "verification code sent");
     Ok(())

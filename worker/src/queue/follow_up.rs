@@ -226,6 +226,9 @@ impl FollowUp {
                 format!("alert:request-failed:{request_id}:{}", failed_at.unix_timestamp_nanos() / 1000)
             }
             Self::Alert { alert: Alert::RunFailed { run_id }, .. } => format!("alert:run-failed:{run_id}"),
+            Self::Alert { alert: Alert::WebhookDisabled { endpoint_id }, failed_at, .. } => {
+                format!("alert:webhook-disabled:{endpoint_id}:{}", failed_at.unix_timestamp_nanos() / 1000)
+            }
         }
     }
 

@@ -139,6 +139,11 @@ pub enum Alert {
         /// The run.
         run_id: Uuid,
     },
+    /// A webhook endpoint was disabled because its deliveries kept failing.
+    WebhookDisabled {
+        /// The endpoint.
+        endpoint_id: Uuid,
+    },
 }
 
 impl Job for SendAlert {

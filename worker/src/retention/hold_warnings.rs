@@ -6,9 +6,11 @@
 //! (one idempotency key per hold and warning: enqueued twice, it is still one job), then records
 //! the warning on the hold by compare-and-set. A crash between the two enqueues again on the
 //! next pass, which the key deduplicates; so every warning is sent once, by whichever worker
-//! process comes first.
+//! process comes first. The warning is announced to webhooks (`hold.expiring`) in the
+//! transaction that records it.
 
-use lethe_entities::entity::legal_hold;
+use lethe_entities::entity::{begin_write, legal_hold};
+use lethe_entities::webhook::{self, Announcement, EventType};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
@@ -23,12 +25,24 @@ pub async fn pass(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime
         queue
             .schedule(&FollowUp::HoldWarning { organization_id: hold.organization_id, hold_id: hold.id, warning })
             .await?;
+        let txn = begin_write(db).await?;
         let recorded = legal_hold::Entity::update_many()
             .col_expr(legal_hold::Column::ExpiryWarnings, Expr::value(warning))
             .filter(legal_hold::Column::Id.eq(hold.id))
             .filter(legal_hold::Column::ExpiryWarnings.eq(hold.expiry_warnings))
-            .exec(db)
+            .exec(&txn)
             .await?;
+        if recorded.rows_affected == 1 {
+            let data = serde_json::json!({
+                "hold_id": hold.id,
+                "scope": hold.scope,
+                "store_id": hold.store_id,
+                "expires_at": hold.expires_at.map(|at| at.unix_timestamp()),
+            });
+            webhook::announce(&txn, Announcement::new(hold.organization_id, EventType::HoldExpiring, None, data))
+                .await?;
+        }
+        txn.commit().await?;
         if recorded.rows_affected == 1 {
             tracing::info!(hold_id = %hold.id, warning, "hold expiry warning queued");
             sent += 1;

@@ -63,6 +63,8 @@ pub struct RunnerSettings {
     pub concurrency: usize,
     /// How often the retention scheduler looks for due policies.
     pub retention_tick: Duration,
+    /// How webhooks are sent.
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 impl RunnerSettings {
@@ -81,6 +83,7 @@ impl RunnerSettings {
             shutdown_timeout: Duration::from_secs(30),
             concurrency: 16,
             retention_tick: Duration::from_secs(30),
+            webhooks: crate::webhooks::WebhookSettings::default(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The periodic passes every worker process runs beside its job workers: the reconciler, ledger
-//! checkpoints, the ledger sweep, the purge of expired exports and the retention scheduler (and,
-//! once at start, the stores' connections opened and their schemas read). Each
+//! checkpoints, the ledger sweep, the purge of expired exports, the retention scheduler and the
+//! webhook dispatcher (and, once at start, the stores' connections opened and their schemas read). Each
 //! is idempotent and safe to run in several processes at once; a failed pass is logged and the
 //! next tick tries again.
 
@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use super::{RunnerSettings, Stop};
 use crate::context::JobContext;
 use crate::ledger::recovery::RecoveryPass;
-use crate::{export, ledger, reconcile, retention};
+use crate::{export, ledger, reconcile, retention, webhooks};
 
 /// How often each worker process purges expired access exports.
 const EXPORT_PURGE_EVERY: Duration = Duration::from_secs(60);
@@ -24,6 +24,8 @@ pub(super) struct Background {
     abortable: Vec<JoinHandle<()>>,
     /// Allowed to finish the checkpoint it is signing.
     checkpointer: JoinHandle<()>,
+    /// Allowed to finish the webhook deliveries it is sending.
+    webhooks: JoinHandle<()>,
 }
 
 impl Background {
@@ -34,6 +36,7 @@ impl Background {
             handle.abort();
         }
         let _ = self.checkpointer.await;
+        let _ = self.webhooks.await;
     }
 }
 
@@ -65,7 +68,8 @@ pub(super) fn spawn_all(ctx: &JobContext, settings: &RunnerSettings, stop: &Stop
     });
     let warm = tokio::spawn(warm_stores(db.clone(), ctx.stores.clone(), keyring.clone()));
     let scheduler = every(settings.retention_tick, stop, move || retention_pass(db.clone(), queue.clone()));
-    Background { abortable: vec![warm, reconciler, sweeper, purger, scheduler], checkpointer }
+    let webhooks = tokio::spawn(webhooks::run(ctx.clone(), settings.webhooks.clone(), stop.clone()));
+    Background { abortable: vec![warm, reconciler, sweeper, purger, scheduler], checkpointer, webhooks }
 }
 
 /// Runs `pass` every `period` until `stop` resolves.

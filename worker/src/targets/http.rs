@@ -1,5 +1,5 @@
-//! HTTP clients for tenant-configured URLs (stores' services; webhooks later): the URL's host is
-//! resolved and checked by the policy, and the client connects to those addresses only. The name
+//! HTTP clients for tenant-configured URLs (stores' services and webhook endpoints): the URL's
+//! host is resolved and checked by the policy, and the client connects to those addresses only. The name
 //! stays in the URL, so TLS verifies the certificate against it and the `Host` header carries it.
 //! Redirects are not followed and no proxy from the environment is used (a proxy would resolve
 //! the name again).

@@ -1,6 +1,5 @@
 //! The installation's **target policy**: which files and network addresses a tenant may make
-//! Lethe open or connect to (stores today; any tenant-configured target, such as webhooks,
-//! later). One [`TargetPolicy`] is built from the configuration at start and asked before every
+//! Lethe open or connect to (stores, and webhook endpoints: every tenant-configured target). One [`TargetPolicy`] is built from the configuration at start and asked before every
 //! connection, not only when a target is registered.
 //!
 //! * Files ([`TargetPolicy::check_file`]): `..` is refused, symlinks are resolved
@@ -240,6 +239,20 @@ impl TargetPolicy {
             }
         }
         Ok(addrs)
+    }
+
+    /// Whether a tenant may be shown what `addrs` answer (a webhook receiver's first bytes):
+    /// not when local ranges are refused and one of them is in such a range (allowed by a rule),
+    /// where the answer could tell about a service on the installation's own network.
+    pub fn shows_answers_of(&self, addrs: &[SocketAddr]) -> bool {
+        !self.settings.refuse_local || !addrs.iter().any(|addr| self.local.iter().any(|n| n.contains(addr.ip())))
+    }
+
+    /// Whether plain HTTP (no TLS) may go to `addrs`: anywhere when local addresses are not
+    /// refused (development), otherwise only when every address is in an allowed network.
+    pub fn allows_plain_http(&self, addrs: &[SocketAddr]) -> bool {
+        !self.settings.refuse_local
+            || addrs.iter().all(|addr| self.settings.allow_nets.iter().any(|n| n.contains(addr.ip())))
     }
 
     /// Refuses `database` on `host` (resolved to `addrs`) when it is Lethe's own database.

@@ -10,7 +10,7 @@
 //! not used and its purge does nothing.
 
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
 use super::{Column, Entity, ExportState, Model};
@@ -130,7 +130,7 @@ impl Model {
                 None,
                 Some(detail),
             )
-            .insert(db)
+            .insert_announced(db)
             .await?;
         }
         Ok(true)

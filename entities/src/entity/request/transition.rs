@@ -17,6 +17,7 @@ use crate::domain::enums::{ActorKind, EventKind, RequestState};
 use crate::domain::lifecycle::{Action, TransitionError, next_state};
 use crate::entity::{organization, request_event, subject_identity};
 use crate::ledger::{self, EntryKind, LedgerError, NewEntry};
+use crate::webhook::{self, Announcement};
 
 /// Who acts on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +134,7 @@ impl Model {
             request_event::SealedReason::seal_some(keyring, organization, id, reason.as_deref()),
             None,
         )
-        .insert(txn)
+        .insert_announced(txn)
         .await?;
         if to.is_terminal() {
             // Only a verified request is attributed to the person: an unverified one may carry
@@ -204,7 +205,7 @@ impl Model {
         });
         let reason = request_event::SealedReason::seal(keyring, org.id, id, &reason);
         request_event::ActiveModel::record(org.id, id, actor, EventKind::Extended, None, Some(reason), Some(detail))
-            .insert(&txn)
+            .insert_announced(&txn)
             .await?;
         let updated = Model::find_in_org(&txn, org.id, id).await?.ok_or(LifecycleError::NotFound)?;
         txn.commit().await?;
@@ -242,6 +243,31 @@ impl request_event::ActiveModel {
             detail: Set(detail),
             ip_address: Set(actor.ip.map(|ip| ip.to_string())),
         }
+    }
+
+    /// Inserts the event and, when integrators are told of its kind
+    /// ([`Announcement::of_request_event`]), its webhook announcement, on the same connection
+    /// (so in the caller's transaction, when it is one).
+    pub async fn insert_announced(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let announcement = match (&self.organization_id, &self.request_id, &self.kind) {
+            (Set(organization), Set(request), Set(kind)) => {
+                let states = match (&self.from_state, &self.to_state) {
+                    (Set(Some(from)), Set(Some(to))) => Some((*from, *to)),
+                    _ => None,
+                };
+                let detail = match &self.detail {
+                    Set(detail) => detail.clone(),
+                    _ => None,
+                };
+                Announcement::of_request_event(*organization, *request, *kind, states, detail.as_ref())
+            }
+            _ => None,
+        };
+        self.insert(db).await?;
+        if let Some(announcement) = announcement {
+            webhook::announce(db, announcement).await?;
+        }
+        Ok(())
     }
 }
 

@@ -17,6 +17,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
 use super::{Column, Entity, Model, RunState};
+use crate::webhook::{self, Announcement, EventType};
 
 /// Something that moves a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +153,27 @@ impl Model {
         }
         if update.exec(db).await?.rows_affected != 1 {
             return Ok(None);
+        }
+        let event_type = match to {
+            RunState::Done | RunState::Held => Some(EventType::RetentionRunFinished),
+            RunState::Failed => Some(EventType::RetentionRunFailed),
+            _ => None,
+        };
+        if let Some(event_type) = event_type {
+            let code = match &step {
+                RunStep::Fail { code, .. } => Some(code.as_str()),
+                RunStep::Hold { .. } => Some("legal_hold"),
+                _ => None,
+            };
+            let data = serde_json::json!({
+                "run_id": self.id,
+                "policy_id": self.policy_id,
+                "state": to,
+                "trigger": self.trigger,
+                "rows": self.rows,
+                "error_code": code,
+            });
+            webhook::announce(db, Announcement::new(self.organization_id, event_type, None, data)).await?;
         }
         let mut next = Model { state: to, updated_at: now, ..self.clone() };
         match step {

@@ -15,7 +15,7 @@
 //! caller's transaction together with its timeline event.
 
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -257,7 +257,7 @@ impl Model {
                 event.reason,
                 Some(event.detail),
             )
-            .insert(db)
+            .insert_announced(db)
             .await?;
         }
         Ok(true)
