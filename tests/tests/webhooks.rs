@@ -430,3 +430,141 @@ async fn every_kind_of_change_is_announced_without_personal_data() {
         }
     }
 }
+
+#[tokio::test]
+async fn ended_deliveries_are_pruned_after_thirty_days_and_pending_ones_kept() {
+    use lethe_entities::entity::{webhook_attempt, webhook_delivery};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter};
+    let app = spawn_app(Backend::Sqlite).await;
+    let receiver = Receiver::start();
+    let org = org_slug();
+    let admin = app.admin(&org).await;
+    let (id, _) = endpoint(&app, &admin, &receiver.url("/prune"), &["request.received"]).await;
+    app.post(&format!("/v1/webhooks/{id}/test"), Some(&admin), json!({})).await;
+    let log = delivery_log(&app, &admin, &id, |log| log.len() == 1 && log[0]["status"] == "succeeded").await;
+    let ended = uuid::Uuid::parse_str(log[0]["id"].as_str().unwrap()).unwrap();
+
+    // An old event still pending for a disabled endpoint: kept.
+    let (parked, _) = endpoint(&app, &admin, &receiver.url("/parked"), &["request.received"]).await;
+    app.patch(&format!("/v1/webhooks/{parked}"), &admin, json!({"enabled": false})).await;
+    let now = time::OffsetDateTime::now_utc();
+    let long_ago = now - time::Duration::days(31);
+    let organization = app.operator(&format!("admin@{org}.test")).await.organization_id;
+    let kept_event = webhook_event::Model {
+        id: uuid::Uuid::now_v7(),
+        organization_id: organization,
+        event_type: "request.received".into(),
+        request_id: None,
+        data: json!({}),
+        payload: Some(json!({"type": "request.received"})),
+        dispatched: true,
+        created_at: long_ago,
+    };
+    webhook_event::ActiveModel::from(kept_event.clone()).insert(&app.db).await.unwrap();
+    let mut kept =
+        lethe_worker::webhooks::fanout::new_delivery(&kept_event, uuid::Uuid::parse_str(&parked).unwrap(), long_ago);
+    kept.created_at = sea_orm::ActiveValue::Set(long_ago);
+    let kept = kept.insert(&app.db).await.unwrap();
+
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(Some(long_ago)))
+        .filter(webhook_delivery::Column::Id.eq(ended))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    webhook_event::Entity::update_many()
+        .col_expr(webhook_event::Column::CreatedAt, Expr::value(long_ago))
+        .exec(&app.db)
+        .await
+        .unwrap();
+
+    let (deliveries, events) = lethe_worker::webhooks::prune::run_once(&app.db, now).await.unwrap();
+    assert_eq!((deliveries, events), (1, 1), "the ended delivery and its event");
+    assert_eq!(webhook_delivery::Entity::find_by_id(ended).one(&app.db).await.unwrap(), None);
+    assert_eq!(webhook_attempt::Entity::find().count(&app.db).await.unwrap(), 0);
+    let (_, log) = app.get(&format!("/v1/webhooks/{id}/deliveries"), Some(&admin)).await;
+    assert_eq!(log, json!([]));
+    assert!(webhook_delivery::Entity::find_by_id(kept.id).one(&app.db).await.unwrap().is_some());
+    assert!(webhook_event::Entity::find_by_id(kept.event_id).one(&app.db).await.unwrap().is_some());
+    // Nothing recent goes.
+    assert_eq!(lethe_worker::webhooks::prune::run_once(&app.db, now).await.unwrap(), (0, 0));
+}
+
+#[tokio::test]
+async fn the_console_manages_endpoints_and_shows_the_delivery_log() {
+    use lethe_tests::console::Console;
+    let app = spawn_app(Backend::Sqlite).await;
+    let receiver = Receiver::start();
+    let org = org_slug();
+    app.admin(&org).await;
+    let c = Console::signed_in(&app.base, &format!("admin@{org}.test")).await;
+    let list = c.get("/console/webhooks").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("No webhook endpoints.") && list.body.contains("id=\"new-webhook\""));
+    let csrf = list.csrf();
+    let url = receiver.url("/console");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("url", url.as_str()),
+        ("description", "help desk"),
+        ("event", "request.received"),
+        ("event", "task.waiting"),
+    ];
+    let shown = c.post("/console/webhooks", &form).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    let secret = shown.text_of("secret").unwrap();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    receiver.verify_with(&[&secret]).await;
+
+    let list = c.get("/console/webhooks").await;
+    assert!(list.body.contains("help desk") && list.body.contains("request.received, task.waiting"), "{}", list.body);
+    let (_, hooks) =
+        app.get("/v1/webhooks", Some(&app.login(&format!("admin@{org}.test"), "a long test password").await)).await;
+    let id = hooks[0]["id"].as_str().unwrap().to_owned();
+    assert!(!c.get(&format!("/console/webhooks/{id}")).await.body.contains(&secret), "the secret is shown once");
+
+    // A test event from the page arrives, verified, and shows in the log.
+    let page = c.get(&format!("/console/webhooks/{id}")).await;
+    let sent = c.post(&format!("/console/webhooks/{id}/test"), &[("csrf", &page.csrf())]).await;
+    assert_eq!(sent.location(), Some(format!("/console/webhooks/{id}?done=test").as_str()));
+    let received = receiver.wait_until("the console's test event", |d| !d.is_empty()).await;
+    assert_eq!(received[0]["verified"], json!([true]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let page = c.get(&format!("/console/webhooks/{id}")).await;
+        if page.body.contains("HTTP 200") {
+            assert!(page.body.contains("webhook.test") && page.body.contains("succeeded"), "{}", page.body);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the log never showed the delivery: {}", page.body);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Rotating shows the new secret once; an operator sees the page without the forms.
+    let page = c.get(&format!("/console/webhooks/{id}")).await;
+    let rotated = c.post(&format!("/console/webhooks/{id}/rotate"), &[("csrf", &page.csrf())]).await;
+    let new = rotated.text_of("secret").unwrap();
+    assert!(new.starts_with("whsec_") && new != secret);
+    let operator = format!("operator@{org}.test");
+    app.operator_in(&org, &operator, Role::Operator).await;
+    let o = Console::signed_in(&app.base, &operator).await;
+    let seen = o.get(&format!("/console/webhooks/{id}")).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(!seen.body.contains("id=\"send-test\"") && seen.body.contains("webhook.test"));
+    let refused = o.post(&format!("/console/webhooks/{id}/delete"), &[("csrf", &seen.csrf())]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // Disabled from the form, then deleted.
+    let page = c.get(&format!("/console/webhooks/{id}")).await;
+    let csrf = page.csrf();
+    let change =
+        [("csrf", csrf.as_str()), ("url", url.as_str()), ("description", "help desk"), ("event", "request.received")];
+    let changed = c.post(&format!("/console/webhooks/{id}"), &change).await;
+    assert_eq!(changed.location(), Some(format!("/console/webhooks/{id}?done=changed").as_str()));
+    let page = c.get(&format!("/console/webhooks/{id}")).await;
+    assert_eq!(page.text_of("webhook-state").as_deref(), Some("disabled by an admin"));
+    let deleted = c.post(&format!("/console/webhooks/{id}/delete"), &[("csrf", &page.csrf())]).await;
+    assert_eq!(deleted.location(), Some("/console/webhooks?done=deleted"));
+    assert!(c.get("/console/webhooks").await.body.contains("No webhook endpoints."));
+}

@@ -46,7 +46,19 @@ pub async fn batch(db: &DatabaseConnection, public_url: &str) -> Result<usize, D
     let requests = requests_of(&txn, &events).await?;
     let now = OffsetDateTime::now_utc();
     let mut deliveries = Vec::new();
+    let mut unwanted = Vec::new();
     for event in &events {
+        let wanting: Vec<Uuid> = endpoints
+            .get(&event.organization_id)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.wants(&event.event_type))
+            .map(|e| e.id)
+            .collect();
+        if wanting.is_empty() {
+            unwanted.push(event.id);
+            continue;
+        }
         let payload = payload(event, event.request_id.and_then(|id| requests.get(&id)), public_url);
         webhook_event::Entity::update_many()
             .col_expr(webhook_event::Column::Payload, Expr::value(Some(payload)))
@@ -54,9 +66,15 @@ pub async fn batch(db: &DatabaseConnection, public_url: &str) -> Result<usize, D
             .filter(webhook_event::Column::Id.eq(event.id))
             .exec(&txn)
             .await?;
-        let wanting =
-            endpoints.get(&event.organization_id).into_iter().flatten().filter(|e| e.wants(&event.event_type));
-        deliveries.extend(wanting.map(|endpoint| new_delivery(event, endpoint.id, now)));
+        deliveries.extend(wanting.into_iter().map(|endpoint| new_delivery(event, endpoint, now)));
+    }
+    // Events no endpoint wants are marked at once, without a payload.
+    if !unwanted.is_empty() {
+        webhook_event::Entity::update_many()
+            .col_expr(webhook_event::Column::Dispatched, Expr::value(true))
+            .filter(webhook_event::Column::Id.is_in(unwanted))
+            .exec(&txn)
+            .await?;
     }
     for chunk in deliveries.chunks(500) {
         webhook_delivery::Entity::insert_many(chunk.to_vec())

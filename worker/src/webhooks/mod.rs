@@ -9,10 +9,12 @@
 //! between connections, it looks every `poll` (50 ms by default: one indexed read when idle).
 //! Several processes share the work through leases (a lease that lapses, its worker having
 //! died, is taken again: delivery is at least once; receivers drop duplicates by `webhook-id`).
+//! Deliveries that ended, and their events, are kept 30 days ([`prune`]).
 
 pub mod claim;
 pub mod clients;
 pub mod fanout;
+pub mod prune;
 pub mod schedule;
 pub mod send;
 pub mod signature;
@@ -73,6 +75,9 @@ pub struct Dispatcher {
     pub clients: clients::Clients,
 }
 
+/// How often a dispatcher prunes the outbox and the delivery log ([`prune`]).
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
 /// How long a claimed delivery is held: longer than an attempt can take.
 fn lease(settings: &WebhookSettings) -> Duration {
     settings.timeout * 2 + Duration::from_secs(30)
@@ -89,8 +94,17 @@ pub async fn run(ctx: JobContext, settings: WebhookSettings, stop: impl Future<O
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let dispatcher = Arc::new(Dispatcher { ctx, settings, clients: clients::Clients::default() });
     let mut sends = tokio::task::JoinSet::new();
+    let mut pruned = tokio::time::Instant::now();
     tokio::pin!(stop);
     loop {
+        if pruned.elapsed() >= PRUNE_EVERY {
+            pruned = tokio::time::Instant::now();
+            match prune::run_once(&dispatcher.ctx.db, OffsetDateTime::now_utc()).await {
+                Ok((0, 0)) => {}
+                Ok((deliveries, events)) => tracing::info!(deliveries, events, "old webhook deliveries pruned"),
+                Err(e) => tracing::warn!(error = %e, "webhook prune failed"),
+            }
+        }
         let generation = slot.generation();
         let wait = match round(&dispatcher, &permits, &slot, &mut sends).await {
             Ok(Round::Again) => continue,
