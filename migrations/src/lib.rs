@@ -28,6 +28,7 @@ mod m20261203_000014_operator_email_per_organization;
 mod m20261203_000015_free_text_encrypted;
 mod m20261207_000016_privacy_notice;
 mod m20261208_000017_webhooks;
+mod m20261208_000018_idempotency_keys;
 mod sealing;
 
 /// A hash of every migration source file, computed at build time.
@@ -66,6 +67,7 @@ impl MigratorTraitSelf for Migrator {
             Box::new(m20261203_000015_free_text_encrypted::Migration::new(&self.keyring)),
             Box::new(m20261207_000016_privacy_notice::Migration),
             Box::new(m20261208_000017_webhooks::Migration),
+            Box::new(m20261208_000018_idempotency_keys::Migration),
         ]
     }
 }

@@ -381,6 +381,15 @@ async fn every_route_enforces_roles_and_scopes() {
             MANAGE_REQUESTS,
         ),
         row(Method::POST, recipient_path("waive"), Some(json!({"reason": "Never disclosed to them."})), ADMINS),
+        // Trusted intake: admins and keys with `requests:submit` (none in the matrix).
+        row(
+            Method::POST,
+            "/v1/requests/attested",
+            Some(
+                json!({"kind": "access", "regime": "gdpr", "email": "attested@example.com", "attestation": "signed in"}),
+            ),
+            ADMINS,
+        ),
         row(Method::GET, "/v1/webhooks", None, READ_WEBHOOKS),
         row(Method::POST, "/v1/webhooks", Some(hook_body.clone()), ADMINS),
         row(Method::GET, format!("/v1/webhooks/{hook}"), None, READ_WEBHOOKS),

@@ -7,7 +7,7 @@ use lethe_entities::Keyring;
 use lethe_entities::domain::crypto::random_token;
 
 /// Scopes an API key can hold.
-pub const SCOPES: [&str; 4] = ["requests:read", "requests:write", "ledger:read", "webhooks:manage"];
+pub const SCOPES: [&str; 5] = ["requests:read", "requests:write", "requests:submit", "ledger:read", "webhooks:manage"];
 
 /// A freshly generated key: the full secret to show once, its prefix, and the digest to store.
 pub struct NewKey {

@@ -58,6 +58,8 @@ pub enum Permission {
     ManageHolds,
     /// Read and export the audit log (operators' actions and sign-ins).
     ReadAudit,
+    /// File requests for people the caller's application has authenticated (trusted intake).
+    SubmitRequests,
     /// List webhook endpoints and read their delivery logs.
     ReadWebhooks,
     /// Create, change, delete, rotate, test webhook endpoints and redeliver.
@@ -137,6 +139,7 @@ impl Principal {
                     ManageRequests => has("requests:write"),
                     ReadLedger => has("ledger:read"),
                     ReadWebhooks | ManageWebhooks => has("webhooks:manage"),
+                    SubmitRequests => has("requests:submit"),
                     ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
                     | ManageStores | PreviewStores | WaiveTasks | ReadOrganization | ManageOrganization
                     | ReadRetention | ManageRetention | RunRetention | ReadHolds | ManageHolds | ReadAudit => false,

@@ -50,6 +50,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::download));
     let operator = OpenApiRouter::new()
         .routes(routes!(requests::read::list))
+        .routes(routes!(requests::attested::submit))
         .routes(routes!(requests::actions::approve))
         .routes(routes!(requests::actions::deny))
         .routes(routes!(requests::actions::extend))

@@ -88,16 +88,38 @@ pub struct Submission {
 }
 crate::opaque_debug!(Submission);
 
-struct ValidSubmission {
-    identities: Vec<Identity>,
-    message: Option<String>,
-    locale: Locale,
+/// A submission's checked fields.
+pub(crate) struct ValidSubmission {
+    pub(crate) identities: Vec<Identity>,
+    pub(crate) message: Option<String>,
+    pub(crate) locale: Locale,
 }
 
-fn validate(body: &SubmitRequest) -> Result<ValidSubmission, ApiError> {
-    let mut errors = Vec::new();
+/// The person's identities, message and language as a submission gives them.
+pub(crate) struct SubmissionFields<'a> {
+    pub(crate) email: &'a str,
+    pub(crate) phone: Option<&'a String>,
+    pub(crate) customer_id: Option<&'a String>,
+    pub(crate) message: Option<&'a str>,
+    pub(crate) locale: Option<&'a str>,
+}
+
+impl<'a> From<&'a SubmitRequest> for SubmissionFields<'a> {
+    fn from(body: &'a SubmitRequest) -> Self {
+        Self {
+            email: &body.email,
+            phone: body.phone.as_ref(),
+            customer_id: body.customer_id.as_ref(),
+            message: body.message.as_deref(),
+            locale: body.locale.as_deref(),
+        }
+    }
+}
+
+/// Checks a submission's fields; `errors` gets the others a caller found.
+pub(crate) fn validate(body: SubmissionFields<'_>, mut errors: Vec<FieldError>) -> Result<ValidSubmission, ApiError> {
     let mut identities = Vec::new();
-    let mut parse = |field: &str, kind: IdentityKind, raw: Option<&String>| {
+    let mut parse = |field: &str, kind: IdentityKind, raw: Option<&str>| {
         if let Some(raw) = raw {
             match Identity::parse(kind, raw) {
                 Ok(id) => identities.push(id),
@@ -105,14 +127,14 @@ fn validate(body: &SubmitRequest) -> Result<ValidSubmission, ApiError> {
             }
         }
     };
-    parse("email", IdentityKind::Email, Some(&body.email));
-    parse("phone", IdentityKind::Phone, body.phone.as_ref());
-    parse("customer_id", IdentityKind::CustomerId, body.customer_id.as_ref());
-    let message = body.message.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned);
+    parse("email", IdentityKind::Email, Some(body.email));
+    parse("phone", IdentityKind::Phone, body.phone.map(String::as_str));
+    parse("customer_id", IdentityKind::CustomerId, body.customer_id.map(String::as_str));
+    let message = body.message.map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned);
     if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
         errors.push(FieldError { field: "message".into(), message: format!("at most {MAX_MESSAGE_CHARS} characters") });
     }
-    let locale = match body.locale.as_deref() {
+    let locale = match body.locale {
         None => Locale::En,
         Some(code) => Locale::parse(code).unwrap_or_else(|| {
             errors.push(FieldError { field: "locale".into(), message: "one of en, de, sv".into() });
@@ -126,26 +148,28 @@ fn validate(body: &SubmitRequest) -> Result<ValidSubmission, ApiError> {
     }
 }
 
-/// Creates the request in `identity_unverified` and schedules the e-mail with its 6-digit code.
-pub async fn submit(state: &AppState, body: &SubmitRequest) -> ApiResult<Submission> {
-    let valid = validate(body)?;
-    let org = organization::Model::find_by_slug(&state.db, body.organization.trim())
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization_not_found", "no organization with this slug"))?;
+/// A request as it is inserted: in `identity_unverified`, with its identities and the
+/// `submitted` event by `actor`, in the caller's transaction. Returns the submission (the
+/// status token is in it, shown once).
+pub(crate) async fn insert_submitted(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    org: &organization::Model,
+    (kind, regime): (RequestKind, Regime),
+    valid: ValidSubmission,
+    actor: Actor,
+) -> ApiResult<Submission> {
     let email = valid.identities.iter().find(|i| i.kind() == IdentityKind::Email).expect("email is required");
     let email_index = state.keyring.blind_index(org.id, IdentityKind::Email, email.normalised());
-    state.limits.check_email(&format!("{}:{email_index}", org.id))?;
-
     let id = Uuid::now_v7();
     let token = random_token(32);
     let now = OffsetDateTime::now_utc();
-    let deadlines = DeadlineRules::for_regime(body.regime, org.deadline_defaults()).deadlines(now);
-    let txn = lethe_entities::entity::begin_write(&state.db).await?;
+    let deadlines = DeadlineRules::for_regime(regime, org.deadline_defaults()).deadlines(now);
     request::ActiveModel::submitted(request::Submitted {
         id,
         organization_id: org.id,
-        kind: body.kind,
-        regime: body.regime,
+        kind,
+        regime,
         email_index,
         status_token_digest: state.keyring.token_digest(&status_scope(id), &token),
         received_at: now,
@@ -156,31 +180,47 @@ pub async fn submit(state: &AppState, body: &SubmitRequest) -> ApiResult<Submiss
             .map(|m| state.keyring.encrypt(m.as_bytes(), &request::Model::message_context(org.id, id))),
         locale: valid.locale.code().to_owned(),
     })
-    .insert(&txn)
+    .insert(txn)
     .await?;
     for identity in &valid.identities {
-        subject_identity::ActiveModel::seal(&state.keyring, org.id, id, identity, now).insert(&txn).await?;
+        subject_identity::ActiveModel::seal(&state.keyring, org.id, id, identity, now).insert(txn).await?;
     }
     request_event::ActiveModel::record(
         org.id,
         id,
-        Actor::SUBJECT,
+        actor,
         EventKind::Submitted,
         None,
         None,
         Some(serde_json::json!({ "identity_kinds": valid.identities.iter().map(Identity::kind).collect::<Vec<_>>() })),
     )
-    .insert_announced(&txn)
+    .insert_announced(txn)
     .await?;
+    Ok(Submission { id, status_token: token, received_at: now, due_at: deadlines.due_at })
+}
+
+/// Creates the request in `identity_unverified` and schedules the e-mail with its 6-digit code.
+pub async fn submit(state: &AppState, body: &SubmitRequest) -> ApiResult<Submission> {
+    let valid = validate(body.into(), Vec::new())?;
+    let org = organization::Model::find_by_slug(&state.db, body.organization.trim())
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization_not_found", "no organization with this slug"))?;
+    let email = valid.identities.iter().find(|i| i.kind() == IdentityKind::Email).expect("email is required");
+    let email_index = state.keyring.blind_index(org.id, IdentityKind::Email, email.normalised());
+    state.limits.check_email(&format!("{}:{email_index}", org.id))?;
+
+    let txn = lethe_entities::entity::begin_write(&state.db).await?;
+    let submission = insert_submitted(&txn, state, &org, (body.kind, body.regime), valid, Actor::SUBJECT).await?;
     txn.commit().await?;
 
     // Committed: from here on the request cannot be lost. If enqueueing fails, the reconciler
     // enqueues the same job (same idempotency key) within a minute.
+    let id = submission.id;
     if let Err(e) = state.queue.schedule(&FollowUp::FirstCode { organization_id: org.id, request_id: id }).await {
         tracing::warn!(request_id = %id, error = %e, "verification job not enqueued; the reconciler will retry");
     }
     tracing::info!(request_id = %id, kind = ?body.kind, regime = ?body.regime, "request submitted");
-    Ok(Submission { id, status_token: token, received_at: now, due_at: deadlines.due_at })
+    Ok(submission)
 }
 
 /// The digest scope of a request's status token.

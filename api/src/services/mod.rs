@@ -5,9 +5,11 @@
 //! result. Errors are [`crate::error::ApiError`], mapped to HTTP in one place.
 
 pub mod api_keys;
+pub mod attested;
 pub mod certificates;
 pub mod datamaps;
 pub mod holds;
+pub mod idempotency;
 pub mod intake;
 pub mod ledger;
 pub mod operators;

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod export;
+pub mod idempotency_key;
 pub mod ledger_checkpoint;
 pub mod ledger_entry;
 pub mod ledger_head;

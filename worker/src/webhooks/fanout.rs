@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use lethe_entities::entity::webhook_delivery::{self, DeliveryStatus};
 use lethe_entities::entity::webhook_endpoint::{self, disabled};
-use lethe_entities::entity::{begin_write, request, webhook_event};
+use lethe_entities::entity::{Commit, begin, request, webhook_event};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict};
 use sea_orm::{
@@ -29,7 +29,9 @@ const BATCH: u64 = 200;
 
 /// Fans out one batch of events; returns how many events it dispatched (0: none waited).
 pub async fn batch(db: &DatabaseConnection, public_url: &str) -> Result<usize, DbErr> {
-    let txn = begin_write(db).await?;
+    // Lazy: a commit lost with the database server is redone (events fanned out again, an
+    // attempt sent again: delivery is at least once).
+    let txn = begin(db, Commit::Lazy).await?;
     let mut query = webhook_event::Entity::find()
         .filter(webhook_event::Column::Dispatched.eq(false))
         .order_by_asc(webhook_event::Column::Id)

@@ -20,6 +20,7 @@ pub mod send;
 pub mod signature;
 pub mod target;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,7 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
+use uuid::Uuid;
 
 pub use schedule::Schedule;
 
@@ -168,11 +170,34 @@ async fn round(
         // Due, but behind an earlier delivery of the same request still being sent.
         return Ok(Round::Wait(None));
     }
-    for id in claimed {
+    // The claimed deliveries, their events and endpoints: three reads for the whole batch.
+    let deliveries =
+        webhook_delivery::Entity::find().filter(webhook_delivery::Column::Id.is_in(claimed)).all(db).await?;
+    let events: HashMap<Uuid, Arc<webhook_event::Model>> = webhook_event::Entity::find()
+        .filter(webhook_event::Column::Id.is_in(deliveries.iter().map(|d| d.event_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, Arc::new(e)))
+        .collect();
+    let endpoints: HashMap<Uuid, Arc<webhook_endpoint::Model>> = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::Id.is_in(deliveries.iter().map(|d| d.endpoint_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, Arc::new(e)))
+        .collect();
+    for delivery in deliveries {
+        let (Some(event), Some(endpoint)) = (events.get(&delivery.event_id), endpoints.get(&delivery.endpoint_id))
+        else {
+            continue;
+        };
+        let (event, endpoint) = (event.clone(), endpoint.clone());
         let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
         let (dispatcher, slot) = (dispatcher.clone(), slot.clone());
         sends.spawn(async move {
-            if let Err(e) = send::attempt(&dispatcher, id).await {
+            let id = delivery.id;
+            if let Err(e) = send::attempt(&dispatcher, delivery, &event, &endpoint).await {
                 tracing::warn!(delivery_id = %id, error = %e, "webhook delivery not recorded; its lease will lapse");
             }
             drop(permit);

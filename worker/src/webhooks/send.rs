@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use lethe_entities::entity::webhook_delivery::{self, DeliveryStatus};
 use lethe_entities::entity::webhook_endpoint::{self, disabled};
-use lethe_entities::entity::{begin_write, webhook_attempt, webhook_event};
+use lethe_entities::entity::{Commit, begin, webhook_attempt, webhook_event};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter};
@@ -55,18 +55,18 @@ fn elapsed_ms(started: Instant) -> i32 {
     i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX)
 }
 
-/// Attempts the leased delivery `id` and records the outcome.
-pub async fn attempt(dispatcher: &Dispatcher, id: Uuid) -> Result<(), DbErr> {
-    let db = &dispatcher.ctx.db;
-    let Some(delivery) = webhook_delivery::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
-    let event = webhook_event::Entity::find_by_id(delivery.event_id).one(db).await?;
-    let endpoint = webhook_endpoint::Model::find_in_org(db, delivery.organization_id, delivery.endpoint_id).await?;
-    let (Some(event), Some(endpoint)) = (event, endpoint) else { return Ok(()) };
+/// Attempts the leased `delivery` of `event` to `endpoint` and records the outcome.
+pub async fn attempt(
+    dispatcher: &Dispatcher,
+    delivery: webhook_delivery::Model,
+    event: &webhook_event::Model,
+    endpoint: &webhook_endpoint::Model,
+) -> Result<(), DbErr> {
     if delivery.status != DeliveryStatus::Pending || !endpoint.enabled {
         return release(dispatcher, &delivery).await;
     }
-    let outcome = post(dispatcher, &endpoint, &event).await;
-    record(dispatcher, &delivery, &endpoint, &outcome).await
+    let outcome = post(dispatcher, endpoint, event).await;
+    record(dispatcher, &delivery, endpoint, &outcome).await
 }
 
 /// Sends `event` to `endpoint` once.
@@ -141,7 +141,9 @@ async fn record(
 ) -> Result<(), DbErr> {
     let now = OffsetDateTime::now_utc();
     let attempts = delivery.attempts + 1;
-    let txn = begin_write(&dispatcher.ctx.db).await?;
+    // Lazy: a commit lost with the database server is redone (events fanned out again, an
+    // attempt sent again: delivery is at least once).
+    let txn = begin(&dispatcher.ctx.db, Commit::Lazy).await?;
     webhook_attempt::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(delivery.organization_id),

@@ -65,18 +65,7 @@ pub async fn submit(
     Body(body): Body<SubmitRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<Submitted>)> {
     let submission = intake::submit(&state, &body).await?;
-    let status_url = format!("/v1/requests/{}?token={}", submission.id, submission.status_token);
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(Submitted {
-            id: submission.id,
-            status_token: submission.status_token,
-            state: RequestState::IdentityUnverified,
-            received_at: submission.received_at,
-            due_at: submission.due_at,
-            status_url,
-        }),
-    ))
+    Ok((StatusCode::ACCEPTED, axum::Json(Submitted::of(&submission, RequestState::IdentityUnverified))))
 }
 
 /// Verify the requester's e-mail address.

@@ -1,6 +1,7 @@
 //! Data-subject requests: intake (public), reading and operator actions.
 
 pub mod actions;
+pub mod attested;
 pub mod certificate;
 pub mod intake;
 pub mod read;

@@ -4,7 +4,7 @@ use lethe_entities::Keyring;
 use lethe_entities::domain::crypto::CryptoError;
 use lethe_entities::domain::enums::{ActorKind, EventKind, IdentityKind, Regime, RequestKind, RequestState};
 use lethe_entities::entity::{request, request_event, subject_identity};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -56,7 +56,7 @@ impl SubjectStatus {
 
 /// The answer to a submission. Keep `status_token`: it is the only way to see or cancel the
 /// request without signing in, and it is shown only once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "id": "019a9c1e-8a52-7c1d-9d1e-3f1c2b4a5d6e",
     "status_token": "Qm9vbS1zdGF0dXMtdG9rZW4tZXhhbXBsZS0xMjM0NTY",
@@ -70,7 +70,8 @@ pub struct Submitted {
     pub id: Uuid,
     /// Secret token for status, verification and cancellation.
     pub status_token: String,
-    /// Always `identity_unverified`: a code is on its way to the e-mail address.
+    /// `identity_unverified`: a code is on its way to the e-mail address (an attested request:
+    /// `pending_approval`, or `approved` with the organization's auto-approval).
     pub state: RequestState,
     /// When the request was received.
     #[serde(with = "time::serde::rfc3339")]
@@ -80,6 +81,20 @@ pub struct Submitted {
     pub due_at: OffsetDateTime,
     /// Where to check the status.
     pub status_url: String,
+}
+
+impl Submitted {
+    /// The answer to `submission`, now in `state`.
+    pub fn of(submission: &crate::services::intake::Submission, state: RequestState) -> Self {
+        Self {
+            id: submission.id,
+            status_token: submission.status_token.clone(),
+            state,
+            received_at: submission.received_at,
+            due_at: submission.due_at,
+            status_url: format!("/v1/requests/{}?token={}", submission.id, submission.status_token),
+        }
+    }
 }
 
 /// A request in a list.
