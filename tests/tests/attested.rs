@@ -90,6 +90,22 @@ both_backends! {
         assert!(a.1 != b.1, "one filed, one replayed");
         let (_, list) = app.get("/v1/requests?per_page=100", Some(&admin)).await;
         assert_eq!(list["total"], 4, "{list}");
+
+        // A day later the key is forgotten: the same key files anew.
+        use lethe_entities::entity::idempotency_key;
+        use sea_orm::EntityTrait;
+        use sea_orm::sea_query::Expr;
+        let day_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(25);
+        idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::CreatedAt, Expr::value(day_ago))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        let forgotten = idempotency_key::Model::forget_expired(&app.db, time::OffsetDateTime::now_utc()).await.unwrap();
+        assert_eq!(forgotten, 3, "order-7731, order-7732 and order-8000");
+        let (status, replayed, anew) = file(&app, &secret, Some("order-7731"), &body(email)).await;
+        assert_eq!((status, replayed), (StatusCode::CREATED, false));
+        assert_ne!(anew["id"], filed["id"]);
     }
 
     async fn trusted_intake_needs_its_scope_and_valid_input(backend: Backend) {

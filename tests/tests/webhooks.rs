@@ -148,6 +148,9 @@ async fn failing_endpoints_are_retried_then_disabled(backend: Backend) {
     assert_eq!(codes, [&json!(503); 4]);
     assert_eq!(log[0]["attempt_log"][0]["response_excerpt"], "failing on purpose");
     assert_eq!(receiver.received().await.len(), 4);
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("lethe_webhook_endpoints_failing 1"), "{metrics}");
+    assert!(metrics.contains("lethe_webhook_deliveries{status=\"failed\"} 1"), "{metrics}");
 
     // While it is disabled, events are kept for it; enabled again, they are delivered.
     let req = app.submit(&org, "access", "gdpr", "kept@example.com").await;

@@ -5,8 +5,9 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use lethe_entities::entity::webhook_endpoint;
 use lethe_worker::queue::JobQueue;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use time::OffsetDateTime;
 
 use crate::error::{ApiResult, Problem};
@@ -37,7 +38,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, crate
     Ok("ready")
 }
 
-/// Prometheus metrics: requests by state, overdue requests, queue depth and job failures.
+/// Prometheus metrics: requests by state, overdue requests, queue depth, job failures, the
+/// ledger, retention and webhook deliveries.
 ///
 /// Aggregates over all organizations; no labels carry personal data or tenant names.
 #[utoipa::path(
@@ -50,6 +52,7 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
     job_metrics(&state.queue, &state.db, &mut out).await?;
     ledger_metrics(&state.db, &mut out).await?;
     retention_metrics(&state.db, &mut out).await?;
+    webhook_metrics(&state.db, &mut out).await?;
     work_metrics(&state.work.read(), &mut out);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))
 }
@@ -163,6 +166,32 @@ fn work_metrics(counts: &lethe_worker::counters::WorkCounts, out: &mut String) {
     for (name, help, value) in counters {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
     }
+}
+
+/// Webhooks: deliveries by status and endpoints disabled because they kept failing; nothing
+/// else (no URL, no organization).
+async fn webhook_metrics(db: &DatabaseConnection, out: &mut String) -> ApiResult<()> {
+    let backend = db.get_database_backend();
+    let by_status = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status",
+        ))
+        .await?;
+    out.push_str("# HELP lethe_webhook_deliveries Webhook deliveries by status (kept 30 days after they end).\n# TYPE lethe_webhook_deliveries gauge\n");
+    for row in &by_status {
+        let (s, n): (String, i64) = (row.try_get("", "status")?, row.try_get("", "n")?);
+        let _ = writeln!(out, "lethe_webhook_deliveries{{status=\"{s}\"}} {n}");
+    }
+    let failing = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::DisabledReason.eq(webhook_endpoint::disabled::FAILING))
+        .count(db)
+        .await?;
+    let _ = writeln!(
+        out,
+        "# HELP lethe_webhook_endpoints_failing Endpoints disabled because their deliveries kept failing.\n# TYPE lethe_webhook_endpoints_failing gauge\nlethe_webhook_endpoints_failing {failing}"
+    );
+    Ok(())
 }
 
 /// Retention: rows purged, runs by state, the schedule lag.

@@ -60,4 +60,10 @@ impl Model {
             .one(db)
             .await
     }
+
+    /// Forgets every key older than [`KEEP`] at `now`; returns how many.
+    pub async fn forget_expired(db: &impl ConnectionTrait, now: TimeDateTimeWithTimeZone) -> Result<u64, DbErr> {
+        let before = now - KEEP;
+        Ok(Entity::delete_many().filter(Column::CreatedAt.lt(before)).exec(db).await?.rows_affected)
+    }
 }

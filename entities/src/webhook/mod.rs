@@ -101,3 +101,60 @@ pub async fn announce(db: &impl ConnectionTrait, announcement: Announcement) -> 
     .await?;
     Ok(id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(kind: EventKind, detail: Option<serde_json::Value>) -> Option<EventType> {
+        Announcement::of_request_event(Uuid::nil(), Uuid::max(), kind, None, detail.as_ref()).map(|a| a.event_type)
+    }
+
+    #[test]
+    fn request_events_map_to_the_types_integrators_are_told_of() {
+        let told = [
+            (EventKind::Submitted, EventType::RequestReceived),
+            (EventKind::Verified, EventType::RequestVerified),
+            (EventKind::Approved, EventType::RequestApproved),
+            (EventKind::Denied, EventType::RequestDenied),
+            (EventKind::Extended, EventType::RequestExtended),
+            (EventKind::Held, EventType::RequestOnHold),
+            (EventKind::Completed, EventType::RequestCompleted),
+            (EventKind::Failed, EventType::RequestFailed),
+            (EventKind::Canceled, EventType::RequestCanceled),
+            (EventKind::ExportReady, EventType::ExportReady),
+            (EventKind::ExportPurged, EventType::ExportPurged),
+        ];
+        for (kind, event_type) in told {
+            assert_eq!(kind_of(kind, None), Some(event_type), "{kind:?}");
+        }
+        for kind in [EventKind::VerificationSent, EventKind::StoreLocated, EventKind::Started, EventKind::TaskCompleted]
+        {
+            assert_eq!(kind_of(kind, None), None, "{kind:?}");
+        }
+        // A store task waiting for an operator is announced; one waiting for a service is not.
+        let waiting = |who: &str| Some(serde_json::json!({ "waits_for": who }));
+        assert_eq!(kind_of(EventKind::StoreWaiting, waiting("operator")), Some(EventType::TaskWaiting));
+        assert_eq!(kind_of(EventKind::StoreWaiting, waiting("service_callback")), None);
+    }
+
+    #[test]
+    fn only_ids_states_kinds_and_dates_are_kept() {
+        let detail = serde_json::json!({
+            "store": "Paper archive",
+            "store_id": Uuid::nil(),
+            "kind": "manual",
+            "waits_for": "operator",
+            "message": "anything a person wrote",
+            "reason": "anything an operator wrote",
+        });
+        let states = Some((RequestState::Approved, RequestState::InProgress));
+        let announced =
+            Announcement::of_request_event(Uuid::nil(), Uuid::max(), EventKind::StoreWaiting, states, Some(&detail))
+                .unwrap();
+        let mut keys: Vec<&String> = announced.data.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["kind", "previous_state", "state", "store_id", "waits_for"]);
+        assert_eq!(announced.request, Some(Uuid::max()));
+    }
+}

@@ -1,12 +1,13 @@
 //! The periodic passes every worker process runs beside its job workers: the reconciler, ledger
-//! checkpoints, the ledger sweep, the purge of expired exports, the retention scheduler and the
-//! webhook dispatcher (and, once at start, the stores' connections opened and their schemas read). Each
-//! is idempotent and safe to run in several processes at once; a failed pass is logged and the
-//! next tick tries again.
+//! checkpoints, the ledger sweep, the purge of expired exports and of day-old idempotency keys,
+//! the retention scheduler and the webhook dispatcher (and, once at start, the stores'
+//! connections opened and their schemas read). Each is idempotent and safe to run in several
+//! processes at once; a failed pass is logged and the next tick tries again.
 
 use std::future::Future;
 use std::time::Duration;
 
+use lethe_entities::entity::idempotency_key;
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
@@ -66,10 +67,14 @@ pub(super) fn spawn_all(ctx: &JobContext, settings: &RunnerSettings, stop: &Stop
         let (db, keyring, dir) = (db.clone(), keyring.clone(), ctx.exports.dir.clone());
         move || purge_pass(db.clone(), keyring.clone(), dir.clone())
     });
+    let forgetter = every(EXPORT_PURGE_EVERY, stop, {
+        let db = db.clone();
+        move || forget_idempotency_keys(db.clone())
+    });
     let warm = tokio::spawn(warm_stores(db.clone(), ctx.stores.clone(), keyring.clone()));
     let scheduler = every(settings.retention_tick, stop, move || retention_pass(db.clone(), queue.clone()));
     let webhooks = tokio::spawn(webhooks::run(ctx.clone(), settings.webhooks.clone(), stop.clone()));
-    Background { abortable: vec![warm, reconciler, sweeper, purger, scheduler], checkpointer, webhooks }
+    Background { abortable: vec![warm, reconciler, sweeper, purger, forgetter, scheduler], checkpointer, webhooks }
 }
 
 /// Runs `pass` every `period` until `stop` resolves.
@@ -144,6 +149,15 @@ async fn purge_pass(db: sea_orm::DatabaseConnection, keyring: lethe_entities::Ke
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "export purge failed"),
+    }
+}
+
+/// Forgets trusted intake's idempotency keys once they are a day old.
+async fn forget_idempotency_keys(db: sea_orm::DatabaseConnection) {
+    match idempotency_key::Model::forget_expired(&db, OffsetDateTime::now_utc()).await {
+        Ok(0) => {}
+        Ok(keys) => tracing::info!(keys, "expired idempotency keys forgotten"),
+        Err(e) => tracing::warn!(error = %e, "forgetting idempotency keys failed"),
     }
 }
 
