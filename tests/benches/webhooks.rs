@@ -1,16 +1,19 @@
 //! Webhook delivery benchmark: 10,000 events announced through the outbox, each in a
 //! transaction of its own as Lethe's changes announce them, delivered to a local receiver.
 //!
-//! Run with `cargo bench -p lethe-tests --bench webhooks` (add `-- --quick` for 1,000 events
-//! and one run per backend). PostgreSQL must run on 127.0.0.1:5432.
+//! Run with `cargo bench -p lethe-tests --bench webhooks` (add `-- --quick` for 1,000 and 200
+//! events and one run per backend). PostgreSQL must run on 127.0.0.1:5432.
 //!
 //! Per run, on a fresh Lethe database (SQLite, then PostgreSQL) with one engine and one
 //! endpoint subscribed to every request event: a producer commits the events one after another
-//! as fast as it can (five per request, so one request's deliveries wait for each other as they
-//! must, to stay in order), while a receiver in this process (plain HTTP on loopback, answering
-//! 200 at once) notes when each `webhook-id` arrives. Reported: deliveries per second (events
-//! over the time from the first commit to the last arrival) and the lag from each event's
-//! commit to its arrival (median, p99, max). Three runs per backend; the median run is named.
+//! (five per request, so one request's deliveries wait for each other as they must, to stay in
+//! order), while a receiver in this process (plain HTTP on loopback, answering
+//! 200 at once) notes when each `webhook-id` arrives. Two phases: a **burst** of 10,000 events
+//! committed as fast as the producer can (deliveries per second: events over the time from the
+//! first commit to the last arrival; the lag is then mostly the backlog), and 2,000 events
+//! **paced** at 100 a second, below what either backend delivers (the lag from each event's
+//! commit to its arrival: median, p99, max). Three runs per phase and backend; the median run is
+//! named.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +33,9 @@ use uuid::Uuid;
 
 /// Events per request.
 const PER_REQUEST: usize = 5;
+
+/// The paced phase's rate: events committed per second.
+const PACED_PER_SECOND: u32 = 100;
 
 /// When each `webhook-id` arrived.
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
@@ -65,7 +71,7 @@ async fn receiver() -> (String, Arrivals) {
     (url, arrivals)
 }
 
-async fn run(backend: Backend, events: usize) -> Run {
+async fn run(backend: Backend, events: usize, pace: Option<Duration>) -> Run {
     let mut app = spawn_app_with(backend, Mode::All, |s| {
         default_queue(s);
         s.webhooks = lethe_worker::webhooks::WebhookSettings::default();
@@ -89,7 +95,15 @@ async fn run(backend: Backend, events: usize) -> Run {
     let mut committed: Vec<(String, Instant)> = Vec::with_capacity(events);
     let mut request = Uuid::now_v7();
     let started = Instant::now();
+    let mut ticks = pace.map(|every| {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks
+    });
     for i in 0..events {
+        if let Some(ticks) = ticks.as_mut() {
+            ticks.tick().await;
+        }
         if i % PER_REQUEST == 0 {
             request = Uuid::now_v7();
         }
@@ -119,30 +133,41 @@ async fn run(backend: Backend, events: usize) -> Run {
     }
 }
 
+/// Prints the runs of one phase and its median run.
+fn report(label: &str, backend: Backend, mut results: Vec<Run>) {
+    results.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+    for r in &results {
+        println!(
+            "  {backend:?} {label} run: {:.0} deliveries/s, lag from commit median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            r.per_second,
+            r.p50.as_secs_f64() * 1e3,
+            r.p99.as_secs_f64() * 1e3,
+            r.max.as_secs_f64() * 1e3
+        );
+    }
+    let m = &results[results.len() / 2];
+    println!(
+        "{backend:?} {label}: median run {:.0} deliveries/s, lag p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        m.per_second,
+        m.p50.as_secs_f64() * 1e3,
+        m.p99.as_secs_f64() * 1e3,
+        m.max.as_secs_f64() * 1e3
+    );
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (events, runs) = if quick { (1_000, 1) } else { (10_000, 3) };
+    let (burst, paced, runs) = if quick { (1_000, 200, 1) } else { (10_000, 2_000, 3) };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    println!("webhooks: {events} events, {PER_REQUEST} per request, one endpoint; {}", machine());
+    println!(
+        "webhooks: a burst of {burst} events, then {paced} at {PACED_PER_SECOND} a second; {PER_REQUEST} per request, one endpoint; {}",
+        machine()
+    );
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let mut results: Vec<Run> = (0..runs).map(|_| runtime.block_on(run(backend, events))).collect();
-        results.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
-        for r in &results {
-            println!(
-                "  {backend:?} run: {:.0} deliveries/s, lag from commit median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                r.per_second,
-                r.p50.as_secs_f64() * 1e3,
-                r.p99.as_secs_f64() * 1e3,
-                r.max.as_secs_f64() * 1e3
-            );
-        }
-        let median = &results[results.len() / 2];
-        println!(
-            "{backend:?}: median run {:.0} deliveries/s, lag p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            median.per_second,
-            median.p50.as_secs_f64() * 1e3,
-            median.p99.as_secs_f64() * 1e3,
-            median.max.as_secs_f64() * 1e3
-        );
+        let results = (0..runs).map(|_| runtime.block_on(run(backend, burst, None))).collect();
+        report("burst", backend, results);
+        let every = Duration::from_secs(1) / PACED_PER_SECOND;
+        let results = (0..runs).map(|_| runtime.block_on(run(backend, paced, Some(every)))).collect();
+        report("paced", backend, results);
     }
 }
