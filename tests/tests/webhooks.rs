@@ -571,3 +571,126 @@ async fn the_console_manages_endpoints_and_shows_the_delivery_log() {
     assert_eq!(deleted.location(), Some("/console/webhooks?done=deleted"));
     assert!(c.get("/console/webhooks").await.body.contains("No webhook endpoints."));
 }
+
+#[tokio::test]
+async fn denials_extensions_holds_cancellations_recipients_purges_and_failures_are_announced_too() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let receiver = Receiver::start();
+    let org = org_slug();
+    let admin = app.admin(&org).await;
+    let mut wanted: Vec<&str> = REQUEST_EVENTS.to_vec();
+    wanted.extend(["task.waiting", "export.purged", "hold.expiring", "retention_run.failed"]);
+    let (_, secret) = endpoint(&app, &admin, &receiver.url("/rest"), &wanted).await;
+    receiver.verify_with(&[&secret]).await;
+    let of_type = |received: &[Value], kind: &str| -> Vec<Value> {
+        received.iter().filter(|d| d["payload"]["type"] == kind).map(|d| d["payload"].clone()).collect()
+    };
+
+    // Denied, extended, put on hold, canceled by the person.
+    let denied = app.verified(&org, "access", "gdpr", "deny@example.com").await;
+    let (status, _) =
+        app.post(&format!("/v1/requests/{}/deny", denied.id), Some(&admin), json!({"ground": "excessive"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let extended = app.verified(&org, "access", "gdpr", "extend@example.com").await;
+    let (status, _) = app
+        .post(&format!("/v1/requests/{}/extend", extended.id), Some(&admin), json!({"reason": "Many systems."}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .post(&format!("/v1/requests/{}/hold", extended.id), Some(&admin), json!({"reason": "Waiting for legal."}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let canceled = app.submit(&org, "erasure", "gdpr", "cancel@example.com").await;
+    let (status, _) =
+        app.post(&format!("/v1/requests/{}/cancel", canceled.id), None, json!({"token": canceled.token})).await;
+    assert_eq!(status, StatusCode::OK);
+    let received = receiver
+        .wait_until("denied, extended, on hold, canceled", |d| {
+            ["request.denied", "request.extended", "request.on_hold", "request.canceled"]
+                .iter()
+                .all(|t| d.iter().any(|x| x["payload"]["type"] == *t))
+        })
+        .await;
+    assert_eq!(of_type(&received, "request.denied")[0]["data"]["request"]["id"], denied.id.as_str());
+    assert!(of_type(&received, "request.extended")[0]["data"]["new_due_at"].is_number());
+    assert_eq!(of_type(&received, "request.on_hold")[0]["data"]["state"], "on_hold");
+    assert_eq!(of_type(&received, "request.canceled")[0]["data"]["previous_state"], "identity_unverified");
+
+    // A recipient to notify (GDPR Art. 19) waits for an operator.
+    let email = "recipient@example.com";
+    let dir = people_store(&app, &admin, &[email]).await;
+    let (_, stores) = app.get("/v1/stores", Some(&admin)).await;
+    let store = stores[0]["id"].as_str().unwrap().to_owned();
+    let map = "version: 1\ntables:\n  - name: people\n    primary_key: [id]\n    columns: [{ name: email, identity: email }]\nrecipients:\n  - { name: Mailchimp, instructions: Delete the contact., tables: [people] }\n";
+    let (status, saved) = app.put(&format!("/v1/stores/{store}/datamap"), &admin, json!({"yaml": map})).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let erasure = app.verified(&org, "erasure", "gdpr", email).await;
+    app.post(&format!("/v1/requests/{}/approve", erasure.id), Some(&admin), json!({})).await;
+    let received = receiver
+        .wait_until("the recipient's task", |d| d.iter().any(|x| x["payload"]["data"]["waits_for"] == "recipient"))
+        .await;
+    let waiting = of_type(&received, "task.waiting");
+    let recipient = waiting.iter().find(|p| p["data"]["waits_for"] == "recipient").unwrap();
+    assert_eq!(
+        (recipient["data"]["store_id"].as_str(), recipient["data"]["request"]["id"].as_str()),
+        (Some(store.as_str()), Some(erasure.id.as_str()))
+    );
+    assert!(!recipient.to_string().contains("Mailchimp"), "no recipient name: {recipient}");
+
+    // An access package purged after its link expired.
+    let access = app.verified(&org, "access", "gdpr", "purge@example.com").await;
+    app.post(&format!("/v1/requests/{}/approve", access.id), Some(&admin), json!({})).await;
+    app.wait_for_state(&access.id, &admin, "completed").await;
+    lethe_tests::portal::expire_exports(&app).await;
+    let keyring =
+        lethe_entities::Keyring::derive(&lethe_entities::MasterKey::from_base64(&app.master_key_base64()).unwrap());
+    let exports = app.outbox.parent().unwrap().join("exports");
+    lethe_worker::export::purge_expired(&app.db, &keyring, &exports, time::OffsetDateTime::now_utc()).await.unwrap();
+    let received =
+        receiver.wait_until("export.purged", |d| d.iter().any(|x| x["payload"]["type"] == "export.purged")).await;
+    assert!(of_type(&received, "export.purged")[0]["data"]["export_id"].is_string());
+
+    // A retention run that fails: its table is gone when it runs.
+    let people =
+        sea_orm::Database::connect(format!("sqlite://{}", dir.path().join("people.db").display())).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&people, "CREATE TABLE visits (id INTEGER PRIMARY KEY, at TEXT)")
+        .await
+        .unwrap();
+    let policy = json!({"name": "visits", "store_id": store, "table": "visits", "age_column": "at", "max_age": "P30D",
+                        "action": {"type": "delete_row"}, "legal_basis": "Visits are kept 30 days"});
+    let (status, policy) = app.post("/v1/retention/policies", Some(&admin), policy).await;
+    assert_eq!(status, StatusCode::CREATED, "{policy}");
+    sea_orm::ConnectionTrait::execute_unprepared(&people, "DROP TABLE visits").await.unwrap();
+    let (status, run) = app
+        .post(&format!("/v1/retention/policies/{}/run", policy["id"].as_str().unwrap()), Some(&admin), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let received = receiver
+        .wait_until("retention_run.failed", |d| d.iter().any(|x| x["payload"]["type"] == "retention_run.failed"))
+        .await;
+    let failed = &of_type(&received, "retention_run.failed")[0];
+    assert_eq!(
+        (failed["data"]["run_id"].clone(), failed["data"]["state"].clone()),
+        (run["id"].clone(), json!("failed"))
+    );
+    assert!(failed["data"]["error_code"].is_string(), "{failed}");
+
+    // A legal hold two days from expiry: its owner is warned, and so are integrators.
+    let expires = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let hold = json!({"scope": "store", "store_id": store, "reason": "Audit", "owner": "legal@example.com", "expires_at": expires});
+    let (status, hold) = app.post("/v1/holds", Some(&admin), hold).await;
+    assert_eq!(status, StatusCode::CREATED, "{hold}");
+    let received =
+        receiver.wait_until("hold.expiring", |d| d.iter().any(|x| x["payload"]["type"] == "hold.expiring")).await;
+    assert_eq!(of_type(&received, "hold.expiring")[0]["data"]["hold_id"], hold["id"]);
+
+    for delivery in &received {
+        assert_eq!(delivery["verified"], json!([true]), "{delivery}");
+        let text = delivery["payload"].to_string();
+        for secret in ["@example.com", "Many systems", "Waiting for legal", "Audit", "Mailchimp", "Visits are kept"] {
+            assert!(!text.contains(secret), "{secret:?} in a payload: {text}");
+        }
+    }
+}
