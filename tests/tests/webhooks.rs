@@ -290,6 +290,7 @@ async fn endpoints_are_checked_scoped_and_kept_to_their_organization() {
     let operator = app.operator_in(&org, &format!("operator@{org}.test"), Role::Operator).await;
     let (status, list) = app.get("/v1/webhooks", Some(&operator)).await;
     assert_eq!((status, list.as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
+    assert_eq!(list[0]["url"], "https://1.1.1.1/…", "readers see no token: {list}");
     let (status, _) = app.delete(&format!("/v1/webhooks/{id}"), &operator).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let key = |scopes: Value| {

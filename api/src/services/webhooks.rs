@@ -35,7 +35,8 @@ const LOG_DELIVERIES: u64 = 50;
 pub struct WebhookView {
     /// Id.
     pub id: Uuid,
-    /// Where events are sent.
+    /// Where events are sent (to callers who only read webhooks, the scheme and host followed by
+    /// `/…`: a path or query may carry the receiver's token).
     pub url: String,
     /// What the admin calls it.
     pub description: Option<String>,
@@ -177,11 +178,25 @@ fn not_found() -> ApiError {
     ApiError::not_found("webhook_not_found", "no webhook endpoint with this id")
 }
 
+/// `url`'s scheme and host (and port), then `/…`.
+fn origin_only(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            format!("{scheme}://{host}/…")
+        }
+        None => "…".to_owned(),
+    }
+}
+
 impl WebhookView {
-    fn of(endpoint: &webhook_endpoint::Model, state: &AppState) -> ApiResult<Self> {
+    /// The view of `endpoint` for `principal`: the whole URL for those who manage webhooks,
+    /// only its scheme and host for those who read them (a path or query may carry a token).
+    fn of(endpoint: &webhook_endpoint::Model, state: &AppState, principal: &Principal) -> ApiResult<Self> {
+        let url = endpoint.url(&state.keyring)?;
         Ok(Self {
             id: endpoint.id,
-            url: endpoint.url(&state.keyring)?,
+            url: if principal.can(Permission::ManageWebhooks) { url } else { origin_only(&url) },
             description: endpoint.description.clone(),
             event_types: endpoint.event_type_list(),
             enabled: endpoint.enabled,
@@ -270,14 +285,14 @@ async fn audit(
 pub async fn list(state: &AppState, principal: &Principal) -> ApiResult<Vec<WebhookView>> {
     principal.require(Permission::ReadWebhooks)?;
     let endpoints = webhook_endpoint::Model::list(&state.db, principal.organization_id).await?;
-    endpoints.iter().map(|e| WebhookView::of(e, state)).collect()
+    endpoints.iter().map(|e| WebhookView::of(e, state, principal)).collect()
 }
 
 /// Endpoint `id`.
 pub async fn get(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<WebhookView> {
     principal.require(Permission::ReadWebhooks)?;
     let endpoint = find(state, principal, id).await?;
-    WebhookView::of(&endpoint, state)
+    WebhookView::of(&endpoint, state, principal)
 }
 
 async fn find(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<webhook_endpoint::Model> {
@@ -322,7 +337,7 @@ pub async fn create(state: &AppState, principal: &Principal, body: NewWebhook) -
     audit(&txn, state, principal, OperatorEventKind::WebhookCreated, id).await?;
     txn.commit().await?;
     tracing::info!(webhook_id = %id, by = ?principal.actor().id, "webhook endpoint created");
-    Ok(WebhookSecret { webhook: WebhookView::of(&created, state)?, secret })
+    Ok(WebhookSecret { webhook: WebhookView::of(&created, state, principal)?, secret })
 }
 
 /// Changes endpoint `id`.
@@ -379,7 +394,7 @@ pub async fn update(state: &AppState, principal: &Principal, id: Uuid, body: Web
     txn.commit().await?;
     state.queue.wake.signal(lethe_worker::webhooks::QUEUE);
     tracing::info!(webhook_id = %id, by = ?principal.actor().id, enabled = updated.enabled, "webhook endpoint changed");
-    WebhookView::of(&updated, state)
+    WebhookView::of(&updated, state, principal)
 }
 
 /// Deletes endpoint `id` with its deliveries and their log.
@@ -434,7 +449,7 @@ pub async fn rotate(state: &AppState, principal: &Principal, id: Uuid, body: Rot
     audit(&txn, state, principal, OperatorEventKind::WebhookSecretRotated, id).await?;
     txn.commit().await?;
     tracing::info!(webhook_id = %id, by = ?principal.actor().id, overlap_hours = overlap, "webhook secret rotated");
-    Ok(WebhookSecret { webhook: WebhookView::of(&updated, state)?, secret })
+    Ok(WebhookSecret { webhook: WebhookView::of(&updated, state, principal)?, secret })
 }
 
 /// Sends endpoint `id` a `webhook.test` event; a disabled endpoint is refused
@@ -553,4 +568,16 @@ pub async fn redeliver(state: &AppState, principal: &Principal, id: Uuid, delive
     state.queue.wake.signal(lethe_worker::webhooks::QUEUE);
     tracing::info!(webhook_id = %id, delivery_id = %found.id, by = ?principal.actor().id, "webhook redelivery queued");
     Ok(DeliveryQueued { delivery_id: found.id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_only;
+
+    #[test]
+    fn readers_see_only_the_origin() {
+        assert_eq!(origin_only("https://hooks.example.com/services/T0/B0/secret?x=1"), "https://hooks.example.com/…");
+        assert_eq!(origin_only("http://127.0.0.1:9000?token=abc"), "http://127.0.0.1:9000/…");
+        assert_eq!(origin_only("https://h.example"), "https://h.example/…");
+    }
 }
