@@ -10,7 +10,7 @@ use lethe_entities::domain::identity::{Identity, SubjectEmail};
 use lethe_entities::entity::legal_hold::{self, HoldScope, HoldText, seal_identity};
 use lethe_entities::entity::store;
 use lethe_entities::ledger::{EntryKind, NewEntry, append};
-use lethe_entities::webhook::{self, Announcement, EventType};
+use lethe_entities::webhook::{self, EventType};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
@@ -303,7 +303,7 @@ pub async fn place(state: &AppState, principal: &Principal, body: NewHold) -> Ap
     let txn = lethe_entities::entity::begin_write(&state.db).await?;
     let placed = hold.insert(&txn).await?;
     append(&txn, org, &[entry(state, EntryKind::HoldPlaced, &placed, checked.store.map(|s| s.name))]).await?;
-    webhook::announce(&txn, announcement(EventType::HoldPlaced, &placed)).await?;
+    webhook::announce(&txn, placed.announcement(EventType::HoldPlaced)).await?;
     txn.commit().await?;
     tracing::info!(hold_id = %placed.id, scope = placed.scope.as_str(), by = ?principal.actor().id, "legal hold placed");
     Ok(HoldView::of(&placed, &state.keyring, now)?)
@@ -332,22 +332,10 @@ pub async fn release(state: &AppState, principal: &Principal, id: Uuid, reason: 
         return Err(ApiError::conflict("hold_released", "this hold was released before"));
     }
     append(&txn, hold.organization_id, &[entry(state, EntryKind::HoldReleased, &hold, name)]).await?;
-    webhook::announce(&txn, announcement(EventType::HoldReleased, &hold)).await?;
+    webhook::announce(&txn, hold.announcement(EventType::HoldReleased)).await?;
     txn.commit().await?;
     let released =
         legal_hold::Model::find_in_org(&state.db, principal.organization_id, id).await?.ok_or_else(hold_not_found)?;
     tracing::info!(hold_id = %id, by = ?principal.actor().id, "legal hold released");
     Ok(HoldView::of(&released, &state.keyring, now)?)
-}
-
-/// The webhook announcement of `hold`'s placement or release: its id, scope, store and expiry
-/// (never the subject's identity or the matter).
-fn announcement(event_type: EventType, hold: &legal_hold::Model) -> Announcement {
-    let data = serde_json::json!({
-        "hold_id": hold.id,
-        "scope": hold.scope,
-        "store_id": hold.store_id,
-        "expires_at": hold.expires_at.map(|at| at.unix_timestamp()),
-    });
-    Announcement::new(hold.organization_id, event_type, None, data)
 }

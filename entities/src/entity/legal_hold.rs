@@ -154,6 +154,19 @@ pub fn seal_identity(
 }
 
 impl Model {
+    /// The webhook announcement of an event of this hold (`hold.placed`, `hold.released`,
+    /// `hold.expiring`): its id, scope, store and expiry, never the subject's identity or the
+    /// matter.
+    pub fn announcement(&self, event_type: crate::webhook::EventType) -> crate::webhook::Announcement {
+        let data = serde_json::json!({
+            "hold_id": self.id,
+            "scope": self.scope,
+            "store_id": self.store_id,
+            "expires_at": self.expires_at.map(|at| at.unix_timestamp()),
+        });
+        crate::webhook::Announcement::new(self.organization_id, event_type, None, data)
+    }
+
     /// Whether the hold is in force at `now`.
     pub fn is_active(&self, now: TimeDateTimeWithTimeZone) -> bool {
         self.released_at.is_none() && self.expires_at.is_none_or(|e| e > now)

@@ -10,7 +10,7 @@
 //! transaction that records it.
 
 use lethe_entities::entity::{begin_write, legal_hold};
-use lethe_entities::webhook::{self, Announcement, EventType};
+use lethe_entities::webhook::{self, EventType};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
@@ -33,14 +33,7 @@ pub async fn pass(db: &DatabaseConnection, queue: &JobQueue, now: OffsetDateTime
             .exec(&txn)
             .await?;
         if recorded.rows_affected == 1 {
-            let data = serde_json::json!({
-                "hold_id": hold.id,
-                "scope": hold.scope,
-                "store_id": hold.store_id,
-                "expires_at": hold.expires_at.map(|at| at.unix_timestamp()),
-            });
-            webhook::announce(&txn, Announcement::new(hold.organization_id, EventType::HoldExpiring, None, data))
-                .await?;
+            webhook::announce(&txn, hold.announcement(EventType::HoldExpiring)).await?;
         }
         txn.commit().await?;
         if recorded.rows_affected == 1 {
