@@ -51,6 +51,7 @@ pub async fn ensure_organization(
         supervisory_authority: Set(None),
         supervisory_authority_url: Set(None),
         automated_decisions: Set(None),
+        portal_publish_metrics: Set(false),
         created_at: Set(OffsetDateTime::now_utc()),
     }
     .insert(db)

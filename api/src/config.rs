@@ -237,6 +237,8 @@ pub struct Settings {
     pub targets: TargetSettings,
     /// How webhooks are sent (retry schedule, timeout, concurrency).
     pub webhooks: lethe_worker::webhooks::WebhookSettings,
+    /// How DRP status callbacks are sent (poll, retry schedule, timeout).
+    pub drp_callbacks: lethe_worker::drp::callbacks::CallbackSettings,
 }
 
 /// The file and the connection URLs, without their credentials; the rest is left out.
@@ -401,6 +403,7 @@ impl ConfigArgs {
             retention_tick: Duration::from_secs(self.retention_tick_secs.unwrap_or(30).max(1)),
             targets,
             webhooks: lethe_worker::webhooks::WebhookSettings::default(),
+            drp_callbacks: lethe_worker::drp::callbacks::CallbackSettings::default(),
         })
     }
 

@@ -152,6 +152,7 @@ impl Engine {
         runner.concurrency = settings.worker_concurrency;
         runner.retention_tick = settings.retention_tick;
         runner.webhooks = settings.webhooks.clone();
+        runner.drp_callbacks = settings.drp_callbacks.clone();
         Ok(Self { state, jobs, runner, server: settings.server })
     }
 

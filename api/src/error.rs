@@ -11,6 +11,8 @@
 //!   a reference that the body repeats so support can find it.
 //! * Error texts never contain personal data: no identity, address or token is ever echoed
 //!   back or logged.
+//! * The one exception to problem+json: the Data Rights Protocol's endpoints answer in the
+//!   protocol's own error shape ([`drp`]), mapped there from these same errors.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -21,6 +23,8 @@ use lethe_entities::ledger::LedgerError;
 use lethe_entities::ledger::certificate::CertificateError;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+pub mod drp;
 
 /// Handler result.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -32,11 +32,16 @@ fn every_operation_documents_its_errors_and_is_described() {
             if path.starts_with("/v1/") {
                 let errors = responses.keys().filter(|code| code.starts_with('4')).count();
                 assert!(errors > 0, "{method} {path} documents no error response");
+                // The Data Rights Protocol's endpoints answer in the protocol's shape (its error
+                // object; a failed key setup has no body); the rate limit is Lethe's.
+                let protocol = op["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| t == "drp"));
                 for (code, response) in responses.iter().filter(|(code, _)| code.starts_with('4')) {
-                    assert!(
-                        response["content"]["application/problem+json"].is_object(),
-                        "{method} {path} {code} is not documented as problem+json"
-                    );
+                    let content = &response["content"];
+                    let documented = content["application/problem+json"].is_object()
+                        || (protocol
+                            && (content["application/json"]["schema"]["$ref"] == "#/components/schemas/DrpProblem"
+                                || content.is_null()));
+                    assert!(documented, "{method} {path} {code} is not documented as problem+json");
                 }
             }
         }
@@ -103,6 +108,10 @@ fn extractor_rejections_are_documented() {
         serde_json::from_str(&lethe_api::routes::openapi_document().to_json().unwrap()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
+            // The Data Rights Protocol's endpoints read path and body without the extractors.
+            if op["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| t == "drp")) {
+                continue;
+            }
             let responses = op["responses"].as_object().unwrap();
             let mut expected = Vec::new();
             for parameter in op["parameters"].as_array().into_iter().flatten() {

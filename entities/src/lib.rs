@@ -14,6 +14,10 @@
 //!
 //! * [`retention`] holds retention policies and their cron schedules.
 //!
+//! * [`drp`] holds the Data Rights Protocol's signed messages and statuses.
+//!
+//! * [`reports`] holds the figures over requests: the yearly metrics and the dashboard's.
+//!
 //! * [`webhook`] holds outbound webhooks' event types and the outbox every announced change
 //!   is written to.
 //!
@@ -21,8 +25,10 @@
 
 pub mod datamap;
 pub mod domain;
+pub mod drp;
 pub mod entity;
 pub mod ledger;
+pub mod reports;
 pub mod retention;
 pub mod webhook;
 

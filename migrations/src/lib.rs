@@ -29,6 +29,8 @@ mod m20261203_000015_free_text_encrypted;
 mod m20261207_000016_privacy_notice;
 mod m20261208_000017_webhooks;
 mod m20261208_000018_idempotency_keys;
+mod m20261208_000019_reports;
+mod m20261208_000020_drp;
 mod sealing;
 
 /// A hash of every migration source file, computed at build time.
@@ -68,6 +70,8 @@ impl MigratorTraitSelf for Migrator {
             Box::new(m20261207_000016_privacy_notice::Migration),
             Box::new(m20261208_000017_webhooks::Migration),
             Box::new(m20261208_000018_idempotency_keys::Migration),
+            Box::new(m20261208_000019_reports::Migration),
+            Box::new(m20261208_000020_drp::Migration),
         ]
     }
 }

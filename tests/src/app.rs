@@ -110,6 +110,12 @@ pub fn test_settings(database_url: String, data_dir: PathBuf) -> Settings {
             timeout: Duration::from_secs(5),
             ..Default::default()
         },
+        // Looked for every 50 ms, retried after 50, 100 and 200 ms.
+        drp_callbacks: lethe_worker::drp::callbacks::CallbackSettings {
+            poll: Duration::from_millis(50),
+            schedule: vec![Duration::from_millis(50), Duration::from_millis(100), Duration::from_millis(200)],
+            timeout: Duration::from_secs(5),
+        },
     }
 }
 

@@ -7,7 +7,6 @@
 //! whether each secret verified it, the status answered, the payload).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -81,34 +80,10 @@ print(server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
-/// A `PYTHONPATH` under which `import standardwebhooks` works: the system's, or a private copy
-/// pip installs once into the target directory.
+/// A `PYTHONPATH` under which `import standardwebhooks` works.
 fn python_path() -> &'static str {
     static PATH: OnceLock<String> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let importable = |path: Option<&PathBuf>| {
-            let mut check = Command::new("python3");
-            check.args(["-c", "import standardwebhooks"]).stderr(Stdio::null());
-            if let Some(path) = path {
-                check.env("PYTHONPATH", path);
-            }
-            check.status().is_ok_and(|s| s.success())
-        };
-        if importable(None) {
-            return std::env::var("PYTHONPATH").unwrap_or_default();
-        }
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-python-webhooks");
-        if !importable(Some(&dir)) {
-            let installed = Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
-                .arg(&dir)
-                .arg(STANDARDWEBHOOKS)
-                .status()
-                .expect("python3 is needed for the webhook tests");
-            assert!(installed.success(), "could not install {STANDARDWEBHOOKS} (pip failed)");
-        }
-        dir.display().to_string()
-    })
+    PATH.get_or_init(|| crate::python::path_for("standardwebhooks", STANDARDWEBHOOKS, "test-python-webhooks"))
 }
 
 /// A running receiver; killed on drop.

@@ -71,6 +71,17 @@ const RUN_RETENTION: &[Caller] = &[Admin, Operator];
 /// Reading webhook endpoints and their delivery logs: admins and operators (API keys need the
 /// `webhooks:manage` scope).
 const READ_WEBHOOKS: &[Caller] = &[Admin, Operator];
+/// Reading the yearly metrics: every operator role (API keys need the `reports:read` scope).
+const READ_REPORTS: &[Caller] = &[Admin, Operator, Auditor];
+
+/// An authorized agent to register, with a fresh id and key each time.
+fn agent_body(org: &str) -> Value {
+    use ed25519_dalek::SigningKey;
+    let seed: [u8; 32] = *uuid::Uuid::new_v4().as_bytes().repeat(2).first_chunk().unwrap();
+    let key = SigningKey::from_bytes(&seed).verifying_key();
+    let id = format!("AA_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    json!({"agent_id": id, "business_id": org, "name": "matrix agent", "verify_key": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key.as_bytes())})
+}
 
 /// One route of the matrix.
 struct Row {
@@ -285,6 +296,11 @@ async fn every_route_enforces_roles_and_scopes() {
     assert_eq!(status, StatusCode::ACCEPTED, "{ping}");
     let ping = ping["delivery_id"].as_str().unwrap().to_owned();
     let (_, doomed_hook) = app.post("/v1/webhooks", Some(&callers.admin), hook_body.clone()).await;
+    let (status, agent) = app.post("/v1/drp/agents", Some(&callers.admin), agent_body(&org)).await;
+    assert_eq!(status, StatusCode::CREATED, "{agent}");
+    let (_, doomed_agent) = app.post("/v1/drp/agents", Some(&callers.admin), agent_body(&org)).await;
+    let (agent, doomed_agent) =
+        (agent["id"].as_str().unwrap().to_owned(), doomed_agent["id"].as_str().unwrap().to_owned());
     let doomed_hook = doomed_hook["webhook"]["id"].as_str().unwrap().to_owned();
     let w = |action: &str| format!("/v1/webhooks/{hook}/{action}");
 
@@ -399,6 +415,12 @@ async fn every_route_enforces_roles_and_scopes() {
         row(Method::GET, w("deliveries"), None, READ_WEBHOOKS),
         row(Method::POST, w(&format!("deliveries/{ping}/redeliver")), None, ADMINS),
         row(Method::DELETE, format!("/v1/webhooks/{doomed_hook}"), None, ADMINS),
+        row(Method::GET, "/v1/reports/metrics", None, READ_REPORTS),
+        row(Method::GET, "/v1/drp/agents", None, ADMINS),
+        row(Method::POST, "/v1/drp/agents", Some(agent_body(&org)), ADMINS),
+        row(Method::PATCH, format!("/v1/drp/agents/{agent}"), Some(json!({"name": "matrix"})), ADMINS),
+        row(Method::DELETE, format!("/v1/drp/agents/{doomed_agent}"), None, ADMINS),
+        row(Method::GET, "/v1/reports/metrics?format=csv", None, READ_REPORTS),
         row(Method::GET, "/v1/organization", None, SIGNED_IN),
         row(Method::PATCH, "/v1/organization", Some(json!({"auto_approve": false})), ADMINS),
         row(

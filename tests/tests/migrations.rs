@@ -326,9 +326,9 @@ both_backends! {
         db = migrate(&url, &migrator, Way::Up(None)).await;
         assert_sealed(&db, &keyring, &rows).await;
 
-        // Down (past the idempotency keys, the webhook tables and the privacy notice's columns)
+        // Down (past the DRP tables, the reports' column, the idempotency keys, the webhook tables and the privacy notice's columns)
         // puts the texts back in clear; up encrypts them again.
-        db = migrate(&url, &migrator, Way::Down(4)).await;
+        db = migrate(&url, &migrator, Way::Down(6)).await;
         assert_eq!(clear_value(&db, "request_events", "reason").await, EVENT);
         assert_eq!(clear_value(&db, "legal_holds", "matter").await, MATTER);
         assert_eq!(clear_value(&db, "operator_events", "reason").await, ACCOUNT);

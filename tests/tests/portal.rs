@@ -382,7 +382,7 @@ async fn the_portal_settings_are_validated_and_shown() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body["portal"],
-        json!({ "path": format!("/p/{org}/"), "colour": "#ffe600", "privacy_policy_url": "https://acme.example/privacy", "logo_type": "image/png", "ask_phone": false, "ask_customer_id": true })
+        json!({ "path": format!("/p/{org}/"), "colour": "#ffe600", "privacy_policy_url": "https://acme.example/privacy", "logo_type": "image/png", "ask_phone": false, "ask_customer_id": true, "publish_metrics": false })
     );
     let logo = app.http.get(app.url(&format!("/p/{org}/logo"))).send().await.unwrap();
     assert_eq!(logo.headers()["content-type"], "image/png");

@@ -10,6 +10,7 @@ pub mod acknowledge;
 pub mod context;
 pub mod counters;
 pub mod database;
+pub mod drp;
 pub mod erase;
 pub mod error;
 pub mod export;

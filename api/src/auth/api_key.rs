@@ -7,7 +7,8 @@ use lethe_entities::Keyring;
 use lethe_entities::domain::crypto::random_token;
 
 /// Scopes an API key can hold.
-pub const SCOPES: [&str; 5] = ["requests:read", "requests:write", "requests:submit", "ledger:read", "webhooks:manage"];
+pub const SCOPES: [&str; 6] =
+    ["requests:read", "requests:write", "requests:submit", "ledger:read", "webhooks:manage", "reports:read"];
 
 /// A freshly generated key: the full secret to show once, its prefix, and the digest to store.
 pub struct NewKey {

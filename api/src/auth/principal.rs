@@ -64,6 +64,10 @@ pub enum Permission {
     ReadWebhooks,
     /// Create, change, delete, rotate, test webhook endpoints and redeliver.
     ManageWebhooks,
+    /// Read the yearly request metrics and the dashboard (counts and days, no personal data).
+    ReadReports,
+    /// Register, change and delete authorized agents (Data Rights Protocol).
+    ManageAgents,
 }
 
 /// Who the caller is.
@@ -117,6 +121,7 @@ impl Principal {
                         | RunRetention
                         | ReadHolds
                         | ReadWebhooks
+                        | ReadReports
                 )
             }
             Caller::Operator { role: Role::Auditor, .. } => {
@@ -130,6 +135,7 @@ impl Principal {
                         | ReadRetention
                         | ReadHolds
                         | ReadAudit
+                        | ReadReports
                 )
             }
             Caller::ApiKey { scopes, .. } => {
@@ -140,9 +146,11 @@ impl Principal {
                     ReadLedger => has("ledger:read"),
                     ReadWebhooks | ManageWebhooks => has("webhooks:manage"),
                     SubmitRequests => has("requests:submit"),
+                    ReadReports => has("reports:read"),
                     ReadIdentities | ManageApiKeys | ManageOperators | SignCheckpoint | LookupLedger | ReadStores
                     | ManageStores | PreviewStores | WaiveTasks | ReadOrganization | ManageOrganization
-                    | ReadRetention | ManageRetention | RunRetention | ReadHolds | ManageHolds | ReadAudit => false,
+                    | ReadRetention | ManageRetention | RunRetention | ReadHolds | ManageHolds | ReadAudit
+                    | ManageAgents => false,
                 }
             }
         }
@@ -282,5 +290,9 @@ mod tests {
         assert!(!key(&["requests:write"]).can(ManageApiKeys));
         assert!(!key(&["requests:write"]).can(ReadIdentities));
         assert!(!key(&[]).can(ReadRequests));
+        assert!(op(Role::Auditor).can(ReadReports) && op(Role::Operator).can(ReadReports));
+        assert!(key(&["reports:read"]).can(ReadReports));
+        assert!(!key(&["reports:read"]).can(ReadRequests));
+        assert!(!key(&["requests:read"]).can(ReadReports));
     }
 }

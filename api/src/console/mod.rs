@@ -2,7 +2,7 @@
 //! infrastructure ([`crate::web`]): sign-in with a TOTP second factor (enrolled, replaced, reset
 //! by an admin), the password change, the queue, the request
 //! page with its checklist and actions, stores with discovery and data maps, retention and
-//! legal holds, the ledger, webhooks, settings (operators, API keys, defaults) and the audit log.
+//! legal holds, the ledger, webhooks, the dashboard, settings (operators, API keys, defaults) and the audit log.
 //!
 //! Every page loads the session from its cookie and checks role and organization on the server:
 //! actions call the services the JSON API's handlers call ([`crate::services`]) with the operator
@@ -13,6 +13,8 @@
 
 pub mod actions;
 pub mod audit;
+pub mod charts;
+pub mod dashboard;
 pub mod datamap;
 pub mod fields;
 pub mod hold_form;
@@ -107,6 +109,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/webhooks/{id}/rotate", post(webhooks::rotate))
         .route("/console/webhooks/{id}/delete", post(webhooks::delete))
         .route("/console/webhooks/{id}/deliveries/{delivery}/redeliver", post(webhooks::redeliver))
+        .route("/console/dashboard", get(dashboard::page))
+        .route("/console/dashboard/metrics.csv", get(dashboard::metrics_csv))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::export))
         .merge(uploads)

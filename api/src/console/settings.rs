@@ -96,6 +96,8 @@ struct SettingsPage {
     scopes: Vec<&'static str>,
     auto_approve: bool,
     mfa_required: bool,
+    publish_metrics: bool,
+    portal_metrics: String,
     export_link_days: String,
     effective_export_link_days: i32,
     other_days: i32,
@@ -163,6 +165,8 @@ pub async fn page(
         scopes: SCOPES.to_vec(),
         auto_approve: settings.auto_approve,
         mfa_required: settings.mfa_required,
+        publish_metrics: settings.portal.publish_metrics,
+        portal_metrics: format!("{}metrics", settings.portal.path),
         export_link_days: settings.export_link_days.map(|d| d.to_string()).unwrap_or_default(),
         effective_export_link_days: settings.effective_export_link_days,
         other_days: settings.deadlines.other_days,
@@ -273,6 +277,8 @@ pub struct OrganizationForm {
     #[serde(default)]
     mfa_required: Option<String>,
     #[serde(default)]
+    publish_metrics: Option<String>,
+    #[serde(default)]
     export_link_days: String,
     #[serde(default)]
     other_days: String,
@@ -315,6 +321,7 @@ pub async fn organization(
     let change: OrganizationChange = serde_json::from_value(serde_json::json!({
         "auto_approve": form.auto_approve.is_some(),
         "mfa_required": form.mfa_required.is_some(),
+        "portal": { "publish_metrics": form.publish_metrics.is_some() },
         "export_link_days": days(&form.export_link_days, "The export link lifetime")?,
         "deadlines": deadlines,
     }))
@@ -322,9 +329,11 @@ pub async fn organization(
     let view = organization::update_settings(&state, &session.principal, change).await?;
     let d = &view.deadlines;
     let reason = format!(
-        "auto-approval {}, MFA required {}, export links {} days, other regime {} days (extension {}), due soon {} days",
+        "auto-approval {}, MFA required {}, metrics published {}, export links {} days, other regime {} days \
+         (extension {}), due soon {} days",
         view.auto_approve,
         view.mfa_required,
+        view.portal.publish_metrics,
         view.effective_export_link_days,
         d.other_days,
         d.other_extension_days,

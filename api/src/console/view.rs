@@ -22,7 +22,7 @@ pub struct Nav {
     pub organization: String,
     /// The CSRF token for the sign-out forms.
     pub csrf: String,
-    /// Which section is open: `queue`, `stores`, `retention`, `holds`, `ledger`, `webhooks`,
+    /// Which section is open: `queue`, `dashboard`, `stores`, `retention`, `holds`, `ledger`, `webhooks`,
     /// `audit`, `settings` or `password`.
     pub current: &'static str,
     /// Whether the audit log is in the menu.

@@ -34,6 +34,9 @@ identity verification and an audit trail.\n\nErrors are RFC 9457 problem documen
         (name = "retention", description = "Retention policies (checked against the live schema), previews, runs now and on schedule, run history"),
         (name = "holds", description = "Legal holds on a subject, a table, a store or the organization: placed, listed, released with a reason"),
         (name = "webhooks", description = "Outbound webhook endpoints (Standard Webhooks signatures): events, secrets shown once and rotated with overlap, delivery log, redelivery, test ping"),
+        (name = "drp-agents", description = "Authorized agents of the Data Rights Protocol 1.0, registered by admins"),
+        (name = "drp", description = "The Data Rights Protocol 1.0 endpoints agents call: token setup, signed requests, status, revocation (answers and errors in the protocol's shapes)"),
+        (name = "reports", description = "Yearly request metrics (CCPA regulations § 7102) as JSON or CSV: counts and days, no personal data"),
         (name = "exports", description = "Public: download an access package through the link e-mailed to the data subject"),
         (name = "system", description = "Health, readiness and metrics"),
     )
@@ -52,6 +55,17 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT (HS512) or API key")
                     .description(Some("An operator access token or an API key"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "drp_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An authorized agent's token from POST /v1/agent/{agent_id} (Data Rights Protocol)",
+                    ))
                     .build(),
             ),
         );

@@ -10,7 +10,9 @@
 //!   (`415 unsupported_media_type`) or does not fit the schema (`422 invalid_body`).
 //!
 //! Where an operation already documents the status (a handler's own `400` or `422`), the codes
-//! are added to its description instead of replacing it.
+//! are added to its description instead of replacing it. The Data Rights Protocol's endpoints
+//! (tag `drp`) read their path and body without these extractors and document their own
+//! answers, in the protocol's shape.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{OpenApi, RefOr};
@@ -45,6 +47,9 @@ pub fn document(doc: &mut OpenApi) {
 }
 
 fn operation_rejections(operation: &mut Operation) {
+    if operation.tags.iter().flatten().any(|t| t == "drp") {
+        return;
+    }
     let mut found = Vec::new();
     for parameter in operation.parameters.iter().flatten() {
         if let RefOr::T(parameter) = parameter {

@@ -1,6 +1,7 @@
 //! The customer portal at `/p/<organization slug>/`: where a person asks for a copy of their
 //! data, its deletion, correction or restriction, or objects, then confirms their e-mail
-//! address, follows the request and downloads their export. Server-rendered on the shared web
+//! address, follows the request and downloads their export; where the organization publishes them, the
+//! yearly request metrics ([`metrics`]). Server-rendered on the shared web
 //! infrastructure ([`crate::web`]), working without JavaScript, in English, German and Swedish
 //! ([`texts`], [`language`]), under the organization's name, logo and colour ([`brand`]).
 //!
@@ -16,6 +17,7 @@ pub mod chrome;
 pub mod countries;
 pub mod download;
 pub mod language;
+pub mod metrics;
 pub mod request_form;
 pub mod start;
 pub mod status;
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/p/{slug}/status/{token}", get(status::page))
         .route("/p/{slug}/status/{token}/cancel", post(status::cancel))
         .route("/p/{slug}/download/{token}", get(download::page))
+        .route("/p/{slug}/metrics", get(metrics::page))
         .route("/p/{slug}/brand.css", get(brand::stylesheet))
         .route("/p/{slug}/logo", get(brand::logo))
         .layer(middleware::from_fn_with_state(state.limits.clone(), rate_limit::per_ip))

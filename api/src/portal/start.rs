@@ -60,6 +60,7 @@ struct StartPage {
     title: String,
     intro: String,
     kinds: Vec<KindChoice>,
+    metrics: bool,
 }
 
 /// `GET /p/{slug}/`.
@@ -79,6 +80,7 @@ pub async fn page(
             title: fill(&start.title, &[("org", &org.name)]),
             intro: fill(&start.intro, &[("org", &org.name)]),
             kinds: kind_choices(chrome.terms, None),
+            metrics: org.portal_publish_metrics,
             chrome,
         };
         render(&page)

@@ -150,6 +150,30 @@ pub struct DownloadTexts {
     pub(crate) new_request: String,
 }
 
+/// The published metrics page.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsTexts {
+    /// `{year}`.
+    pub(crate) title: String,
+    /// `{org}`, `{year}`.
+    pub(crate) intro: String,
+    pub(crate) year: String,
+    pub(crate) show: String,
+    pub(crate) kind: String,
+    pub(crate) received: String,
+    pub(crate) complied_in_whole: String,
+    pub(crate) complied_in_part: String,
+    pub(crate) denied: String,
+    pub(crate) median_days: String,
+    pub(crate) mean_days: String,
+    pub(crate) total: String,
+    /// `{year}`.
+    pub(crate) none: String,
+    /// The start page's link to the page.
+    pub(crate) link: String,
+}
+
 /// Error pages.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +221,8 @@ pub struct PortalTexts {
     pub status: StatusTexts,
     /// Download.
     pub download: DownloadTexts,
+    /// Published metrics.
+    pub metrics: MetricsTexts,
     /// Errors.
     pub errors: ErrorTexts,
 }

@@ -4,12 +4,14 @@
 pub mod api_keys;
 pub mod auth;
 pub mod callbacks;
+pub mod drp;
 pub mod exports;
 pub mod holds;
 pub mod ledger;
 pub mod no_store;
 pub mod operators;
 pub mod organization;
+pub mod reports;
 pub mod requests;
 pub mod retention;
 pub mod stores;
@@ -47,7 +49,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::public_key))
         .routes(routes!(ledger::lookup))
         .routes(routes!(callbacks::task_report))
-        .routes(routes!(exports::download));
+        .routes(routes!(exports::download))
+        .routes(routes!(drp::protocol::setup, drp::protocol::agent))
+        .routes(routes!(drp::protocol::exercise))
+        .routes(routes!(drp::protocol::status, drp::protocol::revoke));
     let operator = OpenApiRouter::new()
         .routes(routes!(requests::read::list))
         .routes(routes!(requests::attested::submit))
@@ -98,7 +103,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::test))
         .routes(routes!(webhooks::deliveries))
-        .routes(routes!(webhooks::redeliver));
+        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(reports::metrics))
+        .routes(routes!(drp::agents::list, drp::agents::create))
+        .routes(routes!(drp::agents::update, drp::agents::delete));
     // Completing a manual task may carry a file: a larger body limit for this route only (the
     // innermost `DefaultBodyLimit` wins over the global one).
     let attachments = OpenApiRouter::new()

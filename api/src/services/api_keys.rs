@@ -71,7 +71,8 @@ crate::opaque_debug!(ApiKeySecret);
 pub struct NewApiKey {
     /// Label (1 to 100 characters).
     pub name: String,
-    /// Scopes: `requests:read`, `requests:write`, `ledger:read`.
+    /// Scopes: `requests:read`, `requests:write`, `requests:submit`, `ledger:read`,
+    /// `webhooks:manage`, `reports:read`.
     pub scopes: Vec<String>,
 }
 

@@ -6,8 +6,10 @@
 
 pub mod api_keys;
 pub mod attested;
+pub mod audit;
 pub mod certificates;
 pub mod datamaps;
+pub mod drp;
 pub mod holds;
 pub mod idempotency;
 pub mod intake;
@@ -16,6 +18,7 @@ pub mod operators;
 pub mod organization;
 pub mod policies;
 pub mod recipients;
+pub mod reports;
 pub mod requests;
 pub mod retention_runs;
 pub mod store_probes;

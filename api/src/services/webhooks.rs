@@ -4,7 +4,7 @@
 //! Sending is the worker's ([`lethe_worker::webhooks`]). Every change by an operator is in the
 //! audit log, in the change's transaction.
 
-use lethe_entities::entity::operator_event::{self, OperatorEventKind};
+use lethe_entities::entity::operator_event::OperatorEventKind;
 use lethe_entities::entity::webhook_delivery::{self, DeliveryStatus};
 use lethe_entities::entity::webhook_endpoint::{self, disabled, secret_context, url_context};
 use lethe_entities::entity::{begin_write, webhook_attempt, webhook_event};
@@ -18,7 +18,6 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::principal::Caller;
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
@@ -257,8 +256,7 @@ fn names(types: &[EventType]) -> serde_json::Value {
     serde_json::Value::Array(types.iter().map(|t| t.as_str().into()).collect())
 }
 
-/// Records an operator's change in the audit log, in `db`'s transaction (API keys are not
-/// operators: their calls are known by the key's `last_used_at`).
+/// Records an operator's change of endpoint `endpoint` in the audit log.
 async fn audit(
     db: &impl ConnectionTrait,
     state: &AppState,
@@ -266,19 +264,7 @@ async fn audit(
     kind: OperatorEventKind,
     endpoint: Uuid,
 ) -> ApiResult<()> {
-    if let Caller::Operator { id, .. } = principal.caller {
-        let mut event = operator_event::ActiveModel::record(
-            &state.keyring,
-            principal.organization_id,
-            id,
-            kind,
-            principal.ip,
-            None,
-        );
-        event.detail = Set(Some(serde_json::json!({ "webhook_id": endpoint })));
-        event.insert(db).await?;
-    }
-    Ok(())
+    super::audit::record(db, state, principal, kind, serde_json::json!({ "webhook_id": endpoint })).await
 }
 
 /// The organization's endpoints, oldest first.

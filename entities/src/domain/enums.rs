@@ -173,6 +173,9 @@ pub enum ActorKind {
     /// An integration using an API key.
     #[sea_orm(string_value = "api_key")]
     ApiKey,
+    /// An authorized agent acting for the person (Data Rights Protocol).
+    #[sea_orm(string_value = "agent")]
+    Agent,
 }
 
 /// What happened, in a request's timeline.

@@ -1,6 +1,8 @@
 //! One module per table. Finders take the organization id: tenant scoping is not optional.
 
 pub mod api_key;
+pub mod drp_agent;
+pub mod drp_request;
 pub mod export;
 pub mod idempotency_key;
 pub mod ledger_checkpoint;

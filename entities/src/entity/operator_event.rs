@@ -124,6 +124,15 @@ pub enum OperatorEventKind {
     /// A webhook endpoint's signing secret was rotated.
     #[sea_orm(string_value = "webhook_secret_rotated")]
     WebhookSecretRotated,
+    /// An authorized agent (Data Rights Protocol) was registered.
+    #[sea_orm(string_value = "drp_agent_registered")]
+    DrpAgentRegistered,
+    /// An authorized agent's name, key, contact or state was changed.
+    #[sea_orm(string_value = "drp_agent_changed")]
+    DrpAgentChanged,
+    /// An authorized agent was deleted.
+    #[sea_orm(string_value = "drp_agent_deleted")]
+    DrpAgentDeleted,
 }
 
 impl OperatorEventKind {
@@ -166,6 +175,9 @@ impl OperatorEventKind {
             Self::WebhookChanged => "webhook_changed",
             Self::WebhookDeleted => "webhook_deleted",
             Self::WebhookSecretRotated => "webhook_secret_rotated",
+            Self::DrpAgentRegistered => "drp_agent_registered",
+            Self::DrpAgentChanged => "drp_agent_changed",
+            Self::DrpAgentDeleted => "drp_agent_deleted",
         }
     }
 }

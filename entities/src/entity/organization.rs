@@ -80,6 +80,9 @@ pub struct Model {
     /// consequences (Art. 15(1)(h)); `None`: there is none (the data map may name more per
     /// table).
     pub automated_decisions: Option<String>,
+    /// The customer portal publishes the yearly request metrics (`/p/{slug}/metrics`), as CCPA
+    /// regulations § 7102 ask of large businesses.
+    pub portal_publish_metrics: bool,
     /// When the organization was created.
     pub created_at: TimeDateTimeWithTimeZone,
 }
@@ -140,6 +143,7 @@ mod tests {
             supervisory_authority: None,
             supervisory_authority_url: None,
             automated_decisions: None,
+            portal_publish_metrics: false,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         };
         let week = Duration::from_secs(7 * 24 * 3600);

@@ -65,6 +65,8 @@ pub struct RunnerSettings {
     pub retention_tick: Duration,
     /// How webhooks are sent.
     pub webhooks: crate::webhooks::WebhookSettings,
+    /// How DRP status callbacks are sent.
+    pub drp_callbacks: crate::drp::callbacks::CallbackSettings,
 }
 
 impl RunnerSettings {
@@ -84,6 +86,7 @@ impl RunnerSettings {
             concurrency: 16,
             retention_tick: Duration::from_secs(30),
             webhooks: crate::webhooks::WebhookSettings::default(),
+            drp_callbacks: crate::drp::callbacks::CallbackSettings::default(),
         }
     }
 }

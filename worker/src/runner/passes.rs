@@ -1,6 +1,6 @@
 //! The periodic passes every worker process runs beside its job workers: the reconciler, ledger
 //! checkpoints, the ledger sweep, the purge of expired exports and of day-old idempotency keys,
-//! the retention scheduler and the webhook dispatcher (and, once at start, the stores'
+//! the retention scheduler, the webhook dispatcher and the DRP status callbacks (and, once at start, the stores'
 //! connections opened and their schemas read). Each is idempotent and safe to run in several
 //! processes at once; a failed pass is logged and the next tick tries again.
 
@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::{RunnerSettings, Stop};
 use crate::context::JobContext;
 use crate::ledger::recovery::RecoveryPass;
-use crate::{export, ledger, reconcile, retention, webhooks};
+use crate::{drp, export, ledger, reconcile, retention, webhooks};
 
 /// How often each worker process purges expired access exports.
 const EXPORT_PURGE_EVERY: Duration = Duration::from_secs(60);
@@ -74,7 +74,12 @@ pub(super) fn spawn_all(ctx: &JobContext, settings: &RunnerSettings, stop: &Stop
     let warm = tokio::spawn(warm_stores(db.clone(), ctx.stores.clone(), keyring.clone()));
     let scheduler = every(settings.retention_tick, stop, move || retention_pass(db.clone(), queue.clone()));
     let webhooks = tokio::spawn(webhooks::run(ctx.clone(), settings.webhooks.clone(), stop.clone()));
-    Background { abortable: vec![warm, reconciler, sweeper, purger, forgetter, scheduler], checkpointer, webhooks }
+    let callbacks = tokio::spawn(drp::callbacks::run(ctx.clone(), settings.drp_callbacks.clone(), stop.clone()));
+    Background {
+        abortable: vec![warm, reconciler, sweeper, purger, forgetter, scheduler, callbacks],
+        checkpointer,
+        webhooks,
+    }
 }
 
 /// Runs `pass` every `period` until `stop` resolves.

@@ -166,7 +166,7 @@ pub struct EventView {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    /// Who: system, subject, operator or api_key.
+    /// Who: system, subject, operator, api_key or agent.
     pub actor_kind: ActorKind,
     /// The operator's or API key's id.
     pub actor_id: Option<Uuid>,

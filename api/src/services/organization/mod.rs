@@ -70,6 +70,9 @@ pub struct PortalView {
     pub ask_phone: bool,
     /// The request form asks for a customer number (optional for the person).
     pub ask_customer_id: bool,
+    /// The portal publishes the yearly request metrics at `{path}metrics` (CCPA regulations
+    /// § 7102).
+    pub publish_metrics: bool,
 }
 
 impl OrganizationView {
@@ -91,6 +94,7 @@ impl OrganizationView {
                 logo_type: org.portal_logo_type.clone(),
                 ask_phone: org.portal_ask_phone,
                 ask_customer_id: org.portal_ask_customer_id,
+                publish_metrics: org.portal_publish_metrics,
             },
             privacy: PrivacyNoticeView::of(org),
         }
@@ -129,6 +133,10 @@ pub struct PortalChange {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = bool, required = false)]
     pub ask_customer_id: Option<Option<bool>>,
+    /// Publish the yearly request metrics on the portal.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool, required = false)]
+    pub publish_metrics: Option<Option<bool>>,
 }
 
 /// Changes to the organization's settings; fields left out stay as they are.
@@ -262,7 +270,11 @@ fn validate_portal(portal: &PortalChange, errors: &mut Vec<FieldError>) -> Optio
     {
         error("privacy_policy_url", "an https:// URL of at most 2048 characters, or null");
     }
-    for (field, value) in [("ask_phone", portal.ask_phone), ("ask_customer_id", portal.ask_customer_id)] {
+    for (field, value) in [
+        ("ask_phone", portal.ask_phone),
+        ("ask_customer_id", portal.ask_customer_id),
+        ("publish_metrics", portal.publish_metrics),
+    ] {
         if value == Some(None) {
             error(field, "true or false");
         }
@@ -314,6 +326,13 @@ fn apply_portal(
         &org.portal_ask_customer_id,
         portal.ask_customer_id.flatten(),
         "portal.ask_customer_id",
+        changed,
+    );
+    set_changed(
+        &mut active.portal_publish_metrics,
+        &org.portal_publish_metrics,
+        portal.publish_metrics.flatten(),
+        "portal.publish_metrics",
         changed,
     );
     match (portal.logo, logo) {
