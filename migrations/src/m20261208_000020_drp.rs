@@ -1,7 +1,8 @@
 //! The Data Rights Protocol 1.0, Lethe as the covered business: the authorized agents an admin
 //! registered (their id in the DRP directory, the organization's business id as the agent knows
 //! it, the Ed25519 key they sign with, a contact kept encrypted, and the keyed digest of the
-//! bearer token the pair-wise key setup issued), and the requests they filed (the agent's own
+//! bearer token the pair-wise key setup issued, with the setup's `issued-at`: a later setup must
+//! be issued later, so a replayed one is refused), and the requests they filed (the agent's own
 //! request id, the exercise, a digest of the signed message that refuses a replay, the status
 //! callback kept encrypted and where its delivery stands).
 
@@ -34,6 +35,7 @@ enum DrpAgents {
     ContactCiphertext,
     TokenDigest,
     TokenIssuedAt,
+    SetupIssuedAt,
     Enabled,
     CreatedAt,
     UpdatedAt,
@@ -86,6 +88,7 @@ async fn create_agents(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(blob_null(DrpAgents::ContactCiphertext))
                 .col(string_len_null(DrpAgents::TokenDigest, 64))
                 .col(timestamp_with_time_zone_null(DrpAgents::TokenIssuedAt))
+                .col(timestamp_with_time_zone_null(DrpAgents::SetupIssuedAt))
                 .col(boolean(DrpAgents::Enabled).default(true))
                 .col(timestamp_with_time_zone(DrpAgents::CreatedAt))
                 .col(timestamp_with_time_zone(DrpAgents::UpdatedAt))

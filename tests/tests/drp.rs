@@ -196,6 +196,18 @@ async fn an_unverified_opt_out_points_to_the_portal_and_can_be_revoked() {
         receiver.wait_until("the revoked callback", |d| d.iter().any(|c| c["payload"]["status"] == "revoked")).await;
     assert_eq!(got[0]["payload"]["reason"], "need_user_verification");
     assert!(got[0]["payload"]["user_verification_url"].is_string());
+
+    // A new key setup replaces the token; the same setup message again issues nothing.
+    let setup = agent.sign(&agent.message(&org, json!({ "drp.version": "1.0" })));
+    let answer = app.http.post(app.url("/v1/agent/CR_AA")).body(setup.clone()).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let new_token = answer.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let replayed = app.http.post(app.url("/v1/agent/CR_AA")).body(setup).send().await.unwrap();
+    assert_eq!(replayed.status(), StatusCode::FORBIDDEN, "a replayed setup");
+    let (status, _) = call(&app, reqwest::Method::GET, "/v1/agent/CR_AA", Some(&token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old token was replaced");
+    let (status, _) = call(&app, reqwest::Method::GET, "/v1/agent/CR_AA", Some(&new_token), None).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

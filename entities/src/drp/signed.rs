@@ -89,7 +89,7 @@ pub fn check(envelope: &Envelope, agent_id: &str, business_id: &str, now: Offset
     if envelope.business_id != business_id {
         return Err(Refused::Business);
     }
-    let issued = OffsetDateTime::parse(&envelope.issued_at, &Iso8601::DEFAULT).map_err(|_| Refused::IssuedAt)?;
+    let issued = issued_at(envelope)?;
     if issued > now + CLOCK_SKEW {
         return Err(Refused::IssuedAt);
     }
@@ -98,6 +98,11 @@ pub fn check(envelope: &Envelope, agent_id: &str, business_id: &str, now: Offset
         return Err(Refused::ExpiresAt);
     }
     Ok(())
+}
+
+/// When the message says it was issued.
+pub fn issued_at(envelope: &Envelope) -> Result<OffsetDateTime, Refused> {
+    OffsetDateTime::parse(&envelope.issued_at, &Iso8601::DEFAULT).map_err(|_| Refused::IssuedAt)
 }
 
 /// The hex SHA-256 of a signed message as sent (its base64, trimmed): the same message twice

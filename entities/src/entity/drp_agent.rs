@@ -32,6 +32,9 @@ pub struct Model {
     pub token_digest: Option<String>,
     /// When that token was issued.
     pub token_issued_at: Option<TimeDateTimeWithTimeZone>,
+    /// The `issued-at` of the key setup that issued it: a new setup must be issued later, so a
+    /// setup message replayed within its validity window issues nothing.
+    pub setup_issued_at: Option<TimeDateTimeWithTimeZone>,
     /// A disabled agent's messages are refused.
     pub enabled: bool,
     /// When it was registered.

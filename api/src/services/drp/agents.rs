@@ -201,6 +201,7 @@ pub async fn create(state: &AppState, principal: &Principal, body: NewAgent) -> 
         contact_ciphertext: Set(contact.map(|c| state.keyring.seal_text(&c, &contact_context(org, id)))),
         token_digest: Set(None),
         token_issued_at: Set(None),
+        setup_issued_at: Set(None),
         enabled: Set(true),
         created_at: Set(now),
         updated_at: Set(now),

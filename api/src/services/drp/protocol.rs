@@ -106,7 +106,9 @@ fn kind_of(exercise: &str) -> Option<RequestKind> {
 }
 
 /// `POST /v1/agent/{agent-id}`: checks the signed key setup of `agent_id` and issues a new
-/// bearer token (the previous one stops working). Any failure is a bodiless `403`.
+/// bearer token (the previous one stops working). A setup must be issued after the one that
+/// issued the current token, so a setup message replayed within its window is refused. Any
+/// failure is a bodiless `403`.
 pub async fn setup(state: &AppState, agent_id: &str, body: &str) -> Result<TokenIssued, DrpError> {
     let now = OffsetDateTime::now_utc();
     let candidates = drp_agent::Model::by_agent_id(&state.db, agent_id).await?;
@@ -134,13 +136,19 @@ pub async fn setup(state: &AppState, agent_id: &str, body: &str) -> Result<Token
         .find(|a| a.enabled && a.business_id == parsed.envelope.business_id && a.verify_key == verified_by.verify_key)
         .ok_or_else(DrpError::setup_refused)?;
     signed::check(&parsed.envelope, agent_id, &agent.business_id, now).map_err(|_| DrpError::setup_refused())?;
-    if parsed.version.as_deref() != Some(VERSION) {
+    // To the microsecond, as PostgreSQL keeps it: a replay compares equal on every backend.
+    let issued = signed::issued_at(&parsed.envelope)
+        .ok()
+        .and_then(|t| t.replace_nanosecond(t.nanosecond() / 1000 * 1000).ok())
+        .ok_or_else(DrpError::setup_refused)?;
+    if parsed.version.as_deref() != Some(VERSION) || agent.setup_issued_at.is_some_and(|last| issued <= last) {
         return Err(DrpError::setup_refused());
     }
     let token = random_token(32);
     let mut active = agent.clone().into_active_model();
     active.token_digest = Set(Some(state.keyring.token_digest(TOKEN_SCOPE, &token)));
     active.token_issued_at = Set(Some(now));
+    active.setup_issued_at = Set(Some(issued));
     active.updated_at = Set(now);
     active.update(&state.db).await?;
     tracing::info!(drp_agent_id = %agent.id, "DRP agent token issued");
