@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use lethe_entities::reports::Year;
 use lethe_entities::reports::dashboard::Dashboard;
@@ -18,9 +18,9 @@ use super::charts::{self, Range, Series};
 use super::session::Session;
 use super::view::{Nav, name, words};
 use crate::auth::Permission;
-use crate::services::reports::{self, YearQuery};
+use crate::services::reports::{self, YearQuery, invalid_year, shown_days};
 use crate::state::AppState;
-use crate::web::{WebError, WebResult, render};
+use crate::web::{WebResult, render};
 
 /// A table row of days to complete.
 struct DaysRow {
@@ -43,8 +43,8 @@ struct MetricsRow {
 
 impl MetricsRow {
     fn of(kind: String, right: String, figures: &Figures) -> Self {
-        let days = |value: Option<f64>| value.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".to_owned());
-        Self { kind, right, median: days(figures.median_days), mean: days(figures.mean_days), figures: figures.clone() }
+        let (median, mean) = (shown_days(figures.median_days), shown_days(figures.mean_days));
+        Self { kind, right, median, mean, figures: figures.clone() }
     }
 }
 
@@ -76,14 +76,8 @@ struct DashboardPage {
 
 /// The year of the query: a number from the year selector; anything else is a 400 page.
 fn asked_year(query: Result<Query<YearQuery>, QueryRejection>) -> WebResult<Option<i32>> {
-    let bad = || WebError::new(StatusCode::BAD_REQUEST, "invalid_year", "Choose a year from the list.");
-    match query {
-        Err(_) => Err(bad()),
-        Ok(Query(q)) => match q.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
-            None => Ok(None),
-            Some(y) => y.parse().map(Some).map_err(|_| bad()),
-        },
-    }
+    let Query(query) = query.map_err(|_| invalid_year())?;
+    Ok(query.asked()?)
 }
 
 /// `GET /console/dashboard`.

@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use lethe_entities::reports::Year;
 use lethe_entities::reports::yearly::{Figures, YearlyMetrics};
@@ -14,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::chrome::{self, Chrome};
 use super::language::Language;
-use crate::services::reports::{self, YearQuery};
+use crate::services::reports::{self, YearQuery, invalid_year, shown_days};
 use crate::state::AppState;
 use crate::web::visitor::Visitor;
 use crate::web::{WebError, render};
@@ -29,8 +28,8 @@ struct Row {
 
 impl Row {
     fn of(kind: String, figures: &Figures) -> Self {
-        let days = |value: Option<f64>| value.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".to_owned());
-        Self { kind, median: days(figures.median_days), mean: days(figures.mean_days), figures: figures.clone() }
+        let (median, mean) = (shown_days(figures.median_days), shown_days(figures.mean_days));
+        Self { kind, median, mean, figures: figures.clone() }
     }
 }
 
@@ -63,13 +62,8 @@ pub async fn page(
         Ok(org) => {
             async {
                 let now = OffsetDateTime::now_utc();
-                let asked = query.ok().and_then(|Query(q)| q.year).map(|y| y.trim().parse::<i32>());
-                let asked = match asked {
-                    Some(Err(_)) => return Err(bad_year()),
-                    Some(Ok(y)) => Some(y),
-                    None => None,
-                };
-                let year = reports::year(asked, Year::of(now).previous(), now).map_err(|_| bad_year())?;
+                let asked = query.map(|Query(q)| q).unwrap_or_default().asked()?;
+                let year = reports::year(asked, Year::of(now).previous(), now).map_err(|_| invalid_year())?;
                 let metrics = reports::published(&state, org, year).await?.ok_or_else(WebError::not_found)?;
                 let chrome = Chrome::new(Some(org), locale, &path, &visitor);
                 render(&page_of(chrome, &org.name, &metrics, Year::of(now).number()))
@@ -78,10 +72,6 @@ pub async fn page(
         }
     };
     chrome::respond(result, org.as_ref().ok(), locale, &path, &visitor, &language)
-}
-
-fn bad_year() -> WebError {
-    WebError::new(StatusCode::BAD_REQUEST, "invalid_year", "Choose a year from the list.")
 }
 
 fn page_of(chrome: Chrome, org: &str, metrics: &YearlyMetrics, this_year: i32) -> MetricsPage {

@@ -9,19 +9,39 @@ use lethe_entities::entity::organization;
 use lethe_entities::reports::dashboard::Dashboard;
 use lethe_entities::reports::yearly::{Figures, YearlyMetrics};
 use lethe_entities::reports::{YEARS, Year};
+use sea_orm::ActiveEnum;
 use time::OffsetDateTime;
 
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The `?year=` of the dashboard and the portal's metrics page, as typed (a page answers a
-/// year that is not a number with its own error).
+/// The `?year=` of the dashboard and the portal's metrics page, as typed (other parameters,
+/// such as the portal's `lang`, are the pages' own).
 #[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct YearQuery {
     /// The year to show.
     pub year: Option<String>,
+}
+
+impl YearQuery {
+    /// The year asked for, if any; one that is not a number is [`invalid_year`].
+    pub fn asked(&self) -> ApiResult<Option<i32>> {
+        match self.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
+            None => Ok(None),
+            Some(y) => y.parse().map(Some).map_err(|_| invalid_year()),
+        }
+    }
+}
+
+/// `400 invalid_year`: the pages' answer to a year that is not one of their list.
+pub fn invalid_year() -> ApiError {
+    ApiError::bad_request("invalid_year", "Choose a year from the list.")
+}
+
+/// Days as the pages show them: one decimal, a dash when there are none.
+pub fn shown_days(days: Option<f64>) -> String {
+    days.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".to_owned())
 }
 
 /// The year asked for: `year`, which must not lie ahead, or, left out, `default`.
@@ -75,7 +95,7 @@ const COLUMNS: &str = "year,regime,kind,ccpa_right,received,complied_in_whole,co
 /// The metrics as CSV (RFC 4180, CRLF line ends): a header, one line per kind and a `total`
 /// line. Every value is a number or a fixed word, so none needs quoting.
 pub fn csv(metrics: &YearlyMetrics) -> String {
-    let regime = metrics.regime.map(|r| serde_plain(&r)).unwrap_or_default();
+    let regime = metrics.regime.map(|r| r.to_value()).unwrap_or_default();
     let mut out = format!("{COLUMNS}\r\n");
     let mut line = |kind: &str, right: &str, f: &Figures| {
         let days = |d: Option<f64>| d.map(|d| format!("{d:.1}")).unwrap_or_default();
@@ -96,15 +116,10 @@ pub fn csv(metrics: &YearlyMetrics) -> String {
         );
     };
     for row in &metrics.kinds {
-        line(&serde_plain(&row.kind), row.ccpa_right.unwrap_or_default(), &row.figures);
+        line(&row.kind.to_value(), row.ccpa_right.unwrap_or_default(), &row.figures);
     }
     line("total", "", &metrics.total);
     out
-}
-
-/// A closed vocabulary's value as its JSON string, unquoted.
-fn serde_plain(value: &impl serde::Serialize) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 #[cfg(test)]

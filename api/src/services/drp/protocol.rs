@@ -249,17 +249,19 @@ pub async fn exercise(state: &AppState, headers: &HeaderMap, body: &str) -> Resu
     let actor = Actor { kind: ActorKind::Agent, id: Some(agent.id), ip: None };
     let txn = begin_write(&state.db).await?;
     let submission = insert_submitted(&txn, state, &org, (kind, regime), valid, actor).await?;
-    let mut filed = request::Model::find_in_org(&txn, org.id, submission.id).await?.ok_or_else(replayed)?;
-    if m.email_verified {
+    // Verifying returns the request as it now is; otherwise it is read as inserted.
+    let filed = if m.email_verified {
         let reason = format!(
             "identity attested by the authorized agent {} ({}, Data Rights Protocol): e-mail address verified",
             agent.name, agent.agent_id
         );
         let action = Action::Verify { auto_approve: org.auto_approve };
-        filed = request::Model::apply_in(&txn, &state.keyring, org.id, filed.id, action, actor, Some(reason))
+        request::Model::apply_in(&txn, &state.keyring, org.id, submission.id, action, actor, Some(reason))
             .await
-            .map_err(crate::error::ApiError::from)?;
-    }
+            .map_err(crate::error::ApiError::from)?
+    } else {
+        request::Model::find_in_org(&txn, org.id, submission.id).await?.ok_or_else(replayed)?
+    };
     let sealed = callback.map(|url| state.keyring.seal_text(&url, &callback_context(org.id, filed.id)));
     let drp = row(&m, (&agent, &filed), digest, sealed);
     let drp = match drp.insert(&txn).await {
